@@ -1,0 +1,147 @@
+/*
+ * Logging: human text on a terminal, JSON lines for batch.
+ *
+ * Text lines read "carbonflux: warning: ..."; JSON lines are one object per
+ * line with at least "ts" (UTC, ISO 8601), "level" and either "msg" or
+ * "event", so that a nightly job's log can be filtered with jq and shipped
+ * to a log store without parsing prose.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ctx_internal.h"
+#include "core/strbuf.h"
+
+void cf_frame_render(const cf_error_frame *f, cf_strbuf *sb);
+
+static const char *level_name(cf_log_level l) {
+  switch (l) {
+    case CF_LOG_ERROR: return "error";
+    case CF_LOG_WARN: return "warning";
+    case CF_LOG_INFO: return "info";
+    default: return "debug";
+  }
+}
+
+static FILE *stream_of(const cf_ctx *ctx) { return ctx->log_stream ? ctx->log_stream : stderr; }
+
+void cf_set_log_level(cf_ctx *ctx, cf_log_level level) { ctx->log_level = level; }
+cf_log_level cf_get_log_level(const cf_ctx *ctx) { return ctx->log_level; }
+void cf_set_log_format(cf_ctx *ctx, cf_log_format fmt) { ctx->log_format = fmt; }
+cf_log_format cf_get_log_format(const cf_ctx *ctx) { return ctx->log_format; }
+void cf_set_log_stream(cf_ctx *ctx, FILE *stream) { ctx->log_stream = stream; }
+
+static void json_head(cf_strbuf *sb, cf_log_level level) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  char when[40];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  cf_strbuf_printf(sb, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\"", when,
+                   ts.tv_nsec / 1000000L, level_name(level));
+}
+
+static void emit(cf_ctx *ctx, cf_strbuf *sb) {
+  const char *s = cf_strbuf_str(sb);
+  FILE *f = stream_of(ctx);
+  fputs(s, f);
+  fputc('\n', f);
+  fflush(f);
+  cf_strbuf_free(sb);
+}
+
+static void log_message(cf_ctx *ctx, cf_log_level level, const char *msg) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  if (ctx->log_format == CF_LOG_JSON) {
+    json_head(&sb, level);
+    cf_strbuf_puts(&sb, ",\"msg\":");
+    cf_strbuf_json_string(&sb, msg);
+    cf_strbuf_puts(&sb, "}");
+  } else if (level == CF_LOG_INFO) {
+    cf_strbuf_printf(&sb, "carbonflux: %s", msg);
+  } else {
+    cf_strbuf_printf(&sb, "carbonflux: %s: %s", level_name(level), msg);
+  }
+  emit(ctx, &sb);
+}
+
+void cf_log(cf_ctx *ctx, cf_log_level level, const char *fmt, ...) {
+  if (!ctx || level > ctx->log_level) return;
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  log_message(ctx, level, buf);
+}
+
+void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...) {
+  if (!ctx || level > ctx->log_level) return;
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  va_list ap;
+  va_start(ap, event);
+  if (ctx->log_format == CF_LOG_JSON) {
+    json_head(&sb, level);
+    cf_strbuf_puts(&sb, ",\"event\":");
+    cf_strbuf_json_string(&sb, event);
+    const char *k;
+    while ((k = va_arg(ap, const char *)) != NULL) {
+      const char *v = va_arg(ap, const char *);
+      cf_strbuf_puts(&sb, ",");
+      cf_strbuf_json_string(&sb, k);
+      cf_strbuf_puts(&sb, ":");
+      cf_strbuf_json_string(&sb, v);
+    }
+    cf_strbuf_puts(&sb, "}");
+  } else {
+    cf_strbuf_printf(&sb, "carbonflux: %s%s", level == CF_LOG_INFO ? "" : level_name(level),
+                     level == CF_LOG_INFO ? "" : ": ");
+    cf_strbuf_puts(&sb, event);
+    const char *k;
+    while ((k = va_arg(ap, const char *)) != NULL) {
+      const char *v = va_arg(ap, const char *);
+      cf_strbuf_printf(&sb, " %s=%s", k, v);
+    }
+  }
+  va_end(ap);
+  emit(ctx, &sb);
+}
+
+void cf_log_error_chain(cf_ctx *ctx) {
+  if (!ctx || ctx->nframes == 0) return;
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  if (ctx->log_format == CF_LOG_JSON) {
+    const cf_error_frame *outer = &ctx->frames[ctx->nframes - 1];
+    json_head(&sb, CF_LOG_ERROR);
+    cf_strbuf_printf(&sb, ",\"code\":\"%s\",\"msg\":", cf_strerror(outer->code));
+    cf_strbuf_json_string(&sb, cf_error_message(ctx));
+    cf_strbuf_puts(&sb, ",\"chain\":[");
+    for (int i = ctx->nframes - 1; i >= 0; i--) {
+      const cf_error_frame *f = &ctx->frames[i];
+      cf_strbuf_puts(&sb, "{\"where\":");
+      cf_strbuf_json_string(&sb, f->where);
+      cf_strbuf_puts(&sb, ",\"field\":");
+      cf_strbuf_json_string(&sb, f->field);
+      cf_strbuf_puts(&sb, ",\"reason\":");
+      cf_strbuf_json_string(&sb, f->reason);
+      cf_strbuf_puts(&sb, i ? "}," : "}");
+    }
+    cf_strbuf_puts(&sb, "]}");
+    emit(ctx, &sb);
+  } else {
+    /* outermost frame as the headline, causes indented below it */
+    for (int i = ctx->nframes - 1; i >= 0; i--) {
+      cf_strbuf_puts(&sb, i == ctx->nframes - 1 ? "carbonflux: error: " : "  because: ");
+      cf_frame_render(&ctx->frames[i], &sb);
+      emit(ctx, &sb);
+      cf_strbuf_init(&sb);
+    }
+    cf_strbuf_free(&sb);
+  }
+  cf_error_clear(ctx);
+}

@@ -1,0 +1,18 @@
+/*
+ * SHA-256 of files and buffers, for the provenance every output carries
+ * ("input_sha256"). OpenSSL's libcrypto does the hashing: a digest is not
+ * something to hand-write, and libcrypto is already loaded by GDAL.
+ */
+#ifndef CF_CORE_SHA256_H
+#define CF_CORE_SHA256_H
+
+#include <stddef.h>
+
+#include "carbonflux/ctx.h"
+
+#define CF_SHA256_HEX_LEN 65 /* 64 hex digits and the terminating NUL */
+
+int cf_sha256_file(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]);
+int cf_sha256_buffer(cf_ctx *ctx, const void *data, size_t n, char hex[CF_SHA256_HEX_LEN]);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * Polygons from any OGR vector format (Shapefile, GeoJSON, GeoPackage...).
+ *
+ * Boundaries and strata arrive as polygon layers. The reader flattens each
+ * feature's (multi)polygon into plain rings of doubles, because everything
+ * downstream (grid extent, clipping, zonal statistics) needs only the rings
+ * under the even-odd rule, and plain arrays can be shared by threads without
+ * the thread-safety questions OGR geometry objects raise.
+ */
+#ifndef CF_INGEST_VECTOR_H
+#define CF_INGEST_VECTOR_H
+
+#include "carbonflux/ctx.h"
+
+typedef struct {
+  int nrings;
+  int *ring_start; /* nrings+1 offsets into xy (in points) */
+  double *xy;      /* x0,y0,x1,y1,... every ring closed (first == last) */
+  double ext[4];   /* xmin, ymin, xmax, ymax */
+} cf_polygon;
+
+typedef struct {
+  char *path;
+  char *wkt;          /* CRS of the coordinates */
+  int n;              /* features */
+  cf_polygon *poly;
+  char **label;       /* value of the label field, or the feature id */
+  double ext[4];
+} cf_vector;
+
+/* Read every polygon feature of `layer` (NULL: the first layer). Labels come
+ * from `label_field` if given, else from the feature id. A layer with no
+ * polygons, or a feature that is not a polygon, is an error. */
+int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer, const char *label_field,
+                   cf_vector *out);
+/* Reproject every vertex into the CRS `wkt`. */
+int cf_vector_transform(cf_ctx *ctx, cf_vector *v, const char *wkt);
+void cf_vector_free(cf_vector *v);
+
+
+
+/* Deep copy of `src` into `dst`. */
+int cf_vector_clone(cf_ctx *ctx, const cf_vector *src, cf_vector *dst);
+#endif

@@ -1,0 +1,38 @@
+/*
+ * `carbonflux demo`: write the synthetic scene, then run the shipped
+ * demo.yaml on it. The pipeline file is also written into the demo folder,
+ * so a user can edit it and rerun it with `carbonflux run DIR/demo.yaml`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carbonflux/demo.h"
+#include "core/fsutil.h"
+#include "raster/demo_scene.h"
+
+int cf_demo_run(cf_ctx *ctx, const char *dir, cf_run_summary *summary) {
+  memset(summary, 0, sizeof *summary);
+  const char *text = cf_shipped_pipeline("demo.yaml");
+  if (!text) return cf_error(ctx, CF_EINTERNAL, "demo.yaml", "", "the demo pipeline is not built in");
+  int rc = cf_demo_scene_write(ctx, dir);
+  if (rc) return rc;
+  char *yaml_path = cf_path_join(dir, "demo.yaml");
+  if (!yaml_path) return cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
+  cf_atomic_file af;
+  rc = cf_atomic_begin(ctx, yaml_path, &af);
+  if (!rc) {
+    FILE *f = fopen(af.part_path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+      rc = cf_error(ctx, CF_EIO, yaml_path, "", "cannot write the demo pipeline");
+    if (!rc) rc = cf_atomic_commit(ctx, &af);
+    cf_atomic_end(&af);
+  }
+  cf_pipeline *p = NULL;
+  if (!rc) rc = cf_pipeline_load(ctx, yaml_path, NULL, 0, &p);
+  free(yaml_path);
+  if (rc) return rc;
+  rc = cf_pipeline_run(ctx, p, summary);
+  cf_pipeline_free(p);
+  return rc;
+}

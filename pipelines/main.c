@@ -1,0 +1,317 @@
+/*
+ * carbonflux: the command-line tool, a thin layer over libcarbonflux.
+ *
+ * It parses arguments, sets up the context (log format, progress bar,
+ * threads, signal-driven cancellation), calls the library, and maps the
+ * outcome to the documented exit codes:
+ *   0 ok, 1 usage or configuration error, 2 processing failure,
+ *   3 finished but some inputs were rejected.
+ */
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "carbonflux/ctx.h"
+#include "carbonflux/demo.h"
+#include "carbonflux/pipeline.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3 };
+
+static cf_ctx *g_ctx; /* for the signal handler only */
+
+static void on_signal(int sig) {
+  (void)sig;
+  if (g_ctx) cf_cancel(g_ctx);
+}
+
+static const char *usage_main =
+    "Usage: carbonflux [global options] <command> [options]\n"
+    "\n"
+    "CO2-flux lidar processing and forest carbon-stock mapping.\n"
+    "\n"
+    "Commands:\n"
+    "  run PIPELINE.yaml   validate and run a pipeline\n"
+    "  stages [TYPE]       list every stage type with its options\n"
+    "  demo                make a synthetic scene and run the demo pipeline on it\n"
+    "  version             print the version\n"
+    "  help [COMMAND]      help on a command\n"
+    "\n"
+    "Global options (before or after the command):\n"
+    "  -q, --quiet             only errors; no progress bar\n"
+    "  -v, --verbose           debug messages\n"
+    "  --threads N             worker threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  --log-format text|json  json: one JSON object per line, for batch jobs\n"
+    "  --cache-mb N            GDAL block cache in MiB (default 128)\n"
+    "  --version               print the version\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Exit codes: 0 ok, 1 usage or configuration error, 2 processing failure,\n"
+    "            3 finished but some inputs were rejected.\n";
+
+static const char *usage_run =
+    "Usage: carbonflux run PIPELINE.yaml [--set STAGE.KEY=VALUE]... [--check]\n"
+    "\n"
+    "Validate the whole pipeline (stage types, options, types, ranges, input\n"
+    "files), then run it. Errors name file:line:col. Relative paths in the\n"
+    "pipeline are relative to the pipeline file.\n"
+    "\n"
+    "  --set STAGE.KEY=VALUE  override an option; STAGE is the stage's name\n"
+    "                         (or its type when unnamed), VALUE is YAML\n"
+    "                         (e.g. --set grid.resolution=[20,20])\n"
+    "  --check                validate only; run nothing\n";
+
+static const char *usage_stages =
+    "Usage: carbonflux stages [TYPE]\n"
+    "\n"
+    "List every stage type with its options: name, type, default and help.\n";
+
+static const char *usage_demo =
+    "Usage: carbonflux demo [--out DIR]\n"
+    "\n"
+    "Write a small synthetic scene (4-band reflectance, canopy height, a\n"
+    "project boundary and forest stands) into DIR (default carbonflux-demo),\n"
+    "run the shipped demo pipeline on it, and list what it wrote.\n";
+
+static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
+
+typedef struct {
+  const char *name;
+  const char *usage;
+} command_help;
+
+static const command_help helps[] = {{"run", NULL}, {"stages", NULL}, {"demo", NULL}, {"version", NULL}, {NULL, NULL}};
+
+static const char *usage_of(const char *cmd) {
+  if (!cmd) return usage_main;
+  if (!strcmp(cmd, "run")) return usage_run;
+  if (!strcmp(cmd, "stages")) return usage_stages;
+  if (!strcmp(cmd, "demo")) return usage_demo;
+  if (!strcmp(cmd, "version")) return usage_version;
+  return NULL;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "carbonflux: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n\n%s", usage_of(cmd) ? usage_of(cmd) : usage_main);
+  return EXIT_USAGE;
+}
+
+static int exit_for_summary(const cf_run_summary *s) {
+  if (s->failed || s->cancelled) return EXIT_PROCESSING;
+  if (s->rejected) return EXIT_REJECTED;
+  return EXIT_OK;
+}
+
+static int exit_for_load(int rc) { return rc == CF_EINVAL || rc == CF_ENOENT ? EXIT_USAGE : EXIT_PROCESSING; }
+
+static void report_summary(cf_ctx *ctx, const cf_run_summary *s) {
+  char items[16], ok[16], rej[16], fail[16];
+  snprintf(items, sizeof items, "%d", s->items);
+  snprintf(ok, sizeof ok, "%d", s->succeeded);
+  snprintf(rej, sizeof rej, "%d", s->rejected);
+  snprintf(fail, sizeof fail, "%d", s->failed);
+  cf_log_event(ctx, s->rejected || s->failed ? CF_LOG_WARN : CF_LOG_INFO, "finished", "items", items, "ok", ok,
+               "rejected", rej, "failed", fail, (const char *)NULL);
+}
+
+static int cmd_run(cf_ctx *ctx, int argc, char **argv) {
+  const char *path = NULL;
+  int check_only = 0, nsets = 0;
+  const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+  if (!sets) return EXIT_PROCESSING;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--set")) {
+      if (i + 1 >= argc) {
+        free(sets);
+        return usage_error("run", "--set needs STAGE.KEY=VALUE%s", "");
+      }
+      sets[nsets++] = argv[++i];
+    } else if (!strncmp(argv[i], "--set=", 6)) {
+      sets[nsets++] = argv[i] + 6;
+    } else if (!strcmp(argv[i], "--check")) {
+      check_only = 1;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      free(sets);
+      return usage_error("run", "unknown option '%s'", argv[i]);
+    } else if (!path) {
+      path = argv[i];
+    } else {
+      free(sets);
+      return usage_error("run", "one pipeline file at a time (extra argument '%s')", argv[i]);
+    }
+  }
+  if (!path) {
+    free(sets);
+    return usage_error("run", "which pipeline?%s", "");
+  }
+  cf_pipeline *p = NULL;
+  int rc = cf_pipeline_load(ctx, path, sets, nsets, &p);
+  free(sets);
+  if (rc) {
+    cf_log_error_chain(ctx);
+    return exit_for_load(rc);
+  }
+  if (check_only) {
+    cf_log(ctx, CF_LOG_INFO, "%s is valid", path);
+    cf_pipeline_free(p);
+    return EXIT_OK;
+  }
+  cf_run_summary s;
+  cf_pipeline_run(ctx, p, &s);
+  report_summary(ctx, &s);
+  int code = exit_for_summary(&s);
+  cf_run_summary_free(&s);
+  cf_pipeline_free(p);
+  return code;
+}
+
+static int cmd_stages(cf_ctx *ctx, int argc, char **argv) {
+  if (argc > 1) return usage_error("stages", "one stage type at a time%s", "");
+  fprintf(stdout, "Stages (options: name, type, default, help)\n\n");
+  cf_stages_describe(stdout, argc ? argv[0] : NULL);
+  (void)ctx;
+  return EXIT_OK;
+}
+
+static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
+  const char *dir = "carbonflux-demo";
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!strncmp(argv[i], "--out=", 6))
+      dir = argv[i] + 6;
+    else
+      return usage_error("demo", "unexpected argument '%s'", argv[i]);
+  }
+  cf_run_summary s;
+  int rc = cf_demo_run(ctx, dir, &s);
+  if (rc && s.items == 0) {
+    cf_log_error_chain(ctx);
+    cf_run_summary_free(&s);
+    return EXIT_PROCESSING;
+  }
+  int code = exit_for_summary(&s);
+  if (code == EXIT_OK) {
+    printf("carbonflux demo: synthetic scene and pipeline in %s/ (scene.tif, chm.tif, boundary.geojson,\n"
+           "stands.geojson, demo.yaml); rerun with: carbonflux run %s/demo.yaml\nwrote:\n",
+           dir, dir);
+    for (int i = 0; i < s.noutputs; i++) printf("  %s\n", s.outputs[i]);
+  }
+  cf_run_summary_free(&s);
+  return code;
+}
+
+int main(int argc, char **argv) {
+  cf_ctx *ctx = cf_ctx_create();
+  if (!ctx) {
+    fprintf(stderr, "carbonflux: out of memory\n");
+    return EXIT_PROCESSING;
+  }
+  int quiet = 0, verbose = 0, json = 0, threads = 0;
+  const char *cmd = NULL;
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int nrest = 0, help = 0, code = EXIT_OK;
+  if (!rest) return EXIT_PROCESSING;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      quiet = 1;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      verbose = 1;
+    } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      help = 1;
+    } else if (!strcmp(a, "--version")) {
+      printf("carbonflux %s\n", cf_version());
+      goto out;
+    } else if (!strcmp(a, "--threads") || !strcmp(a, "--log-format") || !strcmp(a, "--cache-mb")) {
+      if (i + 1 >= argc) {
+        code = usage_error(cmd, "%s needs a value", a);
+        goto out;
+      }
+      const char *v = argv[++i];
+      if (!strcmp(a, "--threads")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 1024) {
+          code = usage_error(cmd, "--threads takes a number from 1 to 1024, not '%s'", v);
+          goto out;
+        }
+        threads = (int)n;
+      } else if (!strcmp(a, "--log-format")) {
+        if (strcmp(v, "text") && strcmp(v, "json")) {
+          code = usage_error(cmd, "--log-format is text or json, not '%s'", v);
+          goto out;
+        }
+        json = !strcmp(v, "json");
+      } else {
+        char *end;
+        long mb = strtol(v, &end, 10);
+        if (*end || mb < 8 || mb > 1 << 20) {
+          code = usage_error(cmd, "--cache-mb takes a number of MiB (8 or more), not '%s'", v);
+          goto out;
+        }
+        setenv("GDAL_CACHEMAX", v, 1);
+      }
+    } else if (!cmd && a[0] != '-') {
+      cmd = a;
+    } else {
+      rest[nrest++] = argv[i];
+    }
+  }
+  if (!cmd || !strcmp(cmd, "help")) {
+    const char *topic = cmd && nrest ? rest[0] : NULL;
+    const char *u = usage_of(topic);
+    if (!u) {
+      code = usage_error(NULL, "no command '%s'", topic);
+      goto out;
+    }
+    fputs(u, cmd || help ? stdout : stderr);
+    code = cmd || help ? EXIT_OK : EXIT_USAGE;
+    goto out;
+  }
+  if (!usage_of(cmd)) {
+    code = usage_error(NULL, "no command '%s'", cmd);
+    goto out;
+  }
+  if (help) {
+    fputs(usage_of(cmd), stdout);
+    goto out;
+  }
+
+  cf_set_log_level(ctx, quiet ? CF_LOG_ERROR : verbose ? CF_LOG_DEBUG : CF_LOG_INFO);
+  cf_set_log_format(ctx, json ? CF_LOG_JSON : CF_LOG_TEXT);
+  static cf_progress_term_state bar;
+  if (!quiet && json)
+    cf_set_progress(ctx, cf_progress_json, ctx);
+  else if (!quiet && isatty(fileno(stderr)))
+    cf_set_progress(ctx, cf_progress_term, &bar);
+  if (threads) {
+    cf_set_threads(ctx, threads);
+    omp_set_num_threads(threads);
+  }
+  g_ctx = ctx;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  if (!strcmp(cmd, "run"))
+    code = cmd_run(ctx, nrest, rest);
+  else if (!strcmp(cmd, "stages"))
+    code = cmd_stages(ctx, nrest, rest);
+  else if (!strcmp(cmd, "demo"))
+    code = cmd_demo(ctx, nrest, rest);
+  else
+    printf("carbonflux %s\n", cf_version());
+out:
+  (void)helps;
+  free(rest);
+  g_ctx = NULL;
+  cf_ctx_destroy(ctx);
+  return code;
+}

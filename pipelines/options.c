@@ -1,0 +1,276 @@
+/*
+ * Option values of a stage: validation against the option table, and the
+ * accessors run functions use afterwards.
+ *
+ * Validation reports every problem it finds (not just the first) at the
+ * line and column of the offending node, so a user fixes a file in one pass.
+ */
+#include <glob.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/fsutil.h"
+#include "ingest/gdal_util.h"
+#include "pipelines/pipeline_internal.h"
+
+const cf_option_spec *cf_stage_option(const cf_stage *st, const char *name, int *index) {
+  for (int i = 0; st->def->options[i].name; i++) {
+    if (strcmp(st->def->options[i].name, name) == 0) {
+      if (index) *index = i;
+      return &st->def->options[i];
+    }
+  }
+  return NULL;
+}
+
+const cf_yaml_node *cf_stage_value(const cf_stage *st, const char *name) {
+  int i;
+  if (!cf_stage_option(st, name, &i)) return NULL;
+  return st->values[i];
+}
+
+int cf_stage_has(const cf_stage *st, const char *name) {
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  return n && !cf_yaml_is_null(n);
+}
+
+const char *cf_stage_str(const cf_stage *st, const char *name) {
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  return n && n->kind == CF_YAML_SCALAR && !cf_yaml_is_null(n) ? n->value : NULL;
+}
+
+double cf_stage_double(const cf_stage *st, const char *name) {
+  double v = NAN;
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  if (n && n->kind == CF_YAML_SEQUENCE && n->n > 0) n = n->items[0];
+  if (n) cf_yaml_as_double(n, &v);
+  return v;
+}
+
+long long cf_stage_int(const cf_stage *st, const char *name) {
+  long long v = 0;
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  if (n) cf_yaml_as_int(n, &v);
+  return v;
+}
+
+int cf_stage_bool(const cf_stage *st, const char *name) {
+  int v = 0;
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  if (n) cf_yaml_as_bool(n, &v);
+  return v;
+}
+
+int cf_stage_list_len(const cf_stage *st, const char *name) {
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  if (!n || cf_yaml_is_null(n)) return 0;
+  return n->kind == CF_YAML_SEQUENCE ? (int)n->n : 1;
+}
+
+static const cf_yaml_node *list_item(const cf_stage *st, const char *name, int i) {
+  const cf_yaml_node *n = cf_stage_value(st, name);
+  if (!n) return NULL;
+  if (n->kind != CF_YAML_SEQUENCE) return i == 0 ? n : NULL;
+  return i >= 0 && (size_t)i < n->n ? n->items[i] : NULL;
+}
+
+double cf_stage_list_double(const cf_stage *st, const char *name, int i) {
+  double v = NAN;
+  const cf_yaml_node *n = list_item(st, name, i);
+  if (n) cf_yaml_as_double(n, &v);
+  return v;
+}
+
+const char *cf_stage_list_str(const cf_stage *st, const char *name, int i) {
+  const cf_yaml_node *n = list_item(st, name, i);
+  return n && n->kind == CF_YAML_SCALAR ? n->value : NULL;
+}
+
+/* --- validation ------------------------------------------------------------- */
+
+static const char *type_name(cf_opt_type t) {
+  switch (t) {
+    case CF_OPT_STRING: return "string";
+    case CF_OPT_INT: return "integer";
+    case CF_OPT_DOUBLE: return "number";
+    case CF_OPT_BOOL: return "boolean";
+    case CF_OPT_ENUM: return "choice";
+    case CF_OPT_INPUT_PATH: return "input file";
+    case CF_OPT_INPUT_PATHS: return "input files";
+    case CF_OPT_OUTPUT_PATH: return "output file";
+    case CF_OPT_DOUBLE_LIST: return "list of numbers";
+    case CF_OPT_STRING_LIST: return "list of strings";
+    case CF_OPT_STAGE_REF: return "stage name";
+    case CF_OPT_CRS: return "CRS";
+  }
+  return "?";
+}
+
+const char *cf_opt_type_name(cf_opt_type t) { return type_name(t); }
+
+static int check_number(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
+                        const cf_yaml_node *n, int integer) {
+  double v;
+  long long iv;
+  if (integer ? cf_yaml_as_int(n, &iv) : cf_yaml_as_double(n, &v))
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be %s, got '%s'",
+                         o->name, st->def->type, integer ? "an integer" : "a number",
+                         n->kind == CF_YAML_SCALAR ? n->value : "a list or mapping");
+  if (integer) v = (double)iv;
+  if ((o->has_min && v < o->min) || (o->has_max && v > o->max)) {
+    char range[96];
+    if (o->has_min && o->has_max)
+      snprintf(range, sizeof range, "between %g and %g", o->min, o->max);
+    else if (o->has_min)
+      snprintf(range, sizeof range, "at least %g", o->min);
+    else
+      snprintf(range, sizeof range, "at most %g", o->max);
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be %s, got %s",
+                         o->name, st->def->type, range, n->value);
+  }
+  return CF_OK;
+}
+
+static int has_glob_chars(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* Expand an input-paths option into `items` (absolute or base-relative
+ * paths). Each pattern must match at least one file. */
+int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char ***items,
+                    int *nitems) {
+  int rc = CF_OK;
+  size_t count = n->kind == CF_YAML_SEQUENCE ? n->n : 1;
+  for (size_t k = 0; k < count; k++) {
+    const cf_yaml_node *it = n->kind == CF_YAML_SEQUENCE ? n->items[k] : n;
+    if (it->kind != CF_YAML_SCALAR || !it->value[0]) {
+      rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "expected a file name or pattern");
+      continue;
+    }
+    char *full = cf_path_join(st->base_dir, it->value);
+    if (!full) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+    if (has_glob_chars(it->value)) {
+      glob_t g;
+      int grc = glob(full, 0, NULL, &g);
+      if (grc != 0 || g.gl_pathc == 0) {
+        rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "no file matches '%s'", full);
+      } else {
+        for (size_t m = 0; m < g.gl_pathc; m++) {
+          char **ni = realloc(*items, (size_t)(*nitems + 1) * sizeof *ni);
+          if (!ni) break;
+          *items = ni;
+          if (((*items)[*nitems] = strdup(g.gl_pathv[m])) != NULL) (*nitems)++;
+        }
+      }
+      globfree(&g);
+      free(full);
+    } else {
+      if (!cf_file_exists(full))
+        rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "input file '%s' does not exist", full);
+      char **ni = realloc(*items, (size_t)(*nitems + 1) * sizeof *ni);
+      if (!ni) {
+        free(full);
+        return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+      }
+      *items = ni;
+      (*items)[(*nitems)++] = full;
+    }
+  }
+  return rc;
+}
+
+int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
+                    const cf_yaml_node *n) {
+  int rc = CF_OK;
+  switch (o->type) {
+    case CF_OPT_INT:
+    case CF_OPT_DOUBLE:
+      if (n->kind != CF_YAML_SCALAR)
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a %s",
+                             o->name, st->def->type, type_name(o->type));
+      return check_number(ctx, st, o, n, o->type == CF_OPT_INT);
+    case CF_OPT_BOOL: {
+      int b;
+      if (cf_yaml_as_bool(n, &b))
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n,
+                             "option '%s' of %s must be true or false", o->name, st->def->type);
+      return CF_OK;
+    }
+    case CF_OPT_ENUM: {
+      if (n->kind == CF_YAML_SCALAR)
+        for (int i = 0; o->choices[i]; i++)
+          if (strcasecmp(n->value, o->choices[i]) == 0) return CF_OK;
+      char list[512] = "";
+      for (int i = 0; o->choices[i]; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, o->choices[i], sizeof list - strlen(list) - 1);
+      }
+      return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be one of: %s",
+                           o->name, st->def->type, list);
+    }
+    case CF_OPT_DOUBLE_LIST:
+    case CF_OPT_STRING_LIST: {
+      size_t cnt = n->kind == CF_YAML_SEQUENCE ? n->n : 1;
+      if (n->kind == CF_YAML_MAPPING)
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a %s",
+                             o->name, st->def->type, type_name(o->type));
+      if ((o->list_min && (int)cnt < o->list_min) || (o->list_max && (int)cnt > o->list_max)) {
+        if (o->list_min == o->list_max)
+          return cf_yaml_error(ctx, CF_EINVAL, st->source, n,
+                               "option '%s' of %s needs exactly %d values, got %zu", o->name,
+                               st->def->type, o->list_min, cnt);
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n,
+                             "option '%s' of %s needs %d to %d values, got %zu", o->name,
+                             st->def->type, o->list_min, o->list_max, cnt);
+      }
+      for (size_t k = 0; k < cnt; k++) {
+        const cf_yaml_node *it = n->kind == CF_YAML_SEQUENCE ? n->items[k] : n;
+        if (it->kind != CF_YAML_SCALAR) {
+          rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "list items must be plain values");
+        } else if (o->type == CF_OPT_DOUBLE_LIST && check_number(ctx, st, o, it, 0)) {
+          rc = CF_EINVAL;
+        }
+      }
+      return rc;
+    }
+    case CF_OPT_CRS: {
+      if (n->kind != CF_YAML_SCALAR)
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' must be a CRS string", o->name);
+      cf_ctx *tmp = cf_ctx_create();
+      void *srs = cf_srs_from_user(tmp, n->value, "", "");
+      cf_ctx_destroy(tmp);
+      if (!srs)
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n,
+                             "option '%s' of %s: '%s' is not a CRS PROJ understands (use EPSG:n, "
+                             "WKT or a PROJ string)", o->name, st->def->type, n->value);
+      cf_srs_free(srs);
+      return CF_OK;
+    }
+    case CF_OPT_INPUT_PATH:
+      if (n->kind != CF_YAML_SCALAR || !n->value[0])
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a file name",
+                             o->name, st->def->type);
+      {
+        char *full = cf_path_join(st->base_dir, n->value);
+        int exists = full && cf_file_exists(full);
+        if (!exists)
+          rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist",
+                             full ? full : n->value);
+        free(full);
+      }
+      return rc;
+    case CF_OPT_INPUT_PATHS: {
+      char **items = NULL;
+      int nitems = 0;
+      rc = cf_expand_paths(ctx, st, n, &items, &nitems);
+      for (int i = 0; i < nitems; i++) free(items[i]);
+      free(items);
+      return rc;
+    }
+    default:
+      if (n->kind != CF_YAML_SCALAR || !n->value[0])
+        return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a %s",
+                             o->name, st->def->type, type_name(o->type));
+      return CF_OK;
+  }
+}

@@ -1,0 +1,460 @@
+/*
+ * Loading, validating and running pipelines.
+ *
+ * A pipeline file is
+ *
+ *   pipeline:
+ *     - type: ingest.raster
+ *       name: scene            # optional; default: the type (type-2, ... if repeated)
+ *       path: scene.tif
+ *     - type: raster.index
+ *       input: scene           # optional; default: the nearest earlier raster
+ *       index: ndvi
+ *
+ * Loading is all-or-nothing: --set overrides are applied to the tree, then
+ * every stage and option is checked and every problem reported with its
+ * position. Only a file that passes completely is run.
+ *
+ * Running is per batch item. At most one stage may take several input files
+ * (a list or a glob); the pipeline runs once per file, with "{stem}" in
+ * output paths replaced by the file's stem. A failing item is logged and
+ * counted, its products are freed, and the next item starts afresh:
+ * nothing of one item leaks into another.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fsutil.h"
+#include "core/sha256.h"
+#include "core/strbuf.h"
+#include "pipelines/pipeline_internal.h"
+
+/* --- small helpers ------------------------------------------------------------ */
+
+static int edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 63 || lb > 63) return 99;
+  int d[64][64];
+  for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+      d[i][j] = c;
+    }
+  return d[la][lb];
+}
+
+static const char *suggest_option(const cf_stage_def *def, const char *key) {
+  const char *best = NULL;
+  int bd = 3;
+  const char *builtin[] = {"type", "name", "input"};
+  for (int i = 0; i < 3; i++) {
+    int d = edit_distance(key, builtin[i]);
+    if (d < bd) bd = d, best = builtin[i];
+  }
+  for (int i = 0; def->options[i].name; i++) {
+    int d = edit_distance(key, def->options[i].name);
+    if (d < bd) bd = d, best = def->options[i].name;
+  }
+  return best;
+}
+
+static const char *suggest_type(const char *t) {
+  const char *best = NULL;
+  int bd = 4;
+  for (const cf_stage_def *const *d = cf_stage_all(); *d; d++) {
+    int e = edit_distance(t, (*d)->type);
+    if (e < bd) bd = e, best = (*d)->type;
+  }
+  return best;
+}
+
+void cf_pipeline_free(cf_pipeline *p) {
+  if (!p) return;
+  for (int i = 0; i < p->nstages; i++) {
+    free(p->stages[i].name);
+    free(p->stages[i].values);
+  }
+  free(p->stages);
+  for (int i = 0; i < p->ndefaults; i++) cf_yaml_node_free(p->defaults[i]);
+  free(p->defaults);
+  for (int i = 0; i < p->nitems; i++) free(p->items[i]);
+  free(p->items);
+  free(p->settings_json);
+  free(p->base_dir);
+  cf_yaml_free(&p->doc);
+  free(p);
+}
+
+/* --- --set overrides ---------------------------------------------------------- */
+
+static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
+  /* explicit names first, then default names (type, type-2, ...) */
+  for (size_t i = 0; i < list->n; i++) {
+    const char *n = cf_yaml_map_get(list->items[i], "name") ? cf_yaml_map_get(list->items[i], "name")->value : NULL;
+    if (n && strcmp(n, name) == 0) return list->items[i];
+  }
+  int seen = 0;
+  for (size_t i = 0; i < list->n; i++) {
+    cf_yaml_node *t = cf_yaml_map_get(list->items[i], "type");
+    if (!t || t->kind != CF_YAML_SCALAR) continue;
+    size_t tl = strlen(t->value);
+    if (strncmp(name, t->value, tl) != 0) continue;
+    seen++;
+    if (name[tl] == '\0' && seen == 1) return list->items[i];
+    if (name[tl] == '-' && atoi(name + tl + 1) == seen) return list->items[i];
+  }
+  return NULL;
+}
+
+static int apply_set(cf_ctx *ctx, cf_yaml_node *list, const char *set) {
+  const char *eq = strchr(set, '=');
+  const char *dot = eq ? set + (eq - set) : NULL;
+  while (dot && dot > set && *dot != '.') dot--;
+  if (!eq || !dot || *dot != '.' || dot == set || dot + 1 == eq)
+    return cf_error(ctx, CF_EINVAL, "--set", "", "'%s' is not of the form STAGE.KEY=VALUE", set);
+  char *stage = strndup(set, (size_t)(dot - set));
+  char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
+  int rc = CF_OK;
+  cf_yaml_node *st = stage && key ? stage_node_by_name(list, stage) : NULL;
+  if (!st) {
+    rc = cf_error(ctx, CF_EINVAL, "--set", "", "'%s': no stage named '%s' in the pipeline", set,
+                  stage ? stage : "");
+  } else {
+    cf_yaml_doc d;
+    char src[64];
+    snprintf(src, sizeof src, "--set %s.%s", stage, key);
+    rc = cf_yaml_load_string(ctx, src, eq + 1, &d);
+    if (!rc) {
+      cf_yaml_node *v = d.root;
+      if (!v) { /* empty value: explicit null */
+        v = calloc(1, sizeof *v);
+        if (v) v->value = strdup("");
+        if (!v || !v->value) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+      }
+      d.root = NULL;
+      if (!rc && cf_yaml_map_set(st, key, v)) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+      cf_yaml_free(&d);
+    }
+  }
+  free(stage);
+  free(key);
+  return rc;
+}
+
+/* --- settings as JSON ----------------------------------------------------------- */
+
+static void node_json(cf_strbuf *sb, const cf_yaml_node *n, cf_opt_type t) {
+  if (!n || cf_yaml_is_null(n)) {
+    cf_strbuf_puts(sb, "null");
+  } else if (n->kind == CF_YAML_SEQUENCE) {
+    cf_strbuf_puts(sb, "[");
+    for (size_t i = 0; i < n->n; i++) {
+      if (i) cf_strbuf_puts(sb, ",");
+      node_json(sb, n->items[i], t == CF_OPT_DOUBLE_LIST ? CF_OPT_DOUBLE : CF_OPT_STRING);
+    }
+    cf_strbuf_puts(sb, "]");
+  } else if (n->kind == CF_YAML_SCALAR) {
+    double v;
+    int b;
+    if ((t == CF_OPT_DOUBLE || t == CF_OPT_INT || t == CF_OPT_DOUBLE_LIST) && !cf_yaml_as_double(n, &v))
+      cf_strbuf_json_double(sb, v);
+    else if (t == CF_OPT_BOOL && !cf_yaml_as_bool(n, &b))
+      cf_strbuf_puts(sb, b ? "true" : "false");
+    else
+      cf_strbuf_json_string(sb, n->value);
+  } else {
+    cf_strbuf_puts(sb, "{}");
+  }
+}
+
+static char *settings_json(const cf_pipeline *p) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_puts(&sb, "[");
+  for (int i = 0; i < p->nstages; i++) {
+    const cf_stage *st = &p->stages[i];
+    cf_strbuf_puts(&sb, i ? ",{\"type\":" : "{\"type\":");
+    cf_strbuf_json_string(&sb, st->def->type);
+    cf_strbuf_puts(&sb, ",\"name\":");
+    cf_strbuf_json_string(&sb, st->name);
+    if (st->input >= 0) {
+      cf_strbuf_puts(&sb, ",\"input\":");
+      cf_strbuf_json_string(&sb, p->stages[st->input].name);
+    }
+    for (int k = 0; st->def->options[k].name; k++) {
+      cf_strbuf_puts(&sb, ",");
+      cf_strbuf_json_string(&sb, st->def->options[k].name);
+      cf_strbuf_puts(&sb, ":");
+      node_json(&sb, st->values[k], st->def->options[k].type);
+    }
+    cf_strbuf_puts(&sb, "}");
+  }
+  cf_strbuf_puts(&sb, "]");
+  return cf_strbuf_take(&sb);
+}
+
+/* --- validation ----------------------------------------------------------------- */
+
+static int find_stage(const cf_pipeline *p, int before, const char *name) {
+  for (int i = 0; i < before; i++)
+    if (strcmp(p->stages[i].name, name) == 0) return i;
+  return -1;
+}
+
+static const char *kind_name(cf_product_kind k) {
+  return k == CF_PRODUCT_RASTER ? "raster" : k == CF_PRODUCT_VECTOR ? "polygon layer" : "nothing";
+}
+
+/* Check one stage's mapping; fills st->values. Returns the number of errors. */
+static int validate_stage(cf_ctx *ctx, cf_pipeline *p, cf_stage *st) {
+  int errors = 0;
+  const cf_stage_def *def = st->def;
+  int nopt = 0;
+  while (def->options[nopt].name) nopt++;
+  st->values = calloc((size_t)nopt + 1, sizeof *st->values);
+  if (!st->values) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory"), 1;
+
+  for (size_t k = 0; k < st->node->n; k++) {
+    cf_yaml_node *key = cf_yaml_map_key(st->node, k), *val = cf_yaml_map_value(st->node, k);
+    if (!strcmp(key->value, "type") || !strcmp(key->value, "name") || !strcmp(key->value, "input")) continue;
+    int idx;
+    const cf_option_spec *o = cf_stage_option(st, key->value, &idx);
+    if (!o) {
+      const char *s = suggest_option(def, key->value);
+      cf_yaml_error(ctx, CF_EINVAL, st->source, key, "unknown option '%s' for stage %s%s%s%s",
+                    key->value, def->type, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      errors++;
+      continue;
+    }
+    st->values[idx] = val;
+    if (!cf_yaml_is_null(val) && cf_option_check(ctx, st, o, val)) errors++;
+  }
+  for (int i = 0; i < nopt; i++) {
+    const cf_option_spec *o = &def->options[i];
+    if (st->values[i] && !cf_yaml_is_null(st->values[i])) continue;
+    if (o->required) {
+      cf_yaml_error(ctx, CF_EINVAL, st->source, st->node, "stage %s (%s) needs option '%s': %s",
+                    st->name, def->type, o->name, o->help);
+      errors++;
+    } else if (o->def && !st->values[i]) {
+      cf_yaml_doc d;
+      if (cf_yaml_load_string(ctx, "default", o->def, &d) == CF_OK && d.root) {
+        cf_yaml_node **nd = realloc(p->defaults, (size_t)(p->ndefaults + 1) * sizeof *nd);
+        if (nd) {
+          p->defaults = nd;
+          p->defaults[p->ndefaults++] = d.root;
+          st->values[i] = d.root;
+          d.root->line = st->node->line;
+          d.root->col = st->node->col;
+          d.root = NULL;
+        }
+      }
+      cf_yaml_free(&d);
+    }
+  }
+  /* implicit input */
+  st->input = -1;
+  cf_yaml_node *in = cf_yaml_map_get(st->node, "input");
+  if (def->input != CF_PRODUCT_NONE) {
+    if (in) {
+      int j = in->kind == CF_YAML_SCALAR ? find_stage(p, st->index, in->value) : -1;
+      if (j < 0) {
+        cf_yaml_error(ctx, CF_EINVAL, st->source, in, "input '%s' is not the name of an earlier stage",
+                      in->kind == CF_YAML_SCALAR ? in->value : "?");
+        errors++;
+      } else if (p->stages[j].def->product != def->input) {
+        cf_yaml_error(ctx, CF_EINVAL, st->source, in, "input '%s' gives a %s; %s needs a %s",
+                      in->value, kind_name(p->stages[j].def->product), def->type, kind_name(def->input));
+        errors++;
+      } else {
+        st->input = j;
+      }
+    } else {
+      for (int j = st->index - 1; j >= 0 && st->input < 0; j--)
+        if (p->stages[j].def->product == def->input) st->input = j;
+      if (st->input < 0) {
+        cf_yaml_error(ctx, CF_EINVAL, st->source, st->node,
+                      "stage %s needs a %s input, and no earlier stage makes one", def->type,
+                      kind_name(def->input));
+        errors++;
+      }
+    }
+  } else if (in) {
+    cf_yaml_error(ctx, CF_EINVAL, st->source, in, "stage %s takes no input", def->type);
+    errors++;
+  }
+  /* stage references */
+  for (int i = 0; i < nopt; i++) {
+    const cf_option_spec *o = &def->options[i];
+    const cf_yaml_node *v = st->values[i];
+    if (o->type != CF_OPT_STAGE_REF || !v || cf_yaml_is_null(v)) continue;
+    int j = find_stage(p, st->index, v->value);
+    if (j < 0) {
+      cf_yaml_error(ctx, CF_EINVAL, st->source, v, "option '%s': '%s' is not the name of an earlier stage",
+                    o->name, v->value);
+      errors++;
+    } else if (p->stages[j].def->product != o->ref_kind) {
+      cf_yaml_error(ctx, CF_EINVAL, st->source, v, "option '%s': stage '%s' gives a %s, not a %s",
+                    o->name, v->value, kind_name(p->stages[j].def->product), kind_name(o->ref_kind));
+      errors++;
+    }
+  }
+  if (!errors && def->check && def->check(ctx, st)) errors++;
+  return errors;
+}
+
+static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets) {
+  const char *src = p->doc.source;
+  cf_yaml_node *root = p->doc.root;
+  if (!root || root->kind != CF_YAML_MAPPING)
+    return cf_yaml_error(ctx, CF_EINVAL, src, root, "a pipeline file is a mapping with a 'pipeline' list");
+  for (size_t k = 0; k < root->n; k++) {
+    const char *key = cf_yaml_map_key(root, k)->value;
+    if (strcmp(key, "pipeline") && strcmp(key, "description") && strcmp(key, "version"))
+      return cf_yaml_error(ctx, CF_EINVAL, src, cf_yaml_map_key(root, k),
+                           "unknown top-level key '%s' (expected pipeline, description, version)", key);
+  }
+  cf_yaml_node *version = cf_yaml_map_get(root, "version");
+  if (version && (version->kind != CF_YAML_SCALAR || strcmp(version->value, "1") != 0))
+    return cf_yaml_error(ctx, CF_EINVAL, src, version, "unsupported pipeline version (this software reads version 1)");
+  cf_yaml_node *list = cf_yaml_map_get(root, "pipeline");
+  if (!list || list->kind != CF_YAML_SEQUENCE || list->n == 0)
+    return cf_yaml_error(ctx, CF_EINVAL, src, list ? list : root, "'pipeline' must be a non-empty list of stages");
+  for (size_t i = 0; i < list->n; i++)
+    if (list->items[i]->kind != CF_YAML_MAPPING)
+      return cf_yaml_error(ctx, CF_EINVAL, src, list->items[i], "each stage must be a mapping with a 'type'");
+
+  int errors = 0;
+  for (int i = 0; i < nsets; i++)
+    if (apply_set(ctx, list, sets[i])) errors++;
+  if (errors) return CF_EINVAL;
+
+  p->stages = calloc(list->n, sizeof *p->stages);
+  if (!p->stages) return cf_error(ctx, CF_ENOMEM, src, "", "out of memory");
+  p->batch_stage = -1;
+  for (size_t i = 0; i < list->n; i++) {
+    cf_stage *st = &p->stages[p->nstages];
+    cf_yaml_node *node = list->items[i];
+    cf_yaml_node *type = cf_yaml_map_get(node, "type");
+    if (!type || type->kind != CF_YAML_SCALAR) {
+      cf_yaml_error(ctx, CF_EINVAL, src, node, "stage %zu has no 'type'", i + 1);
+      errors++;
+      continue;
+    }
+    const cf_stage_def *def = cf_stage_find(type->value);
+    if (!def) {
+      const char *s = suggest_type(type->value);
+      cf_yaml_error(ctx, CF_EINVAL, src, type, "unknown stage type '%s'%s%s%s (see 'carbonflux stages')",
+                    type->value, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+      errors++;
+      continue;
+    }
+    st->def = def;
+    st->node = node;
+    st->index = p->nstages;
+    st->source = src;
+    st->base_dir = p->base_dir;
+    cf_yaml_node *name = cf_yaml_map_get(node, "name");
+    char buf[160];
+    if (name) {
+      if (name->kind != CF_YAML_SCALAR || !name->value[0] || strchr(name->value, '.') ) {
+        cf_yaml_error(ctx, CF_EINVAL, src, name, "'name' must be a word without dots");
+        errors++;
+      }
+      snprintf(buf, sizeof buf, "%s", name->kind == CF_YAML_SCALAR ? name->value : "?");
+    } else {
+      int seen = 0;
+      for (int j = 0; j < p->nstages; j++)
+        if (p->stages[j].def == def && !cf_yaml_map_get(p->stages[j].node, "name")) seen++;
+      if (seen)
+        snprintf(buf, sizeof buf, "%s-%d", def->type, seen + 1);
+      else
+        snprintf(buf, sizeof buf, "%s", def->type);
+    }
+    if (find_stage(p, p->nstages, buf) >= 0) {
+      cf_yaml_error(ctx, CF_EINVAL, src, name ? name : node, "stage name '%s' is used twice", buf);
+      errors++;
+    }
+    st->name = strdup(buf);
+    p->nstages++;
+    errors += validate_stage(ctx, p, st);
+  }
+  if (errors) return CF_EINVAL;
+
+  /* the batch stage: at most one stage may take several files */
+  for (int i = 0; i < p->nstages; i++) {
+    cf_stage *st = &p->stages[i];
+    for (int k = 0; st->def->options[k].name; k++) {
+      const cf_option_spec *o = &st->def->options[k];
+      const cf_yaml_node *v = st->values[k];
+      if (o->type != CF_OPT_INPUT_PATHS || !v) continue;
+      /* a single plain file name is an ordinary input, not a batch */
+      if (v->kind == CF_YAML_SCALAR && !strpbrk(v->value, "*?[")) continue;
+      if (p->batch_stage >= 0)
+        return cf_yaml_error(ctx, CF_EINVAL, src, st->values[k],
+                             "only one stage may take several input files (stage '%s' already does)",
+                             p->stages[p->batch_stage].name);
+      p->batch_stage = i;
+      p->batch_option = o->name;
+      int rc = cf_expand_paths(ctx, st, st->values[k], &p->items, &p->nitems);
+      if (rc) return rc;
+    }
+  }
+  if (p->nitems > 1) {
+    for (int i = 0; i < p->nstages; i++) {
+      cf_stage *st = &p->stages[i];
+      for (int k = 0; st->def->options[k].name; k++) {
+        const cf_yaml_node *v = st->values[k];
+        if (st->def->options[k].type == CF_OPT_OUTPUT_PATH && v && !cf_yaml_is_null(v) &&
+            !strstr(v->value, "{stem}"))
+          return cf_yaml_error(ctx, CF_EINVAL, src, v,
+                               "%d input files would all write '%s'; put {stem} in the output path",
+                               p->nitems, v->value);
+      }
+    }
+  }
+  p->settings_json = settings_json(p);
+  if (!p->settings_json) return cf_error(ctx, CF_ENOMEM, src, "", "out of memory");
+  return CF_OK;
+}
+
+static int load_common(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets, cf_pipeline **out) {
+  int rc = build(ctx, p, sets, nsets);
+  if (rc) {
+    cf_pipeline_free(p);
+    return rc;
+  }
+  *out = p;
+  return CF_OK;
+}
+
+int cf_pipeline_load(cf_ctx *ctx, const char *path, const char *const *sets, int nsets, cf_pipeline **out) {
+  *out = NULL;
+  cf_pipeline *p = calloc(1, sizeof *p);
+  if (!p) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+  int rc = cf_yaml_load_file(ctx, path, &p->doc);
+  if (rc) {
+    free(p);
+    return rc == CF_ENOENT ? CF_EINVAL : rc;
+  }
+  p->base_dir = cf_path_dirname(path);
+  return load_common(ctx, p, sets, nsets, out);
+}
+
+int cf_pipeline_load_string(cf_ctx *ctx, const char *source_name, const char *text, const char *base_dir,
+                            const char *const *sets, int nsets, cf_pipeline **out) {
+  *out = NULL;
+  cf_pipeline *p = calloc(1, sizeof *p);
+  if (!p) return cf_error(ctx, CF_ENOMEM, source_name, "", "out of memory");
+  int rc = cf_yaml_load_string(ctx, source_name, text, &p->doc);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  p->base_dir = strdup(base_dir ? base_dir : ".");
+  return load_common(ctx, p, sets, nsets, out);
+}

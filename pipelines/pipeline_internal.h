@@ -1,0 +1,43 @@
+/* What the files of pipelines/ share about loaded pipelines and runs. */
+#ifndef CF_PIPELINES_PIPELINE_INTERNAL_H
+#define CF_PIPELINES_PIPELINE_INTERNAL_H
+
+#include "carbonflux/pipeline.h"
+#include "pipelines/stage.h"
+
+struct cf_pipeline {
+  cf_yaml_doc doc;
+  char *base_dir;
+  int nstages;
+  cf_stage *stages;
+  cf_yaml_node **defaults; /* parsed default values, owned */
+  int ndefaults;
+  int batch_stage;         /* stage with CF_OPT_INPUT_PATHS, -1 if none */
+  const char *batch_option;
+  char **items;            /* batch item paths (at least one entry) */
+  int nitems;
+  char *settings_json;     /* effective settings of every stage */
+};
+
+typedef struct {
+  cf_product_kind kind;
+  void *ptr;
+  void (*destroy)(void *);
+} cf_product;
+
+struct cf_run {
+  cf_pipeline *p;
+  const char *item;        /* batch item path, NULL if no batch stage */
+  char *item_stem;
+  cf_product *products;    /* one per stage */
+  char **inputs;           /* "path sha256" lines */
+  int ninputs;
+  char **prov;             /* KEY=VALUE provenance, NULL-ended */
+  cf_run_summary *summary;
+};
+
+int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_yaml_node *n);
+int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char ***items, int *nitems);
+const char *cf_opt_type_name(cf_opt_type t);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * The stage registry: the list of every stage type, and the `stages`
+ * command's description generated from it. Adding a stage means adding its
+ * definition here; the validator, the help and the docs follow.
+ */
+#include <string.h>
+
+#include "pipelines/pipeline_internal.h"
+#include "pipelines/embedded.h"
+#include "pipelines/stage_defs.h"
+
+static const cf_stage_def *const registry[] = {
+    &cf_stage_ingest_raster, &cf_stage_ingest_vector, &cf_stage_raster_warp, &cf_stage_raster_index,
+    &cf_stage_raster_clip,   &cf_stage_raster_zonal,  &cf_stage_write_cog,   NULL};
+
+const cf_stage_def *const *cf_stage_all(void) { return registry; }
+
+const cf_stage_def *cf_stage_find(const char *type) {
+  for (int i = 0; registry[i]; i++)
+    if (strcmp(registry[i]->type, type) == 0) return registry[i];
+  return NULL;
+}
+
+void cf_stages_describe(FILE *out, const char *only) {
+  for (int i = 0; registry[i]; i++) {
+    const cf_stage_def *d = registry[i];
+    if (only && strcmp(only, d->type) != 0) continue;
+    fprintf(out, "%s\n    %s\n", d->type, d->help);
+    if (d->input != CF_PRODUCT_NONE)
+      fprintf(out, "    %-20s %-16s %-10s %s\n", "input", "stage name", "(previous)",
+              d->input == CF_PRODUCT_RASTER ? "stage whose raster to use" : "stage whose polygons to use");
+    for (int k = 0; d->options[k].name; k++) {
+      const cf_option_spec *o = &d->options[k];
+      char type[40], def[48];
+      snprintf(type, sizeof type, "%s", cf_opt_type_name(o->type));
+      if (o->required)
+        snprintf(def, sizeof def, "(required)");
+      else if (o->def)
+        snprintf(def, sizeof def, "=%s", o->def);
+      else
+        snprintf(def, sizeof def, "-");
+      fprintf(out, "    %-20s %-16s %-10s %s", o->name, type, def, o->help);
+      if (o->has_min || o->has_max) {
+        fprintf(out, " [");
+        if (o->has_min) fprintf(out, "%g", o->min);
+        fprintf(out, "..");
+        if (o->has_max) fprintf(out, "%g", o->max);
+        fprintf(out, "]");
+      }
+      if (o->choices && o->type == CF_OPT_ENUM) {
+        fprintf(out, " {");
+        for (int c = 0; o->choices[c]; c++) fprintf(out, "%s%s", c ? "," : "", o->choices[c]);
+        fprintf(out, "}");
+      }
+      fputc('\n', out);
+    }
+    fputc('\n', out);
+  }
+}
+
+const char *cf_shipped_pipeline(const char *name) {
+  for (int i = 0; cf_embedded_pipelines[i].name; i++)
+    if (strcmp(cf_embedded_pipelines[i].name, name) == 0) return cf_embedded_pipelines[i].text;
+  return NULL;
+}

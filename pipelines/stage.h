@@ -1,0 +1,114 @@
+/*
+ * Stages: the vocabulary of pipelines (as in PDAL).
+ *
+ * A stage type is a cf_stage_def: a name such as "raster.warp", one line of
+ * help, a table of options (type, default, range, help) and a run function.
+ * The tables are the single source of truth: the validator checks pipeline
+ * files against them, `carbonflux stages` prints them, and run functions
+ * read option values through accessors that cannot fail because validation
+ * already ran. A stage produces at most one product (a raster node, a
+ * polygon layer) that later stages refer to by the stage's name.
+ */
+#ifndef CF_PIPELINES_STAGE_H
+#define CF_PIPELINES_STAGE_H
+
+#include "core/yaml.h"
+#include "carbonflux/ctx.h"
+
+typedef enum {
+  CF_OPT_STRING,
+  CF_OPT_INT,
+  CF_OPT_DOUBLE,
+  CF_OPT_BOOL,
+  CF_OPT_ENUM,        /* one of `choices` (case-insensitive) */
+  CF_OPT_INPUT_PATH,  /* an existing file; relative to the pipeline file */
+  CF_OPT_INPUT_PATHS, /* a file, a glob or a list of them: one batch item each */
+  CF_OPT_OUTPUT_PATH, /* a file to write; may use {stem} of the batch item */
+  CF_OPT_DOUBLE_LIST, /* `list_min`..`list_max` numbers */
+  CF_OPT_STRING_LIST,
+  CF_OPT_STAGE_REF,   /* the name of an earlier stage with a product of `ref_kind` */
+  CF_OPT_CRS          /* EPSG:n, WKT or PROJ string, checked with PROJ */
+} cf_opt_type;
+
+typedef enum { CF_PRODUCT_NONE = 0, CF_PRODUCT_RASTER, CF_PRODUCT_VECTOR } cf_product_kind;
+
+typedef struct {
+  const char *name;
+  cf_opt_type type;
+  const char *def;         /* default as YAML text; NULL = no default */
+  int required;
+  int has_min, has_max;
+  double min, max;         /* numeric range, also per list item */
+  const char *const *choices; /* CF_OPT_ENUM */
+  int list_min, list_max;  /* list lengths (0 = no limit) */
+  cf_product_kind ref_kind; /* CF_OPT_STAGE_REF */
+  const char *help;
+} cf_option_spec;
+
+typedef struct cf_stage cf_stage;
+typedef struct cf_run cf_run;
+
+typedef struct {
+  const char *type;
+  const char *help;
+  cf_product_kind product;  /* what run() leaves for later stages */
+  cf_product_kind input;    /* kind taken through the implicit `input` option */
+  const cf_option_spec *options; /* ends with {NULL} */
+  /* Extra checks across options, at validation time (may be NULL). */
+  int (*check)(cf_ctx *ctx, cf_stage *st);
+  int (*run)(cf_ctx *ctx, cf_run *run, cf_stage *st);
+} cf_stage_def;
+
+/* One stage of a loaded pipeline. */
+struct cf_stage {
+  const cf_stage_def *def;
+  char *name;
+  int index;
+  const char *source;        /* pipeline file name for messages */
+  const char *base_dir;      /* relative paths resolve against it */
+  cf_yaml_node *node;        /* the stage's mapping (owned by the pipeline) */
+  cf_yaml_node **values;     /* per option: the given node or the default's */
+  int input;                 /* stage index of `input`, -1 if none */
+};
+
+/* The registry. */
+const cf_stage_def *cf_stage_find(const char *type);
+const cf_stage_def *const *cf_stage_all(void);
+
+/* --- option accessors for run functions ------------------------------------- */
+
+const cf_option_spec *cf_stage_option(const cf_stage *st, const char *name, int *index);
+/* Node of an option's value, or NULL if unset and without default. */
+const cf_yaml_node *cf_stage_value(const cf_stage *st, const char *name);
+int cf_stage_has(const cf_stage *st, const char *name);
+const char *cf_stage_str(const cf_stage *st, const char *name);
+double cf_stage_double(const cf_stage *st, const char *name);
+long long cf_stage_int(const cf_stage *st, const char *name);
+int cf_stage_bool(const cf_stage *st, const char *name);
+/* List items (n set to the count). */
+int cf_stage_list_len(const cf_stage *st, const char *name);
+double cf_stage_list_double(const cf_stage *st, const char *name, int i);
+const char *cf_stage_list_str(const cf_stage *st, const char *name, int i);
+/* Path option resolved against the pipeline directory (malloc'ed);
+ * output paths get {stem} of the current batch item substituted. */
+char *cf_stage_path(const cf_stage *st, cf_run *run, const char *name);
+/* Stage index named by a CF_OPT_STAGE_REF option, -1 if unset. */
+int cf_stage_ref(const cf_stage *st, cf_run *run, const char *name);
+
+/* --- products ----------------------------------------------------------------- */
+
+void *cf_run_product(cf_run *run, int stage, cf_product_kind kind);
+/* The product of the stage's `input`. */
+void *cf_run_input(cf_run *run, const cf_stage *st);
+/* Hand a product to the run (freed with `destroy` when the item is done). */
+void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, void (*destroy)(void *));
+/* Record an input file for provenance (hashes it) and an output written. */
+int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path);
+void cf_run_note_output(cf_run *run, const char *path);
+/* Provenance as KEY=VALUE strings for output metadata (NULL-ended, owned by
+ * the run): CARBONFLUX_VERSION, CARBONFLUX_INPUTS, CARBONFLUX_SETTINGS. */
+const char *const *cf_run_provenance(cf_ctx *ctx, cf_run *run);
+/* The batch item being processed (path of the batch input, its stem). */
+const char *cf_run_item_path(const cf_run *run);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * The raster and vector stages: thin adapters from validated options to the
+ * library calls of ingest/ and raster/. A run function reads its options,
+ * makes one product (or writes one file) and hands it to the run; all the
+ * work is in the library so that it can be tested and called without YAML.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fsutil.h"
+#include "core/strbuf.h"
+#include "ingest/vector.h"
+#include "pipelines/stage_defs.h"
+#include "raster/cog.h"
+#include "raster/index.h"
+#include "raster/polygon.h"
+#include "raster/source.h"
+#include "raster/warp.h"
+
+static void destroy_raster(void *p) { cf_raster_destroy(p); }
+static void destroy_vector(void *p) {
+  cf_vector_free(p);
+  free(p);
+}
+
+/* --- ingest.raster -------------------------------------------------------------- */
+
+static const cf_option_spec ingest_raster_opts[] = {
+    {.name = "path", .type = CF_OPT_INPUT_PATHS, .required = 1,
+     .help = "raster file(s) in any GDAL format: a name, a glob (*.tif) or a list; several files make a batch"},
+    {.name = "bands", .type = CF_OPT_STRING_LIST,
+     .help = "names for the bands in order (e.g. [blue, green, red, nir]); default: the file's band descriptions"},
+    {.name = "assign_crs", .type = CF_OPT_CRS, .help = "CRS to assume when the file has none (otherwise such a file is rejected)"},
+    {.name = "nodata", .type = CF_OPT_DOUBLE, .help = "nodata value overriding the file's"},
+    {NULL}};
+
+static int run_ingest_raster(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  char *path = cf_stage_path(st, run, "path");
+  if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  cf_raster_open_opts o = {0};
+  o.assign_crs = cf_stage_str(st, "assign_crs");
+  if (cf_stage_has(st, "nodata")) {
+    o.have_nodata = 1;
+    o.nodata = cf_stage_double(st, "nodata");
+  }
+  cf_raster *r = cf_source_create(ctx, path, &o);
+  int rc = r ? cf_run_note_input(ctx, run, path) : cf_error_code(ctx);
+  if (!rc && cf_stage_has(st, "bands")) {
+    int n = cf_stage_list_len(st, "bands");
+    if (n != r->nbands)
+      rc = cf_error(ctx, CF_EDATA, path, "bands", "the stage names %d bands but the file has %d", n, r->nbands);
+    for (int b = 0; !rc && b < n; b++)
+      if (cf_raster_set_band_name(r, b, cf_stage_list_str(st, "bands", b)))
+        rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  }
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "read %s: %d x %d, %d band(s)", path, r->grid.width, r->grid.height, r->nbands);
+    cf_run_set_product(run, st->index, CF_PRODUCT_RASTER, r, destroy_raster);
+  } else {
+    cf_raster_destroy(r);
+  }
+  free(path);
+  return rc;
+}
+
+/* --- ingest.vector -------------------------------------------------------------- */
+
+static const cf_option_spec ingest_vector_opts[] = {
+    {.name = "path", .type = CF_OPT_INPUT_PATH, .required = 1,
+     .help = "polygon layer in any OGR format (Shapefile, GeoJSON, GeoPackage, ...)"},
+    {.name = "layer", .type = CF_OPT_STRING, .help = "layer name; default: the first layer"},
+    {.name = "label_field", .type = CF_OPT_STRING, .help = "attribute naming each polygon in reports; default: the feature id"},
+    {NULL}};
+
+static int run_ingest_vector(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  char *path = cf_stage_path(st, run, "path");
+  cf_vector *v = calloc(1, sizeof *v);
+  int rc = path && v ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  if (!rc) rc = cf_vector_read(ctx, path, cf_stage_str(st, "layer"), cf_stage_str(st, "label_field"), v);
+  if (!rc) rc = cf_run_note_input(ctx, run, path);
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "read %s: %d polygon(s)", path, v->n);
+    cf_run_set_product(run, st->index, CF_PRODUCT_VECTOR, v, destroy_vector);
+  } else {
+    free(v);
+  }
+  free(path);
+  return rc;
+}
+
+/* --- raster.warp ---------------------------------------------------------------- */
+
+static const cf_option_spec warp_opts[] = {
+    {.name = "crs", .type = CF_OPT_CRS, .help = "grid CRS (EPSG:n, WKT or PROJ string); default: the input's"},
+    {.name = "resolution", .type = CF_OPT_DOUBLE_LIST, .list_min = 1, .list_max = 2, .has_min = 1, .min = 1e-12,
+     .help = "pixel size in grid units, one value or [x, y]; default: the input's (or GDAL's suggestion after reprojection)"},
+    {.name = "extent", .type = CF_OPT_DOUBLE_LIST, .list_min = 4, .list_max = 4,
+     .help = "[xmin, ymin, xmax, ymax] in the grid CRS; default: the boundary's or the input's"},
+    {.name = "boundary", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_VECTOR,
+     .help = "ingest.vector stage whose polygons set the extent"},
+    {.name = "resampling", .type = CF_OPT_ENUM, .def = "bilinear", .choices = cf_resampling_names,
+     .help = "resampling method (gdalwarp names)"},
+    {NULL}};
+
+static int check_warp(cf_ctx *ctx, cf_stage *st) {
+  if (cf_stage_has(st, "extent") && cf_stage_has(st, "boundary"))
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, cf_stage_value(st, "extent"),
+                         "give either 'extent' or 'boundary', not both");
+  if (cf_stage_has(st, "extent") &&
+      !(cf_stage_list_double(st, "extent", 2) > cf_stage_list_double(st, "extent", 0) &&
+        cf_stage_list_double(st, "extent", 3) > cf_stage_list_double(st, "extent", 1)))
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, cf_stage_value(st, "extent"),
+                         "extent must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin");
+  return CF_OK;
+}
+
+static int run_warp(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  cf_raster *src = cf_run_input(run, st);
+  cf_grid_spec spec = {0};
+  spec.crs = cf_stage_str(st, "crs");
+  if (cf_stage_has(st, "resolution")) {
+    spec.res_x = cf_stage_list_double(st, "resolution", 0);
+    spec.res_y = cf_stage_list_len(st, "resolution") > 1 ? cf_stage_list_double(st, "resolution", 1) : spec.res_x;
+  }
+  if (cf_stage_has(st, "extent")) {
+    spec.have_extent = 1;
+    for (int i = 0; i < 4; i++) spec.extent[i] = cf_stage_list_double(st, "extent", i);
+  }
+  int b = cf_stage_ref(st, run, "boundary");
+  if (b >= 0) spec.boundary = cf_run_product(run, b, CF_PRODUCT_VECTOR);
+  spec.where = st->name;
+  cf_grid grid;
+  int rc = cf_grid_define(ctx, &spec, src, &grid);
+  if (rc) return rc;
+  cf_raster *r = cf_warp_create(ctx, src, &grid, cf_stage_str(st, "resampling"));
+  cf_log(ctx, CF_LOG_INFO, "grid %d x %d pixels of %g x %g", grid.width, grid.height, grid.gt[1], -grid.gt[5]);
+  cf_grid_free(&grid);
+  if (!r) return cf_error_code(ctx);
+  cf_run_set_product(run, st->index, CF_PRODUCT_RASTER, r, destroy_raster);
+  return CF_OK;
+}
+
+/* --- raster.index --------------------------------------------------------------- */
+
+static const char *const index_names[] = {"ndvi", "evi", "savi", NULL};
+
+static const cf_option_spec index_opts[] = {
+    {.name = "index", .type = CF_OPT_ENUM, .required = 1, .choices = index_names,
+     .help = "ndvi, evi (MODIS coefficients) or savi (L = 0.5)"},
+    {.name = "red", .type = CF_OPT_STRING, .def = "red", .help = "red band: name or 1-based number"},
+    {.name = "nir", .type = CF_OPT_STRING, .def = "nir", .help = "near-infrared band: name or 1-based number"},
+    {.name = "blue", .type = CF_OPT_STRING, .def = "blue", .help = "blue band (EVI only): name or 1-based number"},
+    {.name = "scale", .type = CF_OPT_DOUBLE, .def = "1", .help = "reflectance = DN * scale + offset"},
+    {.name = "offset", .type = CF_OPT_DOUBLE, .def = "0", .help = "reflectance = DN * scale + offset"},
+    {NULL}};
+
+static int band_of(cf_ctx *ctx, cf_stage *st, cf_raster *in, const char *opt, int *out) {
+  const char *key = cf_stage_str(st, opt);
+  *out = cf_raster_find_band(in, key);
+  if (*out >= 0) return CF_OK;
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  for (int b = 0; b < in->nbands; b++)
+    cf_strbuf_printf(&sb, "%s%d=%s", b ? ", " : "", b + 1, in->band_names[b][0] ? in->band_names[b] : "(unnamed)");
+  int rc = cf_yaml_error(ctx, CF_EDATA, st->source, cf_stage_value(st, opt),
+                         "no band '%s' in the input (bands: %s); name them with ingest.raster's 'bands'",
+                         key, cf_strbuf_str(&sb));
+  cf_strbuf_free(&sb);
+  return rc;
+}
+
+static int run_index(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  cf_raster *in = cf_run_input(run, st);
+  cf_index_spec s = {0};
+  s.kind = (cf_index_kind)cf_index_kind_parse(cf_stage_str(st, "index"));
+  s.scale = cf_stage_double(st, "scale");
+  s.offset = cf_stage_double(st, "offset");
+  int rc = band_of(ctx, st, in, "red", &s.red);
+  if (!rc) rc = band_of(ctx, st, in, "nir", &s.nir);
+  if (!rc && s.kind == CF_INDEX_EVI) rc = band_of(ctx, st, in, "blue", &s.blue);
+  if (rc) return rc;
+  cf_raster *r = cf_index_create(ctx, in, &s);
+  if (!r) return cf_error_code(ctx);
+  cf_run_set_product(run, st->index, CF_PRODUCT_RASTER, r, destroy_raster);
+  return CF_OK;
+}
+
+/* --- raster.clip ---------------------------------------------------------------- */
+
+static const cf_option_spec clip_opts[] = {
+    {.name = "polygons", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_VECTOR, .required = 1,
+     .help = "ingest.vector stage; pixels whose centre lies outside every polygon become nodata"},
+    {NULL}};
+
+static int run_clip(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  cf_raster *in = cf_run_input(run, st);
+  cf_vector *v = cf_run_product(run, cf_stage_ref(st, run, "polygons"), CF_PRODUCT_VECTOR);
+  cf_raster *r = cf_clip_create(ctx, in, v);
+  if (!r) return cf_error_code(ctx);
+  cf_run_set_product(run, st->index, CF_PRODUCT_RASTER, r, destroy_raster);
+  return CF_OK;
+}
+
+/* --- raster.zonal --------------------------------------------------------------- */
+
+static const cf_option_spec zonal_opts[] = {
+    {.name = "zones", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_VECTOR, .required = 1,
+     .help = "ingest.vector stage with one polygon per zone"},
+    {.name = "band", .type = CF_OPT_STRING, .def = "1", .help = "band: name or 1-based number"},
+    {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "CSV file to write (may use {stem})"},
+    {NULL}};
+
+static int write_zonal_csv(cf_ctx *ctx, const char *path, const cf_zone_stats *z, int n, const char *band,
+                           const char *const *prov) {
+  cf_atomic_file af;
+  int rc = cf_atomic_begin(ctx, path, &af);
+  if (rc) return rc;
+  FILE *f = fopen(af.part_path, "w");
+  if (!f) {
+    rc = cf_error(ctx, CF_EIO, path, "", "cannot create");
+    cf_atomic_end(&af);
+    return rc;
+  }
+  /* provenance as comment lines: CSV readers take '#' lines as comments */
+  for (const char *const *p = prov; p && *p; p++) fprintf(f, "# %s\n", *p);
+  fprintf(f, "zone,band,pixels,valid_pixels,mean,min,max,stddev\n");
+  for (int i = 0; i < n; i++) {
+    fprintf(f, "\"%s\",\"%s\",%lld,%lld,", z[i].label, band, z[i].pixels, z[i].valid);
+    if (z[i].valid)
+      fprintf(f, "%.10g,%.10g,%.10g,%.10g\n", z[i].mean, z[i].min, z[i].max, z[i].stddev);
+    else
+      fprintf(f, ",,,\n"); /* no valid pixel: empty fields, never a made-up number */
+  }
+  if (fclose(f) != 0) rc = cf_error(ctx, CF_EIO, path, "", "write failed");
+  if (!rc) rc = cf_atomic_commit(ctx, &af);
+  cf_atomic_end(&af);
+  return rc;
+}
+
+static int run_zonal(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  cf_raster *in = cf_run_input(run, st);
+  cf_vector *v = cf_run_product(run, cf_stage_ref(st, run, "zones"), CF_PRODUCT_VECTOR);
+  int band;
+  int rc = band_of(ctx, st, in, "band", &band);
+  if (rc) return rc;
+  cf_zone_stats *z = NULL;
+  if ((rc = cf_zonal_stats(ctx, in, band, v, &z))) return rc;
+  char *path = cf_stage_path(st, run, "path");
+  rc = path ? write_zonal_csv(ctx, path, z, v->n, in->band_names[band][0] ? in->band_names[band] : cf_stage_str(st, "band"),
+                              cf_run_provenance(ctx, run))
+            : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  if (!rc) {
+    cf_run_note_output(run, path);
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
+  }
+  cf_zone_stats_free(z, v->n);
+  free(path);
+  return rc;
+}
+
+/* --- write.cog ---------------------------------------------------------------- */
+
+static const char *const compress_names[] = {"DEFLATE", "LZW", "ZSTD", "LERC", "LZMA", "NONE", NULL};
+static const char *const type_names[] = {"Byte", "UInt16", "Int16", "UInt32", "Int32", "Float32", "Float64", NULL};
+static const char *const predictor_names[] = {"YES", "NO", "STANDARD", "FLOATING_POINT", NULL};
+static const char *const overview_names[] = {"AUTO", "NONE", NULL};
+static const char *const ovr_resampling_names[] = {"NEAREST", "AVERAGE", "BILINEAR", "CUBIC", "MODE", "RMS", NULL};
+
+static const cf_option_spec cog_opts[] = {
+    {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "GeoTIFF (COG) to write (may use {stem})"},
+    {.name = "type", .type = CF_OPT_ENUM, .def = "Float32", .choices = type_names, .help = "pixel type"},
+    {.name = "nodata", .type = CF_OPT_DOUBLE, .help = "nodata value; default -9999 (255 for Byte, 65535 for UInt16)"},
+    {.name = "compress", .type = CF_OPT_ENUM, .def = "DEFLATE", .choices = compress_names, .help = "compression"},
+    {.name = "level", .type = CF_OPT_INT, .has_min = 1, .min = 1, .has_max = 1, .max = 22,
+     .help = "compression level (DEFLATE 1-9, ZSTD 1-22); default: the driver's"},
+    {.name = "predictor", .type = CF_OPT_ENUM, .choices = predictor_names, .help = "TIFF predictor; default: none"},
+    {.name = "blocksize", .type = CF_OPT_INT, .def = "512", .has_min = 1, .min = 64, .has_max = 1, .max = 4096,
+     .help = "tile size of the COG in pixels"},
+    {.name = "overviews", .type = CF_OPT_ENUM, .def = "AUTO", .choices = overview_names, .help = "build overviews"},
+    {.name = "overview_resampling", .type = CF_OPT_ENUM, .def = "AVERAGE", .choices = ovr_resampling_names,
+     .help = "resampling for overviews"},
+    {NULL}};
+
+static void cog_opts_from_stage(const cf_stage *st, cf_cog_options *o) {
+  memset(o, 0, sizeof *o);
+  o->type = cf_stage_str(st, "type");
+  if (cf_stage_has(st, "nodata")) o->have_nodata = 1, o->nodata = cf_stage_double(st, "nodata");
+  o->compress = cf_stage_str(st, "compress");
+  o->level = (int)cf_stage_int(st, "level");
+  o->predictor = cf_stage_str(st, "predictor");
+  o->blocksize = (int)cf_stage_int(st, "blocksize");
+  o->overviews = cf_stage_str(st, "overviews");
+  o->overview_resampling = cf_stage_str(st, "overview_resampling");
+}
+
+static int check_cog(cf_ctx *ctx, cf_stage *st) {
+  cf_cog_options o;
+  cog_opts_from_stage(st, &o);
+  cf_ctx *tmp = cf_ctx_create();
+  int rc = tmp ? cf_cog_options_check(tmp, &o, "") : CF_ENOMEM;
+  if (rc && tmp) {
+    const cf_error_frame *f = cf_error_get(tmp, 0);
+    const cf_yaml_node *n = cf_stage_value(st, f->field);
+    rc = cf_yaml_error(ctx, rc, st->source, n ? n : st->node, "%s: %s", f->field, f->reason);
+  }
+  cf_ctx_destroy(tmp);
+  return rc;
+}
+
+static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  cf_raster *in = cf_run_input(run, st);
+  cf_cog_options o;
+  cog_opts_from_stage(st, &o);
+  o.metadata = cf_run_provenance(ctx, run);
+  char *path = cf_stage_path(st, run, "path");
+  if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  int rc = cf_cog_write(ctx, in, path, &o);
+  if (!rc) {
+    cf_run_note_output(run, path);
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
+  }
+  free(path);
+  return rc;
+}
+
+/* --- the table ------------------------------------------------------------------ */
+
+const cf_stage_def cf_stage_ingest_raster = {
+    "ingest.raster", "read a raster in any GDAL format (validated: size, georeferencing, CRS, nodata)",
+    CF_PRODUCT_RASTER, CF_PRODUCT_NONE, ingest_raster_opts, NULL, run_ingest_raster};
+const cf_stage_def cf_stage_ingest_vector = {
+    "ingest.vector", "read a polygon layer in any OGR format (boundaries, strata, plots)",
+    CF_PRODUCT_VECTOR, CF_PRODUCT_NONE, ingest_vector_opts, NULL, run_ingest_vector};
+const cf_stage_def cf_stage_raster_warp = {
+    "raster.warp", "resample the input onto the project grid (CRS, resolution, extent from a box or a boundary)",
+    CF_PRODUCT_RASTER, CF_PRODUCT_RASTER, warp_opts, check_warp, run_warp};
+const cf_stage_def cf_stage_raster_index = {
+    "raster.index", "spectral index (NDVI, EVI, SAVI) from named bands",
+    CF_PRODUCT_RASTER, CF_PRODUCT_RASTER, index_opts, NULL, run_index};
+const cf_stage_def cf_stage_raster_clip = {
+    "raster.clip", "keep pixels inside polygons, nodata elsewhere",
+    CF_PRODUCT_RASTER, CF_PRODUCT_RASTER, clip_opts, NULL, run_clip};
+const cf_stage_def cf_stage_raster_zonal = {
+    "raster.zonal", "statistics of a band per polygon (count, mean, min, max, stddev) to CSV",
+    CF_PRODUCT_NONE, CF_PRODUCT_RASTER, zonal_opts, NULL, run_zonal};
+const cf_stage_def cf_stage_write_cog = {
+    "write.cog", "write the input as a Cloud-Optimized GeoTIFF with provenance metadata",
+    CF_PRODUCT_NONE, CF_PRODUCT_RASTER, cog_opts, check_cog, run_cog};

@@ -1,0 +1,205 @@
+/* The COG writer; see cog.h for why it goes through a temporary GTiff. */
+#include "raster/cog.h"
+
+#include <cpl_string.h>
+#include <gdal.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/fsutil.h"
+#include "core/strbuf.h"
+#include "ingest/gdal_util.h"
+
+static double default_nodata(GDALDataType t) {
+  switch (t) {
+    case GDT_Byte: return 255;
+    case GDT_UInt16: return 65535;
+    case GDT_UInt32: return 4294967295.0;
+    default: return -9999;
+  }
+}
+
+static int representable(GDALDataType t, double v) {
+  if (GDALDataTypeIsFloating(t)) return t == GDT_Float64 || isnan(v) || fabs(v) <= 3.4028234663852886e38;
+  if (!isfinite(v) || v != floor(v)) return 0;
+  switch (t) {
+    case GDT_Byte: return v >= 0 && v <= 255;
+    case GDT_UInt16: return v >= 0 && v <= 65535;
+    case GDT_Int16: return v >= -32768 && v <= 32767;
+    case GDT_UInt32: return v >= 0 && v <= 4294967295.0;
+    case GDT_Int32: return v >= -2147483648.0 && v <= 2147483647.0;
+    default: return 0;
+  }
+}
+
+int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where) {
+  const char *tn = o->type ? o->type : "Float32";
+  GDALDataType t = GDALGetDataTypeByName(tn);
+  if (t == GDT_Unknown || GDALDataTypeIsComplex(t) || t == GDT_Int64 || t == GDT_UInt64)
+    return cf_error(ctx, CF_EINVAL, where, "type",
+                    "'%s' is not a supported output type (Byte, UInt16, Int16, UInt32, Int32, "
+                    "Float32, Float64)", tn);
+  double nd = o->have_nodata ? o->nodata : default_nodata(t);
+  if (!representable(t, nd))
+    return cf_error(ctx, CF_EINVAL, where, "nodata", "nodata %g cannot be stored as %s", nd, tn);
+  const char *c = o->compress ? o->compress : "DEFLATE";
+  const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LZMA", NULL};
+  int found = 0;
+  for (int i = 0; ok[i]; i++) found |= strcasecmp(c, ok[i]) == 0;
+  if (!found) return cf_error(ctx, CF_EINVAL, where, "compress", "unknown compression '%s'", c);
+  return CF_OK;
+}
+
+typedef struct {
+  GDALDatasetH ds;
+  GDALDataType type;
+  double nodata;
+  double *buf;
+  size_t cap;
+  const char *path;
+} cog_state;
+
+static int write_tile(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_block *b) {
+  cog_state *s = user;
+  size_t n = (size_t)w->nx * w->ny * b->nbands;
+  /* invalid pixels become the nodata value; the block itself is left intact */
+  for (size_t i = 0; i < n; i++) s->buf[i] = b->valid[i] ? b->data[i] : s->nodata;
+  cf_gdal_quiet_push();
+  CPLErr e = GDALDatasetRasterIO(s->ds, GF_Write, w->x0, w->y0, w->nx, w->ny, s->buf, w->nx, w->ny,
+                                 GDT_Float64, b->nbands, NULL, 0, 0, 0);
+  cf_gdal_quiet_pop();
+  if (e != CE_None)
+    return cf_error(ctx, CF_EIO, s->path, "", "write failed (%s)", cf_gdal_last_error("I/O error"));
+  return CF_OK;
+}
+
+typedef struct {
+  cf_ctx *ctx;
+  const char *task;
+  int cancelled;
+} copy_progress;
+
+static int CPL_STDCALL copy_progress_fn(double f, const char *msg, void *user) {
+  copy_progress *p = user;
+  if (cf_progress(p->ctx, 0.5 + 0.5 * f, p->task)) {
+    p->cancelled = 1;
+    return 0;
+  }
+  return 1;
+}
+
+int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *o) {
+  int rc = cf_cog_options_check(ctx, o, path);
+  if (rc) return rc;
+  cf_gdal_init();
+  GDALDataType type = GDALGetDataTypeByName(o->type ? o->type : "Float32");
+  double nodata = o->have_nodata ? o->nodata : default_nodata(type);
+  int threads = cf_raster_threads(ctx);
+
+  cf_atomic_file af;
+  if ((rc = cf_atomic_begin(ctx, path, &af))) return rc;
+  cf_strbuf tmp;
+  cf_strbuf_init(&tmp);
+  cf_strbuf_printf(&tmp, "%s.src.tif", af.part_path);
+  const char *tmp_path = cf_strbuf_str(&tmp);
+
+  cf_tiling t;
+  cf_tiling_make(&t, r, 1 << 18);
+  char **co = NULL;
+  if (t.tile_w % 16 == 0 && t.tile_h % 16 == 0) {
+    co = CSLSetNameValue(co, "TILED", "YES");
+    co = CSLSetNameValue(co, "BLOCKXSIZE", CPLSPrintf("%d", t.tile_w));
+    co = CSLSetNameValue(co, "BLOCKYSIZE", CPLSPrintf("%d", t.tile_h));
+  } else {
+    co = CSLSetNameValue(co, "ROWSPERSTRIP", CPLSPrintf("%d", t.tile_h));
+  }
+  co = CSLSetNameValue(co, "BIGTIFF", "IF_SAFER");
+  co = CSLSetNameValue(co, "SPARSE_OK", "FALSE");
+
+  cog_state s = {0};
+  s.type = type;
+  s.nodata = nodata;
+  s.path = path;
+  s.cap = (size_t)t.tile_w * t.tile_h * r->nbands;
+  s.buf = malloc(s.cap * sizeof *s.buf);
+  GDALDatasetH cog = NULL;
+  char **cog_co = NULL;
+  if (!s.buf) {
+    rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+    goto done;
+  }
+  cf_gdal_quiet_push();
+  s.ds = GDALCreate(GDALGetDriverByName("GTiff"), tmp_path, r->grid.width, r->grid.height,
+                    r->nbands, type, co);
+  cf_gdal_quiet_pop();
+  if (!s.ds) {
+    rc = cf_error(ctx, CF_EIO, path, "", "cannot create temporary file %s (%s)", tmp_path,
+                  cf_gdal_last_error("GTiff create failed"));
+    goto done;
+  }
+  GDALSetGeoTransform(s.ds, r->grid.gt);
+  GDALSetProjection(s.ds, r->grid.wkt);
+  for (int b = 0; b < r->nbands; b++) {
+    GDALRasterBandH band = GDALGetRasterBand(s.ds, b + 1);
+    GDALSetRasterNoDataValue(band, nodata);
+    if (r->band_names[b][0]) GDALSetDescription(band, r->band_names[b]);
+  }
+  for (const char *const *m = o->metadata; m && *m; m++) {
+    char *key = NULL;
+    const char *val = CPLParseNameValue(*m, &key);
+    if (key && val) GDALSetMetadataItem(s.ds, key, val, NULL);
+    CPLFree(key);
+  }
+  rc = cf_engine_run_range(ctx, r, &t, write_tile, &s, path, 0.0, 0.5);
+  if (rc) goto done;
+  GDALFlushCache(s.ds);
+
+  cog_co = CSLSetNameValue(cog_co, "COMPRESS", o->compress ? o->compress : "DEFLATE");
+  if (o->level > 0) cog_co = CSLSetNameValue(cog_co, "LEVEL", CPLSPrintf("%d", o->level));
+  if (o->predictor) cog_co = CSLSetNameValue(cog_co, "PREDICTOR", o->predictor);
+  cog_co = CSLSetNameValue(cog_co, "BLOCKSIZE", CPLSPrintf("%d", o->blocksize > 0 ? o->blocksize : 512));
+  cog_co = CSLSetNameValue(cog_co, "OVERVIEWS", o->overviews ? o->overviews : "AUTO");
+  cog_co = CSLSetNameValue(cog_co, "OVERVIEW_RESAMPLING",
+                           o->overview_resampling ? o->overview_resampling : "AVERAGE");
+  cog_co = CSLSetNameValue(cog_co, "NUM_THREADS", CPLSPrintf("%d", threads));
+  cog_co = CSLSetNameValue(cog_co, "BIGTIFF", "IF_SAFER");
+  copy_progress cp = {ctx, path, 0};
+  cf_gdal_quiet_push();
+  cog = GDALCreateCopy(GDALGetDriverByName("COG"), af.part_path, s.ds, FALSE, cog_co,
+                       copy_progress_fn, &cp);
+  cf_gdal_quiet_pop();
+  if (!cog) {
+    rc = cp.cancelled ? CF_ECANCEL
+                      : cf_error(ctx, CF_EIO, path, "", "COG creation failed (%s)",
+                                 cf_gdal_last_error("unknown GDAL error"));
+    goto done;
+  }
+  /* GDAL 3.6's GDALClose returns nothing: a failed final flush shows as
+   * the thread's last error */
+  CPLErrorReset();
+  cf_gdal_quiet_push();
+  GDALClose(cog);
+  cf_gdal_quiet_pop();
+  if (CPLGetLastErrorType() >= CE_Failure) {
+    cog = NULL;
+    rc = cf_error(ctx, CF_EIO, path, "", "closing the COG failed (%s)", cf_gdal_last_error("I/O error"));
+    goto done;
+  }
+  cog = NULL;
+  GDALClose(s.ds);
+  s.ds = NULL;
+  rc = cf_atomic_commit(ctx, &af);
+done:
+  if (s.ds) GDALClose(s.ds);
+  unlink(tmp_path);
+  cf_atomic_end(&af);
+  cf_strbuf_free(&tmp);
+  CSLDestroy(co);
+  CSLDestroy(cog_co);
+  free(s.buf);
+  return rc;
+}

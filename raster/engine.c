@@ -1,0 +1,125 @@
+/*
+ * The tile engine: parallel evaluation, ordered consumption.
+ *
+ * Tiles are a fixed partition of the grid that depends on the raster only
+ * (its natural block and a pixel target), never on the thread count. Each
+ * OpenMP thread evaluates whole tiles into its own block; an `ordered`
+ * section then hands tiles to the consumer strictly in index order. Hence:
+ *  - a consumer never needs locking and may do serial I/O (GDAL handles are
+ *    not thread-safe) or order-dependent reductions (floating-point sums);
+ *  - the result is bitwise identical for any thread count;
+ *  - at most one tile per thread is in flight, so memory does not grow with
+ *    the raster.
+ * The first error (lowest tile index) wins, so error messages are
+ * deterministic too.
+ */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raster/raster.h"
+
+void cf_tiling_make(cf_tiling *t, const cf_raster *r, int target_px) {
+  int bw = r->block_w > 0 ? r->block_w : 256, bh = r->block_h > 0 ? r->block_h : 256;
+  if (bw > r->grid.width) bw = r->grid.width;
+  if (bh > r->grid.height) bh = r->grid.height;
+  if (target_px < bw * bh) target_px = bw * bh;
+  /* grow the tile by whole blocks, height first for strip layouts */
+  int mx = 1, my = 1;
+  if (bw >= r->grid.width) {
+    my = target_px / (bw * bh);
+  } else {
+    while ((long)(mx + 1) * bw * (my + 1) * bh <= target_px && (mx + 1) * bw <= r->grid.width) mx++, my++;
+  }
+  if (my < 1) my = 1;
+  t->tile_w = mx * bw;
+  t->tile_h = my * bh;
+  if (t->tile_h > r->grid.height) t->tile_h = r->grid.height;
+  if (t->tile_w > r->grid.width) t->tile_w = r->grid.width;
+  t->ntx = (r->grid.width + t->tile_w - 1) / t->tile_w;
+  t->nty = (r->grid.height + t->tile_h - 1) / t->tile_h;
+  t->ntiles = t->ntx * t->nty;
+}
+
+void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window *w) {
+  int tx = index % t->ntx, ty = index / t->ntx;
+  w->x0 = tx * t->tile_w;
+  w->y0 = ty * t->tile_h;
+  w->nx = w->x0 + t->tile_w <= g->width ? t->tile_w : g->width - w->x0;
+  w->ny = w->y0 + t->tile_h <= g->height ? t->tile_h : g->height - w->y0;
+}
+
+int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
+                        void *user, const char *task, double p0, double p1) {
+  int nthreads = r->nthreads;
+  int cap = t->tile_w * t->tile_h;
+  cf_block *blocks = calloc((size_t)nthreads, sizeof *blocks);
+  if (!blocks) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  for (int i = 0; i < nthreads; i++) {
+    if (cf_block_init(&blocks[i], r->nbands, cap)) {
+      for (int k = 0; k < i; k++) cf_block_free(&blocks[k]);
+      free(blocks);
+      return cf_error(ctx, CF_ENOMEM, "", "", "out of memory for %d tile buffers of %d px",
+                      nthreads, cap);
+    }
+  }
+
+  int stop = 0;           /* set inside the ordered section only */
+  int failed_tile = -1;   /* lowest failing tile */
+  cf_worker_status fail = {0};
+  int consumer_rc = CF_OK;
+  int rc = cf_progress(ctx, p0, task);
+  if (rc) stop = 1;
+
+#pragma omp parallel num_threads(nthreads)
+  {
+    int me = omp_get_thread_num();
+    cf_block *b = &blocks[me];
+#pragma omp for ordered schedule(dynamic, 1)
+    for (int i = 0; i < t->ntiles; i++) {
+      cf_window w;
+      cf_worker_status st = {0};
+      int skip, read_rc = CF_OK;
+#pragma omp atomic read
+      skip = stop;
+      if (!skip) {
+        cf_tiling_window(t, &r->grid, i, &w);
+        b->nx = w.nx;
+        b->ny = w.ny;
+        read_rc = r->ops->read(r, me, &w, b, &st);
+        if (read_rc && !st.failed) cf_worker_fail(&st, read_rc, "", "", "tile read failed");
+      }
+#pragma omp ordered
+      {
+#pragma omp critical(cf_engine_consume)
+        {
+          if (!stop) {
+            if (st.failed) {
+              fail = st;
+              failed_tile = i;
+#pragma omp atomic write
+              stop = 1;
+            } else if ((consumer_rc = consume(ctx, user, i, &w, b)) != CF_OK ||
+                       cf_progress(ctx, p0 + (p1 - p0) * (i + 1) / t->ntiles, task) != CF_OK) {
+              if (!consumer_rc) consumer_rc = CF_ECANCEL;
+#pragma omp atomic write
+              stop = 1;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  for (int i = 0; i < nthreads; i++) cf_block_free(&blocks[i]);
+  free(blocks);
+  if (failed_tile >= 0) {
+    cf_error(ctx, fail.frame.code, fail.frame.where, fail.frame.field, "%s", fail.frame.reason);
+    cf_window w;
+    cf_tiling_window(t, &r->grid, failed_tile, &w);
+    return cf_error(ctx, fail.frame.code, "", "", "tile %d (x %d..%d, y %d..%d) failed", failed_tile,
+                    w.x0, w.x0 + w.nx - 1, w.y0, w.y0 + w.ny - 1);
+  }
+  if (rc) return rc;
+  return consumer_rc;
+}
