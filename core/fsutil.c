@@ -18,6 +18,16 @@ int cf_file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+/* mkdir that accepts an existing directory but not an existing file. */
+static int make_dir(const char *p) {
+  if (mkdir(p, 0777) == 0) return 0;
+  if (errno != EEXIST) return -1;
+  struct stat st;
+  if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  errno = ENOTDIR;
+  return -1;
+}
+
 int cf_mkdirs(cf_ctx *ctx, const char *path, int is_dir) {
   char *p = strdup(path);
   if (!p) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
@@ -32,10 +42,10 @@ int cf_mkdirs(cf_ctx *ctx, const char *path, int is_dir) {
   for (char *q = p + 1; *q; q++) {
     if (*q != '/') continue;
     *q = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) goto fail;
+    if (make_dir(p)) goto fail;
     *q = '/';
   }
-  if (p[0] && mkdir(p, 0777) != 0 && errno != EEXIST) goto fail;
+  if (p[0] && make_dir(p)) goto fail;
   free(p);
   return CF_OK;
 fail:;

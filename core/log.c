@@ -145,3 +145,27 @@ void cf_log_error_chain(cf_ctx *ctx) {
   }
   cf_error_clear(ctx);
 }
+
+void cf_log_error_list(cf_ctx *ctx) {
+  if (!ctx) return;
+  for (int i = 0; i < ctx->nframes; i++) {
+    const cf_error_frame *f = &ctx->frames[i];
+    cf_strbuf sb;
+    cf_strbuf_init(&sb);
+    if (ctx->log_format == CF_LOG_JSON) {
+      json_head(&sb, CF_LOG_ERROR);
+      cf_strbuf_printf(&sb, ",\"code\":\"%s\",\"where\":", cf_strerror(f->code));
+      cf_strbuf_json_string(&sb, f->where);
+      cf_strbuf_puts(&sb, ",\"field\":");
+      cf_strbuf_json_string(&sb, f->field);
+      cf_strbuf_puts(&sb, ",\"msg\":");
+      cf_strbuf_json_string(&sb, f->reason);
+      cf_strbuf_puts(&sb, "}");
+    } else {
+      cf_strbuf_puts(&sb, "carbonflux: error: ");
+      cf_frame_render(f, &sb);
+    }
+    emit(ctx, &sb);
+  }
+  cf_error_clear(ctx);
+}

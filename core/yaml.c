@@ -191,7 +191,7 @@ int cf_yaml_error(cf_ctx *ctx, int code, const char *source, const cf_yaml_node 
                   const char *fmt, ...) {
   char where[600];
   if (n)
-    snprintf(where, sizeof where, "%s:%d:%d", source ? source : "", n->line, n->col);
+    snprintf(where, sizeof where, "%s:%d:%d", n->origin ? n->origin : source ? source : "", n->line, n->col);
   else
     snprintf(where, sizeof where, "%s", source ? source : "");
   va_list ap;
@@ -199,6 +199,12 @@ int cf_yaml_error(cf_ctx *ctx, int code, const char *source, const cf_yaml_node 
   int rc = cf_errorv(ctx, code, where, "", fmt, ap);
   va_end(ap);
   return rc;
+}
+
+void cf_yaml_set_origin(cf_yaml_node *n, const char *origin) {
+  if (!n) return;
+  n->origin = origin;
+  for (size_t i = 0; i < slots(n); i++) cf_yaml_set_origin(n->items[i], origin);
 }
 
 cf_yaml_node *cf_yaml_map_get(const cf_yaml_node *map, const char *key) {

@@ -20,6 +20,8 @@ struct cf_yaml_node {
   int line, col;      /* 1-based position of the node's start */
   char *value;        /* scalar text (CF_YAML_SCALAR) */
   int quoted;         /* scalar was quoted: never a number/bool/null */
+  const char *origin; /* where the node came from if not the document's
+                         source (e.g. a --set argument); borrowed */
   size_t n;           /* items (sequence) or pairs (mapping) */
   cf_yaml_node **items; /* sequence items; mapping: keys[i] = items[2i], values = items[2i+1] */
 };
@@ -36,9 +38,12 @@ int cf_yaml_load_string(cf_ctx *ctx, const char *source_name, const char *text, 
 void cf_yaml_free(cf_yaml_doc *doc);
 void cf_yaml_node_free(cf_yaml_node *node);
 cf_yaml_node *cf_yaml_node_clone(const cf_yaml_node *node);
+/* Set `origin` on a node and all its children. */
+void cf_yaml_set_origin(cf_yaml_node *node, const char *origin);
 
-/* Push an error located at node `n` of document `source`: the frame's
- * `where` reads "source:line:col", so it renders as "file:line:col: reason". */
+/* Push an error located at node `n` of document `source` (or of n->origin
+ * when set): the frame's `where` reads "source:line:col", so it renders as
+ * "file:line:col: reason". */
 int cf_yaml_error(cf_ctx *ctx, int code, const char *source, const cf_yaml_node *n,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -35,13 +35,15 @@ int cf_raster_info_read(cf_ctx *ctx, const char *path, const cf_raster_open_opts
   if (!opts) opts = &defaults;
   memset(out, 0, sizeof *out);
   cf_gdal_init();
-  struct stat st;
+  struct stat st = {0};
   if (stat(path, &st) != 0 && strncmp(path, "/vsi", 4) != 0)
     return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "",
                     "cannot read raster: %s", strerror(errno));
 
+  if (S_ISREG(st.st_mode) && st.st_size == 0)
+    return cf_error(ctx, CF_EDATA, path, "", "file is empty (0 bytes)");
   cf_gdal_quiet_push();
-  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   cf_gdal_quiet_pop();
   if (!ds)
     return cf_error(ctx, CF_EDATA, path, "", "not a raster GDAL can read (%s)",

@@ -96,7 +96,7 @@ int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer_name, const 
     return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "", "cannot read vector: %s",
                     strerror(errno));
   cf_gdal_quiet_push();
-  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+  GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
   cf_gdal_quiet_pop();
   if (!ds)
     return cf_error(ctx, CF_EDATA, path, "", "not a vector file OGR can read (%s)",

@@ -152,7 +152,9 @@ static int cmd_run(cf_ctx *ctx, int argc, char **argv) {
   int rc = cf_pipeline_load(ctx, path, sets, nsets, &p);
   free(sets);
   if (rc) {
-    cf_log_error_chain(ctx);
+    int n = cf_error_count(ctx);
+    cf_log_error_list(ctx); /* independent problems, each on its own line */
+    cf_log(ctx, CF_LOG_ERROR, "%s: %d problem%s found; nothing was run", path, n, n == 1 ? "" : "s");
     return exit_for_load(rc);
   }
   if (check_only) {

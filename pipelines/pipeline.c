@@ -84,6 +84,8 @@ void cf_pipeline_free(cf_pipeline *p) {
   for (int i = 0; i < p->nitems; i++) free(p->items[i]);
   free(p->items);
   free(p->settings_json);
+  for (int i = 0; i < p->nset_origins; i++) free(p->set_origins[i]);
+  free(p->set_origins);
   free(p->base_dir);
   cf_yaml_free(&p->doc);
   free(p);
@@ -110,7 +112,7 @@ static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
   return NULL;
 }
 
-static int apply_set(cf_ctx *ctx, cf_yaml_node *list, const char *set) {
+static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char *set) {
   const char *eq = strchr(set, '=');
   const char *dot = eq ? set + (eq - set) : NULL;
   while (dot && dot > set && *dot != '.') dot--;
@@ -127,6 +129,15 @@ static int apply_set(cf_ctx *ctx, cf_yaml_node *list, const char *set) {
     cf_yaml_doc d;
     char src[64];
     snprintf(src, sizeof src, "--set %s.%s", stage, key);
+    char **origins = realloc(p->set_origins, (size_t)(p->nset_origins + 1) * sizeof *origins);
+    if (origins) p->set_origins = origins;
+    char *origin = origins ? strdup(src) : NULL;
+    if (!origin) {
+      free(stage);
+      free(key);
+      return cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+    }
+    p->set_origins[p->nset_origins++] = origin;
     rc = cf_yaml_load_string(ctx, src, eq + 1, &d);
     if (!rc) {
       cf_yaml_node *v = d.root;
@@ -136,6 +147,7 @@ static int apply_set(cf_ctx *ctx, cf_yaml_node *list, const char *set) {
         if (!v || !v->value) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
       }
       d.root = NULL;
+      cf_yaml_set_origin(v, origin);
       if (!rc && cf_yaml_map_set(st, key, v)) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
       cf_yaml_free(&d);
     }
@@ -330,7 +342,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
 
   int errors = 0;
   for (int i = 0; i < nsets; i++)
-    if (apply_set(ctx, list, sets[i])) errors++;
+    if (apply_set(ctx, p, list, sets[i])) errors++;
   if (errors) return CF_EINVAL;
 
   p->stages = calloc(list->n, sizeof *p->stages);

@@ -17,6 +17,8 @@ struct cf_pipeline {
   char **items;            /* batch item paths (at least one entry) */
   int nitems;
   char *settings_json;     /* effective settings of every stage */
+  char **set_origins;      /* "--set STAGE.KEY" names of override nodes, owned */
+  int nset_origins;
 };
 
 typedef struct {

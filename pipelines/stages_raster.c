@@ -229,7 +229,7 @@ static int write_zonal_csv(cf_ctx *ctx, const char *path, const cf_zone_stats *z
   for (int i = 0; i < n; i++) {
     fprintf(f, "\"%s\",\"%s\",%lld,%lld,", z[i].label, band, z[i].pixels, z[i].valid);
     if (z[i].valid)
-      fprintf(f, "%.10g,%.10g,%.10g,%.10g\n", z[i].mean, z[i].min, z[i].max, z[i].stddev);
+      fprintf(f, "%.15g,%.15g,%.15g,%.15g\n", z[i].mean, z[i].min, z[i].max, z[i].stddev);
     else
       fprintf(f, ",,,\n"); /* no valid pixel: empty fields, never a made-up number */
   }
@@ -270,7 +270,7 @@ static const char *const ovr_resampling_names[] = {"NEAREST", "AVERAGE", "BILINE
 
 static const cf_option_spec cog_opts[] = {
     {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "GeoTIFF (COG) to write (may use {stem})"},
-    {.name = "type", .type = CF_OPT_ENUM, .def = "Float32", .choices = type_names, .help = "pixel type"},
+    {.name = "data_type", .type = CF_OPT_ENUM, .def = "Float32", .choices = type_names, .help = "pixel type"},
     {.name = "nodata", .type = CF_OPT_DOUBLE, .help = "nodata value; default -9999 (255 for Byte, 65535 for UInt16)"},
     {.name = "compress", .type = CF_OPT_ENUM, .def = "DEFLATE", .choices = compress_names, .help = "compression"},
     {.name = "level", .type = CF_OPT_INT, .has_min = 1, .min = 1, .has_max = 1, .max = 22,
@@ -285,7 +285,7 @@ static const cf_option_spec cog_opts[] = {
 
 static void cog_opts_from_stage(const cf_stage *st, cf_cog_options *o) {
   memset(o, 0, sizeof *o);
-  o->type = cf_stage_str(st, "type");
+  o->type = cf_stage_str(st, "data_type");
   if (cf_stage_has(st, "nodata")) o->have_nodata = 1, o->nodata = cf_stage_double(st, "nodata");
   o->compress = cf_stage_str(st, "compress");
   o->level = (int)cf_stage_int(st, "level");

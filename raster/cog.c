@@ -40,7 +40,7 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
   const char *tn = o->type ? o->type : "Float32";
   GDALDataType t = GDALGetDataTypeByName(tn);
   if (t == GDT_Unknown || GDALDataTypeIsComplex(t) || t == GDT_Int64 || t == GDT_UInt64)
-    return cf_error(ctx, CF_EINVAL, where, "type",
+    return cf_error(ctx, CF_EINVAL, where, "data_type",
                     "'%s' is not a supported output type (Byte, UInt16, Int16, UInt32, Int32, "
                     "Float32, Float64)", tn);
   double nd = o->have_nodata ? o->nodata : default_nodata(t);

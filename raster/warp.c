@@ -142,14 +142,21 @@ int cf_grid_define(cf_ctx *ctx, const cf_grid_spec *spec, const cf_raster *src, 
                                       : spec->boundary ? spec->boundary->path : "the raster",
                     foot[0], foot[1], foot[2], foot[3]);
   }
-  /* snap outwards to whole pixels (target-aligned pixels); when the extent
-   * is the source's own on the same grid this is the identity */
-  double x0 = floor(ext[0] / rx + 1e-9) * rx, x1 = ceil(ext[2] / rx - 1e-9) * rx;
-  double y0 = floor(ext[1] / ry + 1e-9) * ry, y1 = ceil(ext[3] / ry - 1e-9) * ry;
-  if (same && !spec->have_extent && !spec->boundary && spec->res_x <= 0) {
-    x0 = ext[0], x1 = ext[2], y0 = ext[1], y1 = ext[3];
+  /* A boundary's extent is snapped outwards to whole multiples of the
+   * resolution (gdalwarp -tap), so grids of different runs and inputs with
+   * the same settings coincide pixel for pixel. An explicit box or the
+   * source's own footprint is kept at its origin, and the far edges move by
+   * less than half a pixel to a whole number of pixels (as gdalwarp). */
+  double x0 = ext[0], y1 = ext[3], w, h;
+  if (spec->boundary && !spec->have_extent) {
+    x0 = floor(ext[0] / rx + 1e-9) * rx;
+    y1 = ceil(ext[3] / ry - 1e-9) * ry;
+    w = ceil(ext[2] / rx - 1e-9) - floor(ext[0] / rx + 1e-9);
+    h = ceil(ext[3] / ry - 1e-9) - floor(ext[1] / ry + 1e-9);
+  } else {
+    w = floor((ext[2] - ext[0]) / rx + 0.5);
+    h = floor((ext[3] - ext[1]) / ry + 0.5);
   }
-  double w = (x1 - x0) / rx, h = (y1 - y0) / ry;
   if (w < 1 || h < 1 || w * h > 4.0e10) {
     cf_grid_free(out);
     return cf_error(ctx, CF_EINVAL, where, "resolution",

@@ -95,6 +95,9 @@ void cf_log(cf_ctx *ctx, cf_log_level level, const char *fmt, ...)
 /* Log the current error chain at ERROR level (one line per frame in text,
  * one JSON object in JSON mode) and clear it. */
 void cf_log_error_chain(cf_ctx *ctx);
+/* Log every frame as an error of its own, in the order they were pushed
+ * (for independent problems such as a configuration's), and clear. */
+void cf_log_error_list(cf_ctx *ctx);
 /* Log one structured event with extra key/value string pairs (NULL-ended):
  * cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", p, "sha256", h, NULL). */
 void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...);

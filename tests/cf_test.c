@@ -1,0 +1,156 @@
+/* Shared test helpers; see cf_test.h. */
+#include "cf_test.h"
+
+#include <dirent.h>
+#include <gdal.h>
+#include <math.h>
+#include <ogr_srs_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+void cf_assert_close_impl(double a, double b, double rtol, double atol, const char *ea,
+                          const char *eb, const char *file, int line) {
+  double tol = atol + rtol * fabs(b);
+  if (isnan(a) || isnan(b) || !(fabs(a - b) <= tol)) {
+    print_error("%s = %.17g is not within %.3g of %s = %.17g (difference %.3g)\n", ea, a, tol, eb, b,
+                a - b);
+    _fail(file, line);
+  }
+}
+
+char *cf_test_tmpdir(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[512];
+  snprintf(tmpl, sizeof tmpl, "%s/cftest-XXXXXX", base && base[0] ? base : "/tmp");
+  char *d = mkdtemp(tmpl);
+  assert_non_null(d);
+  return strdup(d);
+}
+
+void cf_test_rmtree(const char *dir) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+const char *cf_test_path(const char *dir, const char *name) {
+  static char buf[8][1024];
+  static int k;
+  char *b = buf[k++ % 8];
+  snprintf(b, 1024, "%s/%s", dir, name);
+  return b;
+}
+
+void cf_test_write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+int cf_test_file_contains(const char *path, const char *needle) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  size_t got = fread(s, 1, (size_t)n, f);
+  s[got] = '\0';
+  fclose(f);
+  int found = strstr(s, needle) != NULL;
+  free(s);
+  return found;
+}
+
+int cf_test_count_entries(const char *dir, const char *part) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strstr(e->d_name, part)) n++;
+  closedir(d);
+  return n;
+}
+
+void cf_test_write_tif(const char *path, int w, int h, int nbands, const char *type,
+                       const double gt[6], const char *srs, const double *nodata,
+                       const double *data, int tile) {
+  GDALAllRegister();
+  char **co = NULL;
+  if (tile) {
+    co = CSLSetNameValue(co, "TILED", "YES");
+    co = CSLSetNameValue(co, "BLOCKXSIZE", CPLSPrintf("%d", tile));
+    co = CSLSetNameValue(co, "BLOCKYSIZE", CPLSPrintf("%d", tile));
+  } else {
+    co = CSLSetNameValue(co, "ROWSPERSTRIP", "1");
+  }
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, w, h, nbands,
+                               GDALGetDataTypeByName(type), co);
+  CSLDestroy(co);
+  assert_non_null(ds);
+  GDALSetGeoTransform(ds, (double *)gt);
+  if (srs) {
+    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
+    assert_int_equal(OSRSetFromUserInput(s, srs), OGRERR_NONE);
+    char *wkt = NULL;
+    OSRExportToWkt(s, &wkt);
+    GDALSetProjection(ds, wkt);
+    CPLFree(wkt);
+    OSRDestroySpatialReference(s);
+  }
+  for (int b = 0; b < nbands; b++) {
+    GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+    if (nodata) GDALSetRasterNoDataValue(band, nodata[b]);
+    assert_int_equal(GDALRasterIO(band, GF_Write, 0, 0, w, h, (void *)(data + (size_t)b * w * h), w, h,
+                                  GDT_Float64, 0, 0),
+                     CE_None);
+  }
+  GDALClose(ds);
+}
+
+double *cf_test_read_band(const char *path, int band, int *w, int *h, double gt[6], double *nodata,
+                          int *has_nodata) {
+  GDALAllRegister();
+  GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+  assert_non_null(ds);
+  *w = GDALGetRasterXSize(ds);
+  *h = GDALGetRasterYSize(ds);
+  if (gt) GDALGetGeoTransform(ds, gt);
+  GDALRasterBandH b = GDALGetRasterBand(ds, band);
+  int hn = 0;
+  double nd = GDALGetRasterNoDataValue(b, &hn);
+  if (nodata) *nodata = nd;
+  if (has_nodata) *has_nodata = hn;
+  double *v = malloc((size_t)*w * *h * sizeof *v);
+  assert_non_null(v);
+  assert_int_equal(GDALRasterIO(b, GF_Read, 0, 0, *w, *h, v, *w, *h, GDT_Float64, 0, 0), CE_None);
+  GDALClose(ds);
+  return v;
+}
+
+int cf_test_cli(const char *args, const char *log_path) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>&1", CF_CLI, args, log_path ? log_path : "/dev/null");
+  int st = system(cmd);
+  assert_true(WIFEXITED(st));
+  return WEXITSTATUS(st);
+}
+
+cf_ctx *cf_test_ctx(void) {
+  cf_ctx *ctx = cf_ctx_create();
+  assert_non_null(ctx);
+  cf_set_log_level(ctx, CF_LOG_ERROR);
+  return ctx;
+}
+
+const char *cf_test_run_args(const char *dir) {
+  static char buf[1200];
+  snprintf(buf, sizeof buf, "-q run '%s/p.yaml'", dir);
+  return buf;
+}

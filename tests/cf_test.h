@@ -1,0 +1,59 @@
+/*
+ * Shared helpers for the cmocka suites.
+ *
+ * cmocka 1.1.5 has no assert_double_equal and its assert_float_equal casts
+ * to float, so assert_close compares doubles with a relative and an
+ * absolute tolerance: |a - b| <= atol + rtol * |b|. Every use states why its
+ * tolerance is what it is.
+ */
+#ifndef CF_TEST_H
+#define CF_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "carbonflux/ctx.h"
+
+void cf_assert_close_impl(double a, double b, double rtol, double atol, const char *ea,
+                          const char *eb, const char *file, int line);
+#define assert_close(a, b, rtol, atol) \
+  cf_assert_close_impl((a), (b), (rtol), (atol), #a, #b, __FILE__, __LINE__)
+
+/* A fresh empty directory under $TMPDIR (or /tmp); free() the string.
+ * cf_test_rmtree removes it with everything in it. */
+char *cf_test_tmpdir(void);
+void cf_test_rmtree(const char *dir);
+/* Path join into a static rotating buffer (valid for the next 8 calls). */
+const char *cf_test_path(const char *dir, const char *name);
+void cf_test_write_text(const char *path, const char *text);
+/* Does `hay` (a file's content or a string) contain `needle`? */
+int cf_test_file_contains(const char *path, const char *needle);
+/* Number of entries in `dir` whose name contains `part` (e.g. ".part-"). */
+int cf_test_count_entries(const char *dir, const char *part);
+
+/* Write a north-up GeoTIFF. data is [band][row][col] doubles; srs is
+ * "EPSG:n" or WKT, or NULL for no CRS; nodata NULL for none (else one
+ * value per band). type is a GDAL type name. Block layout: tiles of
+ * `tile` pixels (0 = strips of one row). */
+void cf_test_write_tif(const char *path, int w, int h, int nbands, const char *type,
+                       const double gt[6], const char *srs, const double *nodata,
+                       const double *data, int tile);
+/* Read band `band` (1-based) of a raster as doubles (malloc'ed). */
+double *cf_test_read_band(const char *path, int band, int *w, int *h, double gt[6], double *nodata,
+                          int *has_nodata);
+
+/* Run the carbonflux command with `args` (a shell-quoted string) and
+ * return its exit code; stdout and stderr go to `log_path` if not NULL. */
+int cf_test_cli(const char *args, const char *log_path);
+
+/* "-q run DIR/p.yaml" as CLI arguments (a static buffer). */
+const char *cf_test_run_args(const char *dir);
+#define CF_CLI_QUIET_RUN(dir) cf_test_run_args(dir)
+
+/* A context that logs only errors, to a file under the given dir. */
+cf_ctx *cf_test_ctx(void);
+
+#endif

@@ -1,0 +1,185 @@
+/* core/: error chain, logging, progress bar, SHA-256, YAML positions, atomic files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_test.h"
+#include "core/fsutil.h"
+#include "core/sha256.h"
+#include "core/strbuf.h"
+#include "core/yaml.h"
+
+static void error_chain_names_file_field_reason(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  assert_int_equal(cf_error_code(ctx), CF_OK);
+  int rc = cf_error(ctx, CF_EDATA, "a.h5", "n_gates", "must be > 0, got %d", -3);
+  assert_int_equal(rc, CF_EDATA);
+  cf_error(ctx, CF_EDATA, "", "", "cannot read input");
+  assert_int_equal(cf_error_count(ctx), 2);
+  assert_string_equal(cf_error_get(ctx, 0)->where, "a.h5");
+  assert_string_equal(cf_error_get(ctx, 0)->field, "n_gates");
+  assert_string_equal(cf_error_message(ctx), "cannot read input: a.h5: n_gates: must be > 0, got -3");
+  cf_error_clear(ctx);
+  assert_int_equal(cf_error_count(ctx), 0);
+  cf_ctx_destroy(ctx);
+}
+
+static void error_chain_keeps_root_cause_on_overflow(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  for (int i = 0; i < 40; i++) cf_error(ctx, i == 0 ? CF_ENOENT : CF_EIO, "", "", "frame %d", i);
+  assert_int_equal(cf_error_get(ctx, 0)->code, CF_ENOENT);
+  assert_non_null(strstr(cf_error_message(ctx), "more frames dropped"));
+  cf_ctx_destroy(ctx);
+}
+
+static void json_log_lines_are_escaped(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cf_set_log_stream(ctx, f);
+  cf_set_log_level(ctx, CF_LOG_INFO);
+  cf_set_log_format(ctx, CF_LOG_JSON);
+  cf_log(ctx, CF_LOG_INFO, "say \"hi\"\n");
+  cf_error(ctx, CF_EDATA, "f.tif", "crs", "no CRS");
+  cf_log_error_chain(ctx);
+  fclose(f);
+  assert_non_null(strstr(buf, "\"level\":\"info\",\"msg\":\"say \\\"hi\\\"\\n\"}\n"));
+  assert_non_null(strstr(buf, "\"code\":\"CF_EDATA\""));
+  assert_non_null(strstr(buf, "{\"where\":\"f.tif\",\"field\":\"crs\",\"reason\":\"no CRS\"}"));
+  assert_int_equal(cf_error_count(ctx), 0); /* logging the chain clears it */
+  free(buf);
+  cf_ctx_destroy(ctx);
+}
+
+static void progress_bar_matches_gdal(void **state) {
+  (void)state;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cf_progress_term_state st = {f, 0, 0};
+  for (int i = 0; i <= 20; i++) cf_progress_term(i / 20.0, NULL, &st);
+  cf_progress_term(1.0, NULL, &st); /* a repeated 100 % prints nothing */
+  fclose(f);
+  /* GDALTermProgress's output for the same calls */
+  assert_string_equal(buf, "0...10...20...30...40...50...60...70...80...90...100 - done.\n");
+  free(buf);
+}
+
+static void cancel_stops_progress(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  assert_int_equal(cf_progress(ctx, 0.1, "x"), CF_OK);
+  cf_cancel(ctx);
+  assert_int_equal(cf_progress(ctx, 0.2, "x"), CF_ECANCEL);
+  cf_ctx_destroy(ctx);
+}
+
+/* FIPS 180-2, appendix B.1 and B.2. */
+static void sha256_known_vectors(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char hex[CF_SHA256_HEX_LEN];
+  assert_int_equal(cf_sha256_buffer(ctx, "abc", 3, hex), CF_OK);
+  assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  char *dir = cf_test_tmpdir();
+  const char *p = cf_test_path(dir, "v2.txt");
+  cf_test_write_text(p, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
+  assert_int_equal(cf_sha256_file(ctx, p, hex), CF_OK);
+  assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  assert_int_equal(cf_sha256_file(ctx, cf_test_path(dir, "missing"), hex), CF_ENOENT);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+static void yaml_nodes_keep_line_and_column(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_yaml_doc d;
+  const char *text = "a: 1\nlist:\n  - x\n  -   {k: 'q'}\n";
+  assert_int_equal(cf_yaml_load_string(ctx, "t.yaml", text, &d), CF_OK);
+  cf_yaml_node *list = cf_yaml_map_get(d.root, "list");
+  assert_non_null(list);
+  assert_int_equal(list->n, 2);
+  assert_int_equal(list->items[0]->line, 3);
+  assert_int_equal(list->items[0]->col, 5);
+  cf_yaml_node *k = cf_yaml_map_get(list->items[1], "k");
+  assert_int_equal(k->line, 4);
+  assert_int_equal(k->col, 11); /* "  -   {k: 'q'}": the quote is the 11th character */
+  assert_true(k->quoted);
+  double v;
+  assert_int_equal(cf_yaml_as_double(cf_yaml_map_get(d.root, "a"), &v), 0);
+  assert_close(v, 1.0, 0, 0); /* exact: parsed from "1" */
+  assert_int_equal(cf_yaml_as_double(k, &v), -1); /* quoted text is never a number */
+  cf_yaml_free(&d);
+  cf_ctx_destroy(ctx);
+}
+
+static void yaml_errors_have_positions(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_yaml_doc d;
+  assert_int_equal(cf_yaml_load_string(ctx, "bad.yaml", "a: [1, 2\nb: 3\n", &d), CF_EINVAL);
+  assert_non_null(strstr(cf_error_get(ctx, 0)->where, "bad.yaml:"));
+  cf_error_clear(ctx);
+  assert_int_equal(cf_yaml_load_string(ctx, "dup.yaml", "a: 1\nb: 2\na: 3\n", &d), CF_EINVAL);
+  assert_string_equal(cf_error_get(ctx, 0)->where, "dup.yaml:3:1");
+  assert_non_null(strstr(cf_error_get(ctx, 0)->reason, "given twice (first at line 1)"));
+  cf_ctx_destroy(ctx);
+}
+
+static void atomic_file_appears_only_on_commit(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  const char *final = cf_test_path(dir, "sub/out.txt");
+  cf_atomic_file af;
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  cf_test_write_text(af.part_path, "half");
+  assert_false(cf_file_exists(final));
+  cf_atomic_end(&af); /* abandoned: the part file goes, nothing appears */
+  assert_false(cf_file_exists(final));
+  assert_int_equal(cf_test_count_entries(cf_test_path(dir, "sub"), ".part-"), 0);
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  cf_test_write_text(af.part_path, "whole");
+  assert_int_equal(cf_atomic_commit(ctx, &af), CF_OK);
+  cf_atomic_end(&af);
+  assert_true(cf_test_file_contains(final, "whole"));
+  assert_int_equal(cf_test_count_entries(cf_test_path(dir, "sub"), ".part-"), 0);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+static void json_doubles_round_trip(void **state) {
+  (void)state;
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_json_double(&sb, 0.1);
+  cf_strbuf_puts(&sb, " ");
+  cf_strbuf_json_double(&sb, 1.0 / 3.0);
+  cf_strbuf_puts(&sb, " ");
+  cf_strbuf_json_double(&sb, 0.0 / 0.0);
+  assert_string_equal(cf_strbuf_str(&sb), "0.1 0.3333333333333333 null");
+  cf_strbuf_free(&sb);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(error_chain_names_file_field_reason),
+      cmocka_unit_test(error_chain_keeps_root_cause_on_overflow),
+      cmocka_unit_test(json_log_lines_are_escaped),
+      cmocka_unit_test(progress_bar_matches_gdal),
+      cmocka_unit_test(cancel_stops_progress),
+      cmocka_unit_test(sha256_known_vectors),
+      cmocka_unit_test(yaml_nodes_keep_line_and_column),
+      cmocka_unit_test(yaml_errors_have_positions),
+      cmocka_unit_test(atomic_file_appears_only_on_commit),
+      cmocka_unit_test(json_doubles_round_trip),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
