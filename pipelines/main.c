@@ -17,6 +17,9 @@
 #include "carbonflux/ctx.h"
 #include "carbonflux/demo.h"
 #include "carbonflux/pipeline.h"
+#include "core/fsutil.h"
+#include "lidar/sim_options.h"
+#include "lidar/simulate.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3 };
 
@@ -36,6 +39,7 @@ static const char *usage_main =
     "  run PIPELINE.yaml   validate and run a pipeline\n"
     "  stages [TYPE]       list every stage type with its options\n"
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
+    "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
     "  version             print the version\n"
     "  help [COMMAND]      help on a command\n"
     "\n"
@@ -75,6 +79,14 @@ static const char *usage_demo =
     "project boundary and forest stands) into DIR (default carbonflux-demo),\n"
     "run the shipped demo pipeline on it, and list what it wrote.\n";
 
+static const char *usage_simulate =
+    "Usage: carbonflux simulate lidar -o OUT.h5 [--truth TRUTH.nc] [KEY=VALUE]...\n"
+    "\n"
+    "Simulate the coherent CO2 DIAL: an L0 file (../shared/spec/lidar-l0.md) of\n"
+    "level spectra or raw from a known wind, CO2 and aerosol truth, and that truth\n"
+    "as NetCDF (default OUT with _truth.nc). Settings (KEY=VALUE, defaults shown;\n"
+    "give scan= first, it resets the scan defaults):\n\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 typedef struct {
@@ -90,14 +102,27 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "stages")) return usage_stages;
   if (!strcmp(cmd, "demo")) return usage_demo;
   if (!strcmp(cmd, "version")) return usage_version;
+  if (!strcmp(cmd, "simulate")) return usage_simulate;
   return NULL;
 }
+
+static void print_usage(const char *cmd, FILE *out);
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
   fprintf(stderr, "carbonflux: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n\n%s", usage_of(cmd) ? usage_of(cmd) : usage_main);
+  fprintf(stderr, "\n\n");
+  print_usage(usage_of(cmd) ? cmd : NULL, stderr);
   return EXIT_USAGE;
+}
+
+static void print_usage(const char *cmd, FILE *out) {
+  fputs(usage_of(cmd), out);
+  if (cmd && !strcmp(cmd, "simulate")) {
+    cf_sim_config d;
+    cf_sim_defaults(&d, CF_SCAN_VAD);
+    cf_sim_describe(out, &d);
+  }
 }
 
 static int exit_for_summary(const cf_run_summary *s) {
@@ -177,6 +202,52 @@ static int cmd_stages(cf_ctx *ctx, int argc, char **argv) {
   cf_stages_describe(stdout, argc ? argv[0] : NULL);
   (void)ctx;
   return EXIT_OK;
+}
+
+static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "lidar"))
+    return usage_error("simulate", "what to simulate? (only 'lidar' for now)%s", "");
+  const char *out = NULL, *truth = NULL;
+  cf_sim_config cfg;
+  cf_sim_defaults(&cfg, CF_SCAN_VAD);
+  for (int i = 1; i < argc; i++) {
+    if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc) {
+      out = argv[++i];
+    } else if (!strcmp(argv[i], "--truth") && i + 1 < argc) {
+      truth = argv[++i];
+    } else if (strchr(argv[i], '=') && argv[i][0] != '-') {
+      if (cf_sim_set(ctx, &cfg, argv[i])) {
+        cf_log_error_chain(ctx);
+        return EXIT_USAGE;
+      }
+    } else {
+      return usage_error("simulate", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!out) return usage_error("simulate", "give the output file with -o%s", "");
+  if (cf_sim_check(ctx, &cfg)) {
+    cf_log_error_chain(ctx);
+    return EXIT_USAGE;
+  }
+  char *truth_default = NULL;
+  if (!truth) {
+    char *dir = cf_path_dirname(out), *stem = cf_path_stem(out);
+    size_t n = strlen(dir) + strlen(stem) + 16;
+    truth_default = malloc(n);
+    if (truth_default) snprintf(truth_default, n, "%s/%s_truth.nc", dir, stem);
+    free(dir);
+    free(stem);
+    truth = truth_default;
+  }
+  int rc = cf_simulate_lidar(ctx, &cfg, out, truth);
+  if (rc) {
+    cf_log_error_chain(ctx);
+  } else {
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", truth, (const char *)NULL);
+  }
+  free(truth_default);
+  return rc == CF_EINVAL ? EXIT_USAGE : rc ? EXIT_PROCESSING : EXIT_OK;
 }
 
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
@@ -271,7 +342,7 @@ int main(int argc, char **argv) {
       code = usage_error(NULL, "no command '%s'", topic);
       goto out;
     }
-    fputs(u, cmd || help ? stdout : stderr);
+    print_usage(topic, cmd || help ? stdout : stderr);
     code = cmd || help ? EXIT_OK : EXIT_USAGE;
     goto out;
   }
@@ -280,7 +351,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (help) {
-    fputs(usage_of(cmd), stdout);
+    print_usage(cmd, stdout);
     goto out;
   }
 
@@ -308,6 +379,8 @@ int main(int argc, char **argv) {
     code = cmd_stages(ctx, nrest, rest);
   else if (!strcmp(cmd, "demo"))
     code = cmd_demo(ctx, nrest, rest);
+  else if (!strcmp(cmd, "simulate"))
+    code = cmd_simulate(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

@@ -1,0 +1,87 @@
+/* The spectral response model; the derivation is in response.h. */
+#include "lidar/response.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CF_PI 3.14159265358979323846
+
+/* table resolution: 64 points per FFT bin keeps cubic interpolation error
+ * below 1e-7 of the peak for peaks a bin or more wide */
+enum { K_PER_BIN = 64 };
+
+int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *c) {
+  memset(r, 0, sizeof *r);
+  r->L = c->gate_samples;
+  r->M = c->fft_size;
+  r->nbins = c->fft_size / 2 + 1;
+  r->fs = c->sample_rate;
+  r->sigma = c->pulse_width * c->sample_rate / (2.0 * sqrt(log(2.0)));
+  r->w = malloc((size_t)r->L * sizeof *r->w);
+  r->cw = malloc((size_t)r->L * sizeof *r->cw);
+  r->nk = r->M / 2 * K_PER_BIN + 4;
+  r->dnu = 1.0 / ((double)r->M * K_PER_BIN);
+  r->ktab = malloc((size_t)r->nk * sizeof *r->ktab);
+  if (!r->w || !r->cw || !r->ktab) {
+    cf_response_free(r);
+    return cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the spectral response");
+  }
+  for (int n = 0; n < r->L; n++)
+    r->w[n] = c->window == CF_WINDOW_HANN ? 0.5 - 0.5 * cos(2 * CF_PI * n / (r->L - 1)) : 1.0;
+  for (int d = 0; d < r->L; d++) {
+    double s = 0;
+    for (int n = 0; n + d < r->L; n++) s += r->w[n] * r->w[n + d];
+    r->cw[d] = s;
+  }
+  for (int i = 0; i < r->nk; i++) r->ktab[i] = cf_response_k_exact(r, (i - 1) * r->dnu);
+  return CF_OK;
+}
+
+void cf_response_free(cf_response *r) {
+  free(r->w);
+  free(r->cw);
+  free(r->ktab);
+  memset(r, 0, sizeof *r);
+}
+
+double cf_response_k_exact(const cf_response *r, double nu) {
+  double s = r->cw[0];
+  double inv4s2 = 1.0 / (4.0 * r->sigma * r->sigma);
+  for (int d = 1; d < r->L; d++) {
+    double rho = exp(-(double)d * d * inv4s2);
+    if (rho < 1e-17) break; /* the rest cannot change a double */
+    s += 2.0 * r->cw[d] * rho * cos(2 * CF_PI * nu * d);
+  }
+  return s;
+}
+
+double cf_response_k(const cf_response *r, double nu) {
+  /* K is even and 1-periodic: fold into [0, 0.5] */
+  nu = fabs(nu - floor(nu + 0.5));
+  double x = nu / r->dnu + 1.0; /* table index, entry 0 is nu = -dnu */
+  int i = (int)x;
+  if (i < 1) i = 1;
+  if (i > r->nk - 3) i = r->nk - 3;
+  double t = x - i;
+  const double *p = r->ktab + i - 1;
+  /* Catmull-Rom cubic through p[0..3] at t in [0,1] between p[1] and p[2] */
+  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
+}
+
+void cf_response_noise(const cf_response *r, const double *R, int nr, double *out) {
+  for (int k = 0; k < r->nbins; k++) {
+    double s = r->cw[0] * R[0];
+    for (int d = 1; d < nr && d < r->L; d++) s += 2.0 * r->cw[d] * R[d] * cos(2 * CF_PI * (double)k * d / r->M);
+    out[k] = s;
+  }
+}
+
+double cf_response_total(const cf_response *r) {
+  /* Parseval on the zero-padded grid: sum over all M bins of E|X_k|^2 for
+   * unit variance = M sum_n w_n^2 = M C_w(0); the one-sided bins carry it
+   * with k = 1..M/2-1 counted twice. Return the one-sided sum of the
+   * signal response at a mid-band frequency instead, which is what a
+   * one-sided spectrum adds up to: (M C_w(0)) / 2. */
+  return 0.5 * r->M * r->cw[0];
+}

@@ -1,0 +1,62 @@
+/*
+ * The instrument's spectral response: what one gate's periodogram is
+ * expected to look like, for a return and for receiver noise.
+ *
+ * A gate of L samples x_n (n0..n0+L-1) is windowed by w_n, zero-padded to
+ * M and transformed: X_k = sum_n w_n x_n e^{-2 pi i k n / M}. For a
+ * stationary real process with autocorrelation R(d) its expectation is
+ *
+ *   E|X_k|^2 = sum_{d=-(L-1)}^{L-1} C_w(d) R(d) cos(2 pi k d / M),
+ *   C_w(d) = sum_n w_n w_{n+|d|}                      (window autocorrelation)
+ *
+ * The return of a pulse whose field envelope is Gaussian (intensity FWHM
+ * tau) from a cloud of random scatterers is a circular complex Gaussian
+ * process (speckle) with correlation rho(d) = exp(-d^2 / (4 s^2)), s = tau
+ * fs / (2 sqrt(ln 2)) samples; the real signal of variance A^2 at frequency
+ * f has R(d) = A^2 rho(d) cos(2 pi f d / fs). Hence
+ *
+ *   E|X_k|^2 = A^2/2 [K(k/M - f/fs) + K(k/M + f/fs)],
+ *   K(nu) = sum_d C_w(d) rho(d) cos(2 pi nu d).
+ *
+ * The simulator uses this to draw accumulated spectra, and the Doppler fit
+ * uses it as its peak model: the peak shape follows from the pulse width
+ * and the window given in the L0 header, nothing is tuned to the data.
+ * K is tabulated finely once and interpolated (cubic), so evaluating it is
+ * O(1); cf_response_k_exact sums the series for tests.
+ */
+#ifndef CF_LIDAR_RESPONSE_H
+#define CF_LIDAR_RESPONSE_H
+
+#include "ingest/lidar_l0.h"
+
+typedef struct {
+  int L, M, nbins;
+  double fs;
+  double sigma;  /* speckle correlation parameter s, samples */
+  double *w;     /* window, L values */
+  double *cw;    /* C_w(d), d = 0..L-1 */
+  double *ktab;  /* K on [0, 0.5] cycles/sample, nk points */
+  int nk;
+  double dnu;
+} cf_response;
+
+int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *cfg);
+void cf_response_free(cf_response *r);
+
+/* K(nu) by table (nu in cycles/sample, any real). */
+double cf_response_k(const cf_response *r, double nu);
+/* K(nu) by the full sum. */
+double cf_response_k_exact(const cf_response *r, double nu);
+/* Expected periodogram in bin k of a unit-variance return at f (Hz). */
+static inline double cf_response_signal(const cf_response *r, double f_hz, int k) {
+  double a = (double)k / r->M, b = f_hz / r->fs;
+  return 0.5 * (cf_response_k(r, a - b) + cf_response_k(r, a + b));
+}
+/* Expected periodogram of a process with autocorrelation R[0..nr-1]
+ * (R(d) = 0 beyond) into out[nbins]. */
+void cf_response_noise(const cf_response *r, const double *R, int nr, double *out);
+/* Sum over all bins of the unit-variance response: the factor relating
+ * signal variance to total spectral power (for wideband CNR). */
+double cf_response_total(const cf_response *r);
+
+#endif

@@ -1,0 +1,169 @@
+/* Raw records to accumulated spectra; see spectra.h. */
+#include "lidar/spectra.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CF_PI 3.14159265358979323846
+
+int cf_spectra_plan_create(cf_ctx *ctx, const cf_l0_config *c, unsigned flags, cf_spectra_plan *p) {
+  memset(p, 0, sizeof *p);
+  p->L = c->gate_samples;
+  p->M = c->fft_size;
+  p->nbins = c->fft_size / 2 + 1;
+  p->n_gates = c->n_gates;
+  p->gate_first = c->gate_first;
+  p->gate_step = c->gate_step;
+  p->window = malloc((size_t)p->L * sizeof *p->window);
+  cf_spectra_work scratch;
+  if (!p->window || cf_spectra_work_alloc(&scratch, p)) {
+    free(p->window);
+    return cf_error(ctx, CF_ENOMEM, "", "fft_size", "out of memory for %d gates of %d points", p->n_gates, p->M);
+  }
+  for (int n = 0; n < p->L; n++)
+    p->window[n] = c->window == CF_WINDOW_HANN ? 0.5 - 0.5 * cos(2 * CF_PI * n / (p->L - 1)) : 1.0;
+  int n = p->M;
+  p->plan = fftw_plan_many_dft_r2c(1, &n, p->n_gates, scratch.in, NULL, 1, p->M, scratch.out, NULL, 1, p->nbins,
+                                   flags | FFTW_DESTROY_INPUT);
+  cf_spectra_work_free(&scratch);
+  if (!p->plan) {
+    free(p->window);
+    return cf_error(ctx, CF_EINTERNAL, "", "fft_size", "FFTW could not plan %d-point transforms", p->M);
+  }
+  return CF_OK;
+}
+
+void cf_spectra_plan_destroy(cf_spectra_plan *p) {
+  if (p->plan) fftw_destroy_plan(p->plan);
+  free(p->window);
+  memset(p, 0, sizeof *p);
+}
+
+int cf_spectra_work_alloc(cf_spectra_work *w, const cf_spectra_plan *p) {
+  w->in = fftw_alloc_real((size_t)p->n_gates * p->M);
+  w->out = fftw_alloc_complex((size_t)p->n_gates * p->nbins);
+  if (!w->in || !w->out) {
+    cf_spectra_work_free(w);
+    return -1;
+  }
+  return 0;
+}
+
+void cf_spectra_work_free(cf_spectra_work *w) {
+  fftw_free(w->in);
+  fftw_free(w->out);
+  w->in = NULL;
+  w->out = NULL;
+}
+
+void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const int16_t *records, int npulses,
+                           int64_t n_samples, double *acc) {
+  const int M = p->M, L = p->L, NB = p->nbins;
+  for (int q = 0; q < npulses; q++) {
+    const int16_t *x = records + (size_t)q * n_samples;
+    for (int g = 0; g < p->n_gates; g++) {
+      double *in = w->in + (size_t)g * M;
+      const int16_t *s = x + p->gate_first + (size_t)g * p->gate_step;
+      for (int n = 0; n < L; n++) in[n] = p->window[n] * s[n];
+      /* FFTW_DESTROY_INPUT lets the transform scribble on `in`: re-zero the pad */
+      memset(in + L, 0, (size_t)(M - L) * sizeof *in);
+    }
+    fftw_execute_dft_r2c(p->plan, w->in, w->out);
+    const fftw_complex *X = w->out;
+    for (size_t k = 0; k < (size_t)p->n_gates * NB; k++) {
+      double re = X[k][0], im = X[k][1];
+      acc[k] += re * re + im * im;
+    }
+  }
+}
+
+/* Sum the periodograms of records [first, first+n) of dataset `which`
+ * (or of the background records) into out[n_gates][nbins], reading in
+ * blocks and accumulating chunks in parallel, reduced in chunk order. */
+static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_t first, int64_t n,
+                       const cf_spectra_plan *p, double *out) {
+  const int64_t ns = l0->n_samples;
+  const size_t per = (size_t)p->n_gates * p->nbins;
+  int64_t nchunks = (n + CF_SPECTRA_CHUNK - 1) / CF_SPECTRA_CHUNK;
+  /* a read block: whole chunks, at most ~64 MiB of samples */
+  int64_t chunks_per_read = ((int64_t)64 << 20) / (2 * ns * CF_SPECTRA_CHUNK);
+  if (chunks_per_read < 1) chunks_per_read = 1;
+  int16_t *buf = malloc((size_t)chunks_per_read * CF_SPECTRA_CHUNK * ns * sizeof *buf);
+  double *part = malloc((size_t)chunks_per_read * per * sizeof *part);
+  if (!buf || !part) {
+    free(buf);
+    free(part);
+    return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for a read block");
+  }
+  memset(out, 0, per * sizeof *out);
+  int rc = CF_OK;
+  int nthreads = cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads();
+  for (int64_t c0 = 0; !rc && c0 < nchunks; c0 += chunks_per_read) {
+    int64_t nc = c0 + chunks_per_read <= nchunks ? chunks_per_read : nchunks - c0;
+    int64_t r0 = first + c0 * CF_SPECTRA_CHUNK;
+    int64_t nr = (c0 + nc) * CF_SPECTRA_CHUNK <= n ? nc * CF_SPECTRA_CHUNK : n - c0 * CF_SPECTRA_CHUNK;
+    /* HDF5 is read from this thread only */
+    rc = background ? cf_l0_read_raw_background(ctx, l0, which, r0, nr, buf) : cf_l0_read_raw(ctx, l0, which, r0, nr, buf);
+    if (rc) break;
+    int failed = 0;
+#pragma omp parallel num_threads(nthreads)
+    {
+      cf_spectra_work w;
+      int ok = cf_spectra_work_alloc(&w, p) == 0;
+      if (!ok) {
+#pragma omp atomic write
+        failed = 1;
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t c = 0; c < nc; c++) {
+        double *acc = part + (size_t)c * per;
+        memset(acc, 0, per * sizeof *acc);
+        int64_t q0 = c * CF_SPECTRA_CHUNK;
+        int np = (int)(q0 + CF_SPECTRA_CHUNK <= nr ? CF_SPECTRA_CHUNK : nr - q0);
+        if (ok) cf_spectra_accumulate(p, &w, buf + (size_t)q0 * ns, np, ns, acc);
+      }
+      cf_spectra_work_free(&w);
+    }
+    if (failed) {
+      rc = cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for FFT buffers");
+      break;
+    }
+    for (int64_t c = 0; c < nc; c++) /* chunk order: deterministic */
+      for (size_t k = 0; k < per; k++) out[k] += part[(size_t)c * per + k];
+  }
+  free(buf);
+  free(part);
+  return rc;
+}
+
+int cf_spectra_from_raw(cf_ctx *ctx, cf_l0 *l0, int which, const cf_spectra_plan *p, cf_spectra_emit emit,
+                        void *user) {
+  if (l0->cfg.level != CF_L0_RAW) return cf_error(ctx, CF_EINVAL, l0->path, "level", "not a raw-level file");
+  const size_t per = (size_t)p->n_gates * p->nbins;
+  double *acc = malloc(per * sizeof *acc);
+  float *spec = malloc(per * sizeof *spec);
+  if (!acc || !spec) {
+    free(acc);
+    free(spec);
+    return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory");
+  }
+  int rc = sum_records(ctx, l0, which, 1, 0, l0->n_bg[which], p, acc);
+  for (size_t k = 0; !rc && k < per; k++) spec[k] = (float)acc[k];
+  if (!rc) rc = emit(ctx, user, which, -1, spec, (int32_t)l0->n_bg[which]);
+  /* pulses of a ray are contiguous in a raw dump: find each ray's run */
+  const int32_t *ray = l0->pulse_ray[which];
+  int64_t np = l0->n_pulses[which];
+  for (int64_t p0 = 0; !rc && p0 < np;) {
+    int64_t p1 = p0;
+    while (p1 < np && ray[p1] == ray[p0]) p1++;
+    rc = sum_records(ctx, l0, which, 0, p0, p1 - p0, p, acc);
+    for (size_t k = 0; !rc && k < per; k++) spec[k] = (float)acc[k];
+    if (!rc) rc = emit(ctx, user, which, ray[p0], spec, (int32_t)(p1 - p0));
+    p0 = p1;
+  }
+  free(acc);
+  free(spec);
+  return rc;
+}
