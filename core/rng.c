@@ -3,8 +3,6 @@
 
 #include <math.h>
 
-#define CF_PI 3.14159265358979323846
-
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -18,6 +16,7 @@ void cf_rng_seed(cf_rng *r, uint64_t seed, uint64_t stream) {
   uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x632be59bd9b4e019ULL);
   splitmix64(&x); /* decorrelate nearby (seed, stream) pairs */
   for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+  r->has_spare = 0;
 }
 
 uint64_t cf_rng_next(cf_rng *r) {
@@ -39,8 +38,20 @@ double cf_rng_uniform(cf_rng *r) {
 }
 
 double cf_rng_normal(cf_rng *r) {
-  double u1 = cf_rng_uniform(r), u2 = cf_rng_uniform(r);
-  return sqrt(-2.0 * log(u1)) * cos(2.0 * CF_PI * u2);
+  if (r->has_spare) {
+    r->has_spare = 0;
+    return r->spare;
+  }
+  double u, v, s;
+  do {
+    u = 2.0 * cf_rng_uniform(r) - 1.0;
+    v = 2.0 * cf_rng_uniform(r) - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  double f = sqrt(-2.0 * log(s) / s);
+  r->spare = v * f;
+  r->has_spare = 1;
+  return u * f;
 }
 
 double cf_rng_exponential(cf_rng *r) { return -log(cf_rng_uniform(r)); }

@@ -16,6 +16,8 @@
 
 typedef struct {
   uint64_t s[4];
+  double spare;  /* second normal of the last polar pair */
+  int has_spare;
 } cf_rng;
 
 /* Independent stream `stream` of run `seed`. */
@@ -23,7 +25,8 @@ void cf_rng_seed(cf_rng *r, uint64_t seed, uint64_t stream);
 uint64_t cf_rng_next(cf_rng *r);
 /* Uniform on the open interval (0, 1). */
 double cf_rng_uniform(cf_rng *r);
-/* Standard normal (Box-Muller, one value per call). */
+/* Standard normal (Marsaglia's polar method; pairs, the second kept for
+ * the next call: the sequence depends only on the seed and stream). */
 double cf_rng_normal(cf_rng *r);
 /* Exponential with mean 1. */
 double cf_rng_exponential(cf_rng *r);

@@ -193,9 +193,16 @@ static void draw_pulse(const sim_shared *s, const raw_shared *rs, cf_rng *rng, c
   const cf_sim_config *c = s->c;
   int n = s->n_samples;
   if (signal) {
+    /* the pulse spectrum is narrow: frequencies whose PSD is below 1e-30
+     * of the total carry nothing a double can hold after the transform */
     for (int k = 0; k < rs->nfft; k++) {
+      if (rs->speckle_psd[k] < 1e-30) {
+        zf[k] = 0;
+        continue;
+      }
       double amp = sqrt(rs->speckle_psd[k]);
-      zf[k] = amp * cf_rng_normal(rng) + I * amp * cf_rng_normal(rng);
+      double re = cf_rng_normal(rng), im = cf_rng_normal(rng);
+      zf[k] = amp * re + I * amp * im;
     }
     fftw_execute_dft(rs->plan, zf, z);
   }
@@ -326,17 +333,25 @@ static int write_raw_background(cf_ctx *ctx, const sim_shared *s, const raw_shar
                                 int nbg, int16_t *buf, int nbuf) {
   double *eps = malloc((size_t)(s->n_samples + CF_SIM_NOISE_TAPS) * sizeof *eps);
   if (!eps) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  int rc = CF_OK;
+  free(eps);
+  int rc = CF_OK, nthreads = cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads();
   for (int r0 = 0; !rc && r0 < nbg; r0 += nbuf) {
     int n = r0 + nbuf <= nbg ? nbuf : nbg - r0;
-    for (int j = 0; j < n; j++) {
-      cf_rng rng;
-      cf_rng_seed(&rng, s->c->seed, 0xBB000000ULL + ((uint64_t)l << 32) + (uint64_t)(r0 + j));
-      draw_pulse(s, rs, &rng, NULL, 0, NULL, NULL, NULL, eps, buf + (size_t)j * s->n_samples, 0);
+    /* each record has its own stream: any thread may draw it */
+#pragma omp parallel num_threads(nthreads)
+    {
+      double *e = malloc((size_t)(s->n_samples + CF_SIM_NOISE_TAPS) * sizeof *e);
+#pragma omp for schedule(static)
+      for (int j = 0; j < n; j++) {
+        if (!e) continue;
+        cf_rng rng;
+        cf_rng_seed(&rng, s->c->seed, 0xBB000000ULL + ((uint64_t)l << 32) + (uint64_t)(r0 + j));
+        draw_pulse(s, rs, &rng, NULL, 0, NULL, NULL, NULL, e, buf + (size_t)j * s->n_samples, 0);
+      }
+      free(e);
     }
     rc = cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
   }
-  free(eps);
   return rc;
 }
 

@@ -18,6 +18,8 @@
 #include "carbonflux/demo.h"
 #include "carbonflux/pipeline.h"
 #include "core/fsutil.h"
+#include "lidar/l2_write.h"
+#include "lidar/process_options.h"
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
 
@@ -40,6 +42,7 @@ static const char *usage_main =
     "  stages [TYPE]       list every stage type with its options\n"
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
     "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
+    "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  version             print the version\n"
     "  help [COMMAND]      help on a command\n"
     "\n"
@@ -87,6 +90,13 @@ static const char *usage_simulate =
     "as NetCDF (default OUT with _truth.nc). Settings (KEY=VALUE, defaults shown;\n"
     "give scan= first, it resets the scan defaults):\n\n";
 
+static const char *usage_lidar =
+    "Usage: carbonflux lidar process IN.h5 -o OUT.nc [KEY=VALUE]...\n"
+    "\n"
+    "Radial velocity, CNR, CO2 (DIAL) and wind profiles from a CO2-flux lidar\n"
+    "L0 file of either level, written as NetCDF-4/CF-1.8 (../shared/spec/lidar-l2.md).\n"
+    "Settings (KEY=VALUE, defaults shown):\n\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 typedef struct {
@@ -103,6 +113,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "demo")) return usage_demo;
   if (!strcmp(cmd, "version")) return usage_version;
   if (!strcmp(cmd, "simulate")) return usage_simulate;
+  if (!strcmp(cmd, "lidar")) return usage_lidar;
   return NULL;
 }
 
@@ -123,6 +134,7 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_sim_defaults(&d, CF_SCAN_VAD);
     cf_sim_describe(out, &d);
   }
+  if (cmd && !strcmp(cmd, "lidar")) cf_lidar_opts_describe(out);
 }
 
 static int exit_for_summary(const cf_run_summary *s) {
@@ -250,6 +262,56 @@ static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
   return rc == CF_EINVAL ? EXIT_USAGE : rc ? EXIT_PROCESSING : EXIT_OK;
 }
 
+/* The command line as one string, for the L2 history attribute. */
+static char *command_line(int argc, char **argv) {
+  size_t n = 1;
+  for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+  char *s = malloc(n);
+  if (!s) return NULL;
+  s[0] = '\0';
+  for (int i = 0; i < argc; i++) {
+    if (i) strcat(s, " ");
+    strcat(s, argv[i]);
+  }
+  return s;
+}
+
+static int g_argc;
+static char **g_argv;
+
+static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "process")) return usage_error("lidar", "what to do? (only 'process' for now)%s", "");
+  const char *in = NULL, *out = NULL;
+  cf_lidar_opts o;
+  cf_lidar_opts_default(&o);
+  for (int i = 1; i < argc; i++) {
+    if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc) {
+      out = argv[++i];
+    } else if (strchr(argv[i], '=') && argv[i][0] != '-') {
+      if (cf_lidar_opts_set(ctx, &o, argv[i])) {
+        cf_log_error_chain(ctx);
+        return EXIT_USAGE;
+      }
+    } else if (argv[i][0] != '-' && !in) {
+      in = argv[i];
+    } else {
+      return usage_error("lidar", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!in || !out) return usage_error("lidar", "give the L0 file and -o OUT.nc%s", "");
+  char *history = command_line(g_argc, g_argv);
+  cf_l2_meta meta = {NULL, NULL, history, NULL};
+  int rc = cf_lidar_l0_to_l2(ctx, in, out, &o, &meta);
+  free(history);
+  if (rc) {
+    int code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc;
+    cf_log_error_chain(ctx);
+    return code == CF_EDATA || code == CF_ENOENT ? EXIT_REJECTED : EXIT_PROCESSING;
+  }
+  cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
+  return EXIT_OK;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -279,6 +341,8 @@ static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  g_argc = argc;
+  g_argv = argv;
   cf_ctx *ctx = cf_ctx_create();
   if (!ctx) {
     fprintf(stderr, "carbonflux: out of memory\n");
@@ -381,6 +445,8 @@ int main(int argc, char **argv) {
     code = cmd_demo(ctx, nrest, rest);
   else if (!strcmp(cmd, "simulate"))
     code = cmd_simulate(ctx, nrest, rest);
+  else if (!strcmp(cmd, "lidar"))
+    code = cmd_lidar(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

@@ -1,0 +1,280 @@
+/* The NetCDF-CF L2 writer; see l2_write.h. */
+#include "lidar/l2_write.h"
+
+#include "lidar/process_options.h"
+
+#include <math.h>
+#include <netcdf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fsutil.h"
+#include "core/sha256.h"
+#include "core/strbuf.h"
+
+enum { V_TIME, V_RANGE, V_AZ, V_EL, V_SCANID, V_VR, V_VRU, V_CNRON, V_CNROFF, V_ND, V_NDU, V_PPM, V_PPMU, V_QC,
+       V_SCANTIME, V_HEIGHT, V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE, V_NBEAMS, V_WFLAG, NVARS };
+
+struct cf_l2_writer {
+  cf_atomic_file af;
+  cf_l2_meta meta;
+  int nc;
+  int var[NVARS];
+  const cf_l0 *l0;
+  int n_gates, n_heights;
+  float *fbuf;   /* conversion buffer for a block */
+  size_t fcap;
+  float *wbuf;
+  int *ibuf;
+};
+
+#define NC(call)                                                                             \
+  do {                                                                                       \
+    int e_ = (call);                                                                         \
+    if (e_ != NC_NOERR) return cf_error(ctx, CF_EIO, w->af.final_path, "", "netCDF: %s", nc_strerror(e_)); \
+  } while (0)
+
+static int put_text(int nc, int var, const char *name, const char *v) {
+  return nc_put_att_text(nc, var, name, strlen(v), v);
+}
+
+/* A float variable with units, long name, optional standard name, fill value, deflate. */
+static int def_float(cf_ctx *ctx, cf_l2_writer *w, int id, const char *name, int nd, const int *dims,
+                     const char *units, const char *long_name, const char *standard_name) {
+  NC(nc_def_var(w->nc, name, NC_FLOAT, nd, dims, &w->var[id]));
+  float fill = NC_FILL_FLOAT;
+  NC(nc_put_att_float(w->nc, w->var[id], "_FillValue", NC_FLOAT, 1, &fill));
+  if (units) NC(put_text(w->nc, w->var[id], "units", units));
+  NC(put_text(w->nc, w->var[id], "long_name", long_name));
+  if (standard_name) NC(put_text(w->nc, w->var[id], "standard_name", standard_name));
+  NC(nc_def_var_deflate(w->nc, w->var[id], 1, 1, 4));
+  return CF_OK;
+}
+
+int cf_l2_writer_create(cf_ctx *ctx, const char *path, const cf_l2_meta *meta, cf_l2_writer **out) {
+  *out = NULL;
+  cf_l2_writer *w = calloc(1, sizeof *w);
+  if (!w) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+  w->nc = -1;
+  if (meta) w->meta = *meta;
+  int rc = cf_atomic_begin(ctx, path, &w->af);
+  if (rc) {
+    free(w);
+    return rc;
+  }
+  int e = nc_create(w->af.part_path, NC_NETCDF4 | NC_CLOBBER, &w->nc);
+  if (e != NC_NOERR) {
+    rc = cf_error(ctx, CF_EIO, path, "", "cannot create: %s", nc_strerror(e));
+    cf_atomic_end(&w->af);
+    free(w);
+    return rc;
+  }
+  *out = w;
+  return CF_OK;
+}
+
+static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *heights, int n_heights, int n_scans) {
+  cf_l2_writer *w = user;
+  w->l0 = l0;
+  w->n_gates = l0->cfg.n_gates;
+  w->n_heights = n_heights;
+  int dt, dr, ds, dh;
+  NC(nc_def_dim(w->nc, "time", NC_UNLIMITED, &dt));
+  NC(nc_def_dim(w->nc, "range", (size_t)w->n_gates, &dr));
+  NC(nc_def_dim(w->nc, "scan", NC_UNLIMITED, &ds));
+  NC(nc_def_dim(w->nc, "height", (size_t)(n_heights > 0 ? n_heights : 1), &dh));
+  int d2[2] = {dt, dr}, dw[2] = {ds, dh};
+  /* coordinates */
+  NC(nc_def_var(w->nc, "time", NC_DOUBLE, 1, &dt, &w->var[V_TIME]));
+  NC(put_text(w->nc, w->var[V_TIME], "units", "seconds since 1970-01-01 00:00:00 UTC"));
+  NC(put_text(w->nc, w->var[V_TIME], "standard_name", "time"));
+  NC(put_text(w->nc, w->var[V_TIME], "long_name", "mid-time of the ray"));
+  NC(put_text(w->nc, w->var[V_TIME], "calendar", "standard"));
+  NC(nc_def_var(w->nc, "range", NC_DOUBLE, 1, &dr, &w->var[V_RANGE]));
+  NC(put_text(w->nc, w->var[V_RANGE], "units", "m"));
+  NC(put_text(w->nc, w->var[V_RANGE], "long_name", "range of the gate centre from the instrument"));
+  NC(def_float(ctx, w, V_AZ, "azimuth", 1, &dt, "degree", "azimuth of the ray, clockwise from true north", "sensor_azimuth_angle"));
+  NC(def_float(ctx, w, V_EL, "elevation", 1, &dt, "degree", "elevation of the ray above the horizon", NULL));
+  NC(nc_def_var(w->nc, "scan_id", NC_INT, 1, &dt, &w->var[V_SCANID]));
+  NC(put_text(w->nc, w->var[V_SCANID], "long_name", "scan each ray belongs to"));
+  /* per ray and gate */
+  if (def_float(ctx, w, V_VR, "radial_velocity", 2, d2, "m s-1", "radial velocity of scatterers, positive away from the instrument",
+                "radial_velocity_of_scatterers_away_from_instrument") ||
+      def_float(ctx, w, V_VRU, "radial_velocity_uncertainty", 2, d2, "m s-1", "1-sigma uncertainty of radial_velocity", NULL) ||
+      def_float(ctx, w, V_CNRON, "cnr_on", 2, d2, "dB", "wideband carrier-to-noise ratio, on-line", NULL) ||
+      def_float(ctx, w, V_CNROFF, "cnr_off", 2, d2, "dB", "wideband carrier-to-noise ratio, off-line", NULL) ||
+      def_float(ctx, w, V_ND, "co2_number_density", 2, d2, "m-3", "CO2 number density (DIAL)", NULL) ||
+      def_float(ctx, w, V_NDU, "co2_number_density_uncertainty", 2, d2, "m-3", "1-sigma uncertainty of co2_number_density", NULL) ||
+      def_float(ctx, w, V_PPM, "co2_mole_fraction", 2, d2, "1e-6", "CO2 dry-air mole fraction", "mole_fraction_of_carbon_dioxide_in_air") ||
+      def_float(ctx, w, V_PPMU, "co2_mole_fraction_uncertainty", 2, d2, "1e-6", "1-sigma uncertainty of co2_mole_fraction", NULL))
+    return cf_error_code(ctx);
+  NC(nc_def_var(w->nc, "qc_flag", NC_USHORT, 2, d2, &w->var[V_QC]));
+  NC(nc_def_var_deflate(w->nc, w->var[V_QC], 1, 1, 4));
+  NC(put_text(w->nc, w->var[V_QC], "long_name", "quality flags of the gate (0 = good)"));
+  unsigned short masks[7] = {CF_QC_LOW_CNR, CF_QC_NEAR_RANGE, CF_QC_HARD_TARGET, CF_QC_OUT_OF_BAND, CF_QC_FIT_FAILED,
+                             CF_QC_BAD_RAY, CF_QC_NO_CO2};
+  NC(nc_put_att_ushort(w->nc, w->var[V_QC], "flag_masks", NC_USHORT, 7, masks));
+  NC(put_text(w->nc, w->var[V_QC], "flag_meanings",
+              "low_cnr near_range hard_target_or_saturation peak_outside_search_band fit_failed invalid_ray no_co2_retrieval"));
+  /* wind profiles */
+  NC(nc_def_var(w->nc, "scan_time", NC_DOUBLE, 1, &ds, &w->var[V_SCANTIME]));
+  NC(put_text(w->nc, w->var[V_SCANTIME], "units", "seconds since 1970-01-01 00:00:00 UTC"));
+  NC(put_text(w->nc, w->var[V_SCANTIME], "long_name", "mid-time of the scan"));
+  NC(nc_def_var(w->nc, "height", NC_DOUBLE, 1, &dh, &w->var[V_HEIGHT]));
+  NC(put_text(w->nc, w->var[V_HEIGHT], "units", "m"));
+  NC(put_text(w->nc, w->var[V_HEIGHT], "long_name", "height above the instrument"));
+  NC(put_text(w->nc, w->var[V_HEIGHT], "positive", "up"));
+  if (def_float(ctx, w, V_U, "eastward_wind", 2, dw, "m s-1", "eastward wind", "eastward_wind") ||
+      def_float(ctx, w, V_V, "northward_wind", 2, dw, "m s-1", "northward wind", "northward_wind") ||
+      def_float(ctx, w, V_W, "upward_air_velocity", 2, dw, "m s-1", "upward air velocity", "upward_air_velocity") ||
+      def_float(ctx, w, V_UE, "eastward_wind_uncertainty", 2, dw, "m s-1", "1-sigma uncertainty of eastward_wind", NULL) ||
+      def_float(ctx, w, V_VE, "northward_wind_uncertainty", 2, dw, "m s-1", "1-sigma uncertainty of northward_wind", NULL) ||
+      def_float(ctx, w, V_WE, "upward_air_velocity_uncertainty", 2, dw, "m s-1", "1-sigma uncertainty of upward_air_velocity", NULL) ||
+      def_float(ctx, w, V_SPEED, "wind_speed", 2, dw, "m s-1", "horizontal wind speed", "wind_speed") ||
+      def_float(ctx, w, V_DIR, "wind_from_direction", 2, dw, "degree", "direction the wind blows from", "wind_from_direction") ||
+      def_float(ctx, w, V_RMSE, "wind_fit_rmse", 2, dw, "m s-1", "RMS residual of the wind fit", NULL))
+    return cf_error_code(ctx);
+  NC(nc_def_var(w->nc, "wind_valid_beams", NC_INT, 2, dw, &w->var[V_NBEAMS]));
+  NC(put_text(w->nc, w->var[V_NBEAMS], "units", "1"));
+  NC(put_text(w->nc, w->var[V_NBEAMS], "long_name", "radial velocities used in the wind fit"));
+  NC(nc_def_var(w->nc, "wind_flag", NC_UINT, 2, dw, &w->var[V_WFLAG]));
+  NC(put_text(w->nc, w->var[V_WFLAG], "long_name", "wind fit flags (lidar/wind.h; 0 = good)"));
+  /* global attributes */
+  char hex[CF_SHA256_HEX_LEN];
+  int rc = cf_sha256_file(ctx, l0->path, hex);
+  if (rc) return rc;
+  cf_strbuf hist;
+  cf_strbuf_init(&hist);
+  cf_strbuf_printf(&hist, "%s (carbonflux %s)", w->meta.history ? w->meta.history : "carbonflux", cf_version());
+  NC(put_text(w->nc, NC_GLOBAL, "Conventions", "CF-1.8"));
+  NC(put_text(w->nc, NC_GLOBAL, "title", w->meta.title ? w->meta.title : "CO2-flux lidar L2: radial wind, CO2 and wind profiles"));
+  NC(put_text(w->nc, NC_GLOBAL, "institution", w->meta.institution ? w->meta.institution : "unknown"));
+  NC(put_text(w->nc, NC_GLOBAL, "source", l0->cfg.instrument_id));
+  NC(put_text(w->nc, NC_GLOBAL, "history", cf_strbuf_str(&hist)));
+  cf_strbuf_free(&hist);
+  NC(put_text(w->nc, NC_GLOBAL, "carbonflux_version", cf_version()));
+  NC(put_text(w->nc, NC_GLOBAL, "input_sha256", hex));
+  NC(put_text(w->nc, NC_GLOBAL, "processing_parameters", w->meta.parameters ? w->meta.parameters : "{}"));
+  NC(put_text(w->nc, NC_GLOBAL, "featureType", "timeSeriesProfile"));
+  NC(nc_put_att_double(w->nc, NC_GLOBAL, "site_latitude_deg", NC_DOUBLE, 1, &l0->cfg.site_lat));
+  NC(nc_put_att_double(w->nc, NC_GLOBAL, "site_longitude_deg", NC_DOUBLE, 1, &l0->cfg.site_lon));
+  NC(nc_put_att_double(w->nc, NC_GLOBAL, "site_altitude_m", NC_DOUBLE, 1, &l0->cfg.site_alt));
+  NC(nc_enddef(w->nc));
+  double *range = malloc((size_t)w->n_gates * sizeof *range);
+  if (!range) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  for (int g = 0; g < w->n_gates; g++) range[g] = cf_l0_gate_range(&l0->cfg, g);
+  int e = nc_put_var_double(w->nc, w->var[V_RANGE], range);
+  free(range);
+  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "range", "netCDF: %s", nc_strerror(e));
+  if (n_heights > 0) NC(nc_put_var_double(w->nc, w->var[V_HEIGHT], heights));
+  (void)n_scans;
+  return CF_OK;
+}
+
+static float to_float(double v) { return isfinite(v) ? (float)v : NC_FILL_FLOAT; }
+
+static int put_block(cf_ctx *ctx, cf_l2_writer *w, int var, size_t r0, size_t n, const double *v, const uint16_t *qc,
+                     uint16_t mask) {
+  size_t m = n * w->n_gates;
+  for (size_t i = 0; i < m; i++) w->fbuf[i] = qc && (qc[i] & mask) ? NC_FILL_FLOAT : to_float(v[i]);
+  size_t start[2] = {r0, 0}, count[2] = {n, (size_t)w->n_gates};
+  NC(nc_put_vara_float(w->nc, w->var[var], start, count, w->fbuf));
+  return CF_OK;
+}
+
+static int sink_rays(cf_ctx *ctx, void *user, const cf_l2_rays *b) {
+  cf_l2_writer *w = user;
+  size_t m = (size_t)b->n * w->n_gates;
+  if (w->fcap < m) {
+    free(w->fbuf);
+    w->fbuf = malloc(m * sizeof *w->fbuf);
+    w->fcap = w->fbuf ? m : 0;
+    if (!w->fbuf) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  }
+  size_t s1[1] = {(size_t)b->ray0}, c1[1] = {(size_t)b->n};
+  NC(nc_put_vara_double(w->nc, w->var[V_TIME], s1, c1, w->l0->time + b->ray0));
+  NC(nc_put_vara_float(w->nc, w->var[V_AZ], s1, c1, w->l0->azimuth + b->ray0));
+  NC(nc_put_vara_float(w->nc, w->var[V_EL], s1, c1, w->l0->elevation + b->ray0));
+  NC(nc_put_vara_int(w->nc, w->var[V_SCANID], s1, c1, w->l0->scan_id + b->ray0));
+  int rc = put_block(ctx, w, V_VR, (size_t)b->ray0, (size_t)b->n, b->v, b->qc, CF_QC_REJECT_VELOCITY);
+  if (!rc) rc = put_block(ctx, w, V_VRU, (size_t)b->ray0, (size_t)b->n, b->v_sigma, b->qc, CF_QC_REJECT_VELOCITY);
+  if (!rc) rc = put_block(ctx, w, V_CNRON, (size_t)b->ray0, (size_t)b->n, b->cnr[0], b->qc, CF_QC_BAD_RAY);
+  if (!rc) rc = put_block(ctx, w, V_CNROFF, (size_t)b->ray0, (size_t)b->n, b->cnr[1], b->qc, CF_QC_BAD_RAY);
+  if (!rc) rc = put_block(ctx, w, V_ND, (size_t)b->ray0, (size_t)b->n, b->nd, b->qc, CF_QC_NO_CO2);
+  if (!rc) rc = put_block(ctx, w, V_NDU, (size_t)b->ray0, (size_t)b->n, b->nd_sigma, b->qc, CF_QC_NO_CO2);
+  if (!rc) rc = put_block(ctx, w, V_PPM, (size_t)b->ray0, (size_t)b->n, b->ppm, b->qc, CF_QC_NO_CO2);
+  if (!rc) rc = put_block(ctx, w, V_PPMU, (size_t)b->ray0, (size_t)b->n, b->ppm_sigma, b->qc, CF_QC_NO_CO2);
+  if (rc) return rc;
+  size_t s2[2] = {(size_t)b->ray0, 0}, c2[2] = {(size_t)b->n, (size_t)w->n_gates};
+  NC(nc_put_vara_ushort(w->nc, w->var[V_QC], s2, c2, b->qc));
+  return CF_OK;
+}
+
+static int sink_wind(cf_ctx *ctx, void *user, const cf_l2_wind *p) {
+  cf_l2_writer *w = user;
+  int nh = p->n_levels;
+  if (nh <= 0) return CF_OK;
+  float *f = malloc((size_t)nh * sizeof *f);
+  int *iv = malloc((size_t)nh * sizeof *iv);
+  unsigned *uv = malloc((size_t)nh * sizeof *uv);
+  if (!f || !iv || !uv) {
+    free(f);
+    free(iv);
+    free(uv);
+    return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  }
+  size_t s1[1] = {(size_t)p->index}, c1[1] = {1}, s2[2] = {(size_t)p->index, 0}, c2[2] = {1, (size_t)nh};
+  int e = nc_put_vara_double(w->nc, w->var[V_SCANTIME], s1, c1, &p->time);
+  const int vars[9] = {V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE};
+  for (int k = 0; !e && k < 9; k++) {
+    for (int h = 0; h < nh; h++) {
+      const cf_wind_level *L = &p->levels[h];
+      double v[9] = {L->u, L->v, L->w, L->u_err, L->v_err, L->w_err, L->speed, L->direction_deg, L->rmse};
+      f[h] = (L->flags & CF_WIND_REJECTED) ? NC_FILL_FLOAT : to_float(v[k]);
+    }
+    e = nc_put_vara_float(w->nc, w->var[vars[k]], s2, c2, f);
+  }
+  for (int h = 0; h < nh; h++) iv[h] = p->levels[h].n_beams, uv[h] = p->levels[h].flags;
+  if (!e) e = nc_put_vara_int(w->nc, w->var[V_NBEAMS], s2, c2, iv);
+  if (!e) e = nc_put_vara_uint(w->nc, w->var[V_WFLAG], s2, c2, uv);
+  free(f);
+  free(iv);
+  free(uv);
+  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "", "netCDF: %s", nc_strerror(e));
+  return CF_OK;
+}
+
+const cf_l2_sink cf_l2_writer_sink = {sink_begin, sink_rays, sink_wind, NULL};
+
+int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
+  int rc = CF_OK;
+  if (w->nc >= 0) {
+    int e = nc_close(w->nc);
+    if (e != NC_NOERR && ok) rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "closing failed: %s", nc_strerror(e));
+  }
+  if (ok && !rc) rc = cf_atomic_commit(ctx, &w->af);
+  cf_atomic_end(&w->af);
+  free(w->fbuf);
+  free(w);
+  return rc;
+}
+
+int cf_lidar_l0_to_l2(cf_ctx *ctx, const char *l0_path, const char *l2_path, const cf_lidar_opts *opts,
+                      const cf_l2_meta *meta) {
+  cf_l0 *l0;
+  int rc = cf_l0_open(ctx, l0_path, 0, &l0);
+  if (rc) return rc;
+  cf_l2_meta m = meta ? *meta : (cf_l2_meta){0};
+  char *json = NULL;
+  if (!m.parameters) m.parameters = json = cf_lidar_opts_json(opts);
+  cf_l2_writer *w;
+  rc = cf_l2_writer_create(ctx, l2_path, &m, &w);
+  if (!rc) {
+    rc = cf_lidar_process(ctx, l0, opts, &cf_l2_writer_sink, w);
+    int frc = cf_l2_writer_finish(ctx, w, rc == CF_OK);
+    if (!rc) rc = frc;
+  }
+  free(json);
+  cf_l0_close(l0);
+  return rc;
+}

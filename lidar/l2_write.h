@@ -1,0 +1,36 @@
+/*
+ * The L2 product writer (../shared/spec/lidar-l2.md): NetCDF-4, CF-1.8.
+ *
+ * It is a sink of the processing driver (process.h): dimensions and
+ * metadata on begin(), then each block of rays and each scan's wind
+ * profile appended along the unlimited `time` and `scan` dimensions, so the
+ * file is written while the L0 file is read and memory stays bounded.
+ * Masked or rejected values are the variable's _FillValue, never a
+ * plausible number; qc_flag says why (flag_masks / flag_meanings). The
+ * file is written under a part name and renamed only when complete.
+ */
+#ifndef CF_LIDAR_L2_WRITE_H
+#define CF_LIDAR_L2_WRITE_H
+
+#include "lidar/process.h"
+
+typedef struct {
+  const char *title;       /* default "CO2-flux lidar L2: radial wind, CO2 and wind profiles" */
+  const char *institution; /* default "unknown" */
+  const char *history;     /* the command line; the software version is added */
+  const char *parameters;  /* effective settings as JSON text */
+} cf_l2_meta;
+
+typedef struct cf_l2_writer cf_l2_writer;
+
+int cf_l2_writer_create(cf_ctx *ctx, const char *path, const cf_l2_meta *meta, cf_l2_writer **out);
+/* The sink to hand to cf_lidar_process with the writer as user data. */
+extern const cf_l2_sink cf_l2_writer_sink;
+/* Commit (rename into place) if `ok`, else remove; frees the writer. */
+int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok);
+
+/* Convenience: process `l0_path` with `opts` into `l2_path`. */
+int cf_lidar_l0_to_l2(cf_ctx *ctx, const char *l0_path, const char *l2_path, const cf_lidar_opts *opts,
+                      const cf_l2_meta *meta);
+
+#endif

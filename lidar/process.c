@@ -1,0 +1,343 @@
+/* The streaming L0 -> L2 driver; see process.h. */
+#include "lidar/process.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lidar/optics.h"
+#include "lidar/spectra.h"
+#include "lidar/spectroscopy.h"
+
+#define CF_PI 3.14159265358979323846
+
+void cf_lidar_opts_default(cf_lidar_opts *o) {
+  memset(o, 0, sizeof *o);
+  cf_doppler_defaults(&o->doppler);
+  cf_dial_defaults(&o->dial);
+  cf_wind_opts_default(&o->wind);
+  o->do_dial = 1;
+  o->do_wind = 1;
+  o->co2_prior_ppm = 420.0;
+  o->block_rays = 128;
+}
+
+/* --- where spectra come from: the file, or raw records turned into spectra --- */
+
+typedef struct {
+  cf_l0 *l0;
+  float *mem[2];   /* level raw: every ray's spectra, [n_rays][G][NB] */
+  float *bg[2];    /* background spectra */
+  int32_t bg_pulses[2];
+  int32_t *pulses[2]; /* pulses per ray actually found */
+} spectra_source;
+
+typedef struct {
+  spectra_source *src;
+} raw_emit_ctx;
+
+static int raw_emit(cf_ctx *ctx, void *user, int which, int ray, const float *spectra, int32_t pulses) {
+  spectra_source *s = user;
+  size_t per = (size_t)s->l0->cfg.n_gates * cf_l0_nbins(&s->l0->cfg);
+  if (ray < 0) {
+    memcpy(s->bg[which], spectra, per * sizeof(float));
+    s->bg_pulses[which] = pulses;
+  } else {
+    memcpy(s->mem[which] + (size_t)ray * per, spectra, per * sizeof(float));
+    s->pulses[which][ray] += pulses;
+  }
+  (void)ctx;
+  return CF_OK;
+}
+
+static void source_free(spectra_source *s) {
+  for (int l = 0; l < 2; l++) {
+    free(s->mem[l]);
+    if (s->l0 && s->l0->cfg.level == CF_L0_RAW) free(s->bg[l]);
+    free(s->pulses[l]);
+  }
+}
+
+static int source_init(cf_ctx *ctx, spectra_source *s, cf_l0 *l0) {
+  memset(s, 0, sizeof *s);
+  s->l0 = l0;
+  size_t per = (size_t)l0->cfg.n_gates * cf_l0_nbins(&l0->cfg);
+  for (int l = 0; l < 2; l++) {
+    s->pulses[l] = calloc((size_t)l0->n_rays, sizeof(int32_t));
+    if (!s->pulses[l]) return cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory");
+  }
+  if (l0->cfg.level == CF_L0_SPECTRA) {
+    for (int l = 0; l < 2; l++) {
+      s->bg[l] = l0->background[l];
+      s->bg_pulses[l] = l0->background_pulses[l];
+      memcpy(s->pulses[l], l0->pulses[l], (size_t)l0->n_rays * sizeof(int32_t));
+    }
+    return CF_OK;
+  }
+  /* level raw: the digitiser's job, done here */
+  cf_spectra_plan plan;
+  int rc = cf_spectra_plan_create(ctx, &l0->cfg, FFTW_ESTIMATE, &plan);
+  if (rc) return rc;
+  for (int l = 0; !rc && l < 2; l++) {
+    s->mem[l] = calloc((size_t)l0->n_rays * per, sizeof(float));
+    s->bg[l] = malloc(per * sizeof(float));
+    if (!s->mem[l] || !s->bg[l]) rc = cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for the spectra of %d rays", l0->n_rays);
+    if (!rc) rc = cf_spectra_from_raw(ctx, l0, l, &plan, raw_emit, s);
+  }
+  cf_spectra_plan_destroy(&plan);
+  return rc;
+}
+
+static int source_read(cf_ctx *ctx, spectra_source *s, int ray0, int n, float *on, float *off) {
+  if (s->l0->cfg.level == CF_L0_SPECTRA) {
+    int rc = cf_l0_read_spectra(ctx, s->l0, CF_ON, ray0, n, on);
+    return rc ? rc : cf_l0_read_spectra(ctx, s->l0, CF_OFF, ray0, n, off);
+  }
+  size_t per = (size_t)s->l0->cfg.n_gates * cf_l0_nbins(&s->l0->cfg);
+  memcpy(on, s->mem[CF_ON] + (size_t)ray0 * per, (size_t)n * per * sizeof(float));
+  memcpy(off, s->mem[CF_OFF] + (size_t)ray0 * per, (size_t)n * per * sizeof(float));
+  return CF_OK;
+}
+
+/* --- optics per meteorological record ---------------------------------------- */
+
+typedef struct {
+  int n;
+  cf_optics *tab; /* one per meteo record, built lazily in the main thread */
+  uint8_t *built;
+} optics_set;
+
+static int optics_for(cf_ctx *ctx, optics_set *os, const cf_l0 *l0, const cf_co2_linelist *lines, double co2_ppm,
+                      double zmax, int rec) {
+  if (os->built[rec]) return CF_OK;
+  const cf_l0_meteo *m = &l0->meteo;
+  cf_surface_met met = {m->pressure[rec], m->temperature[rec], m->rh[rec]};
+  char where[600];
+  snprintf(where, sizeof where, "%s: /meteo record %d", l0->path, rec);
+  int rc = cf_optics_build(ctx, lines, &met, 0.01 / l0->cfg.wavelength[CF_ON], 0.01 / l0->cfg.wavelength[CF_OFF],
+                           co2_ppm, zmax, 5.0, where, &os->tab[rec]);
+  if (!rc) os->built[rec] = 1;
+  return rc;
+}
+
+static int nearest_meteo(const cf_l0 *l0, double t) {
+  int best = 0;
+  for (int i = 1; i < l0->meteo.n; i++)
+    if (fabs(l0->meteo.time[i] - t) < fabs(l0->meteo.time[best] - t)) best = i;
+  return best;
+}
+
+/* --- the scan buffer for the wind fit ------------------------------------------ */
+
+typedef struct {
+  int cap, n, scan_id, first_ray;
+  double t_first, t_last;
+  double *v, *sigma;  /* [cap][G] */
+  unsigned char *valid;
+  cf_wind_ray *rays;
+  double *range;
+} scan_buf;
+
+static int scan_push(scan_buf *sb, int G, double az, double el, double t, const double *v, const double *sig,
+                     const uint16_t *qc) {
+  if (sb->n == sb->cap) {
+    int cap = sb->cap ? 2 * sb->cap : 64;
+    double *nv = realloc(sb->v, (size_t)cap * G * sizeof *nv);
+    if (nv) sb->v = nv;
+    double *ns = realloc(sb->sigma, (size_t)cap * G * sizeof *ns);
+    if (ns) sb->sigma = ns;
+    unsigned char *nvd = realloc(sb->valid, (size_t)cap * G);
+    if (nvd) sb->valid = nvd;
+    cf_wind_ray *nr = realloc(sb->rays, (size_t)cap * sizeof *nr);
+    if (nr) sb->rays = nr;
+    if (!nv || !ns || !nvd || !nr) return -1;
+    sb->cap = cap;
+  }
+  int i = sb->n++;
+  for (int g = 0; g < G; g++) {
+    sb->valid[(size_t)i * G + g] = !(qc[g] & CF_QC_REJECT_VELOCITY) && isfinite(v[g]) && sig[g] > 0;
+    sb->v[(size_t)i * G + g] = sb->valid[(size_t)i * G + g] ? v[g] : 0.0;
+    sb->sigma[(size_t)i * G + g] = sb->valid[(size_t)i * G + g] ? sig[g] : 1.0;
+  }
+  sb->rays[i].azimuth_deg = az;
+  sb->rays[i].elevation_deg = el;
+  sb->rays[i].n_gates = G;
+  if (i == 0) sb->t_first = t;
+  sb->t_last = t;
+  return 0;
+}
+
+static int scan_flush(cf_ctx *ctx, scan_buf *sb, int G, const cf_lidar_opts *o, const double *heights, int nh,
+                      cf_wind_level *levels, int *index, const cf_l2_sink *sink, void *user) {
+  if (sb->n == 0) return CF_OK;
+  for (int i = 0; i < sb->n; i++) {
+    sb->rays[i].range_m = sb->range;
+    sb->rays[i].vr = sb->v + (size_t)i * G;
+    sb->rays[i].sigma = sb->sigma + (size_t)i * G;
+    sb->rays[i].valid = sb->valid + (size_t)i * G;
+  }
+  cf_wind_scan scan = {sb->n, sb->rays};
+  size_t nwork = 0;
+  int nthreads = cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads();
+  int rc = cf_wind_work_size(ctx, &scan, nthreads, &nwork);
+  double *work = rc ? NULL : malloc((nwork ? nwork : 1) * sizeof *work);
+  if (!rc && !work) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the wind fit");
+  if (!rc) rc = cf_wind_fit(ctx, &o->wind, &scan, heights, nh, work, nwork, levels);
+  free(work);
+  if (!rc) {
+    cf_l2_wind w = {(*index)++, sb->scan_id, 0.5 * (sb->t_first + sb->t_last), nh, levels};
+    rc = sink->wind ? sink->wind(ctx, user, &w) : CF_OK;
+  }
+  sb->n = 0;
+  return rc;
+}
+
+/* --- the driver --------------------------------------------------------------------- */
+
+typedef struct {
+  double *cnr[2], *v, *vs, *pw[2], *ps[2], *nd, *nds, *ppm, *ppms;
+  uint16_t *qc;
+} block_out;
+
+static int block_alloc(block_out *b, size_t n) {
+  memset(b, 0, sizeof *b);
+  double **d[] = {&b->cnr[0], &b->cnr[1], &b->v, &b->vs, &b->pw[0], &b->pw[1], &b->ps[0], &b->ps[1],
+                  &b->nd, &b->nds, &b->ppm, &b->ppms};
+  for (size_t i = 0; i < sizeof d / sizeof *d; i++)
+    if (!(*d[i] = malloc(n * sizeof(double)))) return -1;
+  b->qc = malloc(n * sizeof(uint16_t));
+  return b->qc ? 0 : -1;
+}
+
+static void block_free(block_out *b) {
+  double *d[] = {b->cnr[0], b->cnr[1], b->v, b->vs, b->pw[0], b->pw[1], b->ps[0], b->ps[1], b->nd, b->nds, b->ppm, b->ppms};
+  for (size_t i = 0; i < sizeof d / sizeof *d; i++) free(d[i]);
+  free(b->qc);
+}
+
+static int count_scans(const cf_l0 *l0) {
+  int n = l0->n_rays > 0;
+  for (int i = 1; i < l0->n_rays; i++) n += l0->scan_id[i] != l0->scan_id[i - 1];
+  return n;
+}
+
+int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2_sink *sink, void *user) {
+  const cf_l0_config *c = &l0->cfg;
+  const int G = c->n_gates, NB = cf_l0_nbins(c), B = o->block_rays > 0 ? o->block_rays : 128;
+  const size_t per = (size_t)G * NB;
+  int nthreads = cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads();
+  spectra_source src;
+  cf_doppler_setup ds;
+  memset(&ds, 0, sizeof ds);
+  optics_set os = {l0->meteo.n, calloc((size_t)l0->meteo.n, sizeof(cf_optics)), calloc((size_t)l0->meteo.n, 1)};
+  cf_co2_linelist lines = {0};
+  block_out bo = {0};
+  scan_buf sb = {0};
+  float *spec[2] = {malloc((size_t)B * per * sizeof(float)), malloc((size_t)B * per * sizeof(float))};
+  double *dwork = malloc((size_t)nthreads * cf_dial_work_size(c) * sizeof(double));
+  double *range = malloc((size_t)G * sizeof *range);
+  double *heights = malloc((size_t)G * sizeof *heights);
+  cf_wind_level *levels = malloc((size_t)G * sizeof *levels);
+  int *met_of_ray = malloc((size_t)B * sizeof *met_of_ray);
+  double *pwork = NULL;
+  int rc = source_init(ctx, &src, l0);
+  if (!rc && (!os.tab || !os.built || !spec[0] || !spec[1] || !dwork || !range || !heights || !levels || !met_of_ray ||
+              block_alloc(&bo, (size_t)B * G)))
+    rc = cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory for a block of %d rays", B);
+  /* spectra we make by FFT (level raw) have window-correlated bins, and we
+   * know it: the fit's uncertainties must say so */
+  cf_doppler_opts dopt = o->doppler;
+  if (c->level == CF_L0_RAW) dopt.bins_correlated = 1;
+  if (!rc) rc = cf_doppler_setup_init(ctx, &ds, c, &dopt, src.bg[CF_ON], src.bg_pulses[CF_ON], src.bg[CF_OFF], src.bg_pulses[CF_OFF]);
+  if (!rc) {
+    pwork = malloc((size_t)nthreads * cf_doppler_work_size(&ds) * sizeof(double));
+    if (!pwork) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  }
+  if (!rc && o->do_dial) rc = cf_co2_lines_builtin(ctx, &lines);
+  double maxsin = 0;
+  for (int i = 0; i < l0->n_rays; i++) {
+    double sn = sin(l0->elevation[i] * CF_PI / 180.0);
+    if (sn > maxsin) maxsin = sn;
+  }
+  for (int g = 0; g < G; g++) range[g] = cf_l0_gate_range(c, g);
+  double zmax = (range[G - 1] + 200.0) * maxsin + 100.0;
+  /* wind levels: the gate heights of the file's first ray */
+  int nh = 0;
+  if (!rc && o->do_wind) {
+    cf_wind_ray r0 = {l0->azimuth[0], l0->elevation[0], G, range, NULL, NULL, NULL};
+    /* a ray at or below the horizon has no heights: then there is no wind */
+    if (cf_wind_levels_from_ray(ctx, &r0, heights, G) == CF_OK)
+      nh = G;
+    else
+      cf_error_clear(ctx);
+  }
+  sb.range = range;
+  int nscans = count_scans(l0), scan_index = 0;
+  if (!rc && sink->begin) rc = sink->begin(ctx, user, l0, heights, nh, o->do_wind ? nscans : 0);
+
+  for (int r0 = 0; !rc && r0 < l0->n_rays; r0 += B) {
+    int n = r0 + B <= l0->n_rays ? B : l0->n_rays - r0;
+    rc = source_read(ctx, &src, r0, n, spec[0], spec[1]);
+    for (int i = 0; !rc && o->do_dial && i < n; i++) {
+      met_of_ray[i] = nearest_meteo(l0, l0->time[r0 + i]);
+      rc = optics_for(ctx, &os, l0, &lines, o->co2_prior_ppm, zmax, met_of_ray[i]);
+    }
+    if (rc) break;
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 4)
+    for (int i = 0; i < n; i++) {
+      int me = omp_get_thread_num(), ray = r0 + i;
+      size_t off = (size_t)i * G;
+      cf_doppler_ray out = {{bo.cnr[0] + off, bo.cnr[1] + off}, bo.v + off, bo.vs + off, {bo.pw[0] + off, bo.pw[1] + off},
+                            {bo.ps[0] + off, bo.ps[1] + off}, bo.qc + off, {0, 0}};
+      cf_doppler_process(&ds, spec[0] + (size_t)i * per, spec[1] + (size_t)i * per, src.pulses[CF_ON][ray],
+                         src.pulses[CF_OFF][ray], l0->ray_ok[ray], pwork + (size_t)me * cf_doppler_work_size(&ds), &out);
+      for (int g = 0; g < G; g++) bo.nd[off + g] = bo.nds[off + g] = bo.ppm[off + g] = bo.ppms[off + g] = NAN;
+      if (o->do_dial && l0->ray_ok[ray]) {
+        cf_dial_input in = {{bo.pw[0] + off, bo.pw[1] + off}, {bo.ps[0] + off, bo.ps[1] + off},
+                            {l0->energy[0][ray], l0->energy[1][ray]}, l0->elevation[ray]};
+        cf_dial_output dout = {bo.nd + off, bo.nds + off, bo.ppm + off, bo.ppms + off};
+        cf_dial_process(c, &o->dial, &os.tab[met_of_ray[i]], &in, CF_QC_REJECT_VELOCITY, bo.qc + off,
+                        dwork + (size_t)me * cf_dial_work_size(c), &dout);
+      } else {
+        for (int g = 0; g < G; g++) bo.qc[off + g] |= CF_QC_NO_CO2;
+      }
+    }
+    cf_l2_rays blk = {r0, n, G, {bo.cnr[0], bo.cnr[1]}, bo.v, bo.vs, bo.nd, bo.nds, bo.ppm, bo.ppms, bo.qc};
+    rc = sink->rays ? sink->rays(ctx, user, &blk) : CF_OK;
+    for (int i = 0; !rc && o->do_wind && i < n; i++) {
+      int ray = r0 + i;
+      if (sb.n > 0 && l0->scan_id[ray] != sb.scan_id)
+        rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
+      if (!rc && sb.n == 0) sb.scan_id = l0->scan_id[ray], sb.first_ray = ray;
+      if (!rc && scan_push(&sb, G, l0->azimuth[ray], l0->elevation[ray], l0->time[ray], bo.v + (size_t)i * G,
+                           bo.vs + (size_t)i * G, bo.qc + (size_t)i * G))
+        rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for a scan");
+    }
+    if (!rc) rc = cf_progress(ctx, (double)(r0 + n) / l0->n_rays, l0->path);
+  }
+  if (!rc && o->do_wind) rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
+  if (!rc && sink->end) rc = sink->end(ctx, user);
+
+  for (int i = 0; os.tab && i < os.n; i++)
+    if (os.built && os.built[i]) cf_optics_free(&os.tab[i]);
+  free(os.tab);
+  free(os.built);
+  cf_co2_lines_free(&lines);
+  block_free(&bo);
+  free(sb.v);
+  free(sb.sigma);
+  free(sb.valid);
+  free(sb.rays);
+  free(spec[0]);
+  free(spec[1]);
+  free(dwork);
+  free(pwork);
+  free(range);
+  free(heights);
+  free(levels);
+  free(met_of_ray);
+  cf_doppler_setup_free(&ds);
+  source_free(&src);
+  return rc;
+}
