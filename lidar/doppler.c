@@ -17,6 +17,7 @@ void cf_doppler_defaults(cf_doppler_opts *o) {
   o->near_range_m = 200.0;
   o->hard_target_db = 20.0;
   o->v_max = 30.0;
+  o->peak_snr_min = 5.0;
   o->bins_correlated = 0;
 }
 
@@ -279,6 +280,8 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
         out->power_sigma[l][g] = sqrt(C[l][l]);
       }
       if (edge || fabs(p[2]) > s->opts.v_max) qc |= CF_QC_OUT_OF_BAND;
+      double zon = p[0] / sqrt(C[0][0]), zoff = p[1] / sqrt(C[1][1]);
+      if (!(hypot(zon > 0 ? zon : 0, zoff > 0 ? zoff : 0) >= s->opts.peak_snr_min)) qc |= CF_QC_LOW_CNR;
     }
     out->qc[g] = qc;
   }

@@ -22,6 +22,13 @@
  *
  * a_on and a_off are the signal variances per pulse the DIAL needs; CNR is
  * the wideband carrier-to-noise ratio sum_k D_k / sum_k alpha n_k.
+ *
+ * Detection. A CNR threshold alone lets noise through: on a signal-free
+ * gate the estimated CNR scatters, and the search then locks onto the
+ * largest noise ripple. A gate counts as detected only if the fitted
+ * peak is significant: sqrt((a_on/s_on)^2 + (a_off/s_off)^2) >=
+ * peak_snr_min. At 5 (default), with about 160 search positions per gate,
+ * noise passes about once in 1e5 gates.
  */
 #ifndef CF_LIDAR_DOPPLER_H
 #define CF_LIDAR_DOPPLER_H
@@ -32,7 +39,7 @@
 
 /* QC bits (L2 qc_flag; 0 = good). */
 enum {
-  CF_QC_LOW_CNR = 1,        /* wideband CNR below cnr_min_db */
+  CF_QC_LOW_CNR = 1,        /* wideband CNR below cnr_min_db, or no significant peak */
   CF_QC_NEAR_RANGE = 2,     /* gate closer than near_range_m */
   CF_QC_HARD_TARGET = 4,    /* CNR above hard_target_db: cloud, hard target or saturation */
   CF_QC_OUT_OF_BAND = 8,    /* fitted peak at the edge of the search band */
@@ -46,6 +53,7 @@ typedef struct {
   double near_range_m;    /* default 200 */
   double hard_target_db;  /* default 20 */
   double v_max;           /* search band half-width, m/s; default 30 */
+  double peak_snr_min;    /* fitted peak power / its 1-sigma, on and off combined; default 5 */
   int bins_correlated;    /* 1: inflate uncertainties for window-correlated bins (spectra we made by FFT) */
 } cf_doppler_opts;
 

@@ -12,6 +12,7 @@ static const cf_kv_opt table[] = {
     {"near_range", CF_KV_DOUBLE, O(doppler.near_range_m), 0, 1e5, "m", "gates closer than this are flagged near_range", NULL},
     {"hard_target", CF_KV_DOUBLE, O(doppler.hard_target_db), -20, 60, "dB", "CNR above this flags a hard target or saturation", NULL},
     {"v_max", CF_KV_DOUBLE, O(doppler.v_max), 1, 100, "m/s", "half-width of the Doppler search band", NULL},
+    {"peak_snr_min", CF_KV_DOUBLE, O(doppler.peak_snr_min), 0, 1000, "", "fitted peak power / its sigma needed to count as detected", NULL},
     {"bins_correlated", CF_KV_BOOL, O(doppler.bins_correlated), 0, 1, "", "inflate uncertainties for window-correlated bins (always on for raw files)", NULL},
     {"dial", CF_KV_BOOL, O(do_dial), 0, 1, "", "retrieve CO2", NULL},
     {"dial_window", CF_KV_DOUBLE, O(dial.window_m), 10, 1e5, "m", "DIAL fit window along the beam", NULL},

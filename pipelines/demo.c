@@ -1,6 +1,6 @@
 /*
- * `carbonflux demo`: write the synthetic scene, then run the shipped
- * demo.yaml on it. The pipeline file is also written into the demo folder,
+ * `carbonflux demo`: write the synthetic scene and a simulated lidar file,
+ * then run the shipped demo.yaml on them. The pipeline file is also written into the demo folder,
  * so a user can edit it and rerun it with `carbonflux run DIR/demo.yaml`.
  */
 #include <stdio.h>
@@ -9,6 +9,8 @@
 
 #include "carbonflux/demo.h"
 #include "core/fsutil.h"
+#include "lidar/sim_options.h"
+#include "lidar/simulate.h"
 #include "raster/demo_scene.h"
 
 int cf_demo_run(cf_ctx *ctx, const char *dir, cf_run_summary *summary) {
@@ -16,6 +18,15 @@ int cf_demo_run(cf_ctx *ctx, const char *dir, cf_run_summary *summary) {
   const char *text = cf_shipped_pipeline("demo.yaml");
   if (!text) return cf_error(ctx, CF_EINTERNAL, "demo.yaml", "", "the demo pipeline is not built in");
   int rc = cf_demo_scene_write(ctx, dir);
+  if (rc) return rc;
+  /* the lidar part: two VAD scans of 1 s rays, simulated with a known truth */
+  cf_sim_config sim;
+  cf_sim_defaults(&sim, CF_SCAN_VAD);
+  sim.n_scans = 2;
+  char *l0 = cf_path_join(dir, "lidar_l0.h5"), *truth = cf_path_join(dir, "lidar_truth.nc");
+  rc = l0 && truth ? cf_simulate_lidar(ctx, &sim, l0, truth) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
+  free(l0);
+  free(truth);
   if (rc) return rc;
   char *yaml_path = cf_path_join(dir, "demo.yaml");
   if (!yaml_path) return cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");

@@ -331,8 +331,9 @@ static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   }
   int code = exit_for_summary(&s);
   if (code == EXIT_OK) {
-    printf("carbonflux demo: synthetic scene and pipeline in %s/ (scene.tif, chm.tif, boundary.geojson,\n"
-           "stands.geojson, demo.yaml); rerun with: carbonflux run %s/demo.yaml\nwrote:\n",
+    printf("carbonflux demo: synthetic inputs and pipeline in %s/ (scene.tif, chm.tif, boundary.geojson,\n"
+           "stands.geojson, lidar_l0.h5 with its truth lidar_truth.nc, demo.yaml);\n"
+           "rerun with: carbonflux run %s/demo.yaml\nwrote:\n",
            dir, dir);
     for (int i = 0; i < s.noutputs; i++) printf("  %s\n", s.outputs[i]);
   }

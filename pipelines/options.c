@@ -99,6 +99,7 @@ static const char *type_name(cf_opt_type t) {
     case CF_OPT_ENUM: return "choice";
     case CF_OPT_INPUT_PATH: return "input file";
     case CF_OPT_INPUT_PATHS: return "input files";
+    case CF_OPT_INPUT_FILESET: return "file set";
     case CF_OPT_OUTPUT_PATH: return "output file";
     case CF_OPT_DOUBLE_LIST: return "list of numbers";
     case CF_OPT_STRING_LIST: return "list of strings";
@@ -259,6 +260,7 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
         free(full);
       }
       return rc;
+    case CF_OPT_INPUT_FILESET:
     case CF_OPT_INPUT_PATHS: {
       char **items = NULL;
       int nitems = 0;
@@ -273,4 +275,17 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
                              o->name, st->def->type, type_name(o->type));
       return CF_OK;
   }
+}
+
+int cf_stage_paths(cf_ctx *ctx, const cf_stage *st, const char *name, char ***paths, int *n) {
+  *paths = NULL;
+  *n = 0;
+  const cf_yaml_node *v = cf_stage_value(st, name);
+  if (!v) return CF_OK;
+  return cf_expand_paths(ctx, st, v, paths, n);
+}
+
+void cf_stage_paths_free(char **paths, int n) {
+  for (int i = 0; i < n; i++) free(paths[i]);
+  free(paths);
 }

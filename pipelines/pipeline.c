@@ -218,7 +218,14 @@ static int find_stage(const cf_pipeline *p, int before, const char *name) {
 }
 
 static const char *kind_name(cf_product_kind k) {
-  return k == CF_PRODUCT_RASTER ? "raster" : k == CF_PRODUCT_VECTOR ? "polygon layer" : "nothing";
+  switch (k) {
+    case CF_PRODUCT_RASTER: return "raster";
+    case CF_PRODUCT_VECTOR: return "polygon layer";
+    case CF_PRODUCT_LIDAR: return "lidar L0 file";
+    case CF_PRODUCT_L2: return "lidar L2 file";
+    case CF_PRODUCT_WINDSCAN: return "wind lidar scan";
+    default: return "nothing";
+  }
 }
 
 /* Check one stage's mapping; fills st->values. Returns the number of errors. */
@@ -398,18 +405,36 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   if (errors) return CF_EINVAL;
 
   /* the batch stage: at most one stage may take several files */
+  int single = 0; /* items hold one plainly named input, not a batch */
   for (int i = 0; i < p->nstages; i++) {
     cf_stage *st = &p->stages[i];
     for (int k = 0; st->def->options[k].name; k++) {
       const cf_option_spec *o = &st->def->options[k];
       const cf_yaml_node *v = st->values[k];
       if (o->type != CF_OPT_INPUT_PATHS || !v) continue;
-      /* a single plain file name is an ordinary input, not a batch */
-      if (v->kind == CF_YAML_SCALAR && !strpbrk(v->value, "*?[")) continue;
-      if (p->batch_stage >= 0)
+      /* a single plain file name is an ordinary input, not a batch; the
+       * first one still names the item, so {stem} means its stem */
+      if (v->kind == CF_YAML_SCALAR && !strpbrk(v->value, "*?[")) {
+        if (p->batch_stage < 0 && p->nitems == 0) {
+          int rc = cf_expand_paths(ctx, st, v, &p->items, &p->nitems);
+          if (rc) return rc;
+          p->batch_stage = i;
+          p->batch_option = o->name;
+          single = 1;
+        }
+        continue;
+      }
+      if (p->batch_stage >= 0 && !single)
         return cf_yaml_error(ctx, CF_EINVAL, src, st->values[k],
                              "only one stage may take several input files (stage '%s' already does)",
                              p->stages[p->batch_stage].name);
+      if (single) { /* a batch after a single named input: the batch names the items */
+        for (int m = 0; m < p->nitems; m++) free(p->items[m]);
+        free(p->items);
+        p->items = NULL;
+        p->nitems = 0;
+        single = 0;
+      }
       p->batch_stage = i;
       p->batch_option = o->name;
       int rc = cf_expand_paths(ctx, st, st->values[k], &p->items, &p->nitems);

@@ -10,8 +10,11 @@
 #include "pipelines/stage_defs.h"
 
 static const cf_stage_def *const registry[] = {
-    &cf_stage_ingest_raster, &cf_stage_ingest_vector, &cf_stage_raster_warp, &cf_stage_raster_index,
-    &cf_stage_raster_clip,   &cf_stage_raster_zonal,  &cf_stage_write_cog,   NULL};
+    &cf_stage_ingest_raster, &cf_stage_ingest_vector, &cf_stage_raster_warp,   &cf_stage_raster_index,
+    &cf_stage_raster_clip,   &cf_stage_raster_zonal,  &cf_stage_write_cog,     &cf_stage_ingest_lidar_l0,
+    &cf_stage_lidar_spectra, &cf_stage_lidar_doppler, &cf_stage_lidar_dial,    &cf_stage_lidar_wind,
+    &cf_stage_write_l2,      &cf_stage_write_quicklook, &cf_stage_ingest_windcube, &cf_stage_write_wind_csv,
+    NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }
 
@@ -28,7 +31,11 @@ void cf_stages_describe(FILE *out, const char *only) {
     fprintf(out, "%s\n    %s\n", d->type, d->help);
     if (d->input != CF_PRODUCT_NONE)
       fprintf(out, "    %-20s %-16s %-10s %s\n", "input", "stage name", "(previous)",
-              d->input == CF_PRODUCT_RASTER ? "stage whose raster to use" : "stage whose polygons to use");
+              d->input == CF_PRODUCT_RASTER   ? "stage whose raster to use"
+              : d->input == CF_PRODUCT_VECTOR ? "stage whose polygons to use"
+              : d->input == CF_PRODUCT_L2     ? "write.l2 stage whose file to use"
+              : d->input == CF_PRODUCT_WINDSCAN ? "ingest.windcube stage whose scan to use"
+                                              : "lidar stage to continue");
     for (int k = 0; d->options[k].name; k++) {
       const cf_option_spec *o = &d->options[k];
       char type[40], def[48];

@@ -156,7 +156,7 @@ int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
     run.products = calloc((size_t)p->nstages, sizeof *run.products);
     summary->items++;
     int rc = run.products ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-    if (run.item) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, run.item);
+    if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, run.item);
     for (int s = 0; s < p->nstages && !rc; s++) {
       cf_stage *st = &p->stages[s];
       cf_log(ctx, CF_LOG_DEBUG, "stage %s (%s)", st->name, st->def->type);

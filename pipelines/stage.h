@@ -23,6 +23,7 @@ typedef enum {
   CF_OPT_ENUM,        /* one of `choices` (case-insensitive) */
   CF_OPT_INPUT_PATH,  /* an existing file; relative to the pipeline file */
   CF_OPT_INPUT_PATHS, /* a file, a glob or a list of them: one batch item each */
+  CF_OPT_INPUT_FILESET, /* a glob or a list of files read together by one stage (not a batch) */
   CF_OPT_OUTPUT_PATH, /* a file to write; may use {stem} of the batch item */
   CF_OPT_DOUBLE_LIST, /* `list_min`..`list_max` numbers */
   CF_OPT_STRING_LIST,
@@ -30,7 +31,14 @@ typedef enum {
   CF_OPT_CRS          /* EPSG:n, WKT or PROJ string, checked with PROJ */
 } cf_opt_type;
 
-typedef enum { CF_PRODUCT_NONE = 0, CF_PRODUCT_RASTER, CF_PRODUCT_VECTOR } cf_product_kind;
+typedef enum {
+  CF_PRODUCT_NONE = 0,
+  CF_PRODUCT_RASTER,   /* a raster node (raster/raster.h) */
+  CF_PRODUCT_VECTOR,   /* polygons (ingest/vector.h) */
+  CF_PRODUCT_LIDAR,    /* an L0 file and the processing asked of it (stages_lidar.c) */
+  CF_PRODUCT_L2,       /* an L2 file written by write.l2 */
+  CF_PRODUCT_WINDSCAN  /* radial velocities of one scan from a vendor file set */
+} cf_product_kind;
 
 typedef struct {
   const char *name;
@@ -92,6 +100,10 @@ const char *cf_stage_list_str(const cf_stage *st, const char *name, int i);
 /* Path option resolved against the pipeline directory (malloc'ed);
  * output paths get {stem} of the current batch item substituted. */
 char *cf_stage_path(const cf_stage *st, cf_run *run, const char *name);
+/* A CF_OPT_INPUT_FILESET option expanded (malloc'ed array of malloc'ed
+ * paths; free with cf_stage_paths_free). */
+int cf_stage_paths(cf_ctx *ctx, const cf_stage *st, const char *name, char ***paths, int *n);
+void cf_stage_paths_free(char **paths, int n);
 /* Stage index named by a CF_OPT_STAGE_REF option, -1 if unset. */
 int cf_stage_ref(const cf_stage *st, cf_run *run, const char *name);
 

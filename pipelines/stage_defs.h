@@ -6,5 +6,7 @@
 
 extern const cf_stage_def cf_stage_ingest_raster, cf_stage_ingest_vector, cf_stage_raster_warp,
     cf_stage_raster_index, cf_stage_raster_clip, cf_stage_raster_zonal, cf_stage_write_cog;
+extern const cf_stage_def cf_stage_ingest_lidar_l0, cf_stage_lidar_spectra, cf_stage_lidar_doppler, cf_stage_lidar_dial,
+    cf_stage_lidar_wind, cf_stage_write_l2, cf_stage_write_quicklook, cf_stage_ingest_windcube, cf_stage_write_wind_csv;
 
 #endif

@@ -154,3 +154,20 @@ const char *cf_test_run_args(const char *dir) {
   snprintf(buf, sizeof buf, "-q run '%s/p.yaml'", dir);
   return buf;
 }
+
+int cf_test_dir_setup(void **state) {
+  cf_test_dir *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->dir = cf_test_tmpdir();
+  snprintf(f->log, sizeof f->log, "%s/log.txt", f->dir);
+  *state = f;
+  return 0;
+}
+
+int cf_test_dir_teardown(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_rmtree(f->dir);
+  free(f->dir);
+  free(f);
+  return 0;
+}

@@ -53,6 +53,16 @@ int cf_test_cli(const char *args, const char *log_path);
 const char *cf_test_run_args(const char *dir);
 #define CF_CLI_QUIET_RUN(dir) cf_test_run_args(dir)
 
+/* A fixture of a fresh directory and a log file in it, for suites that run
+ * the command: use cf_test_dir_setup / cf_test_dir_teardown with
+ * cmocka_unit_test_setup_teardown; *state is a cf_test_dir *. */
+typedef struct {
+  char *dir;
+  char log[1100];
+} cf_test_dir;
+int cf_test_dir_setup(void **state);
+int cf_test_dir_teardown(void **state);
+
 /* A context that logs only errors, to a file under the given dir. */
 cf_ctx *cf_test_ctx(void);
 

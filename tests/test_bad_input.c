@@ -12,27 +12,16 @@
 
 #include "cf_test.h"
 
-typedef struct {
-  char *dir;
-  char log[1100];
-} fixture;
+typedef cf_test_dir fixture;
+#define teardown cf_test_dir_teardown
 
+/* A fresh directory with a valid 2-band raster, good.tif. */
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = cf_test_tmpdir();
-  snprintf(f->log, sizeof f->log, "%s/log.txt", f->dir);
+  cf_test_dir_setup(state);
+  fixture *f = *state;
   double gt[6] = {500000, 30, 0, 3400120, 0, -30}, d[2 * 16];
   for (int i = 0; i < 32; i++) d[i] = 1000 + 100 * (i % 7);
   cf_test_write_tif(cf_test_path(f->dir, "good.tif"), 4, 4, 2, "UInt16", gt, "EPSG:32650", NULL, d, 0);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  cf_test_rmtree(f->dir);
-  free(f->dir);
-  free(f);
   return 0;
 }
 

@@ -13,26 +13,9 @@
 #include "cf_test.h"
 #include "raster/demo_scene.h"
 
-typedef struct {
-  char *dir;
-  char log[1100];
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = cf_test_tmpdir();
-  snprintf(f->log, sizeof f->log, "%s/log.txt", f->dir);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  cf_test_rmtree(f->dir);
-  free(f->dir);
-  free(f);
-  return 0;
-}
+typedef cf_test_dir fixture;
+#define setup cf_test_dir_setup
+#define teardown cf_test_dir_teardown
 
 static void help_on_every_command(void **state) {
   fixture *f = *state;

@@ -86,6 +86,7 @@ static void vad_radial_velocity_and_wind(void **state) {
   double sse = 0, sz2 = 0;
   long n_all = 0;
   double wind_speed_err_max = 0, wind_dir_err_max = 0;
+  long unmasked = 0, outliers = 0;
   int wind_checked = 0;
   for (int s = 0; s < SEEDS; s++) {
     cf_sim_config c;
@@ -112,6 +113,13 @@ static void vad_radial_velocity_and_wind(void **state) {
     }
     bias_seed[s] = se / ns_;
     n_all += ns_;
+    /* whatever passes QC, at any CNR, must not be garbage: a velocity
+     * more than 6 sigma from the truth has probability 2e-9 if honest */
+    for (size_t i = 0; i < n; i++) {
+      if (isnan(v[i])) continue;
+      unmasked++;
+      if (fabs(v[i] - tv[i]) > 6.0 * vs[i]) outliers++;
+    }
     /* wind profiles against the truth at the same heights */
     double *u = read_var(cf_test_path(dir, "l2.nc"), "eastward_wind", &ns);
     double *vv = read_var(cf_test_path(dir, "l2.nc"), "northward_wind", &ns);
@@ -147,6 +155,8 @@ static void vad_radial_velocity_and_wind(void **state) {
   print_message("VAD: %ld gates, bias %.4f m/s (seed sd %.4f), rms %.4f m/s, rms z %.3f; wind at %d levels: "
                 "max speed error %.3f m/s, max direction error %.2f deg\n",
                 n_all, mb, sqrt(sd), rms, rmsz, wind_checked, wind_speed_err_max, wind_dir_err_max);
+  print_message("VAD: %ld velocities pass QC, %ld of them more than 6 sigma from the truth\n", unmasked, outliers);
+  assert_true(outliers <= unmasked / 1000);
   assert_true(n_all > 1000);
   assert_true(fabs(mb) < 0.05);
   assert_true(rms < 0.2);

@@ -337,7 +337,8 @@ static void wrong_format_and_level(void **state) {
   H5Tset_size(t, 8);
   hid_t s = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(fh, "level", t, s, H5P_DEFAULT, H5P_DEFAULT);
-  H5Awrite(a, t, "L1b");
+  const char level[8] = "L1b"; /* the type is 8 bytes: HDF5 reads all 8 */
+  H5Awrite(a, t, level);
   H5Aclose(a);
   H5Sclose(s);
   H5Tclose(t);

@@ -1,0 +1,124 @@
+/*
+ * The lidar commands and shipped pipelines, as a user runs them:
+ * simulate -> lidar-l2.yaml (L2 + quicklooks) checked with ncdump and
+ * Debian's python3-xarray; a bad L0 file; the WindCube pipeline on the real
+ * files in ../shared/data/windcube.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carbonflux/pipeline.h"
+#include "cf_test.h"
+
+typedef cf_test_dir fixture;
+#define setup cf_test_dir_setup
+#define teardown cf_test_dir_teardown
+
+static int is_png(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  unsigned char h[8] = {0};
+  size_t n = fread(h, 1, 8, fp);
+  fseek(fp, 0, SEEK_END);
+  long size = ftell(fp);
+  fclose(fp);
+  static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return n == 8 && !memcmp(h, magic, 8) && size > 2000;
+}
+
+static void simulate_then_shipped_pipeline(void **state) {
+  fixture *f = *state;
+  char args[4096];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/site_l0.h5' scans=2 gates=20", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  /* the shipped pipeline, as installed, with --set for the paths */
+  const char *yaml = cf_shipped_pipeline("lidar-l2.yaml");
+  assert_non_null(yaml);
+  cf_test_write_text(cf_test_path(f->dir, "lidar-l2.yaml"), yaml);
+  snprintf(args, sizeof args, "run '%s/lidar-l2.yaml' --set ingest.lidar_l0.path=site_l0.h5", f->dir);
+  int rc = cf_test_cli(args, f->log);
+  if (rc) system("cat \"$(ls -t /tmp/cftest-*/log.txt | head -n1)\" >&2");
+  assert_int_equal(rc, 0);
+  const char *l2 = cf_test_path(f->dir, "out/site_l0_l2.nc");
+  /* ncdump -h reads it and sees the CF conventions and our variables */
+  snprintf(args, sizeof args, "ncdump -h '%s' > '%s/ncdump.txt' 2>&1", l2, f->dir);
+  assert_int_equal(system(args), 0);
+  const char *nd = cf_test_path(f->dir, "ncdump.txt");
+  assert_true(cf_test_file_contains(nd, ":Conventions = \"CF-1.8\""));
+  assert_true(cf_test_file_contains(nd, "radial_velocity:standard_name = \"radial_velocity_of_scatterers_away_from_instrument\""));
+  assert_true(cf_test_file_contains(nd, "co2_mole_fraction:standard_name = \"mole_fraction_of_carbon_dioxide_in_air\""));
+  assert_true(cf_test_file_contains(nd, ":input_sha256 = "));
+  assert_true(cf_test_file_contains(nd, "qc_flag:flag_meanings"));
+  /* Debian's xarray opens it and decodes the CF time */
+  snprintf(args, sizeof args,
+           "/usr/bin/python3 -c \"import xarray as xr; d = xr.open_dataset('%s'); "
+           "assert str(d.time.dtype).startswith('datetime64'); assert d.sizes['range'] == 20; "
+           "assert d.wind_speed.dims == ('scan', 'height'); print(d.sizes['time'])\" > '%s/xr.txt' 2>&1",
+           l2, f->dir);
+  rc = system(args);
+  if (rc) system("cat /tmp/cftest-*/xr.txt >&2");
+  assert_int_equal(rc, 0);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "xr.txt"), "48")); /* 2 scans x 24 rays */
+  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_cnr.png")));
+  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_radial_velocity.png")));
+  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_co2.png")));
+}
+
+static void bad_l0_is_rejected_without_output(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "bad.h5"), "not hdf5");
+  char args[2048];
+  snprintf(args, sizeof args, "lidar process '%s/bad.h5' -o '%s/out/bad_l2.nc'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 3);
+  assert_true(cf_test_file_contains(f->log, "bad.h5: not an HDF5 file"));
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "nc"), 0);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
+  /* a bad setting is a usage error */
+  snprintf(args, sizeof args, "lidar process '%s/bad.h5' -o x.nc cnr_min=abc", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  assert_true(cf_test_file_contains(f->log, "cnr_min: 'abc' is not a number"));
+}
+
+static void windcube_pipeline_on_real_files(void **state) {
+  fixture *f = *state;
+  char yaml[2048];
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n"
+           "  - type: ingest.windcube\n"
+           "    path: '%s/windcube/*.nc'\n"
+           "  - type: write.wind_csv\n"
+           "    path: wind.csv\n",
+           CF_SHARED_DATA);
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"), yaml);
+  assert_int_equal(cf_test_cli(CF_CLI_QUIET_RUN(f->dir), f->log), 0);
+  FILE *in = fopen(cf_test_path(f->dir, "wind.csv"), "r");
+  assert_non_null(in);
+  char line[1024];
+  int rows = 0, valid = 0;
+  double h0 = NAN;
+  while (fgets(line, sizeof line, in)) {
+    if (line[0] == '#' || !strncmp(line, "height_m", 8)) continue;
+    double h, u;
+    int k = sscanf(line, "%lf,%lf", &h, &u);
+    if (rows == 0) h0 = h;
+    rows++;
+    valid += k == 2;
+  }
+  fclose(in);
+  /* 137 gates of the 75 degree rays (ncdump); the first at 104 m range,
+   * so at 104 sin(75 deg) = 100.456 m */
+  assert_int_equal(rows, 137);
+  assert_close(h0, 104.0 * sin(75.0 * 3.14159265358979323846 / 180.0), 0, 1e-3);
+  assert_true(valid >= 40);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(simulate_then_shipped_pipeline, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_l0_is_rejected_without_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(windcube_pipeline_on_real_files, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
