@@ -8,6 +8,7 @@
 #define CF_PI 3.14159265358979323846
 enum { FIT_HALF = 8 };   /* bins each side of the peak used by the fit */
 enum { GRID_PER_BIN = 2 }; /* matched-filter search steps per FFT bin */
+enum { GRID_WIN = 2 * FIT_HALF + 1 };
 
 void cf_doppler_defaults(cf_doppler_opts *o) {
   /* -27 dB: where 1 s rays of 5000 pulses per wavelength still give
@@ -42,6 +43,9 @@ static double bin_correlation_factor(const cf_response *r) {
   return k;
 }
 
+static double freq_of(const cf_doppler_setup *s, int l, double v);
+static void fit_window(const cf_doppler_setup *s, double f, int *k0, int *k1);
+
 int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *cfg, const cf_doppler_opts *o,
                           const float *bg_on, int32_t bg_pulses_on, const float *bg_off, int32_t bg_pulses_off) {
   memset(s, 0, sizeof *s);
@@ -67,10 +71,35 @@ int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *
   s->k_hi = (int)ceil((cfg->aom_frequency + df) / cfg->sample_rate * cfg->fft_size) + FIT_HALF;
   if (s->k_lo < 1) s->k_lo = 1;
   if (s->k_hi > s->resp.nbins - 2) s->k_hi = s->resp.nbins - 2;
+  s->grid_dv = cfg->wavelength[CF_ON] * cfg->sample_rate / (2.0 * cfg->fft_size * GRID_PER_BIN);
+  int half = (int)ceil(o->v_max / s->grid_dv);
+  s->grid_n = 2 * half + 1;
+  for (int l = 0; l < 2; l++) {
+    s->grid_k0[l] = malloc((size_t)s->grid_n * sizeof(int));
+    s->grid_nk[l] = malloc((size_t)s->grid_n * sizeof(int));
+    s->grid_h[l] = malloc((size_t)s->grid_n * GRID_WIN * sizeof(double));
+    if (!s->grid_k0[l] || !s->grid_nk[l] || !s->grid_h[l]) {
+      cf_doppler_setup_free(s);
+      return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    }
+    for (int i = 0; i < s->grid_n; i++) {
+      double f = freq_of(s, l, (i - half) * s->grid_dv);
+      int k0, k1;
+      fit_window(s, f, &k0, &k1);
+      s->grid_k0[l][i] = k0;
+      s->grid_nk[l][i] = k1 - k0 + 1;
+      for (int k = k0; k <= k1; k++) s->grid_h[l][(size_t)i * GRID_WIN + (k - k0)] = cf_response_signal(&s->resp, f, k);
+    }
+  }
   return CF_OK;
 }
 
 void cf_doppler_setup_free(cf_doppler_setup *s) {
+  for (int l = 0; l < 2; l++) {
+    free(s->grid_k0[l]);
+    free(s->grid_nk[l]);
+    free(s->grid_h[l]);
+  }
   cf_response_free(&s->resp);
   free(s->noise[0]);
   free(s->noise[1]);
@@ -134,29 +163,28 @@ typedef struct {
   double N[2];            /* pulses */
 } gate_data;
 
-/* Best template match over the search grid; returns v. */
+/* Best template match over the search grid (templates tabulated in the
+ * set-up); returns v. */
 static double grid_search(const cf_doppler_setup *s, const gate_data *g, int *at_edge) {
-  double dv = s->cfg.wavelength[CF_ON] * s->cfg.sample_rate / (2.0 * s->cfg.fft_size * GRID_PER_BIN);
-  int nv = (int)ceil(s->opts.v_max / dv);
-  double best = -1, vbest = 0;
+  double best = -1;
   int ibest = 0;
-  for (int i = -nv; i <= nv; i++) {
-    double v = i * dv, score = 0;
+  for (int i = 0; i < s->grid_n; i++) {
+    double score = 0;
     for (int l = 0; l < 2; l++) {
-      double f = freq_of(s, l, v), num = 0, den = 0;
-      int k0, k1;
-      fit_window(s, f, &k0, &k1);
-      for (int k = k0; k <= k1; k++) {
-        double h = cf_response_signal(&s->resp, f, k), w = g->N[l] / (g->noise[l][k] * g->noise[l][k]);
-        num += w * g->D[l][k] * h;
-        den += w * h * h;
+      const double *h = s->grid_h[l] + (size_t)i * GRID_WIN;
+      int k0 = s->grid_k0[l][i], nk = s->grid_nk[l][i];
+      double num = 0, den = 0;
+      for (int j = 0; j < nk; j++) {
+        double n = g->noise[l][k0 + j], w = g->N[l] / (n * n);
+        num += w * g->D[l][k0 + j] * h[j];
+        den += w * h[j] * h[j];
       }
       if (den > 0 && num > 0) score += num * num / den; /* chi-square reduction of the best a >= 0 */
     }
-    if (score > best) best = score, vbest = v, ibest = i;
+    if (score > best) best = score, ibest = i;
   }
-  *at_edge = ibest == -nv || ibest == nv;
-  return vbest;
+  *at_edge = ibest == 0 || ibest == s->grid_n - 1;
+  return (ibest - s->grid_n / 2) * s->grid_dv;
 }
 
 /* Gauss-Newton on (a_on, a_off, v) with model-variance weights. */

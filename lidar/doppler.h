@@ -41,7 +41,7 @@
 enum {
   CF_QC_LOW_CNR = 1,        /* wideband CNR below cnr_min_db, or no significant peak */
   CF_QC_NEAR_RANGE = 2,     /* gate closer than near_range_m */
-  CF_QC_HARD_TARGET = 4,    /* CNR above hard_target_db: cloud, hard target or saturation */
+  CF_QC_HARD_TARGET = 4,    /* CNR above hard_target_db (cloud, hard target), or ADC saturation in raw records */
   CF_QC_OUT_OF_BAND = 8,    /* fitted peak at the edge of the search band */
   CF_QC_FIT_FAILED = 16,    /* the fit did not converge or has no information */
   CF_QC_BAD_RAY = 32,       /* no pulses, no energy or non-finite spectra */
@@ -68,6 +68,13 @@ typedef struct {
   double inflation;  /* variance factor for correlated bins (1 if independent) */
   double bg_pulses[2]; /* pulses in the background records: their sampling error enters every gate */
   int k_lo, k_hi;    /* bins of the search band (inclusive) */
+  /* the search grid's templates, the same for every gate: per wavelength
+   * and grid velocity, the first bin of its fit window, its width and the
+   * template values (tabulated once instead of per gate) */
+  int grid_n;        /* grid velocities: v_i = (i - grid_n/2) * grid_dv */
+  double grid_dv;
+  int *grid_k0[2], *grid_nk[2];
+  double *grid_h[2]; /* [grid_n][GRID_WIN] */
 } cf_doppler_setup;
 
 int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *cfg, const cf_doppler_opts *o,

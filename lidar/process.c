@@ -31,13 +31,15 @@ typedef struct {
   float *bg[2];    /* background spectra */
   int32_t bg_pulses[2];
   int32_t *pulses[2]; /* pulses per ray actually found */
+  uint8_t *clipped;   /* level raw: [n_rays][G], 1 where the ADC saturated */
 } spectra_source;
 
 typedef struct {
   spectra_source *src;
 } raw_emit_ctx;
 
-static int raw_emit(cf_ctx *ctx, void *user, int which, int ray, const float *spectra, int32_t pulses) {
+static int raw_emit(cf_ctx *ctx, void *user, int which, int ray, const float *spectra, int32_t pulses,
+                    const uint8_t *clipped) {
   spectra_source *s = user;
   size_t per = (size_t)s->l0->cfg.n_gates * cf_l0_nbins(&s->l0->cfg);
   if (ray < 0) {
@@ -46,12 +48,15 @@ static int raw_emit(cf_ctx *ctx, void *user, int which, int ray, const float *sp
   } else {
     memcpy(s->mem[which] + (size_t)ray * per, spectra, per * sizeof(float));
     s->pulses[which][ray] += pulses;
+    int G = s->l0->cfg.n_gates;
+    for (int g = 0; clipped && g < G; g++) s->clipped[(size_t)ray * G + g] |= clipped[g];
   }
   (void)ctx;
   return CF_OK;
 }
 
 static void source_free(spectra_source *s) {
+  free(s->clipped);
   for (int l = 0; l < 2; l++) {
     free(s->mem[l]);
     if (s->l0 && s->l0->cfg.level == CF_L0_RAW) free(s->bg[l]);
@@ -76,6 +81,8 @@ static int source_init(cf_ctx *ctx, spectra_source *s, cf_l0 *l0) {
     return CF_OK;
   }
   /* level raw: the digitiser's job, done here */
+  s->clipped = calloc((size_t)l0->n_rays * l0->cfg.n_gates, 1);
+  if (!s->clipped) return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory");
   cf_spectra_plan plan;
   int rc = cf_spectra_plan_create(ctx, &l0->cfg, FFTW_ESTIMATE, &plan);
   if (rc) return rc;
@@ -274,11 +281,15 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   }
   sb.range = range;
   int nscans = count_scans(l0), scan_index = 0;
+  double t_read = 0, t_rays = 0, t_sink = 0;
   if (!rc && sink->begin) rc = sink->begin(ctx, user, l0, heights, nh, o->do_wind ? nscans : 0);
 
   for (int r0 = 0; !rc && r0 < l0->n_rays; r0 += B) {
     int n = r0 + B <= l0->n_rays ? B : l0->n_rays - r0;
+    double t_a = omp_get_wtime();
     rc = source_read(ctx, &src, r0, n, spec[0], spec[1]);
+    double t_b = omp_get_wtime();
+    t_read += t_b - t_a;
     for (int i = 0; !rc && o->do_dial && i < n; i++) {
       met_of_ray[i] = nearest_meteo(l0, l0->time[r0 + i]);
       rc = optics_for(ctx, &os, l0, &lines, o->co2_prior_ppm, zmax, met_of_ray[i]);
@@ -293,6 +304,9 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
       cf_doppler_process(&ds, spec[0] + (size_t)i * per, spec[1] + (size_t)i * per, src.pulses[CF_ON][ray],
                          src.pulses[CF_OFF][ray], l0->ray_ok[ray], pwork + (size_t)me * cf_doppler_work_size(&ds), &out);
       for (int g = 0; g < G; g++) bo.nd[off + g] = bo.nds[off + g] = bo.ppm[off + g] = bo.ppms[off + g] = NAN;
+      /* a saturated ADC distorts the spectrum: such gates are rejected */
+      for (int g = 0; src.clipped && g < G; g++)
+        if (src.clipped[(size_t)ray * G + g]) bo.qc[off + g] |= CF_QC_HARD_TARGET;
       if (o->do_dial && l0->ray_ok[ray]) {
         cf_dial_input in = {{bo.pw[0] + off, bo.pw[1] + off}, {bo.ps[0] + off, bo.ps[1] + off},
                             {l0->energy[0][ray], l0->energy[1][ray]}, l0->elevation[ray]};
@@ -303,6 +317,8 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
         for (int g = 0; g < G; g++) bo.qc[off + g] |= CF_QC_NO_CO2;
       }
     }
+    double t_c = omp_get_wtime();
+    t_rays += t_c - t_b;
     cf_l2_rays blk = {r0, n, G, {bo.cnr[0], bo.cnr[1]}, bo.v, bo.vs, bo.nd, bo.nds, bo.ppm, bo.ppms, bo.qc};
     rc = sink->rays ? sink->rays(ctx, user, &blk) : CF_OK;
     for (int i = 0; !rc && o->do_wind && i < n; i++) {
@@ -315,7 +331,10 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
         rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for a scan");
     }
     if (!rc) rc = cf_progress(ctx, (double)(r0 + n) / l0->n_rays, l0->path);
+    t_sink += omp_get_wtime() - t_c;
   }
+  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s, Doppler and DIAL %.2f s, writing and wind %.2f s", l0->path,
+         t_read, t_rays, t_sink);
   if (!rc && o->do_wind) rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
   if (!rc && sink->end) rc = sink->end(ctx, user);
 

@@ -38,6 +38,7 @@ typedef struct {
   double *ktab;  /* K on [0, 0.5] cycles/sample, nk points */
   int nk;
   double dnu;
+  double nu_cut; /* beyond it K < 1e-9 K(0): taken as 0 (see response.c) */
 } cf_response;
 
 int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *cfg);

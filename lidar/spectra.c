@@ -25,8 +25,10 @@ int cf_spectra_plan_create(cf_ctx *ctx, const cf_l0_config *c, unsigned flags, c
   for (int n = 0; n < p->L; n++)
     p->window[n] = c->window == CF_WINDOW_HANN ? 0.5 - 0.5 * cos(2 * CF_PI * n / (p->L - 1)) : 1.0;
   int n = p->M;
+  /* r2c transforms preserve their input by default: the zero padding of
+   * a work buffer, written once, stays zero */
   p->plan = fftw_plan_many_dft_r2c(1, &n, p->n_gates, scratch.in, NULL, 1, p->M, scratch.out, NULL, 1, p->nbins,
-                                   flags | FFTW_DESTROY_INPUT);
+                                   flags | FFTW_PRESERVE_INPUT);
   cf_spectra_work_free(&scratch);
   if (!p->plan) {
     free(p->window);
@@ -48,6 +50,7 @@ int cf_spectra_work_alloc(cf_spectra_work *w, const cf_spectra_plan *p) {
     cf_spectra_work_free(w);
     return -1;
   }
+  memset(w->in, 0, (size_t)p->n_gates * p->M * sizeof *w->in); /* the padding, once */
   return 0;
 }
 
@@ -58,6 +61,11 @@ void cf_spectra_work_free(cf_spectra_work *w) {
   w->out = NULL;
 }
 
+/* Elementwise loops only (no sums reordered), so the AVX2 and the default
+ * clone compute every element identically: same bits on any x86-64. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const int16_t *records, int npulses,
                            int64_t n_samples, double *acc) {
   const int M = p->M, L = p->L, NB = p->nbins;
@@ -67,8 +75,6 @@ void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const i
       double *in = w->in + (size_t)g * M;
       const int16_t *s = x + p->gate_first + (size_t)g * p->gate_step;
       for (int n = 0; n < L; n++) in[n] = p->window[n] * s[n];
-      /* FFTW_DESTROY_INPUT lets the transform scribble on `in`: re-zero the pad */
-      memset(in + L, 0, (size_t)(M - L) * sizeof *in);
     }
     fftw_execute_dft_r2c(p->plan, w->in, w->out);
     const fftw_complex *X = w->out;
@@ -79,11 +85,55 @@ void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const i
   }
 }
 
+int cf_spectra_sum(const cf_spectra_plan *p, const int16_t *records, int64_t n, int64_t n_samples, int nthreads,
+                   double *part, double *out) {
+  const size_t per = (size_t)p->n_gates * p->nbins;
+  int64_t nc = (n + CF_SPECTRA_CHUNK - 1) / CF_SPECTRA_CHUNK;
+  int failed = 0;
+#pragma omp parallel num_threads(nthreads)
+  {
+    cf_spectra_work w;
+    int ok = cf_spectra_work_alloc(&w, p) == 0;
+    if (!ok) {
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < nc; c++) {
+      double *acc = part + (size_t)c * per;
+      memset(acc, 0, per * sizeof *acc);
+      int64_t q0 = c * CF_SPECTRA_CHUNK;
+      int np = (int)(q0 + CF_SPECTRA_CHUNK <= n ? CF_SPECTRA_CHUNK : n - q0);
+      if (ok) cf_spectra_accumulate(p, &w, records + (size_t)q0 * n_samples, np, n_samples, acc);
+    }
+    cf_spectra_work_free(&w);
+  }
+  if (failed) return -1;
+  memset(out, 0, per * sizeof *out);
+  for (int64_t c = 0; c < nc; c++) /* chunk order: deterministic */
+    for (size_t k = 0; k < per; k++) out[k] += part[(size_t)c * per + k];
+  return 0;
+}
+
 /* Sum the periodograms of records [first, first+n) of dataset `which`
  * (or of the background records) into out[n_gates][nbins], reading in
  * blocks and accumulating chunks in parallel, reduced in chunk order. */
+/* Mark gates in which any sample of `n` records sits at an int16 limit. */
+static void find_clipping(const cf_spectra_plan *p, const int16_t *x, int64_t n, int64_t ns, uint8_t *clipped) {
+  for (int64_t q = 0; q < n; q++)
+    for (int g = 0; g < p->n_gates; g++) {
+      if (clipped[g]) continue;
+      const int16_t *s = x + (size_t)q * ns + p->gate_first + (size_t)g * p->gate_step;
+      for (int i = 0; i < p->L; i++)
+        if (s[i] == INT16_MAX || s[i] == INT16_MIN) {
+          clipped[g] = 1;
+          break;
+        }
+    }
+}
+
 static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_t first, int64_t n,
-                       const cf_spectra_plan *p, double *out) {
+                       const cf_spectra_plan *p, double *out, uint8_t *clipped) {
   const int64_t ns = l0->n_samples;
   const size_t per = (size_t)p->n_gates * p->nbins;
   int64_t nchunks = (n + CF_SPECTRA_CHUNK - 1) / CF_SPECTRA_CHUNK;
@@ -92,9 +142,11 @@ static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_
   if (chunks_per_read < 1) chunks_per_read = 1;
   int16_t *buf = malloc((size_t)chunks_per_read * CF_SPECTRA_CHUNK * ns * sizeof *buf);
   double *part = malloc((size_t)chunks_per_read * per * sizeof *part);
-  if (!buf || !part) {
+  double *acc = malloc(per * sizeof *acc);
+  if (!buf || !part || !acc) {
     free(buf);
     free(part);
+    free(acc);
     return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for a read block");
   }
   memset(out, 0, per * sizeof *out);
@@ -107,34 +159,16 @@ static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_
     /* HDF5 is read from this thread only */
     rc = background ? cf_l0_read_raw_background(ctx, l0, which, r0, nr, buf) : cf_l0_read_raw(ctx, l0, which, r0, nr, buf);
     if (rc) break;
-    int failed = 0;
-#pragma omp parallel num_threads(nthreads)
-    {
-      cf_spectra_work w;
-      int ok = cf_spectra_work_alloc(&w, p) == 0;
-      if (!ok) {
-#pragma omp atomic write
-        failed = 1;
-      }
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t c = 0; c < nc; c++) {
-        double *acc = part + (size_t)c * per;
-        memset(acc, 0, per * sizeof *acc);
-        int64_t q0 = c * CF_SPECTRA_CHUNK;
-        int np = (int)(q0 + CF_SPECTRA_CHUNK <= nr ? CF_SPECTRA_CHUNK : nr - q0);
-        if (ok) cf_spectra_accumulate(p, &w, buf + (size_t)q0 * ns, np, ns, acc);
-      }
-      cf_spectra_work_free(&w);
-    }
-    if (failed) {
+    if (clipped) find_clipping(p, buf, nr, ns, clipped);
+    if (cf_spectra_sum(p, buf, nr, ns, nthreads, part, acc)) {
       rc = cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for FFT buffers");
       break;
     }
-    for (int64_t c = 0; c < nc; c++) /* chunk order: deterministic */
-      for (size_t k = 0; k < per; k++) out[k] += part[(size_t)c * per + k];
+    for (size_t k = 0; k < per; k++) out[k] += acc[k]; /* read blocks in order: deterministic */
   }
   free(buf);
   free(part);
+  free(acc);
   return rc;
 }
 
@@ -149,21 +183,25 @@ int cf_spectra_from_raw(cf_ctx *ctx, cf_l0 *l0, int which, const cf_spectra_plan
     free(spec);
     return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory");
   }
-  int rc = sum_records(ctx, l0, which, 1, 0, l0->n_bg[which], p, acc);
+  uint8_t *clipped = calloc((size_t)p->n_gates, 1);
+  int rc = clipped ? sum_records(ctx, l0, which, 1, 0, l0->n_bg[which], p, acc, NULL)
+                   : cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory");
   for (size_t k = 0; !rc && k < per; k++) spec[k] = (float)acc[k];
-  if (!rc) rc = emit(ctx, user, which, -1, spec, (int32_t)l0->n_bg[which]);
+  if (!rc) rc = emit(ctx, user, which, -1, spec, (int32_t)l0->n_bg[which], NULL);
   /* pulses of a ray are contiguous in a raw dump: find each ray's run */
   const int32_t *ray = l0->pulse_ray[which];
   int64_t np = l0->n_pulses[which];
   for (int64_t p0 = 0; !rc && p0 < np;) {
     int64_t p1 = p0;
     while (p1 < np && ray[p1] == ray[p0]) p1++;
-    rc = sum_records(ctx, l0, which, 0, p0, p1 - p0, p, acc);
+    memset(clipped, 0, (size_t)p->n_gates);
+    rc = sum_records(ctx, l0, which, 0, p0, p1 - p0, p, acc, clipped);
     for (size_t k = 0; !rc && k < per; k++) spec[k] = (float)acc[k];
-    if (!rc) rc = emit(ctx, user, which, ray[p0], spec, (int32_t)(p1 - p0));
+    if (!rc) rc = emit(ctx, user, which, ray[p0], spec, (int32_t)(p1 - p0), clipped);
     p0 = p1;
   }
   free(acc);
   free(spec);
+  free(clipped);
   return rc;
 }

@@ -47,11 +47,23 @@ void cf_spectra_work_free(cf_spectra_work *w);
 void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const int16_t *records, int npulses,
                            int64_t n_samples, double *acc);
 
+/* The sum of the periodograms of `n` consecutive records in memory into
+ * out[n_gates][nbins], over `nthreads` threads: records are cut into
+ * chunks of CF_SPECTRA_CHUNK summed in record order, chunks added in chunk
+ * order (same bits for any thread count). `part` is caller scratch of
+ * ceil(n / CF_SPECTRA_CHUNK) * n_gates * nbins doubles. Returns -1 if the
+ * per-thread FFT buffers cannot be allocated. */
+int cf_spectra_sum(const cf_spectra_plan *p, const int16_t *records, int64_t n, int64_t n_samples, int nthreads,
+                   double *part, double *out);
+
 /* Accumulated spectra of every ray of a raw L0 file at wavelength `which`:
- * calls `emit(user, ray, spectra)` for each ray in order with
- * spectra[n_gates][nbins] (float, as the spectra level stores them), and
- * the background spectra once, first, with ray = -1. */
-typedef int (*cf_spectra_emit)(cf_ctx *ctx, void *user, int which, int ray, const float *spectra, int32_t pulses);
+ * calls `emit(user, ray, spectra, pulses, clipped)` for each ray in order
+ * with spectra[n_gates][nbins] (float, as the spectra level stores them)
+ * and clipped[n_gates] (1 where any sample of the gate sat at an int16
+ * limit: the ADC saturated), and the background spectra once, first, with
+ * ray = -1 and clipped = NULL. */
+typedef int (*cf_spectra_emit)(cf_ctx *ctx, void *user, int which, int ray, const float *spectra, int32_t pulses,
+                               const uint8_t *clipped);
 int cf_spectra_from_raw(cf_ctx *ctx, cf_l0 *l0, int which, const cf_spectra_plan *p, cf_spectra_emit emit,
                         void *user);
 

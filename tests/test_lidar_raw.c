@@ -43,7 +43,8 @@ typedef struct {
   size_t per;
 } spec_sum;
 
-static int sum_emit(cf_ctx *ctx, void *user, int which, int ray, const float *s, int32_t pulses) {
+static int sum_emit(cf_ctx *ctx, void *user, int which, int ray, const float *s, int32_t pulses, const uint8_t *clipped) {
+  (void)clipped;
   spec_sum *ss = user;
   if (ray >= 0)
     for (size_t k = 0; k < ss->per; k++) ss->sum[which][k] += s[k] / pulses;
@@ -192,10 +193,62 @@ static void l2_is_identical_for_1_and_2_threads(void **state) {
   }
 }
 
+/* An ADC that saturates (strong near-range returns in raw records) flags
+ * the gates it happened in, and only those. */
+static void saturated_gates_are_flagged(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  cf_sim_config c;
+  small_scene(&c, CF_L0_RAW);
+  c.raw_pulses = 32;
+  c.noise_sigma_counts = 3000; /* noise at 3000 counts; +12 dB at 600 m puts */
+  c.cnr_ref_db = 12;           /* the near gates (+16.5 dB) past 32767, not the far ones (+5 dB) */
+  assert_int_equal(cf_simulate_lidar(ctx, &c, cf_test_path(dir, "sat.h5"), NULL), CF_OK);
+  cf_lidar_opts o;
+  cf_lidar_opts_default(&o);
+  o.do_wind = 0;
+  o.do_dial = 0;
+  assert_int_equal(cf_lidar_l0_to_l2(ctx, cf_test_path(dir, "sat.h5"), cf_test_path(dir, "sat_l2.nc"), &o, NULL), CF_OK);
+  int nc, id;
+  unsigned short qc[6 * 10];
+  assert_int_equal(nc_open(cf_test_path(dir, "sat_l2.nc"), NC_NOWRITE, &nc), NC_NOERR);
+  nc_inq_varid(nc, "qc_flag", &id);
+  nc_get_var_ushort(nc, id, qc);
+  nc_close(nc);
+  /* independent check: read the records and find the clipped gates */
+  cf_l0 *l0;
+  assert_int_equal(cf_l0_open(ctx, cf_test_path(dir, "sat.h5"), 0, &l0), CF_OK);
+  int16_t *rec = malloc((size_t)l0->n_samples * sizeof *rec);
+  int expect[6 * 10] = {0}, flagged = 0, clipped = 0;
+  for (int l = 0; l < 2; l++)
+    for (int64_t q = 0; q < l0->n_pulses[l]; q++) {
+      assert_int_equal(cf_l0_read_raw(ctx, l0, l, q, 1, rec), CF_OK);
+      for (int g = 0; g < 10; g++)
+        for (int i = 0; i < l0->cfg.gate_samples; i++) {
+          int16_t v = rec[l0->cfg.gate_first + g * l0->cfg.gate_step + i];
+          if (v == 32767 || v == -32768) expect[l0->pulse_ray[l][q] * 10 + g] = 1;
+        }
+    }
+  for (int i = 0; i < 60; i++) {
+    clipped += expect[i];
+    flagged += (qc[i] & 4) != 0;
+    if (expect[i]) assert_true(qc[i] & 4);
+  }
+  print_message("saturation: %d gates clipped, %d flagged hard_target/saturation\n", clipped, flagged);
+  assert_true(clipped > 0 && clipped < 60); /* the scene must clip somewhere, not everywhere */
+  free(rec);
+  cf_l0_close(l0);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(raw_and_spectra_levels_agree),
       cmocka_unit_test(l2_is_identical_for_1_and_2_threads),
+      cmocka_unit_test(saturated_gates_are_flagged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
