@@ -10,6 +10,8 @@
 
 #include "core/fsutil.h"
 
+#define CO2_SIGMA_MAX 25.0 /* ppm: CO2 gates less certain are not drawn */
+
 typedef struct {
   size_t nt, nr;
   double *time, *range, *az, *el;
@@ -166,7 +168,12 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
   double *cnr = read_var(ctx, nc, l2_path, "cnr_off", m, &rc);
   double *vr = read_var(ctx, nc, l2_path, "radial_velocity", m, &rc);
   double *co2 = read_var(ctx, nc, l2_path, "co2_mole_fraction", m, &rc);
+  double *co2_sigma = read_var(ctx, nc, l2_path, "co2_mole_fraction_uncertainty", m, &rc);
   nc_close(nc);
+  /* CO2 is drawn only where known to better than 25 ppm: single gates of
+   * short rays are speckle noise, and would set the colour scale */
+  for (size_t i = 0; !rc && i < m; i++)
+    if (!(co2_sigma[i] <= CO2_SIGMA_MAX)) co2[i] = NAN;
   if (!rc) {
     /* a PPI: one low elevation and azimuths spreading over more than 10 degrees */
     double elmin = ax.el[0], elmax = ax.el[0], azmin = ax.az[0], azmax = ax.az[0];
@@ -187,7 +194,7 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
       int div;
     } plots[3] = {{"cnr", "wideband CNR, off-line", "dB", cnr, -35, 5, 0},
                   {"radial_velocity", "radial velocity (positive away)", "m/s", vr, -vlim, vlim, 1},
-                  {"co2", "CO2 dry-air mole fraction", "ppm", co2, c2, c98, 0}};
+                  {"co2", "CO2 dry-air mole fraction, gates with sigma <= 25 ppm", "ppm", co2, c2, c98, 0}};
     for (int p = 0; p < 3 && !rc; p++) {
       char *out = malloc(strlen(prefix) + 32);
       if (!out) {
@@ -212,5 +219,6 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
   free(cnr);
   free(vr);
   free(co2);
+  free(co2_sigma);
   return rc;
 }

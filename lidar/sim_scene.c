@@ -79,7 +79,11 @@ void cf_sim_defaults(cf_sim_config *c, cf_scan_kind scan) {
   c->energy_j = 1.0e-4;
   c->energy_jitter = 0.03;
   c->raw_pulses = 200;
-  c->background_pulses = 100000;
+  /* background records: 1000 s at 10 kHz. Much shorter records would put
+   * their sampling error, shared by every ray of a file, above a 1-minute
+   * ray's own speckle noise (the DIAL then shows range bands common to
+   * all rays); instruments record long backgrounds for that reason */
+  c->background_pulses = 10000000;
   c->seed = 1;
 }
 
