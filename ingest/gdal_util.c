@@ -11,7 +11,10 @@ static pthread_once_t gdal_once = PTHREAD_ONCE_INIT;
 
 static void gdal_init_once(void) {
   GDALAllRegister();
-  if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) GDALSetCacheMax64((GIntBig)128 << 20);
+  /* 32 MiB: the tile engine reads whole blocks once, so a large cache buys
+   * nothing; measured (bench/ndvi_bench, 10000^2 NDVI): 128 MiB -> peak 418 MB,
+   * 32 MiB -> 241 MB, same speed */
+  if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) GDALSetCacheMax64((GIntBig)32 << 20);
 }
 
 void cf_gdal_init(void) { pthread_once(&gdal_once, gdal_init_once); }

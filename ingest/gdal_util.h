@@ -12,8 +12,9 @@
 
 #include "carbonflux/ctx.h"
 
-/* GDALAllRegister once, and a bounded block cache (GDAL_CACHEMAX defaults to
- * 5 % of RAM, which would break our memory bound) unless the user set one. */
+/* GDALAllRegister once, and a bounded block cache of 32 MiB (GDAL_CACHEMAX
+ * defaults to 5 % of RAM, which would break our memory bound) unless the
+ * user set one. */
 void cf_gdal_init(void);
 /* GDAL's last error text for this thread, or `fallback`. */
 const char *cf_gdal_last_error(const char *fallback);

@@ -51,7 +51,7 @@ static const char *usage_main =
     "  -v, --verbose           debug messages\n"
     "  --threads N             worker threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --log-format text|json  json: one JSON object per line, for batch jobs\n"
-    "  --cache-mb N            GDAL block cache in MiB (default 128)\n"
+    "  --cache-mb N            GDAL block cache in MiB (default 32)\n"
     "  --version               print the version\n"
     "  -h, --help              this help\n"
     "\n"

@@ -81,11 +81,12 @@ typedef struct {
   cf_ctx *ctx;
   const char *task;
   int cancelled;
+  double p0, p1; /* share of the whole write this GDAL step reports into */
 } copy_progress;
 
 static int CPL_STDCALL copy_progress_fn(double f, const char *msg, void *user) {
   copy_progress *p = user;
-  if (cf_progress(p->ctx, 0.5 + 0.5 * f, p->task)) {
+  if (cf_progress(p->ctx, p->p0 + (p->p1 - p->p0) * f, p->task)) {
     p->cancelled = 1;
     return 0;
   }
@@ -154,9 +155,31 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
     if (key && val) GDALSetMetadataItem(s.ds, key, val, NULL);
     CPLFree(key);
   }
-  rc = cf_engine_run_range(ctx, r, &t, write_tile, &s, path, 0.0, 0.5);
+  rc = cf_engine_run_range(ctx, r, &t, write_tile, &s, path, 0.0, 0.4);
   if (rc) goto done;
   GDALFlushCache(s.ds);
+  /* Overviews on the uncompressed temporary file: the COG driver then copies
+   * them instead of building them through a temporary compressed file of
+   * its own (measured 10000^2: COG step 5.2 s -> 0.8 + 3.5 s, 295 -> 220 MB).
+   * Levels halve until the smallest fits in one COG tile, as AUTO would. */
+  if (!o->overviews || !strcasecmp(o->overviews, "AUTO")) {
+    int levels[32], nlev = 0, bs = o->blocksize > 0 ? o->blocksize : 512;
+    int big = r->grid.width > r->grid.height ? r->grid.width : r->grid.height;
+    for (int f = 2; nlev < 32 && (big + f / 2 - 1) / (f / 2) > bs; f *= 2) levels[nlev++] = f;
+    if (nlev > 0) {
+      copy_progress op = {ctx, path, 0, 0.4, 0.55};
+      cf_gdal_quiet_push();
+      CPLErr e = GDALBuildOverviews(s.ds, o->overview_resampling ? o->overview_resampling : "AVERAGE", nlev, levels, 0,
+                                    NULL, copy_progress_fn, &op);
+      cf_gdal_quiet_pop();
+      if (e != CE_None) {
+        rc = op.cancelled ? CF_ECANCEL
+                          : cf_error(ctx, CF_EIO, path, "overviews", "building overviews failed (%s)",
+                                     cf_gdal_last_error("unknown GDAL error"));
+        goto done;
+      }
+    }
+  }
 
   cog_co = CSLSetNameValue(cog_co, "COMPRESS", o->compress ? o->compress : "DEFLATE");
   if (o->level > 0) cog_co = CSLSetNameValue(cog_co, "LEVEL", CPLSPrintf("%d", o->level));
@@ -167,7 +190,7 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
                            o->overview_resampling ? o->overview_resampling : "AVERAGE");
   cog_co = CSLSetNameValue(cog_co, "NUM_THREADS", CPLSPrintf("%d", threads));
   cog_co = CSLSetNameValue(cog_co, "BIGTIFF", "IF_SAFER");
-  copy_progress cp = {ctx, path, 0};
+  copy_progress cp = {ctx, path, 0, 0.55, 1.0};
   cf_gdal_quiet_push();
   cog = GDALCreateCopy(GDALGetDriverByName("COG"), af.part_path, s.ds, FALSE, cog_co,
                        copy_progress_fn, &cp);
