@@ -24,7 +24,7 @@
  *  - The I/O limit (ndvi_plain.c, the hidden --plain-copy) moves the same
  *    bytes through the same GTiff-then-COG route with no framework at all.
  *  - Every child sees the same GDAL block cache: GDAL_CACHEMAX from the
- *    environment, else carbonflux's default of 128 MiB.
+ *    environment, else carbonflux's default of 32 MiB.
  *  - Shared machines are noisy (another job on the same cores can double a
  *    run), so the contenders run --repeat times, interleaved in rotating
  *    order, each after a sync(); the table gives the median, the range and
@@ -100,7 +100,7 @@ static const char *usage =
     "  --keep            keep the files\n"
     "\n"
     "Environment: CARBONFLUX_BIN overrides the carbonflux binary (default: the one\n"
-    "built with this program); GDAL_CACHEMAX applies to every contender (default 128).\n";
+    "built with this program); GDAL_CACHEMAX applies to every contender (default 32, carbonflux's own).\n";
 
 typedef struct {
   int size, threads, repeat, skip_calc, keep;
@@ -651,7 +651,7 @@ static void report(const bench_opts *o, const bench_paths *p, const bench_child 
 
 void ndvi_gdal_init(void) {
   GDALAllRegister();
-  if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) GDALSetCacheMax64((GIntBig)128 << 20);
+  if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL)) GDALSetCacheMax64((GIntBig)32 << 20);
 }
 
 /* The hidden sub-commands this program runs itself as. */
@@ -686,7 +686,7 @@ static int preflight(const bench_opts *o, char *self, contender *calc) {
   else if (!gdal_calc_usable(calc->skipped, sizeof calc->skipped))
     fprintf(stderr, "ndvi_bench: gdal_calc.py skipped: %s\n", calc->skipped);
   /* one block cache for every child: carbonflux's default unless set */
-  setenv("GDAL_CACHEMAX", "128", 0);
+  setenv("GDAL_CACHEMAX", "32", 0);
   return 0;
 }
 
