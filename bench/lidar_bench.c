@@ -130,7 +130,7 @@ static double bare_fftw(const cf_spectra_plan *p, int64_t n, int threads, int re
 
 /* numpy: the same chain, timed inside Python (data generation excluded) */
 static double numpy_chain(const char *dir, int64_t n, const char *log) {
-  char script[1024], code[2048];
+  char script[1024];
   snprintf(script, sizeof script, "%s/chain.py", dir);
   FILE *f = fopen(script, "w");
   if (!f) return NAN;
@@ -153,7 +153,6 @@ static double numpy_chain(const char *dir, int64_t n, const char *log) {
           "print('NUMPY_SECONDS', best)\n",
           G, L, STEP, FIRST, M, (long long)n);
   fclose(f);
-  (void)code;
   const char *argv[] = {"/usr/bin/python3", script, NULL};
   bench_child c;
   if (access("/usr/bin/python3", X_OK) || bench_child_run(argv, log, &c)) return NAN;

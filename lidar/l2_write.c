@@ -167,7 +167,7 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   free(range);
   if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "range", "netCDF: %s", nc_strerror(e));
   if (n_heights > 0) NC(nc_put_var_double(w->nc, w->var[V_HEIGHT], heights));
-  (void)n_scans;
+  (void)n_scans; /* the scan dimension is unlimited: profiles are appended */
   return CF_OK;
 }
 

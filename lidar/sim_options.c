@@ -90,7 +90,6 @@ static int set_plume(cf_ctx *ctx, cf_sim_config *c, const char *v) {
 int cf_sim_set(cf_ctx *ctx, cf_sim_config *c, const char *kv) {
   if (!strncmp(kv, "plume=", 6)) return set_plume(ctx, c, kv + 6);
   int which = -1;
-  cf_scan_kind before = c->scan;
   int rc = cf_kv_set(ctx, opts, NOPTS, c, kv, "simulate", &which);
   if (rc == CF_ENOENT)
     return cf_error(ctx, CF_EINVAL, "simulate", "", "unknown setting '%.*s' (see carbonflux simulate lidar --help)",
@@ -99,7 +98,6 @@ int cf_sim_set(cf_ctx *ctx, cf_sim_config *c, const char *kv) {
     /* a scan kind brings its own defaults; the level is kept */
     cf_scan_kind scan = c->scan;
     cf_l0_level level = c->instrument.level;
-    (void)before;
     cf_sim_defaults(c, scan);
     c->instrument.level = level;
   }

@@ -85,7 +85,7 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   cf_atomic_file af;
   int rc = cf_atomic_begin(ctx, path, &af);
   if (rc) return rc;
-  int nc = -1, dt, dr, dh, v_time, v_range, v_az, v_el, v_scan, v_vr, v_ppm, v_nd, v_con, v_coff, v_h, v_u, v_v, v_w;
+  int nc = -1, dt, dr, dh, dz, v_op[5], v_time, v_range, v_az, v_el, v_scan, v_vr, v_ppm, v_nd, v_con, v_coff, v_h, v_u, v_v, v_w;
   enum { NH = 500 };
   double *range = malloc((size_t)t->n_gates * sizeof *range);
   double h[NH], u[NH], v[NH], w[NH];
@@ -117,6 +117,14 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(def_var(nc, "eastward_wind", NC_DOUBLE, 1, &dh, "m s-1", "true u", &v_u));
   NC(def_var(nc, "northward_wind", NC_DOUBLE, 1, &dh, "m s-1", "true v", &v_v));
   NC(def_var(nc, "upward_air_velocity", NC_DOUBLE, 1, &dh, "m s-1", "true w", &v_w));
+  /* the optics the simulator used, for checking a retrieval's own */
+  NC(nc_def_dim(nc, "optics_height", (size_t)op->nz, &dz));
+  NC(def_var(nc, "optics_pressure", NC_DOUBLE, 1, &dz, "Pa", "pressure every optics_dz above the site", &v_op[0]));
+  NC(def_var(nc, "optics_temperature", NC_DOUBLE, 1, &dz, "K", "temperature", &v_op[1]));
+  NC(def_var(nc, "optics_dry_air_number_density", NC_DOUBLE, 1, &dz, "m-3", "dry-air number density", &v_op[2]));
+  NC(def_var(nc, "optics_sigma_on", NC_DOUBLE, 1, &dz, "m2", "CO2 cross-section at the on-line", &v_op[3]));
+  NC(def_var(nc, "optics_sigma_off", NC_DOUBLE, 1, &dz, "m2", "CO2 cross-section at the off-line", &v_op[4]));
+  NC(nc_put_att_double(nc, NC_GLOBAL, "optics_dz", NC_DOUBLE, 1, &op->dz));
   const char *title = "carbonflux simulator truth";
   NC(nc_put_att_text(nc, NC_GLOBAL, "title", strlen(title), title));
   NC(nc_put_att_text(nc, NC_GLOBAL, "carbonflux_version", strlen(cf_version()), cf_version()));
@@ -138,7 +146,8 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(nc_put_var_double(nc, v_u, u));
   NC(nc_put_var_double(nc, v_v, v));
   NC(nc_put_var_double(nc, v_w, w));
-  (void)op;
+  const double *tabs[5] = {op->p, op->t, op->ndry, op->sigma[0], op->sigma[1]};
+  for (int k = 0; k < 5; k++) NC(nc_put_var_double(nc, v_op[k], tabs[k]));
   NC(nc_close(nc));
   nc = -1;
   rc = cf_atomic_commit(ctx, &af);

@@ -23,7 +23,8 @@ void cf_sim_truth_free(cf_sim_truth *t);
 void cf_sim_truth_set_geometry(cf_sim_truth *t, int ray, double time, double az, double el, int scan);
 void cf_sim_truth_set_ray(cf_sim_truth *t, int ray, const double *vr, const double *ppm, const double *nd,
                           const double *cnr_on, const double *cnr_off);
-/* Writes the truth, the wind profile at 10 m steps and the optics table. */
+/* Writes the truth, the wind profile at 10 m steps and the optics table
+ * (p, T, dry-air density and cross-sections by height) the simulator used. */
 int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, const char *path);
 
 #endif

@@ -99,13 +99,6 @@ static const char *usage_lidar =
 
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
-typedef struct {
-  const char *name;
-  const char *usage;
-} command_help;
-
-static const command_help helps[] = {{"run", NULL}, {"stages", NULL}, {"demo", NULL}, {"version", NULL}, {NULL, NULL}};
-
 static const char *usage_of(const char *cmd) {
   if (!cmd) return usage_main;
   if (!strcmp(cmd, "run")) return usage_run;
@@ -451,7 +444,6 @@ int main(int argc, char **argv) {
   else
     printf("carbonflux %s\n", cf_version());
 out:
-  (void)helps;
   free(rest);
   g_ctx = NULL;
   cf_ctx_destroy(ctx);

@@ -89,6 +89,11 @@ void cf_run_note_output(cf_run *run, const char *path) {
   if ((s->outputs[s->noutputs] = strdup(path)) != NULL) s->noutputs++;
 }
 
+void cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path) {
+  cf_run_note_output(run, path);
+  cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
+}
+
 static void free_prov(cf_run *run) {
   for (char **p = run->prov; p && *p; p++) free(*p);
   free(run->prov);

@@ -117,6 +117,8 @@ void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, v
 /* Record an input file for provenance (hashes it) and an output written. */
 int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path);
 void cf_run_note_output(cf_run *run, const char *path);
+/* Note an output and log the "wrote" event for it. */
+void cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path);
 /* Provenance as KEY=VALUE strings for output metadata (NULL-ended, owned by
  * the run): CARBONFLUX_VERSION, CARBONFLUX_INPUTS, CARBONFLUX_SETTINGS. */
 const char *const *cf_run_provenance(cf_ctx *ctx, cf_run *run);

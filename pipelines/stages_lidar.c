@@ -19,6 +19,7 @@
 #include "lidar/process_options.h"
 #include "lidar/quicklook.h"
 #include "lidar/wind.h"
+#include "pipelines/csv_out.h"
 #include "pipelines/stage_defs.h"
 
 typedef struct {
@@ -215,8 +216,7 @@ static int run_write_l2(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     if (!rc) rc = frc;
   }
   if (!rc) {
-    cf_run_note_output(run, path);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
+    cf_run_wrote(ctx, run, path);
     cf_run_set_product(run, st->index, CF_PRODUCT_L2, path, destroy_path);
     path = NULL;
   }
@@ -240,8 +240,7 @@ static int run_quicklook(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   int n = 0;
   int rc = prefix ? cf_quicklook_write(ctx, l2, prefix, &paths, &n) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   for (int i = 0; i < n; i++) {
-    cf_run_note_output(run, paths[i]);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", paths[i], (const char *)NULL);
+    cf_run_wrote(ctx, run, paths[i]);
     free(paths[i]);
   }
   free(paths);
@@ -318,35 +317,25 @@ static int run_wind_csv(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   if (!rc && !(work = malloc((nwork ? nwork : 1) * sizeof *work))) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   if (!rc) rc = cf_wind_fit(ctx, &wo, &scan, h, nh, work, nwork, lv);
   char *path = rc ? NULL : cf_stage_path(st, run, "path");
-  cf_atomic_file af;
-  if (!rc) rc = path ? cf_atomic_begin(ctx, path, &af) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  cf_csv_out csv;
+  if (!rc)
+    rc = path ? cf_csv_open(ctx, &csv, path, cf_run_provenance(ctx, run),
+                            "height_m,eastward_wind,northward_wind,upward_air_velocity,eastward_wind_uncertainty,"
+                            "northward_wind_uncertainty,upward_air_velocity_uncertainty,wind_speed,wind_from_direction,"
+                            "wind_fit_rmse,wind_valid_beams,flags")
+              : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   if (!rc) {
-    FILE *f = fopen(af.part_path, "w");
-    if (!f) {
-      rc = cf_error(ctx, CF_EIO, path, "", "cannot create");
-    } else {
-      for (const char *const *p = cf_run_provenance(ctx, run); p && *p; p++) fprintf(f, "# %s\n", *p);
-      fprintf(f, "height_m,eastward_wind,northward_wind,upward_air_velocity,eastward_wind_uncertainty,"
-                 "northward_wind_uncertainty,upward_air_velocity_uncertainty,wind_speed,wind_from_direction,"
-                 "wind_fit_rmse,wind_valid_beams,flags\n");
-      for (int k = 0; k < nh; k++) {
-        const cf_wind_level *L = &lv[k];
-        if (L->flags & CF_WIND_REJECTED) {
-          fprintf(f, "%.3f,,,,,,,,,,%d,%u\n", L->height_m, L->n_beams, L->flags); /* no value: empty fields */
-        } else {
-          fprintf(f, "%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3f,%.4f,%d,%u\n", L->height_m, L->u, L->v, L->w, L->u_err,
-                  L->v_err, L->w_err, L->speed, L->direction_deg, L->rmse, L->n_beams, L->flags);
-        }
-      }
-      if (fclose(f) != 0) rc = cf_error(ctx, CF_EIO, path, "", "write failed");
+    for (int k = 0; k < nh; k++) {
+      const cf_wind_level *L = &lv[k];
+      if (L->flags & CF_WIND_REJECTED)
+        fprintf(csv.f, "%.3f,,,,,,,,,,%d,%u\n", L->height_m, L->n_beams, L->flags); /* no value: empty fields */
+      else
+        fprintf(csv.f, "%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3f,%.4f,%d,%u\n", L->height_m, L->u, L->v, L->w,
+                L->u_err, L->v_err, L->w_err, L->speed, L->direction_deg, L->rmse, L->n_beams, L->flags);
     }
-    if (!rc) rc = cf_atomic_commit(ctx, &af);
-    cf_atomic_end(&af);
+    rc = cf_csv_close(ctx, &csv, 1);
   }
-  if (!rc) {
-    cf_run_note_output(run, path);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
-  }
+  if (!rc) cf_run_wrote(ctx, run, path);
   free(path);
   free(work);
   free(h);

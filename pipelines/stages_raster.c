@@ -12,6 +12,7 @@
 #include "core/fsutil.h"
 #include "core/strbuf.h"
 #include "ingest/vector.h"
+#include "pipelines/csv_out.h"
 #include "pipelines/stage_defs.h"
 #include "raster/cog.h"
 #include "raster/index.h"
@@ -214,29 +215,17 @@ static const cf_option_spec zonal_opts[] = {
 
 static int write_zonal_csv(cf_ctx *ctx, const char *path, const cf_zone_stats *z, int n, const char *band,
                            const char *const *prov) {
-  cf_atomic_file af;
-  int rc = cf_atomic_begin(ctx, path, &af);
+  cf_csv_out c;
+  int rc = cf_csv_open(ctx, &c, path, prov, "zone,band,pixels,valid_pixels,mean,min,max,stddev");
   if (rc) return rc;
-  FILE *f = fopen(af.part_path, "w");
-  if (!f) {
-    rc = cf_error(ctx, CF_EIO, path, "", "cannot create");
-    cf_atomic_end(&af);
-    return rc;
-  }
-  /* provenance as comment lines: CSV readers take '#' lines as comments */
-  for (const char *const *p = prov; p && *p; p++) fprintf(f, "# %s\n", *p);
-  fprintf(f, "zone,band,pixels,valid_pixels,mean,min,max,stddev\n");
   for (int i = 0; i < n; i++) {
-    fprintf(f, "\"%s\",\"%s\",%lld,%lld,", z[i].label, band, z[i].pixels, z[i].valid);
+    fprintf(c.f, "\"%s\",\"%s\",%lld,%lld,", z[i].label, band, z[i].pixels, z[i].valid);
     if (z[i].valid)
-      fprintf(f, "%.15g,%.15g,%.15g,%.15g\n", z[i].mean, z[i].min, z[i].max, z[i].stddev);
+      fprintf(c.f, "%.15g,%.15g,%.15g,%.15g\n", z[i].mean, z[i].min, z[i].max, z[i].stddev);
     else
-      fprintf(f, ",,,\n"); /* no valid pixel: empty fields, never a made-up number */
+      fprintf(c.f, ",,,\n"); /* no valid pixel: empty fields, never a made-up number */
   }
-  if (fclose(f) != 0) rc = cf_error(ctx, CF_EIO, path, "", "write failed");
-  if (!rc) rc = cf_atomic_commit(ctx, &af);
-  cf_atomic_end(&af);
-  return rc;
+  return cf_csv_close(ctx, &c, 1);
 }
 
 static int run_zonal(cf_ctx *ctx, cf_run *run, cf_stage *st) {
@@ -251,10 +240,7 @@ static int run_zonal(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   rc = path ? write_zonal_csv(ctx, path, z, v->n, in->band_names[band][0] ? in->band_names[band] : cf_stage_str(st, "band"),
                               cf_run_provenance(ctx, run))
             : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  if (!rc) {
-    cf_run_note_output(run, path);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
-  }
+  if (!rc) cf_run_wrote(ctx, run, path);
   cf_zone_stats_free(z, v->n);
   free(path);
   return rc;
@@ -317,10 +303,7 @@ static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   char *path = cf_stage_path(st, run, "path");
   if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   int rc = cf_cog_write(ctx, in, path, &o);
-  if (!rc) {
-    cf_run_note_output(run, path);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
-  }
+  if (!rc) cf_run_wrote(ctx, run, path);
   free(path);
   return rc;
 }
