@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carbonflux/pipeline.h"
 #include "cf_test.h"
 
 typedef cf_test_dir fixture;
@@ -149,6 +150,52 @@ static void unwritable_output_is_a_processing_failure(void **state) {
   expect_log(f, "cannot create directory");
 }
 
+/* Cancelling (a progress callback saying stop, the same flag SIGINT and
+ * SIGTERM set in the command) stops the run with CF_ECANCEL and leaves no
+ * output and no part file behind. */
+static int cancel_after_two(double complete, const char *msg, void *user) {
+  int *calls = user;
+  (void)complete;
+  (void)msg;
+  return ++*calls < 3;
+}
+
+static void cancelled_run_leaves_nothing(void **state) {
+  fixture *f = *state;
+  /* enough tiles that the run is still going when it is told to stop */
+  const int w = 1500, h = 1500;
+  double gt[6] = {500000, 30, 0, 3445000, 0, -30};
+  double *d = malloc((size_t)2 * w * h * sizeof *d);
+  for (long i = 0; i < 2L * w * h; i++) d[i] = 1000 + (double)(i % 977);
+  cf_test_write_tif(cf_test_path(f->dir, "big.tif"), w, h, 2, "UInt16", gt, "EPSG:32650", NULL, d, 256);
+  free(d);
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.raster\n"
+                     "    path: big.tif\n"
+                     "    bands: [red, nir]\n"
+                     "  - type: raster.index\n"
+                     "    index: ndvi\n"
+                     "  - type: write.cog\n"
+                     "    path: out/big_ndvi.tif\n"
+                     "    blocksize: 256\n");
+  cf_ctx *ctx = cf_test_ctx();
+  int calls = 0;
+  cf_set_progress(ctx, cancel_after_two, &calls);
+  cf_pipeline *p;
+  assert_int_equal(cf_pipeline_load(ctx, cf_test_path(f->dir, "p.yaml"), NULL, 0, &p), CF_OK);
+  cf_run_summary s;
+  assert_int_equal(cf_pipeline_run(ctx, p, &s), CF_ECANCEL);
+  assert_int_equal(s.cancelled, 1);
+  assert_int_equal(s.noutputs, 0);
+  assert_int_equal(calls, 3); /* stopped at the first refusal, not at the end */
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".tif"), 0);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
+  cf_run_summary_free(&s);
+  cf_pipeline_free(p);
+  cf_ctx_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
@@ -159,6 +206,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(nan_nodata_on_integer_band, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_goes_on_past_a_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(unwritable_output_is_a_processing_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(cancelled_run_leaves_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
