@@ -17,6 +17,114 @@ static int parse_bool(const char *v, int *out) {
   return -1;
 }
 
+static int nchoices(const cf_kv_opt *o) {
+  int n = 0;
+  while (o->choices && o->choices[n]) n++;
+  return n;
+}
+
+/* A number in its shortest form that reads back exactly, so a message or a
+ * help line never shows a bound the check does not use. */
+static void num_text(double v, char *buf, size_t cap) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, cap, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) return;
+  }
+}
+
+void cf_kv_range_text(const cf_kv_opt *o, char *buf, size_t cap) {
+  char lo[32], hi[32];
+  size_t len = 0;
+  buf[0] = '\0';
+  switch (o->type) {
+    case CF_KV_BOOL: snprintf(buf, cap, "yes|no"); break;
+    case CF_KV_U64: snprintf(buf, cap, "unsigned integer"); break;
+    case CF_KV_ENUM:
+      for (int c = 0; c < nchoices(o) && len < cap; c++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", c ? "|" : "", o->choices[c]);
+      break;
+    default:
+      num_text(o->min, lo, sizeof lo);
+      num_text(o->max, hi, sizeof hi);
+      snprintf(buf, cap, "%s..%s%s%s", lo, hi, o->unit && o->unit[0] ? " " : "", o->unit ? o->unit : "");
+  }
+}
+
+int cf_kv_check(const cf_kv_opt *o, double v, char *why, size_t cap) {
+  char vt[32], range[256];
+  num_text(v, vt, sizeof vt);
+  cf_kv_range_text(o, range, sizeof range);
+  switch (o->type) {
+    case CF_KV_U64: snprintf(why, cap, "set from text only"); return -1;
+    case CF_KV_BOOL:
+      if (v == 0 || v == 1) return 0;
+      snprintf(why, cap, "%s is not yes or no", vt);
+      return -1;
+    case CF_KV_ENUM:
+      if (v >= 0 && v < nchoices(o) && v == floor(v)) return 0;
+      snprintf(why, cap, "%s is not one of %s", vt, range);
+      return -1;
+    default:
+      if (!isfinite(v)) {
+        snprintf(why, cap, "%s is not a number", vt);
+        return -1;
+      }
+      if (o->type == CF_KV_INT && v != floor(v)) {
+        snprintf(why, cap, "%s is not an integer in %s", vt, range);
+        return -1;
+      }
+      if (v < o->min || v > o->max) {
+        snprintf(why, cap, "%s is outside %s", vt, range);
+        return -1;
+      }
+      return 0;
+  }
+}
+
+int cf_kv_put(cf_ctx *ctx, const cf_kv_opt *o, void *base, double v, const char *where) {
+  char why[320];
+  if (cf_kv_check(o, v, why, sizeof why)) return cf_error(ctx, CF_EINVAL, where, o->key, "%s", why);
+  char *field = (char *)base + o->offset;
+  if (o->type == CF_KV_DOUBLE)
+    *(double *)field = v;
+  else
+    *(int *)field = (int)v; /* INT, BOOL and ENUM fields are ints */
+  return CF_OK;
+}
+
+/* VALUE of a row as a number for cf_kv_put, or a message saying why not. */
+static int parse_value(cf_ctx *ctx, const cf_kv_opt *o, const char *v, const char *where, double *out) {
+  if (o->type == CF_KV_BOOL) {
+    int b;
+    if (parse_bool(v, &b)) return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not yes or no", v);
+    *out = b;
+    return CF_OK;
+  }
+  if (o->type == CF_KV_ENUM) {
+    for (int c = 0; c < nchoices(o); c++)
+      if (!strcasecmp(v, o->choices[c])) return *out = c, CF_OK;
+    char range[256];
+    cf_kv_range_text(o, range, sizeof range);
+    return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not one of %s", v, range);
+  }
+  char *end;
+  errno = 0;
+  double d = strtod(v, &end);
+  if (!*v || *end || errno || !isfinite(d))
+    return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not %s", v, o->type == CF_KV_INT ? "an integer" : "a number");
+  *out = d;
+  return CF_OK;
+}
+
+static int set_u64(cf_ctx *ctx, const cf_kv_opt *o, void *base, const char *v, const char *where) {
+  char *end;
+  errno = 0;
+  unsigned long long u = strtoull(v, &end, 10);
+  if (!*v || *end || errno || *v == '-') return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not an unsigned integer", v);
+  *(uint64_t *)((char *)base + o->offset) = (uint64_t)u;
+  return CF_OK;
+}
+
 int cf_kv_set(cf_ctx *ctx, const cf_kv_opt *t, size_t n, void *base, const char *kv, const char *where, int *which) {
   const char *eq = strchr(kv, '=');
   if (!eq || eq == kv) return cf_error(ctx, CF_EINVAL, where, "", "'%s' is not KEY=VALUE", kv);
@@ -26,80 +134,57 @@ int cf_kv_set(cf_ctx *ctx, const cf_kv_opt *t, size_t n, void *base, const char 
     const cf_kv_opt *o = &t[i];
     if (strlen(o->key) != kl || strncmp(o->key, kv, kl)) continue;
     if (which) *which = (int)i;
-    char *field = (char *)base + o->offset;
-    switch (o->type) {
-      case CF_KV_BOOL: {
-        int b;
-        if (parse_bool(v, &b)) return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not yes or no", v);
-        *(int *)field = b;
-        return CF_OK;
-      }
-      case CF_KV_ENUM:
-        for (int c = 0; o->choices[c]; c++)
-          if (!strcasecmp(v, o->choices[c])) {
-            *(int *)field = c;
-            return CF_OK;
-          }
-        return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not one of the choices (%s%s%s...)", v,
-                        o->choices[0], o->choices[1] ? ", " : "", o->choices[1] ? o->choices[1] : "");
-      case CF_KV_U64: {
-        char *end;
-        errno = 0;
-        unsigned long long u = strtoull(v, &end, 10);
-        if (!*v || *end || errno || *v == '-') return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not an unsigned integer", v);
-        *(uint64_t *)field = (uint64_t)u;
-        return CF_OK;
-      }
-      default: {
-        char *end;
-        errno = 0;
-        double d = strtod(v, &end);
-        if (!*v || *end || errno || !isfinite(d) || (o->type == CF_KV_INT && d != floor(d)))
-          return cf_error(ctx, CF_EINVAL, where, o->key, "'%s' is not %s", v, o->type == CF_KV_INT ? "an integer" : "a number");
-        if (d < o->min || d > o->max)
-          return cf_error(ctx, CF_EINVAL, where, o->key, "%g is outside %g..%g %s", d, o->min, o->max, o->unit ? o->unit : "");
-        if (o->type == CF_KV_INT)
-          *(int *)field = (int)d;
-        else
-          *(double *)field = d;
-        return CF_OK;
-      }
-    }
+    if (o->type == CF_KV_U64) return set_u64(ctx, o, base, v, where);
+    double d;
+    int rc = parse_value(ctx, o, v, where, &d);
+    return rc ? rc : cf_kv_put(ctx, o, base, d, where);
   }
   return CF_ENOENT;
+}
+
+const cf_kv_opt *cf_kv_find(const cf_kv_table *t, const char *key) {
+  for (size_t i = 0; i < t->n; i++)
+    if (!strcmp(t->opts[i].key, key)) return &t->opts[i];
+  return NULL;
 }
 
 static void value_text(const cf_kv_opt *o, const void *base, char *buf, size_t cap, int json) {
   const char *field = (const char *)base + o->offset;
   switch (o->type) {
-    case CF_KV_DOUBLE: {
-      cf_strbuf sb;
-      cf_strbuf_init(&sb);
-      cf_strbuf_json_double(&sb, *(const double *)field);
-      snprintf(buf, cap, "%s", cf_strbuf_str(&sb));
-      cf_strbuf_free(&sb);
+    case CF_KV_DOUBLE:
+      if (json && !isfinite(*(const double *)field))
+        snprintf(buf, cap, "null");
+      else
+        num_text(*(const double *)field, buf, cap);
       break;
-    }
     case CF_KV_INT: snprintf(buf, cap, "%d", *(const int *)field); break;
     case CF_KV_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)field); break;
-    case CF_KV_BOOL: snprintf(buf, cap, json ? "%s" : "%s", *(const int *)field ? (json ? "true" : "yes") : (json ? "false" : "no")); break;
+    case CF_KV_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? (json ? "true" : "yes") : (json ? "false" : "no")); break;
     case CF_KV_ENUM: snprintf(buf, cap, json ? "\"%s\"" : "%s", o->choices[*(const int *)field]); break;
   }
 }
 
+void cf_kv_value_text(const cf_kv_opt *o, const void *base, char *buf, size_t cap) { value_text(o, base, buf, cap, 0); }
+
+void cf_kv_value_json(cf_strbuf *sb, const cf_kv_opt *o, const void *base) {
+  char v[48];
+  value_text(o, base, v, sizeof v, 1);
+  cf_strbuf_puts(sb, v);
+}
+
 void cf_kv_describe(FILE *out, const cf_kv_opt *t, size_t n, const void *defaults) {
   for (size_t i = 0; i < n; i++) {
-    char def[48];
+    char def[48], range[256];
     value_text(&t[i], defaults, def, sizeof def, 0);
-    fprintf(out, "  %-20s %-10s %-8s %s\n", t[i].key, def, t[i].unit ? t[i].unit : "", t[i].help);
+    cf_kv_range_text(&t[i], range, sizeof range);
+    fprintf(out, "  %-20s %-11s %-24s %s\n", t[i].key, def, range, t[i].help);
   }
 }
 
 void cf_kv_json(cf_strbuf *sb, const cf_kv_opt *t, size_t n, const void *base) {
   cf_strbuf_puts(sb, "{");
   for (size_t i = 0; i < n; i++) {
-    char v[48];
-    value_text(&t[i], base, v, sizeof v, 1);
-    cf_strbuf_printf(sb, "%s\"%s\":%s", i ? "," : "", t[i].key, v);
+    cf_strbuf_printf(sb, "%s\"%s\":", i ? "," : "", t[i].key);
+    cf_kv_value_json(sb, &t[i], base);
   }
 }

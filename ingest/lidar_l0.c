@@ -12,6 +12,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,27 +55,43 @@ static int exists(hid_t loc, const char *name) {
   return H5Lexists(loc, buf, H5P_DEFAULT) > 0;
 }
 
-static int attr_open(rd *r, const char *name, hid_t *a, H5T_class_t want, const char *want_name) {
-  if (H5Aexists(r->file, name) <= 0)
-    return cf_error(r->ctx, CF_EDATA, r->path, name, "required root attribute is missing");
-  *a = H5Aopen(r->file, name, H5P_DEFAULT);
-  if (*a < 0) return cf_error(r->ctx, CF_EDATA, r->path, name, "cannot open attribute");
+typedef enum { ATTR_OK, ATTR_MISSING, ATTR_UNOPENED, ATTR_WRONG_CLASS, ATTR_NOT_SINGLE } attr_status;
+
+/* Open attribute `name` of object `loc` if it is of class `want` and holds
+ * one value: a scalar or a one-element dataspace (both are common). *npts
+ * is the number of values found. */
+static attr_status attr_find(hid_t loc, const char *name, H5T_class_t want, hid_t *a, long long *npts) {
+  if (H5Aexists(loc, name) <= 0) return ATTR_MISSING;
+  *a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (*a < 0) return ATTR_UNOPENED;
   hid_t t = H5Aget_type(*a), s = H5Aget_space(*a);
   H5T_class_t cls = H5Tget_class(t);
-  hssize_t npts = H5Sget_simple_extent_npoints(s);
+  *npts = (long long)H5Sget_simple_extent_npoints(s);
   H5Tclose(t);
   H5Sclose(s);
-  if (cls != want) {
-    H5Aclose(*a);
-    return cf_error(r->ctx, CF_EDATA, r->path, name, "wrong type: expected %s", want_name);
-  }
-  if (npts != 1) {
-    H5Aclose(*a);
-    return cf_error(r->ctx, CF_EDATA, r->path, name, "expected a single value, found %lld", (long long)npts);
-  }
-  return CF_OK;
+  attr_status st = cls != want ? ATTR_WRONG_CLASS : *npts != 1 ? ATTR_NOT_SINGLE : ATTR_OK;
+  if (st != ATTR_OK) H5Aclose(*a);
+  return st;
 }
 
+/* A root attribute, with the spec's rejection messages. */
+static int attr_open(rd *r, const char *name, hid_t *a, H5T_class_t want, const char *want_name) {
+  long long npts = 0;
+  switch (attr_find(r->file, name, want, a, &npts)) {
+  case ATTR_OK:
+    return CF_OK;
+  case ATTR_MISSING:
+    return cf_error(r->ctx, CF_EDATA, r->path, name, "required root attribute is missing");
+  case ATTR_UNOPENED:
+    return cf_error(r->ctx, CF_EDATA, r->path, name, "cannot open attribute");
+  case ATTR_WRONG_CLASS:
+    return cf_error(r->ctx, CF_EDATA, r->path, name, "wrong type: expected %s", want_name);
+  default:
+    return cf_error(r->ctx, CF_EDATA, r->path, name, "expected a single value, found %lld", npts);
+  }
+}
+
+/* float32 and float64 alike: HDF5 converts to double. */
 static int attr_double(rd *r, const char *name, double *v) {
   hid_t a;
   int rc = attr_open(r, name, &a, H5T_FLOAT, "a floating-point number (float64)");
@@ -92,6 +109,8 @@ static int attr_positive(rd *r, const char *name, double *v) {
   return rc;
 }
 
+/* Any integer width or signedness (h5py writes a Python int as int64), as
+ * long as the value fits in an int32. */
 static int attr_int(rd *r, const char *name, int *v) {
   hid_t a;
   int rc = attr_open(r, name, &a, H5T_INTEGER, "an integer (int32)");
@@ -100,47 +119,110 @@ static int attr_int(rd *r, const char *name, int *v) {
   herr_t e = H5Aread(a, H5T_NATIVE_LLONG, &x);
   H5Aclose(a);
   if (e < 0) return cf_error(r->ctx, CF_EDATA, r->path, name, "cannot read attribute");
-  if (x < -2147483647LL || x > 2147483647LL)
+  if (x < INT32_MIN || x > INT32_MAX)
     return cf_error(r->ctx, CF_EDATA, r->path, name, "value %lld out of int32 range", x);
   *v = (int)x;
   return CF_OK;
 }
 
+/* Copy `len` bytes of text into buf[cap], cut short (at a UTF-8 character
+ * boundary) if it does not fit. */
+static void copy_text(char *buf, size_t cap, const char *s, size_t len) {
+  if (len >= cap) {
+    len = cap - 1;
+    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--; /* s[len] continues a character */
+  }
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+}
+
+/* A string attribute in any form HDF5 stores: variable or fixed length,
+ * ASCII or UTF-8, NUL-terminated, NUL-padded or space-padded. HDF5 does not
+ * convert between character sets, so a variable-length string is read with
+ * the file's cset; a fixed-length one is read byte for byte with a copy of
+ * the file's own type, and its padding (trailing NULs and spaces) trimmed
+ * here, whatever its pad flag claims. */
 static int attr_string(rd *r, const char *name, char *buf, size_t cap) {
   hid_t a;
   int rc = attr_open(r, name, &a, H5T_STRING, "a string");
   if (rc) return rc;
-  hid_t ft = H5Aget_type(a);
+  hid_t ft = H5Aget_type(a), mt = -1;
   if (H5Tis_variable_str(ft) > 0) {
     char *s = NULL;
-    hid_t mt = H5Tcopy(H5T_C_S1);
+    mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
-    herr_t e = H5Aread(a, mt, &s);
-    if (e >= 0 && s) {
-      snprintf(buf, cap, "%s", s);
-      H5free_memory(s);
-    } else {
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    if (H5Aread(a, mt, &s) < 0)
       rc = cf_error(r->ctx, CF_EDATA, r->path, name, "cannot read string");
-    }
-    H5Tclose(mt);
+    else
+      copy_text(buf, cap, s ? s : "", s ? strlen(s) : 0); /* a NULL pointer is an empty string */
+    H5free_memory(s);
   } else {
     size_t n = H5Tget_size(ft);
     char *s = calloc(n + 1, 1);
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mt, n + 1);
-    if (!s || H5Aread(a, mt, s) < 0)
+    mt = H5Tcopy(ft);
+    if (!s || H5Aread(a, mt, s) < 0) {
       rc = cf_error(r->ctx, CF_EDATA, r->path, name, "cannot read string");
-    else
-      snprintf(buf, cap, "%s", s);
+    } else {
+      const char *nul = memchr(s, '\0', n);
+      size_t len = nul ? (size_t)(nul - s) : n;
+      while (len > 0 && s[len - 1] == ' ') len--;
+      copy_text(buf, cap, s, len);
+    }
     free(s);
-    H5Tclose(mt);
   }
+  H5Tclose(mt);
   H5Tclose(ft);
   H5Aclose(a);
   return rc;
 }
 
-/* Open dataset `name`, check class and rank, return dims. */
+/* The int32 attribute `pulses` of a background dataset (any integer width). */
+static int attr_pulses(rd *r, hid_t d, const char *field, int32_t *out) {
+  hid_t a;
+  long long npts = 0, v = 0;
+  switch (attr_find(d, "pulses", H5T_INTEGER, &a, &npts)) {
+  case ATTR_OK:
+    break;
+  case ATTR_MISSING:
+  case ATTR_UNOPENED:
+    return cf_error(r->ctx, CF_EDATA, r->path, field, "integer attribute 'pulses' is missing");
+  case ATTR_WRONG_CLASS:
+    return cf_error(r->ctx, CF_EDATA, r->path, field,
+                    "attribute 'pulses' has the wrong type: expected an integer (int32)");
+  default:
+    return cf_error(r->ctx, CF_EDATA, r->path, field, "attribute 'pulses': expected a single value, found %lld", npts);
+  }
+  herr_t e = H5Aread(a, H5T_NATIVE_LLONG, &v);
+  H5Aclose(a);
+  if (e < 0) return cf_error(r->ctx, CF_EDATA, r->path, field, "cannot read attribute 'pulses'");
+  if (v <= 0 || v > INT32_MAX)
+    return cf_error(r->ctx, CF_EDATA, r->path, field, "attribute 'pulses' must be > 0, got %lld", v);
+  *out = (int32_t)v;
+  return CF_OK;
+}
+
+/* Chunking, deflate and shuffle are read as they come (the spec); a filter
+ * this HDF5 cannot apply (a plugin not installed, h5py's own LZF) would only
+ * fail at the first read of a block, so name it when the dataset opens. */
+static int filters_readable(rd *r, const char *name, hid_t d) {
+  hid_t dcpl = H5Dget_create_plist(d);
+  int nf = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl), rc = CF_OK;
+  for (int i = 0; i < nf && !rc; i++) {
+    unsigned flags = 0, cfg = 0;
+    size_t nvals = 0;
+    char fname[80] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvals, NULL, sizeof fname, fname, &cfg);
+    if (id < 0 || H5Zfilter_avail(id) <= 0)
+      rc = cf_error(r->ctx, CF_EDATA, r->path, name,
+                    "is stored with HDF5 filter %d (%s), which this HDF5 library cannot decode", (int)id,
+                    fname[0] ? fname : "unnamed");
+  }
+  if (dcpl >= 0) H5Pclose(dcpl);
+  return rc;
+}
+
+/* Open dataset `name`, check class, rank and filters, return dims. */
 static int dset_open(rd *r, const char *name, H5T_class_t want, const char *want_name, int rank,
                      hsize_t *dims, hid_t *out) {
   if (!exists(r->file, name)) return cf_error(r->ctx, CF_EDATA, r->path, name, "required dataset is missing");
@@ -165,6 +247,11 @@ static int dset_open(rd *r, const char *name, H5T_class_t want, const char *want
     H5Dclose(d);
     return cf_error(r->ctx, CF_EDATA, r->path, name, "wrong rank: expected %d dimension%s, found %d", rank,
                     rank == 1 ? "" : "s", rk);
+  }
+  int rc = filters_readable(r, name, d);
+  if (rc) {
+    H5Dclose(d);
+    return rc;
   }
   *out = d;
   return CF_OK;
@@ -398,22 +485,10 @@ static int read_level_spectra(rd *r, cf_l0 *l0, h5_state *h, int64_t limit) {
       return cf_error(r->ctx, CF_ENOMEM, r->path, bg[k], "out of memory");
     }
     herr_t e = H5Dread(bd, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, l0->background[k]);
-    long long pulses = 0;
-    int has = H5Aexists(bd, "pulses") > 0;
-    if (has) {
-      hid_t a = H5Aopen(bd, "pulses", H5P_DEFAULT);
-      hid_t t = H5Aget_type(a);
-      int is_int = H5Tget_class(t) == H5T_INTEGER;
-      H5Tclose(t);
-      if (!is_int || H5Aread(a, H5T_NATIVE_LLONG, &pulses) < 0) has = 0;
-      H5Aclose(a);
-    }
+    rc = e < 0 ? cf_error(r->ctx, CF_EDATA, r->path, bg[k], "read failed")
+               : attr_pulses(r, bd, bg[k], &l0->background_pulses[k]);
     H5Dclose(bd);
-    if (e < 0) return cf_error(r->ctx, CF_EDATA, r->path, bg[k], "read failed");
-    if (!has) return cf_error(r->ctx, CF_EDATA, r->path, bg[k], "integer attribute 'pulses' is missing");
-    if (pulses <= 0 || pulses > 2147483647LL)
-      return cf_error(r->ctx, CF_EDATA, r->path, bg[k], "attribute 'pulses' must be > 0, got %lld", pulses);
-    l0->background_pulses[k] = (int32_t)pulses;
+    if (rc) return rc;
     if (!cf_l0_spectra_finite(l0->background[k], (int64_t)c->n_gates * nb))
       return cf_error(r->ctx, CF_EDATA, r->path, bg[k], "contains non-finite values");
   }

@@ -119,6 +119,10 @@ int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer_name, const 
   out->wkt = strdup(wkt ? wkt : "");
   CPLFree(wkt);
   out->path = strdup(path);
+  if (!out->wkt || !out->path) {
+    rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+    goto done;
+  }
   int label_idx = -1;
   if (label_field) {
     label_idx = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), label_field);
@@ -230,10 +234,13 @@ int cf_vector_transform(cf_ctx *ctx, cf_vector *v, const char *wkt) {
   OCTDestroyCoordinateTransformation(ct);
   if (!rc) {
     vector_update_ext(v);
+    /* the coordinates are now in `wkt`: a layer must not keep naming the old CRS */
     char *w = strdup(wkt);
     if (w) {
       free(v->wkt);
       v->wkt = w;
+    } else {
+      rc = cf_error(ctx, CF_ENOMEM, v->path, "crs", "out of memory");
     }
   }
 done:

@@ -39,8 +39,11 @@ void cf_dial_process(const cf_l0_config *c, const cf_dial_opts *o, const cf_opti
     int usable = !(qc[g] & bad_mask) && pon > 0 && poff > 0 && in->power_sigma[0][g] > 0 && in->power_sigma[1][g] > 0;
     if (usable) {
       y[g] = log((poff / in->energy[1]) / (pon / in->energy[0]));
+      /* var ln(Poff/Pon) = r_on^2 + r_off^2 - 2 cov / (Pon Poff) */
       double ron = in->power_sigma[0][g] / pon, roff = in->power_sigma[1][g] / poff;
-      w[g] = 1.0 / (ron * ron + roff * roff);
+      double cov = in->power_cov && isfinite(in->power_cov[g]) ? in->power_cov[g] / (pon * poff) : 0.0;
+      double var = ron * ron + roff * roff - 2.0 * cov;
+      w[g] = var > 0 ? 1.0 / var : 0.0;
     } else {
       y[g] = NAN;
       w[g] = 0;

@@ -12,7 +12,8 @@
  * power of lidar/doppler.h divided by the ray's mean pulse energy, so
  * logarithms are taken only after accumulation. The slope is a weighted
  * least-squares fit over a window of gates (window_m, odd number of gates)
- * with weights 1/var(y_g) from the fitted powers' variances; its variance
+ * with weights 1/var(y_g) from the fitted powers' covariance (the on and
+ * off powers share the fitted velocity, so they covary); its variance
  * 1 / sum w (x - xbar)^2 is the reported uncertainty. The mole fraction
  * divides by the dry-air number density at the gate (lidar/atmosphere.h).
  */
@@ -35,6 +36,7 @@ int cf_dial_window_gates(const cf_l0_config *c, const cf_dial_opts *o);
 
 typedef struct {
   const double *power[2], *power_sigma[2]; /* per gate, from Doppler */
+  const double *power_cov;                 /* covariance of the on and off powers (NULL: 0) */
   double energy[2];                        /* ray mean pulse energies */
   double elevation_deg;
 } cf_dial_input;

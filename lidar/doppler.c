@@ -6,9 +6,7 @@
 #include <string.h>
 
 #define CF_PI 3.14159265358979323846
-enum { FIT_HALF = 8 };   /* bins each side of the peak used by the fit */
 enum { GRID_PER_BIN = 2 }; /* matched-filter search steps per FFT bin */
-enum { GRID_WIN = 2 * FIT_HALF + 1 };
 
 void cf_doppler_defaults(cf_doppler_opts *o) {
   /* -27 dB: where 1 s rays of 5000 pulses per wavelength still give
@@ -19,28 +17,7 @@ void cf_doppler_defaults(cf_doppler_opts *o) {
   o->hard_target_db = 20.0;
   o->v_max = 30.0;
   o->peak_snr_min = 5.0;
-  o->bins_correlated = 0;
-}
-
-/* Variance inflation of a smooth fit over periodogram bins that are
- * correlated by the window: sum over lags of the squared correlation
- * coefficient |sum_n w_n^2 e^{-2 pi i j n / M}|^2 / (sum_n w_n^2)^2. */
-static double bin_correlation_factor(const cf_response *r) {
-  double s0 = 0;
-  for (int n = 0; n < r->L; n++) s0 += r->w[n] * r->w[n];
-  double k = 1.0;
-  for (int j = 1; j < r->M / 2; j++) {
-    double re = 0, im = 0;
-    for (int n = 0; n < r->L; n++) {
-      double w2 = r->w[n] * r->w[n], ph = 2 * CF_PI * (double)j * n / r->M;
-      re += w2 * cos(ph);
-      im -= w2 * sin(ph);
-    }
-    double c2 = (re * re + im * im) / (s0 * s0);
-    if (c2 < 1e-6) break;
-    k += 2.0 * c2;
-  }
-  return k;
+  o->bins_correlated = 1;
 }
 
 static double freq_of(const cf_doppler_setup *s, int l, double v);
@@ -65,19 +42,33 @@ int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *
     }
     for (size_t k = 0; k < per; k++) s->noise[l][k] = bg[l][k] / (double)np[l];
   }
-  s->inflation = o->bins_correlated ? bin_correlation_factor(&s->resp) : 1.0;
-  double df = 2.0 * o->v_max / cfg->wavelength[CF_ON];
-  s->k_lo = (int)floor((cfg->aom_frequency - df) / cfg->sample_rate * cfg->fft_size) - FIT_HALF;
-  s->k_hi = (int)ceil((cfg->aom_frequency + df) / cfg->sample_rate * cfg->fft_size) + FIT_HALF;
+  s->fit_half = cf_bincov_fit_half(&s->resp);
+  s->grid_win = 2 * s->fit_half + 1;
+  if (o->bins_correlated && (rc = cf_bincov_init(ctx, &s->cov, &s->resp, s->fit_half))) {
+    cf_doppler_setup_free(s);
+    return rc;
+  }
+  double lmin = cfg->wavelength[CF_ON] < cfg->wavelength[CF_OFF] ? cfg->wavelength[CF_ON] : cfg->wavelength[CF_OFF];
+  double df = 2.0 * o->v_max / lmin;
+  s->k_lo = (int)floor((cfg->aom_frequency - df) / cfg->sample_rate * cfg->fft_size) - s->fit_half;
+  s->k_hi = (int)ceil((cfg->aom_frequency + df) / cfg->sample_rate * cfg->fft_size) + s->fit_half;
   if (s->k_lo < 1) s->k_lo = 1;
   if (s->k_hi > s->resp.nbins - 2) s->k_hi = s->resp.nbins - 2;
+  /* bins a return can reach: the search band widened by the peak's tails
+   * down to 1e-6 of its top (below the noise of any accumulated spectrum
+   * even for a +20 dB peak, 1e2 times the noise per bin) */
+  int tail = 0;
+  while (tail < s->resp.nbins && cf_response_k(&s->resp, (double)tail / cfg->fft_size) > 1e-6 * cf_response_k(&s->resp, 0))
+    tail++;
+  s->oob_lo = s->k_lo - tail;
+  s->oob_hi = s->k_hi + tail;
   s->grid_dv = cfg->wavelength[CF_ON] * cfg->sample_rate / (2.0 * cfg->fft_size * GRID_PER_BIN);
   int half = (int)ceil(o->v_max / s->grid_dv);
   s->grid_n = 2 * half + 1;
   for (int l = 0; l < 2; l++) {
     s->grid_k0[l] = malloc((size_t)s->grid_n * sizeof(int));
     s->grid_nk[l] = malloc((size_t)s->grid_n * sizeof(int));
-    s->grid_h[l] = malloc((size_t)s->grid_n * GRID_WIN * sizeof(double));
+    s->grid_h[l] = malloc((size_t)s->grid_n * s->grid_win * sizeof(double));
     if (!s->grid_k0[l] || !s->grid_nk[l] || !s->grid_h[l]) {
       cf_doppler_setup_free(s);
       return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
@@ -88,7 +79,7 @@ int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *
       fit_window(s, f, &k0, &k1);
       s->grid_k0[l][i] = k0;
       s->grid_nk[l][i] = k1 - k0 + 1;
-      for (int k = k0; k <= k1; k++) s->grid_h[l][(size_t)i * GRID_WIN + (k - k0)] = cf_response_signal(&s->resp, f, k);
+      for (int k = k0; k <= k1; k++) s->grid_h[l][(size_t)i * s->grid_win + (k - k0)] = cf_response_signal(&s->resp, f, k);
     }
   }
   return CF_OK;
@@ -100,6 +91,7 @@ void cf_doppler_setup_free(cf_doppler_setup *s) {
     free(s->grid_nk[l]);
     free(s->grid_h[l]);
   }
+  cf_bincov_free(&s->cov);
   cf_response_free(&s->resp);
   free(s->noise[0]);
   free(s->noise[1]);
@@ -113,8 +105,8 @@ static double freq_of(const cf_doppler_setup *s, int l, double v) {
 /* Fit window: bins [k0, k1] around frequency f, inside the search band. */
 static void fit_window(const cf_doppler_setup *s, double f, int *k0, int *k1) {
   int kc = (int)lround(f / s->cfg.sample_rate * s->cfg.fft_size);
-  *k0 = kc - FIT_HALF;
-  *k1 = kc + FIT_HALF;
+  *k0 = kc - s->fit_half;
+  *k1 = kc + s->fit_half;
   if (*k0 < s->k_lo) *k0 = s->k_lo;
   if (*k1 > s->k_hi) *k1 = s->k_hi;
 }
@@ -171,7 +163,7 @@ static double grid_search(const cf_doppler_setup *s, const gate_data *g, int *at
   for (int i = 0; i < s->grid_n; i++) {
     double score = 0;
     for (int l = 0; l < 2; l++) {
-      const double *h = s->grid_h[l] + (size_t)i * GRID_WIN;
+      const double *h = s->grid_h[l] + (size_t)i * s->grid_win;
       int k0 = s->grid_k0[l][i], nk = s->grid_nk[l][i];
       double num = 0, den = 0;
       for (int j = 0; j < nk; j++) {
@@ -187,43 +179,46 @@ static double grid_search(const cf_doppler_setup *s, const gate_data *g, int *at
   return (ibest - s->grid_n / 2) * s->grid_dv;
 }
 
-/* Gauss-Newton on (a_on, a_off, v) with model-variance weights. */
-static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, double p[3], double C[3][3]) {
-  p[2] = v0;
-  /* amplitudes at v0 by weighted linear least squares */
-  for (int l = 0; l < 2; l++) {
-    double f = freq_of(s, l, v0), num = 0, den = 0;
-    int k0, k1;
-    fit_window(s, f, &k0, &k1);
-    for (int k = k0; k <= k1; k++) {
-      double h = cf_response_signal(&s->resp, f, k), w = 1.0 / (g->noise[l][k] * g->noise[l][k]);
-      num += w * g->D[l][k] * h;
-      den += w * h * h;
-    }
-    p[l] = den > 0 ? num / den : 0;
-  }
+/* The model's terms at bin k of wavelength l for parameters p: template
+ * h, its derivative in v, and the bin's variance (Gamma of the ray's
+ * pulses plus the subtracted background's). */
+typedef struct {
+  double h, dh, var;
+} bin_terms;
+
+static bin_terms terms_at(const cf_doppler_setup *s, const gate_data *g, int l, const double p[3], int k) {
   const double hstep = 1e-3; /* m/s, for the derivative of the template */
+  double f = freq_of(s, l, p[2]);
+  bin_terms t;
+  t.h = cf_response_signal(&s->resp, f, k);
+  t.dh = (cf_response_signal(&s->resp, freq_of(s, l, p[2] + hstep), k) -
+          cf_response_signal(&s->resp, freq_of(s, l, p[2] - hstep), k)) / (2 * hstep);
+  double model = p[l] * t.h, n = g->noise[l][k], theta = n + (model > 0 ? model : 0);
+  t.var = theta * theta / g->N[l] + n * n / s->bg_pulses[l];
+  return t;
+}
+
+/* Gauss-Newton on (a_on, a_off, v) with model-variance weights, over
+ * fixed windows of bins win[l][0..1] centred on `vc`. Fixing the window
+ * keeps the objective smooth: letting it follow the estimate makes it
+ * jump by a bin's worth of data and Gauss-Newton can cycle. On success C
+ * holds the inverse of the weighted normal matrix at p. */
+static int fit_in_windows(const cf_doppler_setup *s, const gate_data *g, const int win[2][2], double p[3],
+                          double C[3][3]) {
+  /* keep a Newton step inside one bin of velocity: far steps mean a bad start */
+  const double vbin = s->cfg.wavelength[CF_ON] * s->cfg.sample_rate / (2.0 * s->cfg.fft_size);
   for (int it = 0; it < 30; it++) {
     double A[3][3] = {{0}}, b[3] = {0}, dx[3];
-    for (int l = 0; l < 2; l++) {
-      double f = freq_of(s, l, p[2]), fp = freq_of(s, l, p[2] + hstep), fm = freq_of(s, l, p[2] - hstep);
-      int k0, k1;
-      fit_window(s, f, &k0, &k1);
-      for (int k = k0; k <= k1; k++) {
-        double h = cf_response_signal(&s->resp, f, k);
-        double dh = (cf_response_signal(&s->resp, fp, k) - cf_response_signal(&s->resp, fm, k)) / (2 * hstep);
-        double model = p[l] * h, theta = g->noise[l][k] + (model > 0 ? model : 0);
-        double w = 1.0 / (s->inflation * (theta * theta / g->N[l] + g->noise[l][k] * g->noise[l][k] / s->bg_pulses[l]));
-        double J[3] = {l == 0 ? h : 0, l == 1 ? h : 0, p[l] * dh}, r = g->D[l][k] - model;
+    for (int l = 0; l < 2; l++)
+      for (int k = win[l][0]; k <= win[l][1]; k++) {
+        bin_terms t = terms_at(s, g, l, p, k);
+        double w = 1.0 / t.var, J[3] = {l == 0 ? t.h : 0, l == 1 ? t.h : 0, p[l] * t.dh}, r = g->D[l][k] - p[l] * t.h;
         for (int i = 0; i < 3; i++) {
           b[i] += w * J[i] * r;
           for (int j = 0; j < 3; j++) A[i][j] += w * J[i] * J[j];
         }
       }
-    }
     if (solve3(A, b, dx, C)) return -1;
-    /* keep a Newton step inside one bin of velocity: far steps mean a bad start */
-    double vbin = s->cfg.wavelength[CF_ON] * s->cfg.sample_rate / (2.0 * s->cfg.fft_size);
     if (dx[2] > vbin) dx[2] = vbin;
     if (dx[2] < -vbin) dx[2] = -vbin;
     for (int i = 0; i < 3; i++) p[i] += dx[i];
@@ -232,6 +227,137 @@ static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, do
     if (it > 3 && fabs(dx[2]) < 1e-6) return 0;
   }
   return -2;
+}
+
+/* The fit from the search's v0: amplitudes by linear least squares at v0,
+ * then Gauss-Newton in windows centred on v0; if the estimate ends in
+ * another bin than the window's centre, the windows are re-centred on it
+ * and the fit repeated (at most twice). win gets the windows used. */
+static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, double p[3], double C[3][3],
+                    int win[2][2]) {
+  p[2] = v0;
+  for (int l = 0; l < 2; l++) {
+    double f = freq_of(s, l, v0), num = 0, den = 0;
+    fit_window(s, f, &win[l][0], &win[l][1]);
+    for (int k = win[l][0]; k <= win[l][1]; k++) {
+      double h = cf_response_signal(&s->resp, f, k), w = 1.0 / (g->noise[l][k] * g->noise[l][k]);
+      num += w * g->D[l][k] * h;
+      den += w * h * h;
+    }
+    p[l] = den > 0 ? num / den : 0;
+  }
+  int rc = -2;
+  for (int pass = 0; pass < 3; pass++) {
+    if ((rc = fit_in_windows(s, g, win, p, C))) return rc;
+    int moved = 0;
+    for (int l = 0; l < 2; l++) {
+      int k0, k1;
+      fit_window(s, freq_of(s, l, p[2]), &k0, &k1);
+      if (k0 != win[l][0] || k1 != win[l][1]) moved = 1;
+      win[l][0] = k0;
+      win[l][1] = k1;
+    }
+    if (!moved) return 0;
+  }
+  return rc; /* still moving after the re-centrings: the fit has no stable peak */
+}
+
+/* The sandwich covariance A^-1 (J^T W V W J) A^-1 of the weighted fit at
+ * p (doppler.h), with V the bins' full covariance of bin_covariance.h:
+ * per wavelength, V_jk = |Gamma_jk|^2 / N + (n_j n_k |gamma(j-k)|^2) / N_bg,
+ * Gamma_jk = a+ E[X_j X_k^*]_unit + sqrt(n_j n_k) gamma(j-k). `u` is
+ * scratch of 4 grid_win doubles. Returns -1 if A is singular. */
+static int fit_covariance(const cf_doppler_setup *s, const gate_data *g, const double p[3], const int win[2][2],
+                          double *u, double C[3][3]) {
+  double A[3][3] = {{0}}, B[3][3] = {{0}}, zero[3] = {0}, x[3], Ai[3][3];
+  for (int l = 0; l < 2; l++) {
+    double f = freq_of(s, l, p[2]), bcyc = f / s->cfg.sample_rate, amp = p[l] > 0 ? p[l] : 0;
+    int k0 = win[l][0], k1 = win[l][1];
+    int n = k1 - k0 + 1;
+    double *nn = u + 3 * n; /* noise of each bin, after the weighted rows */
+    for (int k = k0; k <= k1; k++) {
+      bin_terms t = terms_at(s, g, l, p, k);
+      double w = 1.0 / t.var, J[3] = {l == 0 ? t.h : 0, l == 1 ? t.h : 0, p[l] * t.dh};
+      for (int i = 0; i < 3; i++) {
+        u[3 * (k - k0) + i] = w * J[i];
+        for (int j = 0; j < 3; j++) A[i][j] += w * J[i] * J[j];
+      }
+      nn[k - k0] = g->noise[l][k];
+      if (!s->opts.bins_correlated) /* independent bins: V is diagonal */
+        for (int i = 0; i < 3; i++)
+          for (int j = 0; j < 3; j++) B[i][j] += u[3 * (k - k0) + i] * u[3 * (k - k0) + j] * t.var;
+    }
+    if (!s->opts.bins_correlated) continue;
+    for (int a = 0; a < n; a++)
+      for (int c = 0; c < n; c++) {
+        double sr, si, gr, gi;
+        cf_bincov_signal(&s->cov, k0 + a, k0 + c, bcyc, &sr, &si);
+        cf_bincov_noise(&s->cov, a - c, &gr, &gi);
+        double nq = sqrt(nn[a] * nn[c]);
+        double re = amp * sr + nq * gr, im = amp * si + nq * gi;
+        double v = (re * re + im * im) / g->N[l] + nn[a] * nn[c] * (gr * gr + gi * gi) / s->bg_pulses[l];
+        for (int i = 0; i < 3; i++)
+          for (int j = 0; j < 3; j++) B[i][j] += u[3 * a + i] * u[3 * c + j] * v;
+      }
+  }
+  if (solve3(A, zero, x, Ai)) return -1;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      double v = 0;
+      for (int a = 0; a < 3; a++)
+        for (int c = 0; c < 3; c++) v += Ai[i][a] * B[a][c] * Ai[c][j];
+      C[i][j] = v;
+    }
+  return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* alpha of one wavelength: measured ray noise / expected, from the bins
+ * no return can reach (doppler.h). A gate whose out-of-band ratio is more
+ * than 6 of its standard errors (bin correlation allowed for by a factor
+ * 2) off the median of all gates (hard-target leakage, a clipped record)
+ * is left out. `r` is scratch of 3 n_gates doubles. */
+static double noise_factor(const cf_doppler_setup *s, const float *spec, const double *noise, int32_t pulses,
+                           double *r) {
+  const int G = s->cfg.n_gates, NB = s->resp.nbins;
+  const int kmin = 2, kmax = NB - 3; /* DC and Nyquist can carry the ADC's offset */
+  double *ratio = r, *sd = r + G, *sorted = r + 2 * G;
+  int n_out = 0;
+  for (int k = kmin; k <= kmax; k++) n_out += k < s->oob_lo || k > s->oob_hi;
+  if (n_out < 8) return 1.0; /* the search band fills the spectrum: nothing to measure against */
+  for (int g = 0; g < G; g++) {
+    const float *S = spec + (size_t)g * NB;
+    const double *n = noise + (size_t)g * NB;
+    double so = 0, sn = 0, sn2 = 0;
+    for (int k = kmin; k <= kmax; k++) {
+      if (k >= s->oob_lo && k <= s->oob_hi) continue;
+      so += S[k];
+      sn += n[k];
+      sn2 += n[k] * n[k];
+    }
+    double expect = (double)pulses * sn;
+    ratio[g] = expect > 0 ? so / expect : NAN;
+    sd[g] = expect > 0 ? 2.0 * sqrt((double)pulses * sn2) / expect : NAN;
+    sorted[g] = ratio[g];
+  }
+  qsort(sorted, (size_t)G, sizeof *sorted, cmp_double);
+  double med = G % 2 ? sorted[G / 2] : 0.5 * (sorted[G / 2 - 1] + sorted[G / 2]);
+  double num = 0, den = 0;
+  for (int g = 0; g < G; g++) {
+    if (!(fabs(ratio[g] - med) <= 6.0 * sd[g])) continue;
+    const float *S = spec + (size_t)g * NB;
+    const double *n = noise + (size_t)g * NB;
+    for (int k = kmin; k <= kmax; k++) {
+      if (k >= s->oob_lo && k <= s->oob_hi) continue;
+      num += S[k];
+      den += (double)pulses * n[k];
+    }
+  }
+  return den > 0 ? num / den : 1.0;
 }
 
 void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const float *spec_off, int32_t pulses_on,
@@ -248,27 +374,15 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
     out->qc[g] = 0;
     out->v[g] = out->v_sigma[g] = NAN;
     for (int l = 0; l < 2; l++) out->cnr_db[l][g] = out->power[l][g] = out->power_sigma[l][g] = NAN;
+    if (out->power_cov) out->power_cov[g] = NAN;
   }
   out->alpha[0] = out->alpha[1] = NAN;
   if (!ray_ok) {
     for (int g = 0; g < G; g++) out->qc[g] = CF_QC_BAD_RAY | CF_QC_NO_CO2;
     return;
   }
-  /* noise refinement on signal-free gates (excess power within 3 sigma of 0) */
-  for (int l = 0; l < 2; l++) {
-    double num = 0, den = 0;
-    int nfree = 0;
-    for (int g = 0; g < G; g++) {
-      const float *S = spec[l] + (size_t)g * NB;
-      const double *n = s->noise[l] + (size_t)g * NB;
-      double sum_s = 0, sum_n = 0, sum_n2 = 0;
-      for (int k = 0; k < NB; k++) sum_s += S[k], sum_n += n[k], sum_n2 += n[k] * n[k];
-      double z = (sum_s - np[l] * sum_n) / sqrt(np[l] * sum_n2 * s->inflation);
-      if (fabs(z) < 3.0) num += sum_s, den += np[l] * sum_n, nfree++;
-    }
-    out->alpha[l] = nfree >= 3 && den > 0 ? num / den : 1.0;
-  }
-  double *buf = work;
+  for (int l = 0; l < 2; l++) out->alpha[l] = noise_factor(s, spec[l], s->noise[l], np[l], work);
+  double *buf = work, *scratch = work + cf_doppler_work_size(s) - (size_t)4 * s->grid_win;
   for (int g = 0; g < G; g++) {
     gate_data gd;
     double *D[2] = {buf, buf + NB}, *nn[2] = {buf + 2 * NB, buf + 3 * NB};
@@ -297,8 +411,10 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
     int edge = 0;
     double v0 = grid_search(s, &gd, &edge);
     double p[3], C[3][3];
-    int frc = fit_peak(s, &gd, v0, p, C);
-    if (frc || !(C[2][2] > 0) || !(p[0] + p[1] > 0)) {
+    int win[2][2];
+    int frc = fit_peak(s, &gd, v0, p, C, win);
+    if (!frc) frc = fit_covariance(s, &gd, p, win, scratch, C);
+    if (frc || !(C[2][2] > 0) || !(C[0][0] > 0) || !(C[1][1] > 0) || !(p[0] + p[1] > 0)) {
       qc |= CF_QC_FIT_FAILED;
     } else {
       out->v[g] = p[2];
@@ -307,6 +423,7 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
         out->power[l][g] = p[l];
         out->power_sigma[l][g] = sqrt(C[l][l]);
       }
+      if (out->power_cov) out->power_cov[g] = C[0][1];
       if (edge || fabs(p[2]) > s->opts.v_max) qc |= CF_QC_OUT_OF_BAND;
       double zon = p[0] / sqrt(C[0][0]), zoff = p[1] / sqrt(C[1][1]);
       if (!(hypot(zon > 0 ? zon : 0, zoff > 0 ? zoff : 0) >= s->opts.peak_snr_min)) qc |= CF_QC_LOW_CNR;

@@ -5,20 +5,35 @@
  * Noise. The background records give the per-pulse noise spectrum of every
  * gate (summed over `pulses` pulses, so divided by that count). A ray's
  * expected noise is that times its own pulse count, times one factor alpha
- * per ray and wavelength refined on the ray's signal-free gates (gates
- * whose excess power is statistically zero), which absorbs receiver drift
- * between the background records and the ray.
+ * per ray and wavelength that absorbs receiver drift between the
+ * background records and the ray. alpha is measured where no return can
+ * be: in the bins outside the Doppler search band (plus the width of a
+ * peak's tails), over all gates of the ray. Choosing "signal-free gates"
+ * instead would count weak returns as noise and bias the CNR of weak
+ * gates low; the out-of-band bins carry no return whatever the CNR. A
+ * gate whose out-of-band power is far off the others' (a hard target's
+ * broadband leakage, a clipped record) is left out of that sum.
  *
  * Peak. The noise-subtracted per-pulse spectrum D_k = S_k/N - alpha n_k of
  * the on- and off-line are fitted jointly with the instrument's exact peak
  * shape (lidar/response.h): D_{l,k} = a_l H(f_aom - 2 v / lambda_l, k), by
- * weighted Gauss-Newton on (a_on, a_off, v). The weights are the Gamma
- * variances of accumulated periodograms, theta_k^2 / N with theta_k the
- * model's per-pulse level, plus the sampling variance of the subtracted
- * background, (alpha n_k)^2 / N_bg (short background records matter at
- * low CNR), and the uncertainties are the inverse Fisher information. The search starts from the best template match on a grid of
- * quarter bins inside +-v_max, so sub-bin accuracy comes from the fit, not
- * from bin picking.
+ * weighted Gauss-Newton on (a_on, a_off, v), over the bins within a peak's
+ * width (cf_bincov_fit_half) of the current frequency. The weights are the
+ * Gamma variances of accumulated periodograms, theta_k^2 / N with theta_k
+ * the model's per-pulse level, plus the sampling variance of the
+ * subtracted background, (alpha n_k)^2 / N_bg (short background records
+ * matter at low CNR). The search starts from the best template match on a
+ * grid of half bins inside +-v_max, so sub-bin accuracy comes from the
+ * fit, not from bin picking.
+ *
+ * Uncertainty. Neighbouring bins are correlated by the window and the zero
+ * padding (lidar/bin_covariance.h), so the weighted fit's inverse Fisher
+ * matrix A^-1 is too small. The reported covariance is the sandwich
+ * A^-1 B A^-1, B = J^T W V W J, with V the bins' full covariance
+ * (return and noise together, plus the background's) derived from the
+ * file's window, gate length, FFT size and pulse width. With
+ * `bins_correlated` off (only for simulated files drawn with independent
+ * bins) V is diagonal and the sandwich is A^-1.
  *
  * a_on and a_off are the signal variances per pulse the DIAL needs; CNR is
  * the wideband carrier-to-noise ratio sum_k D_k / sum_k alpha n_k.
@@ -27,14 +42,19 @@
  * gate the estimated CNR scatters, and the search then locks onto the
  * largest noise ripple. A gate counts as detected only if the fitted
  * peak is significant: sqrt((a_on/s_on)^2 + (a_off/s_off)^2) >=
- * peak_snr_min. At 5 (default), with about 160 search positions per gate,
- * noise passes about once in 1e5 gates.
+ * peak_snr_min with the sandwich sigmas. The statistic is the largest of
+ * about one independent value per resolution cell of the search band
+ * (30 to 80 for the usual gating), each a chi with two degrees of freedom
+ * under noise alone: P(chi_2 > 5) = exp(-12.5) = 3.7e-6, so at the
+ * default of 5 noise passes less than once in 1e4 gates (measured in
+ * tests/test_lidar_noise.c).
  */
 #ifndef CF_LIDAR_DOPPLER_H
 #define CF_LIDAR_DOPPLER_H
 
 #include <stdint.h>
 
+#include "lidar/bin_covariance.h"
 #include "lidar/response.h"
 
 /* QC bits (L2 qc_flag; 0 = good). */
@@ -54,7 +74,7 @@ typedef struct {
   double hard_target_db;  /* default 20 */
   double v_max;           /* search band half-width, m/s; default 30 */
   double peak_snr_min;    /* fitted peak power / its 1-sigma, on and off combined; default 5 */
-  int bins_correlated;    /* 1: inflate uncertainties for window-correlated bins (spectra we made by FFT) */
+  int bins_correlated;    /* 1 (default): bins correlated by the window, as any digitiser's; 0: independent (simulated) */
 } cf_doppler_opts;
 
 void cf_doppler_defaults(cf_doppler_opts *o);
@@ -64,8 +84,10 @@ typedef struct {
   cf_l0_config cfg;
   cf_response resp;
   cf_doppler_opts opts;
+  cf_bincov cov;     /* bin covariance tables (bins_correlated) */
   double *noise[2];  /* per-pulse background spectrum [n_gates][nbins] */
-  double inflation;  /* variance factor for correlated bins (1 if independent) */
+  int fit_half;      /* bins each side of the peak in the fit */
+  int oob_lo, oob_hi;/* bins [oob_lo, oob_hi] may hold a return; alpha uses the others */
   double bg_pulses[2]; /* pulses in the background records: their sampling error enters every gate */
   int k_lo, k_hi;    /* bins of the search band (inclusive) */
   /* the search grid's templates, the same for every gate: per wavelength
@@ -74,7 +96,8 @@ typedef struct {
   int grid_n;        /* grid velocities: v_i = (i - grid_n/2) * grid_dv */
   double grid_dv;
   int *grid_k0[2], *grid_nk[2];
-  double *grid_h[2]; /* [grid_n][GRID_WIN] */
+  int grid_win;      /* 2 fit_half + 1 */
+  double *grid_h[2]; /* [grid_n][grid_win] */
 } cf_doppler_setup;
 
 int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *cfg, const cf_doppler_opts *o,
@@ -88,10 +111,14 @@ typedef struct {
   double *power[2], *power_sigma[2]; /* per-pulse signal variance and 1-sigma */
   uint16_t *qc;
   double alpha[2];          /* noise refinement factors */
+  double *power_cov;        /* covariance of the on and off powers (through the shared velocity); may be NULL */
 } cf_doppler_ray;
 
 /* Doubles of workspace cf_doppler_process needs (caller-owned, one per thread). */
-static inline size_t cf_doppler_work_size(const cf_doppler_setup *s) { return (size_t)4 * s->resp.nbins; }
+static inline size_t cf_doppler_work_size(const cf_doppler_setup *s) {
+  size_t per_gate = (size_t)4 * s->resp.nbins, per_ray = (size_t)3 * s->cfg.n_gates;
+  return (per_gate > per_ray ? per_gate : per_ray) + (size_t)4 * s->grid_win;
+}
 
 /* Process one ray. Thread-safe (the setup is read-only); `work` holds
  * cf_doppler_work_size(s) doubles. */

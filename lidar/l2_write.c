@@ -1,4 +1,10 @@
-/* The NetCDF-CF L2 writer; see l2_write.h. */
+/* The NetCDF-CF L2 writer; see l2_write.h.
+ *
+ * Scans are counted here, from the rays as they arrive (the `scan`
+ * coordinate and `scan_time`), not from the wind profiles: the scan
+ * dimension then lists every scan in the order of its first ray whether
+ * or not winds are fitted, and a profile is checked against the scan it
+ * claims to be. */
 #include "lidar/l2_write.h"
 
 #include "lidar/process_options.h"
@@ -13,7 +19,8 @@
 #include "core/strbuf.h"
 
 enum { V_TIME, V_RANGE, V_AZ, V_EL, V_SCANID, V_VR, V_VRU, V_CNRON, V_CNROFF, V_ND, V_NDU, V_PPM, V_PPMU, V_QC,
-       V_SCANTIME, V_HEIGHT, V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE, V_NBEAMS, V_WFLAG, NVARS };
+       V_SCAN, V_SCANTIME, V_HEIGHT, V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE, V_NBEAMS, V_WFLAG,
+       V_LAT, V_LON, V_ALT, NVARS };
 
 struct cf_l2_writer {
   cf_atomic_file af;
@@ -24,8 +31,9 @@ struct cf_l2_writer {
   int n_gates, n_heights;
   float *fbuf;   /* conversion buffer for a block */
   size_t fcap;
-  float *wbuf;
-  int *ibuf;
+  int *scan_ids; /* [n_scans] L0 scan_id of each scan, in the order of its first ray */
+  int n_scans, scan_cap;
+  double scan_t0; /* time of the current (last) scan's first ray */
 };
 
 #define NC(call)                                                                             \
@@ -96,7 +104,20 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   NC(def_float(ctx, w, V_AZ, "azimuth", 1, &dt, "degree", "azimuth of the ray, clockwise from true north", "sensor_azimuth_angle"));
   NC(def_float(ctx, w, V_EL, "elevation", 1, &dt, "degree", "elevation of the ray above the horizon", NULL));
   NC(nc_def_var(w->nc, "scan_id", NC_INT, 1, &dt, &w->var[V_SCANID]));
-  NC(put_text(w->nc, w->var[V_SCANID], "long_name", "scan each ray belongs to"));
+  NC(put_text(w->nc, w->var[V_SCANID], "long_name", "scan each ray belongs to (a value of the scan coordinate)"));
+  /* instrument position (contract 1.1), as Cloudnet and ARM files carry it */
+  const struct {
+    int id;
+    const char *name, *units, *standard_name, *long_name;
+  } pos[3] = {{V_LAT, "latitude", "degree_north", "latitude", "latitude of the instrument (WGS84)"},
+              {V_LON, "longitude", "degree_east", "longitude", "longitude of the instrument (WGS84)"},
+              {V_ALT, "altitude", "m", "altitude", "altitude of the instrument above mean sea level"}};
+  for (int k = 0; k < 3; k++) {
+    NC(nc_def_var(w->nc, pos[k].name, NC_DOUBLE, 0, NULL, &w->var[pos[k].id]));
+    NC(put_text(w->nc, w->var[pos[k].id], "units", pos[k].units));
+    NC(put_text(w->nc, w->var[pos[k].id], "standard_name", pos[k].standard_name));
+    NC(put_text(w->nc, w->var[pos[k].id], "long_name", pos[k].long_name));
+  }
   /* per ray and gate */
   if (def_float(ctx, w, V_VR, "radial_velocity", 2, d2, "m s-1", "radial velocity of scatterers, positive away from the instrument",
                 "radial_velocity_of_scatterers_away_from_instrument") ||
@@ -116,10 +137,14 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   NC(nc_put_att_ushort(w->nc, w->var[V_QC], "flag_masks", NC_USHORT, 7, masks));
   NC(put_text(w->nc, w->var[V_QC], "flag_meanings",
               "low_cnr near_range hard_target_or_saturation peak_outside_search_band fit_failed invalid_ray no_co2_retrieval"));
-  /* wind profiles */
+  /* scans and wind profiles */
+  NC(nc_def_var(w->nc, "scan", NC_INT, 1, &ds, &w->var[V_SCAN]));
+  NC(put_text(w->nc, w->var[V_SCAN], "long_name", "scan identifier (L0 scan_id), in the order of each scan's first ray"));
   NC(nc_def_var(w->nc, "scan_time", NC_DOUBLE, 1, &ds, &w->var[V_SCANTIME]));
   NC(put_text(w->nc, w->var[V_SCANTIME], "units", "seconds since 1970-01-01 00:00:00 UTC"));
-  NC(put_text(w->nc, w->var[V_SCANTIME], "long_name", "mid-time of the scan"));
+  NC(put_text(w->nc, w->var[V_SCANTIME], "long_name", "mid-time of the scan (between its first and last ray)"));
+  NC(put_text(w->nc, w->var[V_SCANTIME], "standard_name", "time"));
+  NC(put_text(w->nc, w->var[V_SCANTIME], "calendar", "standard"));
   NC(nc_def_var(w->nc, "height", NC_DOUBLE, 1, &dh, &w->var[V_HEIGHT]));
   NC(put_text(w->nc, w->var[V_HEIGHT], "units", "m"));
   NC(put_text(w->nc, w->var[V_HEIGHT], "long_name", "height above the instrument"));
@@ -139,6 +164,20 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   NC(put_text(w->nc, w->var[V_NBEAMS], "long_name", "radial velocities used in the wind fit"));
   NC(nc_def_var(w->nc, "wind_flag", NC_UINT, 2, dw, &w->var[V_WFLAG]));
   NC(put_text(w->nc, w->var[V_WFLAG], "long_name", "wind fit flags (lidar/wind.h; 0 = good)"));
+  {
+    /* CF flag attributes from the one list of the bits (lidar/wind.h) */
+    unsigned wmask[CF_WIND_FLAG_COUNT];
+    cf_strbuf names;
+    cf_strbuf_init(&names);
+    for (int k = 0; k < CF_WIND_FLAG_COUNT; k++) {
+      wmask[k] = 1u << k;
+      cf_strbuf_printf(&names, "%s%s", k ? " " : "", cf_wind_flag_names[k]);
+    }
+    int e = nc_put_att_uint(w->nc, w->var[V_WFLAG], "flag_masks", NC_UINT, CF_WIND_FLAG_COUNT, wmask);
+    if (!e) e = put_text(w->nc, w->var[V_WFLAG], "flag_meanings", cf_strbuf_str(&names));
+    cf_strbuf_free(&names);
+    if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "wind_flag", "netCDF: %s", nc_strerror(e));
+  }
   /* global attributes */
   char hex[CF_SHA256_HEX_LEN];
   int rc = cf_sha256_file(ctx, l0->path, hex);
@@ -167,6 +206,9 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   free(range);
   if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "range", "netCDF: %s", nc_strerror(e));
   if (n_heights > 0) NC(nc_put_var_double(w->nc, w->var[V_HEIGHT], heights));
+  NC(nc_put_var_double(w->nc, w->var[V_LAT], &l0->cfg.site_lat));
+  NC(nc_put_var_double(w->nc, w->var[V_LON], &l0->cfg.site_lon));
+  NC(nc_put_var_double(w->nc, w->var[V_ALT], &l0->cfg.site_alt));
   (void)n_scans; /* the scan dimension is unlimited: profiles are appended */
   return CF_OK;
 }
@@ -182,8 +224,44 @@ static int put_block(cf_ctx *ctx, cf_l2_writer *w, int var, size_t r0, size_t n,
   return CF_OK;
 }
 
+/* Scan bookkeeping of rays [r0, r0+n): a ray whose scan_id differs from
+ * the previous ray's starts a scan (spec: scans are contiguous). A scan's
+ * scan_time is written when its last ray so far is seen: when the next
+ * scan starts, and for the scan in progress at the end of each block
+ * (rewritten by the next block if the scan goes on). */
+static int put_scan_time(cf_ctx *ctx, cf_l2_writer *w, double t_last) {
+  size_t k = (size_t)w->n_scans - 1;
+  double mid = 0.5 * (w->scan_t0 + t_last);
+  NC(nc_put_var1_double(w->nc, w->var[V_SCANTIME], &k, &mid));
+  return CF_OK;
+}
+
+static int track_scans(cf_ctx *ctx, cf_l2_writer *w, int r0, int n) {
+  const int *id = w->l0->scan_id;
+  const double *t = w->l0->time;
+  int rc;
+  for (int i = r0; i < r0 + n; i++) {
+    if (i > 0 && id[i] == id[i - 1]) continue;
+    if (i > 0 && (rc = put_scan_time(ctx, w, t[i - 1]))) return rc;
+    if (w->n_scans == w->scan_cap) {
+      int cap = w->scan_cap ? 2 * w->scan_cap : 64;
+      int *p = realloc(w->scan_ids, (size_t)cap * sizeof *p);
+      if (!p) return cf_error(ctx, CF_ENOMEM, w->af.final_path, "scan", "out of memory for %d scans", cap);
+      w->scan_ids = p;
+      w->scan_cap = cap;
+    }
+    size_t k = (size_t)w->n_scans;
+    w->scan_ids[w->n_scans++] = id[i];
+    w->scan_t0 = t[i];
+    NC(nc_put_var1_int(w->nc, w->var[V_SCAN], &k, &id[i]));
+  }
+  return n > 0 ? put_scan_time(ctx, w, t[r0 + n - 1]) : CF_OK;
+}
+
 static int sink_rays(cf_ctx *ctx, void *user, const cf_l2_rays *b) {
   cf_l2_writer *w = user;
+  int rc0 = track_scans(ctx, w, b->ray0, b->n);
+  if (rc0) return rc0;
   size_t m = (size_t)b->n * w->n_gates;
   if (w->fcap < m) {
     free(w->fbuf);
@@ -214,6 +292,11 @@ static int sink_wind(cf_ctx *ctx, void *user, const cf_l2_wind *p) {
   cf_l2_writer *w = user;
   int nh = p->n_levels;
   if (nh <= 0) return CF_OK;
+  /* the profile must land on its own scan's row */
+  if (p->index < 0 || p->index >= w->n_scans || w->scan_ids[p->index] != p->scan_id)
+    return cf_error(ctx, CF_EINTERNAL, w->af.final_path, "scan",
+                    "wind profile %d (scan_id %d) does not match the scans of the rays written", p->index,
+                    p->scan_id);
   float *f = malloc((size_t)nh * sizeof *f);
   int *iv = malloc((size_t)nh * sizeof *iv);
   unsigned *uv = malloc((size_t)nh * sizeof *uv);
@@ -223,8 +306,8 @@ static int sink_wind(cf_ctx *ctx, void *user, const cf_l2_wind *p) {
     free(uv);
     return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   }
-  size_t s1[1] = {(size_t)p->index}, c1[1] = {1}, s2[2] = {(size_t)p->index, 0}, c2[2] = {1, (size_t)nh};
-  int e = nc_put_vara_double(w->nc, w->var[V_SCANTIME], s1, c1, &p->time);
+  size_t s2[2] = {(size_t)p->index, 0}, c2[2] = {1, (size_t)nh};
+  int e = NC_NOERR;
   const int vars[9] = {V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE};
   for (int k = 0; !e && k < 9; k++) {
     for (int h = 0; h < nh; h++) {
@@ -255,6 +338,7 @@ int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
   if (ok && !rc) rc = cf_atomic_commit(ctx, &w->af);
   cf_atomic_end(&w->af);
   free(w->fbuf);
+  free(w->scan_ids);
   free(w);
   return rc;
 }

@@ -203,13 +203,13 @@ static int scan_flush(cf_ctx *ctx, scan_buf *sb, int G, const cf_lidar_opts *o, 
 /* --- the driver --------------------------------------------------------------------- */
 
 typedef struct {
-  double *cnr[2], *v, *vs, *pw[2], *ps[2], *nd, *nds, *ppm, *ppms;
+  double *cnr[2], *v, *vs, *pw[2], *ps[2], *pc, *nd, *nds, *ppm, *ppms;
   uint16_t *qc;
 } block_out;
 
 static int block_alloc(block_out *b, size_t n) {
   memset(b, 0, sizeof *b);
-  double **d[] = {&b->cnr[0], &b->cnr[1], &b->v, &b->vs, &b->pw[0], &b->pw[1], &b->ps[0], &b->ps[1],
+  double **d[] = {&b->cnr[0], &b->cnr[1], &b->v, &b->vs, &b->pw[0], &b->pw[1], &b->ps[0], &b->ps[1], &b->pc,
                   &b->nd, &b->nds, &b->ppm, &b->ppms};
   for (size_t i = 0; i < sizeof d / sizeof *d; i++)
     if (!(*d[i] = malloc(n * sizeof(double)))) return -1;
@@ -218,7 +218,8 @@ static int block_alloc(block_out *b, size_t n) {
 }
 
 static void block_free(block_out *b) {
-  double *d[] = {b->cnr[0], b->cnr[1], b->v, b->vs, b->pw[0], b->pw[1], b->ps[0], b->ps[1], b->nd, b->nds, b->ppm, b->ppms};
+  double *d[] = {b->cnr[0], b->cnr[1], b->v,  b->vs,  b->pw[0], b->pw[1], b->ps[0],
+                 b->ps[1],  b->pc,     b->nd, b->nds, b->ppm,   b->ppms};
   for (size_t i = 0; i < sizeof d / sizeof *d; i++) free(d[i]);
   free(b->qc);
 }
@@ -252,11 +253,7 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   if (!rc && (!os.tab || !os.built || !spec[0] || !spec[1] || !dwork || !range || !heights || !levels || !met_of_ray ||
               block_alloc(&bo, (size_t)B * G)))
     rc = cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory for a block of %d rays", B);
-  /* spectra we make by FFT (level raw) have window-correlated bins, and we
-   * know it: the fit's uncertainties must say so */
-  cf_doppler_opts dopt = o->doppler;
-  if (c->level == CF_L0_RAW) dopt.bins_correlated = 1;
-  if (!rc) rc = cf_doppler_setup_init(ctx, &ds, c, &dopt, src.bg[CF_ON], src.bg_pulses[CF_ON], src.bg[CF_OFF], src.bg_pulses[CF_OFF]);
+  if (!rc) rc = cf_doppler_setup_init(ctx, &ds, c, &o->doppler, src.bg[CF_ON], src.bg_pulses[CF_ON], src.bg[CF_OFF], src.bg_pulses[CF_OFF]);
   if (!rc) {
     pwork = malloc((size_t)nthreads * cf_doppler_work_size(&ds) * sizeof(double));
     if (!pwork) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
@@ -267,8 +264,8 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
     double sn = sin(l0->elevation[i] * CF_PI / 180.0);
     if (sn > maxsin) maxsin = sn;
   }
-  for (int g = 0; g < G; g++) range[g] = cf_l0_gate_range(c, g);
-  double zmax = (range[G - 1] + 200.0) * maxsin + 100.0;
+  for (int g = 0; range && g < G; g++) range[g] = cf_l0_gate_range(c, g); /* NULL: rc says out of memory */
+  double zmax = range ? (range[G - 1] + 200.0) * maxsin + 100.0 : 0;
   /* wind levels: the gate heights of the file's first ray */
   int nh = 0;
   if (!rc && o->do_wind) {
@@ -300,7 +297,7 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
       int me = omp_get_thread_num(), ray = r0 + i;
       size_t off = (size_t)i * G;
       cf_doppler_ray out = {{bo.cnr[0] + off, bo.cnr[1] + off}, bo.v + off, bo.vs + off, {bo.pw[0] + off, bo.pw[1] + off},
-                            {bo.ps[0] + off, bo.ps[1] + off}, bo.qc + off, {0, 0}};
+                            {bo.ps[0] + off, bo.ps[1] + off}, bo.qc + off, {0, 0}, bo.pc + off};
       cf_doppler_process(&ds, spec[0] + (size_t)i * per, spec[1] + (size_t)i * per, src.pulses[CF_ON][ray],
                          src.pulses[CF_OFF][ray], l0->ray_ok[ray], pwork + (size_t)me * cf_doppler_work_size(&ds), &out);
       for (int g = 0; g < G; g++) bo.nd[off + g] = bo.nds[off + g] = bo.ppm[off + g] = bo.ppms[off + g] = NAN;
@@ -308,7 +305,7 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
       for (int g = 0; src.clipped && g < G; g++)
         if (src.clipped[(size_t)ray * G + g]) bo.qc[off + g] |= CF_QC_HARD_TARGET;
       if (o->do_dial && l0->ray_ok[ray]) {
-        cf_dial_input in = {{bo.pw[0] + off, bo.pw[1] + off}, {bo.ps[0] + off, bo.ps[1] + off},
+        cf_dial_input in = {{bo.pw[0] + off, bo.pw[1] + off}, {bo.ps[0] + off, bo.ps[1] + off}, bo.pc + off,
                             {l0->energy[0][ray], l0->energy[1][ray]}, l0->elevation[ray]};
         cf_dial_output dout = {bo.nd + off, bo.nds + off, bo.ppm + off, bo.ppms + off};
         cf_dial_process(c, &o->dial, &os.tab[met_of_ray[i]], &in, CF_QC_REJECT_VELOCITY, bo.qc + off,

@@ -1,34 +1,27 @@
-/* The processing settings table; see process_options.h. */
+/* The processing settings table, expanded from the rows of process_options.h. */
 #include "lidar/process_options.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#include "core/kvtable.h"
+const char *const cf_lidar_wind_error_names[] = {"propagated", "birge", "scaled", NULL};
 
-#define O(f) offsetof(cf_lidar_opts, f)
-static const cf_kv_opt table[] = {
-    {"cnr_min", CF_KV_DOUBLE, O(doppler.cnr_min_db), -60, 20, "dB", "gates below this wideband CNR are flagged low_cnr and masked", NULL},
-    {"near_range", CF_KV_DOUBLE, O(doppler.near_range_m), 0, 1e5, "m", "gates closer than this are flagged near_range", NULL},
-    {"hard_target", CF_KV_DOUBLE, O(doppler.hard_target_db), -20, 60, "dB", "CNR above this flags a hard target or saturation", NULL},
-    {"v_max", CF_KV_DOUBLE, O(doppler.v_max), 1, 100, "m/s", "half-width of the Doppler search band", NULL},
-    {"peak_snr_min", CF_KV_DOUBLE, O(doppler.peak_snr_min), 0, 1000, "", "fitted peak power / its sigma needed to count as detected", NULL},
-    {"bins_correlated", CF_KV_BOOL, O(doppler.bins_correlated), 0, 1, "", "inflate uncertainties for window-correlated bins (always on for raw files)", NULL},
-    {"dial", CF_KV_BOOL, O(do_dial), 0, 1, "", "retrieve CO2", NULL},
-    {"dial_window", CF_KV_DOUBLE, O(dial.window_m), 10, 1e5, "m", "DIAL fit window along the beam", NULL},
-    {"co2_prior", CF_KV_DOUBLE, O(co2_prior_ppm), 100, 2000, "ppm", "CO2 for self-broadening in the cross-sections", NULL},
-    {"wind", CF_KV_BOOL, O(do_wind), 0, 1, "", "fit wind profiles per scan", NULL},
-    {"wind_min_beams", CF_KV_INT, O(wind.min_beams), 4, 1000, "", "radial velocities needed at a height", NULL},
-    {"wind_max_condition", CF_KV_DOUBLE, O(wind.max_condition), 1, 1e6, "", "reject heights whose fit is worse conditioned", NULL},
-    {"wind_height_tol", CF_KV_DOUBLE, O(wind.height_tol_m), 0, 1e4, "m", "height matching tolerance (0: half a gate)", NULL},
-    {"block_rays", CF_KV_INT, O(block_rays), 1, 1 << 16, "", "rays per processing block (memory vs overhead)", NULL},
-};
-enum { NTABLE = sizeof table / sizeof *table };
+#define KV_ROW(name, type, field, lo, hi, unit, choices, help) \
+  {#name, CF_KV_##type, offsetof(cf_lidar_opts, field), lo, hi, unit, help, choices},
+static const cf_kv_opt rows[] = {
+    CF_LIDAR_SPECTRA_SETTINGS(KV_ROW) CF_LIDAR_DOPPLER_SETTINGS(KV_ROW) CF_LIDAR_DIAL_SETTINGS(KV_ROW)
+        CF_LIDAR_WIND_SETTINGS(KV_ROW) CF_LIDAR_COMMAND_SETTINGS(KV_ROW)};
+#undef KV_ROW
+enum { NROWS = sizeof rows / sizeof *rows };
+
+static void defaults(void *base) { cf_lidar_opts_default(base); }
+
+const cf_kv_table cf_lidar_settings = {rows, NROWS, sizeof(cf_lidar_opts), defaults, "lidar process"};
 
 int cf_lidar_opts_set(cf_ctx *ctx, cf_lidar_opts *o, const char *kv) {
-  int rc = cf_kv_set(ctx, table, NTABLE, o, kv, "lidar process", NULL);
+  int rc = cf_kv_set(ctx, rows, NROWS, o, kv, cf_lidar_settings.where, NULL);
   if (rc == CF_ENOENT)
-    return cf_error(ctx, CF_EINVAL, "lidar process", "", "unknown setting '%.*s' (see carbonflux lidar --help)",
+    return cf_error(ctx, CF_EINVAL, cf_lidar_settings.where, "", "unknown setting '%.*s' (see carbonflux lidar --help)",
                     (int)(strchr(kv, '=') - kv), kv);
   return rc;
 }
@@ -36,13 +29,13 @@ int cf_lidar_opts_set(cf_ctx *ctx, cf_lidar_opts *o, const char *kv) {
 void cf_lidar_opts_describe(FILE *out) {
   cf_lidar_opts d;
   cf_lidar_opts_default(&d);
-  cf_kv_describe(out, table, NTABLE, &d);
+  cf_kv_describe(out, rows, NROWS, &d);
 }
 
 char *cf_lidar_opts_json(const cf_lidar_opts *o) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
-  cf_kv_json(&sb, table, NTABLE, o);
+  cf_kv_json(&sb, rows, NROWS, o);
   cf_strbuf_puts(&sb, "}");
   return cf_strbuf_take(&sb);
 }

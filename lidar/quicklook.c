@@ -187,14 +187,27 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
     double c2 = quantile(co2, m, 0.05), c98 = quantile(co2, m, 0.95);
     if (!isfinite(c2)) c2 = 380, c98 = 460;
     if (c98 - c2 < 20) c2 -= 10, c98 += 10;
+    /* the rays' accumulation time, said in every title: what a gate's noise
+     * means depends on it (median spacing of consecutive rays) */
+    double *spacing = malloc((ax.nt - 1) * sizeof *spacing);
+    double ray_s = NAN;
+    if (spacing) {
+      for (size_t i = 0; i + 1 < ax.nt; i++) spacing[i] = ax.time[i + 1] - ax.time[i];
+      ray_s = quantile(spacing, ax.nt - 1, 0.5);
+      free(spacing);
+    }
+    char t_cnr[96], t_vr[96], t_co2[128];
+    snprintf(t_cnr, sizeof t_cnr, "wideband CNR, off-line, %.3g s rays", ray_s);
+    snprintf(t_vr, sizeof t_vr, "radial velocity (positive away), %.3g s rays", ray_s);
+    snprintf(t_co2, sizeof t_co2, "CO2 dry-air mole fraction, %.3g s rays, gates with sigma <= %.0f ppm", ray_s, CO2_SIGMA_MAX);
     struct {
       const char *suffix, *title, *units;
       const double *v;
       double lo, hi;
       int div;
-    } plots[3] = {{"cnr", "wideband CNR, off-line", "dB", cnr, -35, 5, 0},
-                  {"radial_velocity", "radial velocity (positive away)", "m/s", vr, -vlim, vlim, 1},
-                  {"co2", "CO2 dry-air mole fraction, gates with sigma <= 25 ppm", "ppm", co2, c2, c98, 0}};
+    } plots[3] = {{"cnr", t_cnr, "dB", cnr, -35, 5, 0},
+                  {"radial_velocity", t_vr, "m/s", vr, -vlim, vlim, 1},
+                  {"co2", t_co2, "ppm", co2, c2, c98, 0}};
     for (int p = 0; p < 3 && !rc; p++) {
       char *out = malloc(strlen(prefix) + 32);
       if (!out) {

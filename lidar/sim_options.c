@@ -18,6 +18,7 @@
 static const char *const levels[] = {"spectra", "raw", NULL};
 static const char *const scans[] = {"vad", "ppi", "stare", NULL};
 static const char *const windows[] = {"rect", "hann", NULL};
+static const char *const bin_models[] = {"correlated", "independent", NULL};
 
 static const cf_kv_opt opts[] = {
     {"level", CF_KV_ENUM, I(level), 0, 0, "", "spectra (operational) or raw (heterodyne samples)", levels},
@@ -29,6 +30,7 @@ static const cf_kv_opt opts[] = {
     {"az_end", CF_KV_DOUBLE, F(az_end_deg), -360, 720, "deg", "PPI sector end", NULL},
     {"ray_seconds", CF_KV_DOUBLE, F(ray_seconds), 1e-4, 3600, "s", "accumulation time per ray (pulses = s * prf / 2 per wavelength)", NULL},
     {"raw_pulses", CF_KV_INT, F(raw_pulses), 1, 1e6, "", "level raw: pulses per wavelength per ray", NULL},
+    {"bins", CF_KV_ENUM, F(bins_independent), 0, 0, "", "level spectra: correlated (as a digitiser's window makes them) or independent bins", bin_models},
     {"background_pulses", CF_KV_INT, F(background_pulses), 1, 2e9, "", "pulses in the background records", NULL},
     {"t0", CF_KV_DOUBLE, F(t0), 0, 1e11, "s", "time of the first ray (s since 1970)", NULL},
     {"seed", CF_KV_U64, F(seed), 0, 0, "", "random seed", NULL},

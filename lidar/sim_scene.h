@@ -62,6 +62,7 @@ typedef struct {
   /* level raw: pulses per wavelength per ray (short research dumps) */
   int raw_pulses;
   int background_pulses;
+  int bins_independent;          /* level spectra: 0 = bins correlated as a digitiser's (default), 1 = independent */
   uint64_t seed;
 } cf_sim_config;
 

@@ -12,6 +12,7 @@
 #include "lidar/l0_write.h"
 #include "lidar/response.h"
 #include "lidar/optics.h"
+#include "lidar/sim_spectra.h"
 #include "lidar/sim_truth.h"
 
 #define CF_PI 3.14159265358979323846
@@ -27,6 +28,7 @@ typedef struct {
   double *noise_unit;         /* expected per-pulse noise periodogram, unit variance */
   double ksys;                /* lidar-equation constant: CNR = ksys beta O / r^2 T^2 */
   double signal_sum_unit;     /* sum over bins of the unit signal response (mid band) */
+  cf_sim_spectra spectra;     /* level spectra: the accumulated-spectrum draws */
 } sim_shared;
 
 /* Per-ray results at gate resolution (truth and what the spectra are drawn from). */
@@ -99,40 +101,37 @@ static double peak_frequency(const cf_l0_config *ic, int l, double vr) {
   return ic->aom_frequency - 2.0 * vr / ic->wavelength[l];
 }
 
+/* Per-pulse noise periodogram of gate g, into out[nbins]. */
+static void gate_noise(const sim_shared *s, int g, double *out) {
+  const cf_l0_config *ic = &s->c->instrument;
+  int n0 = ic->gate_first + g * ic->gate_step;
+  double level = s->c->noise_sigma_counts * s->c->noise_sigma_counts * cf_sim_noise_gain(s->c, n0 + 0.5 * s->resp.L, s->n_samples);
+  for (int k = 0; k < s->nbins; k++) out[k] = level * s->noise_unit[k];
+}
+
 /* Accumulated spectra of one ray: out[l][g][k], drawn from ray stream `stream`. */
-static void draw_spectra(const sim_shared *s, const ray_work *w, const int32_t pulses[2], uint64_t stream,
-                         float *out_on, float *out_off) {
-  const cf_sim_config *c = s->c;
-  const cf_l0_config *ic = &c->instrument;
+static void draw_spectra(const sim_shared *s, cf_sim_spectra_work *sw, const ray_work *w, const int32_t pulses[2],
+                         uint64_t stream, float *out_on, float *out_off) {
+  const cf_l0_config *ic = &s->c->instrument;
   float *out[2] = {out_on, out_off};
   for (int l = 0; l < 2; l++) {
     cf_rng rng;
-    cf_rng_seed(&rng, c->seed, stream * 2 + (uint64_t)l);
+    cf_rng_seed(&rng, s->c->seed, stream * 2 + (uint64_t)l);
     for (int g = 0; g < ic->n_gates; g++) {
-      int n0 = ic->gate_first + g * ic->gate_step;
-      double gain = cf_sim_noise_gain(c, n0 + 0.5 * s->resp.L, s->n_samples);
-      double noise = c->noise_sigma_counts * c->noise_sigma_counts * gain;
-      double f = peak_frequency(ic, l, w->vr[g]);
-      for (int k = 0; k < s->nbins; k++) {
-        double theta = noise * s->noise_unit[k] + w->gate_a2[l][g] * cf_response_signal(&s->resp, f, k);
-        out[l][(size_t)g * s->nbins + k] = (float)(theta * cf_rng_gamma(&rng, pulses[l]));
-      }
+      gate_noise(s, g, sw->nvec);
+      double b = peak_frequency(ic, l, w->vr[g]) / ic->sample_rate;
+      cf_sim_spectra_gate(&s->spectra, sw, &rng, pulses[l], sw->nvec, w->gate_a2[l][g], b, out[l] + (size_t)g * s->nbins);
     }
   }
 }
 
 /* Background: noise only, summed over `pulses` pulses. */
-static void draw_background(const sim_shared *s, int l, int32_t pulses, float *out) {
-  const cf_sim_config *c = s->c;
-  const cf_l0_config *ic = &c->instrument;
+static void draw_background(const sim_shared *s, cf_sim_spectra_work *sw, int l, int32_t pulses, float *out) {
   cf_rng rng;
-  cf_rng_seed(&rng, c->seed, 0xB0000000ULL + (uint64_t)l);
-  for (int g = 0; g < ic->n_gates; g++) {
-    int n0 = ic->gate_first + g * ic->gate_step;
-    double gain = cf_sim_noise_gain(c, n0 + 0.5 * s->resp.L, s->n_samples);
-    for (int k = 0; k < s->nbins; k++)
-      out[(size_t)g * s->nbins + k] =
-          (float)(c->noise_sigma_counts * c->noise_sigma_counts * gain * s->noise_unit[k] * cf_rng_gamma(&rng, pulses));
+  cf_rng_seed(&rng, s->c->seed, 0xB0000000ULL + (uint64_t)l);
+  for (int g = 0; g < s->c->instrument.n_gates; g++) {
+    gate_noise(s, g, sw->nvec);
+    cf_sim_spectra_gate(&s->spectra, sw, &rng, pulses, sw->nvec, 0.0, 0.0, out + (size_t)g * s->nbins);
   }
 }
 
@@ -256,6 +255,7 @@ static int shared_init(cf_ctx *ctx, const cf_sim_config *c, sim_shared *s) {
 }
 
 static void shared_free(sim_shared *s) {
+  cf_sim_spectra_free(&s->spectra);
   cf_response_free(&s->resp);
   cf_optics_free(&s->optics);
   free(s->noise_unit);
@@ -294,22 +294,28 @@ static void ray_energy(const cf_sim_config *c, int ray, double e[2]) {
 }
 
 /* Raw level: the pulses of rays [r0, r0+nb) at wavelength l into pbuf
- * (pulse-major), with each pulse's energy factor into escale. */
-static void draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *work, const float *az,
+ * (pulse-major), with each pulse's energy factor into escale. Returns -1
+ * if a thread could not allocate its scratch (nothing is then valid). */
+static int draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *work, const float *az,
                            const float *el, int r0, int nb, int pulses, int l, int nthreads, int16_t *pbuf,
                            double *escale) {
   const cf_sim_config *c = s->c;
   const cf_l0_config *ic = &c->instrument;
+  int failed = 0;
 #pragma omp parallel num_threads(nthreads)
   {
     fftw_complex *zf = fftw_alloc_complex((size_t)rs->nfft), *z = fftw_alloc_complex((size_t)rs->nfft);
     double *eps = malloc((size_t)(s->n_samples + CF_SIM_NOISE_TAPS) * sizeof *eps);
     double *freq = malloc((size_t)s->n_samples * sizeof *freq);
-    int have_freq_for = -1;
+    int have_freq_for = -1, ok = zf && z && eps && freq;
+    if (!ok) {
+#pragma omp atomic write
+      failed = 1;
+    }
 #pragma omp for schedule(static)
     for (int j = 0; j < nb * pulses; j++) {
       int b = j / pulses, p = j % pulses, ray = r0 + b;
-      if (!zf || !z || !eps || !freq) continue; /* cannot happen in practice; output stays zero */
+      if (!ok) continue; /* the block is reported failed below */
       if (have_freq_for != ray) {
         for (int i = 0; i < s->n_samples; i++)
           freq[i] = peak_frequency(ic, l, cf_sim_radial_velocity(c, az[ray], el[ray], range_of_sample(s, i)));
@@ -326,31 +332,35 @@ static void draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *
     free(eps);
     free(freq);
   }
+  return failed ? -1 : 0;
 }
 
 /* Raw background records (noise only) for wavelength l. */
 static int write_raw_background(cf_ctx *ctx, const sim_shared *s, const raw_shared *rs, cf_l0_writer *wr, int l,
                                 int nbg, int16_t *buf, int nbuf) {
-  double *eps = malloc((size_t)(s->n_samples + CF_SIM_NOISE_TAPS) * sizeof *eps);
-  if (!eps) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  free(eps);
   int rc = CF_OK, nthreads = cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads();
   for (int r0 = 0; !rc && r0 < nbg; r0 += nbuf) {
     int n = r0 + nbuf <= nbg ? nbuf : nbg - r0;
     /* each record has its own stream: any thread may draw it */
+    int failed = 0;
 #pragma omp parallel num_threads(nthreads)
     {
       double *e = malloc((size_t)(s->n_samples + CF_SIM_NOISE_TAPS) * sizeof *e);
+      if (!e) {
+#pragma omp atomic write
+        failed = 1;
+      }
 #pragma omp for schedule(static)
       for (int j = 0; j < n; j++) {
-        if (!e) continue;
+        if (!e) continue; /* the block is reported failed below */
         cf_rng rng;
         cf_rng_seed(&rng, s->c->seed, 0xBB000000ULL + ((uint64_t)l << 32) + (uint64_t)(r0 + j));
         draw_pulse(s, rs, &rng, NULL, 0, NULL, NULL, NULL, e, buf + (size_t)j * s->n_samples, 0);
       }
       free(e);
     }
-    rc = cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
+    rc = failed ? cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the background records' scratch")
+                : cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
   }
   return rc;
 }
@@ -397,10 +407,15 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
   if (!rc) rc = cf_l0_writer_create(ctx, l0_path, ic, &sz, &wr);
   for (int b = 0; !rc && b < BLOCK; b++)
     if (ray_work_alloc(&work[b], s.n_samples, G)) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  cf_sim_spectra_work *sw = NULL;
   if (!rc && !raw) {
     spec[0] = malloc((size_t)BLOCK * G * NB * sizeof(float));
     spec[1] = malloc((size_t)BLOCK * G * NB * sizeof(float));
-    if (!spec[0] || !spec[1]) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    sw = calloc((size_t)nthreads, sizeof *sw);
+    if (!spec[0] || !spec[1] || !sw) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    if (!rc) rc = cf_sim_spectra_init(ctx, &s.spectra, &s.resp, c->bins_independent, pulses, c->background_pulses);
+    for (int th = 0; !rc && th < nthreads; th++)
+      if (cf_sim_spectra_work_alloc(&sw[th], &s.spectra)) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   }
   if (!rc && raw) {
     rc = raw_setup(ctx, &s, &rs);
@@ -422,7 +437,8 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
       ray_profile(&s, az[r0 + b], el[r0 + b], e, &work[b]);
       int32_t pp[2] = {pulses, pulses};
       if (!raw)
-        draw_spectra(&s, &work[b], pp, (uint64_t)(r0 + b), spec[0] + (size_t)b * G * NB, spec[1] + (size_t)b * G * NB);
+        draw_spectra(&s, &sw[omp_get_thread_num()], &work[b], pp, (uint64_t)(r0 + b), spec[0] + (size_t)b * G * NB,
+                     spec[1] + (size_t)b * G * NB);
     }
     for (int b = 0; b < nb; b++)
       cf_sim_truth_set_ray(&truth, r0 + b, work[b].vr, work[b].ppm, work[b].nco2, work[b].cnr[0], work[b].cnr[1]);
@@ -433,7 +449,10 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
       continue;
     }
     for (int l = 0; !rc && l < 2; l++) {
-      draw_raw_block(&s, &rs, work, az, el, r0, nb, pulses, l, nthreads, pbuf, escale);
+      if (draw_raw_block(&s, &rs, work, az, el, r0, nb, pulses, l, nthreads, pbuf, escale)) {
+        rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the raw pulses' scratch");
+        break;
+      }
       for (int b = 0; b < nb; b++) {
         double m = 0;
         for (int p = 0; p < pulses; p++) {
@@ -456,7 +475,7 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
     if (raw) {
       rc = write_raw_background(ctx, &s, &rs, wr, l, c->background_pulses, pbuf, BLOCK * pulses);
     } else {
-      draw_background(&s, l, c->background_pulses, spec[0]);
+      draw_background(&s, &sw[0], l, c->background_pulses, spec[0]);
       rc = cf_l0_writer_background(ctx, wr, l, spec[0], c->background_pulses);
     }
   }
@@ -470,6 +489,8 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
   }
 
   for (int b = 0; b < BLOCK; b++) ray_work_free(&work[b]);
+  for (int th = 0; sw && th < nthreads; th++) cf_sim_spectra_work_free(&sw[th]);
+  free(sw);
   free(spec[0]);
   free(spec[1]);
   free(pbuf);

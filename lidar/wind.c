@@ -36,7 +36,25 @@ void cf_wind_opts_default(cf_wind_opts *o) {
    * worst component is more than 30 times noisier than the best. */
   o->max_condition = 30;
   o->error_mode = CF_WIND_ERR_PROPAGATED;
+  /* From the conditioning. A 90 deg sector (the narrowest PPI we serve)
+   * has a 3-parameter condition number of 166 at 3 deg elevation, 51 at
+   * 10, 35 at 15 and 27.6 at 20 deg (31 rays; 28.9 for a continuous
+   * sector): under the limit of 30 it can carry w only from about 19 deg
+   * up. A full circle's u and v are the same whether w is fitted or not
+   * (orthogonal columns), so fixing w below 20 deg costs a VAD only its w,
+   * which is poor there anyway (error cot(el)/sqrt(2) = 1.9 times that of
+   * u, v at 20 deg), and gives every sector of 90 deg or more a wind. */
+  o->w_free_min_elevation_deg = 20;
+  /* Turbulent w in a daytime boundary layer: about 0.6 w* (w* 1-2 m/s)
+   * in convection, 1.25 u* (u* 0.3-0.5 m/s) when neutral; less at night.
+   * 0.5 m/s sits between, averaged somewhat by the ray and the gate. */
+  o->w_fixed_sigma = 0.5;
 }
+
+/* Bit order of the CF_WIND_* flags: one name per bit, the last bit last. */
+_Static_assert(CF_WIND_W_FIXED == 1u << (CF_WIND_FLAG_COUNT - 1), "a flag without a name");
+const char *const cf_wind_flag_names[CF_WIND_FLAG_COUNT] = {
+    "few_beams", "ill_conditioned", "svd_failed", "calm", "sigma_unknown", "errors_inflated", "w_fixed"};
 
 double cf_wind_direction_deg(double u, double v) {
   if (u == 0 && v == 0) return NAN; /* calm: no direction (the fit flags it) */
@@ -50,27 +68,32 @@ double cf_wind_direction_deg(double u, double v) {
  * One thread's slice, in doubles, for at most m rows:
  *   geo [3m]  unweighted design rows (sin az cos el, cos az cos el, sin el)
  *   y   [m]   radial velocities
- *   sg  [m]   sigmas (1 when unknown)
- *   a   [3m]  weighted design matrix, column-major, overwritten by U
+ *   sg  [m]   sigmas (1 when unknown), with the w term when w is fixed
+ *   a   [3m]  weighted design matrix (p = 3 or 2 columns), column-major,
+ *             overwritten by U
  *   b   [m]   weighted right-hand side
- *   s   [3], vt [9], udummy [1]
+ *   s   [3], vt [9] (p x p), udummy [1]
  *   lw  [lwork] LAPACK's work array
  */
 typedef struct {
   double *geo, *y, *sg, *a, *b, *s, *vt, *udummy, *lw;
 } slice;
 
-/* LAPACK work length for up to m rows: the workspace query's optimum, and
- * never less than dgesvd's documented minimum. It depends on the scan
- * only, so every level uses the same code path whatever the thread. */
+/* LAPACK work length for up to m rows and 3 or 2 columns: the larger of
+ * the workspace queries' optima, and never less than dgesvd's documented
+ * minimum. It depends on the scan only, so every level uses the same code
+ * path whatever the thread. */
 static lapack_int svd_lwork(int m) {
-  double q = 0, dummy[9] = {0};
   lapack_int mm = m < 4 ? 4 : m;
-  lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'O', 'S', mm, 3, dummy, mm, dummy, dummy,
-                                        1, dummy, 3, &q, -1);
-  lapack_int minimal = 3 * 3 + mm > 5 * 3 ? 3 * 3 + mm : 5 * 3;
-  lapack_int opt = info == 0 && q > 0 && q < 1e9 ? (lapack_int)q : 0;
-  return opt > minimal ? opt : minimal;
+  lapack_int best = 3 * 3 + mm > 5 * 3 ? 3 * 3 + mm : 5 * 3; /* the minimum for 3 columns */
+  for (lapack_int p = 2; p <= 3; p++) {
+    double q = 0, dummy[9] = {0};
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'O', 'S', mm, p, dummy, mm, dummy,
+                                          dummy, 1, dummy, p, &q, -1);
+    lapack_int opt = info == 0 && q > 0 && q < 1e9 ? (lapack_int)q : 0;
+    if (opt > best) best = opt;
+  }
+  return best;
 }
 
 static size_t slice_doubles(int m, lapack_int lwork) {
@@ -154,6 +177,12 @@ static int check_opts(cf_ctx *ctx, const cf_wind_opts *o) {
       o->error_mode != CF_WIND_ERR_SCALED)
     return cf_error(ctx, CF_EINVAL, WHERE, "error_mode", "unknown error mode %d",
                     (int)o->error_mode);
+  if (!(o->w_free_min_elevation_deg >= 0 && o->w_free_min_elevation_deg <= 90))
+    return cf_error(ctx, CF_EINVAL, WHERE, "w_free_min_elevation_deg",
+                    "must be in [0, 90] degrees, got %g", o->w_free_min_elevation_deg);
+  if (!isfinite(o->w_fixed_sigma) || o->w_fixed_sigma < 0)
+    return cf_error(ctx, CF_EINVAL, WHERE, "w_fixed_sigma", "must be finite and >= 0 m/s, got %g",
+                    o->w_fixed_sigma);
   return CF_OK;
 }
 
@@ -211,6 +240,7 @@ static int fit_level(const cf_wind_opts *o, const cf_wind_scan *scan, int sigma_
 
   /* gather one gate per ray, in ray order */
   int m = 0;
+  double max_el = -90; /* highest beam at this level, degrees */
   for (int r = 0; r < scan->n_rays; r++) {
     const cf_wind_ray *ray = &scan->rays[r];
     double el = ray->elevation_deg * DEG2RAD, az = ray->azimuth_deg * DEG2RAD;
@@ -227,6 +257,7 @@ static int fit_level(const cf_wind_opts *o, const cf_wind_scan *scan, int sigma_
     w->geo[3 * m + 2] = sin_el;
     w->y[m] = vr;
     w->sg[m] = sg;
+    if (ray->elevation_deg > max_el) max_el = ray->elevation_deg;
     m++;
   }
   L->n_beams = m;
@@ -235,41 +266,57 @@ static int fit_level(const cf_wind_opts *o, const cf_wind_scan *scan, int sigma_
     return 0;
   }
 
+  /* p unknowns: (u, v, w), or (u, v) with w = 0 when no beam is steep
+   * enough to see w (wind.h). The assumed w's spread joins each known
+   * sigma in quadrature; unknown sigmas stay equal weights (wind.h). */
+  int p = 3;
+  if (max_el < o->w_free_min_elevation_deg) {
+    p = 2;
+    L->flags |= CF_WIND_W_FIXED;
+    for (int i = 0; sigma_known && i < m; i++)
+      w->sg[i] = hypot(w->sg[i], w->geo[3 * i + 2] * o->w_fixed_sigma);
+  }
+
   /* weighted system, column-major with lda = m */
   for (int i = 0; i < m; i++) {
     double wt = 1.0 / w->sg[i];
-    for (int k = 0; k < 3; k++) w->a[(size_t)k * m + i] = w->geo[3 * i + k] * wt;
+    for (int k = 0; k < p; k++) w->a[(size_t)k * m + i] = w->geo[3 * i + k] * wt;
     w->b[i] = w->y[i] * wt;
   }
-  /* A = U S V^T; jobu 'O' leaves the 3 columns of U in a. */
-  lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'O', 'S', m, 3, w->a, m, w->s, w->udummy,
-                                        1, w->vt, 3, w->lw, lwork);
+  /* A = U S V^T; jobu 'O' leaves the p columns of U in a. */
+  lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'O', 'S', m, p, w->a, m, w->s, w->udummy,
+                                        1, w->vt, p, w->lw, lwork);
   if (info < 0) return (int)info;
   if (info > 0) {
     L->flags |= CF_WIND_SVD_FAILED;
     return 0;
   }
   const double *s = w->s; /* descending */
-  L->condition = s[2] > 0 ? s[0] / s[2] : INFINITY;
+  L->condition = s[p - 1] > 0 ? s[0] / s[p - 1] : INFINITY;
   if (!(L->condition <= o->max_condition)) {
     L->flags |= CF_WIND_ILL_CONDITIONED;
     return 0;
   }
 
-  /* x = V S^-1 U^T b; C = V S^-2 V^T. vt is column-major: V^T(k, j) = vt[k + 3j]. */
-  double t[3], x[3], c[3][3];
-  for (int k = 0; k < 3; k++) {
+  /* x = V S^-1 U^T b; C = V S^-2 V^T. vt is column-major: V^T(k, j) = vt[k + p j].
+   * With w fixed, x[2] = 0 enters the residuals and the w entries are NaN. */
+  double t[3], x[3] = {0, 0, 0}, c[3][3];
+  for (int k = 0; k < p; k++) {
     double dot = 0;
     for (int i = 0; i < m; i++) dot += w->a[(size_t)k * m + i] * w->b[i];
     t[k] = dot / s[k];
   }
-  for (int j = 0; j < 3; j++)
-    x[j] = w->vt[0 + 3 * j] * t[0] + w->vt[1 + 3 * j] * t[1] + w->vt[2 + 3 * j] * t[2];
+  for (int j = 0; j < p; j++) {
+    double sum = 0;
+    for (int k = 0; k < p; k++) sum += w->vt[k + p * j] * t[k];
+    x[j] = sum;
+  }
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++) {
       double sum = 0;
-      for (int k = 0; k < 3; k++) sum += w->vt[k + 3 * i] * w->vt[k + 3 * j] / (s[k] * s[k]);
-      c[i][j] = sum;
+      for (int k = 0; i < p && j < p && k < p; k++)
+        sum += w->vt[k + p * i] * w->vt[k + p * j] / (s[k] * s[k]);
+      c[i][j] = i < p && j < p ? sum : NAN;
     }
 
   /* residuals from the model itself (not from U), in m/s */
@@ -280,11 +327,11 @@ static int fit_level(const cf_wind_opts *o, const cf_wind_scan *scan, int sigma_
     rss += r * r;
     chi2 += (r / w->sg[i]) * (r / w->sg[i]);
   }
-  int dof = m - 3;
+  int dof = m - p;
   double chi2_red = chi2 / dof;
   double f2 = 1; /* variance scale */
   if (!sigma_known) {
-    f2 = chi2_red; /* unit weights: this is RSS/(n-3), the residual variance */
+    f2 = chi2_red; /* unit weights: this is RSS/(n-p), the residual variance */
     chi2_red = NAN;
   } else if (o->error_mode == CF_WIND_ERR_SCALED ||
              (o->error_mode == CF_WIND_ERR_BIRGE && chi2_red > 1)) {
@@ -294,7 +341,7 @@ static int fit_level(const cf_wind_opts *o, const cf_wind_scan *scan, int sigma_
 
   L->u = x[0];
   L->v = x[1];
-  L->w = x[2];
+  L->w = p == 3 ? x[2] : NAN; /* fixed, not measured */
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++) L->cov[i][j] = c[i][j] * f2;
   L->u_err = sqrt(L->cov[0][0]);

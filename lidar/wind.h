@@ -41,6 +41,36 @@
  * Otherwise its flags say why and its values are NaN: a NaN here always
  * comes with a flag, never alone.
  *
+ * Low elevations: w fixed. At elevation el the w column of the design
+ * matrix is sin(el), small and the same for every beam of a
+ * single-elevation scan, so it is nearly a multiple of the along-sector
+ * column cos(az - az_centre) cos(el) of a sector (a PPI): a 90 deg sector
+ * has a 3-parameter condition number of 166 at 3 deg and is rejected
+ * although u and v are well determined (their own condition is 2.1 at any
+ * elevation). So when every beam at a level is below
+ * opts.w_free_min_elevation_deg, the fit solves for (u, v) only with w
+ * fixed at 0 (not a prior: the data say nothing about w there), flags the
+ * level CF_WIND_W_FIXED, reports w, its error and its covariance row as NaN
+ * (not measured), and the condition limit applies to the 2-parameter
+ * matrix, whose condition is that of the azimuth coverage (2.1 for 90 deg,
+ * 6.6 for 30 deg, 40 for 5 deg: a sector too narrow to separate u and v is
+ * still rejected). A level with at least one beam at or above the limit
+ * (a DBS's vertical beam, a VAD at 75 deg) fits (u, v, w) as before.
+ *
+ * The assumed w is not free of error: the true w differs from 0 by
+ * turbulence (sigma_w of 0.1-1 m/s in a boundary layer), which enters each
+ * radial velocity as w sin(el). Beams of a sweep that meet a level are
+ * hundreds of metres to kilometres apart, more than a boundary-layer eddy,
+ * so these errors are taken as independent between beams: the fit adds
+ * (sin(el) * opts.w_fixed_sigma)^2 to each radial variance, in the weights
+ * and hence in the propagated covariance of (u, v). A mean w common to all
+ * beams (subsidence, a few cm/s) is not in the errors: it biases the
+ * along-sector component by about 1.1 w tan(el) for a 90 deg sector (0.006
+ * m/s for w = 0.1 m/s at 3 deg) and does not bias a full circle at all
+ * (orthogonal columns). Without input sigmas (equal weights) nothing is
+ * added: the residual scatter, which the errors then come from, already
+ * contains the w term.
+ *
  * Errors, and which ones are honest. The covariance of the estimate is
  * (A^T W A)^-1 when the input sigmas are right and the model holds. This is
  * the default (CF_WIND_ERR_PROPAGATED): it is what the noise alone does to
@@ -57,8 +87,9 @@
  * alone). chi2_red is always reported so that a reader can judge. When the
  * scan carries no sigma at all (a WindCube file has a confidence index, not
  * an uncertainty), the fit uses equal weights and the residual scatter is
- * the only error estimate there is: errors are then sqrt(RSS/(n-3)) times
- * sqrt(diag((A^T A)^-1)), and the level is flagged CF_WIND_SIGMA_UNKNOWN.
+ * the only error estimate there is: errors are then sqrt(RSS/(n-p)) times
+ * sqrt(diag((A^T A)^-1)) (p = 3 unknowns, 2 with w fixed), and the level is
+ * flagged CF_WIND_SIGMA_UNKNOWN.
  *
  * Speed and direction errors are the linear propagation of the (u, v)
  * covariance; they are meaningful when the speed is several times its
@@ -107,6 +138,11 @@ typedef struct {
   int min_beams;        /* usable gates needed at a level, >= 4 (default 4) */
   double max_condition; /* reject levels whose condition number exceeds it (default 30) */
   cf_wind_error_mode error_mode;
+  double w_free_min_elevation_deg; /* w is fitted only at levels with a beam at or above this
+                                      elevation; below it w is fixed at 0 (default 20 deg;
+                                      0 = always fit w) */
+  double w_fixed_sigma; /* m/s, spread of the true w when it is fixed at 0: adds
+                           (sin(el) w_fixed_sigma)^2 to each radial variance (default 0.5) */
 } cf_wind_opts;
 
 /* Per-level flags. The first three reject the level (values are NaN). */
@@ -118,23 +154,31 @@ enum {
                                         speed error are NaN (no derivative at 0) */
   CF_WIND_SIGMA_UNKNOWN = 1u << 4,   /* no input sigma: equal weights, errors from the
                                         residuals, chi2_red NaN */
-  CF_WIND_ERR_INFLATED = 1u << 5     /* errors were multiplied by sqrt(chi2_red) */
+  CF_WIND_ERR_INFLATED = 1u << 5,    /* errors were multiplied by sqrt(chi2_red) */
+  CF_WIND_W_FIXED = 1u << 6          /* every beam below w_free_min_elevation_deg: (u, v)
+                                        fitted with w = 0; w, w_err and the w row of cov
+                                        are NaN */
 };
+/* The flags as CF flag_meanings words, in bit order (for file writers). */
+#define CF_WIND_FLAG_COUNT 7
+extern const char *const cf_wind_flag_names[CF_WIND_FLAG_COUNT];
 #define CF_WIND_REJECTED (CF_WIND_FEW_BEAMS | CF_WIND_ILL_CONDITIONED | CF_WIND_SVD_FAILED)
 
 typedef struct {
   double height_m;            /* the requested level */
   unsigned flags;             /* CF_WIND_*; (flags & CF_WIND_REJECTED) == 0 means valid */
   int n_beams;                /* usable gates that entered the fit */
-  double condition;           /* s_max/s_min of the weighted design matrix; NaN if
-                                 CF_WIND_FEW_BEAMS (not computed), +inf if singular */
+  double condition;           /* s_max/s_min of the weighted design matrix (2 columns if
+                                 CF_WIND_W_FIXED); NaN if CF_WIND_FEW_BEAMS (not
+                                 computed), +inf if singular */
   double u, v, w;             /* m/s */
   double u_err, v_err, w_err; /* 1-sigma, m/s (see the error modes) */
   double cov[3][3];           /* covariance of (u, v, w), m^2/s^2, same scaling as the errors */
   double speed, speed_err;    /* horizontal, m/s */
   double direction_deg, direction_err_deg; /* wind_from_direction in [0, 360), degree */
   double rmse;                             /* sqrt(mean of residual^2), unweighted, m/s */
-  double chi2_red;                         /* sum((residual/sigma)^2) / (n_beams - 3) */
+  double chi2_red; /* sum((residual/sigma)^2) / (n_beams - p), p = 3 unknowns, or 2 if
+                      CF_WIND_W_FIXED (sigma including the w term) */
 } cf_wind_level;
 
 void cf_wind_opts_default(cf_wind_opts *opts);

@@ -3,6 +3,7 @@
  * then run the shipped demo.yaml on them. The pipeline file is also written into the demo folder,
  * so a user can edit it and rerun it with `carbonflux run DIR/demo.yaml`.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,21 @@ int cf_demo_run(cf_ctx *ctx, const char *dir, cf_run_summary *summary) {
   if (!text) return cf_error(ctx, CF_EINTERNAL, "demo.yaml", "", "the demo pipeline is not built in");
   int rc = cf_demo_scene_write(ctx, dir);
   if (rc) return rc;
-  /* the lidar part: two VAD scans of 1 s rays, simulated with a known truth */
+  /* The lidar part, simulated with a known truth: one 3-degree PPI sweep
+   * of 31 rays over a stack's CO2 plume (+40 ppm at 1.5 km range on the
+   * 60-degree azimuth, 250 m wide) in an 8 m/s south-westerly. A single
+   * 1 s ray measures CO2 to ~100 ppm per gate (speckle), so the demo's
+   * rays accumulate 2 minutes each (a one-hour sweep; the quicklooks say
+   * so): the plume then stands out at 10-20 ppm per gate. */
   cf_sim_config sim;
-  cf_sim_defaults(&sim, CF_SCAN_VAD);
-  sim.n_scans = 2;
+  cf_sim_defaults(&sim, CF_SCAN_PPI);
+  sim.n_scans = 1;
+  sim.ray_seconds = 120.0;
+  const double plume_range = 1500.0, plume_az = 60.0 * 3.14159265358979323846 / 180.0,
+               el = sim.elevation_deg * 3.14159265358979323846 / 180.0;
+  sim.n_plumes = 1;
+  sim.plume[0] = (cf_sim_plume){plume_range * cos(el) * sin(plume_az), plume_range * cos(el) * cos(plume_az),
+                                plume_range * sin(el), 250.0, 150.0, 40.0};
   char *l0 = cf_path_join(dir, "lidar_l0.h5"), *truth = cf_path_join(dir, "lidar_truth.nc");
   rc = l0 && truth ? cf_simulate_lidar(ctx, &sim, l0, truth) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
   free(l0);

@@ -95,7 +95,8 @@ static const char *usage_lidar =
     "\n"
     "Radial velocity, CNR, CO2 (DIAL) and wind profiles from a CO2-flux lidar\n"
     "L0 file of either level, written as NetCDF-4/CF-1.8 (../shared/spec/lidar-l2.md).\n"
-    "Settings (KEY=VALUE, defaults shown):\n\n";
+    "Settings (KEY=VALUE: name, default, accepted values, help; the options of the\n"
+    "lidar.* pipeline stages are the same settings under the same names):\n\n";
 
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 

@@ -136,6 +136,18 @@ static int check_number(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o
 
 static int has_glob_chars(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
+/* Append `path` (taken: freed on failure) to items. */
+static int push_item(cf_ctx *ctx, const cf_stage *st, char *path, char ***items, int *nitems) {
+  char **ni = path ? realloc(*items, (size_t)(*nitems + 1) * sizeof *ni) : NULL;
+  if (!ni) {
+    free(path);
+    return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory listing input files");
+  }
+  *items = ni;
+  (*items)[(*nitems)++] = path;
+  return CF_OK;
+}
+
 /* Expand an input-paths option into `items` (absolute or base-relative
  * paths). Each pattern must match at least one file. */
 int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char ***items,
@@ -157,10 +169,12 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
         rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "no file matches '%s'", full);
       } else {
         for (size_t m = 0; m < g.gl_pathc; m++) {
-          char **ni = realloc(*items, (size_t)(*nitems + 1) * sizeof *ni);
-          if (!ni) break;
-          *items = ni;
-          if (((*items)[*nitems] = strdup(g.gl_pathv[m])) != NULL) (*nitems)++;
+          int prc = push_item(ctx, st, strdup(g.gl_pathv[m]), items, nitems);
+          if (prc) { /* a batch silently missing files would look complete */
+            globfree(&g);
+            free(full);
+            return prc;
+          }
         }
       }
       globfree(&g);
@@ -168,21 +182,79 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
     } else {
       if (!cf_file_exists(full))
         rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "input file '%s' does not exist", full);
-      char **ni = realloc(*items, (size_t)(*nitems + 1) * sizeof *ni);
-      if (!ni) {
-        free(full);
-        return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
-      }
-      *items = ni;
-      (*items)[(*nitems)++] = full;
+      int prc = push_item(ctx, st, full, items, nitems);
+      if (prc) return prc;
     }
   }
   return rc;
 }
 
+/* --- options that are rows of a settings table ------------------------------ */
+
+static const cf_kv_opt *setting_row(const cf_option_spec *o) {
+  return o->settings ? cf_kv_find(o->settings, o->name) : NULL;
+}
+
+/* A YAML value as the number the row's check and store take: numbers as
+ * they are, booleans 0 or 1, a choice its index. -1 if it is none of these.
+ * Validation and cf_stage_apply_settings both read values through here, so
+ * what was checked is what is stored. */
+static int setting_number(const cf_kv_opt *row, const cf_yaml_node *n, double *v) {
+  if (n->kind != CF_YAML_SCALAR) return -1;
+  if (row->type == CF_KV_BOOL) {
+    int b;
+    if (cf_yaml_as_bool(n, &b)) return -1;
+    *v = b;
+    return 0;
+  }
+  if (row->type == CF_KV_ENUM) {
+    for (int c = 0; row->choices[c]; c++)
+      if (!strcasecmp(n->value, row->choices[c])) return *v = c, 0;
+    return -1;
+  }
+  return cf_yaml_as_double(n, v) ? -1 : 0;
+}
+
+static int check_setting(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_yaml_node *n) {
+  const cf_kv_opt *row = setting_row(o);
+  if (!row)
+    return cf_yaml_error(ctx, CF_EINTERNAL, st->source, n, "option '%s' of %s is not in its settings table (%s)",
+                         o->name, st->def->type, o->settings->where);
+  char range[256], what[300], why[320];
+  double v;
+  cf_kv_range_text(row, range, sizeof range);
+  if (setting_number(row, n, &v)) {
+    snprintf(what, sizeof what, "%s %s",
+             row->type == CF_KV_INT ? "an integer in" : row->type == CF_KV_DOUBLE ? "a number in" : "one of", range);
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be %s, got '%s'", o->name,
+                         st->def->type, what, n->kind == CF_YAML_SCALAR ? n->value : "a list or mapping");
+  }
+  if (cf_kv_check(row, v, why, sizeof why))
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s: %s", o->name, st->def->type, why);
+  return CF_OK;
+}
+
+int cf_stage_apply_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_table *t, void *base) {
+  for (int k = 0; st->def->options[k].name; k++) {
+    const cf_option_spec *o = &st->def->options[k];
+    const cf_yaml_node *n = st->values[k];
+    if (o->settings != t || !n || cf_yaml_is_null(n)) continue;
+    const cf_kv_opt *row = setting_row(o);
+    double v;
+    if (!row || setting_number(row, n, &v)) /* validation let it through: a bug, not a user error */
+      return cf_error(ctx, CF_EINTERNAL, st->source, o->name, "option of stage '%s' was not validated", st->name);
+    int rc = cf_kv_put(ctx, row, base, v, st->name);
+    if (rc) return rc;
+  }
+  return CF_OK;
+}
+
+/* --- validation of one value --------------------------------------------------- */
+
 int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
                     const cf_yaml_node *n) {
   int rc = CF_OK;
+  if (o->settings) return check_setting(ctx, st, o, n);
   switch (o->type) {
     case CF_OPT_INT:
     case CF_OPT_DOUBLE:
@@ -237,7 +309,8 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
     case CF_OPT_CRS: {
       if (n->kind != CF_YAML_SCALAR)
         return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' must be a CRS string", o->name);
-      cf_ctx *tmp = cf_ctx_create();
+      cf_ctx *tmp = cf_ctx_create(); /* PROJ's complaint is replaced by ours, with the position */
+      if (!tmp) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
       void *srs = cf_srs_from_user(tmp, n->value, "", "");
       cf_ctx_destroy(tmp);
       if (!srs)
@@ -253,10 +326,9 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
                              o->name, st->def->type);
       {
         char *full = cf_path_join(st->base_dir, n->value);
-        int exists = full && cf_file_exists(full);
-        if (!exists)
-          rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist",
-                             full ? full : n->value);
+        if (!full) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
+        if (!cf_file_exists(full))
+          rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist", full);
         free(full);
       }
       return rc;

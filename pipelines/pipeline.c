@@ -112,6 +112,17 @@ static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
   return NULL;
 }
 
+/* A scalar node with the empty value (YAML's null), or NULL if out of memory. */
+static cf_yaml_node *empty_scalar(void) {
+  cf_yaml_node *v = calloc(1, sizeof *v);
+  if (v && !(v->value = strdup(""))) {
+    free(v);
+    v = NULL;
+  }
+  if (v) v->kind = CF_YAML_SCALAR;
+  return v;
+}
+
 static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char *set) {
   const char *eq = strchr(set, '=');
   const char *dot = eq ? set + (eq - set) : NULL;
@@ -120,11 +131,15 @@ static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char
     return cf_error(ctx, CF_EINVAL, "--set", "", "'%s' is not of the form STAGE.KEY=VALUE", set);
   char *stage = strndup(set, (size_t)(dot - set));
   char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
+  if (!stage || !key) {
+    free(stage);
+    free(key);
+    return cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+  }
   int rc = CF_OK;
-  cf_yaml_node *st = stage && key ? stage_node_by_name(list, stage) : NULL;
+  cf_yaml_node *st = stage_node_by_name(list, stage);
   if (!st) {
-    rc = cf_error(ctx, CF_EINVAL, "--set", "", "'%s': no stage named '%s' in the pipeline", set,
-                  stage ? stage : "");
+    rc = cf_error(ctx, CF_EINVAL, "--set", "", "'%s': no stage named '%s' in the pipeline", set, stage);
   } else {
     cf_yaml_doc d;
     char src[64];
@@ -140,15 +155,13 @@ static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char
     p->set_origins[p->nset_origins++] = origin;
     rc = cf_yaml_load_string(ctx, src, eq + 1, &d);
     if (!rc) {
-      cf_yaml_node *v = d.root;
-      if (!v) { /* empty value: explicit null */
-        v = calloc(1, sizeof *v);
-        if (v) v->value = strdup("");
-        if (!v || !v->value) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
-      }
+      cf_yaml_node *v = d.root ? d.root : empty_scalar(); /* an empty value is an explicit null */
       d.root = NULL;
       cf_yaml_set_origin(v, origin);
-      if (!rc && cf_yaml_map_set(st, key, v)) rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+      if (!v || cf_yaml_map_set(st, key, v)) { /* the map did not take v: it is still ours */
+        cf_yaml_node_free(v);
+        rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
+      }
       cf_yaml_free(&d);
     }
   }
@@ -183,11 +196,57 @@ static void node_json(cf_strbuf *sb, const cf_yaml_node *n, cf_opt_type t) {
   }
 }
 
-static char *settings_json(const cf_pipeline *p) {
+/* The effective values of a stage's rows of settings table `t` (given, else
+ * the table's defaults) in a struct of t's kind (malloc'ed), so provenance
+ * records exactly what the run will use, typed by the row. */
+static void *effective_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_table *t) {
+  void *base = malloc(t->size);
+  if (!base) return NULL;
+  t->defaults(base);
+  if (cf_stage_apply_settings(ctx, st, t, base)) {
+    free(base);
+    return NULL;
+  }
+  return base;
+}
+
+/* One stage's options as JSON members (",\"key\":value..."). */
+static int stage_options_json(cf_ctx *ctx, cf_strbuf *sb, const cf_stage *st) {
+  const cf_kv_table *table = NULL;
+  void *eff = NULL;
+  int rc = CF_OK;
+  for (int k = 0; !rc && st->def->options[k].name; k++) {
+    const cf_option_spec *o = &st->def->options[k];
+    cf_strbuf_puts(sb, ",");
+    cf_strbuf_json_string(sb, o->name);
+    cf_strbuf_puts(sb, ":");
+    if (!o->settings) {
+      node_json(sb, st->values[k], o->type);
+      continue;
+    }
+    if (o->settings != table) {
+      free(eff);
+      table = o->settings;
+      eff = effective_settings(ctx, st, table);
+    }
+    const cf_kv_opt *row = cf_kv_find(table, o->name);
+    if (eff && row)
+      cf_kv_value_json(sb, row, eff);
+    else
+      rc = cf_error(ctx, eff ? CF_EINTERNAL : CF_ENOMEM, st->source, o->name, "cannot record the settings of stage '%s'", st->name);
+  }
+  free(eff);
+  return rc;
+}
+
+/* Every stage's effective options as a JSON list (malloc'ed), or NULL with
+ * the reason in the context. */
+static char *settings_json(cf_ctx *ctx, const cf_pipeline *p) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "[");
-  for (int i = 0; i < p->nstages; i++) {
+  int rc = CF_OK;
+  for (int i = 0; !rc && i < p->nstages; i++) {
     const cf_stage *st = &p->stages[i];
     cf_strbuf_puts(&sb, i ? ",{\"type\":" : "{\"type\":");
     cf_strbuf_json_string(&sb, st->def->type);
@@ -197,16 +256,14 @@ static char *settings_json(const cf_pipeline *p) {
       cf_strbuf_puts(&sb, ",\"input\":");
       cf_strbuf_json_string(&sb, p->stages[st->input].name);
     }
-    for (int k = 0; st->def->options[k].name; k++) {
-      cf_strbuf_puts(&sb, ",");
-      cf_strbuf_json_string(&sb, st->def->options[k].name);
-      cf_strbuf_puts(&sb, ":");
-      node_json(&sb, st->values[k], st->def->options[k].type);
-    }
+    rc = stage_options_json(ctx, &sb, st);
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "]");
-  return cf_strbuf_take(&sb);
+  char *json = rc ? NULL : cf_strbuf_take(&sb);
+  if (!rc && !json) cf_error(ctx, CF_ENOMEM, p->doc.source, "", "out of memory");
+  cf_strbuf_free(&sb);
+  return json;
 }
 
 /* --- validation ----------------------------------------------------------------- */
@@ -226,6 +283,30 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_WINDSCAN: return "wind lidar scan";
     default: return "nothing";
   }
+}
+
+/* Give option i of st its default (o->def, YAML text of the stage table),
+ * parsed once and owned by the pipeline. */
+static int add_default(cf_ctx *ctx, cf_pipeline *p, cf_stage *st, int i) {
+  const cf_option_spec *o = &st->def->options[i];
+  cf_yaml_doc d;
+  int rc = cf_yaml_load_string(ctx, "default", o->def, &d);
+  if (rc) return rc; /* a bad default in a stage table: the message names it */
+  cf_yaml_node **nd = d.root ? realloc(p->defaults, (size_t)(p->ndefaults + 1) * sizeof *nd) : NULL;
+  if (d.root && !nd) {
+    cf_yaml_free(&d);
+    return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
+  }
+  if (d.root) {
+    p->defaults = nd;
+    p->defaults[p->ndefaults++] = d.root;
+    st->values[i] = d.root;
+    d.root->line = st->node->line;
+    d.root->col = st->node->col;
+    d.root = NULL;
+  }
+  cf_yaml_free(&d);
+  return CF_OK;
 }
 
 /* Check one stage's mapping; fills st->values. Returns the number of errors. */
@@ -259,20 +340,8 @@ static int validate_stage(cf_ctx *ctx, cf_pipeline *p, cf_stage *st) {
       cf_yaml_error(ctx, CF_EINVAL, st->source, st->node, "stage %s (%s) needs option '%s': %s",
                     st->name, def->type, o->name, o->help);
       errors++;
-    } else if (o->def && !st->values[i]) {
-      cf_yaml_doc d;
-      if (cf_yaml_load_string(ctx, "default", o->def, &d) == CF_OK && d.root) {
-        cf_yaml_node **nd = realloc(p->defaults, (size_t)(p->ndefaults + 1) * sizeof *nd);
-        if (nd) {
-          p->defaults = nd;
-          p->defaults[p->ndefaults++] = d.root;
-          st->values[i] = d.root;
-          d.root->line = st->node->line;
-          d.root->col = st->node->col;
-          d.root = NULL;
-        }
-      }
-      cf_yaml_free(&d);
+    } else if (o->def && !st->values[i] && add_default(ctx, p, st, i)) {
+      errors++;
     }
   }
   /* implicit input */
@@ -400,6 +469,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
     }
     st->name = strdup(buf);
     p->nstages++;
+    if (!st->name) return cf_error(ctx, CF_ENOMEM, src, "", "out of memory");
     errors += validate_stage(ctx, p, st);
   }
   if (errors) return CF_EINVAL;
@@ -454,9 +524,8 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
       }
     }
   }
-  p->settings_json = settings_json(p);
-  if (!p->settings_json) return cf_error(ctx, CF_ENOMEM, src, "", "out of memory");
-  return CF_OK;
+  p->settings_json = settings_json(ctx, p);
+  return p->settings_json ? CF_OK : cf_error_code(ctx);
 }
 
 static int load_common(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets, cf_pipeline **out) {
@@ -479,6 +548,10 @@ int cf_pipeline_load(cf_ctx *ctx, const char *path, const char *const *sets, int
     return rc == CF_ENOENT ? CF_EINVAL : rc;
   }
   p->base_dir = cf_path_dirname(path);
+  if (!p->base_dir) {
+    cf_pipeline_free(p);
+    return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+  }
   return load_common(ctx, p, sets, nsets, out);
 }
 
@@ -493,5 +566,9 @@ int cf_pipeline_load_string(cf_ctx *ctx, const char *source_name, const char *te
     return rc;
   }
   p->base_dir = strdup(base_dir ? base_dir : ".");
+  if (!p->base_dir) {
+    cf_pipeline_free(p);
+    return cf_error(ctx, CF_ENOMEM, source_name, "", "out of memory");
+  }
   return load_common(ctx, p, sets, nsets, out);
 }

@@ -3,6 +3,7 @@
  * command's description generated from it. Adding a stage means adding its
  * definition here; the validator, the help and the docs follow.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipelines/pipeline_internal.h"
@@ -24,6 +25,23 @@ const cf_stage_def *cf_stage_find(const char *type) {
   return NULL;
 }
 
+/* An option that is a row of a settings table: the row's default, accepted
+ * values (with the unit) and help, as `carbonflux lidar --help` shows them. */
+static void describe_setting(FILE *out, const cf_option_spec *o) {
+  const cf_kv_opt *row = cf_kv_find(o->settings, o->name);
+  void *defaults = malloc(o->settings->size);
+  char def[64] = "=?", value[48], range[256] = "?";
+  if (row && defaults) {
+    o->settings->defaults(defaults);
+    cf_kv_value_text(row, defaults, value, sizeof value);
+    snprintf(def, sizeof def, "=%s", value);
+    cf_kv_range_text(row, range, sizeof range);
+  }
+  free(defaults);
+  fprintf(out, "    %-20s %-16s %-10s %s [%s]\n", o->name, cf_opt_type_name(o->type), def,
+          row ? row->help : "(missing from its settings table)", range);
+}
+
 void cf_stages_describe(FILE *out, const char *only) {
   for (int i = 0; registry[i]; i++) {
     const cf_stage_def *d = registry[i];
@@ -38,6 +56,10 @@ void cf_stages_describe(FILE *out, const char *only) {
                                               : "lidar stage to continue");
     for (int k = 0; d->options[k].name; k++) {
       const cf_option_spec *o = &d->options[k];
+      if (o->settings) {
+        describe_setting(out, o);
+        continue;
+      }
       char type[40], def[48];
       snprintf(type, sizeof type, "%s", cf_opt_type_name(o->type));
       if (o->required)

@@ -81,17 +81,20 @@ int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path) {
   return CF_OK;
 }
 
-void cf_run_note_output(cf_run *run, const char *path) {
+int cf_run_note_output(cf_ctx *ctx, cf_run *run, const char *path) {
   cf_run_summary *s = run->summary;
   char **no = realloc(s->outputs, (size_t)(s->noutputs + 1) * sizeof *no);
-  if (!no) return;
-  s->outputs = no;
-  if ((s->outputs[s->noutputs] = strdup(path)) != NULL) s->noutputs++;
+  if (no) s->outputs = no;
+  char *copy = no ? strdup(path) : NULL;
+  if (!copy) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory listing the outputs");
+  s->outputs[s->noutputs++] = copy;
+  return CF_OK;
 }
 
-void cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path) {
-  cf_run_note_output(run, path);
+int cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path) {
+  int rc = cf_run_note_output(ctx, run, path);
   cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", path, (const char *)NULL);
+  return rc;
 }
 
 static void free_prov(cf_run *run) {
@@ -102,29 +105,36 @@ static void free_prov(cf_run *run) {
 
 const char *const *cf_run_provenance(cf_ctx *ctx, cf_run *run) {
   free_prov(run);
-  cf_strbuf in;
+  cf_strbuf in, line;
   cf_strbuf_init(&in);
+  cf_strbuf_init(&line);
   cf_strbuf_puts(&in, "[");
   for (int i = 0; i < run->ninputs; i++) {
     if (i) cf_strbuf_puts(&in, ",");
     cf_strbuf_json_string(&in, run->inputs[i]);
   }
   cf_strbuf_puts(&in, "]");
-  run->prov = calloc(4, sizeof *run->prov);
-  if (!run->prov) {
-    cf_strbuf_free(&in);
+  run->prov = calloc(4, sizeof *run->prov); /* three lines and the NULL that ends them */
+  int ok = run->prov != NULL;
+  if (ok) {
+    cf_strbuf_printf(&line, "CARBONFLUX_VERSION=%s", cf_version());
+    ok = (run->prov[0] = cf_strbuf_take(&line)) != NULL;
+  }
+  if (ok) {
+    cf_strbuf_printf(&line, "CARBONFLUX_INPUTS=%s", cf_strbuf_str(&in));
+    ok = !in.failed && (run->prov[1] = cf_strbuf_take(&line)) != NULL;
+  }
+  if (ok) {
+    cf_strbuf_printf(&line, "CARBONFLUX_SETTINGS=%s", run->p->settings_json);
+    ok = (run->prov[2] = cf_strbuf_take(&line)) != NULL;
+  }
+  cf_strbuf_free(&in);
+  cf_strbuf_free(&line);
+  if (!ok) { /* an output without its provenance would pass for a complete one */
+    free_prov(run);
+    cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the provenance metadata");
     return NULL;
   }
-  cf_strbuf a;
-  cf_strbuf_init(&a);
-  cf_strbuf_printf(&a, "CARBONFLUX_VERSION=%s", cf_version());
-  run->prov[0] = cf_strbuf_take(&a);
-  cf_strbuf_printf(&a, "CARBONFLUX_INPUTS=%s", cf_strbuf_str(&in));
-  run->prov[1] = cf_strbuf_take(&a);
-  cf_strbuf_printf(&a, "CARBONFLUX_SETTINGS=%s", run->p->settings_json);
-  run->prov[2] = cf_strbuf_take(&a);
-  cf_strbuf_free(&in);
-  (void)ctx;
   return (const char *const *)run->prov;
 }
 
@@ -160,7 +170,8 @@ int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
     run.item_stem = run.item ? cf_path_stem(run.item) : NULL;
     run.products = calloc((size_t)p->nstages, sizeof *run.products);
     summary->items++;
-    int rc = run.products ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    /* without its stem an item's outputs would be named "out" */
+    int rc = run.products && (!run.item || run.item_stem) ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
     if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, run.item);
     for (int s = 0; s < p->nstages && !rc; s++) {
       cf_stage *st = &p->stages[s];

@@ -8,10 +8,17 @@
  * read option values through accessors that cannot fail because validation
  * already ran. A stage produces at most one product (a raster node, a
  * polygon layer) that later stages refer to by the stage's name.
+ *
+ * An option may instead be a row of a settings table (core/kvtable.h) that
+ * a library module declares for all its interfaces (lidar/process_options.h):
+ * then only its name and `settings` are given here, and the row supplies
+ * the type, range, unit, default and help; the validator checks values with
+ * the row and cf_stage_apply_settings stores them through it.
  */
 #ifndef CF_PIPELINES_STAGE_H
 #define CF_PIPELINES_STAGE_H
 
+#include "core/kvtable.h"
 #include "core/yaml.h"
 #include "carbonflux/ctx.h"
 
@@ -51,6 +58,10 @@ typedef struct {
   int list_min, list_max;  /* list lengths (0 = no limit) */
   cf_product_kind ref_kind; /* CF_OPT_STAGE_REF */
   const char *help;
+  /* Non-NULL: the option is the row `name` of this table; `type` must match
+   * the row's (CF_OPT_DOUBLE, _INT, _BOOL, _ENUM) and the other fields
+   * above are unused. Unset, it keeps the table's default. */
+  const cf_kv_table *settings;
 } cf_option_spec;
 
 typedef struct cf_stage cf_stage;
@@ -104,6 +115,10 @@ char *cf_stage_path(const cf_stage *st, cf_run *run, const char *name);
  * paths; free with cf_stage_paths_free). */
 int cf_stage_paths(cf_ctx *ctx, const cf_stage *st, const char *name, char ***paths, int *n);
 void cf_stage_paths_free(char **paths, int n);
+/* Store every option of `st` that is a row of `t` and was given into
+ * `base` (a struct of t's kind, holding its defaults) through the row, as
+ * a number: the value validation checked, never text parsed again. */
+int cf_stage_apply_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_table *t, void *base);
 /* Stage index named by a CF_OPT_STAGE_REF option, -1 if unset. */
 int cf_stage_ref(const cf_stage *st, cf_run *run, const char *name);
 
@@ -116,11 +131,12 @@ void *cf_run_input(cf_run *run, const cf_stage *st);
 void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, void (*destroy)(void *));
 /* Record an input file for provenance (hashes it) and an output written. */
 int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path);
-void cf_run_note_output(cf_run *run, const char *path);
+int cf_run_note_output(cf_ctx *ctx, cf_run *run, const char *path);
 /* Note an output and log the "wrote" event for it. */
-void cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path);
+int cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path);
 /* Provenance as KEY=VALUE strings for output metadata (NULL-ended, owned by
- * the run): CARBONFLUX_VERSION, CARBONFLUX_INPUTS, CARBONFLUX_SETTINGS. */
+ * the run): CARBONFLUX_VERSION, CARBONFLUX_INPUTS, CARBONFLUX_SETTINGS.
+ * NULL (with the reason in the context) if it cannot be made. */
 const char *const *cf_run_provenance(cf_ctx *ctx, cf_run *run);
 /* The batch item being processed (path of the batch input, its stem). */
 const char *cf_run_item_path(const cf_run *run);

@@ -34,26 +34,32 @@ static void destroy_job(void *p) {
   free(j);
 }
 
-static int derive_job(cf_ctx *ctx, cf_run *run, cf_stage *st, lidar_job **out) {
+/* The options of the lidar.* stages are rows of the processing settings
+ * (lidar/process_options.h): the stage lists name them, the table checks
+ * and stores them, so a stage and `lidar process` cannot disagree. */
+#define LIDAR_SETTING(name_, type_, field, lo, hi, unit, choices, help) \
+  {.name = #name_, .type = CF_OPT_##type_, .settings = &cf_lidar_settings},
+
+/* What a processing stage switches on besides its settings. */
+typedef enum { STEP_ONLY_SETTINGS, STEP_DIAL, STEP_WIND } step_kind;
+
+/* A lidar.* stage: a copy of the job before it, with the stage's settings
+ * stored into the processing options. */
+static int run_step(cf_ctx *ctx, cf_run *run, cf_stage *st, step_kind kind) {
   const lidar_job *in = cf_run_input(run, st);
   lidar_job *j = malloc(sizeof *j);
-  if (!j) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  if (!j) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
   *j = *in;
   j->owns_l0 = 0;
-  *out = j;
+  int rc = cf_stage_apply_settings(ctx, st, &cf_lidar_settings, &j->opts);
+  if (rc) {
+    free(j);
+    return rc;
+  }
+  if (kind == STEP_DIAL) j->opts.do_dial = 1;
+  if (kind == STEP_WIND) j->opts.do_wind = 1;
+  cf_run_set_product(run, st->index, CF_PRODUCT_LIDAR, j, destroy_job);
   return CF_OK;
-}
-
-/* Set a processing option from a stage option of the same meaning. */
-static int set_num(cf_ctx *ctx, cf_stage *st, lidar_job *j, const char *stage_key, const char *opts_key) {
-  if (!cf_stage_has(st, stage_key)) return CF_OK;
-  char kv[128];
-  const cf_option_spec *o = cf_stage_option(st, stage_key, NULL);
-  if (o->type == CF_OPT_BOOL)
-    snprintf(kv, sizeof kv, "%s=%s", opts_key, cf_stage_bool(st, stage_key) ? "yes" : "no");
-  else
-    snprintf(kv, sizeof kv, "%s=%.17g", opts_key, cf_stage_double(st, stage_key));
-  return cf_lidar_opts_set(ctx, &j->opts, kv);
 }
 
 /* --- ingest.lidar_l0 ------------------------------------------------------------- */
@@ -87,108 +93,17 @@ static int run_ingest_l0(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   return rc;
 }
 
-/* --- lidar.spectra ----------------------------------------------------------------- */
+/* --- lidar.spectra, lidar.doppler, lidar.dial, lidar.wind ---------------------------- */
 
-static const cf_option_spec spectra_opts[] = {
-    {.name = "bins_correlated", .type = CF_OPT_BOOL,
-     .help = "treat spectral bins as correlated by the window (default: yes for raw files we transform, no for the digitiser's spectra)"},
-    {NULL}};
+static const cf_option_spec spectra_opts[] = {CF_LIDAR_SPECTRA_SETTINGS(LIDAR_SETTING){NULL}};
+static const cf_option_spec doppler_opts[] = {CF_LIDAR_DOPPLER_SETTINGS(LIDAR_SETTING){NULL}};
+static const cf_option_spec dial_opts[] = {CF_LIDAR_DIAL_SETTINGS(LIDAR_SETTING){NULL}};
+static const cf_option_spec wind_opts[] = {CF_LIDAR_WIND_SETTINGS(LIDAR_SETTING){NULL}};
 
-static int run_spectra(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  lidar_job *j;
-  int rc = derive_job(ctx, run, st, &j);
-  if (!rc) rc = set_num(ctx, st, j, "bins_correlated", "bins_correlated");
-  if (rc) {
-    free(j);
-    return rc;
-  }
-  cf_run_set_product(run, st->index, CF_PRODUCT_LIDAR, j, destroy_job);
-  return CF_OK;
-}
-
-/* --- lidar.doppler ----------------------------------------------------------------- */
-
-static const cf_option_spec doppler_opts[] = {
-    {.name = "cnr_min", .type = CF_OPT_DOUBLE, .def = "-27", .has_min = 1, .min = -60, .has_max = 1, .max = 20,
-     .help = "dB; gates below are flagged low_cnr and masked"},
-    {.name = "peak_snr_min", .type = CF_OPT_DOUBLE, .def = "5", .has_min = 1, .min = 0, .has_max = 1, .max = 1000,
-     .help = "fitted peak power over its sigma needed for a detection"},
-    {.name = "near_range", .type = CF_OPT_DOUBLE, .def = "200", .has_min = 1, .min = 0, .help = "m; closer gates are flagged"},
-    {.name = "hard_target", .type = CF_OPT_DOUBLE, .def = "20", .help = "dB; CNR above flags a hard target or saturation"},
-    {.name = "v_max", .type = CF_OPT_DOUBLE, .def = "30", .has_min = 1, .min = 1, .has_max = 1, .max = 100,
-     .help = "m/s; half-width of the Doppler search band"},
-    {NULL}};
-
-static int run_doppler(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  lidar_job *j;
-  int rc = derive_job(ctx, run, st, &j);
-  const char *k[][2] = {{"cnr_min", "cnr_min"}, {"peak_snr_min", "peak_snr_min"}, {"near_range", "near_range"},
-                        {"hard_target", "hard_target"}, {"v_max", "v_max"}};
-  for (int i = 0; !rc && i < 5; i++) rc = set_num(ctx, st, j, k[i][0], k[i][1]);
-  if (rc) {
-    free(j);
-    return rc;
-  }
-  cf_run_set_product(run, st->index, CF_PRODUCT_LIDAR, j, destroy_job);
-  return CF_OK;
-}
-
-/* --- lidar.dial ---------------------------------------------------------------------- */
-
-static const cf_option_spec dial_opts[] = {
-    {.name = "window", .type = CF_OPT_DOUBLE, .def = "600", .has_min = 1, .min = 10, .help = "m; fit window along the beam"},
-    {.name = "co2_prior", .type = CF_OPT_DOUBLE, .def = "420", .has_min = 1, .min = 100, .has_max = 1, .max = 2000,
-     .help = "ppm; only for CO2 self-broadening in the cross-sections"},
-    {NULL}};
-
-static int run_dial(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  lidar_job *j;
-  int rc = derive_job(ctx, run, st, &j);
-  if (!rc) rc = set_num(ctx, st, j, "window", "dial_window");
-  if (!rc) rc = set_num(ctx, st, j, "co2_prior", "co2_prior");
-  if (rc) {
-    free(j);
-    return rc;
-  }
-  j->opts.do_dial = 1;
-  cf_run_set_product(run, st->index, CF_PRODUCT_LIDAR, j, destroy_job);
-  return CF_OK;
-}
-
-/* --- lidar.wind ---------------------------------------------------------------------- */
-
-static const char *const error_modes[] = {"propagated", "birge", "scaled", NULL};
-
-static const cf_option_spec wind_opts[] = {
-    {.name = "min_beams", .type = CF_OPT_INT, .def = "4", .has_min = 1, .min = 4, .help = "radial velocities needed at a height"},
-    {.name = "max_condition", .type = CF_OPT_DOUBLE, .def = "30", .has_min = 1, .min = 1,
-     .help = "reject heights whose fit is worse conditioned"},
-    {.name = "height_tol", .type = CF_OPT_DOUBLE, .def = "0", .has_min = 1, .min = 0,
-     .help = "m; height matching tolerance (0: half a gate)"},
-    {.name = "errors", .type = CF_OPT_ENUM, .def = "propagated", .choices = error_modes,
-     .help = "propagated (input sigmas), birge (inflate by chi2 if > 1) or scaled (by chi2)"},
-    {NULL}};
-
-static int wind_opts_from_stage(cf_stage *st, cf_wind_opts *w) {
-  cf_wind_opts_default(w);
-  w->min_beams = (int)cf_stage_int(st, "min_beams");
-  w->max_condition = cf_stage_double(st, "max_condition");
-  w->height_tol_m = cf_stage_double(st, "height_tol");
-  const char *e = cf_stage_str(st, "errors");
-  for (int i = 0; error_modes[i]; i++)
-    if (!strcmp(e, error_modes[i])) w->error_mode = (cf_wind_error_mode)i;
-  return CF_OK;
-}
-
-static int run_wind(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  lidar_job *j;
-  int rc = derive_job(ctx, run, st, &j);
-  if (rc) return rc;
-  wind_opts_from_stage(st, &j->opts.wind);
-  j->opts.do_wind = 1;
-  cf_run_set_product(run, st->index, CF_PRODUCT_LIDAR, j, destroy_job);
-  return CF_OK;
-}
+static int run_spectra(cf_ctx *ctx, cf_run *run, cf_stage *st) { return run_step(ctx, run, st, STEP_ONLY_SETTINGS); }
+static int run_doppler(cf_ctx *ctx, cf_run *run, cf_stage *st) { return run_step(ctx, run, st, STEP_ONLY_SETTINGS); }
+static int run_dial(cf_ctx *ctx, cf_run *run, cf_stage *st) { return run_step(ctx, run, st, STEP_DIAL); }
+static int run_wind(cf_ctx *ctx, cf_run *run, cf_stage *st) { return run_step(ctx, run, st, STEP_WIND); }
 
 /* --- write.l2 ---------------------------------------------------------------------- */
 
@@ -215,8 +130,8 @@ static int run_write_l2(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     int frc = cf_l2_writer_finish(ctx, w, rc == CF_OK);
     if (!rc) rc = frc;
   }
+  if (!rc) rc = cf_run_wrote(ctx, run, path);
   if (!rc) {
-    cf_run_wrote(ctx, run, path);
     cf_run_set_product(run, st->index, CF_PRODUCT_L2, path, destroy_path);
     path = NULL;
   }
@@ -240,7 +155,8 @@ static int run_quicklook(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   int n = 0;
   int rc = prefix ? cf_quicklook_write(ctx, l2, prefix, &paths, &n) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   for (int i = 0; i < n; i++) {
-    cf_run_wrote(ctx, run, paths[i]);
+    int wrc = cf_run_wrote(ctx, run, paths[i]);
+    if (!rc) rc = wrc;
     free(paths[i]);
   }
   free(paths);
@@ -284,21 +200,17 @@ static int run_ingest_windcube(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 
 static const cf_option_spec wind_csv_opts[] = {
     {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "CSV of the wind profile to write"},
-    {.name = "min_beams", .type = CF_OPT_INT, .def = "4", .has_min = 1, .min = 4, .help = "radial velocities needed at a height"},
-    {.name = "max_condition", .type = CF_OPT_DOUBLE, .def = "30", .has_min = 1, .min = 1,
-     .help = "reject heights whose fit is worse conditioned"},
-    {.name = "height_tol", .type = CF_OPT_DOUBLE, .def = "0", .has_min = 1, .min = 0, .help = "m; 0: half a gate"},
-    {.name = "errors", .type = CF_OPT_ENUM, .def = "propagated", .choices = error_modes,
-     .help = "propagated, birge or scaled (see README)"},
-    {NULL}};
+    CF_LIDAR_WIND_SETTINGS(LIDAR_SETTING){NULL}};
 
 static int run_wind_csv(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_windcube_scan *wc = cf_run_input(run, st);
-  cf_wind_opts wo;
-  wind_opts_from_stage(st, &wo);
-  cf_wind_ray *rays = calloc((size_t)wc->n_rays, sizeof *rays);
+  cf_lidar_opts lo; /* the wind rows are over the whole processing options */
+  cf_lidar_opts_default(&lo);
+  int rc = cf_stage_apply_settings(ctx, st, &cf_lidar_settings, &lo);
+  const cf_wind_opts wo = lo.wind;
+  cf_wind_ray *rays = rc ? NULL : calloc((size_t)wc->n_rays, sizeof *rays);
   cf_wind_scan scan;
-  int rc = rays ? cf_wind_rays_from_windcube(ctx, wc, rays, wc->n_rays, &scan) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  if (!rc) rc = rays ? cf_wind_rays_from_windcube(ctx, wc, rays, wc->n_rays, &scan) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   /* levels: the gate heights of the first slanted ray */
   int r0 = 0;
   for (int i = 0; !rc && i < scan.n_rays; i++)
@@ -317,25 +229,33 @@ static int run_wind_csv(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   if (!rc && !(work = malloc((nwork ? nwork : 1) * sizeof *work))) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   if (!rc) rc = cf_wind_fit(ctx, &wo, &scan, h, nh, work, nwork, lv);
   char *path = rc ? NULL : cf_stage_path(st, run, "path");
+  if (!rc && !path) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  const char *const *prov = rc ? NULL : cf_run_provenance(ctx, run);
+  if (!rc && !prov) rc = cf_error_code(ctx);
   cf_csv_out csv;
   if (!rc)
-    rc = path ? cf_csv_open(ctx, &csv, path, cf_run_provenance(ctx, run),
-                            "height_m,eastward_wind,northward_wind,upward_air_velocity,eastward_wind_uncertainty,"
-                            "northward_wind_uncertainty,upward_air_velocity_uncertainty,wind_speed,wind_from_direction,"
-                            "wind_fit_rmse,wind_valid_beams,flags")
-              : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    rc = cf_csv_open(ctx, &csv, path, prov,
+                     "height_m,eastward_wind,northward_wind,upward_air_velocity,eastward_wind_uncertainty,"
+                     "northward_wind_uncertainty,upward_air_velocity_uncertainty,wind_speed,wind_from_direction,"
+                     "wind_fit_rmse,wind_valid_beams,flags");
   if (!rc) {
     for (int k = 0; k < nh; k++) {
       const cf_wind_level *L = &lv[k];
+      /* a value that was not determined is an empty field, never "nan" or 0:
+       * the whole row for a rejected height, w and its error where it was
+       * fixed (CF_WIND_W_FIXED) */
+      char w[32] = "", w_err[32] = "";
+      if (isfinite(L->w)) snprintf(w, sizeof w, "%.4f", L->w);
+      if (isfinite(L->w_err)) snprintf(w_err, sizeof w_err, "%.4f", L->w_err);
       if (L->flags & CF_WIND_REJECTED)
-        fprintf(csv.f, "%.3f,,,,,,,,,,%d,%u\n", L->height_m, L->n_beams, L->flags); /* no value: empty fields */
+        fprintf(csv.f, "%.3f,,,,,,,,,,%d,%u\n", L->height_m, L->n_beams, L->flags);
       else
-        fprintf(csv.f, "%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3f,%.4f,%d,%u\n", L->height_m, L->u, L->v, L->w,
-                L->u_err, L->v_err, L->w_err, L->speed, L->direction_deg, L->rmse, L->n_beams, L->flags);
+        fprintf(csv.f, "%.3f,%.4f,%.4f,%s,%.4f,%.4f,%s,%.4f,%.3f,%.4f,%d,%u\n", L->height_m, L->u, L->v, w, L->u_err,
+                L->v_err, w_err, L->speed, L->direction_deg, L->rmse, L->n_beams, L->flags);
     }
     rc = cf_csv_close(ctx, &csv, 1);
   }
-  if (!rc) cf_run_wrote(ctx, run, path);
+  if (!rc) rc = cf_run_wrote(ctx, run, path);
   free(path);
   free(work);
   free(h);

@@ -237,10 +237,15 @@ static int run_zonal(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_zone_stats *z = NULL;
   if ((rc = cf_zonal_stats(ctx, in, band, v, &z))) return rc;
   char *path = cf_stage_path(st, run, "path");
-  rc = path ? write_zonal_csv(ctx, path, z, v->n, in->band_names[band][0] ? in->band_names[band] : cf_stage_str(st, "band"),
-                              cf_run_provenance(ctx, run))
-            : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  if (!rc) cf_run_wrote(ctx, run, path);
+  const char *const *prov = path ? cf_run_provenance(ctx, run) : NULL;
+  if (!path)
+    rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  else if (!prov)
+    rc = cf_error_code(ctx);
+  else
+    rc = write_zonal_csv(ctx, path, z, v->n, in->band_names[band][0] ? in->band_names[band] : cf_stage_str(st, "band"),
+                         prov);
+  if (!rc) rc = cf_run_wrote(ctx, run, path);
   cf_zone_stats_free(z, v->n);
   free(path);
   return rc;
@@ -300,10 +305,11 @@ static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_cog_options o;
   cog_opts_from_stage(st, &o);
   o.metadata = cf_run_provenance(ctx, run);
+  if (!o.metadata) return cf_error_code(ctx);
   char *path = cf_stage_path(st, run, "path");
   if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   int rc = cf_cog_write(ctx, in, path, &o);
-  if (!rc) cf_run_wrote(ctx, run, path);
+  if (!rc) rc = cf_run_wrote(ctx, run, path);
   free(path);
   return rc;
 }

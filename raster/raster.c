@@ -108,10 +108,20 @@ int cf_raster_find_band(const cf_raster *r, const char *key) {
   return -1;
 }
 
+/* The window lands in a block of the INPUT node (its scratch slot of the
+ * thread), not of the parent: a parent with several inputs then holds each
+ * input's pixels in a buffer of its own. (A slot per parent, as this was,
+ * made the second input's read overwrite the first input's pixels, or free
+ * them when the band counts differed.) Nodes read their inputs with the
+ * window they are asked for and reads are deterministic, so a node that is
+ * an input twice in one graph (A -> B, A -> C, both into D) is only ever
+ * rewritten with the same pixels. */
 int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_window *w,
                          cf_block **out, cf_worker_status *st) {
   cf_raster *in = parent->inputs[input];
-  cf_block *b = &parent->scratch[thread];
+  if (thread < 0 || thread >= in->nthreads)
+    return cf_worker_fail(st, CF_EINTERNAL, "", "", "thread %d of an input with %d thread slots", thread, in->nthreads);
+  cf_block *b = &in->scratch[thread];
   int need = w->nx * w->ny;
   if (b->cap_px < need || b->nbands != in->nbands) {
     cf_block_free(b);

@@ -85,7 +85,9 @@ struct cf_raster {
   cf_raster **inputs;   /* borrowed: nodes are owned by the pipeline */
   int ninputs;
   void *impl;
-  /* scratch blocks for nodes that read an input, one per thread */
+  /* per thread, the block this node's pixels land in when a parent reads
+   * it (cf_raster_read_input): each input has its own, so a node reading
+   * several inputs never has one input's pixels overwrite another's */
   cf_block *scratch;
 };
 
@@ -100,7 +102,9 @@ void cf_raster_destroy(cf_raster *r);
 /* Find a band by name (case-insensitive) or 1-based number in text; -1 if none. */
 int cf_raster_find_band(const cf_raster *r, const char *name_or_number);
 
-/* Read `w` of input `r` into the thread's scratch block of `parent`. */
+/* Read `w` of input `input` of `parent` into that input's own scratch
+ * block for `thread` (valid until the same input is read again by the
+ * thread). */
 int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_window *w,
                          cf_block **out, cf_worker_status *st);
 

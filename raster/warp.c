@@ -1,12 +1,19 @@
 /*
- * Grid definition and the warp node.
+ * Grid definition and the warp nodes.
  *
- * Warping is GDAL's: each thread builds its own warped VRT (gdalwarp -of VRT)
- * over its own source handle, with the exact transformer (-et 0) so that a
- * pixel's value does not depend on how the warper chunks its work, and with
- * Float64 output whose NaN marks pixels with no valid source. The VRT's
- * block is the node's block, so the tile engine asks for whole VRT blocks and
- * every thread computes identical pixels.
+ * Warping is GDAL's, with the exact transformer (-et 0) so that a pixel's
+ * value does not depend on how the warper chunks its work, and Float64
+ * output whose NaN marks pixels with no valid source. Two nodes:
+ *  - a file (a source node): each thread builds its own warped VRT
+ *    (gdalwarp -of VRT) over its own handle. The VRT's block is the node's
+ *    block, so the tile engine asks for whole VRT blocks and every thread
+ *    computes identical pixels.
+ *  - any other node (an index, a clip...): it has no file, but it has a grid
+ *    and reads any window. Each block of the output is warped on its own:
+ *    its pixel edges are mapped into the input grid, that window plus the
+ *    resampling kernel's reach is read from the input node, wrapped as an
+ *    in-memory dataset and warped by GDAL into the block. A block's pixels
+ *    depend on the block only, never on the tile or thread that asked.
  */
 #include "raster/warp.h"
 
@@ -41,13 +48,26 @@ static char *srs_wkt(OGRSpatialReferenceH srs) {
   return out;
 }
 
+/* A dataset with the grid `g` and no bands: what GDAL needs to reason about
+ * the footprint of any node, including a computed one without a file. */
+static GDALDatasetH grid_dataset(const cf_grid *g) {
+  GDALDriverH mem = GDALGetDriverByName("MEM");
+  GDALDatasetH ds = mem ? GDALCreate(mem, "", g->width, g->height, 0, GDT_Float64, NULL) : NULL;
+  double gt[6];
+  memcpy(gt, g->gt, sizeof gt);
+  if (ds && (GDALSetGeoTransform(ds, gt) != CE_None || GDALSetProjection(ds, g->wkt) != CE_None)) {
+    GDALClose(ds);
+    ds = NULL;
+  }
+  return ds;
+}
+
 /* Footprint of the source in the CRS `dst_wkt` and the resolution GDAL
- * suggests there. */
-static int suggest(cf_ctx *ctx, const cf_raster *src, const char *dst_wkt, double ext[4],
+ * suggests there. `label` names the source in messages. */
+static int suggest(cf_ctx *ctx, const cf_raster *src, const char *label, const char *dst_wkt, double ext[4],
                    double *res) {
-  const cf_raster_info *info = cf_source_info(src);
   cf_gdal_quiet_push();
-  GDALDatasetH ds = GDALOpenEx(info->path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+  GDALDatasetH ds = grid_dataset(&src->grid);
   char *opts[4] = {NULL};
   cf_strbuf a, b;
   cf_strbuf_init(&a);
@@ -58,14 +78,17 @@ static int suggest(cf_ctx *ctx, const cf_raster *src, const char *dst_wkt, doubl
   opts[1] = (char *)cf_strbuf_str(&b);
   void *tr = ds ? GDALCreateGenImgProjTransformer2(ds, NULL, opts) : NULL;
   int rc = CF_OK;
-  if (!tr) {
-    rc = cf_error(ctx, CF_EDATA, info->path, "crs", "cannot transform to the grid CRS (%s)",
+  if (!ds) {
+    rc = cf_error(ctx, CF_ENOMEM, label, "crs", "cannot describe the input grid to GDAL (%s)",
+                  cf_gdal_last_error("MEM driver failed"));
+  } else if (!tr) {
+    rc = cf_error(ctx, CF_EDATA, label, "crs", "cannot transform to the grid CRS (%s)",
                   cf_gdal_last_error("PROJ failed"));
   } else {
     double gt[6];
     int w, h;
     if (GDALSuggestedWarpOutput2(ds, GDALGenImgProjTransform, tr, gt, &w, &h, ext, 0) != CE_None) {
-      rc = cf_error(ctx, CF_EDATA, info->path, "crs", "cannot compute the footprint in the grid CRS (%s)",
+      rc = cf_error(ctx, CF_EDATA, label, "crs", "cannot compute the footprint in the grid CRS (%s)",
                     cf_gdal_last_error("PROJ failed"));
     } else {
       *res = gt[1];
@@ -100,7 +123,8 @@ int cf_grid_define(cf_ctx *ctx, const cf_grid_spec *spec, const cf_raster *src, 
     foot[3] = y1 < y2 ? y2 : y1;
     res_suggested = src->grid.gt[1];
   } else {
-    int rc = suggest(ctx, src, out->wkt, foot, &res_suggested);
+    const cf_raster_info *info = cf_source_info(src);
+    int rc = suggest(ctx, src, info ? info->path : where, out->wkt, foot, &res_suggested);
     if (rc) {
       cf_grid_free(out);
       return rc;
@@ -236,12 +260,27 @@ static char **add_arg(char **argv, const char *fmt, ...) {
   return CSLAddString(argv, buf);
 }
 
-cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling) {
-  const cf_raster_info *info = cf_source_info(src);
-  if (!info) {
-    cf_error(ctx, CF_EINTERNAL, "", "", "warp input is not a raster file");
-    return NULL;
-  }
+/* What both warps ask of GDAL: the resampling, the exact transformer, and
+ * NaN wherever no valid input pixel reaches. */
+static char **add_warp_args(char **a, const char *resampling) {
+  const char *args[] = {"-r", resampling ? resampling : "near", "-et", "0", "-dstnodata", "nan", "-wo",
+                        "INIT_DEST=NO_DATA"};
+  for (size_t i = 0; i < sizeof args / sizeof *args; i++) a = CSLAddString(a, args[i]);
+  return a;
+}
+
+/* The end both warp constructors share: the input's band names, or (ok == 0
+ * or a name cannot be copied) the node destroyed and the error reported. */
+static cf_raster *finish_warp(cf_ctx *ctx, cf_raster *r, const cf_raster *src, int ok) {
+  for (int b = 0; ok && b < r->nbands; b++) ok = cf_raster_set_band_name(r, b, src->band_names[b]) == CF_OK;
+  if (ok) return r;
+  cf_raster_destroy(r);
+  cf_error(ctx, CF_ENOMEM, "", "", "out of memory setting up a warp");
+  return NULL;
+}
+
+static cf_raster *file_warp_create(cf_ctx *ctx, cf_raster *src, const cf_raster_info *info, const cf_grid *grid,
+                                   const char *resampling) {
   cf_raster *r = cf_raster_alloc(ctx, &warp_ops, src->nbands, src->nthreads);
   if (!r) return NULL;
   warp_impl *wi = calloc(1, sizeof *wi);
@@ -270,14 +309,7 @@ cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, cons
   a = CSLAddString(a, "-ts");
   a = add_arg(a, "%d", grid->width);
   a = add_arg(a, "%d", grid->height);
-  a = CSLAddString(a, "-r");
-  a = CSLAddString(a, resampling ? resampling : "near");
-  a = CSLAddString(a, "-et");
-  a = CSLAddString(a, "0");
-  a = CSLAddString(a, "-dstnodata");
-  a = CSLAddString(a, "nan");
-  a = CSLAddString(a, "-wo");
-  a = CSLAddString(a, "INIT_DEST=NO_DATA");
+  a = add_warp_args(a, resampling);
   int has_nd = 0;
   for (int b = 0; b < info->nbands; b++) has_nd |= info->mask[b] == CF_MASK_NODATA;
   if (has_nd) {
@@ -296,12 +328,228 @@ cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, cons
   a = add_arg(a, "BLOCKYSIZE=%d", WARP_BLOCK);
   a = CSLAddString(a, "-q");
   wi->argv = a;
-  if (!a) goto oom;
-  for (int b = 0; b < r->nbands; b++)
-    if (cf_raster_set_band_name(r, b, src->band_names[b])) goto oom;
-  return r;
+  return finish_warp(ctx, r, src, a != NULL);
 oom:
-  cf_raster_destroy(r);
-  cf_error(ctx, CF_ENOMEM, "", "", "out of memory setting up a warp");
-  return NULL;
+  return finish_warp(ctx, r, src, 0);
+}
+
+/* --- the warp node over any node ------------------------------------------------ */
+
+typedef struct {
+  char **argv;   /* gdalwarp arguments for one block, NULL-terminated */
+  int radius;    /* the resampling kernel's reach, in input pixels at 1:1 */
+  void **tr;     /* per thread: output pixel/line -> input pixel/line (exact) */
+  cf_block *out; /* per thread: one warped block */
+} node_warp_impl;
+
+/* Reach of GDAL's kernels (GWKGetFilterRadius); the area methods take the
+ * input pixels under an output pixel, which the mapped edges already cover,
+ * and one more pixel absorbs rounding at the window's edge. */
+static int kernel_radius(const char *resampling) {
+  if (!strcmp(resampling, "cubic") || !strcmp(resampling, "cubicspline")) return 2;
+  if (!strcmp(resampling, "lanczos")) return 3;
+  return 1;
+}
+
+/* Input pixel/line coordinates of a 17 x 17 lattice over the output
+ * window's pixel edges (corners and edges included); returns the bounding
+ * box of those that transform, and 0 if none does. */
+static int mapped_box(void *tr, const cf_window *w, double box[4]) {
+  enum { K = 17 };
+  double x[K * K], y[K * K], z[K * K];
+  int ok[K * K], any = 0;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < K; i++) {
+      x[j * K + i] = w->x0 + (double)w->nx * i / (K - 1);
+      y[j * K + i] = w->y0 + (double)w->ny * j / (K - 1);
+      z[j * K + i] = 0;
+    }
+  GDALGenImgProjTransform(tr, TRUE, K * K, x, y, z, ok);
+  for (int k = 0; k < K * K; k++) {
+    if (!ok[k] || !isfinite(x[k]) || !isfinite(y[k])) continue;
+    if (!any || x[k] < box[0]) box[0] = x[k];
+    if (!any || y[k] < box[1]) box[1] = y[k];
+    if (!any || x[k] > box[2]) box[2] = x[k];
+    if (!any || y[k] > box[3]) box[3] = y[k];
+    any = 1;
+  }
+  return any;
+}
+
+/* The input window an output window needs: its mapped edges, widened by the
+ * kernel's reach (stretched as GDAL stretches it when reducing), clipped to
+ * the input grid. Returns 0 if the output window maps outside the input. */
+static int input_window(void *tr, int radius, const cf_grid *in, const cf_window *w, cf_window *sw) {
+  double box[4];
+  if (!mapped_box(tr, w, box)) return 0;
+  double scale = fmax((box[2] - box[0]) / w->nx, (box[3] - box[1]) / w->ny);
+  double m = ceil(radius * fmax(1.0, scale)) + 1;
+  double x0 = fmax(0, floor(box[0]) - m), y0 = fmax(0, floor(box[1]) - m);
+  double x1 = fmin(in->width, ceil(box[2]) + m), y1 = fmin(in->height, ceil(box[3]) + m);
+  if (!(x1 > x0 && y1 > y0)) return 0;
+  sw->x0 = (int)x0;
+  sw->y0 = (int)y0;
+  sw->nx = (int)(x1 - x0);
+  sw->ny = (int)(y1 - y0);
+  return 1;
+}
+
+/* A MEM dataset over the pixels of `b` (nx x ny, bands as cf_block lays them
+ * out), with window (x0, y0) of grid `g` as its georeferencing and NaN as
+ * nodata: GDAL reads or writes the block's memory in place. */
+static GDALDatasetH wrap_block(cf_block *b, int nbands, const cf_grid *g, int x0, int y0) {
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("MEM"), "", b->nx, b->ny, 0, GDT_Float64, NULL);
+  for (int k = 0; ds && k < nbands; k++) {
+    char ptr[64], pixel[32], line[48];
+    snprintf(ptr, sizeof ptr, "DATAPOINTER=%p", (void *)cf_block_band(b, k));
+    snprintf(pixel, sizeof pixel, "PIXELOFFSET=%d", (int)sizeof(double));
+    snprintf(line, sizeof line, "LINEOFFSET=%lld", (long long)b->nx * (long long)sizeof(double));
+    char *opts[] = {ptr, pixel, line, NULL};
+    if (GDALAddBand(ds, GDT_Float64, opts) != CE_None ||
+        GDALSetRasterNoDataValue(GDALGetRasterBand(ds, k + 1), NAN) != CE_None) {
+      GDALClose(ds);
+      ds = NULL;
+    }
+  }
+  double gt[6] = {g->gt[0] + x0 * g->gt[1], g->gt[1], 0, g->gt[3] + y0 * g->gt[5], 0, g->gt[5]};
+  if (ds && (GDALSetGeoTransform(ds, gt) != CE_None || GDALSetProjection(ds, g->wkt) != CE_None)) {
+    GDALClose(ds);
+    ds = NULL;
+  }
+  return ds;
+}
+
+/* GDAL warps the input pixels `in` (window `sw` of the input grid) into
+ * `out` (window `bw` of the output grid). */
+static int gdal_warp_block(cf_raster *r, const cf_window *sw, cf_block *in, const cf_window *bw, cf_block *out,
+                           cf_worker_status *st) {
+  node_warp_impl *nw = r->impl;
+  cf_gdal_quiet_push();
+  GDALDatasetH src = wrap_block(in, r->nbands, &r->inputs[0]->grid, sw->x0, sw->y0);
+  GDALDatasetH dst = wrap_block(out, r->nbands, &r->grid, bw->x0, bw->y0);
+  GDALWarpAppOptions *o = GDALWarpAppOptionsNew(nw->argv, NULL);
+  int usage = 0;
+  GDALDatasetH done = src && dst && o ? GDALWarp(NULL, dst, 1, &src, o, &usage) : NULL;
+  GDALWarpAppOptionsFree(o);
+  if (src) GDALClose(src);
+  if (dst) GDALClose(dst); /* the pixels stay: they are the block's memory */
+  cf_gdal_quiet_pop();
+  if (!done)
+    return cf_worker_fail(st, CF_EIO, "", "", "warping block x %d, y %d of a computed raster failed (%s)", bw->x0,
+                          bw->y0, cf_gdal_last_error("GDALWarp failed"));
+  return CF_OK;
+}
+
+/* One block of the output, into the thread's block buffer. */
+static int warp_one_block(cf_raster *r, int thread, const cf_window *bw, cf_worker_status *st) {
+  node_warp_impl *nw = r->impl;
+  cf_block *out = &nw->out[thread];
+  out->nx = bw->nx;
+  out->ny = bw->ny;
+  size_t n = (size_t)r->nbands * bw->nx * bw->ny;
+  for (size_t i = 0; i < n; i++) out->data[i] = NAN;
+  if (!nw->tr[thread]) {
+    cf_gdal_quiet_push();
+    nw->tr[thread] = GDALCreateGenImgProjTransformer3(r->inputs[0]->grid.wkt, r->inputs[0]->grid.gt, r->grid.wkt,
+                                                      r->grid.gt);
+    cf_gdal_quiet_pop();
+    if (!nw->tr[thread])
+      return cf_worker_fail(st, CF_EDATA, "", "crs", "cannot transform to the grid CRS (%s)",
+                            cf_gdal_last_error("PROJ failed"));
+  }
+  cf_window sw;
+  cf_block *in;
+  int rc = CF_OK;
+  if (input_window(nw->tr[thread], nw->radius, &r->inputs[0]->grid, bw, &sw)) {
+    rc = cf_raster_read_input(r, 0, thread, &sw, &in, st);
+    if (!rc) rc = gdal_warp_block(r, &sw, in, bw, out, st);
+  }
+  for (size_t i = 0; i < n; i++) out->valid[i] = !isnan(out->data[i]);
+  return rc;
+}
+
+/* Copy the part of block `b` (window bw) that lies in window w into `out`. */
+static void copy_overlap(const cf_block *b, const cf_window *bw, const cf_window *w, cf_block *out, int nbands) {
+  int x0 = bw->x0 > w->x0 ? bw->x0 : w->x0, x1 = bw->x0 + bw->nx < w->x0 + w->nx ? bw->x0 + bw->nx : w->x0 + w->nx;
+  int y0 = bw->y0 > w->y0 ? bw->y0 : w->y0, y1 = bw->y0 + bw->ny < w->y0 + w->ny ? bw->y0 + bw->ny : w->y0 + w->ny;
+  for (int k = 0; k < nbands; k++)
+    for (int y = y0; y < y1; y++) {
+      size_t from = (size_t)k * bw->nx * bw->ny + (size_t)(y - bw->y0) * bw->nx + (size_t)(x0 - bw->x0);
+      size_t to = (size_t)k * w->nx * w->ny + (size_t)(y - w->y0) * w->nx + (size_t)(x0 - w->x0);
+      memcpy(out->data + to, b->data + from, (size_t)(x1 - x0) * sizeof *out->data);
+      memcpy(out->valid + to, b->valid + from, (size_t)(x1 - x0));
+    }
+}
+
+/* Any window: every block it touches is warped whole, then its overlap
+ * copied, so a pixel's value never depends on the window asked for. */
+static int node_warp_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  node_warp_impl *nw = r->impl;
+  const int B = r->block_w;
+  if (!nw->out[thread].data && cf_block_init(&nw->out[thread], r->nbands, B * B))
+    return cf_worker_fail(st, CF_ENOMEM, "", "", "out of memory for a %dx%d warp block", B, B);
+  for (int by = w->y0 / B; by <= (w->y0 + w->ny - 1) / B; by++)
+    for (int bx = w->x0 / B; bx <= (w->x0 + w->nx - 1) / B; bx++) {
+      cf_window bw = {bx * B, by * B, 0, 0};
+      bw.nx = bw.x0 + B <= r->grid.width ? B : r->grid.width - bw.x0;
+      bw.ny = bw.y0 + B <= r->grid.height ? B : r->grid.height - bw.y0;
+      int rc = warp_one_block(r, thread, &bw, st);
+      if (rc) return rc;
+      copy_overlap(&nw->out[thread], &bw, w, out, r->nbands);
+    }
+  return CF_OK;
+}
+
+static void node_warp_destroy(cf_raster *r) {
+  node_warp_impl *nw = r->impl;
+  if (!nw) return;
+  for (int t = 0; t < r->nthreads; t++) {
+    if (nw->tr && nw->tr[t]) GDALDestroyGenImgProjTransformer(nw->tr[t]);
+    if (nw->out) cf_block_free(&nw->out[t]);
+  }
+  free(nw->tr);
+  free(nw->out);
+  CSLDestroy(nw->argv);
+  free(nw);
+}
+
+static const cf_raster_ops node_warp_ops = {"warp", node_warp_read, node_warp_destroy};
+
+/* Output pixels per block, so that a block's input window stays near 1024
+ * pixels a side however much the warp reduces (a 512 block at 1:8 would
+ * read 4096 x 4096 input pixels per thread). */
+static int node_block_size(const cf_raster *src, const cf_grid *grid) {
+  void *tr = GDALCreateGenImgProjTransformer3(src->grid.wkt, src->grid.gt, grid->wkt, grid->gt);
+  cf_window all = {0, 0, grid->width, grid->height};
+  double box[4], scale = 1;
+  if (tr && mapped_box(tr, &all, box)) scale = fmax((box[2] - box[0]) / grid->width, (box[3] - box[1]) / grid->height);
+  if (tr) GDALDestroyGenImgProjTransformer(tr);
+  int b = scale > 2 ? (int)(1024 / scale) / 16 * 16 : WARP_BLOCK;
+  return b < 32 ? 32 : b > WARP_BLOCK ? WARP_BLOCK : b;
+}
+
+static cf_raster *node_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling) {
+  cf_raster *r = cf_raster_alloc(ctx, &node_warp_ops, src->nbands, src->nthreads);
+  if (!r) return NULL;
+  node_warp_impl *nw = calloc(1, sizeof *nw);
+  r->impl = nw;
+  r->inputs = malloc(sizeof *r->inputs);
+  if (!nw || !r->inputs || cf_grid_copy(ctx, &r->grid, grid)) goto oom;
+  r->inputs[0] = src;
+  r->ninputs = 1;
+  nw->tr = calloc((size_t)r->nthreads, sizeof *nw->tr);
+  nw->out = calloc((size_t)r->nthreads, sizeof *nw->out);
+  if (!nw->tr || !nw->out) goto oom;
+  const char *method = resampling ? resampling : "near";
+  nw->radius = kernel_radius(method);
+  r->block_w = r->block_h = node_block_size(src, grid);
+  nw->argv = CSLAddString(add_warp_args(NULL, method), "-q");
+  return finish_warp(ctx, r, src, nw->argv != NULL);
+oom:
+  return finish_warp(ctx, r, src, 0);
+}
+
+cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling) {
+  const cf_raster_info *info = cf_source_info(src);
+  return info ? file_warp_create(ctx, src, info, grid, resampling) : node_warp_create(ctx, src, grid, resampling);
 }

@@ -26,9 +26,11 @@ typedef struct {
  * CF_EDATA if the grid and the source's footprint do not overlap. */
 int cf_grid_define(cf_ctx *ctx, const cf_grid_spec *spec, const cf_raster *src, cf_grid *out);
 
-/* A node that reads the GDAL raster behind `src` (a source node) resampled
- * onto `grid`. `resampling` is a gdalwarp name (near, bilinear, cubic,
- * cubicspline, lanczos, average, mode, min, max, med, q1, q3, sum, rms). */
+/* A node that reads `src` resampled onto `grid`: any node, a file (a source
+ * node, warped from the file as GDAL would) or a computed one (an index, a
+ * clip: warped block by block from the windows it computes). `resampling`
+ * is a gdalwarp name (near, bilinear, cubic, cubicspline, lanczos, average,
+ * mode, min, max, med, q1, q3, sum, rms). */
 cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling);
 
 /* The resampling names accepted, NULL-terminated. */

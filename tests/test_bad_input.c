@@ -5,13 +5,19 @@
  *   exit 1: configuration (e.g. a missing input is found before running)
  *   exit 2: processing failure (e.g. the output cannot be written)
  *   exit 3: finished, but some inputs were rejected
+ * And stage orders that validation accepts must run: a warp of a computed
+ * raster (an index) gives the pixels computed here independently, and a
+ * node with two inputs sees each input's own pixels.
  */
+#include <math.h>
+#include <ogr_srs_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "raster/raster.h"
 
 typedef cf_test_dir fixture;
 #define teardown cf_test_dir_teardown
@@ -196,6 +202,239 @@ static void cancelled_run_leaves_nothing(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* --- a warp of a computed raster ------------------------------------------------- */
+
+/* A 40 x 30 scene of 30 m pixels in UTM 50N whose red and nir DNs differ
+ * from pixel to pixel, so a pixel taken from the wrong place shows. It lies
+ * at 54 N, 300 km east of the central meridian, where grid north is about
+ * 4 deg off true north: the scene is visibly rotated in longitude/latitude. */
+enum { SW = 40, SH = 30 };
+static const double scene_gt[6] = {800000, 30, 0, 6000900, 0, -30};
+
+static double scene_red(int c, int r) { return 1000 + 37 * c + 11 * r; }
+static double scene_nir(int c, int r) { return 3000 + 5 * c + 23 * r + (c * r) % 17; }
+static double scene_ndvi(int c, int r) {
+  return (scene_nir(c, r) - scene_red(c, r)) / (scene_nir(c, r) + scene_red(c, r));
+}
+
+/* The scene, sw x sh pixels (the default SW x SH; a wider one spans
+ * several of the warp's blocks). */
+static void write_scene_sized(fixture *f, int sw, int sh) {
+  double *d = malloc((size_t)2 * sw * sh * sizeof *d);
+  for (int r = 0; r < sh; r++)
+    for (int c = 0; c < sw; c++) {
+      d[r * sw + c] = scene_red(c, r);
+      d[sw * sh + r * sw + c] = scene_nir(c, r);
+    }
+  cf_test_write_tif(cf_test_path(f->dir, "scene.tif"), sw, sh, 2, "UInt16", scene_gt, "EPSG:32650", NULL, d, 0);
+  free(d);
+}
+
+static void write_scene(fixture *f) { write_scene_sized(f, SW, SH); }
+
+/* ingest -> index -> warp (`warp_options`) -> write.cog, checked and then
+ * run through the command: both must give `expect`. */
+static void index_then_warp(fixture *f, const char *warp_options, int expect) {
+  char yaml[2048], args[1400];
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n"
+           "  - type: ingest.raster\n"
+           "    path: scene.tif\n"
+           "    bands: [red, nir]\n"
+           "  - type: raster.index\n"
+           "    index: ndvi\n"
+           "  - type: raster.warp\n"
+           "%s"
+           "  - type: write.cog\n"
+           "    path: out/ndvi.tif\n"
+           "    data_type: Float64\n",
+           warp_options);
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"), yaml);
+  snprintf(args, sizeof args, "run --check '%s/p.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), expect);
+  snprintf(args, sizeof args, "run '%s/p.yaml'", f->dir);
+  int rc = cf_test_cli(args, f->log);
+  if (rc != expect) system("cat >&2 \"$(ls -t /tmp/cftest-*/log.txt | head -n1)\"");
+  assert_int_equal(rc, expect);
+}
+
+/* To geographic coordinates with nearest neighbour: each output pixel's
+ * centre, taken back to UTM 50N with PROJ (through OGR, longitude first),
+ * falls in one scene pixel, whose NDVI it must carry; centres outside the
+ * scene must be nodata. Centres within 1e-6 pixel of a scene pixel's edge
+ * could go either way and are skipped (none expected on these grids). */
+static void check_near_warp_to_geographic(fixture *f, int sw, int sh) {
+  write_scene_sized(f, sw, sh);
+  index_then_warp(f, "    crs: EPSG:4326\n    resampling: near\n", 0);
+  int w, h, has_nd;
+  double gt[6], nd;
+  double *v = cf_test_read_band(cf_test_path(f->dir, "out/ndvi.tif"), 1, &w, &h, gt, &nd, &has_nd);
+  assert_true(has_nd);
+  OGRSpatialReferenceH geo = OSRNewSpatialReference(NULL), utm = OSRNewSpatialReference(NULL);
+  OSRImportFromEPSG(geo, 4326);
+  OSRImportFromEPSG(utm, 32650);
+  OSRSetAxisMappingStrategy(geo, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformationH to_utm = OCTNewCoordinateTransformation(geo, utm);
+  int inside = 0, outside = 0, skipped = 0;
+  for (int j = 0; j < h; j++)
+    for (int i = 0; i < w; i++) {
+      double x = gt[0] + (i + 0.5) * gt[1], y = gt[3] + (j + 0.5) * gt[5];
+      assert_true(OCTTransform(to_utm, 1, &x, &y, NULL));
+      double c = (x - scene_gt[0]) / scene_gt[1], r = (y - scene_gt[3]) / scene_gt[5];
+      if (fabs(c - round(c)) < 1e-6 || fabs(r - round(r)) < 1e-6) {
+        skipped++;
+        continue;
+      }
+      double got = v[(size_t)j * w + i];
+      if (c < 0 || c >= sw || r < 0 || r >= sh) {
+        assert_true(got == nd);
+        outside++;
+        continue;
+      }
+      /* the same double arithmetic on the same DNs: equal to rounding */
+      assert_close(got, scene_ndvi((int)floor(c), (int)floor(r)), 1e-12, 0);
+      inside++;
+    }
+  print_message("%d x %d scene to a %d x %d EPSG:4326 grid: %d pixels inside, %d outside, %d skipped\n", sw, sh,
+                w, h, inside, outside, skipped);
+  assert_true(inside > sw * sh / 2); /* about one output pixel per scene pixel */
+  assert_true(outside > 0);          /* the rotated footprint leaves corners */
+  OCTDestroyCoordinateTransformation(to_utm);
+  OSRDestroySpatialReference(geo);
+  OSRDestroySpatialReference(utm);
+  free(v);
+}
+
+static void warp_of_an_index_to_another_crs(void **state) {
+  fixture *f = *state;
+  check_near_warp_to_geographic(f, SW, SH);
+  /* wider than one 512-pixel block of the warp: blocks meet inside the grid */
+  check_near_warp_to_geographic(f, 1300, 24);
+}
+
+/* In the same CRS at twice the pixel size with averaging: the grid keeps the
+ * scene's origin (20 x 15 pixels of 60 m), and each pixel is the mean NDVI
+ * of the 2 x 2 scene pixels it covers exactly. */
+static void warp_of_an_index_in_its_own_crs(void **state) {
+  fixture *f = *state;
+  write_scene(f);
+  index_then_warp(f, "    resolution: 60\n    resampling: average\n", 0);
+  int w, h;
+  double gt[6], nd;
+  double *v = cf_test_read_band(cf_test_path(f->dir, "out/ndvi.tif"), 1, &w, &h, gt, &nd, NULL);
+  assert_int_equal(w, SW / 2);
+  assert_int_equal(h, SH / 2);
+  assert_close(gt[0], scene_gt[0], 0, 1e-6);
+  assert_close(gt[3], scene_gt[3], 0, 1e-6);
+  assert_close(gt[1], 60, 0, 1e-9);
+  for (int j = 0; j < h; j++)
+    for (int i = 0; i < w; i++) {
+      double mean = (scene_ndvi(2 * i, 2 * j) + scene_ndvi(2 * i + 1, 2 * j) + scene_ndvi(2 * i, 2 * j + 1) +
+                     scene_ndvi(2 * i + 1, 2 * j + 1)) / 4;
+      /* GDAL sums the four with weights of exactly 1: rounding only */
+      assert_close(v[(size_t)j * w + i], mean, 1e-12, 0);
+    }
+  free(v);
+}
+
+/* --- a node with two inputs ------------------------------------------------------- */
+
+/* Two pattern nodes and their difference. The difference reads both inputs
+ * before it computes, as band algebra does; each input must stay intact
+ * while the other is read (one shared scratch block per parent made the
+ * second read overwrite the first: a - b came out 0, or, with different
+ * band counts, the first block was freed under the parent). */
+typedef struct {
+  int which; /* 1: a(x, y), 2: b(x, y) in every band */
+} pattern_impl;
+
+static double pattern_a(int x, int y) { return x + 1000.0 * y; }
+static double pattern_b(int x, int y, int band) { return 3.0 * x * y + 7 + 0.5 * band; }
+
+static int pattern_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  const pattern_impl *p = r->impl;
+  (void)thread;
+  (void)st;
+  for (int b = 0; b < r->nbands; b++)
+    for (int j = 0; j < w->ny; j++)
+      for (int i = 0; i < w->nx; i++) {
+        size_t k = (size_t)b * w->nx * w->ny + (size_t)j * w->nx + i;
+        out->data[k] = p->which == 1 ? pattern_a(w->x0 + i, w->y0 + j) : pattern_b(w->x0 + i, w->y0 + j, b);
+        out->valid[k] = 1;
+      }
+  return CF_OK;
+}
+
+static int difference_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  cf_block *a, *b;
+  int rc = cf_raster_read_input(r, 0, thread, w, &a, st);
+  if (!rc) rc = cf_raster_read_input(r, 1, thread, w, &b, st);
+  if (rc) return rc;
+  size_t n = (size_t)w->nx * w->ny;
+  for (size_t k = 0; k < n; k++) {
+    out->data[k] = a->data[k] - b->data[k];
+    out->valid[k] = a->valid[k] && b->valid[k];
+  }
+  return CF_OK;
+}
+
+static const cf_raster_ops pattern_ops = {"pattern", pattern_read, NULL};
+static const cf_raster_ops difference_ops = {"difference", difference_read, NULL};
+
+static cf_raster *test_node(cf_ctx *ctx, const cf_raster_ops *ops, int nbands, void *impl) {
+  cf_raster *r = cf_raster_alloc(ctx, ops, nbands, cf_raster_threads(ctx));
+  assert_non_null(r);
+  r->grid.width = 300;
+  r->grid.height = 200;
+  r->block_w = r->block_h = 64;
+  r->impl = impl;
+  return r;
+}
+
+typedef struct {
+  long checked, wrong;
+} diff_check;
+
+static int check_difference(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_block *blk) {
+  diff_check *c = user;
+  (void)ctx;
+  (void)tile;
+  for (int j = 0; j < w->ny; j++)
+    for (int i = 0; i < w->nx; i++) {
+      int x = w->x0 + i, y = w->y0 + j;
+      c->wrong += blk->data[(size_t)j * w->nx + i] != pattern_a(x, y) - pattern_b(x, y, 0);
+      c->checked++;
+    }
+  return CF_OK;
+}
+
+static void two_inputs_are_read_into_their_own_blocks(void **state) {
+  (void)state;
+  for (int b_bands = 1; b_bands <= 2; b_bands++) { /* same and different band counts */
+    cf_ctx *ctx = cf_test_ctx();
+    cf_set_threads(ctx, 2);
+    pattern_impl pa = {1}, pb = {2};
+    cf_raster *a = test_node(ctx, &pattern_ops, 1, &pa), *b = test_node(ctx, &pattern_ops, b_bands, &pb);
+    cf_raster *d = test_node(ctx, &difference_ops, 1, NULL);
+    cf_raster *in[2] = {a, b};
+    d->inputs = malloc(sizeof in);
+    memcpy(d->inputs, in, sizeof in);
+    d->ninputs = 2;
+    cf_tiling t;
+    cf_tiling_make(&t, d, 64 * 64);
+    diff_check c = {0, 0};
+    assert_int_equal(cf_engine_run(ctx, d, &t, check_difference, &c, "difference"), CF_OK);
+    assert_int_equal(c.checked, 300 * 200);
+    /* both patterns are whole numbers below 2^53, and so is a - b: exact */
+    assert_int_equal(c.wrong, 0);
+    cf_raster_destroy(d);
+    cf_raster_destroy(a);
+    cf_raster_destroy(b);
+    cf_ctx_destroy(ctx);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
@@ -207,6 +446,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(batch_goes_on_past_a_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(unwritable_output_is_a_processing_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(cancelled_run_leaves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(warp_of_an_index_to_another_crs, setup, teardown),
+      cmocka_unit_test_setup_teardown(warp_of_an_index_in_its_own_crs, setup, teardown),
+      cmocka_unit_test_setup_teardown(two_inputs_are_read_into_their_own_blocks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

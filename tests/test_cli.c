@@ -1,16 +1,19 @@
 /*
  * The command line: help on every command, version, the stage listing
  * generated from the registry, JSON-lines logs, --check, and the demo,
- * whose outputs are checked against the synthetic scene's known truth.
+ * whose outputs are checked against the synthetic scene's known truth; the
+ * lidar processing settings as both interfaces show and record them.
  */
 #include <gdal.h>
 #include <math.h>
+#include <netcdf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "lidar/process_options.h"
 #include "raster/demo_scene.h"
 
 typedef cf_test_dir fixture;
@@ -131,6 +134,122 @@ static void check_validates_without_running(void **state) {
   assert_true(cf_test_file_contains(f->log, "is valid"));
 }
 
+/* Is there a line in `path` that starts with `start` and contains every
+ * one of `parts`? */
+static int has_line(const char *path, const char *start, const char *const *parts, int n) {
+  FILE *in = fopen(path, "r");
+  if (!in) return 0;
+  char line[4096];
+  int found = 0;
+  while (!found && fgets(line, sizeof line, in)) {
+    if (strncmp(line, start, strlen(start))) continue;
+    found = 1;
+    for (int i = 0; i < n; i++) found = found && strstr(line, parts[i]) != NULL;
+  }
+  fclose(in);
+  return found;
+}
+
+/* `carbonflux lidar --help` and `carbonflux stages` show every setting with
+ * the name, default, accepted values (with the unit) and help of its one
+ * declaration; a setting a stage does not take is in the command's help. */
+static void lidar_help_and_stages_show_the_same_settings(void **state) {
+  fixture *f = *state;
+  char stages_log[1200];
+  snprintf(stages_log, sizeof stages_log, "%s/stages.txt", f->dir);
+  assert_int_equal(cf_test_cli("stages", stages_log), 0);
+  assert_int_equal(cf_test_cli("lidar --help", f->log), 0);
+  cf_lidar_opts d;
+  cf_lidar_opts_default(&d);
+  int in_stages = 0;
+  for (size_t i = 0; i < cf_lidar_settings.n; i++) {
+    const cf_kv_opt *row = &cf_lidar_settings.opts[i];
+    char def[64], eq_def[80], range[256], bracketed[260], start[64], stage_start[64];
+    cf_kv_value_text(row, &d, def, sizeof def);
+    cf_kv_range_text(row, range, sizeof range);
+    snprintf(eq_def, sizeof eq_def, "=%s ", def);
+    snprintf(bracketed, sizeof bracketed, "[%s]", range);
+    snprintf(start, sizeof start, "  %s ", row->key);
+    snprintf(stage_start, sizeof stage_start, "    %s ", row->key);
+    const char *help_parts[] = {def, range, row->help};
+    if (!has_line(f->log, start, help_parts, 3)) print_error("lidar --help lacks %s: %s %s %s\n", row->key, def, range, row->help);
+    assert_true(has_line(f->log, start, help_parts, 3));
+    const char *stage_parts[] = {eq_def, bracketed, row->help};
+    in_stages += has_line(stages_log, stage_start, stage_parts, 3);
+  }
+  /* every row but the command's three switches (dial, wind, block_rays) */
+  assert_int_equal(in_stages, (int)cf_lidar_settings.n - 3);
+  assert_true(cf_test_file_contains(stages_log, "    errors               choice           =propagated"));
+}
+
+/* The issue's case through the command: an out-of-range hard-target limit
+ * is a configuration error (exit 1) at the --set position, with the range,
+ * whether checking or running; nothing is written. */
+static void out_of_range_setting_fails_check_and_run_alike(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "l0.h5"), "not read: validation stops first");
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.lidar_l0\n"
+                     "    path: l0.h5\n"
+                     "  - type: lidar.doppler\n"
+                     "  - type: write.l2\n"
+                     "    path: out/l2.nc\n");
+  char args[1400];
+  for (int check = 1; check >= 0; check--) {
+    snprintf(args, sizeof args, "run '%s/p.yaml' --set lidar.doppler.hard_target=100%s", f->dir, check ? " --check" : "");
+    assert_int_equal(cf_test_cli(args, f->log), 1);
+    assert_true(cf_test_file_contains(f->log, "--set lidar.doppler.hard_target:1:1: option 'hard_target' of lidar.doppler: "
+                                              "100 is outside -20..60 dB"));
+    assert_true(cf_test_file_contains(f->log, "nothing was run"));
+  }
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "l2"), 0);
+  /* at the edge of the range it is valid */
+  snprintf(args, sizeof args, "run '%s/p.yaml' --set lidar.doppler.hard_target=60 --check", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+}
+
+/* The L2 file's processing_parameters list every setting, the wind error
+ * mode as the pipeline set it and the Doppler settings it left alone at
+ * the defaults `lidar process` uses. */
+static void l2_records_every_setting_with_the_wind_error_mode(void **state) {
+  fixture *f = *state;
+  char args[1400];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/l0.h5' scans=1 rays_per_scan=6 gates=20", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.lidar_l0\n"
+                     "    path: l0.h5\n"
+                     "  - type: lidar.spectra\n"
+                     "  - type: lidar.doppler\n"
+                     "  - type: lidar.wind\n"
+                     "    errors: scaled\n"
+                     "  - type: write.l2\n"
+                     "    path: out/l2.nc\n");
+  snprintf(args, sizeof args, "-q run '%s/p.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  int nc;
+  size_t len;
+  assert_int_equal(nc_open(cf_test_path(f->dir, "out/l2.nc"), NC_NOWRITE, &nc), NC_NOERR);
+  assert_int_equal(nc_inq_attlen(nc, NC_GLOBAL, "processing_parameters", &len), NC_NOERR);
+  char *json = calloc(len + 1, 1);
+  assert_int_equal(nc_get_att_text(nc, NC_GLOBAL, "processing_parameters", json), NC_NOERR);
+  nc_close(nc);
+  const char *expect[] = {"\"errors\":\"scaled\"", "\"cnr_min\":-27", "\"bins_correlated\":true",
+                          "\"dial\":false", "\"wind\":true", "\"min_beams\":4"};
+  for (int i = 0; i < 6; i++) {
+    if (!strstr(json, expect[i])) print_error("%s not in %s\n", expect[i], json);
+    assert_non_null(strstr(json, expect[i]));
+  }
+  for (size_t i = 0; i < cf_lidar_settings.n; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":", cf_lidar_settings.opts[i].key);
+    assert_non_null(strstr(json, key));
+  }
+  free(json);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(help_on_every_command, setup, teardown),
@@ -138,6 +257,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(json_logs_are_one_object_per_line, setup, teardown),
       cmocka_unit_test_setup_teardown(demo_runs_and_matches_its_truth, setup, teardown),
       cmocka_unit_test_setup_teardown(check_validates_without_running, setup, teardown),
+      cmocka_unit_test_setup_teardown(lidar_help_and_stages_show_the_same_settings, setup, teardown),
+      cmocka_unit_test_setup_teardown(out_of_range_setting_fails_check_and_run_alike, setup, teardown),
+      cmocka_unit_test_setup_teardown(l2_records_every_setting_with_the_wind_error_mode, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,8 +14,15 @@
  *    dB; RMS of error / reported uncertainty in [0.75, 1.33]; wind speed
  *    error < 0.2 m/s and direction error < 2 degrees where speed > 3 m/s.
  *  - PPI of 1-minute rays with a +20 ppm plume: mole fraction |bias| <
- *    1 ppm + 2.5 standard errors; RMS of error / uncertainty in [0.75,
- *    1.33]; the plume's peak at its range within one smoothing window.
+ *    1 ppm + 2.5 standard errors; RMS of error / uncertainty in [0.85,
+ *    1.15]; the plume's peak at its range within one smoothing window.
+ *  - Spectra correlated as a digitiser makes them (the simulator's default,
+ *    lidar/sim_spectra.h), Hann and rectangular windows, gates of 200 to
+ *    400 samples, FFTs of 256 to 1024 points, 10 s rays, CNR down to -25
+ *    dB: RMS of error / uncertainty in [0.85, 1.15] for radial velocity and
+ *    CO2 (issue 6). With ~500-1000 gates per case the RMS of honest z
+ *    scatters by 1/sqrt(2n) < 3.2 %, and gates of one file share the
+ *    background records, so the band is about four of those wide.
  */
 #include <math.h>
 #include <netcdf.h>
@@ -164,7 +171,7 @@ static void vad_radial_velocity_and_wind(void **state) {
   assert_true(n_all > 1000);
   assert_true(fabs(mb) < 0.05);
   assert_true(rms < 0.2);
-  assert_true(rmsz >= 0.75 && rmsz <= 1.33);
+  assert_true(rmsz >= 0.85 && rmsz <= 1.15);
   assert_true(wind_checked > 20);
   assert_true(wind_speed_err_max < 0.2);
   assert_true(wind_dir_err_max < 2.0);
@@ -259,17 +266,85 @@ static void ppi_co2_with_plume(void **state) {
                 nz, mb, se_mean, rmsz, prange[gpk], pr, W * spacing, best);
   assert_true(nz > 500);
   assert_true(fabs(mb) < 1.0 + 2.5 * se_mean);
-  assert_true(rmsz >= 0.75 && rmsz <= 1.33);
+  assert_true(rmsz >= 0.85 && rmsz <= 1.15);
   assert_true(fabs(prange[gpk] - pr) <= W * spacing);
   free(profile);
   free(pweight);
   free(prange);
 }
 
+/* RMS of (L2 - truth) / L2 sigma for velocity (truth CNR >= cnr_min) and
+ * for CO2 (against the truth's mean over the DIAL window). */
+static void rms_z_of_file(const char *dir, const cf_sim_config *c, double cnr_min, double *zv, long *nv, double *zc,
+                          long *nc) {
+  size_t n, nt, nr;
+  double *v = read_var(cf_test_path(dir, "l2.nc"), "radial_velocity", &n);
+  double *vs = read_var(cf_test_path(dir, "l2.nc"), "radial_velocity_uncertainty", &n);
+  double *x = read_var(cf_test_path(dir, "l2.nc"), "co2_mole_fraction", &n);
+  double *xs = read_var(cf_test_path(dir, "l2.nc"), "co2_mole_fraction_uncertainty", &n);
+  double *range = read_var(cf_test_path(dir, "l2.nc"), "range", &nr);
+  double *tv = read_var(cf_test_path(dir, "truth.nc"), "radial_velocity", &nt);
+  double *tx = read_var(cf_test_path(dir, "truth.nc"), "co2_mole_fraction", &nt);
+  double *tc = read_var(cf_test_path(dir, "truth.nc"), "cnr_off", &nt);
+  assert_int_equal(n, nt);
+  cf_dial_opts dop;
+  cf_dial_defaults(&dop);
+  int W = cf_dial_window_gates(&c->instrument, &dop), h = W / 2, G = (int)nr;
+  double sv = 0, sc = 0;
+  *nv = *nc = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (tc[i] >= cnr_min && !isnan(v[i])) {
+      sv += ((v[i] - tv[i]) / vs[i]) * ((v[i] - tv[i]) / vs[i]);
+      (*nv)++;
+    }
+    int g = (int)(i % (size_t)G);
+    if (isnan(x[i]) || g < h || g + h >= G) continue;
+    double t = 0;
+    for (int j = g - h; j <= g + h; j++) t += tx[i - (size_t)g + (size_t)j];
+    t /= W;
+    sc += ((x[i] - t) / xs[i]) * ((x[i] - t) / xs[i]);
+    (*nc)++;
+  }
+  *zv = sqrt(sv / *nv);
+  *zc = sqrt(sc / *nc);
+  free(v), free(vs), free(x), free(xs), free(range), free(tv), free(tx), free(tc);
+}
+
+static void correlated_spectra_windows_and_fft_sizes(void **state) {
+  (void)state;
+  const struct {
+    cf_window_kind win;
+    int L, M;
+  } cases[] = {{CF_WINDOW_HANN, 400, 512}, {CF_WINDOW_RECT, 400, 512}, {CF_WINDOW_HANN, 200, 1024},
+               {CF_WINDOW_RECT, 200, 1024}, {CF_WINDOW_HANN, 256, 256}, {CF_WINDOW_RECT, 300, 512}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cf_sim_config c;
+    cf_sim_defaults(&c, CF_SCAN_VAD);
+    c.n_scans = 2;
+    c.ray_seconds = 10.0;
+    c.instrument.window = cases[i].win;
+    c.instrument.gate_samples = c.instrument.gate_step = cases[i].L;
+    c.instrument.fft_size = cases[i].M;
+    c.seed = 3000 + (uint64_t)i;
+    char *dir = run_case(&c, 0);
+    double zv, zc;
+    long nv, nc;
+    rms_z_of_file(dir, &c, -25.0, &zv, &nv, &zc, &nc);
+    print_message("%s L=%d M=%d, 10 s rays: velocity rms z %.3f (%ld gates, CNR >= -25 dB), CO2 rms z %.3f (%ld gates)\n",
+                  cases[i].win == CF_WINDOW_HANN ? "hann" : "rect", cases[i].L, cases[i].M, zv, nv, zc, nc);
+    assert_true(nv > 400 && nc > 300);
+    assert_true(zv >= 0.85 && zv <= 1.15);
+    assert_true(zc >= 0.85 && zc <= 1.15);
+    cf_test_rmtree(dir);
+    free(dir);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(vad_radial_velocity_and_wind),
       cmocka_unit_test(ppi_co2_with_plume),
+      cmocka_unit_test(correlated_spectra_windows_and_fft_sizes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /*
  * The lidar commands and shipped pipelines, as a user runs them:
  * simulate -> lidar-l2.yaml (L2 + quicklooks) checked with ncdump and
- * Debian's python3-xarray; a bad L0 file; the WindCube pipeline on the real
- * files in ../shared/data/windcube.
+ * Debian's python3-xarray; every name of the L2 contract 1.1, with the
+ * instrument position and scans checked against the L0 file read with
+ * h5py; a bad L0 file; the WindCube pipeline on the real files in
+ * ../shared/data/windcube.
  */
 #include <math.h>
 #include <stdio.h>
@@ -66,6 +68,88 @@ static void simulate_then_shipped_pipeline(void **state) {
   assert_true(is_png(cf_test_path(f->dir, "out/site_l0_co2.png")));
 }
 
+/* The L2 contract (../shared/spec/lidar-l2.md, 1.1), name by name, checked
+ * by Debian's python3-netcdf4 (a reader that is not ours), with the values
+ * the contract ties to the L0 file read independently with h5py: the site
+ * position (copied doubles: exactly equal), scan_id per ray, the scan
+ * coordinate (scans in the order of their first ray) and scan_time (the
+ * mid-time between a scan's first and last ray, the same two doubles
+ * averaged: exactly equal). */
+static const char contract_py[] =
+    "import sys, h5py, numpy as np, netCDF4\n"
+    "l0, l2, wind = sys.argv[1], sys.argv[2], sys.argv[3] == '1'\n"
+    "with h5py.File(l0, 'r') as f:\n"
+    "    site = {k: float(f.attrs[k]) for k in ('site_latitude_deg', 'site_longitude_deg', 'site_altitude_m')}\n"
+    "    sid = f['rays/scan_id'][:]\n"
+    "    t = f['rays/time'][:]\n"
+    "d = netCDF4.Dataset(l2)\n"
+    "for dim in ('time', 'range', 'scan', 'height'):\n"
+    "    assert dim in d.dimensions, dim\n"
+    "gate = {'radial_velocity': 'm s-1', 'radial_velocity_uncertainty': 'm s-1', 'cnr_on': 'dB', 'cnr_off': 'dB',\n"
+    "        'co2_number_density': 'm-3', 'co2_mole_fraction': '1e-6', 'co2_mole_fraction_uncertainty': '1e-6'}\n"
+    "for k, u in gate.items():\n"
+    "    v = d[k]; assert v.dimensions == ('time', 'range') and v.units == u and '_FillValue' in v.ncattrs(), k\n"
+    "assert d['radial_velocity'].standard_name == 'radial_velocity_of_scatterers_away_from_instrument'\n"
+    "assert d['co2_mole_fraction'].standard_name == 'mole_fraction_of_carbon_dioxide_in_air'\n"
+    "q = d['qc_flag']; assert q.dimensions == ('time', 'range')\n"
+    "assert len(q.flag_masks) == len(q.flag_meanings.split()) > 0\n"
+    "assert d['time'].units == 'seconds since 1970-01-01 00:00:00 UTC' and d['time'].dimensions == ('time',)\n"
+    "for k in ('azimuth', 'elevation'):\n"
+    "    assert d[k].units == 'degree' and d[k].dimensions == ('time',), k\n"
+    "pos = {'latitude': ('degree_north', 'site_latitude_deg'), 'longitude': ('degree_east', 'site_longitude_deg'),\n"
+    "       'altitude': ('m', 'site_altitude_m')}\n"
+    "for k, (u, a) in pos.items():\n"
+    "    v = d[k]; assert v.dimensions == () and v.units == u and v.standard_name == k, k\n"
+    "    assert float(v[...]) == site[a], (k, float(v[...]), site[a])\n"
+    "assert 'mean sea level' in d['altitude'].long_name\n"
+    "s = d['scan_id']; assert s.dimensions == ('time',) and s.dtype == np.int32\n"
+    "assert (s[:] == sid).all()\n"
+    "first = [i for i in range(len(sid)) if i == 0 or sid[i] != sid[i - 1]]\n"
+    "last = [i - 1 for i in first[1:]] + [len(sid) - 1]\n"
+    "assert d.dimensions['scan'].size == len(first) > 1\n"
+    "assert list(d['scan'][:]) == [sid[i] for i in first]\n"
+    "assert list(d['scan_time'][:]) == [0.5 * (t[a] + t[b]) for a, b in zip(first, last)]\n"
+    "wv = {'eastward_wind': 'm s-1', 'northward_wind': 'm s-1', 'upward_air_velocity': 'm s-1', 'wind_speed': 'm s-1',\n"
+    "      'wind_from_direction': 'degree', 'wind_fit_rmse': 'm s-1', 'wind_valid_beams': '1'}\n"
+    "for k, u in wv.items():\n"
+    "    assert d[k].dimensions == ('scan', 'height') and d[k].units == u, k\n"
+    "wf = d['wind_flag']; assert wf.dimensions == ('scan', 'height')\n"
+    "names = wf.flag_meanings.split()\n"
+    "assert list(wf.flag_masks) == [1 << k for k in range(len(names))]\n"
+    "assert names[:3] == ['few_beams', 'ill_conditioned', 'svd_failed'] and 'w_fixed' in names\n"
+    "if wind:\n"
+    "    assert d['wind_speed'][:].count() > 0  # a VAD at 75 deg: valid winds\n"
+    "else:\n"
+    "    assert d['wind_speed'][:].count() == 0  # no fit: every value is the fill\n"
+    "for a in ('Conventions', 'title', 'institution', 'source', 'history', 'carbonflux_version', 'input_sha256',\n"
+    "          'processing_parameters'):\n"
+    "    assert a in d.ncattrs(), a\n"
+    "assert d.Conventions == 'CF-1.8'\n"
+    "print('contract ok', len(first), 'scans')\n";
+
+static void l2_carries_the_contract(void **state) {
+  fixture *f = *state;
+  char args[4096];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/c_l0.h5' scans=3 rays_per_scan=8 gates=12", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  cf_test_write_text(cf_test_path(f->dir, "contract.py"), contract_py);
+  /* with winds, and with the wind fit off: the scans are listed either way */
+  for (int wind = 1; wind >= 0; wind--) {
+    snprintf(args, sizeof args, "-q lidar process '%s/c_l0.h5' -o '%s/c_l2_%d.nc' wind=%d", f->dir, f->dir, wind,
+             wind);
+    assert_int_equal(cf_test_cli(args, f->log), 0);
+    snprintf(args, sizeof args, "/usr/bin/python3 '%s/contract.py' '%s/c_l0.h5' '%s/c_l2_%d.nc' %d > '%s/py.txt' 2>&1",
+             f->dir, f->dir, f->dir, wind, wind, f->dir);
+    int rc = system(args);
+    if (rc) {
+      snprintf(args, sizeof args, "cat '%s/py.txt' >&2", f->dir);
+      system(args);
+    }
+    assert_int_equal(rc, 0);
+    assert_true(cf_test_file_contains(cf_test_path(f->dir, "py.txt"), "contract ok 3 scans"));
+  }
+}
+
 static void bad_l0_is_rejected_without_output(void **state) {
   fixture *f = *state;
   cf_test_write_text(cf_test_path(f->dir, "bad.h5"), "not hdf5");
@@ -117,6 +201,7 @@ static void windcube_pipeline_on_real_files(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(simulate_then_shipped_pipeline, setup, teardown),
+      cmocka_unit_test_setup_teardown(l2_carries_the_contract, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_l0_is_rejected_without_output, setup, teardown),
       cmocka_unit_test_setup_teardown(windcube_pipeline_on_real_files, setup, teardown),
   };

@@ -57,15 +57,17 @@ static double radial(double u, double v, double w, double az_deg, double el_deg)
 }
 
 /* Add a ray with gates at r0 + k dr; velocities from the truth profile at
- * each gate's own height, plus sigma * N(0,1) if rng is given. */
-static void add_ray(synth *s, double az, double el, int n_gates, double r0, double dr, double sigma,
-                    uint64_t *rng) {
+ * each gate's own height (w = w_scale * tw), plus sigma * N(0,1) if rng is
+ * given. */
+static void add_ray_w(synth *s, double az, double el, int n_gates, double r0, double dr,
+                      double sigma, uint64_t *rng, double w_scale) {
   int i = s->n_rays++;
   assert_true(i < MAXR && n_gates <= MAXG);
   for (int g = 0; g < n_gates; g++) {
     double r = r0 + g * dr, z = r * sin(el * D2R);
     s->range[i][g] = r;
-    s->vr[i][g] = radial(tu(z), tv(z), tw(z), az, el) + (rng ? sigma * gauss(rng) : 0.0);
+    s->vr[i][g] =
+        radial(tu(z), tv(z), w_scale * tw(z), az, el) + (rng ? sigma * gauss(rng) : 0.0);
     s->sigma[i][g] = sigma;
     s->valid[i][g] = 1;
   }
@@ -77,6 +79,11 @@ static void add_ray(synth *s, double az, double el, int n_gates, double r0, doub
   ray->vr = s->vr[i];
   ray->sigma = s->sigma[i];
   ray->valid = s->valid[i];
+}
+
+static void add_ray(synth *s, double az, double el, int n_gates, double r0, double dr, double sigma,
+                    uint64_t *rng) {
+  add_ray_w(s, az, el, n_gates, r0, dr, sigma, rng, 1.0);
 }
 
 static void drop_sigma(synth *s) {
@@ -117,7 +124,12 @@ static void vad_noise_free_is_exact(void **state) {
     cf_ctx *ctx = cf_test_ctx();
     /* the levels are the cone's own gate heights (one gate per ray each) */
     assert_int_equal(cf_wind_levels_from_ray(ctx, &s->rays[0], h, 40), CF_OK);
-    fit(ctx, NULL, s, h, n_gates, out);
+    /* the 3-parameter fit at both elevations (15 deg is below the default
+     * w_free_min_elevation_deg; the default is checked after this loop) */
+    cf_wind_opts o;
+    cf_wind_opts_default(&o);
+    o.w_free_min_elevation_deg = 0;
+    fit(ctx, &o, s, h, n_gates, out);
     double ce = cos(els[e] * D2R), se = sin(els[e] * D2R);
     /* Full circle of equally spaced azimuths: the columns are orthogonal,
      * sum sin^2(az) = sum cos^2(az) = N/2, so (A^T W A) is diagonal:
@@ -148,6 +160,29 @@ static void vad_noise_free_is_exact(void **state) {
       assert_close(out[g].condition, cond, 1e-12, 0);
       assert_true(out[g].rmse < 1e-12);     /* residuals are rounding only */
       assert_true(out[g].chi2_red < 1e-20); /* (1e-12 / 0.5)^2 */
+    }
+    /* Defaults: at 15 deg w is fixed at 0. A full circle's u and v columns
+     * are orthogonal to the constant w column, so u and v are still exact
+     * although the data hold w != 0; the errors carry the assumed w's
+     * spread, var u = 2 (sigma^2 + (sin(el) sigma_w)^2) / (N cos^2 el), and
+     * the 2-column condition is 1 (sum sin^2 = sum cos^2 = N/2). */
+    cf_wind_opts_default(&o);
+    fit(ctx, &o, s, h, n_gates, out);
+    double sw = se * o.w_fixed_sigma;
+    double eu_fixed = sqrt(2 * (sigma * sigma + sw * sw) / (n_az * ce * ce));
+    for (int g = 0; g < n_gates; g++) {
+      double z = (100 + 50 * g) * se;
+      assert_int_equal(out[g].flags, e == 0 ? CF_WIND_W_FIXED : 0u);
+      if (e == 1) continue; /* 75 deg: as above */
+      assert_close(out[g].u, tu(z), 0, 1e-10);
+      assert_close(out[g].v, tv(z), 0, 1e-10);
+      assert_true(isnan(out[g].w) && isnan(out[g].w_err) && isnan(out[g].cov[2][2]) &&
+                  isnan(out[g].cov[0][2]));
+      assert_close(out[g].u_err, eu_fixed, 1e-12, 0);
+      assert_close(out[g].v_err, eu_fixed, 1e-12, 0);
+      assert_close(out[g].condition, 1, 1e-12, 0);
+      /* the unmodelled w shows in the residuals: exactly w sin(el) each */
+      assert_close(out[g].rmse, fabs(tw(z)) * se, 1e-9, 1e-13);
     }
     cf_ctx_destroy(ctx);
     free(s);
@@ -183,18 +218,32 @@ static void accumulate(stats *st, const cf_wind_level *L, double u, double v, do
  * speed is biased by about sigma^2/(2|V|) (Rice; 0.02 m/s here, about 2
  * standard errors) and the direction by a second-order term when the (u, v)
  * covariance is not isotropic: both real, known, and not what is tested. */
-static void check_stats(const stats *st, const char *what) {
+static void check_stats_in(const stats *st, const char *what, double lo, double hi, int with_w) {
   const char *names[5] = {"u", "v", "w", "speed", "direction"};
   for (int k = 0; k < 5; k++) {
+    if (k == 2 && !with_w) continue; /* w fixed: not fitted, nothing to check */
     double mean = st->sum[k] / st->n;
     double sd = sqrt(st->sum2[k] / st->n - mean * mean);
     double se = sd / sqrt((double)st->n);
     double pull = sqrt(st->pull2[k] / st->n);
-    printf("  %-10s %-9s bias %+.5f (3 SE = %.5f)  RMS pull %.4f\n", what, names[k], mean, 3 * se,
+    printf("  %-10s %-9s bias %+.6f (3 SE = %.6f)  RMS pull %.4f\n", what, names[k], mean, 3 * se,
            pull);
     if (k < 3) assert_true(fabs(mean) <= 3 * se);
-    assert_true(pull >= 0.75 && pull <= 1.33);
+    assert_true(pull >= lo && pull <= hi);
   }
+}
+
+static void check_stats(const stats *st, const char *what) {
+  check_stats_in(st, what, 0.75, 1.33, 1);
+}
+
+/* E[chi2_red] = 1 with `dof` degrees of freedom; its mean over N fits
+ * scatters by sqrt(2/dof/N): the weighted residuals are right if within 3
+ * of those. */
+static void check_mean_chi2(const stats *st, int dof) {
+  double mean_chi2 = st->chi2 / st->n, tol = 3 * sqrt(2.0 / dof / st->n);
+  printf("  mean chi2_red %.4f (expected 1 +- %.4f)\n", mean_chi2, tol);
+  assert_true(fabs(mean_chi2 - 1) <= tol);
 }
 
 static void vad_noise_is_unbiased_and_errors_calibrated(void **state) {
@@ -230,13 +279,7 @@ static void vad_noise_is_unbiased_and_errors_calibrated(void **state) {
       accumulate(&st, &L, tu(z), tv(z), tw(z));
     }
     check_stats(&st, m < 3 ? mode_names[m] : "sigma-unknown");
-    if (m == 0) {
-      /* E[chi2_red] = 1 with dof = 9; its mean over N fits scatters by
-       * sqrt(2/9/N): the weighted residuals are right if within 3 of those */
-      double mean_chi2 = st.chi2 / st.n;
-      printf("  mean chi2_red %.4f (expected 1 +- %.4f)\n", mean_chi2, 3 * sqrt(2.0 / 9 / st.n));
-      assert_true(fabs(mean_chi2 - 1) <= 3 * sqrt(2.0 / 9 / st.n));
-    }
+    if (m == 0) check_mean_chi2(&st, n_az - 3);
   }
   free(s);
   cf_ctx_destroy(ctx);
@@ -388,6 +431,168 @@ static void direction_conventions(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* --- low-elevation sectors (PPI): w fixed at 0 ------------------------------- */
+
+/* Closed forms for a w-fixed fit, written out here by hand: the 2x2 normal
+ * matrix G = sum (a_i a_i^T) / se_i^2 of a_i = cos(el) (sin az_i, cos az_i)
+ * with se_i^2 = sigma_i^2 + (sin(el) sigma_w)^2, its inverse (the
+ * covariance), its condition (singular values of the weighted matrix are
+ * the square roots of G's eigenvalues), and the shift of (u, v) that a w
+ * common to all beams causes, G^-1 sum a_i sin(el) w / se_i^2. */
+typedef struct {
+  double cov[2][2], cond, bias_per_w[2];
+} sector_form;
+
+static sector_form sector_closed_form(const double *az, const double *sig, int n, double el,
+                                      double sigma_w) {
+  double g11 = 0, g12 = 0, g22 = 0, h1 = 0, h2 = 0, ce = cos(el * D2R), se = sin(el * D2R);
+  for (int i = 0; i < n; i++) {
+    double a1 = sin(az[i] * D2R) * ce, a2 = cos(az[i] * D2R) * ce;
+    double wt = 1 / (sig[i] * sig[i] + se * se * sigma_w * sigma_w);
+    g11 += a1 * a1 * wt, g12 += a1 * a2 * wt, g22 += a2 * a2 * wt;
+    h1 += a1 * se * wt, h2 += a2 * se * wt;
+  }
+  double det = g11 * g22 - g12 * g12, tr = g11 + g22;
+  double disc = sqrt((g11 - g22) * (g11 - g22) + 4 * g12 * g12);
+  sector_form f;
+  f.cov[0][0] = g22 / det, f.cov[1][1] = g11 / det, f.cov[0][1] = f.cov[1][0] = -g12 / det;
+  f.cond = sqrt((tr + disc) / (tr - disc));
+  f.bias_per_w[0] = f.cov[0][0] * h1 + f.cov[0][1] * h2;
+  f.bias_per_w[1] = f.cov[1][0] * h1 + f.cov[1][1] * h2;
+  return f;
+}
+
+static void ppi_sector_fixes_w_and_is_exact(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  synth *s = calloc(1, sizeof *s);
+  const double el = 3, sigma = 0.2;
+  const int n_az = 31, n_gates = 20;
+  double az[31], sig[31];
+  for (int a = 0; a < n_az; a++) {
+    az[a] = 3.0 * a, sig[a] = sigma; /* 0..90 deg, a 90 deg sector */
+    add_ray_w(s, az[a], el, n_gates, 200, 60, sigma, NULL, 0.0); /* w = 0: exact model */
+  }
+  double h[20];
+  cf_wind_level out[20];
+  assert_int_equal(cf_wind_levels_from_ray(ctx, &s->rays[0], h, n_gates), CF_OK);
+  cf_wind_opts o;
+  cf_wind_opts_default(&o);
+  fit(ctx, &o, s, h, n_gates, out);
+  sector_form f = sector_closed_form(az, sig, n_az, el, o.w_fixed_sigma);
+  printf("  90 deg sector at 3 deg: condition of (u, v) %.4f\n", f.cond);
+  for (int g = 0; g < n_gates; g++) {
+    double z = (200 + 60 * g) * sin(el * D2R);
+    assert_int_equal(out[g].flags, CF_WIND_W_FIXED); /* only that: a valid wind */
+    assert_int_equal(out[g].n_beams, n_az);
+    /* condition ~2, values O(10) m/s: rounding ~1e-14; 1e-10 as the brief */
+    assert_close(out[g].u, tu(z), 0, 1e-10);
+    assert_close(out[g].v, tv(z), 0, 1e-10);
+    assert_true(isnan(out[g].w) && isnan(out[g].w_err));
+    /* covariance and condition are functions of the geometry: rounding only */
+    assert_close(out[g].u_err, sqrt(f.cov[0][0]), 1e-12, 0);
+    assert_close(out[g].v_err, sqrt(f.cov[1][1]), 1e-12, 0);
+    assert_close(out[g].cov[0][1], f.cov[0][1], 1e-10, 0);
+    assert_close(out[g].condition, f.cond, 1e-12, 0);
+    assert_true(out[g].rmse < 1e-12);
+  }
+  /* The same scan with w solved for: the constant w column is nearly a
+   * multiple of the along-sector column, and the level is rejected. This is
+   * what the w-fixed fit is for (the default of 30 rejected every level). */
+  o.w_free_min_elevation_deg = 0;
+  fit(ctx, &o, s, h, n_gates, out);
+  printf("  same sector with w free: condition %.1f\n", out[0].condition);
+  for (int g = 0; g < n_gates; g++) {
+    assert_true(out[g].flags & CF_WIND_ILL_CONDITIONED);
+    assert_true(out[g].condition > 100);
+  }
+
+  /* A mean w common to all beams biases (u, v) by exactly
+   * G^-1 sum a_i sin(el) w / se_i^2 (wind.h: about 1.1 w tan(el) along the
+   * sector's centre line for 90 deg). Noise-free data with w = tw(z). */
+  s->n_rays = 0;
+  for (int a = 0; a < n_az; a++) add_ray_w(s, az[a], el, n_gates, 200, 60, sigma, NULL, 1.0);
+  cf_wind_opts_default(&o);
+  fit(ctx, &o, s, h, n_gates, out);
+  for (int g = 0; g < n_gates; g++) {
+    double z = (200 + 60 * g) * sin(el * D2R);
+    assert_close(out[g].u, tu(z) + f.bias_per_w[0] * tw(z), 0, 1e-10);
+    assert_close(out[g].v, tv(z) + f.bias_per_w[1] * tw(z), 0, 1e-10);
+  }
+  double along = (f.bias_per_w[0] + f.bias_per_w[1]) / sqrt(2.0); /* centre line: 45 deg */
+  printf("  bias per unit w along the centre line %.5f (1.1 tan(el) = %.5f)\n", along,
+         1.1 * tan(el * D2R));
+  assert_close(along, 1.1 * tan(el * D2R), 0.02, 0); /* the documented rule of thumb */
+
+  /* A 5 deg sector cannot separate u from v: its own 2-column condition
+   * (computed above by hand) exceeds 30 and the level is rejected, still
+   * flagged w-fixed so that the reason is complete. */
+  s->n_rays = 0;
+  double az5[6], sig5[6];
+  for (int a = 0; a < 6; a++) {
+    az5[a] = 40.0 + a, sig5[a] = sigma;
+    add_ray_w(s, az5[a], el, n_gates, 200, 60, sigma, NULL, 0.0);
+  }
+  sector_form f5 = sector_closed_form(az5, sig5, 6, el, o.w_fixed_sigma);
+  fit(ctx, &o, s, h, 1, out);
+  printf("  5 deg sector: condition %.1f (by hand %.1f)\n", out[0].condition, f5.cond);
+  assert_true(f5.cond > 30);
+  assert_close(out[0].condition, f5.cond, 1e-9, 0); /* near-singular: a few digits lost */
+  assert_int_equal(out[0].flags, CF_WIND_W_FIXED | CF_WIND_ILL_CONDITIONED);
+  assert_true(isnan(out[0].u) && isnan(out[0].speed));
+  free(s);
+  cf_ctx_destroy(ctx);
+}
+
+/* Monte Carlo on a 3 deg, 90 deg sector: radial noise with known, unequal
+ * sigmas plus a vertical velocity that differs from beam to beam,
+ * w_i ~ N(0, sigma_w^2) (the independent turbulence wind.h assumes).
+ * With the w term in the radial variance the propagated errors are exact
+ * (a linear fit of Gaussian errors with the right variances): the pull
+ * err/reported is N(0, 1) and its RMS over N fits scatters by 1/sqrt(2N)
+ * = 1.1 % for N = 4000; the band is 5 of those (0.944 .. 1.056), so a
+ * calibrated error passes with certainty and a 10 % mistake fails. Without
+ * the w term (w_fixed_sigma = 0) the errors are too small: the w term
+ * (0.026 m/s) is as large as the noise (0.01 .. 0.028 m/s), so the RMS pull
+ * must exceed 1.3. */
+static void ppi_sector_errors_include_assumed_w(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  synth *s = calloc(1, sizeof *s);
+  const int n_az = 19, n_seeds = 4000;
+  const double el = 3, z = 150, sigma_w = 0.5;
+  const double band = 5 / sqrt(2.0 * n_seeds);
+  for (int with_term = 1; with_term >= 0; with_term--) {
+    cf_wind_opts o;
+    cf_wind_opts_default(&o);
+    o.height_tol_m = 1; /* one gate per ray, at exactly z */
+    o.w_fixed_sigma = with_term ? sigma_w : 0;
+    uint64_t rng = 0xC0FFEEu;
+    stats st;
+    memset(&st, 0, sizeof st);
+    for (int seed = 0; seed < n_seeds; seed++) {
+      s->n_rays = 0;
+      for (int a = 0; a < n_az; a++) {
+        add_ray_w(s, 5.0 * a, el, 1, z / sin(el * D2R), 1, 0.01 + 0.001 * a, &rng, 0.0);
+        s->vr[a][0] += sigma_w * gauss(&rng) * sin(el * D2R); /* this beam's own w */
+      }
+      cf_wind_level L;
+      fit(ctx, &o, s, &z, 1, &L);
+      assert_int_equal(L.flags, CF_WIND_W_FIXED);
+      accumulate(&st, &L, tu(z), tv(z), 0.0);
+    }
+    /* u, v unbiased either way (the beams' w average to 0) */
+    if (with_term) {
+      check_stats_in(&st, "w term on", 1 - band, 1 + band, 0);
+      check_mean_chi2(&st, n_az - 2); /* 2 unknowns */
+    } else {
+      check_stats_in(&st, "w term off", 1.3, INFINITY, 0);
+    }
+  }
+  free(s);
+  cf_ctx_destroy(ctx);
+}
+
 /* --- rejection: too few beams, degenerate geometry --------------------------- */
 
 static void too_few_beams_gives_no_value(void **state) {
@@ -492,28 +697,38 @@ static void degenerate_geometry_is_rejected_by_condition(void **state) {
 
 static void results_do_not_depend_on_threads(void **state) {
   (void)state;
-  synth *s = calloc(1, sizeof *s);
-  uint64_t rng = 7;
-  for (int a = 0; a < 36; a++) add_ray(s, a * 10.0, 60, 150, 100, 30, 0.1 + 0.01 * (a % 7), &rng);
-  for (int a = 0; a < 36; a++)
-    for (int g = 0; g < 150; g++) s->valid[a][g] = uniform_open(&rng) > 0.2; /* holes */
   enum { NL = 200 };
-  double h[NL];
-  for (int i = 0; i < NL; i++) h[i] = 60 + 20 * i;
-  cf_wind_level *ref = calloc(NL, sizeof *ref), *out = calloc(NL, sizeof *out);
-  for (int t = 1; t <= 4; t++) {
-    cf_ctx *ctx = cf_test_ctx();
-    cf_set_threads(ctx, t);
-    fit(ctx, NULL, s, h, NL, t == 1 ? ref : out);
-    if (t > 1) assert_memory_equal(ref, out, NL * sizeof *ref); /* bitwise */
-    cf_ctx_destroy(ctx);
+  /* a VAD at 60 deg (3 unknowns) and a 3 deg, 90 deg sector (w fixed) */
+  const double els[2] = {60, 3}, az_step[2] = {10, 2.5}, z0[2] = {60, 5.2}, z_step[2] = {20, 1.5};
+  for (int e = 0; e < 2; e++) {
+    synth *s = calloc(1, sizeof *s);
+    uint64_t rng = 7;
+    for (int a = 0; a < 36; a++)
+      add_ray(s, a * az_step[e], els[e], 150, 100, 30, 0.1 + 0.01 * (a % 7), &rng);
+    for (int a = 0; a < 36; a++)
+      for (int g = 0; g < 150; g++) s->valid[a][g] = uniform_open(&rng) > 0.2; /* holes */
+    double h[NL];
+    for (int i = 0; i < NL; i++) h[i] = z0[e] + z_step[e] * i;
+    cf_wind_level *ref = calloc(NL, sizeof *ref), *out = calloc(NL, sizeof *out);
+    for (int t = 1; t <= 4; t++) {
+      cf_ctx *ctx = cf_test_ctx();
+      cf_set_threads(ctx, t);
+      fit(ctx, NULL, s, h, NL, t == 1 ? ref : out);
+      if (t > 1) assert_memory_equal(ref, out, NL * sizeof *ref); /* bitwise */
+      cf_ctx_destroy(ctx);
+    }
+    int ok = 0, fixed = 0;
+    for (int i = 0; i < NL; i++) {
+      ok += (ref[i].flags & CF_WIND_REJECTED) == 0;
+      fixed += (ref[i].flags & (CF_WIND_REJECTED | CF_WIND_W_FIXED)) == CF_WIND_W_FIXED;
+    }
+    printf("  elevation %g: %d of %d levels valid\n", els[e], ok, NL);
+    assert_true(ok > NL / 2); /* the comparison covered real fits, not just rejections */
+    assert_int_equal(fixed, e == 1 ? ok : 0); /* and the path meant: w fixed at 3 deg only */
+    free(ref);
+    free(out);
+    free(s);
   }
-  int ok = 0;
-  for (int i = 0; i < NL; i++) ok += (ref[i].flags & CF_WIND_REJECTED) == 0;
-  assert_true(ok > NL / 2); /* the comparison covered real fits, not just rejections */
-  free(ref);
-  free(out);
-  free(s);
 }
 
 /* --- argument errors name the field ------------------------------------------ */
@@ -549,6 +764,18 @@ static void bad_arguments_are_named(void **state) {
   assert_string_equal(cf_error_get(ctx, 0)->field, "work");
   cf_error_clear(ctx);
 
+  cf_wind_opts o;
+  cf_wind_opts_default(&o);
+  o.w_free_min_elevation_deg = 91;
+  assert_int_equal(cf_wind_fit(ctx, &o, &scan, &h, 1, work, 4096, &L), CF_EINVAL);
+  assert_string_equal(cf_error_get(ctx, 0)->field, "w_free_min_elevation_deg");
+  cf_error_clear(ctx);
+  cf_wind_opts_default(&o);
+  o.w_fixed_sigma = NAN;
+  assert_int_equal(cf_wind_fit(ctx, &o, &scan, &h, 1, work, 4096, &L), CF_EINVAL);
+  assert_string_equal(cf_error_get(ctx, 0)->field, "w_fixed_sigma");
+  cf_error_clear(ctx);
+
   assert_int_equal(cf_wind_fit(ctx, NULL, &scan, &h, 1, work, 4096, &L), CF_OK);
   free(s);
   cf_ctx_destroy(ctx);
@@ -561,6 +788,8 @@ int main(void) {
       cmocka_unit_test(dbs_five_beam_matches_closed_form),
       cmocka_unit_test(dbs_mixed_gate_grids_match_by_height),
       cmocka_unit_test(direction_conventions),
+      cmocka_unit_test(ppi_sector_fixes_w_and_is_exact),
+      cmocka_unit_test(ppi_sector_errors_include_assumed_w),
       cmocka_unit_test(too_few_beams_gives_no_value),
       cmocka_unit_test(degenerate_geometry_is_rejected_by_condition),
       cmocka_unit_test(results_do_not_depend_on_threads),
