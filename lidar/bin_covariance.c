@@ -121,6 +121,24 @@ void cf_bincov_signal(const cf_bincov *c, int j, int k, double b, double *re, do
   *im = 0.5 * cubic(c->q_im + off, t);
 }
 
+void cf_bincov_signal_row(const cf_bincov *c, int j, int k0, int n, double b, double *re, double *im) {
+  double x = (double)j / c->M - b;
+  double u = (x - c->x0) / c->dx + 1.0;
+  int i = (int)floor(u);
+  int inside = i >= 1 && i <= c->nx - 3;
+  double t = u - i;
+  for (int q = 0; q < n; q++) {
+    int D = j - (k0 + q);
+    if (!inside || D < -c->dmax || D > c->dmax) {
+      re[q] = im[q] = 0;
+      continue;
+    }
+    size_t off = (size_t)(D + c->dmax) * c->nx + (size_t)(i - 1);
+    re[q] = 0.5 * cubic(c->q_re + off, t);
+    im[q] = 0.5 * cubic(c->q_im + off, t);
+  }
+}
+
 void cf_bincov_white(const cf_response *r, double *out, double *acf) {
   const int L = r->L, M = r->M;
   double s2 = 0;

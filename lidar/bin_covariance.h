@@ -68,6 +68,9 @@ void cf_bincov_free(cf_bincov *c);
  * +b). j and k must lie within `half` + 1 bins of b M; *re = *im = 0
  * outside. */
 void cf_bincov_signal(const cf_bincov *c, int j, int k, double b, double *re, double *im);
+/* The same for k = k0 .. k0+n-1 into re[n], im[n]: one interpolation
+ * position serves the whole row (x depends on j only). */
+void cf_bincov_signal_row(const cf_bincov *c, int j, int k0, int n, double b, double *re, double *im);
 
 /* gamma(D) for |D| <= dmax (0 beyond). */
 static inline void cf_bincov_noise(const cf_bincov *c, int D, double *re, double *im) {

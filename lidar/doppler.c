@@ -266,7 +266,7 @@ static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, do
  * p (doppler.h), with V the bins' full covariance of bin_covariance.h:
  * per wavelength, V_jk = |Gamma_jk|^2 / N + (n_j n_k |gamma(j-k)|^2) / N_bg,
  * Gamma_jk = a+ E[X_j X_k^*]_unit + sqrt(n_j n_k) gamma(j-k). `u` is
- * scratch of 4 grid_win doubles. Returns -1 if A is singular. */
+ * scratch of 7 grid_win doubles. Returns -1 if A is singular. */
 static int fit_covariance(const cf_doppler_setup *s, const gate_data *g, const double p[3], const int win[2][2],
                           double *u, double C[3][3]) {
   double A[3][3] = {{0}}, B[3][3] = {{0}}, zero[3] = {0}, x[3], Ai[3][3];
@@ -288,17 +288,20 @@ static int fit_covariance(const cf_doppler_setup *s, const gate_data *g, const d
           for (int j = 0; j < 3; j++) B[i][j] += u[3 * (k - k0) + i] * u[3 * (k - k0) + j] * t.var;
     }
     if (!s->opts.bins_correlated) continue;
-    for (int a = 0; a < n; a++)
+    double *sq = nn + n, *sr = sq + n, *si = sr + n; /* sqrt of the noise; one row of the return's part */
+    for (int a = 0; a < n; a++) sq[a] = sqrt(nn[a]);
+    for (int a = 0; a < n; a++) {
+      cf_bincov_signal_row(&s->cov, k0 + a, k0, n, bcyc, sr, si);
       for (int c = 0; c < n; c++) {
-        double sr, si, gr, gi;
-        cf_bincov_signal(&s->cov, k0 + a, k0 + c, bcyc, &sr, &si);
+        double gr, gi;
         cf_bincov_noise(&s->cov, a - c, &gr, &gi);
-        double nq = sqrt(nn[a] * nn[c]);
-        double re = amp * sr + nq * gr, im = amp * si + nq * gi;
-        double v = (re * re + im * im) / g->N[l] + nn[a] * nn[c] * (gr * gr + gi * gi) / s->bg_pulses[l];
+        double nq = sq[a] * sq[c];
+        double re = amp * sr[c] + nq * gr, im = amp * si[c] + nq * gi;
+        double v = (re * re + im * im) / g->N[l] + nq * nq * (gr * gr + gi * gi) / s->bg_pulses[l];
         for (int i = 0; i < 3; i++)
           for (int j = 0; j < 3; j++) B[i][j] += u[3 * a + i] * u[3 * c + j] * v;
       }
+    }
   }
   if (solve3(A, zero, x, Ai)) return -1;
   for (int i = 0; i < 3; i++)
@@ -382,7 +385,7 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
     return;
   }
   for (int l = 0; l < 2; l++) out->alpha[l] = noise_factor(s, spec[l], s->noise[l], np[l], work);
-  double *buf = work, *scratch = work + cf_doppler_work_size(s) - (size_t)4 * s->grid_win;
+  double *buf = work, *scratch = work + cf_doppler_work_size(s) - (size_t)7 * s->grid_win;
   for (int g = 0; g < G; g++) {
     gate_data gd;
     double *D[2] = {buf, buf + NB}, *nn[2] = {buf + 2 * NB, buf + 3 * NB};

@@ -117,7 +117,7 @@ typedef struct {
 /* Doubles of workspace cf_doppler_process needs (caller-owned, one per thread). */
 static inline size_t cf_doppler_work_size(const cf_doppler_setup *s) {
   size_t per_gate = (size_t)4 * s->resp.nbins, per_ray = (size_t)3 * s->cfg.n_gates;
-  return (per_gate > per_ray ? per_gate : per_ray) + (size_t)4 * s->grid_win;
+  return (per_gate > per_ray ? per_gate : per_ray) + (size_t)7 * s->grid_win;
 }
 
 /* Process one ray. Thread-safe (the setup is read-only); `work` holds
