@@ -30,6 +30,7 @@ struct cf_ctx {
   double progress_last;
 
   int threads;
+  int no_overwrite; /* 0 (the default): outputs may be replaced */
 };
 
 #endif

@@ -1,12 +1,19 @@
 /* The atomic-output protocol and path helpers; see fsutil.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "core/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "core/strbuf.h"
@@ -54,24 +61,101 @@ fail:;
   return rc;
 }
 
+/* Is `name` a part file of `base` (".BASE.part-PID-N" with an optional
+ * suffix such as ".src.tif" that a writer derives from the part name)?
+ * Sets *pid. */
+static int part_file_pid(const char *name, const char *base, long *pid) {
+  size_t bl = strlen(base);
+  if (name[0] != '.' || strncmp(name + 1, base, bl) != 0 || strncmp(name + 1 + bl, ".part-", 6) != 0) return 0;
+  const char *p = name + 1 + bl + 6;
+  char *end;
+  errno = 0;
+  long v = strtol(p, &end, 10);
+  if (end == p || *end != '-' || errno || v <= 0) return 0;
+  const char *q = end + 1;
+  if (*q < '0' || *q > '9') return 0;
+  while (*q >= '0' && *q <= '9') q++;
+  if (*q && *q != '.') return 0;
+  *pid = v;
+  return 1;
+}
+
+/* Remove the part files of `base` in `dir` left by processes that no longer
+ * run (killed with SIGKILL, or by a power cut): their PID is not alive. A
+ * live PID's part file is another run's work in progress and stays. */
+static void remove_stale_parts(const char *dir, const char *base) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return;
+  }
+  struct dirent *e;
+  long self = (long)getpid();
+  while ((e = readdir(d)) != NULL) {
+    long pid;
+    if (!part_file_pid(e->d_name, base, &pid) || pid == self) continue;
+    if (pid > INT_MAX || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+      unlinkat(dfd, e->d_name, 0); /* unlinks a symlink itself, never its target */
+  }
+  closedir(d);
+}
+
 int cf_atomic_begin(cf_ctx *ctx, const char *final_path, cf_atomic_file *af) {
   memset(af, 0, sizeof *af);
+  if (!cf_get_overwrite(ctx) && cf_file_exists(final_path))
+    return cf_error(ctx, CF_EINVAL, final_path, "", "the output exists and --no-overwrite was given");
   int rc = cf_mkdirs(ctx, final_path, 0);
   if (rc) return rc;
   char *dir = cf_path_dirname(final_path);
   const char *base = strrchr(final_path, '/');
   base = base ? base + 1 : final_path;
-  cf_strbuf sb;
-  cf_strbuf_init(&sb);
-  cf_strbuf_printf(&sb, "%s/.%s.part-%ld-%d", dir ? dir : ".", base, (long)getpid(),
-                   atomic_fetch_add(&part_counter, 1));
-  free(dir);
-  af->part_path = cf_strbuf_take(&sb);
   af->final_path = strdup(final_path);
-  if (!af->part_path || !af->final_path) {
+  if (!dir || !af->final_path) {
+    free(dir);
     cf_atomic_end(af);
     return cf_error(ctx, CF_ENOMEM, final_path, "", "out of memory");
   }
+  remove_stale_parts(dir, base);
+  /* Reserve the part name: O_EXCL|O_NOFOLLOW never opens an existing file or
+   * follows a symlink planted at the (predictable) name; a taken name moves
+   * on to the next number. Writers that create the file through a library
+   * (GDAL, HDF5, netCDF, PLplot) then truncate this regular file of ours. */
+  int err = 0;
+  for (int attempt = 0; attempt < 1000 && !af->part_path; attempt++) {
+    cf_strbuf sb;
+    cf_strbuf_init(&sb);
+    cf_strbuf_printf(&sb, "%s/.%s.part-%ld-%d", dir, base, (long)getpid(), atomic_fetch_add(&part_counter, 1));
+    char *part = cf_strbuf_take(&sb);
+    if (!part) {
+      err = ENOMEM;
+      break;
+    }
+    int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      close(fd);
+      af->part_path = part;
+      break;
+    }
+    err = errno;
+    free(part);
+    if (err != EEXIST) break;
+  }
+  free(dir);
+  if (!af->part_path) {
+    cf_atomic_end(af);
+    return err == ENOMEM ? cf_error(ctx, CF_ENOMEM, final_path, "", "out of memory")
+                         : cf_error(ctx, CF_EIO, final_path, "", "cannot create a temporary file next to it: %s",
+                                    strerror(err));
+  }
+  return CF_OK;
+}
+
+int cf_create_exclusive(cf_ctx *ctx, const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd < 0) return cf_error(ctx, CF_EIO, path, "", "cannot create the temporary file: %s", strerror(errno));
+  close(fd);
   return CF_OK;
 }
 
@@ -128,4 +212,87 @@ char *cf_str_replace(const char *tmpl, const char *key, const char *value) {
   }
   cf_strbuf_puts(&sb, p);
   return cf_strbuf_take(&sb);
+}
+
+/* The existing part of an absolute path resolved by realpath, the rest (not
+ * existing yet, so no symlinks in it) appended with "." and ".." applied. */
+char *cf_path_real(const char *path) {
+  if (!path || !path[0]) return NULL;
+  char *abs;
+  if (path[0] == '/') {
+    abs = strdup(path);
+  } else {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    abs = cf_path_join(cwd, path);
+  }
+  if (!abs) return NULL;
+  size_t n = strlen(abs);
+  char *head = strdup(abs);
+  char *real = NULL;
+  size_t tail = n; /* abs + tail: components that do not exist */
+  while (head && !(real = realpath(head, NULL))) {
+    if (errno != ENOENT && errno != ENOTDIR) break;
+    char *slash = strrchr(head, '/');
+    if (!slash) break;
+    tail = (size_t)(slash - head) + 1;
+    if (slash == head) {
+      real = strdup("/");
+      break;
+    }
+    *slash = '\0';
+  }
+  free(head);
+  if (!real) {
+    free(abs);
+    return NULL;
+  }
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_puts(&sb, strcmp(real, "/") ? real : "");
+  free(real);
+  for (char *c = abs + (tail < n ? tail : n); *c;) {
+    char *e = strchr(c, '/');
+    size_t len = e ? (size_t)(e - c) : strlen(c);
+    if (len == 0 || (len == 1 && c[0] == '.')) {
+      /* nothing */
+    } else if (len == 2 && c[0] == '.' && c[1] == '.') {
+      const char *s = cf_strbuf_str(&sb);
+      const char *last = strrchr(s, '/');
+      if (last && sb.s) { /* drop the last component */
+        sb.len = (size_t)(last - s);
+        sb.s[sb.len] = '\0';
+      }
+    } else {
+      cf_strbuf_puts(&sb, "/");
+      cf_strbuf_putn(&sb, c, len);
+    }
+    c += len;
+    if (*c == '/') c++;
+  }
+  if (cf_strbuf_str(&sb)[0] == '\0') cf_strbuf_puts(&sb, "/");
+  free(abs);
+  return cf_strbuf_take(&sb);
+}
+
+char *cf_path_identity(const char *path) {
+  char *real = cf_path_real(path);
+  struct stat st;
+  if (!real || stat(real, &st) != 0) return real;
+  free(real);
+  char buf[64];
+  snprintf(buf, sizeof buf, "#%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+  return strdup(buf);
+}
+
+int cf_path_same(const char *a, const char *b) {
+  char *ia = cf_path_identity(a), *ib = cf_path_identity(b);
+  int same = ia && ib ? strcmp(ia, ib) == 0 : strcmp(a, b) == 0;
+  free(ia);
+  free(ib);
+  return same;
+}
+
+int cf_stem_is_safe(const char *stem) {
+  return stem && stem[0] && strcmp(stem, ".") != 0 && strcmp(stem, "..") != 0 && !strchr(stem, '/');
 }

@@ -16,9 +16,20 @@ typedef struct {
   char *part_path;
 } cf_atomic_file;
 
-/* Choose the part path for `final_path` (nothing is created yet). Creates
- * missing parent directories of the final path. */
+/* Create the part file for `final_path`: an empty regular file made with
+ * O_CREAT|O_EXCL|O_NOFOLLOW (mode 0666 less the umask) in the final path's
+ * directory, so a file or symlink planted at the predictable name is never
+ * opened or followed (the next number is tried instead). Writers then
+ * write into, or let their library truncate, that file. Part files of the
+ * same output left by a process that no longer runs (SIGKILL) are removed
+ * first. Creates missing parent directories of the final path. Refuses an
+ * existing final path when the context says not to overwrite
+ * (cf_set_overwrite). */
 int cf_atomic_begin(cf_ctx *ctx, const char *final_path, cf_atomic_file *af);
+/* Create `path` as an empty regular file of ours, failing if anything
+ * (a file, a symlink) is already there: for a writer's side files derived
+ * from the part name (e.g. "<part>.src.tif") before a library opens them. */
+int cf_create_exclusive(cf_ctx *ctx, const char *path);
 /* Rename part -> final. */
 int cf_atomic_commit(cf_ctx *ctx, cf_atomic_file *af);
 /* Remove the part file if it exists and free; safe after commit too. */
@@ -34,6 +45,20 @@ char *cf_path_join(const char *base_dir, const char *rel);
 char *cf_path_dirname(const char *path);
 /* File name without directory and last extension, malloc'ed. */
 char *cf_path_stem(const char *path);
+/* Absolute path with symlinks and "." / ".." resolved, for telling whether
+ * two names are one file: the longest existing prefix through realpath, the
+ * part that does not exist yet appended lexically. malloc'ed; NULL if out
+ * of memory or the current directory is unknown. */
+char *cf_path_real(const char *path);
+/* What makes a file itself, as a string (malloc'ed, NULL if out of memory):
+ * "#DEV:INODE" if cf_path_real(path) exists (so symlinks, "..", hard links
+ * meet), else that real path. Equal strings: one file. */
+char *cf_path_identity(const char *path);
+/* Non-zero if `a` and `b` are the same file (equal cf_path_identity). */
+int cf_path_same(const char *a, const char *b);
+/* Non-zero if `stem` can stand for {stem} in a path: not empty, ".", ".."
+ * and without '/', so it never climbs out of the output's directory. */
+int cf_stem_is_safe(const char *stem);
 /* Replace every "{key}" in `tmpl` by `value`; malloc'ed. */
 char *cf_str_replace(const char *tmpl, const char *key, const char *value);
 

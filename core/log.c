@@ -78,6 +78,38 @@ void cf_log(cf_ctx *ctx, cf_log_level level, const char *fmt, ...) {
   log_message(ctx, level, buf);
 }
 
+/* Is `s` a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int is_json_number(const char *s) {
+  const char *p = s;
+  if (*p == '-') p++;
+  if (*p == '0') {
+    p++;
+  } else if (*p >= '1' && *p <= '9') {
+    while (*p >= '0' && *p <= '9') p++;
+  } else {
+    return 0;
+  }
+  if (*p == '.') {
+    p++;
+    if (*p < '0' || *p > '9') return 0;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-') p++;
+    if (*p < '0' || *p > '9') return 0;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  return *p == '\0';
+}
+
+static int is_text_key(const char *k) {
+  static const char *const text[] = {"path", "msg", "task", "where", "field", NULL};
+  for (int i = 0; text[i]; i++)
+    if (!strcmp(k, text[i])) return 1;
+  return 0;
+}
+
 void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...) {
   if (!ctx || level > ctx->log_level) return;
   cf_strbuf sb;
@@ -94,7 +126,10 @@ void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...) {
       cf_strbuf_puts(&sb, ",");
       cf_strbuf_json_string(&sb, k);
       cf_strbuf_puts(&sb, ":");
-      cf_strbuf_json_string(&sb, v);
+      if (v && !is_text_key(k) && is_json_number(v))
+        cf_strbuf_puts(&sb, v); /* numbers as numbers, so jq can compare them */
+      else
+        cf_strbuf_json_string(&sb, v ? v : "");
     }
     cf_strbuf_puts(&sb, "}");
   } else {

@@ -1,9 +1,11 @@
 /*
  * YAML loading with positions; see yaml.h.
  *
- * Anchors and aliases are resolved by libyaml's document loader, so an alias
- * is a copy of its anchor (with the anchor's position). Duplicate keys in a
- * mapping are rejected: silently keeping the last one hides typos.
+ * The tree is built from libyaml's events. An alias is a copy of its anchor
+ * (with the anchor's position). Duplicate keys in a mapping are rejected:
+ * silently keeping the last one hides typos. Hostile files are refused in
+ * time and memory bounded by the limits in yaml.h (size, depth, nodes,
+ * aliases), each with the position where the limit was crossed.
  */
 #include "core/yaml.h"
 
@@ -57,102 +59,264 @@ fail:
   return NULL;
 }
 
-/* Convert libyaml node `id` of `doc` into our tree. depth guards against
- * alias bombs ("billion laughs"): a config never nests this deep. */
-static cf_yaml_node *convert(cf_ctx *ctx, const char *src, yaml_document_t *doc, int id, int depth) {
-  yaml_node_t *y = yaml_document_get_node(doc, id);
-  if (!y) return NULL;
-  if (depth > 64) {
-    cf_error(ctx, CF_EINVAL, src, "", "nesting deeper than 64 levels");
-    return NULL;
+/* --- the loader: libyaml events into our tree, within limits -------------------
+ *
+ * The tree is built from libyaml's event stream, not its document API, so
+ * that every limit is enforced as the text is read: a file never holds more
+ * than CF_YAML_MAX_NODES nodes (aliases count as the nodes they copy),
+ * never nests deeper than CF_YAML_MAX_DEPTH, and the work is linear in the
+ * file's size. */
+
+typedef struct {
+  char *name;
+  cf_yaml_node *node; /* borrowed: a node of the tree */
+  size_t count;       /* nodes in its subtree */
+} anchor;
+
+typedef struct {
+  cf_yaml_node *node;
+  size_t slots, cap; /* items filled / allocated */
+  char *anchor;      /* the container's anchor, registered when it closes */
+  size_t first_node; /* node count when it opened: its subtree's size */
+} open_node;
+
+typedef struct {
+  cf_ctx *ctx;
+  const char *src;
+  size_t nodes, aliases;
+  anchor *anchors;
+  size_t nanchors, capanchors;
+  open_node stack[CF_YAML_MAX_DEPTH + 1];
+  int depth;
+  cf_yaml_node *root;
+} builder;
+
+static int err_at(builder *b, int code, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int err_at(builder *b, int code, const yaml_mark_t *m, const char *fmt, ...) {
+  char where[600];
+  snprintf(where, sizeof where, "%s:%zu:%zu", b->src, m->line + 1, m->column + 1);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = cf_errorv(b->ctx, code, where, "", fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int add_anchor(builder *b, char *name, cf_yaml_node *n, size_t count) {
+  if (b->nanchors == b->capanchors) {
+    size_t cap = b->capanchors ? 2 * b->capanchors : 8;
+    anchor *a = realloc(b->anchors, cap * sizeof *a);
+    if (!a) return -1;
+    b->anchors = a;
+    b->capanchors = cap;
   }
-  cf_yaml_node *n = NULL;
-  switch (y->type) {
-    case YAML_SCALAR_NODE:
-      n = new_node(CF_YAML_SCALAR, &y->start_mark);
-      if (!n) return NULL;
-      n->value = malloc(y->data.scalar.length + 1);
-      if (!n->value) break;
-      memcpy(n->value, y->data.scalar.value, y->data.scalar.length);
-      n->value[y->data.scalar.length] = '\0';
-      n->quoted = y->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-      return n;
-    case YAML_SEQUENCE_NODE: {
-      n = new_node(CF_YAML_SEQUENCE, &y->start_mark);
-      if (!n) return NULL;
-      size_t cnt = (size_t)(y->data.sequence.items.top - y->data.sequence.items.start);
-      n->items = calloc(cnt ? cnt : 1, sizeof *n->items);
-      if (!n->items) break;
-      for (size_t i = 0; i < cnt; i++) {
-        n->items[i] = convert(ctx, src, doc, y->data.sequence.items.start[i], depth + 1);
-        n->n = i + 1;
-        if (!n->items[i]) goto fail;
-      }
-      return n;
+  /* a later anchor of the same name hides the earlier one (YAML 1.2) */
+  b->anchors[b->nanchors++] = (anchor){name, n, count};
+  return 0;
+}
+
+/* Put a finished node into the open container (or make it the root). */
+static int attach(builder *b, cf_yaml_node *n) {
+  if (b->depth == 0) {
+    if (!b->root) b->root = n;
+    else cf_yaml_node_free(n);
+    return CF_OK;
+  }
+  open_node *o = &b->stack[b->depth - 1];
+  if (o->node->kind == CF_YAML_MAPPING && o->slots % 2 == 0 && n->kind != CF_YAML_SCALAR) {
+    int rc = cf_yaml_error(b->ctx, CF_EINVAL, b->src, n, "mapping keys must be plain words");
+    cf_yaml_node_free(n);
+    return rc;
+  }
+  if (o->slots == o->cap) {
+    size_t cap = o->cap ? 2 * o->cap : 4;
+    cf_yaml_node **items = realloc(o->node->items, cap * sizeof *items);
+    if (!items) {
+      cf_yaml_node_free(n);
+      return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
     }
-    case YAML_MAPPING_NODE: {
-      n = new_node(CF_YAML_MAPPING, &y->start_mark);
-      if (!n) return NULL;
-      size_t cnt = (size_t)(y->data.mapping.pairs.top - y->data.mapping.pairs.start);
-      n->items = calloc(cnt ? 2 * cnt : 1, sizeof *n->items);
-      if (!n->items) break;
-      for (size_t i = 0; i < cnt; i++) {
-        yaml_node_pair_t *p = &y->data.mapping.pairs.start[i];
-        n->n = i + 1;
-        n->items[2 * i] = convert(ctx, src, doc, p->key, depth + 1);
-        n->items[2 * i + 1] = convert(ctx, src, doc, p->value, depth + 1);
-        if (!n->items[2 * i] || !n->items[2 * i + 1]) goto fail;
-        cf_yaml_node *k = n->items[2 * i];
-        if (k->kind != CF_YAML_SCALAR) {
-          cf_yaml_error(ctx, CF_EINVAL, src, k, "mapping keys must be plain words");
-          goto fail;
-        }
-        for (size_t j = 0; j < i; j++) {
-          if (strcmp(n->items[2 * j]->value, k->value) == 0) {
-            cf_yaml_error(ctx, CF_EINVAL, src, k, "key '%s' given twice (first at line %d)",
-                          k->value, n->items[2 * j]->line);
-            goto fail;
-          }
+    o->node->items = items;
+    o->cap = cap;
+  }
+  o->node->items[o->slots++] = n;
+  o->node->n = o->node->kind == CF_YAML_MAPPING ? o->slots / 2 : o->slots;
+  return CF_OK;
+}
+
+/* Count one more node at mark m. */
+static int count_node(builder *b, size_t k, const yaml_mark_t *m) {
+  if (b->nodes + k > CF_YAML_MAX_NODES)
+    return err_at(b, CF_EINVAL, m, "more than %d YAML nodes (aliases count as the nodes they copy); "
+                  "a pipeline file never needs that many", CF_YAML_MAX_NODES);
+  b->nodes += k;
+  return CF_OK;
+}
+
+static int key_cmp(const void *a, const void *b) {
+  const cf_yaml_node *x = *(cf_yaml_node *const *)a, *y = *(cf_yaml_node *const *)b;
+  int c = strcmp(x->value, y->value);
+  if (c) return c;
+  return x->line != y->line ? (x->line < y->line ? -1 : 1) : (x->col < y->col ? -1 : x->col > y->col);
+}
+
+/* Duplicate keys of a closed mapping, in O(n log n): the first repeat in
+ * document order is reported, with the line of the key it repeats. */
+static int check_duplicates(builder *b, const cf_yaml_node *map) {
+  if (map->n < 2) return CF_OK;
+  cf_yaml_node **k = malloc(map->n * sizeof *k);
+  if (!k) return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
+  for (size_t i = 0; i < map->n; i++) k[i] = map->items[2 * i];
+  qsort(k, map->n, sizeof *k, key_cmp);
+  const cf_yaml_node *dup = NULL, *first = NULL;
+  for (size_t i = 1; i < map->n; i++) {
+    if (strcmp(k[i]->value, k[i - 1]->value)) continue;
+    size_t j = i - 1;
+    while (j > 0 && !strcmp(k[j - 1]->value, k[i]->value)) j--;
+    if (!dup || k[i]->line < dup->line || (k[i]->line == dup->line && k[i]->col < dup->col))
+      dup = k[i], first = k[j];
+  }
+  int rc = CF_OK;
+  if (dup)
+    rc = cf_yaml_error(b->ctx, CF_EINVAL, b->src, dup, "key '%s' given twice (first at line %d)", dup->value,
+                       first->line);
+  free(k);
+  return rc;
+}
+
+static char *take_anchor(yaml_char_t *a) { return a ? strdup((const char *)a) : NULL; }
+
+/* One event. Returns CF_OK, an error, or 1 when the document is complete. */
+static int on_event(builder *b, yaml_event_t *e) {
+  const yaml_mark_t *m = &e->start_mark;
+  switch (e->type) {
+    case YAML_SCALAR_EVENT: {
+      int rc = count_node(b, 1, m);
+      if (rc) return rc;
+      cf_yaml_node *n = new_node(CF_YAML_SCALAR, m);
+      if (n) n->value = malloc(e->data.scalar.length + 1);
+      if (!n || !n->value) {
+        cf_yaml_node_free(n);
+        return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
+      }
+      memcpy(n->value, e->data.scalar.value, e->data.scalar.length);
+      n->value[e->data.scalar.length] = '\0';
+      n->quoted = e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+      if (e->data.scalar.anchor) {
+        char *name = take_anchor(e->data.scalar.anchor);
+        if (!name || add_anchor(b, name, n, 1)) {
+          free(name);
+          cf_yaml_node_free(n);
+          return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
         }
       }
-      return n;
+      return attach(b, n);
     }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+      if (b->depth >= CF_YAML_MAX_DEPTH)
+        return err_at(b, CF_EINVAL, m, "nesting deeper than %d levels", CF_YAML_MAX_DEPTH);
+      int rc = count_node(b, 1, m);
+      if (rc) return rc;
+      int seq = e->type == YAML_SEQUENCE_START_EVENT;
+      cf_yaml_node *n = new_node(seq ? CF_YAML_SEQUENCE : CF_YAML_MAPPING, m);
+      yaml_char_t *an = seq ? e->data.sequence_start.anchor : e->data.mapping_start.anchor;
+      char *name = an ? take_anchor(an) : NULL;
+      if (!n || (an && !name)) {
+        free(n);
+        free(name);
+        return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
+      }
+      b->stack[b->depth++] = (open_node){n, 0, 0, name, b->nodes - 1};
+      return CF_OK;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: {
+      open_node o = b->stack[--b->depth];
+      int rc = o.node->kind == CF_YAML_MAPPING ? check_duplicates(b, o.node) : CF_OK;
+      if (!rc && o.anchor && add_anchor(b, o.anchor, o.node, b->nodes - o.first_node))
+        rc = cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
+      else if (!rc)
+        o.anchor = NULL; /* owned by the anchor table now */
+      free(o.anchor);
+      if (rc) {
+        cf_yaml_node_free(o.node);
+        return rc;
+      }
+      return attach(b, o.node);
+    }
+    case YAML_ALIAS_EVENT: {
+      const anchor *a = NULL;
+      for (size_t i = b->nanchors; i-- > 0;)
+        if (!strcmp(b->anchors[i].name, (const char *)e->data.alias.anchor)) {
+          a = &b->anchors[i];
+          break;
+        }
+      if (!a) return err_at(b, CF_EINVAL, m, "alias '*%s' names no finished anchor", e->data.alias.anchor);
+      if (++b->aliases > CF_YAML_MAX_ALIASES)
+        return err_at(b, CF_EINVAL, m, "more than %d aliases; a pipeline file never needs that many",
+                      CF_YAML_MAX_ALIASES);
+      int rc = count_node(b, a->count, m);
+      if (rc) return rc;
+      cf_yaml_node *n = cf_yaml_node_clone(a->node);
+      if (!n) return cf_error(b->ctx, CF_ENOMEM, b->src, "", "out of memory loading YAML");
+      return attach(b, n);
+    }
+    case YAML_DOCUMENT_END_EVENT:
+      return 1; /* only the first document is read */
     default:
-      return NULL;
+      return CF_OK;
   }
-  cf_error(ctx, CF_ENOMEM, src, "", "out of memory loading YAML");
-fail:
-  cf_yaml_node_free(n);
-  return NULL;
 }
 
 static int load(cf_ctx *ctx, const char *src, yaml_parser_t *parser, cf_yaml_doc *out) {
-  yaml_document_t doc;
-  if (!yaml_parser_load(parser, &doc)) {
-    char where[600];
-    snprintf(where, sizeof where, "%s:%zu:%zu", src, parser->problem_mark.line + 1,
-             parser->problem_mark.column + 1);
-    int rc = cf_error(ctx, CF_EINVAL, where, "", "YAML syntax error: %s%s%s",
-                      parser->problem ? parser->problem : "unknown problem",
-                      parser->context ? " " : "", parser->context ? parser->context : "");
+  builder b = {.ctx = ctx, .src = src};
+  int rc = CF_OK;
+  for (;;) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(parser, &e)) {
+      char where[600];
+      snprintf(where, sizeof where, "%s:%zu:%zu", src, parser->problem_mark.line + 1,
+               parser->problem_mark.column + 1);
+      rc = cf_error(ctx, CF_EINVAL, where, "", "YAML syntax error: %s%s%s",
+                    parser->problem ? parser->problem : "unknown problem", parser->context ? " " : "",
+                    parser->context ? parser->context : "");
+      break;
+    }
+    int done = e.type == YAML_STREAM_END_EVENT;
+    rc = on_event(&b, &e);
+    yaml_event_delete(&e);
+    if (rc == 1) rc = CF_OK, done = 1;
+    if (rc || done) break;
+  }
+  while (b.depth > 0) {
+    open_node *o = &b.stack[--b.depth];
+    if (o->node->kind == CF_YAML_MAPPING && o->slots % 2) cf_yaml_node_free(o->node->items[o->slots - 1]); /* a key still without its value */
+    cf_yaml_node_free(o->node);
+    free(o->anchor);
+  }
+  for (size_t i = 0; i < b.nanchors; i++) free(b.anchors[i].name);
+  free(b.anchors);
+  if (rc) {
+    cf_yaml_node_free(b.root);
     return rc;
   }
-  int rc = CF_OK;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
-  out->root = NULL;
-  if (root) {
-    out->root = convert(ctx, src, &doc, 1, 0);
-    if (!out->root) rc = cf_error_code(ctx) ? cf_error_code(ctx) : CF_EINVAL;
-  }
-  yaml_document_delete(&doc);
-  return rc;
+  out->root = b.root;
+  return CF_OK;
+}
+
+static int too_large(cf_ctx *ctx, const char *src, size_t bytes) {
+  return cf_error(ctx, CF_EINVAL, src, "", "%zu bytes or more; YAML files may have at most %d bytes (1 MiB)", bytes,
+                  CF_YAML_MAX_BYTES);
 }
 
 int cf_yaml_load_string(cf_ctx *ctx, const char *source_name, const char *text, cf_yaml_doc *doc) {
   memset(doc, 0, sizeof *doc);
+  size_t len = strnlen(text, (size_t)CF_YAML_MAX_BYTES + 1);
+  if (len > CF_YAML_MAX_BYTES) return too_large(ctx, source_name ? source_name : "<string>", len);
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) return cf_error(ctx, CF_ENOMEM, source_name, "", "out of memory");
-  yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   doc->source = strdup(source_name ? source_name : "<string>");
   int rc = doc->source ? load(ctx, doc->source, &parser, doc) : CF_ENOMEM;
   yaml_parser_delete(&parser);
@@ -166,17 +330,28 @@ int cf_yaml_load_file(cf_ctx *ctx, const char *path, cf_yaml_doc *doc) {
   if (!f)
     return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "", "cannot open: %s",
                     strerror(errno));
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser)) {
-    fclose(f);
-    return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
-  }
-  yaml_parser_set_input_file(&parser, f);
-  doc->source = strdup(path);
-  int rc = doc->source ? load(ctx, doc->source, &parser, doc) : CF_ENOMEM;
-  yaml_parser_delete(&parser);
+  /* read at most one byte more than allowed: a larger file (or an endless
+   * pipe) is refused without reading it all */
+  char *text = malloc((size_t)CF_YAML_MAX_BYTES + 2);
+  size_t len = text ? fread(text, 1, (size_t)CF_YAML_MAX_BYTES + 1, f) : 0;
+  int bad = text && ferror(f);
   fclose(f);
-  if (rc) cf_yaml_free(doc);
+  if (!text) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+  if (bad) {
+    free(text);
+    return cf_error(ctx, CF_EIO, path, "", "read error");
+  }
+  if (len > CF_YAML_MAX_BYTES) {
+    free(text);
+    return too_large(ctx, path, len);
+  }
+  if (memchr(text, '\0', len)) {
+    free(text);
+    return cf_error(ctx, CF_EINVAL, path, "", "not a text file (it contains a NUL byte)");
+  }
+  text[len] = '\0';
+  int rc = cf_yaml_load_string(ctx, path, text, doc);
+  free(text);
   return rc;
 }
 

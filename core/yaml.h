@@ -31,6 +31,15 @@ typedef struct {
   cf_yaml_node *root; /* NULL for an empty document */
 } cf_yaml_doc;
 
+/* Limits on any YAML file or string (pipeline files, --set values): a
+ * hostile file (an alias bomb, deep nesting, a huge list) is refused in
+ * bounded time and memory, at the position where it crosses a limit.
+ * Aliases count as the nodes they copy. */
+#define CF_YAML_MAX_BYTES (1 << 20) /* 1 MiB */
+#define CF_YAML_MAX_DEPTH 64
+#define CF_YAML_MAX_NODES 100000
+#define CF_YAML_MAX_ALIASES 100
+
 /* Parse a file or a string. On a syntax error, push "source:line:col: ..."
  * and return CF_EINVAL (CF_ENOENT/CF_EIO if the file cannot be read). */
 int cf_yaml_load_file(cf_ctx *ctx, const char *path, cf_yaml_doc *doc);

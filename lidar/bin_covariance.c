@@ -16,9 +16,8 @@ enum { PER_BIN = 32 };
 
 int cf_bincov_fit_half(const cf_response *r) {
   double sigma_nu = 1.0 / (2.0 * sqrt(2.0) * CF_PI * r->sigma); /* pulse spectrum, cycles/sample */
-  /* main lobe of the window: first null at 2/L for Hann, 1/L for rect;
-   * the rect window's w is all ones */
-  double lobe = (r->L > 2 && r->w[0] < 0.5) ? 2.0 / r->L : 1.0 / r->L;
+  /* main lobe of the window: first null at 2/L for Hann, 1/L for rect */
+  double lobe = r->window == CF_WINDOW_HANN ? 2.0 / r->L : 1.0 / r->L;
   int half = (int)ceil(r->M * (lobe + 3.0 * sigma_nu));
   if (half < 8) half = 8;
   if (half > r->nbins / 4) half = r->nbins / 4 > 2 ? r->nbins / 4 : 2;

@@ -62,6 +62,23 @@ int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *
     tail++;
   s->oob_lo = s->k_lo - tail;
   s->oob_hi = s->k_hi + tail;
+  /* variance factor of a sum of noise bins from their correlation:
+   * sum over lags of |gamma(D)|^2 = M sum w^4 / (sum w^2)^2 */
+  {
+    double *white = malloc((size_t)cfg->fft_size * sizeof *white), *acf = malloc((size_t)cfg->fft_size * sizeof *acf);
+    if (!white || !acf) {
+      free(white);
+      free(acf);
+      cf_doppler_setup_free(s);
+      return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    }
+    cf_bincov_white(&s->resp, white, acf);
+    s->bin_var_factor = 0;
+    for (int D = 0; D < cfg->fft_size; D++) s->bin_var_factor += white[D];
+    if (!o->bins_correlated) s->bin_var_factor = 1.0;
+    free(white);
+    free(acf);
+  }
   s->grid_dv = cfg->wavelength[CF_ON] * cfg->sample_rate / (2.0 * cfg->fft_size * GRID_PER_BIN);
   int half = (int)ceil(o->v_max / s->grid_dv);
   s->grid_n = 2 * half + 1;
@@ -231,7 +248,7 @@ static int fit_in_windows(const cf_doppler_setup *s, const gate_data *g, const i
 
 /* The fit from the search's v0: amplitudes by linear least squares at v0,
  * then Gauss-Newton in windows centred on v0; if the estimate ends in
- * another bin than the window's centre, the windows are re-centred on it
+ * more than one bin from the window's centre, the windows are re-centred on it
  * and the fit repeated (at most twice). win gets the windows used. */
 static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, double p[3], double C[3][3],
                     int win[2][2]) {
@@ -246,20 +263,22 @@ static int fit_peak(const cf_doppler_setup *s, const gate_data *g, double v0, do
     }
     p[l] = den > 0 ? num / den : 0;
   }
-  int rc = -2;
   for (int pass = 0; pass < 3; pass++) {
-    if ((rc = fit_in_windows(s, g, win, p, C))) return rc;
-    int moved = 0;
+    int rc = fit_in_windows(s, g, win, p, C);
+    if (rc) return rc;
+    /* re-centre only if the peak left the window's central three bins: a
+     * peak near a half-bin boundary would otherwise flip the window back
+     * and forth; one bin off centre still leaves fit_half - 1 bins on its
+     * short side, more than the peak's width */
+    int moved = 0, k0[2], k1[2];
     for (int l = 0; l < 2; l++) {
-      int k0, k1;
-      fit_window(s, freq_of(s, l, p[2]), &k0, &k1);
-      if (k0 != win[l][0] || k1 != win[l][1]) moved = 1;
-      win[l][0] = k0;
-      win[l][1] = k1;
+      fit_window(s, freq_of(s, l, p[2]), &k0[l], &k1[l]);
+      if (abs((k0[l] + k1[l]) - (win[l][0] + win[l][1])) > 2) moved = 1;
     }
     if (!moved) return 0;
+    for (int l = 0; l < 2; l++) win[l][0] = k0[l], win[l][1] = k1[l];
   }
-  return rc; /* still moving after the re-centrings: the fit has no stable peak */
+  return -3; /* still moving after the re-centrings: no stable peak (and win no longer matches p) */
 }
 
 /* The sandwich covariance A^-1 (J^T W V W J) A^-1 of the weighted fit at
@@ -321,9 +340,10 @@ static int cmp_double(const void *a, const void *b) {
 
 /* alpha of one wavelength: measured ray noise / expected, from the bins
  * no return can reach (doppler.h). A gate whose out-of-band ratio is more
- * than 6 of its standard errors (bin correlation allowed for by a factor
- * 2) off the median of all gates (hard-target leakage, a clipped record)
- * is left out. `r` is scratch of 3 n_gates doubles. */
+ * than 6 of its standard errors off the median of all gates (hard-target
+ * leakage, a clipped record) is left out; the standard error includes the
+ * bins' correlation (variance factor s->bin_var_factor). `r` is scratch
+ * of 3 n_gates doubles. */
 static double noise_factor(const cf_doppler_setup *s, const float *spec, const double *noise, int32_t pulses,
                            double *r) {
   const int G = s->cfg.n_gates, NB = s->resp.nbins;
@@ -344,11 +364,14 @@ static double noise_factor(const cf_doppler_setup *s, const float *spec, const d
     }
     double expect = (double)pulses * sn;
     ratio[g] = expect > 0 ? so / expect : NAN;
-    sd[g] = expect > 0 ? 2.0 * sqrt((double)pulses * sn2) / expect : NAN;
-    sorted[g] = ratio[g];
+    sd[g] = expect > 0 ? sqrt(s->bin_var_factor * (double)pulses * sn2) / expect : NAN;
   }
-  qsort(sorted, (size_t)G, sizeof *sorted, cmp_double);
-  double med = G % 2 ? sorted[G / 2] : 0.5 * (sorted[G / 2 - 1] + sorted[G / 2]);
+  int nf = 0;
+  for (int g = 0; g < G; g++)
+    if (isfinite(ratio[g])) sorted[nf++] = ratio[g];
+  if (nf == 0) return 1.0;
+  qsort(sorted, (size_t)nf, sizeof *sorted, cmp_double);
+  double med = nf % 2 ? sorted[nf / 2] : 0.5 * (sorted[nf / 2 - 1] + sorted[nf / 2]);
   double num = 0, den = 0;
   for (int g = 0; g < G; g++) {
     if (!(fabs(ratio[g] - med) <= 6.0 * sd[g])) continue;
@@ -393,11 +416,14 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
     for (int l = 0; l < 2; l++) {
       const float *S = spec[l] + (size_t)g * NB;
       const double *n = s->noise[l] + (size_t)g * NB;
+      /* wideband CNR: the excess power where a return can be (elsewhere it
+       * is zero-mean noise that would only add variance) over the noise
+       * power of the whole band */
       double sd = 0, sn = 0;
       for (int k = 0; k < NB; k++) {
         nn[l][k] = out->alpha[l] * n[k];
         D[l][k] = S[k] / np[l] - nn[l][k];
-        sd += D[l][k];
+        if (k >= s->oob_lo && k <= s->oob_hi) sd += D[l][k];
         sn += nn[l][k];
       }
       double cnr = sd / sn;

@@ -1,9 +1,16 @@
 /* The L0 writer; see l0_write.h. */
 #include "lidar/l0_write.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/fsutil.h"
 
@@ -15,7 +22,74 @@ struct cf_l0_writer {
   hid_t bgraw[2];    /* raw/background_on,off */
   cf_l0_config cfg;
   cf_l0_sizes sz;
+  char why[256];     /* reason of the first failure ("No space left on device") */
 };
+
+/* --- failures: their reason, and a clean way out -------------------------------
+ *
+ * HDF5 1.10 does not survive a failed H5Fclose: the file stays half-closed
+ * and the library's own atexit handler crashes on it (a full disk made
+ * `simulate` and `lidar process` die with SIGSEGV at exit). So a writer
+ * that failed points the part file's descriptors at an unlinked scratch
+ * file in /dev/shm (memory) first: the closes then succeed, the library stays sound, and the part file, which
+ * is removed anyway, is never touched again. A successful writer flushes
+ * before it closes, so that a full disk shows as a failed flush, not as a
+ * failed close. */
+
+static herr_t why_cb(unsigned n, const H5E_error2_t *e, void *user) {
+  char *why = user;
+  const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+  if (p) {
+    int en = atoi(p + 8);
+    if (en > 0) snprintf(why, 256, "%s", strerror(en));
+    return 1; /* the system's reason: stop here */
+  }
+  if (n == 0 && e->desc) snprintf(why, 256, "HDF5: %s", e->desc);
+  return 0;
+}
+
+void cf_h5_failure_reason(char *why, size_t n) {
+  char buf[256] = "";
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, why_cb, buf);
+  if (!buf[0]) snprintf(buf, sizeof buf, "%s", errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EIO
+                                                    ? strerror(errno)
+                                                    : "HDF5 error");
+  snprintf(why, n, "%s", buf);
+}
+
+void cf_discard_open_file(const char *path) {
+  struct stat target;
+  if (!path || stat(path, &target) != 0) return;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int dfd = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end || end == e->d_name || fd == dfd) continue;
+    struct stat st;
+    if (fstat((int)fd, &st) != 0 || st.st_dev != target.st_dev || st.st_ino != target.st_ino) continue;
+    /* an unlinked file in memory takes the remaining writes and the final
+     * truncate (which /dev/null refuses); /dev/null if there is none */
+    char tmp[] = "/dev/shm/.carbonflux-discard-XXXXXX";
+    int nul = mkstemp(tmp);
+    if (nul >= 0)
+      unlink(tmp);
+    else
+      nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) {
+      dup2(nul, (int)fd);
+      close(nul);
+    }
+  }
+  closedir(d);
+}
+
+static int fail(cf_l0_writer *w) {
+  if (!w->why[0]) cf_h5_failure_reason(w->why, sizeof w->why);
+  return -1;
+}
 
 static int attr_str(hid_t loc, const char *name, const char *v) {
   hid_t t = H5Tcopy(H5T_C_S1);
@@ -71,15 +145,17 @@ static hid_t make_dset(hid_t file, const char *name, hid_t type, int rank, const
   return d;
 }
 
-static int write_vec(hid_t file, const char *name, hid_t ftype, hid_t mtype, size_t elsize, hsize_t n, const void *v) {
-  hid_t d = make_dset(file, name, ftype, 1, &n, elsize);
-  if (d < 0) return -1;
+static int write_vec(cf_l0_writer *w, const char *name, hid_t ftype, hid_t mtype, size_t elsize, hsize_t n,
+                     const void *v) {
+  hid_t d = make_dset(w->file, name, ftype, 1, &n, elsize);
+  if (d < 0) return fail(w);
   herr_t e = n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
-  H5Dclose(d);
+  if (e < 0) fail(w);
+  if (H5Dclose(d) < 0) e = fail(w);
   return e < 0 ? -1 : 0;
 }
 
-static int write_rows(hid_t d, int rank, hsize_t first, hsize_t count, hid_t mtype, const void *buf) {
+static int write_rows(cf_l0_writer *w, hid_t d, int rank, hsize_t first, hsize_t count, hid_t mtype, const void *buf) {
   hid_t fs = H5Dget_space(d);
   hsize_t dims[3], start[3] = {first, 0, 0}, cnt[3];
   H5Sget_simple_extent_dims(fs, dims, NULL);
@@ -88,6 +164,7 @@ static int write_rows(hid_t d, int rank, hsize_t first, hsize_t count, hid_t mty
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
   hid_t ms = H5Screate_simple(rank, cnt, NULL);
   herr_t e = H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, buf);
+  if (e < 0) fail(w);
   H5Sclose(ms);
   H5Sclose(fs);
   return e < 0 ? -1 : 0;
@@ -95,6 +172,7 @@ static int write_rows(hid_t d, int rank, hsize_t first, hsize_t count, hid_t mty
 
 void cf_l0_writer_abort(cf_l0_writer *w) {
   if (!w) return;
+  if (w->file > 0) cf_discard_open_file(w->af.part_path);
   for (int k = 0; k < 2; k++) {
     if (w->big[k] > 0) H5Dclose(w->big[k]);
     if (w->ray_of[k] > 0) H5Dclose(w->ray_of[k]);
@@ -120,8 +198,9 @@ int cf_l0_writer_create(cf_ctx *ctx, const char *path, const cf_l0_config *c, co
   }
   w->file = H5Fcreate(w->af.part_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (w->file < 0) {
+    fail(w);
     cf_l0_writer_abort(w);
-    return cf_error(ctx, CF_EIO, path, "", "cannot create the HDF5 file");
+    return cf_error(ctx, CF_EIO, path, "", "cannot create the HDF5 file: %s", w->why);
   }
   hid_t f = w->file;
   int e = 0;
@@ -163,8 +242,10 @@ int cf_l0_writer_create(cf_ctx *ctx, const char *path, const cf_l0_config *c, co
     }
   }
   if (e || w->big[0] < 0 || w->big[1] < 0) {
+    fail(w);
+    int rc2 = cf_error(ctx, CF_EIO, path, "", "cannot create the file's attributes and datasets: %s", w->why);
     cf_l0_writer_abort(w);
-    return cf_error(ctx, CF_EIO, path, "", "cannot create the file's attributes and datasets");
+    return rc2;
   }
   *out = w;
   return CF_OK;
@@ -175,31 +256,32 @@ int cf_l0_writer_rays(cf_ctx *ctx, cf_l0_writer *w, const double *time, const fl
                       const float *energy_on, const float *energy_off) {
   hsize_t n = (hsize_t)w->sz.n_rays;
   int e = 0;
-  e |= write_vec(w->file, "rays/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, n, time);
-  e |= write_vec(w->file, "rays/azimuth_deg", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, az);
-  e |= write_vec(w->file, "rays/elevation_deg", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, el);
-  e |= write_vec(w->file, "rays/scan_id", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, scan_id);
-  e |= write_vec(w->file, "rays/pulses_on", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, pulses_on);
-  e |= write_vec(w->file, "rays/pulses_off", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, pulses_off);
-  e |= write_vec(w->file, "rays/energy_on_j", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, energy_on);
-  e |= write_vec(w->file, "rays/energy_off_j", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, energy_off);
-  return e ? cf_error(ctx, CF_EIO, w->af.final_path, "rays", "write failed") : CF_OK;
+  e |= write_vec(w, "rays/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, n, time);
+  e |= write_vec(w, "rays/azimuth_deg", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, az);
+  e |= write_vec(w, "rays/elevation_deg", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, el);
+  e |= write_vec(w, "rays/scan_id", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, scan_id);
+  e |= write_vec(w, "rays/pulses_on", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, pulses_on);
+  e |= write_vec(w, "rays/pulses_off", H5T_STD_I32LE, H5T_NATIVE_INT32, 4, n, pulses_off);
+  e |= write_vec(w, "rays/energy_on_j", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, energy_on);
+  e |= write_vec(w, "rays/energy_off_j", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, energy_off);
+  return e ? cf_error(ctx, CF_EIO, w->af.final_path, "rays", "write failed: %s", w->why) : CF_OK;
 }
 
 int cf_l0_writer_meteo(cf_ctx *ctx, cf_l0_writer *w, const double *time, const float *p, const float *T,
                        const float *rh) {
   hsize_t n = (hsize_t)w->sz.n_meteo;
   int e = 0;
-  e |= write_vec(w->file, "meteo/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, n, time);
-  e |= write_vec(w->file, "meteo/pressure_pa", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, p);
-  e |= write_vec(w->file, "meteo/temperature_k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, T);
-  e |= write_vec(w->file, "meteo/relative_humidity", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, rh);
-  return e ? cf_error(ctx, CF_EIO, w->af.final_path, "meteo", "write failed") : CF_OK;
+  e |= write_vec(w, "meteo/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, n, time);
+  e |= write_vec(w, "meteo/pressure_pa", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, p);
+  e |= write_vec(w, "meteo/temperature_k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, T);
+  e |= write_vec(w, "meteo/relative_humidity", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, n, rh);
+  return e ? cf_error(ctx, CF_EIO, w->af.final_path, "meteo", "write failed: %s", w->why) : CF_OK;
 }
 
 int cf_l0_writer_spectra(cf_ctx *ctx, cf_l0_writer *w, int which, int ray0, int n, const float *buf) {
-  if (write_rows(w->big[which], 3, (hsize_t)ray0, (hsize_t)n, H5T_NATIVE_FLOAT, buf))
-    return cf_error(ctx, CF_EIO, w->af.final_path, which == CF_ON ? "spectra/on" : "spectra/off", "write failed");
+  if (write_rows(w, w->big[which], 3, (hsize_t)ray0, (hsize_t)n, H5T_NATIVE_FLOAT, buf))
+    return cf_error(ctx, CF_EIO, w->af.final_path, which == CF_ON ? "spectra/on" : "spectra/off", "write failed: %s",
+                    w->why);
   return CF_OK;
 }
 
@@ -208,35 +290,46 @@ int cf_l0_writer_background(cf_ctx *ctx, cf_l0_writer *w, int which, const float
   hsize_t d2[2] = {(hsize_t)w->cfg.n_gates, (hsize_t)cf_l0_nbins(&w->cfg)};
   hid_t d = make_dset(w->file, name, H5T_IEEE_F32LE, 2, d2, 4);
   int e = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bg) < 0 || attr_i32(d, "pulses", pulses);
-  if (d >= 0) H5Dclose(d);
-  return e ? cf_error(ctx, CF_EIO, w->af.final_path, name, "write failed") : CF_OK;
+  if (e) fail(w);
+  if (d >= 0 && H5Dclose(d) < 0) e = fail(w);
+  return e ? cf_error(ctx, CF_EIO, w->af.final_path, name, "write failed: %s", w->why) : CF_OK;
 }
 
 int cf_l0_writer_raw(cf_ctx *ctx, cf_l0_writer *w, int which, int64_t p0, int64_t n, const int16_t *buf,
                      const int32_t *ray_of_pulse) {
-  if (write_rows(w->big[which], 2, (hsize_t)p0, (hsize_t)n, H5T_NATIVE_INT16, buf) ||
-      write_rows(w->ray_of[which], 1, (hsize_t)p0, (hsize_t)n, H5T_NATIVE_INT32, ray_of_pulse))
-    return cf_error(ctx, CF_EIO, w->af.final_path, which == CF_ON ? "raw/on" : "raw/off", "write failed");
+  if (write_rows(w, w->big[which], 2, (hsize_t)p0, (hsize_t)n, H5T_NATIVE_INT16, buf) ||
+      write_rows(w, w->ray_of[which], 1, (hsize_t)p0, (hsize_t)n, H5T_NATIVE_INT32, ray_of_pulse))
+    return cf_error(ctx, CF_EIO, w->af.final_path, which == CF_ON ? "raw/on" : "raw/off", "write failed: %s", w->why);
   return CF_OK;
 }
 
 int cf_l0_writer_raw_background(cf_ctx *ctx, cf_l0_writer *w, int which, int64_t r0, int64_t n,
                                 const int16_t *buf) {
-  if (write_rows(w->bgraw[which], 2, (hsize_t)r0, (hsize_t)n, H5T_NATIVE_INT16, buf))
-    return cf_error(ctx, CF_EIO, w->af.final_path, "raw/background", "write failed");
+  if (write_rows(w, w->bgraw[which], 2, (hsize_t)r0, (hsize_t)n, H5T_NATIVE_INT16, buf))
+    return cf_error(ctx, CF_EIO, w->af.final_path, "raw/background", "write failed: %s", w->why);
   return CF_OK;
 }
 
 int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w) {
+  int e = 0;
   for (int k = 0; k < 2; k++) {
-    if (w->big[k] > 0) H5Dclose(w->big[k]);
-    if (w->ray_of[k] > 0) H5Dclose(w->ray_of[k]);
-    if (w->bgraw[k] > 0) H5Dclose(w->bgraw[k]);
-    w->big[k] = w->ray_of[k] = w->bgraw[k] = -1;
+    hid_t *ids[3] = {&w->big[k], &w->ray_of[k], &w->bgraw[k]};
+    for (int j = 0; j < 3; j++) {
+      if (*ids[j] > 0 && H5Dclose(*ids[j]) < 0) e = fail(w);
+      *ids[j] = -1;
+    }
   }
-  herr_t e = H5Fclose(w->file);
+  /* everything reaches the disk here, where a failure can still be undone */
+  if (!e && H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0) e = fail(w);
+  if (e) {
+    int rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "writing the HDF5 file failed: %s", w->why);
+    cf_l0_writer_abort(w);
+    return rc;
+  }
+  herr_t c = H5Fclose(w->file);
+  if (c < 0) fail(w);
   w->file = -1;
-  int rc = e < 0 ? cf_error(ctx, CF_EIO, w->af.final_path, "", "closing the HDF5 file failed")
+  int rc = c < 0 ? cf_error(ctx, CF_EIO, w->af.final_path, "", "closing the HDF5 file failed: %s", w->why)
                  : cf_atomic_commit(ctx, &w->af);
   cf_l0_writer_abort(w);
   return rc;

@@ -36,6 +36,17 @@ int cf_l0_writer_raw(cf_ctx *ctx, cf_l0_writer *w, int which, int64_t p0, int64_
                      const int32_t *ray_of_pulse);
 int cf_l0_writer_raw_background(cf_ctx *ctx, cf_l0_writer *w, int which, int64_t r0, int64_t n,
                                 const int16_t *buf);
+/* Shared by the lidar writers (HDF5 and netCDF-4), for failures:
+ * the reason of the last HDF5 failure, the system's when there is one
+ * ("No space left on device"), from HDF5's error stack (read it right
+ * after the failing call), else errno's when it says why; and pointing
+ * every descriptor this process holds on `path` at an unlinked scratch file
+ * in /dev/shm (or /dev/null), so that
+ * closing a failed file cannot fail again (HDF5 1.10 crashes at exit on a
+ * file whose close failed). Use only on a part file about to be removed. */
+void cf_h5_failure_reason(char *why, size_t n);
+void cf_discard_open_file(const char *path);
+
 /* Close and rename into place; abort removes the part file. Both free w. */
 int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w);
 void cf_l0_writer_abort(cf_l0_writer *w);

@@ -9,6 +9,7 @@
 
 #include "lidar/process_options.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "lidar/l0_write.h"
 
 enum { V_TIME, V_RANGE, V_AZ, V_EL, V_SCANID, V_VR, V_VRU, V_CNRON, V_CNROFF, V_ND, V_NDU, V_PPM, V_PPMU, V_QC,
        V_SCAN, V_SCANTIME, V_HEIGHT, V_U, V_V, V_W, V_UE, V_VE, V_WE, V_SPEED, V_DIR, V_RMSE, V_NBEAMS, V_WFLAG,
@@ -36,10 +38,27 @@ struct cf_l2_writer {
   double scan_t0; /* time of the current (last) scan's first ray */
 };
 
+const char *cf_nc_failure_reason(int e, char *why, size_t n) {
+  char sys[256] = "";
+  cf_h5_failure_reason(sys, sizeof sys); /* netCDF-4 writes through HDF5 */
+  if (!strncmp(sys, "HDF5", 4) || !strcmp(sys, "HDF5 error")) sys[0] = '\0';
+  if (!sys[0] && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EIO))
+    snprintf(sys, sizeof sys, "%s", strerror(errno));
+  if (sys[0])
+    snprintf(why, n, "%s", sys);
+  else
+    snprintf(why, n, "netCDF: %s", nc_strerror(e));
+  return why;
+}
+
 #define NC(call)                                                                             \
   do {                                                                                       \
+    errno = 0;                                                                               \
     int e_ = (call);                                                                         \
-    if (e_ != NC_NOERR) return cf_error(ctx, CF_EIO, w->af.final_path, "", "netCDF: %s", nc_strerror(e_)); \
+    if (e_ != NC_NOERR) {                                                                    \
+      char why_[320];                                                                        \
+      return cf_error(ctx, CF_EIO, w->af.final_path, "", "%s", cf_nc_failure_reason(e_, why_, sizeof why_)); \
+    }                                                                                        \
   } while (0)
 
 static int put_text(int nc, int var, const char *name, const char *v) {
@@ -70,9 +89,11 @@ int cf_l2_writer_create(cf_ctx *ctx, const char *path, const cf_l2_meta *meta, c
     free(w);
     return rc;
   }
+  errno = 0;
   int e = nc_create(w->af.part_path, NC_NETCDF4 | NC_CLOBBER, &w->nc);
   if (e != NC_NOERR) {
-    rc = cf_error(ctx, CF_EIO, path, "", "cannot create: %s", nc_strerror(e));
+    char why[320];
+    rc = cf_error(ctx, CF_EIO, path, "", "cannot create: %s", cf_nc_failure_reason(e, why, sizeof why));
     cf_atomic_end(&w->af);
     free(w);
     return rc;
@@ -176,7 +197,8 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
     int e = nc_put_att_uint(w->nc, w->var[V_WFLAG], "flag_masks", NC_UINT, CF_WIND_FLAG_COUNT, wmask);
     if (!e) e = put_text(w->nc, w->var[V_WFLAG], "flag_meanings", cf_strbuf_str(&names));
     cf_strbuf_free(&names);
-    if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "wind_flag", "netCDF: %s", nc_strerror(e));
+    char why[320];
+    if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "wind_flag", "%s", cf_nc_failure_reason(e, why, sizeof why));
   }
   /* global attributes */
   char hex[CF_SHA256_HEX_LEN];
@@ -204,7 +226,8 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   for (int g = 0; g < w->n_gates; g++) range[g] = cf_l0_gate_range(&l0->cfg, g);
   int e = nc_put_var_double(w->nc, w->var[V_RANGE], range);
   free(range);
-  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "range", "netCDF: %s", nc_strerror(e));
+  char why[320];
+  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "range", "%s", cf_nc_failure_reason(e, why, sizeof why));
   if (n_heights > 0) NC(nc_put_var_double(w->nc, w->var[V_HEIGHT], heights));
   NC(nc_put_var_double(w->nc, w->var[V_LAT], &l0->cfg.site_lat));
   NC(nc_put_var_double(w->nc, w->var[V_LON], &l0->cfg.site_lon));
@@ -323,7 +346,8 @@ static int sink_wind(cf_ctx *ctx, void *user, const cf_l2_wind *p) {
   free(f);
   free(iv);
   free(uv);
-  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "", "netCDF: %s", nc_strerror(e));
+  char why[320];
+  if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "", "%s", cf_nc_failure_reason(e, why, sizeof why));
   return CF_OK;
 }
 
@@ -332,8 +356,19 @@ const cf_l2_sink cf_l2_writer_sink = {sink_begin, sink_rays, sink_wind, NULL};
 int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
   int rc = CF_OK;
   if (w->nc >= 0) {
-    int e = nc_close(w->nc);
-    if (e != NC_NOERR && ok) rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "closing failed: %s", nc_strerror(e));
+    /* everything reaches the disk in the sync, where a failure (a full
+     * disk) can still be undone; a failed file's descriptors are pointed
+     * at a scratch file before closing, so that the close cannot fail and leave
+     * HDF5 to crash at exit (l0_write.h) */
+    char why[320];
+    errno = 0;
+    int e = ok ? nc_sync(w->nc) : NC_NOERR;
+    if (e != NC_NOERR) rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "writing failed: %s", cf_nc_failure_reason(e, why, sizeof why));
+    if (!ok || rc) cf_discard_open_file(w->af.part_path);
+    errno = 0;
+    e = nc_close(w->nc);
+    if (e != NC_NOERR && ok && !rc)
+      rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "closing failed: %s", cf_nc_failure_reason(e, why, sizeof why));
   }
   if (ok && !rc) rc = cf_atomic_commit(ctx, &w->af);
   cf_atomic_end(&w->af);

@@ -28,6 +28,10 @@ int cf_l2_writer_create(cf_ctx *ctx, const char *path, const cf_l2_meta *meta, c
 extern const cf_l2_sink cf_l2_writer_sink;
 /* Commit (rename into place) if `ok`, else remove; frees the writer. */
 int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok);
+/* Why netCDF call status `e` failed, the system's reason first ("No space
+ * left on device"), else netCDF's; call right after the failing call,
+ * with errno cleared before it. Writes into `why` and returns it. */
+const char *cf_nc_failure_reason(int e, char *why, size_t n);
 
 /* Convenience: process `l0_path` with `opts` into `l2_path`. */
 int cf_lidar_l0_to_l2(cf_ctx *ctx, const char *l0_path, const char *l2_path, const cf_lidar_opts *opts,

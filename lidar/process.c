@@ -253,6 +253,12 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   if (!rc && (!os.tab || !os.built || !spec[0] || !spec[1] || !dwork || !range || !heights || !levels || !met_of_ray ||
               block_alloc(&bo, (size_t)B * G)))
     rc = cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory for a block of %d rays", B);
+  /* the FFTs we make of raw records always correlate neighbouring bins:
+   * the user's choice is applied (and recorded) as given, but said */
+  if (!rc && c->level == CF_L0_RAW && !o->doppler.bins_correlated)
+    cf_log(ctx, CF_LOG_WARN, "%s: bins_correlated=no on a raw file: its spectra are made here by windowed, "
+                             "zero-padded FFTs whose bins are correlated, so the uncertainties will be too small",
+           l0->path);
   if (!rc) rc = cf_doppler_setup_init(ctx, &ds, c, &o->doppler, src.bg[CF_ON], src.bg_pulses[CF_ON], src.bg[CF_OFF], src.bg_pulses[CF_OFF]);
   if (!rc) {
     pwork = malloc((size_t)nthreads * cf_doppler_work_size(&ds) * sizeof(double));

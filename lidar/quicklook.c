@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "core/fsutil.h"
 
@@ -69,6 +72,29 @@ static void set_cmap(int diverging) {
           b[5] = {0.33, 0.55, 0.55, 0.38, 0.14};
     plscmap1l(1, 5, pos, r, g, b, NULL);
   }
+}
+
+/* PLplot and cairo do not report a failed write: a full disk leaves a
+ * 0-byte or truncated PNG behind a successful plend1(). A PNG is complete
+ * when it ends with its IEND chunk (length 0, "IEND", fixed CRC). Returns
+ * non-zero, with the error in the context, if it is not. */
+static int png_complete(cf_ctx *ctx, const char *out, const char *part) {
+  static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  unsigned char tail[12];
+  struct stat st;
+  FILE *f = fopen(part, "rb");
+  int ok = f && stat(part, &st) == 0 && st.st_size >= 8 + 12 && fseek(f, -12L, SEEK_END) == 0 &&
+           fread(tail, 1, 12, f) == 12 && memcmp(tail, iend, 12) == 0;
+  if (f) fclose(f);
+  if (ok) return 0;
+  /* the writes' errno is lost inside cairo: tell a full disk by its free space */
+  char *dir = cf_path_dirname(part);
+  struct statvfs vs;
+  int full = dir && statvfs(dir, &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < 256.0 * 1024;
+  free(dir);
+  cf_error(ctx, CF_EIO, out, "", "the PNG was not written completely (%lld bytes, no IEND chunk): %s",
+           f ? (long long)st.st_size : 0LL, full ? "No space left on device" : "write failed");
+  return 1;
 }
 
 static int plot_one(cf_ctx *ctx, const char *out, const l2_axes *ax, int ppi, const double *val, const char *title,
@@ -141,7 +167,9 @@ static int plot_one(cf_ctx *ctx, const char *out, const l2_axes *ax, int ppi, co
   plend1();
   free(z);
   free(store);
-  rc = cf_file_exists(af.part_path) ? cf_atomic_commit(ctx, &af) : cf_error(ctx, CF_EIO, out, "", "PLplot wrote nothing (is plplot-driver-cairo installed?)");
+  rc = !cf_file_exists(af.part_path)
+           ? cf_error(ctx, CF_EIO, out, "", "PLplot wrote nothing (is plplot-driver-cairo installed?)")
+           : png_complete(ctx, out, af.part_path) ? cf_error_code(ctx) : cf_atomic_commit(ctx, &af);
   cf_atomic_end(&af);
   return rc;
 }
@@ -149,7 +177,7 @@ static int plot_one(cf_ctx *ctx, const char *out, const l2_axes *ax, int ppi, co
 int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, char ***paths, int *n) {
   int nc;
   if (nc_open(l2_path, NC_NOWRITE, &nc) != NC_NOERR) return cf_error(ctx, CF_EDATA, l2_path, "", "cannot open as NetCDF");
-  int dt, dr, rc = CF_OK;
+  int dt, dr, rc = CF_OK, n0 = *n;
   l2_axes ax = {0};
   if (nc_inq_dimid(nc, "time", &dt) || nc_inq_dimid(nc, "range", &dr) || nc_inq_dimlen(nc, dt, &ax.nt) ||
       nc_inq_dimlen(nc, dr, &ax.nr)) {
@@ -224,6 +252,15 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
         free(out);
       }
     }
+  }
+  /* the three plots are one product: if one could not be written, the
+   * others of this call are removed too (and not reported as written) */
+  if (rc) {
+    for (int i = n0; i < *n; i++) {
+      unlink((*paths)[i]);
+      free((*paths)[i]);
+    }
+    *n = n0;
   }
   free(ax.time);
   free(ax.range);

@@ -17,6 +17,7 @@ int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *c) {
   r->M = c->fft_size;
   r->nbins = c->fft_size / 2 + 1;
   r->fs = c->sample_rate;
+  r->window = c->window;
   r->sigma = c->pulse_width * c->sample_rate / (2.0 * sqrt(log(2.0)));
   r->w = malloc((size_t)r->L * sizeof *r->w);
   r->cw = malloc((size_t)r->L * sizeof *r->cw);

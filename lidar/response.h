@@ -33,6 +33,7 @@ typedef struct {
   int L, M, nbins;
   double fs;
   double sigma;  /* speckle correlation parameter s, samples */
+  cf_window_kind window;
   double *w;     /* window, L values */
   double *cw;    /* C_w(d), d = 0..L-1 */
   double *ktab;  /* K on [0, 0.5] cycles/sample, nk points */

@@ -31,8 +31,9 @@ static const cf_kv_opt opts[] = {
     {"ray_seconds", CF_KV_DOUBLE, F(ray_seconds), 1e-4, 3600, "s", "accumulation time per ray (pulses = s * prf / 2 per wavelength)", NULL},
     {"raw_pulses", CF_KV_INT, F(raw_pulses), 1, 1e6, "", "level raw: pulses per wavelength per ray", NULL},
     {"bins", CF_KV_ENUM, F(bins_independent), 0, 0, "", "level spectra: correlated (as a digitiser's window makes them) or independent bins", bin_models},
-    {"background_pulses", CF_KV_INT, F(background_pulses), 1, 2e9, "", "pulses in the background records", NULL},
+    {"background_pulses", CF_KV_INT, F(background_pulses), 1, 2e9, "", "pulses in the background records (level=raw: 2000 unless given; each is a raw record)", NULL},
     {"t0", CF_KV_DOUBLE, F(t0), 0, 1e11, "s", "time of the first ray (s since 1970)", NULL},
+    {"max_output_gb", CF_KV_DOUBLE, F(max_output_gb), 0.001, 1e6, "GB", "refuse to write a file larger than this (uncompressed estimate)", NULL},
     {"seed", CF_KV_U64, F(seed), 0, 0, "", "random seed", NULL},
     {"gates", CF_KV_INT, I(n_gates), 1, 10000, "", "range gates", NULL},
     {"gate_samples", CF_KV_INT, I(gate_samples), 8, 1 << 16, "", "samples per gate", NULL},
@@ -96,12 +97,22 @@ int cf_sim_set(cf_ctx *ctx, cf_sim_config *c, const char *kv) {
   if (rc == CF_ENOENT)
     return cf_error(ctx, CF_EINVAL, "simulate", "", "unknown setting '%.*s' (see carbonflux simulate lidar --help)",
                     (int)(strchr(kv, '=') - kv), kv);
+  if (!rc && which == 0 && c->instrument.level == CF_L0_RAW) {
+    /* raw background records are written sample by sample: the spectra
+     * level's default would be ~650 GB, so the raw level has its own,
+     * unless background_pulses was already given */
+    cf_sim_config d;
+    cf_sim_defaults(&d, c->scan);
+    if (c->background_pulses == d.background_pulses) c->background_pulses = CF_SIM_RAW_BACKGROUND_DEFAULT;
+  }
   if (!rc && which == 1) {
     /* a scan kind brings its own defaults; the level is kept */
     cf_scan_kind scan = c->scan;
     cf_l0_level level = c->instrument.level;
+    int background = c->background_pulses;
     cf_sim_defaults(c, scan);
     c->instrument.level = level;
+    if (level == CF_L0_RAW) c->background_pulses = background;
   }
   return rc;
 }
@@ -115,12 +126,51 @@ int cf_sim_check(cf_ctx *ctx, const cf_sim_config *c) {
   if (i->level == CF_L0_RAW && (double)c->raw_pulses * cf_sim_ray_count(c) > 1e7)
     return cf_error(ctx, CF_EINVAL, "simulate", "raw_pulses", "a raw dump of %g pulses is too large; raw files are short research dumps",
                     (double)c->raw_pulses * cf_sim_ray_count(c));
-  return CF_OK;
+  return cf_sim_check_size(ctx, c);
+}
+
+double cf_sim_output_bytes(const cf_sim_config *c) {
+  const cf_l0_config *i = &c->instrument;
+  double rays = (double)c->n_scans * c->rays_per_scan;
+  if (i->level == CF_L0_RAW) {
+    double samples = (double)i->gate_first + (double)(i->n_gates - 1) * i->gate_step + i->gate_samples;
+    return (rays * c->raw_pulses + c->background_pulses) * samples * 2.0 * 2.0;
+  }
+  double bins = (double)i->fft_size / 2 + 1;
+  return (rays + 1) * i->n_gates * bins * 2.0 * 4.0; /* + 1: the background spectra */
+}
+
+int cf_sim_check_size(cf_ctx *ctx, const cf_sim_config *c) {
+  const cf_l0_config *i = &c->instrument;
+  double gb = cf_sim_output_bytes(c) / 1e9;
+  if (gb <= c->max_output_gb) return CF_OK;
+  long long rays = (long long)c->n_scans * c->rays_per_scan;
+  if (i->level == CF_L0_RAW) {
+    long long samples = (long long)i->gate_first + (long long)(i->n_gates - 1) * i->gate_step + i->gate_samples;
+    return cf_error(ctx, CF_EINVAL, "simulate", "background_pulses",
+                    "level=raw would write %.1f GB, more than max_output_gb=%g GB: (%lld rays x "
+                    "raw_pulses=%d + background_pulses=%d) records x %lld samples (gate_first, gates, gate_step, "
+                    "gate_samples) x 2 wavelengths x 2 bytes; reduce background_pulses, raw_pulses, scans or "
+                    "rays_per_scan, or raise max_output_gb",
+                    gb, c->max_output_gb, rays, c->raw_pulses, c->background_pulses, samples);
+  }
+  return cf_error(ctx, CF_EINVAL, "simulate", "scans",
+                  "level=spectra would write %.1f GB, more than max_output_gb=%g GB: %lld rays (scans=%d x "
+                  "rays_per_scan=%d) x gates=%d x %d bins (fft_size=%d) x 2 wavelengths x 4 bytes; reduce scans, "
+                  "rays_per_scan, gates or fft_size, or raise max_output_gb",
+                  gb, c->max_output_gb, rays, c->n_scans, c->rays_per_scan, i->n_gates, i->fft_size / 2 + 1,
+                  i->fft_size);
 }
 
 void cf_sim_describe(FILE *out, const cf_sim_config *d) {
   cf_kv_describe(out, opts, NOPTS, d);
   fprintf(out, "  %-20s %-10s %-8s %s\n", "plume", "(none)", "m,ppm", "x,y,z,sigma_h,sigma_z,ppm: a Gaussian CO2 plume (repeatable)");
+  fprintf(out,
+          "\nA file larger than %g GB (uncompressed) is refused, naming the settings and the size:\n"
+          "level=spectra writes rays x gates x (fft_size/2+1) bins x 8 bytes, level=raw\n"
+          "(rays x raw_pulses + background_pulses) records x samples x 4 bytes.\n"
+          "level=raw sets background_pulses to %d unless it was given (each is a raw record).\n",
+          CF_SIM_MAX_OUTPUT_GB, CF_SIM_RAW_BACKGROUND_DEFAULT);
 }
 
 char *cf_sim_json(const cf_sim_config *c) {

@@ -84,6 +84,7 @@ void cf_sim_defaults(cf_sim_config *c, cf_scan_kind scan) {
    * ray's own speckle noise (the DIAL then shows range bands common to
    * all rays); instruments record long backgrounds for that reason */
   c->background_pulses = 10000000;
+  c->max_output_gb = 4.0; /* CF_SIM_MAX_OUTPUT_GB: a file the test and demo machines hold easily */
   c->seed = 1;
 }
 

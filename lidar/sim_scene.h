@@ -63,6 +63,7 @@ typedef struct {
   int raw_pulses;
   int background_pulses;
   int bins_independent;          /* level spectra: 0 = bins correlated as a digitiser's (default), 1 = independent */
+  double max_output_gb;          /* refuse larger files (uncompressed estimate); default CF_SIM_MAX_OUTPUT_GB */
   uint64_t seed;
 } cf_sim_config;
 

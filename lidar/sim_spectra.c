@@ -87,21 +87,24 @@ void cf_sim_spectra_work_free(cf_sim_spectra_work *w) {
   memset(w, 0, sizeof *w);
 }
 
-/* Pivoted Cholesky of the n x n positive semi-definite block A (row-major),
- * P^T A P = L L^T, stopping at pivots below 1e-8 of the largest diagonal:
- * the block is nearly singular (neighbouring bins of a zero-padded FFT are
+/* Pivoted Cholesky of the n x n positive semi-definite block A, P^T A P =
+ * L L^T, stopping at pivots below 1e-8 of the largest diagonal: the block
+ * is nearly singular (neighbouring bins of a zero-padded FFT are
  * correlated above 0.99), and a plain Cholesky then divides rounding and
  * interpolation errors by pivots of their own size, drawing variance that
  * is not there. Directions dropped carry < 1e-8 of the block's variance.
- * Returns the rank; columns from it on are zeroed. */
+ * A is symmetric and stored row-major, which is its transpose in column
+ * major: LAPACK's column-major 'U' factor U^T U is our row-major L L^T,
+ * and the column-major call needs no transposed copy (the row-major
+ * LAPACKE wrapper allocates one per call). Returns the rank (0 on any
+ * failure, with A zeroed); columns from the rank on are zeroed. */
 _Static_assert(sizeof(lapack_int) == sizeof(int), "LAPACK's integers are the C int (LP64 OpenBLAS)");
 static int factor_psd(double *A, int n, int *piv, double *work) {
   double dmax = 0;
   for (int i = 0; i < n; i++) dmax = A[i * n + i] > dmax ? A[i * n + i] : dmax;
-  if (!(dmax > 0)) return 0;
-  lapack_int rank = 0;
-  lapack_int info = LAPACKE_dpstrf_work(LAPACK_ROW_MAJOR, 'L', n, A, n, piv, &rank, 1e-8 * dmax, work);
-  if (info < 0) return 0;
+  lapack_int rank = 0, info = -1;
+  if (dmax > 0) info = LAPACKE_dpstrf_work(LAPACK_COL_MAJOR, 'U', n, A, n, piv, &rank, 1e-8 * dmax, work);
+  if (info < 0) rank = 0;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
       if (j > i || j >= rank) A[i * n + j] = 0;
@@ -146,8 +149,10 @@ void cf_sim_spectra_gate(const cf_sim_spectra *s, cf_sim_spectra_work *w, cf_rng
       }
     /* each bin's total standard deviation |Gamma_kk|, before A is factored */
     for (int i = 0; i < n; i++) w->sd[i] = sqrt(noise[k0 + i] * noise[k0 + i] + (A[i * n + i] > 0 ? A[i * n + i] : 0));
-    factor_psd(A, n, w->piv, w->lwork);
+    /* rank 0 (no return's part, or LAPACK refused): the noise part alone */
+    int rank = factor_psd(A, n, w->piv, w->lwork);
     for (int i = 0; i < n; i++) w->eps[i] = cf_rng_normal(rng);
+    for (int i = 0; i < n && rank == 0; i++) w->piv[i] = i + 1;
     /* y = P L eps: row i of L L^T belongs to bin piv[i] - 1 */
     for (int i = 0; i < n; i++) {
       double y = 0;

@@ -1,12 +1,15 @@
 /* Writing the simulator's truth as NetCDF-4; see sim_truth.h. */
 #include "lidar/sim_truth.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fsutil.h"
+#include "lidar/l0_write.h"
+#include "lidar/l2_write.h"
 
 int cf_sim_truth_alloc(cf_ctx *ctx, cf_sim_truth *t, const cf_sim_config *c, int n_rays, int n_gates) {
   memset(t, 0, sizeof *t);
@@ -63,9 +66,11 @@ void cf_sim_truth_set_ray(cf_sim_truth *t, int i, const double *vr, const double
 
 #define NC(call)                                                                  \
   do {                                                                            \
+    errno = 0;                                                                    \
     int e_ = (call);                                                              \
     if (e_ != NC_NOERR) {                                                         \
-      rc = cf_error(ctx, CF_EIO, path, "", "netCDF: %s", nc_strerror(e_));        \
+      char why_[320];                                                             \
+      rc = cf_error(ctx, CF_EIO, path, "", "%s", cf_nc_failure_reason(e_, why_, sizeof why_)); \
       goto done;                                                                  \
     }                                                                             \
   } while (0)
@@ -148,11 +153,15 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(nc_put_var_double(nc, v_w, w));
   const double *tabs[5] = {op->p, op->t, op->ndry, op->sigma[0], op->sigma[1]};
   for (int k = 0; k < 5; k++) NC(nc_put_var_double(nc, v_op[k], tabs[k]));
+  NC(nc_sync(nc)); /* a full disk fails here, where the file can still be dropped cleanly */
   NC(nc_close(nc));
   nc = -1;
   rc = cf_atomic_commit(ctx, &af);
 done:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) {
+    cf_discard_open_file(af.part_path); /* so that this close cannot fail too (l0_write.h) */
+    nc_close(nc);
+  }
   free(range);
   cf_atomic_end(&af);
   return rc;

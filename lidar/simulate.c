@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "lidar/l0_write.h"
 #include "lidar/response.h"
+#include "lidar/sim_options.h"
 #include "lidar/optics.h"
 #include "lidar/sim_spectra.h"
 #include "lidar/sim_truth.h"
@@ -361,6 +362,8 @@ static int write_raw_background(cf_ctx *ctx, const sim_shared *s, const raw_shar
     }
     rc = failed ? cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the background records' scratch")
                 : cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
+    /* a scheduler's SIGTERM must stop this phase too, between blocks */
+    if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
   }
   return rc;
 }
@@ -369,6 +372,8 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
   const cf_l0_config *ic = &c->instrument;
   int n_rays = cf_sim_ray_count(c);
   if (n_rays <= 0) return cf_error(ctx, CF_EINVAL, l0_path, "rays", "the scan has no rays");
+  int size_rc = cf_sim_check_size(ctx, c); /* never a file of hundreds of GB */
+  if (size_rc) return size_rc;
   int raw = ic->level == CF_L0_RAW;
   int32_t pulses = raw ? c->raw_pulses : (int32_t)llround(c->ray_seconds * ic->pulse_repetition / 2.0);
   if (pulses < 1) return cf_error(ctx, CF_EINVAL, l0_path, "ray_seconds", "rays must hold at least one pulse");

@@ -11,7 +11,10 @@
  *
  * Heights. A gate's centre is at height range * sin(el) above the
  * instrument (flat earth: at 7 km range the curvature term r^2 cos^2(el) /
- * 2R is under 1 m for el >= 60 deg and about 4 m at 15 deg, below a gate).
+ * 2R is under 1 m for el >= 60 deg and about 4 m at 3 to 15 deg; at 3 deg
+ * that is comparable to a gate's height extent of a few metres, but every
+ * ray of a sweep is shifted alike, so only the reported height is off by
+ * it, not which gates are combined).
  * The caller names the heights to report; at each height every ray
  * contributes at most one gate, the one whose centre height is nearest,
  * and only if it is within the tolerance. The tolerance is either fixed

@@ -1,14 +1,31 @@
 /* Atomic CSV outputs with provenance; see csv_out.h. */
 #include "pipelines/csv_out.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+/* errno of a stream whose error flag is set: the errno at hand if it is an
+ * I/O reason, else a full disk if the disk is full, else EIO */
+static int stream_errno(const char *part) {
+  int e = errno;
+  if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS) return e;
+  char *slash = strrchr(part, '/');
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - part) : 1, slash ? part : ".");
+  struct statvfs vs;
+  return statvfs(dir, &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < 64.0 * 1024 ? ENOSPC : EIO;
+}
+
 int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header) {
   c->f = NULL;
   int rc = cf_atomic_begin(ctx, path, &c->af);
   if (rc) return rc;
   c->f = fopen(c->af.part_path, "w");
   if (!c->f) {
+    int rc2 = cf_error(ctx, CF_EIO, path, "", "cannot create: %s", strerror(errno));
     cf_atomic_end(&c->af);
-    return cf_error(ctx, CF_EIO, path, "", "cannot create");
+    return rc2;
   }
   for (const char *const *p = provenance; p && *p; p++) fprintf(c->f, "# %s\n", *p);
   fprintf(c->f, "%s\n", header);
@@ -17,7 +34,17 @@ int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const 
 
 int cf_csv_close(cf_ctx *ctx, cf_csv_out *c, int ok) {
   int rc = CF_OK;
-  if (c->f && (ferror(c->f) | fclose(c->f)) != 0 && ok) rc = cf_error(ctx, CF_EIO, c->af.final_path, "", "write failed");
+  if (c->f) {
+    /* a full disk shows in the stream's error flag (an earlier fprintf), in
+     * the final flush or in fclose; errno of the first failing one is kept */
+    int err = 0;
+    if (ferror(c->f)) err = stream_errno(c->af.part_path);
+    errno = 0;
+    if (fflush(c->f) != 0 && !err) err = errno ? errno : EIO;
+    errno = 0;
+    if (fclose(c->f) != 0 && !err) err = errno ? errno : EIO;
+    if (err && ok) rc = cf_error(ctx, CF_EIO, c->af.final_path, "", "write failed: %s", strerror(err));
+  }
   c->f = NULL;
   if (ok && !rc) rc = cf_atomic_commit(ctx, &c->af);
   cf_atomic_end(&c->af);

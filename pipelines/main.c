@@ -5,8 +5,13 @@
  * threads, signal-driven cancellation), calls the library, and maps the
  * outcome to the documented exit codes:
  *   0 ok, 1 usage or configuration error, 2 processing failure,
- *   3 finished but some inputs were rejected.
+ *   3 finished but some inputs were rejected, 4 every input was rejected.
+ * It also routes GDAL's and HDF5's own messages into the context's log, so
+ * that with --log-format json every line on stderr is one JSON object.
  */
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <hdf5.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,8 +27,9 @@
 #include "lidar/process_options.h"
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
+#include "pipelines/pipeline_internal.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3 };
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4 };
 
 static cf_ctx *g_ctx; /* for the signal handler only */
 
@@ -52,11 +58,12 @@ static const char *usage_main =
     "  --threads N             worker threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --log-format text|json  json: one JSON object per line, for batch jobs\n"
     "  --cache-mb N            GDAL block cache in MiB (default 32)\n"
+    "  --no-overwrite          refuse to replace an existing output (exit 1)\n"
     "  --version               print the version\n"
     "  -h, --help              this help\n"
     "\n"
     "Exit codes: 0 ok, 1 usage or configuration error, 2 processing failure,\n"
-    "            3 finished but some inputs were rejected.\n";
+    "            3 finished but some inputs were rejected, 4 every input was rejected.\n";
 
 static const char *usage_run =
     "Usage: carbonflux run PIPELINE.yaml [--set STAGE.KEY=VALUE]... [--check]\n"
@@ -113,7 +120,16 @@ static const char *usage_of(const char *cmd) {
 
 static void print_usage(const char *cmd, FILE *out);
 
+static cf_ctx *g_json_ctx; /* set when --log-format json is on the command line */
+
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  if (g_json_ctx) { /* one JSON line, no usage text: stderr stays parseable */
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, arg);
+    cf_log(g_json_ctx, CF_LOG_ERROR, "%s (see carbonflux %s%s--help)", msg, usage_of(cmd) && cmd ? cmd : "",
+           usage_of(cmd) && cmd ? " " : "");
+    return EXIT_USAGE;
+  }
   fprintf(stderr, "carbonflux: ");
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\n\n");
@@ -133,7 +149,80 @@ static void print_usage(const char *cmd, FILE *out) {
 
 static int exit_for_summary(const cf_run_summary *s) {
   if (s->failed || s->cancelled) return EXIT_PROCESSING;
+  if (s->rejected && s->succeeded == 0) return EXIT_ALL_REJECTED; /* nothing came out at all */
   if (s->rejected) return EXIT_REJECTED;
+  return EXIT_OK;
+}
+
+/* --- GDAL's and HDF5's messages into our log ----------------------------------- */
+
+static cf_ctx *g_log_ctx;
+
+static void gdal_to_log(CPLErr cls, CPLErrorNum num, const char *msg) {
+  cf_log_level level = cls == CE_Debug ? CF_LOG_DEBUG : cls == CE_Warning ? CF_LOG_WARN : cls == CE_None ? CF_LOG_INFO : CF_LOG_ERROR;
+  if (cf_get_log_format(g_log_ctx) == CF_LOG_TEXT) { /* a sentence, as GDAL's own "ERROR 1: ..." */
+    cf_log(g_log_ctx, level, "GDAL (%d): %s", (int)num, msg ? msg : "");
+    return;
+  }
+  char code[16];
+  snprintf(code, sizeof code, "%d", (int)num);
+  cf_log_event(g_log_ctx, level, "gdal", "code", code, "msg", msg ? msg : "", (const char *)NULL);
+}
+
+static herr_t hdf5_frame_to_log(unsigned n, const H5E_error2_t *e, void *user) {
+  char num[16], line[16];
+  snprintf(num, sizeof num, "%u", n);
+  snprintf(line, sizeof line, "%u", e->line);
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s(): %s", e->func_name ? e->func_name : "?", e->desc ? e->desc : "");
+  if (cf_get_log_format(user) == CF_LOG_TEXT) {
+    cf_log(user, CF_LOG_WARN, "HDF5: %s (%s line %u)", msg, e->file_name ? e->file_name : "?", e->line);
+    return 0;
+  }
+  cf_log_event(user, CF_LOG_WARN, "hdf5", "frame", num, "msg", msg, "where", e->file_name ? e->file_name : "",
+               "line", line, (const char *)NULL);
+  return 0;
+}
+
+/* HDF5's automatic error report (printed by default to stderr), walked
+ * frame by frame into the log instead. */
+static herr_t hdf5_to_log(hid_t stack, void *user) {
+  H5Ewalk2(stack, H5E_WALK_DOWNWARD, hdf5_frame_to_log, user);
+  return 0;
+}
+
+static void route_library_messages(cf_ctx *ctx) {
+  g_log_ctx = ctx;
+  CPLSetErrorHandler(gdal_to_log);
+  /* Where the library silences GDAL (CPLQuietErrorHandler pushed), GDAL
+   * still hands CPL_DEBUG messages to its default handler, which prints raw
+   * text to stderr: in JSON mode send those to CPL_LOG=/dev/null instead
+   * (unless the user chose a CPL_LOG file). */
+  if (cf_get_log_format(ctx) == CF_LOG_JSON && !CPLGetConfigOption("CPL_LOG", NULL))
+    CPLSetConfigOption("CPL_LOG", "/dev/null");
+  H5Eset_auto2(H5E_DEFAULT, hdf5_to_log, ctx);
+}
+
+static void unroute_library_messages(void) {
+  if (!g_log_ctx) return;
+  CPLSetErrorHandler(NULL);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  g_log_ctx = NULL;
+}
+
+/* Exit 1 (nothing written) if output `out` is the file `other` (through
+ * symlinks, "..", hard links), naming both roles; or if it exists and
+ * overwriting is off. */
+static int check_output(cf_ctx *ctx, const char *cmd, const char *what, const char *out, const char *other, const char *role) {
+  if (other && cf_path_same(out, other)) {
+    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' is the %s '%s'; it would be overwritten (nothing was written)", cmd, what,
+           out, role, other);
+    return EXIT_USAGE;
+  }
+  if (!cf_get_overwrite(ctx) && cf_file_exists(out)) {
+    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' exists and --no-overwrite was given (nothing was written)", cmd, what, out);
+    return EXIT_USAGE;
+  }
   return EXIT_OK;
 }
 
@@ -204,9 +293,14 @@ static int cmd_run(cf_ctx *ctx, int argc, char **argv) {
 
 static int cmd_stages(cf_ctx *ctx, int argc, char **argv) {
   if (argc > 1) return usage_error("stages", "one stage type at a time%s", "");
+  if (argc && !cf_stage_find(argv[0])) {
+    const char *s = cf_stage_suggest(argv[0]);
+    cf_log(ctx, CF_LOG_ERROR, "stages: no stage type '%s'%s%s%s (run 'carbonflux stages' for the list)", argv[0],
+           s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+    return EXIT_USAGE;
+  }
   fprintf(stdout, "Stages (options: name, type, default, help)\n\n");
   cf_stages_describe(stdout, argc ? argv[0] : NULL);
-  (void)ctx;
   return EXIT_OK;
 }
 
@@ -244,6 +338,12 @@ static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
     free(dir);
     free(stem);
     truth = truth_default;
+  }
+  int bad = truth ? check_output(ctx, "simulate lidar", "truth file", truth, out, "L0 output") : EXIT_PROCESSING;
+  if (!bad) bad = check_output(ctx, "simulate lidar", "output", out, NULL, NULL);
+  if (bad) {
+    free(truth_default);
+    return bad;
   }
   int rc = cf_simulate_lidar(ctx, &cfg, out, truth);
   if (rc) {
@@ -293,6 +393,12 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
     }
   }
   if (!in || !out) return usage_error("lidar", "give the L0 file and -o OUT.nc%s", "");
+  if (!cf_file_exists(in)) {
+    cf_log(ctx, CF_LOG_ERROR, "lidar process: input file '%s' does not exist (nothing was written)", in);
+    return EXIT_USAGE;
+  }
+  int bad = check_output(ctx, "lidar process", "output", out, in, "input");
+  if (bad) return bad;
   char *history = command_line(g_argc, g_argv);
   cf_l2_meta meta = {NULL, NULL, history, NULL};
   int rc = cf_lidar_l0_to_l2(ctx, in, out, &o, &meta);
@@ -300,7 +406,8 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
   if (rc) {
     int code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc;
     cf_log_error_chain(ctx);
-    return code == CF_EDATA || code == CF_ENOENT ? EXIT_REJECTED : EXIT_PROCESSING;
+    /* its one input rejected: every input was */
+    return code == CF_EDATA || code == CF_ENOENT ? EXIT_ALL_REJECTED : EXIT_PROCESSING;
   }
   cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
   return EXIT_OK;
@@ -343,10 +450,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "carbonflux: out of memory\n");
     return EXIT_PROCESSING;
   }
-  int quiet = 0, verbose = 0, json = 0, threads = 0;
+  int quiet = 0, verbose = 0, json = 0, threads = 0, no_overwrite = 0;
   const char *cmd = NULL;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int nrest = 0, help = 0, code = EXIT_OK;
+  for (int i = 1; i + 1 < argc; i++) /* known before any message, so that every line is JSON */
+    if (!strcmp(argv[i], "--log-format") && !strcmp(argv[i + 1], "json")) {
+      cf_set_log_format(ctx, CF_LOG_JSON);
+      g_json_ctx = ctx;
+    }
   if (!rest) return EXIT_PROCESSING;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -356,6 +468,8 @@ int main(int argc, char **argv) {
       verbose = 1;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       help = 1;
+    } else if (!strcmp(a, "--no-overwrite")) {
+      no_overwrite = 1;
     } else if (!strcmp(a, "--version")) {
       printf("carbonflux %s\n", cf_version());
       goto out;
@@ -416,6 +530,8 @@ int main(int argc, char **argv) {
 
   cf_set_log_level(ctx, quiet ? CF_LOG_ERROR : verbose ? CF_LOG_DEBUG : CF_LOG_INFO);
   cf_set_log_format(ctx, json ? CF_LOG_JSON : CF_LOG_TEXT);
+  cf_set_overwrite(ctx, !no_overwrite);
+  route_library_messages(ctx);
   static cf_progress_term_state bar;
   if (!quiet && json)
     cf_set_progress(ctx, cf_progress_json, ctx);
@@ -446,7 +562,9 @@ int main(int argc, char **argv) {
     printf("carbonflux %s\n", cf_version());
 out:
   free(rest);
+  unroute_library_messages();
   g_ctx = NULL;
+  g_json_ctx = NULL;
   cf_ctx_destroy(ctx);
   return code;
 }

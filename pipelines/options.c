@@ -160,7 +160,7 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
       rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "expected a file name or pattern");
       continue;
     }
-    char *full = cf_path_join(st->base_dir, it->value);
+    char *full = cf_path_join(cf_stage_base_dir(st, it), it->value);
     if (!full) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
     if (has_glob_chars(it->value)) {
       glob_t g;
@@ -325,7 +325,7 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
         return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a file name",
                              o->name, st->def->type);
       {
-        char *full = cf_path_join(st->base_dir, n->value);
+        char *full = cf_path_join(cf_stage_base_dir(st, n), n->value);
         if (!full) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
         if (!cf_file_exists(full))
           rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist", full);
@@ -360,4 +360,8 @@ int cf_stage_paths(cf_ctx *ctx, const cf_stage *st, const char *name, char ***pa
 void cf_stage_paths_free(char **paths, int n) {
   for (int i = 0; i < n; i++) free(paths[i]);
   free(paths);
+}
+
+const char *cf_stage_base_dir(const cf_stage *st, const cf_yaml_node *n) {
+  return n && n->origin && strncmp(n->origin, "--set", 5) == 0 ? "." : st->base_dir;
 }

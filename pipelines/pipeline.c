@@ -21,6 +21,7 @@
  * counted, its products are freed, and the next item starts afresh:
  * nothing of one item leaks into another.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ static const char *suggest_option(const cf_stage_def *def, const char *key) {
   return best;
 }
 
-static const char *suggest_type(const char *t) {
+const char *cf_stage_suggest(const char *t) {
   const char *best = NULL;
   int bd = 4;
   for (const cf_stage_def *const *d = cf_stage_all(); *d; d++) {
@@ -395,6 +396,176 @@ static int validate_stage(cf_ctx *ctx, cf_pipeline *p, cf_stage *st) {
   return errors;
 }
 
+/* --- outputs never overwrite inputs -------------------------------------------------- */
+
+/* A file named in the pipeline: its identity key (an existing file is
+ * "#dev:inode", so symlinks, "..", hard links all meet; a file still to be
+ * written is its cf_path_real), and where it was named. */
+typedef struct {
+  char *key;
+  char *path;
+  const cf_stage *st;         /* NULL for the pipeline file itself */
+  const cf_yaml_node *node;
+  const char *item;           /* batch item of an output, NULL if none */
+} named_file;
+
+typedef struct {
+  named_file *v;
+  int n, cap;
+  int oom;
+} file_list;
+
+static void list_add(file_list *l, char *path, const cf_stage *st, const cf_yaml_node *node, const char *item) {
+  char *key = path ? cf_path_identity(path) : NULL;
+  if (key && l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 16;
+    named_file *nv = realloc(l->v, (size_t)cap * sizeof *nv);
+    if (nv) l->v = nv, l->cap = cap;
+  }
+  if (!key || l->n == l->cap) {
+    free(key);
+    free(path);
+    l->oom = 1;
+    return;
+  }
+  l->v[l->n++] = (named_file){key, path, st, node, item};
+}
+
+static void list_free(file_list *l) {
+  for (int i = 0; i < l->n; i++) {
+    free(l->v[i].key);
+    free(l->v[i].path);
+  }
+  free(l->v);
+}
+
+static int by_key(const void *a, const void *b) {
+  const named_file *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  /* equal keys in the order they were named, so the later one is reported */
+  return x < y ? -1 : x > y;
+}
+
+static const named_file *find_key(const file_list *l, const char *key) {
+  int lo = 0, hi = l->n - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2;
+    int c = strcmp(l->v[mid].key, key);
+    if (!c) return &l->v[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  return NULL;
+}
+
+/* Every input a pipeline reads: the batch items, single input files and
+ * file sets, and the pipeline file itself (when it is a file). */
+static int collect_inputs(cf_ctx *ctx, const cf_pipeline *p, file_list *in) {
+  if (p->from_file) list_add(in, strdup(p->doc.source), NULL, NULL, NULL);
+  for (int i = 0; i < p->nitems; i++)
+    list_add(in, strdup(p->items[i]), &p->stages[p->batch_stage],
+             cf_stage_value(&p->stages[p->batch_stage], p->batch_option), NULL);
+  for (int i = 0; i < p->nstages; i++) {
+    const cf_stage *st = &p->stages[i];
+    for (int k = 0; st->def->options[k].name; k++) {
+      const cf_option_spec *o = &st->def->options[k];
+      const cf_yaml_node *v = st->values[k];
+      if (!v || cf_yaml_is_null(v)) continue;
+      if (o->type == CF_OPT_INPUT_PATH && v->kind == CF_YAML_SCALAR) {
+        list_add(in, cf_path_join(cf_stage_base_dir(st, v), v->value), st, v, NULL);
+      } else if (o->type == CF_OPT_INPUT_FILESET || (o->type == CF_OPT_INPUT_PATHS && i != p->batch_stage)) {
+        char **paths = NULL;
+        int n = 0;
+        int rc = cf_expand_paths(ctx, st, v, &paths, &n);
+        for (int m = 0; m < n; m++) list_add(in, paths[m], st, v, NULL);
+        free(paths);
+        if (rc) return rc;
+      }
+    }
+  }
+  return in->oom ? cf_error(ctx, CF_ENOMEM, p->doc.source, "", "out of memory") : CF_OK;
+}
+
+static void describe_input(char *buf, size_t n, const cf_pipeline *p, const named_file *f) {
+  if (!f->st)
+    snprintf(buf, n, "the pipeline file itself");
+  else
+    snprintf(buf, n, "input '%s' of stage '%s' (%s:%d)", f->path, f->st->name, p->doc.source, f->node->line);
+}
+
+/* An output that is an input, the pipeline file or another output would
+ * destroy data (or silently lose one of two results): each is an error at
+ * the output's position. Checked for every batch item's resolved paths, so
+ * `run --check` already refuses them and nothing is written. With
+ * overwriting off, an existing output is an error too. */
+static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
+  file_list in = {0}, out = {0};
+  int rc = collect_inputs(ctx, p, &in);
+  int errors = 0;
+  int nitems = p->nitems > 0 ? p->nitems : 1;
+  for (int it = 0; !rc && it < nitems; it++) {
+    const char *item = p->nitems > 0 ? p->items[it] : NULL;
+    const char *batch_item = p->nitems > 1 ? item : NULL; /* named in messages */
+    char *stem = item ? cf_path_stem(item) : NULL;
+    for (int i = 0; i < p->nstages; i++) {
+      const cf_stage *st = &p->stages[i];
+      if (!strcmp(st->def->type, "write.quicklook")) continue; /* a prefix, not a file name */
+      for (int k = 0; st->def->options[k].name; k++) {
+        const cf_yaml_node *v = st->values[k];
+        if (st->def->options[k].type != CF_OPT_OUTPUT_PATH || !v || v->kind != CF_YAML_SCALAR || cf_yaml_is_null(v))
+          continue;
+        if (item && strstr(v->value, "{stem}") && !cf_stem_is_safe(stem)) {
+          cf_yaml_error(ctx, CF_EINVAL, p->doc.source, v,
+                        "the stem '%s' of input '%s' cannot stand for {stem} in '%s': it would leave the output's directory",
+                        stem ? stem : "", item, v->value);
+          errors++;
+          continue;
+        }
+        char *full = cf_path_join(cf_stage_base_dir(st, v), v->value);
+        char *path = full ? cf_str_replace(full, "stem", stem ? stem : "out") : NULL;
+        free(full);
+        list_add(&out, path, st, v, batch_item);
+      }
+    }
+    free(stem);
+  }
+  if (!rc && (in.oom || out.oom)) rc = cf_error(ctx, CF_ENOMEM, p->doc.source, "", "out of memory");
+  if (!rc) {
+    if (in.n > 1) qsort(in.v, (size_t)in.n, sizeof *in.v, by_key);
+    if (out.n > 1) qsort(out.v, (size_t)out.n, sizeof *out.v, by_key);
+    char what[1200], item_note[600];
+    for (int i = 0; i < out.n; i++) {
+      const named_file *o = &out.v[i];
+      const named_file *hit = find_key(&in, o->key);
+      snprintf(item_note, sizeof item_note, "%s%s%s", o->item ? " (for input " : "", o->item ? o->item : "",
+               o->item ? ")" : "");
+      if (hit) {
+        describe_input(what, sizeof what, p, hit);
+        cf_yaml_error(ctx, CF_EINVAL, p->doc.source, o->node,
+                      "output '%s'%s of stage '%s' is %s; it would be overwritten", o->path, item_note, o->st->name,
+                      what);
+        errors++;
+      } else if (i > 0 && !strcmp(out.v[i - 1].key, o->key)) {
+        const named_file *first = &out.v[i - 1];
+        cf_yaml_error(ctx, CF_EINVAL, p->doc.source, o->node,
+                      "output '%s'%s of stage '%s' is also written by stage '%s' (%s:%d); one would silently replace the other",
+                      o->path, item_note, o->st->name, first->st->name, p->doc.source, first->node->line);
+        errors++;
+      } else if (!cf_get_overwrite(ctx) && o->key[0] == '#') {
+        cf_yaml_error(ctx, CF_EINVAL, p->doc.source, o->node,
+                      "output '%s'%s exists and --no-overwrite was given", o->path, item_note);
+        errors++;
+      }
+    }
+  }
+  list_free(&in);
+  list_free(&out);
+  return rc ? rc : errors ? CF_EINVAL : CF_OK;
+}
+
 static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets) {
   const char *src = p->doc.source;
   cf_yaml_node *root = p->doc.root;
@@ -435,7 +606,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
     }
     const cf_stage_def *def = cf_stage_find(type->value);
     if (!def) {
-      const char *s = suggest_type(type->value);
+      const char *s = cf_stage_suggest(type->value);
       cf_yaml_error(ctx, CF_EINVAL, src, type, "unknown stage type '%s'%s%s%s (see 'carbonflux stages')",
                     type->value, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
       errors++;
@@ -524,6 +695,8 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
       }
     }
   }
+  int orc = check_outputs(ctx, p);
+  if (orc) return orc;
   p->settings_json = settings_json(ctx, p);
   return p->settings_json ? CF_OK : cf_error_code(ctx);
 }
@@ -548,6 +721,7 @@ int cf_pipeline_load(cf_ctx *ctx, const char *path, const char *const *sets, int
     return rc == CF_ENOENT ? CF_EINVAL : rc;
   }
   p->base_dir = cf_path_dirname(path);
+  p->from_file = 1;
   if (!p->base_dir) {
     cf_pipeline_free(p);
     return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");

@@ -19,6 +19,7 @@ struct cf_pipeline {
   char *settings_json;     /* effective settings of every stage */
   char **set_origins;      /* "--set STAGE.KEY" names of override nodes, owned */
   int nset_origins;
+  int from_file;           /* doc.source is the pipeline's file (not a string) */
 };
 
 typedef struct {
@@ -41,5 +42,7 @@ struct cf_run {
 int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_yaml_node *n);
 int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char ***items, int *nitems);
 const char *cf_opt_type_name(cf_opt_type t);
+/* The stage type nearest to `type` (for "did you mean"), or NULL. */
+const char *cf_stage_suggest(const char *type);
 
 #endif

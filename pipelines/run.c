@@ -6,15 +6,29 @@
  * classified by their status code: a bad input (missing, unreadable,
  * invalid: CF_ENOENT, CF_EDATA) rejects the item; anything else (a write
  * error, out of memory, a bug) fails it. Either way the other items go on;
- * only cancellation stops the batch.
+ * only cancellation stops the batch. A batch of more than one item runs
+ * each item in a child process, so that a crash costs one item (below).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <omp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
 #include "pipelines/pipeline_internal.h"
+
+static void put_record(char type, const void *data, uint32_t len);
 
 const char *cf_run_item_path(const cf_run *run) { return run->item; }
 
@@ -26,7 +40,7 @@ char *cf_stage_path(const cf_stage *st, cf_run *run, const char *name) {
     return strdup(run->item);
   const char *v = cf_stage_str(st, name);
   if (!v) return NULL;
-  char *full = cf_path_join(st->base_dir, v);
+  char *full = cf_path_join(cf_stage_base_dir(st, cf_stage_value(st, name)), v);
   if (full && o->type == CF_OPT_OUTPUT_PATH) {
     char *s = cf_str_replace(full, "stem", run->item_stem ? run->item_stem : "out");
     free(full);
@@ -88,6 +102,7 @@ int cf_run_note_output(cf_ctx *ctx, cf_run *run, const char *path) {
   char *copy = no ? strdup(path) : NULL;
   if (!copy) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory listing the outputs");
   s->outputs[s->noutputs++] = copy;
+  put_record('O', path, (uint32_t)strlen(path)); /* in an isolated child: tell the parent now */
   return CF_OK;
 }
 
@@ -156,47 +171,395 @@ void cf_run_summary_free(cf_run_summary *s) {
   memset(s, 0, sizeof *s);
 }
 
+
 static int is_input_problem(int code) { return code == CF_EDATA || code == CF_ENOENT; }
+
+/* --- isolation: one child process per batch item ------------------------------
+ *
+ * A batch of more than one item runs each item in a child made with fork():
+ * a library that crashes on one corrupted input (libhdf5 overflowing a heap
+ * buffer in H5Dread, netCDF-C's double free in NC4_open) then costs that
+ * item, not the batch. The child runs the item's stages exactly as the
+ * single-item path does (same log lines on the same stderr, same progress),
+ * and tells the parent through a pipe what it did: the stage it is in
+ * ('S'), each output it committed ('O') and its result ('R'). A child that
+ * dies without a result crashed: the parent removes the part files it left
+ * (".NAME.part-PID-N" next to each output, PID being the child's), reports
+ * the signal and the stage, and counts the item as rejected (the input is
+ * "quarantined": named in the log with the reason, never moved or deleted).
+ *
+ * OpenMP: GNU libgomp keeps its thread pool per master thread and is not
+ * fork-safe once a team exists (a child that opens a parallel region after
+ * the parent did waits forever for the parent's pool threads). The child
+ * therefore runs the item on a fresh thread, for which libgomp builds a
+ * fresh pool, whatever the caller of cf_pipeline_run did before. */
+
+static int child_report_fd = -1; /* set only in a child that runs one item */
+
+static void put_record(char type, const void *data, uint32_t len) {
+  if (child_report_fd < 0) return;
+  unsigned char head[5];
+  head[0] = (unsigned char)type;
+  memcpy(head + 1, &len, 4);
+  const unsigned char *parts[2] = {head, data};
+  size_t sizes[2] = {5, len};
+  for (int k = 0; k < 2; k++)
+    for (size_t done = 0; done < sizes[k];) {
+      ssize_t w = write(child_report_fd, parts[k] + done, sizes[k] - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return; /* the parent is gone: nothing to tell */
+      done += (size_t)w;
+    }
+}
+
+/* Test-only (isolated children only): CF_TEST_CRASH_ON=SUBSTRING crashes
+ * the item whose path contains SUBSTRING with SIGSEGV as its batch stage
+ * starts (a reader's crash); SUBSTRING@STAGE_TYPE crashes it in the first
+ * stage of that type after creating that stage's part file as its writer
+ * would (a writer's crash), so tests can check that the parent cleans up. */
+static void test_crash(cf_ctx *ctx, cf_run *run, const cf_stage *st, const char *spec) {
+  const char *at = strchr(spec, '@');
+  size_t n = at ? (size_t)(at - spec) : strlen(spec);
+  char sub[256];
+  if (!run->item || n == 0 || n >= sizeof sub) return;
+  memcpy(sub, spec, n);
+  sub[n] = '\0';
+  if (!strstr(run->item, sub)) return;
+  if (!at && st->index == run->p->batch_stage) raise(SIGSEGV);
+  if (!at || strcmp(at + 1, st->def->type) != 0) return;
+  for (const cf_option_spec *o = st->def->options; o && o->name; o++) {
+    if (o->type != CF_OPT_OUTPUT_PATH) continue;
+    char *out = cf_stage_path(st, run, o->name);
+    cf_atomic_file af;
+    if (out && cf_atomic_begin(ctx, out, &af) == CF_OK) {
+      FILE *f = fopen(af.part_path, "w");
+      if (f) fputs("half-written", f), fclose(f);
+    }
+    free(out);
+  }
+  raise(SIGSEGV);
+}
+
+/* The outcome of one item, however it was run. */
+typedef struct {
+  int rc;        /* status of the item (CF_OK or the last failure) */
+  int code;      /* the root cause's code, which classifies the failure */
+  int cancelled;
+  int crashed;   /* the isolated child died without a result */
+  char reason[1024];
+} item_result;
+
+/* Run the stages of item `it`; the error chain is logged here. */
+static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, item_result *res) {
+  memset(res, 0, sizeof *res);
+  cf_run run = {0};
+  run.p = p;
+  run.summary = summary;
+  run.item = p->nitems > 0 ? p->items[it] : NULL;
+  run.item_stem = run.item ? cf_path_stem(run.item) : NULL;
+  run.products = calloc((size_t)p->nstages, sizeof *run.products);
+  /* without its stem an item's outputs would be named "out" */
+  int rc = run.products && (!run.item || run.item_stem) ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  const char *crash_on = child_report_fd >= 0 ? getenv("CF_TEST_CRASH_ON") : NULL;
+  for (int s = 0; s < p->nstages && !rc; s++) {
+    cf_stage *st = &p->stages[s];
+    int32_t si = s;
+    put_record('S', &si, sizeof si);
+    cf_log(ctx, CF_LOG_DEBUG, "stage %s (%s)", st->name, st->def->type);
+    if (crash_on && crash_on[0]) test_crash(ctx, &run, st, crash_on);
+    rc = st->def->run(ctx, &run, st);
+    if (rc) cf_error(ctx, rc, "", "", "stage '%s' (%s, %s:%d)", st->name, st->def->type, st->source, st->node->line);
+  }
+  run_clear(&run);
+  res->rc = rc;
+  if (!rc) return;
+  res->code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc;
+  res->cancelled = rc == CF_ECANCEL || cf_cancelled(ctx);
+  snprintf(res->reason, sizeof res->reason, "%s", cf_error_count(ctx) ? cf_error_message(ctx) : cf_strerror(rc));
+  cf_log_error_chain(ctx);
+}
+
+typedef struct {
+  cf_ctx *ctx;
+  cf_pipeline *p;
+  cf_run_summary *summary;
+  int it, threads;
+} child_job;
+
+static void *child_main(void *arg) {
+  child_job *j = arg;
+  omp_set_num_threads(j->threads); /* the ICV is per thread: carry it over */
+  item_result res;
+  run_stages(j->ctx, j->p, j->summary, j->it, &res);
+  unsigned char buf[3 * sizeof(int32_t) + sizeof res.reason];
+  int32_t head[3] = {res.rc, res.code, res.cancelled};
+  memcpy(buf, head, sizeof head);
+  size_t n = strlen(res.reason);
+  memcpy(buf + sizeof head, res.reason, n);
+  put_record('R', buf, (uint32_t)(sizeof head + n));
+  return NULL;
+}
+
+static _Noreturn void child_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, int fd) {
+  child_report_fd = fd;
+  child_job j = {ctx, p, summary, it, omp_get_max_threads()};
+  pthread_t t;
+  if (pthread_create(&t, NULL, child_main, &j) == 0)
+    pthread_join(t, NULL);
+  else
+    child_main(&j); /* no thread to be had: this thread is fine unless the parent ran OpenMP */
+  fflush(NULL);
+  /* _exit: the parent's atexit handlers (GDAL, HDF5, a test harness) are
+   * the parent's business, and every output is already committed */
+  _exit(0);
+}
+
+static const char *signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGXFSZ: return "SIGXFSZ";
+    default: return NULL;
+  }
+}
+
+/* Remove the part files a dead child left next to the item's outputs: in
+ * the directory of every output path of every stage, the names
+ * ".*.part-PID-*" (core/fsutil.h). The child is not reaped yet, so its PID
+ * cannot have been given to another process meanwhile. */
+static void remove_part_files(cf_ctx *ctx, cf_pipeline *p, int it, pid_t pid) {
+  cf_run run = {0};
+  run.p = p;
+  run.item = p->nitems > 0 ? p->items[it] : NULL;
+  run.item_stem = run.item ? cf_path_stem(run.item) : NULL;
+  char tag[48];
+  snprintf(tag, sizeof tag, ".part-%ld-", (long)pid);
+  for (int s = 0; s < p->nstages; s++) {
+    const cf_stage *st = &p->stages[s];
+    for (const cf_option_spec *o = st->def->options; o && o->name; o++) {
+      if (o->type != CF_OPT_OUTPUT_PATH) continue;
+      char *out = cf_stage_path(st, &run, o->name);
+      char *dir = out ? cf_path_dirname(out) : NULL;
+      DIR *d = dir ? opendir(dir) : NULL;
+      struct dirent *e;
+      while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.' || !strstr(e->d_name, tag)) continue;
+        char *part = cf_path_join(dir, e->d_name);
+        if (part && unlink(part) == 0) cf_log(ctx, CF_LOG_INFO, "removed %s, left by the crashed item", part);
+        free(part);
+      }
+      if (d) closedir(d);
+      free(dir);
+      free(out);
+    }
+  }
+  free(run.item_stem);
+}
+
+/* Read everything the child writes until it closes the pipe (or dies). A
+ * cancellation of the parent (SIGINT/SIGTERM interrupt the read) is passed
+ * on to the child, which then stops cleanly by itself. */
+static unsigned char *read_reports(cf_ctx *ctx, int fd, pid_t pid, size_t *len) {
+  size_t cap = 4096, n = 0;
+  unsigned char *buf = malloc(cap);
+  int forwarded = 0;
+  for (;;) {
+    if (buf && n == cap) {
+      unsigned char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+      } else {
+        buf = nb;
+        cap *= 2;
+      }
+    }
+    unsigned char sink[4096];
+    ssize_t r = buf ? read(fd, buf + n, cap - n) : read(fd, sink, sizeof sink);
+    if (r < 0 && errno == EINTR) {
+      if (cf_cancelled(ctx) && !forwarded) kill(pid, SIGTERM), forwarded = 1;
+      continue;
+    }
+    if (r <= 0) break;
+    if (buf) n += (size_t)r;
+  }
+  *len = n;
+  return buf;
+}
+
+/* Run item `it` in a child; on return `res` says what happened, the
+ * outputs the child committed are in the summary, and *crashed tells a
+ * crash from an ordinary failure. Returns -1 if no child could be made. */
+static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, item_result *res) {
+  memset(res, 0, sizeof *res);
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  fflush(NULL); /* or the child would write the parent's buffered output again */
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child_run(ctx, p, summary, it, fds[1]);
+  }
+  close(fds[1]);
+  size_t len;
+  unsigned char *rep = read_reports(ctx, fds[0], pid, &len);
+  close(fds[0]);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR)
+    if (cf_cancelled(ctx)) kill(pid, SIGTERM);
+  /* what the child said */
+  int stage = -1, have_result = 0;
+  for (size_t o = 0; rep && o + 5 <= len;) {
+    uint32_t n;
+    memcpy(&n, rep + o + 1, 4);
+    if (o + 5 + n > len) break; /* cut short by a crash */
+    const unsigned char *d = rep + o + 5;
+    if (rep[o] == 'S' && n == sizeof(int32_t)) {
+      int32_t s;
+      memcpy(&s, d, sizeof s);
+      stage = s;
+    } else if (rep[o] == 'O') {
+      char *path = strndup((const char *)d, n);
+      char **no = path ? realloc(summary->outputs, (size_t)(summary->noutputs + 1) * sizeof *no) : NULL;
+      if (no) {
+        summary->outputs = no;
+        summary->outputs[summary->noutputs++] = path;
+      } else {
+        free(path);
+      }
+    } else if (rep[o] == 'R' && n >= 3 * sizeof(int32_t)) {
+      int32_t h[3];
+      memcpy(h, d, sizeof h);
+      res->rc = h[0];
+      res->code = h[1];
+      res->cancelled = h[2];
+      size_t m = n - sizeof h < sizeof res->reason - 1 ? n - sizeof h : sizeof res->reason - 1;
+      memcpy(res->reason, d + sizeof h, m);
+      res->reason[m] = '\0';
+      have_result = 1;
+    }
+    o += 5 + n;
+  }
+  free(rep);
+  int clean_exit = si.si_code == CLD_EXITED && si.si_status == 0;
+  if (!have_result || !clean_exit) {
+    remove_part_files(ctx, p, it, pid);
+    const cf_stage *st = stage >= 0 && stage < p->nstages ? &p->stages[stage] : NULL;
+    char where[300] = "";
+    if (st && strcmp(st->name, st->def->type) == 0)
+      snprintf(where, sizeof where, " in stage %s", st->name);
+    else if (st)
+      snprintf(where, sizeof where, " in stage '%s' (%s)", st->name, st->def->type);
+    char how[200];
+    int killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+    const char *sn = killed ? signal_name(si.si_status) : NULL;
+    if (killed && sn)
+      snprintf(how, sizeof how, "crashed with %s (%s)", sn, strsignal(si.si_status));
+    else if (killed)
+      snprintf(how, sizeof how, "crashed with signal %d (%s)", si.si_status, strsignal(si.si_status));
+    else
+      snprintf(how, sizeof how, "stopped with exit status %d before finishing (a library called exit, or a "
+               "sanitizer stopped it)", si.si_status);
+    const char *item = p->nitems > 0 ? p->items[it] : "";
+    res->crashed = 1;
+    if (cf_cancelled(ctx) || (killed && (si.si_status == SIGTERM || si.si_status == SIGINT))) {
+      res->rc = res->code = CF_ECANCEL;
+      res->cancelled = 1;
+      cf_error(ctx, CF_ECANCEL, item, "", "cancelled (%s)", how);
+    } else if (killed && si.si_status == SIGKILL) {
+      /* not the input's fault as far as anyone can tell: a failure */
+      res->rc = res->code = CF_ENOMEM;
+      cf_error(ctx, CF_ENOMEM, item, "", "%s%s: killed from outside, often by the kernel's out-of-memory killer", how,
+               where);
+    } else {
+      res->rc = res->code = CF_EDATA;
+      cf_error(ctx, CF_EDATA, item, "", "%s%s; the input is quarantined: rejected, no partial output left", how, where);
+    }
+    snprintf(res->reason, sizeof res->reason, "%s%s", how, where);
+    cf_log_error_chain(ctx);
+  } else if (res->cancelled) {
+    cf_cancel(ctx); /* the child was told to stop (its progress callback): so is the batch */
+  }
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+/* A rejected or failed item, for the list at the end of a batch. */
+typedef struct {
+  const char *item;
+  char *reason;
+  int rejected;
+} bad_item;
 
 int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
   memset(summary, 0, sizeof *summary);
   int nitems = p->nitems > 0 ? p->nitems : 1;
-  int last_rc = CF_OK;
+  int isolate = nitems > 1; /* one child per item; see "isolation" above */
+  int last_rc = CF_OK, nbad = 0;
+  bad_item *bad = isolate ? calloc((size_t)nitems, sizeof *bad) : NULL;
   for (int it = 0; it < nitems; it++) {
-    cf_run run = {0};
-    run.p = p;
-    run.summary = summary;
-    run.item = p->nitems > 0 ? p->items[it] : NULL;
-    run.item_stem = run.item ? cf_path_stem(run.item) : NULL;
-    run.products = calloc((size_t)p->nstages, sizeof *run.products);
-    summary->items++;
-    /* without its stem an item's outputs would be named "out" */
-    int rc = run.products && (!run.item || run.item_stem) ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-    if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, run.item);
-    for (int s = 0; s < p->nstages && !rc; s++) {
-      cf_stage *st = &p->stages[s];
-      cf_log(ctx, CF_LOG_DEBUG, "stage %s (%s)", st->name, st->def->type);
-      rc = st->def->run(ctx, &run, st);
-      if (rc) cf_error(ctx, rc, "", "", "stage '%s' (%s, %s:%d)", st->name, st->def->type, st->source, st->node->line);
+    if (cf_cancelled(ctx)) {
+      cf_error(ctx, CF_ECANCEL, "", "", "cancelled");
+      cf_log_error_chain(ctx);
+      summary->cancelled = 1;
+      last_rc = CF_ECANCEL;
+      break;
     }
-    run_clear(&run);
-    if (!rc) {
+    const char *item = p->nitems > 0 ? p->items[it] : NULL;
+    summary->items++;
+    if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, item);
+    item_result res;
+    if (!isolate || run_isolated(ctx, p, summary, it, &res) != 0) {
+      if (isolate) cf_log(ctx, CF_LOG_WARN, "cannot start a process for %s (%s); running it in this one", item,
+                          strerror(errno));
+      run_stages(ctx, p, summary, it, &res);
+    }
+    if (!res.rc) {
       summary->succeeded++;
       continue;
     }
-    last_rc = rc;
-    int code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc; /* the root cause decides */
-    if (rc == CF_ECANCEL || cf_cancelled(ctx)) {
+    last_rc = res.rc;
+    if (res.cancelled) {
       summary->cancelled = 1;
-      cf_log_error_chain(ctx);
       break;
     }
-    if (is_input_problem(code))
+    int rejected = is_input_problem(res.code);
+    if (rejected)
       summary->rejected++;
     else
       summary->failed++;
-    cf_log_error_chain(ctx);
-    if (run.item) cf_log(ctx, CF_LOG_WARN, "skipped %s; going on with the other inputs", run.item);
+    if (bad) {
+      bad[nbad].item = item;
+      bad[nbad].reason = strdup(res.reason);
+      bad[nbad++].rejected = rejected;
+    }
+    if (item) cf_log(ctx, CF_LOG_WARN, "skipped %s; going on with the other inputs", item);
   }
+  /* the quarantine list: every input the batch could not use, and why */
+  for (int i = 0; i < nbad; i++) {
+    cf_log_event(ctx, CF_LOG_WARN, bad[i].rejected ? "rejected" : "failed", "path", bad[i].item, "reason",
+                 bad[i].reason ? bad[i].reason : "", (const char *)NULL);
+    free(bad[i].reason);
+  }
+  free(bad);
   return last_rc;
 }

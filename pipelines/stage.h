@@ -119,6 +119,11 @@ void cf_stage_paths_free(char **paths, int n);
  * `base` (a struct of t's kind, holding its defaults) through the row, as
  * a number: the value validation checked, never text parsed again. */
 int cf_stage_apply_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_table *t, void *base);
+/* The folder a relative path in option value `n` is relative to: the
+ * pipeline file's folder for values written in the file, the current
+ * working directory (".") for values given on the command line with
+ * --set, as a user typing a shell command expects. */
+const char *cf_stage_base_dir(const cf_stage *st, const cf_yaml_node *n);
 /* Stage index named by a CF_OPT_STAGE_REF option, -1 if unset. */
 int cf_stage_ref(const cf_stage *st, cf_run *run, const char *name);
 

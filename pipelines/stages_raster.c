@@ -262,7 +262,9 @@ static const char *const ovr_resampling_names[] = {"NEAREST", "AVERAGE", "BILINE
 static const cf_option_spec cog_opts[] = {
     {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "GeoTIFF (COG) to write (may use {stem})"},
     {.name = "data_type", .type = CF_OPT_ENUM, .def = "Float32", .choices = type_names, .help = "pixel type"},
-    {.name = "nodata", .type = CF_OPT_DOUBLE, .help = "nodata value; default -9999 (255 for Byte, 65535 for UInt16)"},
+    {.name = "nodata", .type = CF_OPT_DOUBLE, .help = "nodata value (an error if valid pixels have it); default: the input file's nodata for an integer "
+             "type if every band has the same, else -9999 (255 for Byte, 65535 for UInt16), replaced by a free "
+             "value if valid pixels have it"},
     {.name = "compress", .type = CF_OPT_ENUM, .def = "DEFLATE", .choices = compress_names, .help = "compression"},
     {.name = "level", .type = CF_OPT_INT, .has_min = 1, .min = 1, .has_max = 1, .max = 22,
      .help = "compression level (DEFLATE 1-9, ZSTD 1-22); default: the driver's"},
@@ -300,6 +302,11 @@ static int check_cog(cf_ctx *ctx, cf_stage *st) {
   return rc;
 }
 
+/* Write through a nodata guard (raster/warp.h): the nodata value must be a
+ * value no valid pixel has. A default that collides is replaced by a free
+ * value and the file written again (said in the log); a given nodata that
+ * collides is an error; a type with no free value is an error that names a
+ * wider type. */
 static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_raster *in = cf_run_input(run, st);
   cf_cog_options o;
@@ -308,7 +315,33 @@ static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   if (!o.metadata) return cf_error_code(ctx);
   char *path = cf_stage_path(st, run, "path");
   if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  int rc = cf_cog_write(ctx, in, path, &o);
+  const char *type = o.type ? o.type : "Float32";
+  int given = o.have_nodata;
+  if (!given) o.have_nodata = 1, o.nodata = cf_nodata_candidate(in, type);
+  cf_raster *g = cf_nodata_guard_create(ctx, in, type, o.nodata);
+  int rc = g ? cf_cog_write(ctx, g, path, &o) : cf_error_code(ctx);
+  double free_value = 0;
+  int res = rc ? 0 : cf_nodata_guard_result(g, &free_value);
+  if (res) {
+    remove(path); /* a file whose nodata hides valid pixels is never left */
+    if (given)
+      rc = cf_error(ctx, CF_EDATA, path, "nodata",
+                    "nodata %.17g is the value of valid pixels once written as %s; give another nodata%s",
+                    o.nodata, type, res > 0 ? "" : " or a wider data_type");
+    else if (res < 0)
+      rc = cf_error(ctx, CF_EDATA, path, "data_type",
+                    "every %s value occurs in the valid pixels, so none is free for nodata; write a wider "
+                    "data_type (e.g. %s)", type, strcmp(type, "Byte") ? "Float32" : "UInt16 or Int16");
+    else {
+      cf_log(ctx, CF_LOG_WARN, "%s: nodata %.17g occurs in the valid pixels; written with nodata %.17g instead",
+             path, o.nodata, free_value);
+      cf_raster_destroy(g);
+      o.nodata = free_value;
+      g = cf_nodata_guard_create(ctx, in, type, o.nodata);
+      rc = g ? cf_cog_write(ctx, g, path, &o) : cf_error_code(ctx);
+    }
+  }
+  cf_raster_destroy(g);
   if (!rc) rc = cf_run_wrote(ctx, run, path);
   free(path);
   return rc;

@@ -92,7 +92,10 @@ void cf_raster_destroy(cf_raster *r) {
     for (int b = 0; b < r->nbands; b++) free(r->band_names[b]);
   free(r->band_names);
   if (r->scratch)
-    for (int t = 0; t < r->nthreads; t++) cf_block_free(&r->scratch[t]);
+    for (int t = 0; t < r->nthreads; t++) {
+      for (int i = 0; r->scratch[t] && i < r->ninputs; i++) cf_block_free(&r->scratch[t][i]);
+      free(r->scratch[t]);
+    }
   free(r->scratch);
   free(r->inputs);
   cf_grid_free(&r->grid);
@@ -108,20 +111,22 @@ int cf_raster_find_band(const cf_raster *r, const char *key) {
   return -1;
 }
 
-/* The window lands in a block of the INPUT node (its scratch slot of the
- * thread), not of the parent: a parent with several inputs then holds each
- * input's pixels in a buffer of its own. (A slot per parent, as this was,
- * made the second input's read overwrite the first input's pixels, or free
- * them when the band counts differed.) Nodes read their inputs with the
- * window they are asked for and reads are deterministic, so a node that is
- * an input twice in one graph (A -> B, A -> C, both into D) is only ever
- * rewritten with the same pixels. */
+/* The window lands in a block of the edge (parent, input, thread): a
+ * parent with several inputs holds each input's pixels in a buffer of its
+ * own, and a node that is an input of several parents (A into D directly
+ * and through a warp of A) never has one parent's read overwrite or free
+ * the pixels another still holds. (A slot per parent made the second
+ * input's read overwrite the first's; a slot per input node let a warp's
+ * widened read of A free the block D held.) A thread's row of blocks is
+ * allocated by that thread on first use, so threads never share one. */
 int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_window *w,
                          cf_block **out, cf_worker_status *st) {
   cf_raster *in = parent->inputs[input];
-  if (thread < 0 || thread >= in->nthreads)
-    return cf_worker_fail(st, CF_EINTERNAL, "", "", "thread %d of an input with %d thread slots", thread, in->nthreads);
-  cf_block *b = &in->scratch[thread];
+  if (thread < 0 || thread >= parent->nthreads)
+    return cf_worker_fail(st, CF_EINTERNAL, "", "", "thread %d of a node with %d thread slots", thread, parent->nthreads);
+  if (!parent->scratch[thread] && !(parent->scratch[thread] = calloc((size_t)parent->ninputs, sizeof(cf_block))))
+    return cf_worker_fail(st, CF_ENOMEM, "", "", "out of memory for a node's input blocks");
+  cf_block *b = &parent->scratch[thread][input];
   int need = w->nx * w->ny;
   if (b->cap_px < need || b->nbands != in->nbands) {
     cf_block_free(b);

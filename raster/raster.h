@@ -85,10 +85,10 @@ struct cf_raster {
   cf_raster **inputs;   /* borrowed: nodes are owned by the pipeline */
   int ninputs;
   void *impl;
-  /* per thread, the block this node's pixels land in when a parent reads
-   * it (cf_raster_read_input): each input has its own, so a node reading
-   * several inputs never has one input's pixels overwrite another's */
-  cf_block *scratch;
+  /* per thread, one block per input: where cf_raster_read_input puts the
+   * input's pixels (one buffer per edge of the graph; a row is allocated by
+   * its thread on first use) */
+  cf_block **scratch;
 };
 
 /* Number of per-thread slots a node needs: the OpenMP team size the engine
@@ -102,8 +102,8 @@ void cf_raster_destroy(cf_raster *r);
 /* Find a band by name (case-insensitive) or 1-based number in text; -1 if none. */
 int cf_raster_find_band(const cf_raster *r, const char *name_or_number);
 
-/* Read `w` of input `input` of `parent` into that input's own scratch
- * block for `thread` (valid until the same input is read again by the
+/* Read `w` of input `input` of `parent` into the block of that edge for
+ * `thread` (valid until the parent reads the same input again in that
  * thread). */
 int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_window *w,
                          cf_block **out, cf_worker_status *st);

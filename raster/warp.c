@@ -14,6 +14,9 @@
  *    resampling kernel's reach is read from the input node, wrapped as an
  *    in-memory dataset and warped by GDAL into the block. A block's pixels
  *    depend on the block only, never on the tile or thread that asked.
+ * Each band's source nodata masks that band only (UNIFIED_SRC_NODATA=NO).
+ * At the end, the nodata guard (see warp.h): the output's nodata value must
+ * be one that no valid pixel takes once written, whatever the warp did.
  */
 #include "raster/warp.h"
 
@@ -263,8 +266,11 @@ static char **add_arg(char **argv, const char *fmt, ...) {
 /* What both warps ask of GDAL: the resampling, the exact transformer, and
  * NaN wherever no valid input pixel reaches. */
 static char **add_warp_args(char **a, const char *resampling) {
+  /* UNIFIED_SRC_NODATA=NO: each band's nodata masks that band only (with
+   * -srcnodata gdalwarp would otherwise treat a pixel as nodata only when
+   * every band has its nodata, and pass a band's nodata as data) */
   const char *args[] = {"-r", resampling ? resampling : "near", "-et", "0", "-dstnodata", "nan", "-wo",
-                        "INIT_DEST=NO_DATA"};
+                        "INIT_DEST=NO_DATA", "-wo", "UNIFIED_SRC_NODATA=NO"};
   for (size_t i = 0; i < sizeof args / sizeof *args; i++) a = CSLAddString(a, args[i]);
   return a;
 }
@@ -552,4 +558,196 @@ oom:
 cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling) {
   const cf_raster_info *info = cf_source_info(src);
   return info ? file_warp_create(ctx, src, info, grid, resampling) : node_warp_create(ctx, src, grid, resampling);
+}
+
+/* --- the nodata guard -------------------------------------------------------------- */
+
+typedef struct {
+  GDALDataType type;
+  double nodata;
+  int small;         /* 8- or 16-bit integer type: every value is tracked */
+  double type_min;   /* offset of the flag table (small types) */
+  uint8_t **seen;    /* per thread: small types, 65536 flags; others: NULL */
+  int *hit;          /* per thread: the nodata occurred (other types) */
+  double *lo, *hi;   /* per thread: range of the converted valid values */
+  void **typed;      /* per thread scratch: one band in `type` */
+  double **back;     /* per thread scratch: the same converted back */
+  size_t *cap;
+} guard_impl;
+
+static double type_default(GDALDataType t) {
+  switch (t) {
+    case GDT_Byte: return 255;
+    case GDT_UInt16: return 65535;
+    case GDT_UInt32: return 4294967295.0;
+    default: return -9999;
+  }
+}
+
+static void type_range(GDALDataType t, double *lo, double *hi) {
+  switch (t) {
+    case GDT_Byte: *lo = 0, *hi = 255; break;
+    case GDT_UInt16: *lo = 0, *hi = 65535; break;
+    case GDT_Int16: *lo = -32768, *hi = 32767; break;
+    case GDT_UInt32: *lo = 0, *hi = 4294967295.0; break;
+    case GDT_Int32: *lo = -2147483648.0, *hi = 2147483647.0; break;
+    case GDT_Float32: *lo = -FLT_MAX, *hi = FLT_MAX; break;
+    default: *lo = -DBL_MAX, *hi = DBL_MAX; break;
+  }
+}
+
+/* Is v a value of type t (integral and in range for integer types)? */
+static int holds(GDALDataType t, double v) {
+  double lo, hi;
+  type_range(t, &lo, &hi);
+  if (!isfinite(v) || v < lo || v > hi) return 0;
+  if (!GDALDataTypeIsFloating(t)) return v == floor(v);
+  return t == GDT_Float64 || (double)(float)v == v;
+}
+
+double cf_nodata_candidate(const cf_raster *src, const char *type) {
+  GDALDataType t = GDALGetDataTypeByName(type ? type : "Float32");
+  const cf_raster *r = src;
+  while (r && !cf_source_info(r) && !strcmp(r->ops->kind, "warp") && r->ninputs == 1) r = r->inputs[0];
+  const cf_raster_info *info = r ? cf_source_info(r) : NULL;
+  if (info && !GDALDataTypeIsFloating(t)) {
+    int same = 1;
+    for (int b = 0; b < info->nbands; b++)
+      same &= info->mask[b] == CF_MASK_NODATA && info->nodata[b] == info->nodata[0];
+    if (same && info->nbands > 0 && holds(t, info->nodata[0])) return info->nodata[0];
+  }
+  return type_default(t);
+}
+
+static int guard_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  guard_impl *g = r->impl;
+  cf_block *in;
+  int rc = cf_raster_read_input(r, 0, thread, w, &in, st);
+  if (rc) return rc;
+  size_t px = (size_t)w->nx * w->ny;
+  memcpy(out->data, in->data, px * r->nbands * sizeof *out->data);
+  memcpy(out->valid, in->valid, px * r->nbands);
+  if (g->cap[thread] < px) {
+    free(g->typed[thread]);
+    free(g->back[thread]);
+    g->typed[thread] = malloc(px * sizeof(double));
+    g->back[thread] = malloc(px * sizeof(double));
+    g->cap[thread] = g->typed[thread] && g->back[thread] ? px : 0;
+    if (!g->cap[thread]) return cf_worker_fail(st, CF_ENOMEM, "", "", "out of memory checking nodata");
+  }
+  int tsize = GDALGetDataTypeSizeBytes(g->type);
+  for (int b = 0; b < r->nbands; b++) {
+    const double *v = cf_block_band(out, b);
+    const uint8_t *ok = cf_block_valid(out, b);
+    /* the values as the writer stores them: converted by GDAL to the type */
+    GDALCopyWords64(v, GDT_Float64, 8, g->typed[thread], g->type, tsize, (GPtrDiff_t)px);
+    GDALCopyWords64(g->typed[thread], g->type, tsize, g->back[thread], GDT_Float64, 8, (GPtrDiff_t)px);
+    const double *c = g->back[thread];
+    for (size_t i = 0; i < px; i++) {
+      if (!ok[i]) continue;
+      if (g->small) g->seen[thread][(size_t)(c[i] - g->type_min)] = 1;
+      if (c[i] == g->nodata) g->hit[thread] = 1;
+      if (c[i] < g->lo[thread]) g->lo[thread] = c[i];
+      if (c[i] > g->hi[thread]) g->hi[thread] = c[i];
+    }
+  }
+  return CF_OK;
+}
+
+static void guard_destroy(cf_raster *r) {
+  guard_impl *g = r->impl;
+  if (!g) return;
+  for (int t = 0; t < r->nthreads; t++) {
+    if (g->seen) free(g->seen[t]);
+    if (g->typed) free(g->typed[t]);
+    if (g->back) free(g->back[t]);
+  }
+  free(g->seen);
+  free(g->typed);
+  free(g->back);
+  free(g->cap);
+  free(g->hit);
+  free(g->lo);
+  free(g->hi);
+  free(g);
+}
+
+static const cf_raster_ops guard_ops = {"nodata-guard", guard_read, guard_destroy};
+
+cf_raster *cf_nodata_guard_create(cf_ctx *ctx, cf_raster *src, const char *type, double nodata) {
+  cf_raster *r = cf_raster_alloc(ctx, &guard_ops, src->nbands, src->nthreads);
+  if (!r) return NULL;
+  guard_impl *g = calloc(1, sizeof *g);
+  r->impl = g;
+  r->inputs = malloc(sizeof *r->inputs);
+  int n = r->nthreads, ok = g && r->inputs && !cf_grid_copy(ctx, &r->grid, &src->grid);
+  if (ok) {
+    r->inputs[0] = src;
+    r->ninputs = 1;
+    r->block_w = src->block_w;
+    r->block_h = src->block_h;
+    g->type = GDALGetDataTypeByName(type ? type : "Float32");
+    g->nodata = nodata;
+    g->small = g->type == GDT_Byte || g->type == GDT_UInt16 || g->type == GDT_Int16;
+    double hi;
+    type_range(g->type, &g->type_min, &hi);
+    g->seen = calloc((size_t)n, sizeof *g->seen);
+    g->typed = calloc((size_t)n, sizeof *g->typed);
+    g->back = calloc((size_t)n, sizeof *g->back);
+    g->cap = calloc((size_t)n, sizeof *g->cap);
+    g->hit = calloc((size_t)n, sizeof *g->hit);
+    g->lo = malloc((size_t)n * sizeof *g->lo);
+    g->hi = malloc((size_t)n * sizeof *g->hi);
+    ok = g->seen && g->typed && g->back && g->cap && g->hit && g->lo && g->hi;
+    for (int t = 0; ok && t < n; t++) {
+      g->lo[t] = INFINITY;
+      g->hi[t] = -INFINITY;
+      if (g->small) ok = (g->seen[t] = calloc(65536, 1)) != NULL;
+    }
+  }
+  for (int b = 0; ok && b < r->nbands; b++) ok = cf_raster_set_band_name(r, b, src->band_names[b]) == CF_OK;
+  if (ok) return r;
+  cf_raster_destroy(r);
+  cf_error(ctx, CF_ENOMEM, "", "", "out of memory setting up the nodata check");
+  return NULL;
+}
+
+int cf_nodata_guard_result(const cf_raster *r, double *free_value) {
+  const guard_impl *g = r->impl;
+  int hit = 0;
+  double lo = INFINITY, hi = -INFINITY, tlo, thi;
+  for (int t = 0; t < r->nthreads; t++) {
+    hit |= g->hit[t];
+    lo = fmin(lo, g->lo[t]);
+    hi = fmax(hi, g->hi[t]);
+  }
+  if (!hit) return 0;
+  type_range(g->type, &tlo, &thi);
+  if (g->small) {
+    uint8_t *used = calloc(65536, 1);
+    if (!used) return -1;
+    for (int t = 0; t < r->nthreads; t++)
+      for (size_t i = 0; i < 65536; i++) used[i] |= g->seen[t][i];
+    int found = 0;
+    double d = type_default(g->type);
+    if (!used[(size_t)(d - tlo)]) {
+      *free_value = d;
+      found = 1;
+    }
+    for (double v = thi; !found && v >= tlo; v--)
+      if (!used[(size_t)(v - tlo)]) *free_value = v, found = 1;
+    free(used);
+    return found ? 1 : -1;
+  }
+  /* wider types: a value outside the data's range */
+  double d = type_default(g->type);
+  if (d < lo || d > hi) return *free_value = d, 1;
+  if (GDALDataTypeIsFloating(g->type)) {
+    if (lo > tlo) return *free_value = tlo, 1;
+    if (hi < thi) return *free_value = thi, 1;
+    return -1;
+  }
+  if (hi < thi) return *free_value = hi + 1, 1;
+  if (lo > tlo) return *free_value = lo - 1, 1;
+  return -1;
 }

@@ -33,6 +33,25 @@ int cf_grid_define(cf_ctx *ctx, const cf_grid_spec *spec, const cf_raster *src, 
  * mode, min, max, med, q1, q3, sum, rms). */
 cf_raster *cf_warp_create(cf_ctx *ctx, cf_raster *src, const cf_grid *grid, const char *resampling);
 
+/* --- nodata that never collides with data ---------------------------------------
+ * A raster written as an integer type needs a nodata value that no valid
+ * pixel has, or valid pixels are lost (a Byte image with valid 255s written
+ * with nodata 255). The default candidate: the file's nodata when the node
+ * is a file seen through warps only, all its bands share one nodata and
+ * `type` holds it (its valid pixels never have it); otherwise 255 for Byte,
+ * 65535 for UInt16, 4294967295 for UInt32, -9999 for the rest.
+ * A guard node passes `src` through unchanged and records which values the
+ * valid pixels take once converted to `type` (as GDAL converts them), so
+ * that after writing it can say whether the nodata collided and which
+ * value is free. */
+double cf_nodata_candidate(const cf_raster *src, const char *type);
+cf_raster *cf_nodata_guard_create(cf_ctx *ctx, cf_raster *src, const char *type, double nodata);
+/* After the guard was read everywhere: 0 if no valid pixel has the nodata;
+ * 1 if some do, with *free_value a value no valid pixel has (the type's
+ * default if free, else the one nearest the type's top); -1 if every value
+ * of the type occurs in the data. */
+int cf_nodata_guard_result(const cf_raster *guard, double *free_value);
+
 /* The resampling names accepted, NULL-terminated. */
 extern const char *const cf_resampling_names[];
 

@@ -5,6 +5,10 @@
  *   exit 1: configuration (e.g. a missing input is found before running)
  *   exit 2: processing failure (e.g. the output cannot be written)
  *   exit 3: finished, but some inputs were rejected
+ *   exit 4: every input was rejected (a single-input run whose input is bad)
+ * Outputs never destroy data: an output that is an input, the pipeline file
+ * or another output (through symlinks and "..") is refused before anything
+ * runs, and the input stays byte-identical.
  * And stage orders that validation accepts must run: a warp of a computed
  * raster (an index) gives the pixels computed here independently, and a
  * node with two inputs sees each input's own pixels.
@@ -15,8 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "core/fsutil.h"
+#include "core/sha256.h"
 #include "raster/raster.h"
 
 typedef cf_test_dir fixture;
@@ -76,7 +85,7 @@ static void missing_file(void **state) {
 static void unreadable_raster(void **state) {
   fixture *f = *state;
   cf_test_write_text(cf_test_path(f->dir, "garbage.tif"), "this is not a TIFF at all\n");
-  assert_int_equal(run_ndvi(f, "garbage.tif", NULL), 3);
+  assert_int_equal(run_ndvi(f, "garbage.tif", NULL), 4);
   expect_log(f, "garbage.tif: not a raster GDAL can read");
   expect_no_output(f);
 }
@@ -85,7 +94,7 @@ static void raster_without_crs(void **state) {
   fixture *f = *state;
   double gt[6] = {0, 1, 0, 4, 0, -1}, d[32] = {0};
   cf_test_write_tif(cf_test_path(f->dir, "nocrs.tif"), 4, 4, 2, "UInt16", gt, NULL, NULL, d, 0);
-  assert_int_equal(run_ndvi(f, "nocrs.tif", NULL), 3);
+  assert_int_equal(run_ndvi(f, "nocrs.tif", NULL), 4);
   expect_log(f, "nocrs.tif: crs: raster has no coordinate reference system");
   expect_no_output(f);
 }
@@ -103,7 +112,7 @@ static void boundary_outside_raster(void **state) {
       "  - type: raster.warp\n"
       "    input: ingest.raster\n"
       "    boundary: far\n";
-  assert_int_equal(run_ndvi(f, "good.tif", extra), 3);
+  assert_int_equal(run_ndvi(f, "good.tif", extra), 4);
   expect_log(f, "good.tif: extent: the grid extent");
   expect_log(f, "far.geojson) does not overlap the raster's footprint");
   expect_no_output(f);
@@ -114,11 +123,11 @@ static void zero_sized_raster(void **state) {
   cf_test_write_text(cf_test_path(f->dir, "zero.vrt"),
                      "<VRTDataset rasterXSize=\"0\" rasterYSize=\"10\"><GeoTransform>0,1,0,0,0,-1</GeoTransform>"
                      "<VRTRasterBand dataType=\"Byte\" band=\"1\"/></VRTDataset>\n");
-  assert_int_equal(run_ndvi(f, "zero.vrt", NULL), 3);
+  assert_int_equal(run_ndvi(f, "zero.vrt", NULL), 4);
   expect_log(f, "zero.vrt: not a raster GDAL can read (Invalid dataset dimensions : 0 x 10)");
   expect_no_output(f);
   cf_test_write_text(cf_test_path(f->dir, "empty.tif"), "");
-  assert_int_equal(run_ndvi(f, "empty.tif", NULL), 3);
+  assert_int_equal(run_ndvi(f, "empty.tif", NULL), 4);
   expect_log(f, "empty.tif: file is empty (0 bytes)");
   expect_no_output(f);
 }
@@ -127,7 +136,7 @@ static void nan_nodata_on_integer_band(void **state) {
   fixture *f = *state;
   double gt[6] = {500000, 30, 0, 3400120, 0, -30}, d[32] = {0}, nd[2] = {0.0 / 0.0, 0.0 / 0.0};
   cf_test_write_tif(cf_test_path(f->dir, "nannd.tif"), 4, 4, 2, "Byte", gt, "EPSG:32650", nd, d, 0);
-  assert_int_equal(run_ndvi(f, "nannd.tif", NULL), 3);
+  assert_int_equal(run_ndvi(f, "nannd.tif", NULL), 4);
   expect_log(f, "nannd.tif: nodata: band 1 is Byte but its nodata value is nan, which that type cannot hold");
   expect_no_output(f);
 }
@@ -435,6 +444,320 @@ static void two_inputs_are_read_into_their_own_blocks(void **state) {
   }
 }
 
+/* A node that reads its input through a window widened by 8 pixels (as a
+ * warp reads its source) and hands back the requested part: the identity. */
+static int widened_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  cf_window ww = *w;
+  int x0 = w->x0 - 8 < 0 ? 0 : w->x0 - 8, y0 = w->y0 - 8 < 0 ? 0 : w->y0 - 8;
+  int x1 = w->x0 + w->nx + 8 > r->grid.width ? r->grid.width : w->x0 + w->nx + 8;
+  int y1 = w->y0 + w->ny + 8 > r->grid.height ? r->grid.height : w->y0 + w->ny + 8;
+  ww.x0 = x0, ww.y0 = y0, ww.nx = x1 - x0, ww.ny = y1 - y0;
+  cf_block *in;
+  int rc = cf_raster_read_input(r, 0, thread, &ww, &in, st);
+  if (rc) return rc;
+  for (int j = 0; j < w->ny; j++)
+    for (int i = 0; i < w->nx; i++) {
+      size_t k = (size_t)j * w->nx + i, m = (size_t)(w->y0 - y0 + j) * ww.nx + (w->x0 - x0 + i);
+      out->data[k] = in->data[m];
+      out->valid[k] = in->valid[m];
+    }
+  return CF_OK;
+}
+static const cf_raster_ops widened_ops = {"widened", widened_read, NULL};
+
+static int check_zero(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_block *blk) {
+  diff_check *c = user;
+  (void)ctx;
+  (void)tile;
+  for (size_t k = 0; k < (size_t)w->nx * w->ny; k++) c->wrong += blk->data[k] != 0.0, c->checked++;
+  return CF_OK;
+}
+
+/* A diamond: D = A - widened(A). D holds A's block while the widened node
+ * reads A again through a larger window; with one block per input node
+ * that read overwrote (or freed) the block D held. */
+static void a_node_read_by_two_parents_keeps_each_parents_pixels(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_set_threads(ctx, 2);
+  pattern_impl pa = {1};
+  cf_raster *a = test_node(ctx, &pattern_ops, 1, &pa), *s = test_node(ctx, &widened_ops, 1, NULL);
+  cf_raster *d = test_node(ctx, &difference_ops, 1, NULL);
+  s->inputs = malloc(sizeof(cf_raster *));
+  s->inputs[0] = a;
+  s->ninputs = 1;
+  cf_raster *in[2] = {a, s};
+  d->inputs = malloc(sizeof in);
+  memcpy(d->inputs, in, sizeof in);
+  d->ninputs = 2;
+  cf_tiling t;
+  cf_tiling_make(&t, d, 64 * 64);
+  diff_check c = {0, 0};
+  assert_int_equal(cf_engine_run(ctx, d, &t, check_zero, &c, "diamond"), CF_OK);
+  assert_int_equal(c.checked, 300 * 200);
+  assert_int_equal(c.wrong, 0); /* A - A, exactly */
+  cf_raster_destroy(d);
+  cf_raster_destroy(s);
+  cf_raster_destroy(a);
+  cf_ctx_destroy(ctx);
+}
+
+/* --- outputs never overwrite inputs, exit codes ---------------------------------- */
+
+static void sha_of(const char *path, char hex[CF_SHA256_HEX_LEN]) {
+  cf_ctx *ctx = cf_test_ctx();
+  assert_int_equal(cf_sha256_file(ctx, path, hex), CF_OK);
+  cf_ctx_destroy(ctx);
+}
+
+static void expect_unchanged(const char *path, const char *hex) {
+  char now[CF_SHA256_HEX_LEN];
+  sha_of(path, now);
+  assert_string_equal(now, hex);
+}
+
+static int run_yaml(fixture *f, const char *yaml, const char *extra_args) {
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"), yaml);
+  char args[1400];
+  snprintf(args, sizeof args, "%s run '%s/p.yaml'", extra_args ? extra_args : "", f->dir);
+  return cf_test_cli(args, f->log);
+}
+
+static void pipeline_output_over_its_input_is_refused(void **state) {
+  fixture *f = *state;
+  char before[CF_SHA256_HEX_LEN];
+  sha_of(cf_test_path(f->dir, "good.tif"), before);
+  assert_int_equal(mkdir(cf_test_path(f->dir, "sub"), 0777), 0);
+  const char *spellings[] = {"good.tif", "./sub/../good.tif", "nodir/../good.tif", "link.tif"};
+  assert_int_equal(symlink("good.tif", cf_test_path(f->dir, "link.tif")), 0);
+  for (int i = 0; i < 4; i++) {
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "pipeline:\n"
+             "  - type: ingest.raster\n"
+             "    path: good.tif\n"
+             "    bands: [red, nir]\n"
+             "  - type: raster.index\n"
+             "    index: ndvi\n"
+             "  - type: write.cog\n"
+             "    path: %s\n",
+             spellings[i]);
+    assert_int_equal(run_yaml(f, yaml, "--check"), 1); /* --check calls it invalid */
+    expect_log(f, "p.yaml:8:11: output '");
+    expect_log(f, "' of stage 'write.cog' is input '");
+    expect_log(f, "/good.tif' of stage 'ingest.raster' (");
+    expect_log(f, "it would be overwritten");
+    assert_int_equal(run_yaml(f, yaml, NULL), 1);
+    expect_log(f, "nothing was run");
+    expect_unchanged(cf_test_path(f->dir, "good.tif"), before);
+    assert_int_equal(cf_test_count_entries(f->dir, ".part-"), 0);
+  }
+}
+
+static void csv_over_the_pipeline_file_and_two_writers_are_refused(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "zones.geojson"),
+                     "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},"
+                     "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[117,30.7],[117.1,30.7],[117.1,30.8],"
+                     "[117,30.8],[117,30.7]]]}}]}");
+  const char *yaml =
+      "pipeline:\n"
+      "  - type: ingest.raster\n"
+      "    path: good.tif\n"
+      "    bands: [red, nir]\n"
+      "  - type: ingest.vector\n"
+      "    name: zones\n"
+      "    path: zones.geojson\n"
+      "  - type: raster.zonal\n"
+      "    input: ingest.raster\n"
+      "    zones: zones\n"
+      "    path: ./p.yaml\n"
+      "  - type: write.cog\n"
+      "    input: ingest.raster\n"
+      "    path: out/a.tif\n"
+      "  - type: write.cog\n"
+      "    input: ingest.raster\n"
+      "    path: out/../out/a.tif\n";
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"), yaml);
+  char before[CF_SHA256_HEX_LEN];
+  sha_of(cf_test_path(f->dir, "p.yaml"), before);
+  char args[1200];
+  snprintf(args, sizeof args, "run '%s/p.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "p.yaml:11:11: output '");
+  expect_log(f, "/./p.yaml' of stage 'raster.zonal' is the pipeline file itself");
+  expect_log(f, "p.yaml:17:11: output '");
+  expect_log(f, "/out/../out/a.tif' of stage 'write.cog-2' is also written by stage 'write.cog' (");
+  expect_log(f, "p.yaml:14)");
+  expect_log(f, "2 problems found; nothing was run");
+  expect_unchanged(cf_test_path(f->dir, "p.yaml"), before);
+  expect_no_output(f);
+}
+
+static void batch_outputs_are_checked_per_item(void **state) {
+  fixture *f = *state;
+  double gt[6] = {500000, 30, 0, 3400120, 0, -30}, d[32];
+  for (int i = 0; i < 32; i++) d[i] = 500 + 50 * i;
+  assert_int_equal(mkdir(cf_test_path(f->dir, "t"), 0777), 0);
+  cf_test_write_tif(cf_test_path(f->dir, "t/a.tif"), 4, 4, 2, "UInt16", gt, "EPSG:32650", NULL, d, 0);
+  cf_test_write_tif(cf_test_path(f->dir, "t/a_ndvi.tif"), 4, 4, 2, "UInt16", gt, "EPSG:32650", NULL, d, 0);
+  char before[CF_SHA256_HEX_LEN];
+  sha_of(cf_test_path(f->dir, "t/a_ndvi.tif"), before);
+  /* item a.tif would write t/a_ndvi.tif, which is the input of the other item */
+  const char *yaml =
+      "pipeline:\n"
+      "  - type: ingest.raster\n"
+      "    path: 't/*.tif'\n"
+      "    bands: [red, nir]\n"
+      "  - type: raster.index\n"
+      "    index: ndvi\n"
+      "  - type: write.cog\n"
+      "    path: t/{stem}_ndvi.tif\n";
+  assert_int_equal(run_yaml(f, yaml, NULL), 1);
+  expect_log(f, "p.yaml:8:11: output '");
+  expect_log(f, "/t/a_ndvi.tif' (for input ");
+  expect_log(f, "/t/a.tif) of stage 'write.cog' is input '");
+  expect_unchanged(cf_test_path(f->dir, "t/a_ndvi.tif"), before);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "t"), "ndvi_ndvi"), 0);
+  /* {stem} of "...tif" is "..": it would climb out of out/ */
+  cf_test_write_tif(cf_test_path(f->dir, "t/...tif"), 4, 4, 2, "UInt16", gt, "EPSG:32650", NULL, d, 0);
+  const char *climb =
+      "pipeline:\n"
+      "  - type: ingest.raster\n"
+      "    path: [t/a.tif, t/...tif]\n"
+      "    bands: [red, nir]\n"
+      "  - type: raster.index\n"
+      "    index: ndvi\n"
+      "  - type: write.cog\n"
+      "    path: out/{stem}/ndvi.tif\n";
+  assert_int_equal(run_yaml(f, climb, NULL), 1);
+  expect_log(f, "p.yaml:8:11: the stem '..' of input '");
+  expect_log(f, "it would leave the output's directory");
+  assert_false(cf_file_exists(cf_test_path(f->dir, "ndvi.tif")));
+  expect_no_output(f);
+}
+
+static void overwrite_policy_replaces_unless_no_overwrite(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run_ndvi(f, "good.tif", NULL), 0);
+  const char *out = cf_test_path(f->dir, "out/good.tif");
+  struct stat st1, st2;
+  assert_int_equal(stat(out, &st1), 0);
+  char first[CF_SHA256_HEX_LEN];
+  sha_of(out, first);
+  /* the nightly rerun: replaced atomically (a new file, renamed over) */
+  assert_int_equal(run_ndvi(f, "good.tif", NULL), 0);
+  assert_int_equal(stat(out, &st2), 0);
+  assert_true(st1.st_ino != st2.st_ino);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
+  char second[CF_SHA256_HEX_LEN];
+  sha_of(out, second);
+  /* --no-overwrite: refused at validation, exit 1, the file untouched */
+  char args[1200];
+  snprintf(args, sizeof args, "--no-overwrite run '%s/p.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "p.yaml:8:11: output '");
+  expect_log(f, "/out/good.tif' exists and --no-overwrite was given");
+  struct stat st3;
+  assert_int_equal(stat(out, &st3), 0);
+  assert_true(st3.st_ino == st2.st_ino);
+  expect_unchanged(out, second);
+  /* a new output is still written under --no-overwrite */
+  assert_int_equal(unlink(out), 0);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  assert_true(cf_file_exists(out));
+}
+
+static void simulate_l0(fixture *f, const char *name) {
+  char args[1200];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/%s' scans=1", f->dir, name);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+}
+
+static void lidar_commands_never_overwrite_their_input(void **state) {
+  fixture *f = *state;
+  simulate_l0(f, "x.h5");
+  char before[CF_SHA256_HEX_LEN], truth[CF_SHA256_HEX_LEN];
+  sha_of(cf_test_path(f->dir, "x.h5"), before);
+  sha_of(cf_test_path(f->dir, "x_truth.nc"), truth);
+  assert_int_equal(mkdir(cf_test_path(f->dir, "sub"), 0777), 0);
+  assert_int_equal(symlink("../x.h5", cf_test_path(f->dir, "sub/l.h5")), 0);
+  char args[2400];
+  const char *outs[] = {"x.h5", "sub/../x.h5", "sub/l.h5"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(args, sizeof args, "lidar process '%s/x.h5' -o '%s/%s'", f->dir, f->dir, outs[i]);
+    assert_int_equal(cf_test_cli(args, f->log), 1);
+    expect_log(f, "lidar process: the output '");
+    expect_log(f, "' is the input '");
+    expect_log(f, "it would be overwritten (nothing was written)");
+    expect_unchanged(cf_test_path(f->dir, "x.h5"), before);
+  }
+  /* the input spelled through the symlink, the output plainly */
+  snprintf(args, sizeof args, "lidar process '%s/sub/l.h5' -o '%s/x.h5'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_unchanged(cf_test_path(f->dir, "x.h5"), before);
+  /* simulate: the truth file over the L0 output */
+  snprintf(args, sizeof args, "simulate lidar -o '%s/x.h5' --truth '%s/sub/../x.h5' scans=1", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "simulate lidar: the truth file '");
+  expect_log(f, "' is the L0 output '");
+  expect_unchanged(cf_test_path(f->dir, "x.h5"), before);
+  /* --no-overwrite on a command */
+  snprintf(args, sizeof args, "--no-overwrite simulate lidar -o '%s/x.h5' scans=1", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "exists and --no-overwrite was given (nothing was written)");
+  expect_unchanged(cf_test_path(f->dir, "x.h5"), before);
+  expect_unchanged(cf_test_path(f->dir, "x_truth.nc"), truth);
+  assert_int_equal(cf_test_count_entries(f->dir, ".part-"), 0);
+}
+
+static void exit_codes_of_the_lidar_command(void **state) {
+  fixture *f = *state;
+  char args[2400];
+  /* a missing input is a usage error, as in pipelines */
+  snprintf(args, sizeof args, "lidar process '%s/missing.h5' -o '%s/out/m.nc'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "missing.h5' does not exist");
+  /* its one input rejected: every input was, exit 4 */
+  simulate_l0(f, "x.h5");
+  FILE *in = fopen(cf_test_path(f->dir, "x.h5"), "rb");
+  assert_non_null(in);
+  char *buf = malloc(400000);
+  assert_non_null(buf);
+  size_t n = fread(buf, 1, 400000, in);
+  fclose(in);
+  FILE *out = fopen(cf_test_path(f->dir, "trunc.h5"), "wb");
+  assert_non_null(out);
+  assert_int_equal(fwrite(buf, 1, n / 4, out), n / 4);
+  fclose(out);
+  free(buf);
+  snprintf(args, sizeof args, "lidar process '%s/trunc.h5' -o '%s/out/t.nc'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "trunc.h5: HDF5 cannot open the file");
+  expect_no_output(f);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".nc"), 0);
+}
+
+static void batch_of_only_bad_inputs_is_exit_4(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "b_1.tif"), "corrupt");
+  cf_test_write_text(cf_test_path(f->dir, "b_2.tif"), "corrupt too");
+  assert_int_equal(run_ndvi(f, "'b_*.tif'", NULL), 4);
+  expect_log(f, "items=2 ok=0 rejected=2 failed=0");
+  expect_no_output(f);
+}
+
+static void stages_of_an_unknown_type_is_an_error(void **state) {
+  fixture *f = *state;
+  assert_int_equal(cf_test_cli("stages nosuch", f->log), 1);
+  expect_log(f, "stages: no stage type 'nosuch'");
+  assert_false(cf_test_file_contains(f->log, "Stages (options"));
+  assert_int_equal(cf_test_cli("stages write.cg", f->log), 1);
+  expect_log(f, "no stage type 'write.cg'; did you mean 'write.cog'?");
+  assert_int_equal(cf_test_cli("stages write.cog", f->log), 0);
+  expect_log(f, "GeoTIFF (COG) to write");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
@@ -449,6 +772,15 @@ int main(void) {
       cmocka_unit_test_setup_teardown(warp_of_an_index_to_another_crs, setup, teardown),
       cmocka_unit_test_setup_teardown(warp_of_an_index_in_its_own_crs, setup, teardown),
       cmocka_unit_test_setup_teardown(two_inputs_are_read_into_their_own_blocks, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_node_read_by_two_parents_keeps_each_parents_pixels, setup, teardown),
+      cmocka_unit_test_setup_teardown(pipeline_output_over_its_input_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(csv_over_the_pipeline_file_and_two_writers_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(batch_outputs_are_checked_per_item, setup, teardown),
+      cmocka_unit_test_setup_teardown(overwrite_policy_replaces_unless_no_overwrite, setup, teardown),
+      cmocka_unit_test_setup_teardown(lidar_commands_never_overwrite_their_input, setup, teardown),
+      cmocka_unit_test_setup_teardown(exit_codes_of_the_lidar_command, setup, teardown),
+      cmocka_unit_test_setup_teardown(batch_of_only_bad_inputs_is_exit_4, setup, teardown),
+      cmocka_unit_test_setup_teardown(stages_of_an_unknown_type_is_an_error, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
@@ -250,11 +251,82 @@ static void l2_records_every_setting_with_the_wind_error_mode(void **state) {
   free(json);
 }
 
+/* Run the command with stderr alone into err.txt (stdout discarded) and
+ * check with Python's json module that EVERY stderr line is one JSON
+ * object; the checker's findings go to check.txt. Returns the exit code. */
+static int run_json(fixture *f, const char *env, const char *args) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s '%s' --log-format json %s 2>'%s/err.txt' >/dev/null", env ? env : "", CF_CLI, args,
+           f->dir);
+  int st = system(cmd);
+  assert_true(WIFEXITED(st));
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c 'import json,sys\n"
+           "objs=[json.loads(l) for l in sys.stdin]\n"
+           "print(\"lines\", len(objs))\n"
+           "print(\"gdal\", sum(1 for o in objs if o.get(\"event\")==\"gdal\" and type(o[\"code\"]) is int))\n"
+           "for o in objs:\n"
+           "  if o.get(\"event\")==\"finished\":\n"
+           "    print(\"finished\", *(\"%%s=%%r\" %% (k, o[k]) for k in (\"items\",\"ok\",\"rejected\",\"failed\")))\n"
+           "  if o.get(\"level\")==\"error\" and \"code\" in o: print(\"error\", o[\"code\"])\n"
+           "' <'%s/err.txt' >'%s/check.txt' 2>&1",
+           f->dir, f->dir);
+  int py = system(cmd);
+  if (!WIFEXITED(py) || WEXITSTATUS(py) != 0) {
+    snprintf(cmd, sizeof cmd, "cat '%s/check.txt' '%s/err.txt' >&2", f->dir, f->dir);
+    system(cmd);
+    fail_msg("a stderr line is not JSON");
+  }
+  return WEXITSTATUS(st);
+}
+
+static void every_stderr_line_is_json_with_library_messages(void **state) {
+  fixture *f = *state;
+  const char *check = cf_test_path(f->dir, "check.txt");
+  double gt[6] = {500000, 30, 0, 3400120, 0, -30}, d[32];
+  for (int i = 0; i < 32; i++) d[i] = 1000 + 100 * (i % 7);
+  cf_test_write_tif(cf_test_path(f->dir, "t_1.tif"), 4, 4, 2, "UInt16", gt, "EPSG:32650", NULL, d, 0);
+  cf_test_write_text(cf_test_path(f->dir, "t_2.tif"), "not a TIFF");
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.raster\n"
+                     "    path: 't_*.tif'\n"
+                     "    bands: [red, nir]\n"
+                     "  - type: raster.index\n"
+                     "    index: ndvi\n"
+                     "  - type: write.cog\n"
+                     "    path: out/{stem}.tif\n");
+  char args[2400];
+  /* GDAL's own messages (CPL_DEBUG: every open, create, close) come
+   * through our handler as JSON, also from code that silences GDAL */
+  snprintf(args, sizeof args, "-v run '%s/p.yaml'", f->dir);
+  assert_int_equal(run_json(f, "CPL_DEBUG=ON", args), 3);
+  assert_false(cf_test_file_contains(check, "gdal 0\n"));
+  assert_true(cf_test_file_contains(check, "gdal "));
+  /* numbers are numbers: %r of a Python int has no quotes */
+  assert_true(cf_test_file_contains(check, "finished items=2 ok=1 rejected=1 failed=0"));
+  /* an HDF5 failure: a truncated L0 file; its only input rejected, exit 4 */
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/x.h5' scans=1", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args, "head -c 200000 '%s/x.h5' > '%s/bad.h5'", f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+  snprintf(args, sizeof args, "lidar process '%s/bad.h5' -o '%s/out/bad.nc'", f->dir, f->dir);
+  assert_int_equal(run_json(f, NULL, args), 4);
+  assert_true(cf_test_file_contains(check, "error CF_EDATA"));
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "bad.h5: HDF5 cannot open the file"));
+  /* usage errors too */
+  assert_int_equal(run_json(f, NULL, "stages nosuch"), 1);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "no stage type 'nosuch'"));
+  assert_int_equal(run_json(f, NULL, "lidar process --bogus"), 1);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "unexpected argument '--bogus'"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(help_on_every_command, setup, teardown),
       cmocka_unit_test_setup_teardown(stages_lists_the_registry, setup, teardown),
       cmocka_unit_test_setup_teardown(json_logs_are_one_object_per_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_stderr_line_is_json_with_library_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(demo_runs_and_matches_its_truth, setup, teardown),
       cmocka_unit_test_setup_teardown(check_validates_without_running, setup, teardown),
       cmocka_unit_test_setup_teardown(lidar_help_and_stages_show_the_same_settings, setup, teardown),

@@ -1,7 +1,11 @@
 /* core/: error chain, logging, progress bar, SHA-256, YAML positions, atomic files. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cf_test.h"
 #include "core/fsutil.h"
@@ -168,6 +172,173 @@ static void json_doubles_round_trip(void **state) {
   cf_strbuf_free(&sb);
 }
 
+/* The number N of a part path ".NAME.part-PID-N". */
+static int part_number(const char *part) {
+  const char *dash = strrchr(part, '-');
+  assert_non_null(dash);
+  return atoi(dash + 1);
+}
+
+static void part_file_never_follows_a_planted_symlink(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  char victim[1100], final[1100], link[1200];
+  snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+  snprintf(final, sizeof final, "%s/out.txt", dir);
+  cf_test_write_text(victim, "precious\n");
+  cf_atomic_file af;
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  int n = part_number(af.part_path);
+  struct stat st;
+  assert_int_equal(lstat(af.part_path, &st), 0); /* reserved: an empty regular file of ours */
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal((int)st.st_size, 0);
+  cf_atomic_end(&af);
+  /* plant symlinks at the next names this process would choose: one to the
+   * victim, one dangling (following it would create a file elsewhere) */
+  for (int k = 1; k <= 4; k++) {
+    snprintf(link, sizeof link, "%s/.out.txt.part-%ld-%d", dir, (long)getpid(), n + k);
+    assert_int_equal(symlink(k % 2 ? victim : "/nonexistent-cf-dir/planted", link), 0);
+  }
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  assert_int_equal(part_number(af.part_path), n + 5); /* every planted name was skipped */
+  assert_int_equal(lstat(af.part_path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  cf_test_write_text(af.part_path, "new output\n"); /* as a library would: open and truncate */
+  assert_int_equal(cf_atomic_commit(ctx, &af), CF_OK);
+  cf_atomic_end(&af);
+  assert_true(cf_test_file_contains(victim, "precious"));
+  assert_false(cf_test_file_contains(victim, "new output"));
+  assert_true(cf_test_file_contains(final, "new output"));
+  assert_int_equal(lstat(final, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  /* the planted links are still links (ours to leave: this PID is alive) */
+  snprintf(link, sizeof link, "%s/.out.txt.part-%ld-%d", dir, (long)getpid(), n + 1);
+  assert_int_equal(lstat(link, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+static void stale_part_of_a_dead_process_is_removed(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) _exit(0);
+  assert_int_equal(waitpid(child, NULL, 0), child); /* reaped: its PID no longer runs */
+  char dead1[1200], dead2[1200], live[1200], other[1200], final[1100];
+  snprintf(final, sizeof final, "%s/out.tif", dir);
+  snprintf(dead1, sizeof dead1, "%s/.out.tif.part-%ld-0", dir, (long)child);
+  snprintf(dead2, sizeof dead2, "%s/.out.tif.part-%ld-7.src.tif", dir, (long)child);
+  snprintf(live, sizeof live, "%s/.out.tif.part-%ld-0", dir, (long)getppid());
+  snprintf(other, sizeof other, "%s/.other.tif.part-%ld-0", dir, (long)child);
+  cf_test_write_text(dead1, "killed half-way");
+  cf_test_write_text(dead2, "killed half-way");
+  cf_test_write_text(live, "another run at work");
+  cf_test_write_text(other, "another output's");
+  assert_int_equal(kill(child, 0), -1);
+  cf_atomic_file af;
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  assert_false(cf_file_exists(dead1));
+  assert_false(cf_file_exists(dead2));
+  assert_true(cf_test_file_contains(live, "another run at work"));
+  assert_true(cf_test_file_contains(other, "another output's")); /* not this output's */
+  cf_atomic_end(&af);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+static void no_overwrite_refuses_an_existing_output(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  char final[1100];
+  snprintf(final, sizeof final, "%s/out.txt", dir);
+  cf_test_write_text(final, "old\n");
+  assert_int_equal(cf_get_overwrite(ctx), 1); /* the default: replace */
+  cf_set_overwrite(ctx, 0);
+  cf_atomic_file af;
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_EINVAL);
+  assert_non_null(strstr(cf_error_get(ctx, 0)->reason, "--no-overwrite"));
+  assert_int_equal(cf_test_count_entries(dir, ".part-"), 0);
+  assert_true(cf_test_file_contains(final, "old"));
+  cf_error_clear(ctx);
+  cf_set_overwrite(ctx, 1);
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  cf_test_write_text(af.part_path, "new\n");
+  assert_int_equal(cf_atomic_commit(ctx, &af), CF_OK);
+  cf_atomic_end(&af);
+  assert_true(cf_test_file_contains(final, "new"));
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+static void same_file_through_symlinks_and_dotdot(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  char a[1100], sub[1100], lnk[1100], viadot[1200], hard[1100], newf[1200], newf2[1200];
+  snprintf(a, sizeof a, "%s/a.h5", dir);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  snprintf(lnk, sizeof lnk, "%s/sub/l.h5", dir);
+  snprintf(viadot, sizeof viadot, "%s/sub/../a.h5", dir);
+  snprintf(hard, sizeof hard, "%s/h.h5", dir);
+  cf_test_write_text(a, "x");
+  assert_int_equal(mkdir(sub, 0777), 0);
+  assert_int_equal(symlink(a, lnk), 0);
+  assert_int_equal(link(a, hard), 0);
+  assert_true(cf_path_same(a, lnk));
+  assert_true(cf_path_same(a, viadot));
+  assert_true(cf_path_same(lnk, hard));
+  /* not existing yet: the real directory plus the name */
+  snprintf(newf, sizeof newf, "%s/sub/../new.nc", dir);
+  snprintf(newf2, sizeof newf2, "%s/./new.nc", dir);
+  assert_true(cf_path_same(newf, newf2));
+  snprintf(newf, sizeof newf, "%s/nodir/../new.nc", dir);
+  assert_true(cf_path_same(newf, newf2));
+  assert_false(cf_path_same(a, newf2));
+  char *r1 = cf_path_real(newf2), *r2 = cf_path_real(dir);
+  assert_non_null(r1);
+  assert_non_null(r2);
+  assert_true(strncmp(r1, r2, strlen(r2)) == 0);
+  assert_string_equal(r1 + strlen(r2), "/new.nc");
+  free(r1);
+  free(r2);
+  assert_true(cf_stem_is_safe("scene_01"));
+  assert_false(cf_stem_is_safe(".."));
+  assert_false(cf_stem_is_safe("."));
+  assert_false(cf_stem_is_safe(""));
+  assert_false(cf_stem_is_safe("a/b"));
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+static void json_events_write_numbers_as_numbers(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_set_log_level(ctx, CF_LOG_INFO);
+  cf_set_log_format(ctx, CF_LOG_JSON);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  assert_non_null(mem);
+  cf_set_log_stream(ctx, mem);
+  cf_log_event(ctx, CF_LOG_INFO, "finished", "items", "3", "ok", "0", "ratio", "-0.25", "exp", "1e3", "path", "2024",
+               "name", "07", "word", "3a", (const char *)NULL);
+  fclose(mem);
+  assert_non_null(strstr(buf, "\"items\":3,\"ok\":0,\"ratio\":-0.25,\"exp\":1e3,"));
+  assert_non_null(strstr(buf, "\"path\":\"2024\"")); /* paths stay strings */
+  assert_non_null(strstr(buf, "\"name\":\"07\""));   /* not a JSON number */
+  assert_non_null(strstr(buf, "\"word\":\"3a\"}"));
+  free(buf);
+  cf_ctx_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(error_chain_names_file_field_reason),
@@ -180,6 +351,11 @@ int main(void) {
       cmocka_unit_test(yaml_errors_have_positions),
       cmocka_unit_test(atomic_file_appears_only_on_commit),
       cmocka_unit_test(json_doubles_round_trip),
+      cmocka_unit_test(part_file_never_follows_a_planted_symlink),
+      cmocka_unit_test(stale_part_of_a_dead_process_is_removed),
+      cmocka_unit_test(no_overwrite_refuses_an_existing_output),
+      cmocka_unit_test(same_file_through_symlinks_and_dotdot),
+      cmocka_unit_test(json_events_write_numbers_as_numbers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

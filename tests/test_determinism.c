@@ -72,8 +72,8 @@ static void one_and_two_threads_give_identical_bits(void **state) {
                      "    path: out/zones.csv\n");
   char args[2048];
   for (int t = 1; t <= 2; t++) {
-    snprintf(args, sizeof args, "-q --threads %d run '%s/p.yaml' --set write.cog.path=out%d/ndvi.tif "
-             "--set raster.zonal.path=out%d/zones.csv", t, dir, t, t);
+    snprintf(args, sizeof args, "-q --threads %d run '%s/p.yaml' --set write.cog.path='%s/out%d/ndvi.tif' "
+             "--set raster.zonal.path='%s/out%d/zones.csv'", t, dir, dir, t, dir, t);
     assert_int_equal(cf_test_cli(args, NULL), 0);
   }
   int w1, h1, w2, h2;

@@ -17,9 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fftw3.h>
+
 #include "cf_test.h"
 #include "lidar/doppler.h"
 #include "lidar/sim_spectra.h"
+
+#define PI 3.14159265358979323846
 
 /* One gating, its Doppler set-up and a spectra generator. */
 typedef struct {
@@ -118,7 +122,7 @@ static void rms_z(bench *b, double cnr_db, int rays, uint64_t seed, double *zv, 
   cf_rng_seed(&rng, seed, 1);
   double a2 = pow(10.0, cnr_db / 10.0) * b->noise_sum / b->signal_sum;
   double sv = 0, sp = 0;
-  long n = 0;
+  long n = 0, drawn = 0;
   for (int i = 0; i < rays; i++) {
     double v[GATES], a[GATES];
     for (int g = 0; g < GATES; g++) {
@@ -127,13 +131,20 @@ static void rms_z(bench *b, double cnr_db, int rays, uint64_t seed, double *zv, 
     }
     bench_ray(b, &rng, v, a, 0.7);
     for (int g = 0; g < GATES; g++) {
-      assert_int_equal(b->qc[g], 0); /* -20 dB and above with 5000+ pulses: always detected */
+      /* -20 dB and above with 5000+ pulses: always detected; below, the
+       * detected gates are scored (at -25 dB at least 85 % of them, so the
+       * selection cannot bend the statistic much) */
+      if (cnr_db >= -20) assert_int_equal(b->qc[g], 0);
+      if (b->qc[g]) continue;
       double z1 = (b->v[g] - v[g]) / b->vs[g], z2 = (b->pw[CF_OFF][g] - a2) / b->ps[CF_OFF][g];
       sv += z1 * z1;
       sp += z2 * z2;
       n++;
     }
+    drawn += GATES;
   }
+  if (n < drawn) print_message("  (%ld of %ld gates detected at %.0f dB)\n", n, drawn, cnr_db);
+  assert_true(n >= 0.85 * drawn);
   *zv = sqrt(sv / n);
   *zp = sqrt(sp / n);
 }
@@ -146,10 +157,12 @@ static void sigmas_are_honest_for_hann_and_rect_windows(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
       bench b;
       bench_init(&b, (cf_window_kind)win, cases[i][0], cases[i][1], 5000, 1);
-      for (int cdb = -20; cdb <= -10; cdb += 10) {
+      const double cnrs[] = {-25, -20, -10};
+      for (int ci = 0; ci < 3; ci++) {
+        double cdb = cnrs[ci];
         double zv, zp;
         rms_z(&b, cdb, 150, 100 + i, &zv, &zp);
-        print_message("%s L=%d M=%d CNR %d dB: rms z velocity %.3f, power %.3f\n", win ? "hann" : "rect", cases[i][0],
+        print_message("%s L=%d M=%d CNR %.0f dB: rms z velocity %.3f, power %.3f\n", win ? "hann" : "rect", cases[i][0],
                       cases[i][1], cdb, zv, zp);
         assert_true(zv >= 0.85 && zv <= 1.15);
         assert_true(zp >= 0.85 && zp <= 1.15);
@@ -237,9 +250,161 @@ static void cnr_is_unbiased_down_to_minus_27_db(void **state) {
   bench_free(&b);
 }
 
+/* A digitiser in software, independent of lidar/bin_covariance.h and the
+ * simulator: every pulse's gate is drawn as a time series, x_n = sqrt(2) A
+ * Re(s_n e^{2 pi i b n}) + e_n, with s complex Gaussian speckle of
+ * correlation rho(d) = exp(-d^2 / (4 s^2)) (circulant embedding on 1024
+ * points, where rho has fallen to e^-18) and e white noise of unit
+ * variance; it is windowed, zero-padded and transformed with FFTW, and the
+ * periodograms are summed over the ray's pulses. Whatever the fit's
+ * covariance model gets wrong shows here. */
+typedef struct {
+  int L, M, P;
+  double sigma;               /* speckle correlation parameter, samples */
+  double *amp;                /* sqrt of the speckle spectrum / P, P values */
+  fftw_complex *sf, *st;      /* P */
+  double *x;                  /* M, zero padded */
+  fftw_complex *X;            /* M/2 + 1 */
+  fftw_plan p_speckle, p_gate;
+  double *w;                  /* window, L */
+} digitiser;
+
+static void digitiser_init(digitiser *d, const cf_response *r) {
+  d->L = r->L, d->M = r->M, d->P = 1024, d->sigma = r->sigma;
+  d->amp = malloc((size_t)d->P * sizeof *d->amp);
+  d->sf = fftw_alloc_complex((size_t)d->P);
+  d->st = fftw_alloc_complex((size_t)d->P);
+  d->x = fftw_alloc_real((size_t)d->M);
+  d->X = fftw_alloc_complex((size_t)d->M / 2 + 1);
+  d->w = malloc((size_t)d->L * sizeof *d->w);
+  for (int n = 0; n < d->L; n++) d->w[n] = r->w[n];
+  d->p_speckle = fftw_plan_dft_1d(d->P, d->sf, d->st, FFTW_BACKWARD, FFTW_ESTIMATE);
+  d->p_gate = fftw_plan_dft_r2c_1d(d->M, d->x, d->X, FFTW_ESTIMATE);
+  /* spectrum of the circular correlation, by its definition */
+  for (int q = 0; q < d->P; q++) {
+    double sq = 0;
+    for (int n = 0; n < d->P; n++) {
+      double dd = n < d->P / 2 ? n : n - d->P;
+      sq += exp(-dd * dd / (4.0 * d->sigma * d->sigma)) * cos(2 * PI * (double)q * n / d->P);
+    }
+    d->amp[q] = sqrt(sq > 0 ? sq / d->P : 0);
+  }
+}
+
+static void digitiser_free(digitiser *d) {
+  fftw_destroy_plan(d->p_speckle);
+  fftw_destroy_plan(d->p_gate);
+  fftw_free(d->sf), fftw_free(d->st), fftw_free(d->x), fftw_free(d->X);
+  free(d->amp), free(d->w);
+}
+
+/* Add the periodograms of `pulses` pulses of signal variance a2 at b
+ * cycles/sample to acc[M/2+1]. */
+static void digitiser_gate(digitiser *d, cf_rng *rng, int pulses, double a2, double b, float *out) {
+  int nb = d->M / 2 + 1;
+  double *acc = calloc((size_t)nb, sizeof *acc);
+  for (int p = 0; p < pulses; p++) {
+    for (int q = 0; q < d->P; q++) {
+      d->sf[q][0] = d->amp[q] * cf_rng_normal(rng) * 0.70710678118654752440;
+      d->sf[q][1] = d->amp[q] * cf_rng_normal(rng) * 0.70710678118654752440;
+    }
+    fftw_execute(d->p_speckle);
+    double ph0 = 2 * PI * cf_rng_uniform(rng);
+    for (int n = 0; n < d->M; n++) d->x[n] = 0;
+    for (int n = 0; n < d->L; n++) {
+      double ph = ph0 + 2 * PI * b * n, c = cos(ph), sn = sin(ph);
+      double sig = 1.41421356237309504880 * sqrt(a2) * (d->st[n][0] * c - d->st[n][1] * sn);
+      d->x[n] = d->w[n] * (sig + cf_rng_normal(rng));
+    }
+    fftw_execute(d->p_gate);
+    for (int k = 0; k < nb; k++) acc[k] += d->X[k][0] * d->X[k][0] + d->X[k][1] * d->X[k][1];
+  }
+  for (int k = 0; k < nb; k++) out[k] = (float)acc[k];
+  free(acc);
+}
+
+/* rms z of velocity and off-line power on spectra from the software
+ * digitiser, 4 gates a ray, 100 pulses per wavelength and ray. */
+static void true_fft_case(cf_window_kind win, int L, int M, double cnr_db, int rays, double *zv, double *zp) {
+  cf_ctx *ctx = cf_test_ctx();
+  enum { G = 4, N = 100 };
+  const long NBG = 10000000;
+  cf_l0_config c;
+  memset(&c, 0, sizeof c);
+  c.sample_rate = 5e8, c.pulse_width = 2e-7, c.gate_samples = c.gate_step = L, c.gate_first = 2000;
+  c.fft_size = M, c.window = win, c.n_gates = G, c.aom_frequency = 8e7;
+  c.wavelength[CF_ON] = 1.5723351e-6, c.wavelength[CF_OFF] = 1.5721788e-6;
+  cf_response r;
+  assert_int_equal(cf_response_init(ctx, &r, &c), CF_OK);
+  int NB = r.nbins;
+  double w2 = 0, tot = 0;
+  for (int n = 0; n < L; n++) w2 += r.w[n] * r.w[n];
+  /* white noise of unit variance: E|X_k|^2 = sum w^2 in every bin */
+  float *bg = malloc((size_t)G * NB * sizeof *bg);
+  for (int i = 0; i < G * NB; i++) bg[i] = (float)(w2 * NBG);
+  cf_doppler_opts o;
+  cf_doppler_defaults(&o);
+  o.near_range_m = 0;
+  cf_doppler_setup ds;
+  assert_int_equal(cf_doppler_setup_init(ctx, &ds, &c, &o, bg, (int32_t)NBG, bg, (int32_t)NBG), CF_OK);
+  for (int k = 0; k < NB; k++) tot += cf_response_signal(&r, c.aom_frequency, k);
+  double a2 = pow(10.0, cnr_db / 10.0) * w2 * NB / tot;
+  digitiser dg;
+  digitiser_init(&dg, &r);
+  double *work = malloc(cf_doppler_work_size(&ds) * sizeof *work);
+  float *spec[2] = {malloc((size_t)G * NB * sizeof(float)), malloc((size_t)G * NB * sizeof(float))};
+  double cnr[2][G], v[G], vs[G], pw[2][G], ps[2][G], pc[G];
+  uint16_t qc[G];
+  cf_doppler_ray out = {{cnr[0], cnr[1]}, v, vs, {pw[0], pw[1]}, {ps[0], ps[1]}, qc, {0, 0}, pc};
+  cf_rng rng;
+  cf_rng_seed(&rng, 2024, (uint64_t)(L + M + win));
+  double sv = 0, sp = 0;
+  long n = 0;
+  for (int i = 0; i < rays; i++) {
+    double vt[G];
+    for (int g = 0; g < G; g++) vt[g] = 10.0 * cf_rng_uniform(&rng) - 5.0;
+    for (int l = 0; l < 2; l++)
+      for (int g = 0; g < G; g++)
+        digitiser_gate(&dg, &rng, N, a2, (c.aom_frequency - 2.0 * vt[g] / c.wavelength[l]) / c.sample_rate,
+                       spec[l] + (size_t)g * NB);
+    cf_doppler_process(&ds, spec[0], spec[1], N, N, 1, work, &out);
+    for (int g = 0; g < G; g++) {
+      assert_int_equal(qc[g], 0);
+      double z1 = (v[g] - vt[g]) / vs[g], z2 = (pw[CF_OFF][g] - a2) / ps[CF_OFF][g];
+      sv += z1 * z1, sp += z2 * z2, n++;
+    }
+  }
+  *zv = sqrt(sv / n), *zp = sqrt(sp / n);
+  digitiser_free(&dg);
+  free(work), free(spec[0]), free(spec[1]), free(bg);
+  cf_doppler_setup_free(&ds);
+  cf_response_free(&r);
+  cf_ctx_destroy(ctx);
+}
+
+/* The check that does not trust the covariance model: spectra from true
+ * FFTs of simulated pulses. 120 rays x 4 gates: rms z scatters by
+ * 1/sqrt(960) = 3.2 %; [0.85, 1.15] is the issue's band. */
+static void sigmas_are_honest_on_true_ffts(void **state) {
+  (void)state;
+  const struct {
+    cf_window_kind win;
+    int L, M;
+  } cases[] = {{CF_WINDOW_HANN, 400, 512}, {CF_WINDOW_HANN, 200, 1024}, {CF_WINDOW_RECT, 200, 1024}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    double zv, zp;
+    true_fft_case(cases[i].win, cases[i].L, cases[i].M, -15.0, 120, &zv, &zp);
+    print_message("true FFTs, %s L=%d M=%d, 100 pulses, -15 dB: rms z velocity %.3f, power %.3f\n",
+                  cases[i].win == CF_WINDOW_HANN ? "hann" : "rect", cases[i].L, cases[i].M, zv, zp);
+    assert_true(zv >= 0.85 && zv <= 1.15);
+    assert_true(zp >= 0.85 && zp <= 1.15);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sigmas_are_honest_for_hann_and_rect_windows),
+      cmocka_unit_test(sigmas_are_honest_on_true_ffts),
       cmocka_unit_test(independent_bin_sigmas_are_too_small_on_correlated_spectra),
       cmocka_unit_test(noise_is_almost_never_detected),
       cmocka_unit_test(cnr_is_unbiased_down_to_minus_27_db),

@@ -39,10 +39,10 @@ static void simulate_then_shipped_pipeline(void **state) {
   const char *yaml = cf_shipped_pipeline("lidar-l2.yaml");
   assert_non_null(yaml);
   cf_test_write_text(cf_test_path(f->dir, "lidar-l2.yaml"), yaml);
-  snprintf(args, sizeof args, "run '%s/lidar-l2.yaml' --set ingest.lidar_l0.path=site_l0.h5", f->dir);
-  int rc = cf_test_cli(args, f->log);
-  if (rc) system("cat \"$(ls -t /tmp/cftest-*/log.txt | head -n1)\" >&2");
-  assert_int_equal(rc, 0);
+  /* a --set path is relative to the working directory (here: absolute);
+   * the outputs the file names stay relative to the file */
+  snprintf(args, sizeof args, "run '%s/lidar-l2.yaml' --set ingest.lidar_l0.path='%s/site_l0.h5'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
   const char *l2 = cf_test_path(f->dir, "out/site_l0_l2.nc");
   /* ncdump -h reads it and sees the CF conventions and our variables */
   snprintf(args, sizeof args, "ncdump -h '%s' > '%s/ncdump.txt' 2>&1", l2, f->dir);
@@ -59,8 +59,11 @@ static void simulate_then_shipped_pipeline(void **state) {
            "assert str(d.time.dtype).startswith('datetime64'); assert d.sizes['range'] == 20; "
            "assert d.wind_speed.dims == ('scan', 'height'); print(d.sizes['time'])\" > '%s/xr.txt' 2>&1",
            l2, f->dir);
-  rc = system(args);
-  if (rc) system("cat /tmp/cftest-*/xr.txt >&2");
+  int rc = system(args);
+  if (rc) {
+    snprintf(args, sizeof args, "cat '%s/xr.txt' >&2", f->dir);
+    system(args);
+  }
   assert_int_equal(rc, 0);
   assert_true(cf_test_file_contains(cf_test_path(f->dir, "xr.txt"), "48")); /* 2 scans x 24 rays */
   assert_true(is_png(cf_test_path(f->dir, "out/site_l0_cnr.png")));
@@ -150,12 +153,30 @@ static void l2_carries_the_contract(void **state) {
   }
 }
 
+/* The names `lidar process` took before each setting was declared once
+ * still work, with a warning, and set the same field. */
+static void renamed_settings_still_work(void **state) {
+  fixture *f = *state;
+  char args[4096];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/r_l0.h5' scans=1 rays_per_scan=6 gates=12", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args, "lidar process '%s/r_l0.h5' -o '%s/r_l2.nc' dial_window=840 wind_min_beams=5", f->dir,
+           f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  assert_true(cf_test_file_contains(f->log, "setting 'dial_window' is now called 'window'"));
+  snprintf(args, sizeof args, "ncdump -h '%s/r_l2.nc' > '%s/h.txt'", f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "h.txt"), "\\\"window\\\":840"));
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "h.txt"), "\\\"min_beams\\\":5"));
+}
+
 static void bad_l0_is_rejected_without_output(void **state) {
   fixture *f = *state;
   cf_test_write_text(cf_test_path(f->dir, "bad.h5"), "not hdf5");
   char args[2048];
   snprintf(args, sizeof args, "lidar process '%s/bad.h5' -o '%s/out/bad_l2.nc'", f->dir, f->dir);
-  assert_int_equal(cf_test_cli(args, f->log), 3);
+  /* its only input rejected: exit 4 (README, Exit codes) */
+  assert_int_equal(cf_test_cli(args, f->log), 4);
   assert_true(cf_test_file_contains(f->log, "bad.h5: not an HDF5 file"));
   assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "nc"), 0);
   assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
@@ -163,6 +184,27 @@ static void bad_l0_is_rejected_without_output(void **state) {
   snprintf(args, sizeof args, "lidar process '%s/bad.h5' -o x.nc cnr_min=abc", f->dir);
   assert_int_equal(cf_test_cli(args, f->log), 1);
   assert_true(cf_test_file_contains(f->log, "cnr_min: 'abc' is not a number"));
+}
+
+/* The README's WindCube command, word for word, from the repository root:
+ * a --set path is relative to where the command is typed, not to the
+ * pipeline file. (The output is redirected to the test folder.) */
+static void readme_windcube_command_works_from_the_repository_root(void **state) {
+  fixture *f = *state;
+  char args[4096];
+  snprintf(args, sizeof args,
+           "cd '%s' && '%s' -q run pipelines/windcube.yaml --set ingest.windcube.path='../shared/data/windcube/*.nc' "
+           "--set write.wind_csv.path='%s/readme_wind.csv' > '%s' 2>&1",
+           CF_SOURCE_DIR, CF_CLI, f->dir, f->log);
+  int rc = system(args);
+  if (rc) {
+    snprintf(args, sizeof args, "cat '%s' >&2", f->log);
+    system(args);
+  }
+  assert_int_equal(rc, 0);
+  /* the README's table: 6 beams and 7.29 m/s from 13.1 deg at 301.4 m */
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "readme_wind.csv"), "301.369,"));
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "readme_wind.csv"), ",7.2918,13.145,"));
 }
 
 static void windcube_pipeline_on_real_files(void **state) {
@@ -202,8 +244,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(simulate_then_shipped_pipeline, setup, teardown),
       cmocka_unit_test_setup_teardown(l2_carries_the_contract, setup, teardown),
+      cmocka_unit_test_setup_teardown(renamed_settings_still_work, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_l0_is_rejected_without_output, setup, teardown),
       cmocka_unit_test_setup_teardown(windcube_pipeline_on_real_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(readme_windcube_command_works_from_the_repository_root, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

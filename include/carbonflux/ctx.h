@@ -99,7 +99,10 @@ void cf_log_error_chain(cf_ctx *ctx);
  * (for independent problems such as a configuration's), and clear. */
 void cf_log_error_list(cf_ctx *ctx);
 /* Log one structured event with extra key/value string pairs (NULL-ended):
- * cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", p, "sha256", h, NULL). */
+ * cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", p, "sha256", h, NULL).
+ * In JSON a value that is a JSON number ("3", "-0.5", "1e3") is written as
+ * a number, except under the keys "path", "msg", "task", "where" and
+ * "field", which are always strings. */
 void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...);
 
 /* --- progress and cancellation -------------------------------------------- */
@@ -135,6 +138,12 @@ int cf_progress_json(double complete, const char *message, void *user);
 /* Worker threads for OpenMP regions (0 = OpenMP's default). */
 void cf_set_threads(cf_ctx *ctx, int n);
 int cf_get_threads(const cf_ctx *ctx);
+
+/* Whether an existing output may be replaced (default 1: yes, atomically,
+ * once the new file is complete). 0 (the CLI's --no-overwrite): writers
+ * refuse an existing output with CF_EINVAL and validation reports it. */
+void cf_set_overwrite(cf_ctx *ctx, int overwrite);
+int cf_get_overwrite(const cf_ctx *ctx);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *cf_version(void);

@@ -1,0 +1,264 @@
+/*
+ * Isolation of batch items (issue 7): a library that crashes on one input
+ * costs that input, not the batch.
+ *
+ * The crash is a real one: libhdf5 1.10 reading an L0 file whose
+ * meteo/pressure_pa datatype message says an element is 0xff0004 bytes
+ * instead of 4 overflows a heap buffer inside H5Dread (read_meteo) and the
+ * process dies with SIGSEGV. The recipe is deterministic: the object
+ * header of that dataset is found with H5Oget_info_by_name2, its version-1
+ * messages are walked to the datatype message (type 3), and the third
+ * byte of the element size (bytes 4..7 of the message body) is set to
+ * 0xff. Found by flipping each byte of that header of a file from
+ * `carbonflux simulate lidar scans=1 rays_per_scan=6 gates=10` and keeping
+ * those that made `lidar process` die with a signal.
+ *
+ * Under AddressSanitizer a crashing child prints ASan's report and exits
+ * with status 1 instead of dying of the signal; the tests run the command
+ * with abort_on_error=1 there so that the child dies of SIGABRT, and then
+ * only check that a signal is named.
+ */
+#include <hdf5.h>
+#include <netcdf.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "carbonflux/pipeline.h"
+#include "cf_test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
+/* The signal name a crashed item is reported with, here. */
+static const char *expected_crash(void) { return UNDER_ASAN ? "crashed with SIG" : "crashed with SIGSEGV"; }
+
+static void simulate(const char *dir, const char *name) {
+  char args[2048];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/in/%s.h5' --truth '%s/%s_truth.nc' scans=1 rays_per_scan=6 gates=10",
+           dir, name, dir, name);
+  assert_int_equal(cf_test_cli(args, NULL), 0);
+}
+
+/* The corruption of the file comment: meteo/pressure_pa's element size. */
+static void corrupt_meteo_datatype(const char *path) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_true(f >= 0);
+  H5O_info_t info;
+  assert_true(H5Oget_info_by_name2(f, "meteo/pressure_pa", &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  FILE *fp = fopen(path, "r+b");
+  assert_non_null(fp);
+  unsigned char hdr[512];
+  assert_int_equal(fseek(fp, (long)info.addr, SEEK_SET), 0);
+  assert_int_equal(fread(hdr, 1, sizeof hdr, fp), sizeof hdr);
+  assert_int_equal(hdr[0], 1); /* object header version 1: messages from byte 16 */
+  int nmsgs = hdr[2] | hdr[3] << 8;
+  size_t o = 16;
+  long at = -1;
+  for (int m = 0; m < nmsgs && o + 8 < sizeof hdr; m++) {
+    int type = hdr[o] | hdr[o + 1] << 8, size = hdr[o + 2] | hdr[o + 3] << 8;
+    if (type == 3) {
+      const unsigned char *body = hdr + o + 8;
+      unsigned elsize = body[4] | body[5] << 8 | body[6] << 16 | (unsigned)body[7] << 24;
+      assert_int_equal(body[0] & 0x0f, 1); /* floating point */
+      assert_int_equal(elsize, 4);         /* float32, as the spec says */
+      at = (long)info.addr + (long)(o + 8 + 6);
+      break;
+    }
+    o += 8 + (size_t)size;
+  }
+  assert_true(at > 0);
+  unsigned char ff = 0xff;
+  assert_int_equal(fseek(fp, at, SEEK_SET), 0);
+  assert_int_equal(fwrite(&ff, 1, 1, fp), 1);
+  assert_int_equal(fclose(fp), 0);
+}
+
+/* Run the command with a shell; the status as system() gives it. */
+static int run_status(const char *args, const char *log) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "exec '%s' %s >'%s' 2>&1", CF_CLI, args, log);
+  return system(cmd);
+}
+
+static int run_batch(const char *dir, const char *log, const char *env) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s%s '%s' --log-format json run '%s/p.yaml' >'%s' 2>&1",
+           UNDER_ASAN ? "ASAN_OPTIONS=\"$ASAN_OPTIONS:abort_on_error=1\" " : "", env ? env : "", CF_CLI, dir, log);
+  int st = system(cmd);
+  assert_true(WIFEXITED(st));
+  return WEXITSTATUS(st);
+}
+
+static void write_pipeline(const char *dir) {
+  cf_test_write_text(cf_test_path(dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.lidar_l0\n"
+                     "    path: 'in/*.h5'\n"
+                     "  - type: write.l2\n"
+                     "    path: out/{stem}_l2.nc\n");
+}
+
+/* radial_velocity of an L2 file (6 rays x 10 gates). */
+static void read_vr(const char *path, float *v) {
+  int nc, id, dt, dr;
+  size_t nt, nr;
+  assert_int_equal(nc_open(path, NC_NOWRITE, &nc), NC_NOERR);
+  assert_int_equal(nc_inq_dimid(nc, "time", &dt), NC_NOERR);
+  assert_int_equal(nc_inq_dimid(nc, "range", &dr), NC_NOERR);
+  assert_int_equal(nc_inq_dimlen(nc, dt, &nt), NC_NOERR);
+  assert_int_equal(nc_inq_dimlen(nc, dr, &nr), NC_NOERR);
+  assert_int_equal(nt, 6);
+  assert_int_equal(nr, 10);
+  assert_int_equal(nc_inq_varid(nc, "radial_velocity", &id), NC_NOERR);
+  assert_int_equal(nc_get_var_float(nc, id, v), NC_NOERR);
+  nc_close(nc);
+}
+
+/* The output of a batch item equals the same file processed alone. */
+static void expect_same_l2(const char *dir, const char *stem) {
+  char args[2048], out[1100], ref[1100];
+  snprintf(ref, sizeof ref, "%s/ref_%s.nc", dir, stem);
+  snprintf(out, sizeof out, "%s/out/%s_l2.nc", dir, stem);
+  snprintf(args, sizeof args, "-q lidar process '%s/in/%s.h5' -o '%s'", dir, stem, ref);
+  assert_int_equal(cf_test_cli(args, NULL), 0);
+  float a[60], b[60];
+  read_vr(out, a);
+  read_vr(ref, b);
+  assert_memory_equal(a, b, sizeof a);
+  int finite = 0;
+  for (int i = 0; i < 60; i++) finite += a[i] == a[i] && a[i] != NC_FILL_FLOAT;
+  assert_true(finite > 0); /* a real product, not an all-fill one */
+}
+
+/* Every line of a JSON-lines log is one whole object. */
+static void expect_json_lines(const char *log) {
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  char line[8192];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) {
+    size_t len = strlen(line);
+    if (UNDER_ASAN && strncmp(line, "{\"ts\"", 5) != 0) continue; /* ASan's report of the crashed child */
+    assert_true(len > 2 && line[len - 1] == '\n');
+    assert_true(strncmp(line, "{\"ts\":\"", 7) == 0);
+    assert_int_equal(line[len - 2], '}');
+    n++;
+  }
+  fclose(f);
+  assert_true(n >= 6);
+}
+
+static void hdf5_crash_costs_one_input(void **state) {
+  cf_test_dir *f = *state;
+  simulate(f->dir, "a");
+  simulate(f->dir, "b");
+  simulate(f->dir, "c");
+  char bad[1100];
+  snprintf(bad, sizeof bad, "%s/in/b.h5", f->dir);
+  corrupt_meteo_datatype(bad);
+
+  /* today's library: the corrupted file alone kills the process */
+  char args[2048], log1[1100];
+  snprintf(log1, sizeof log1, "%s/alone.txt", f->dir);
+  snprintf(args, sizeof args, "-q lidar process '%s' -o '%s/alone.nc'", bad, f->dir);
+  int st = run_status(args, log1);
+  if (UNDER_ASAN)
+    assert_true(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 3));
+  else
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+
+  /* in a batch it costs that input only */
+  write_pipeline(f->dir);
+  assert_int_equal(run_batch(f->dir, f->log, NULL), 3);
+  char out[1100];
+  snprintf(out, sizeof out, "%s/out", f->dir);
+  assert_int_equal(cf_test_count_entries(out, "a_l2.nc"), 1);
+  assert_int_equal(cf_test_count_entries(out, "c_l2.nc"), 1);
+  assert_int_equal(cf_test_count_entries(out, "b_"), 0);
+  assert_int_equal(cf_test_count_entries(out, ".part-"), 0);
+  assert_true(cf_test_file_contains(f->log, expected_crash()));
+  assert_true(cf_test_file_contains(f->log, "in stage ingest.lidar_l0"));
+  assert_true(cf_test_file_contains(f->log, "in/b.h5: crashed with SIG"));
+  assert_true(cf_test_file_contains(f->log, "\"event\":\"rejected\""));
+  assert_true(cf_test_file_contains(f->log, "\"items\":3,\"ok\":2,\"rejected\":1,\"failed\":0"));
+  if (!UNDER_ASAN) assert_true(cf_test_file_contains(f->log, "\"reason\":\"crashed with SIGSEGV (Segmentation fault) in stage ingest.lidar_l0\""));
+  expect_json_lines(f->log);
+  expect_same_l2(f->dir, "a");
+  expect_same_l2(f->dir, "c");
+}
+
+/* A crash while an output is being written: the parent removes the part
+ * file the child left (the test hook writes one the way the writer would,
+ * then crashes). */
+static void crash_in_a_writer_leaves_no_part_file(void **state) {
+  cf_test_dir *f = *state;
+  simulate(f->dir, "a");
+  simulate(f->dir, "b");
+  simulate(f->dir, "c");
+  write_pipeline(f->dir);
+  assert_int_equal(run_batch(f->dir, f->log, "CF_TEST_CRASH_ON=b.h5@write.l2 "), 3);
+  char out[1100];
+  snprintf(out, sizeof out, "%s/out", f->dir);
+  assert_int_equal(cf_test_count_entries(out, ".part-"), 0);
+  assert_int_equal(cf_test_count_entries(out, "b_"), 0);
+  assert_int_equal(cf_test_count_entries(out, "_l2.nc"), 2);
+  assert_true(cf_test_file_contains(f->log, "/out/.b_l2.nc.part-"));   /* it was there, */
+  assert_true(cf_test_file_contains(f->log, "left by the crashed item")); /* and was removed */
+  assert_true(cf_test_file_contains(f->log, expected_crash()));
+  assert_true(cf_test_file_contains(f->log, "in stage write.l2"));
+  assert_true(cf_test_file_contains(f->log, "\"items\":3,\"ok\":2,\"rejected\":1,\"failed\":0"));
+  expect_json_lines(f->log);
+}
+
+/* GNU libgomp is not fork-safe once a team exists: a child that opens a
+ * parallel region after its parent did waits for the parent's pool
+ * forever. The runner's children run their item on a fresh thread; this
+ * test makes a team here first, then runs a batch in this process whose
+ * children use 2 OpenMP threads. */
+static void openmp_team_in_the_parent(void **state) {
+  cf_test_dir *f = *state;
+  simulate(f->dir, "a");
+  simulate(f->dir, "c");
+  write_pipeline(f->dir);
+  double s = 0;
+#pragma omp parallel for num_threads(2) reduction(+ : s)
+  for (int i = 0; i < 1000; i++) s += i;
+  assert_true(s == 499500.0);
+  cf_ctx *ctx = cf_test_ctx();
+  cf_set_threads(ctx, 2);
+  cf_pipeline *p;
+  assert_int_equal(cf_pipeline_load(ctx, cf_test_path(f->dir, "p.yaml"), NULL, 0, &p), CF_OK);
+  alarm(120); /* a hang fails the test instead of blocking the suite */
+  cf_run_summary sum;
+  assert_int_equal(cf_pipeline_run(ctx, p, &sum), CF_OK);
+  alarm(0);
+  assert_int_equal(sum.items, 2);
+  assert_int_equal(sum.succeeded, 2);
+  assert_int_equal(sum.rejected + sum.failed + sum.cancelled, 0);
+  /* the outputs the children wrote are listed in this process's summary */
+  assert_int_equal(sum.noutputs, 2);
+  assert_non_null(strstr(sum.outputs[0], "out/a_l2.nc"));
+  assert_non_null(strstr(sum.outputs[1], "out/c_l2.nc"));
+  cf_run_summary_free(&sum);
+  cf_pipeline_free(p);
+  cf_ctx_destroy(ctx);
+  expect_same_l2(f->dir, "a");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(hdf5_crash_costs_one_input, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(crash_in_a_writer_leaves_no_part_file, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(openmp_team_in_the_parent, cf_test_dir_setup, cf_test_dir_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
