@@ -272,7 +272,12 @@ static int on_event(builder *b, yaml_event_t *e) {
 static int load(cf_ctx *ctx, const char *src, yaml_parser_t *parser, cf_yaml_doc *out) {
   builder b = {.ctx = ctx, .src = src};
   int rc = CF_OK;
-  for (;;) {
+  for (unsigned long nev = 0;; nev++) {
+    /* a signal stops a large file within a batch of events, not at its end */
+    if (nev % 4096 == 0 && cf_cancelled(ctx)) {
+      rc = cf_error(ctx, CF_ECANCEL, src, "", "cancelled while loading");
+      break;
+    }
     yaml_event_t e;
     if (!yaml_parser_parse(parser, &e)) {
       char where[600];

@@ -27,4 +27,27 @@ void cf_gdal_quiet_pop(void);
 void *cf_srs_from_user(cf_ctx *ctx, const char *text, const char *where, const char *field);
 void cf_srs_free(void *srs);
 
+/* --- names GDAL opens that are not plain files ---------------------------------
+ * "/vsizip/a.zip/x.tif" (and /vsigzip/, /vsitar/, /vsimem/, ...),
+ * "/vsicurl/https://..." (and the other network file systems) and
+ * subdataset names "DRIVER:..." such as HDF5:"f.h5"://ds or NETCDF:"f.nc":v.
+ * Validation asks GDAL about them, never the POSIX file system. */
+
+/* Nonzero when `name` is such a GDAL name (not a plain file path). */
+int cf_gdal_is_name(const char *name);
+/* Nonzero for a name on a network file system (/vsicurl/, /vsis3/, ...):
+ * it gets no existence check before the run. */
+int cf_gdal_is_network(const char *name);
+/* `name` with a relative file inside it made relative to `base_dir`
+ * ("/vsizip/d/a.zip/x.tif" -> "/vsizip/BASE/d/a.zip/x.tif",
+ * HDF5:"f.h5"://d -> HDF5:"BASE/f.h5"://d). A plain path is joined as
+ * cf_path_join does. NULL when out of memory. */
+char *cf_gdal_name_resolve(const char *base_dir, const char *name);
+/* Nonzero when GDAL can see `name`: VSIStatL for /vsi names, GDALOpenEx
+ * (raster or vector) for subdataset names; always nonzero for network names. */
+int cf_gdal_name_exists(const char *name);
+/* The plain file a GDAL name reads (the .zip of /vsizip/a.zip/x.tif, the
+ * .h5 of HDF5:"f.h5"://d), or NULL when there is none (network, /vsimem/). */
+char *cf_gdal_name_file(const char *name);
+
 #endif

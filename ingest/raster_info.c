@@ -36,7 +36,7 @@ int cf_raster_info_read(cf_ctx *ctx, const char *path, const cf_raster_open_opts
   memset(out, 0, sizeof *out);
   cf_gdal_init();
   struct stat st = {0};
-  if (stat(path, &st) != 0 && strncmp(path, "/vsi", 4) != 0)
+  if (!cf_gdal_is_name(path) && stat(path, &st) != 0) /* /vsizip/, HDF5:"f":d: GDAL's to find */
     return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "",
                     "cannot read raster: %s", strerror(errno));
 

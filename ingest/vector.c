@@ -89,10 +89,15 @@ static int add_polygon_rings(OGRGeometryH g, cf_polygon *p) {
 
 int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer_name, const char *label_field,
                    cf_vector *out) {
+  return cf_vector_read_assign(ctx, path, layer_name, label_field, NULL, out);
+}
+
+int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name, const char *label_field,
+                          const char *assign_crs, cf_vector *out) {
   memset(out, 0, sizeof *out);
   cf_gdal_init();
   struct stat st;
-  if (stat(path, &st) != 0 && strncmp(path, "/vsi", 4) != 0)
+  if (!cf_gdal_is_name(path) && stat(path, &st) != 0) /* GDAL names are GDAL's to find */
     return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "", "cannot read vector: %s",
                     strerror(errno));
   cf_gdal_quiet_push();
@@ -109,13 +114,20 @@ int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer_name, const 
                   layer_name ? layer_name : "");
     goto done;
   }
-  OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+  void *assigned = NULL;
+  if (assign_crs && !(assigned = cf_srs_from_user(ctx, assign_crs, path, "assign_crs"))) {
+    rc = cf_error_code(ctx);
+    goto done;
+  }
+  OGRSpatialReferenceH srs = assigned ? (OGRSpatialReferenceH)assigned : OGR_L_GetSpatialRef(layer);
   if (!srs) {
-    rc = cf_error(ctx, CF_EDATA, path, "crs", "layer has no coordinate reference system (add a .prj)");
+    rc = cf_error(ctx, CF_EDATA, path, "crs",
+                  "layer has no coordinate reference system (add a .prj, or give assign_crs)");
     goto done;
   }
   char *wkt = NULL;
   OSRExportToWkt(srs, &wkt);
+  cf_srs_free(assigned);
   out->wkt = strdup(wkt ? wkt : "");
   CPLFree(wkt);
   out->path = strdup(path);

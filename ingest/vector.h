@@ -33,6 +33,12 @@ typedef struct {
  * polygons, or a feature that is not a polygon, is an error. */
 int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer, const char *label_field,
                    cf_vector *out);
+/* As cf_vector_read, with the coordinates taken to be in `assign_crs`
+ * (EPSG:n, WKT or a PROJ string) whatever the layer says, as
+ * `ogr2ogr -a_srs`: for a layer without a CRS, or with a wrong one (a
+ * GeoJSON file always says WGS 84). NULL: the layer's own CRS. */
+int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer, const char *label_field,
+                          const char *assign_crs, cf_vector *out);
 /* Reproject every vertex into the CRS `wkt`. */
 int cf_vector_transform(cf_ctx *ctx, cf_vector *v, const char *wkt);
 void cf_vector_free(cf_vector *v);

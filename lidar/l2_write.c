@@ -14,6 +14,7 @@
 #include <netcdf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/fsutil.h"
 #include "core/sha256.h"
@@ -151,6 +152,10 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
       def_float(ctx, w, V_PPMU, "co2_mole_fraction_uncertainty", 2, d2, "1e-6", "1-sigma uncertainty of co2_mole_fraction", NULL))
     return cf_error_code(ctx);
   NC(nc_def_var(w->nc, "qc_flag", NC_USHORT, 2, d2, &w->var[V_QC]));
+  /* CF auxiliary coordinates of every gate: the ray's pointing (time and
+   * range are coordinate variables: named as their dimensions) */
+  const int per_gate[9] = {V_VR, V_VRU, V_CNRON, V_CNROFF, V_ND, V_NDU, V_PPM, V_PPMU, V_QC};
+  for (int k = 0; k < 9; k++) NC(put_text(w->nc, w->var[per_gate[k]], "coordinates", "azimuth elevation"));
   NC(nc_def_var_deflate(w->nc, w->var[V_QC], 1, 1, 4));
   NC(put_text(w->nc, w->var[V_QC], "long_name", "quality flags of the gate (0 = good)"));
   unsigned short masks[7] = {CF_QC_LOW_CNR, CF_QC_NEAR_RANGE, CF_QC_HARD_TARGET, CF_QC_OUT_OF_BAND, CF_QC_FIT_FAILED,
@@ -206,7 +211,19 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   if (rc) return rc;
   cf_strbuf hist;
   cf_strbuf_init(&hist);
-  cf_strbuf_printf(&hist, "%s (carbonflux %s)", w->meta.history ? w->meta.history : "carbonflux", cf_version());
+  {
+    /* CF history: each line starts with the UTC time of the change; the
+     * input's file name is said here (quicklook titles read it back), not
+     * in an attribute of its own, so that the same data under another
+     * name give the same product but for the run-specific attributes */
+    time_t now = time(NULL);
+    struct tm tm;
+    char when[32] = "1970-01-01T00:00:00Z";
+    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *base = strrchr(l0->path, '/');
+    cf_strbuf_printf(&hist, "%s %s (carbonflux %s, input %s)", when, w->meta.history ? w->meta.history : "carbonflux",
+                     cf_version(), base ? base + 1 : l0->path);
+  }
   NC(put_text(w->nc, NC_GLOBAL, "Conventions", "CF-1.8"));
   NC(put_text(w->nc, NC_GLOBAL, "title", w->meta.title ? w->meta.title : "CO2-flux lidar L2: radial wind, CO2 and wind profiles"));
   NC(put_text(w->nc, NC_GLOBAL, "institution", w->meta.institution ? w->meta.institution : "unknown"));

@@ -17,7 +17,8 @@
 typedef struct {
   const char *title;       /* default "CO2-flux lidar L2: radial wind, CO2 and wind profiles" */
   const char *institution; /* default "unknown" */
-  const char *history;     /* the command line; the software version is added */
+  const char *history;     /* the command line; written as "<UTC ISO-8601>Z <history> (carbonflux
+                            * <version>, input <L0 file name>)" */
   const char *parameters;  /* effective settings as JSON text */
 } cf_l2_meta;
 

@@ -156,7 +156,8 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(nc_sync(nc)); /* a full disk fails here, where the file can still be dropped cleanly */
   NC(nc_close(nc));
   nc = -1;
-  rc = cf_atomic_commit(ctx, &af);
+  /* the last moment a signal can still leave nothing behind */
+  rc = cf_cancelled(ctx) ? cf_error(ctx, CF_ECANCEL, path, "", "cancelled") : cf_atomic_commit(ctx, &af);
 done:
   if (nc >= 0) {
     cf_discard_open_file(af.part_path); /* so that this close cannot fail too (l0_write.h) */

@@ -5,6 +5,7 @@
 #include <fftw3.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,8 +297,9 @@ static void ray_energy(const cf_sim_config *c, int ray, double e[2]) {
 
 /* Raw level: the pulses of rays [r0, r0+nb) at wavelength l into pbuf
  * (pulse-major), with each pulse's energy factor into escale. Returns -1
- * if a thread could not allocate its scratch (nothing is then valid). */
-static int draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *work, const float *az,
+ * if a thread could not allocate its scratch, 1 if cancelled (nothing is
+ * then valid). */
+static int draw_raw_block(cf_ctx *ctx, const sim_shared *s, const raw_shared *rs, ray_work *work, const float *az,
                            const float *el, int r0, int nb, int pulses, int l, int nthreads, int16_t *pbuf,
                            double *escale) {
   const cf_sim_config *c = s->c;
@@ -317,6 +319,10 @@ static int draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *w
     for (int j = 0; j < nb * pulses; j++) {
       int b = j / pulses, p = j % pulses, ray = r0 + b;
       if (!ok) continue; /* the block is reported failed below */
+      /* a block of long rays can take seconds: a signal skips its remaining
+       * pulses (cf_cancelled is thread-safe; the caller reports it) */
+      if (cf_cancelled(ctx)) ok = 0; /* one load: nothing next to a pulse's FFTs */
+      if (!ok) continue;
       if (have_freq_for != ray) {
         for (int i = 0; i < s->n_samples; i++)
           freq[i] = peak_frequency(ic, l, cf_sim_radial_velocity(c, az[ray], el[ray], range_of_sample(s, i)));
@@ -333,7 +339,7 @@ static int draw_raw_block(const sim_shared *s, const raw_shared *rs, ray_work *w
     free(eps);
     free(freq);
   }
-  return failed ? -1 : 0;
+  return failed ? -1 : cf_cancelled(ctx) ? 1 : 0;
 }
 
 /* Raw background records (noise only) for wavelength l. */
@@ -354,14 +360,16 @@ static int write_raw_background(cf_ctx *ctx, const sim_shared *s, const raw_shar
 #pragma omp for schedule(static)
       for (int j = 0; j < n; j++) {
         if (!e) continue; /* the block is reported failed below */
+        if (cf_cancelled(ctx)) continue; /* reported below, after the block */
         cf_rng rng;
         cf_rng_seed(&rng, s->c->seed, 0xBB000000ULL + ((uint64_t)l << 32) + (uint64_t)(r0 + j));
         draw_pulse(s, rs, &rng, NULL, 0, NULL, NULL, NULL, e, buf + (size_t)j * s->n_samples, 0);
       }
       free(e);
     }
-    rc = failed ? cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the background records' scratch")
-                : cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
+    rc = failed               ? cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the background records' scratch")
+         : cf_cancelled(ctx) ? CF_OK /* the block is incomplete: not written, reported below */
+                             : cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
     /* a scheduler's SIGTERM must stop this phase too, between blocks */
     if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
   }
@@ -378,7 +386,7 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
   int32_t pulses = raw ? c->raw_pulses : (int32_t)llround(c->ray_seconds * ic->pulse_repetition / 2.0);
   if (pulses < 1) return cf_error(ctx, CF_EINVAL, l0_path, "ray_seconds", "rays must hold at least one pulse");
 
-  enum { BLOCK = 16 };
+  enum { BLOCK = 16, WRITE_RECORDS = 256 };
   sim_shared s;
   raw_shared rs = {0};
   cf_sim_truth truth = {0};
@@ -454,8 +462,11 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
       continue;
     }
     for (int l = 0; !rc && l < 2; l++) {
-      if (draw_raw_block(&s, &rs, work, az, el, r0, nb, pulses, l, nthreads, pbuf, escale)) {
-        rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the raw pulses' scratch");
+      int drc = draw_raw_block(ctx, &s, &rs, work, az, el, r0, nb, pulses, l, nthreads, pbuf, escale);
+      if (!drc && cf_cancelled(ctx)) drc = 1;
+      if (drc) {
+        rc = drc > 0 ? cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled")
+                     : cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the raw pulses' scratch");
         break;
       }
       for (int b = 0; b < nb; b++) {
@@ -466,7 +477,15 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
         }
         en[l][r0 + b] = (float)(en[l][r0 + b] * m / pulses); /* the monitor records the mean */
       }
-      rc = cf_l0_writer_raw(ctx, wr, l, (int64_t)r0 * pulses, (int64_t)nb * pulses, pbuf, pray);
+      /* a block is up to 16 x raw_pulses records (100 MB): written in pieces
+       * of WRITE_RECORDS, with a check between, so that a signal does not
+       * wait for one long HDF5 write */
+      int64_t nrec = (int64_t)nb * pulses;
+      for (int64_t k = 0; !rc && k < nrec; k += WRITE_RECORDS) {
+        int64_t m = nrec - k < WRITE_RECORDS ? nrec - k : WRITE_RECORDS;
+        rc = cf_l0_writer_raw(ctx, wr, l, (int64_t)r0 * pulses + k, m, pbuf + (size_t)k * s.n_samples, pray + k);
+        if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+      }
     }
     if (!rc) rc = cf_progress(ctx, (double)(r0 + nb) / n_rays, "simulate");
   }
@@ -478,19 +497,26 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
   }
   for (int l = 0; !rc && l < 2; l++) {
     if (raw) {
-      rc = write_raw_background(ctx, &s, &rs, wr, l, c->background_pulses, pbuf, BLOCK * pulses);
+      /* chunks of at most WRITE_RECORDS: a signal waits for one chunk only */
+      int chunk = BLOCK * pulses < WRITE_RECORDS ? BLOCK * pulses : WRITE_RECORDS;
+      rc = write_raw_background(ctx, &s, &rs, wr, l, c->background_pulses, pbuf, chunk);
     } else {
       draw_background(&s, &sw[0], l, c->background_pulses, spec[0]);
       rc = cf_l0_writer_background(ctx, wr, l, spec[0], c->background_pulses);
     }
+    if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
   }
   if (!rc) {
     rc = cf_l0_writer_finish(ctx, wr);
     wr = NULL;
   }
+  /* The truth comes after the L0 file; if it fails or a signal stops it,
+   * the L0 file just written goes too: a run that failed leaves no output
+   * of its own (cf_sim_truth_write checks for a signal before its commit). */
   if (!rc && truth_path) {
     for (int i = 0; i < n_rays; i++) cf_sim_truth_set_geometry(&truth, i, t[i], az[i], el[i], scan[i]);
     rc = cf_sim_truth_write(ctx, &truth, &s.optics, truth_path);
+    if (rc) remove(l0_path);
   }
 
   for (int b = 0; b < BLOCK; b++) ray_work_free(&work[b]);

@@ -137,6 +137,13 @@ static int check_number(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o
 static int has_glob_chars(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* Append `path` (taken: freed on failure) to items. */
+/* A GDAL name (/vsizip/..., HDF5:"f.h5"://d) is asked of GDAL, a network
+ * name (/vsicurl/...) is not checked before the run (opening it fails with
+ * GDAL's reason then), a plain path is asked of the file system. */
+static int input_missing(const char *full) {
+  return cf_gdal_is_name(full) ? !cf_gdal_name_exists(full) : !cf_file_exists(full);
+}
+
 static int push_item(cf_ctx *ctx, const cf_stage *st, char *path, char ***items, int *nitems) {
   char **ni = path ? realloc(*items, (size_t)(*nitems + 1) * sizeof *ni) : NULL;
   if (!ni) {
@@ -160,9 +167,9 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
       rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "expected a file name or pattern");
       continue;
     }
-    char *full = cf_path_join(cf_stage_base_dir(st, it), it->value);
+    char *full = cf_gdal_name_resolve(cf_stage_base_dir(st, it), it->value);
     if (!full) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
-    if (has_glob_chars(it->value)) {
+    if (!cf_gdal_is_name(it->value) && has_glob_chars(it->value)) {
       glob_t g;
       int grc = glob(full, 0, NULL, &g);
       if (grc != 0 || g.gl_pathc == 0) {
@@ -180,7 +187,7 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
       globfree(&g);
       free(full);
     } else {
-      if (!cf_file_exists(full))
+      if (input_missing(full))
         rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "input file '%s' does not exist", full);
       int prc = push_item(ctx, st, full, items, nitems);
       if (prc) return prc;
@@ -325,9 +332,9 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
         return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be a file name",
                              o->name, st->def->type);
       {
-        char *full = cf_path_join(cf_stage_base_dir(st, n), n->value);
+        char *full = cf_gdal_name_resolve(cf_stage_base_dir(st, n), n->value);
         if (!full) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
-        if (!cf_file_exists(full))
+        if (input_missing(full))
           rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist", full);
         free(full);
       }

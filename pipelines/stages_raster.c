@@ -11,6 +11,7 @@
 
 #include "core/fsutil.h"
 #include "core/strbuf.h"
+#include "ingest/gdal_util.h"
 #include "ingest/vector.h"
 #include "pipelines/csv_out.h"
 #include "pipelines/stage_defs.h"
@@ -21,6 +22,32 @@
 #include "raster/warp.h"
 
 static void destroy_raster(void *p) { cf_raster_destroy(p); }
+
+/* Record an input for provenance. A GDAL name (/vsizip/a.zip/x.tif,
+ * HDF5:"f.h5"://d) records the plain file it reads, with that file's
+ * SHA-256; a name with no plain file behind it (/vsicurl/, /vsimem/) cannot
+ * be hashed and is only logged. */
+static int note_input(cf_ctx *ctx, cf_run *run, const char *path) {
+  if (!cf_gdal_is_name(path)) return cf_run_note_input(ctx, run, path);
+  char *file = cf_gdal_name_file(path);
+  int rc = CF_OK;
+  if (file) {
+    cf_log(ctx, CF_LOG_INFO, "input %s is read from %s", path, file);
+    rc = cf_run_note_input(ctx, run, file);
+  } else {
+    cf_log(ctx, CF_LOG_WARN, "input %s: sha256 n/a (virtual, no local file to hash)", path);
+  }
+  free(file);
+  return rc;
+}
+
+/* An input option's full name: a GDAL name with its inner file resolved
+ * against the pipeline file's folder (the working directory for --set). */
+static char *input_name(cf_stage *st, cf_run *run, const char *name) {
+  const char *v = cf_stage_str(st, name);
+  if (!v || !cf_gdal_is_name(v)) return cf_stage_path(st, run, name);
+  return cf_gdal_name_resolve(cf_stage_base_dir(st, cf_stage_value(st, name)), v);
+}
 static void destroy_vector(void *p) {
   cf_vector_free(p);
   free(p);
@@ -30,7 +57,8 @@ static void destroy_vector(void *p) {
 
 static const cf_option_spec ingest_raster_opts[] = {
     {.name = "path", .type = CF_OPT_INPUT_PATHS, .required = 1,
-     .help = "raster file(s) in any GDAL format: a name, a glob (*.tif) or a list; several files make a batch"},
+     .help = "raster file(s) in any GDAL format: a name, a glob (*.tif) or a list; several files make a batch; "
+             "GDAL names too (/vsizip/a.zip/x.tif, NETCDF:\"f.nc\":var, HDF5:\"f.h5\"://ds, /vsicurl/URL)"},
     {.name = "bands", .type = CF_OPT_STRING_LIST,
      .help = "names for the bands in order (e.g. [blue, green, red, nir]); default: the file's band descriptions"},
     {.name = "assign_crs", .type = CF_OPT_CRS, .help = "CRS to assume when the file has none (otherwise such a file is rejected)"},
@@ -47,7 +75,7 @@ static int run_ingest_raster(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     o.nodata = cf_stage_double(st, "nodata");
   }
   cf_raster *r = cf_source_create(ctx, path, &o);
-  int rc = r ? cf_run_note_input(ctx, run, path) : cf_error_code(ctx);
+  int rc = r ? note_input(ctx, run, path) : cf_error_code(ctx);
   if (!rc && cf_stage_has(st, "bands")) {
     int n = cf_stage_list_len(st, "bands");
     if (n != r->nbands)
@@ -70,17 +98,20 @@ static int run_ingest_raster(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 
 static const cf_option_spec ingest_vector_opts[] = {
     {.name = "path", .type = CF_OPT_INPUT_PATH, .required = 1,
-     .help = "polygon layer in any OGR format (Shapefile, GeoJSON, GeoPackage, ...)"},
+     .help = "polygon layer in any OGR format (Shapefile, GeoJSON, GeoPackage, ...), also as a GDAL name (/vsizip/a.zip/b.shp)"},
     {.name = "layer", .type = CF_OPT_STRING, .help = "layer name; default: the first layer"},
     {.name = "label_field", .type = CF_OPT_STRING, .help = "attribute naming each polygon in reports; default: the feature id"},
+    {.name = "assign_crs", .type = CF_OPT_CRS,
+     .help = "CRS of the coordinates, replacing the layer's (as ogr2ogr -a_srs): for a layer without one or with a wrong one"},
     {NULL}};
 
 static int run_ingest_vector(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  char *path = cf_stage_path(st, run, "path");
+  char *path = input_name(st, run, "path");
   cf_vector *v = calloc(1, sizeof *v);
   int rc = path && v ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  if (!rc) rc = cf_vector_read(ctx, path, cf_stage_str(st, "layer"), cf_stage_str(st, "label_field"), v);
-  if (!rc) rc = cf_run_note_input(ctx, run, path);
+  if (!rc) rc = cf_vector_read_assign(ctx, path, cf_stage_str(st, "layer"), cf_stage_str(st, "label_field"),
+                                       cf_stage_str(st, "assign_crs"), v);
+  if (!rc) rc = note_input(ctx, run, path);
   if (!rc) {
     cf_log(ctx, CF_LOG_INFO, "read %s: %d polygon(s)", path, v->n);
     cf_run_set_product(run, st->index, CF_PRODUCT_VECTOR, v, destroy_vector);
@@ -268,12 +299,16 @@ static const cf_option_spec cog_opts[] = {
     {.name = "compress", .type = CF_OPT_ENUM, .def = "DEFLATE", .choices = compress_names, .help = "compression"},
     {.name = "level", .type = CF_OPT_INT, .has_min = 1, .min = 1, .has_max = 1, .max = 22,
      .help = "compression level (DEFLATE 1-9, ZSTD 1-22); default: the driver's"},
-    {.name = "predictor", .type = CF_OPT_ENUM, .choices = predictor_names, .help = "TIFF predictor; default: none"},
+    {.name = "predictor", .type = CF_OPT_ENUM, .choices = predictor_names, .help = "TIFF predictor; default: FLOATING_POINT for float types, STANDARD for integer types (with DEFLATE, LZW or ZSTD)"},
     {.name = "blocksize", .type = CF_OPT_INT, .def = "512", .has_min = 1, .min = 64, .has_max = 1, .max = 4096,
      .help = "tile size of the COG in pixels"},
     {.name = "overviews", .type = CF_OPT_ENUM, .def = "AUTO", .choices = overview_names, .help = "build overviews"},
     {.name = "overview_resampling", .type = CF_OPT_ENUM, .def = "AVERAGE", .choices = ovr_resampling_names,
      .help = "resampling for overviews"},
+    {.name = "scale", .type = CF_OPT_DOUBLE,
+     .help = "integer data_type only: store round((x - offset) / scale) and set the bands' scale (default 1 if offset is given)"},
+    {.name = "offset", .type = CF_OPT_DOUBLE,
+     .help = "integer data_type only: the bands' offset (default 0 if scale is given); see scale"},
     {NULL}};
 
 static void cog_opts_from_stage(const cf_stage *st, cf_cog_options *o) {
@@ -286,6 +321,11 @@ static void cog_opts_from_stage(const cf_stage *st, cf_cog_options *o) {
   o->blocksize = (int)cf_stage_int(st, "blocksize");
   o->overviews = cf_stage_str(st, "overviews");
   o->overview_resampling = cf_stage_str(st, "overview_resampling");
+  if (cf_stage_has(st, "scale") || cf_stage_has(st, "offset")) {
+    o->have_scale = 1;
+    o->scale = cf_stage_has(st, "scale") ? cf_stage_double(st, "scale") : 1;
+    o->offset = cf_stage_has(st, "offset") ? cf_stage_double(st, "offset") : 0;
+  }
 }
 
 static int check_cog(cf_ctx *ctx, cf_stage *st) {
@@ -313,8 +353,13 @@ static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cog_opts_from_stage(st, &o);
   o.metadata = cf_run_provenance(ctx, run);
   if (!o.metadata) return cf_error_code(ctx);
+  cf_raster *pack = NULL; /* values packed for the bands' scale and offset */
+  if (o.have_scale && !(in = pack = cf_cog_pack_create(ctx, in, o.scale, o.offset))) return cf_error_code(ctx);
   char *path = cf_stage_path(st, run, "path");
-  if (!path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  if (!path) {
+    cf_raster_destroy(pack);
+    return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  }
   const char *type = o.type ? o.type : "Float32";
   int given = o.have_nodata;
   if (!given) o.have_nodata = 1, o.nodata = cf_nodata_candidate(in, type);
@@ -342,6 +387,7 @@ static int run_cog(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     }
   }
   cf_raster_destroy(g);
+  cf_raster_destroy(pack);
   if (!rc) rc = cf_run_wrote(ctx, run, path);
   free(path);
   return rc;

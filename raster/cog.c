@@ -48,6 +48,13 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
   double nd = o->have_nodata ? o->nodata : default_nodata(t);
   if (!representable(t, nd))
     return cf_error(ctx, CF_EINVAL, where, "nodata", "nodata %g cannot be stored as %s", nd, tn);
+  if (o->have_scale) {
+    if (GDALDataTypeIsFloating(t))
+      return cf_error(ctx, CF_EINVAL, where, "scale",
+                      "scale and offset pack values into an integer data_type, not %s", tn);
+    if (!isfinite(o->scale) || o->scale == 0 || !isfinite(o->offset))
+      return cf_error(ctx, CF_EINVAL, where, "scale", "scale must be a non-zero number and offset a number");
+  }
   const char *c = o->compress ? o->compress : "DEFLATE";
   const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LZMA", NULL};
   int found = 0;
@@ -119,6 +126,17 @@ static int CPL_STDCALL copy_progress_fn(double f, const char *msg, void *user) {
   return 1;
 }
 
+/* The predictor when none is asked for: horizontal differencing before the
+ * lossless codecs that benefit (DEFLATE, LZW, ZSTD), the floating-point
+ * one (3) for float types, the integer one (2) for integer types. Smooth
+ * maps such as biomass or indices compress markedly better with it. */
+static const char *default_predictor(GDALDataType type, const char *compress) {
+  const char *c = compress ? compress : "DEFLATE";
+  if (strcasecmp(c, "DEFLATE") && strcasecmp(c, "LZW") && strcasecmp(c, "ZSTD")) return NULL;
+  if (GDALDataTypeIsComplex(type)) return NULL;
+  return GDALDataTypeIsFloating(type) ? "FLOATING_POINT" : "STANDARD";
+}
+
 int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *o) {
   int rc = cf_cog_options_check(ctx, o, path);
   if (rc) return rc;
@@ -176,6 +194,10 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
     GDALRasterBandH band = GDALGetRasterBand(s.ds, b + 1);
     GDALSetRasterNoDataValue(band, nodata);
     if (r->band_names[b][0]) GDALSetDescription(band, r->band_names[b]);
+    if (o->have_scale) {
+      GDALSetRasterScale(band, o->scale);
+      GDALSetRasterOffset(band, o->offset);
+    }
   }
   for (const char *const *m = o->metadata; m && *m; m++) {
     char *key = NULL;
@@ -223,7 +245,8 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
 
   cog_co = CSLSetNameValue(cog_co, "COMPRESS", o->compress ? o->compress : "DEFLATE");
   if (o->level > 0) cog_co = CSLSetNameValue(cog_co, "LEVEL", CPLSPrintf("%d", o->level));
-  if (o->predictor) cog_co = CSLSetNameValue(cog_co, "PREDICTOR", o->predictor);
+  const char *pred = o->predictor ? o->predictor : default_predictor(type, o->compress);
+  if (pred) cog_co = CSLSetNameValue(cog_co, "PREDICTOR", pred);
   cog_co = CSLSetNameValue(cog_co, "BLOCKSIZE", CPLSPrintf("%d", o->blocksize > 0 ? o->blocksize : 512));
   cog_co = CSLSetNameValue(cog_co, "OVERVIEWS", o->overviews ? o->overviews : "AUTO");
   cog_co = CSLSetNameValue(cog_co, "OVERVIEW_RESAMPLING",
@@ -270,4 +293,49 @@ done:
   CSLDestroy(cog_co);
   free(s.buf);
   return rc;
+}
+
+/* --- packing into an integer type with scale and offset ----------------------- */
+
+typedef struct {
+  double scale, offset;
+} pack_impl;
+
+static int pack_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
+  const pack_impl *p = r->impl;
+  cf_block *in;
+  int rc = cf_raster_read_input(r, 0, thread, w, &in, st);
+  if (rc) return rc;
+  size_t n = (size_t)w->nx * w->ny * r->nbands;
+  for (size_t i = 0; i < n; i++) {
+    out->valid[i] = in->valid[i];
+    out->data[i] = in->valid[i] ? round((in->data[i] - p->offset) / p->scale) : 0;
+  }
+  return CF_OK;
+}
+
+static void pack_destroy(cf_raster *r) { free(r->impl); }
+
+static const cf_raster_ops pack_ops = {"scale-offset", pack_read, pack_destroy};
+
+cf_raster *cf_cog_pack_create(cf_ctx *ctx, cf_raster *src, double scale, double offset) {
+  cf_raster *r = cf_raster_alloc(ctx, &pack_ops, src->nbands, src->nthreads);
+  if (!r) return NULL;
+  pack_impl *p = malloc(sizeof *p);
+  r->impl = p;
+  r->inputs = malloc(sizeof *r->inputs);
+  int ok = p && r->inputs && !cf_grid_copy(ctx, &r->grid, &src->grid);
+  for (int b = 0; ok && b < src->nbands; b++) ok = !cf_raster_set_band_name(r, b, src->band_names[b]);
+  if (!ok) {
+    cf_raster_destroy(r);
+    cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    return NULL;
+  }
+  p->scale = scale;
+  p->offset = offset;
+  r->inputs[0] = src;
+  r->ninputs = 1;
+  r->block_w = src->block_w;
+  r->block_h = src->block_h;
+  return r;
 }

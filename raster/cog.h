@@ -19,17 +19,29 @@ typedef struct {
   double nodata;           /* default -9999 (255 for Byte, 65535 for UInt16) */
   const char *compress;    /* DEFLATE (default), LZW, ZSTD, NONE */
   int level;               /* compression level, 0 = driver default */
-  const char *predictor;   /* YES, NO, STANDARD, FLOATING_POINT; NULL = driver default */
+  const char *predictor;   /* YES, NO, STANDARD, FLOATING_POINT; NULL = FLOATING_POINT
+                              (3) for float types, STANDARD (2) for integer
+                              types with DEFLATE, LZW or ZSTD, none otherwise */
   int blocksize;           /* default 512 */
   const char *overviews;   /* AUTO (default) or NONE */
   const char *overview_resampling; /* default AVERAGE */
   const char *const *metadata;     /* KEY=VALUE strings written to the dataset, NULL-ended */
+  int have_scale;          /* integer types only: every band's scale and offset are set */
+  double scale, offset;    /* (the raster written holds round((x - offset) / scale):
+                              see cf_cog_pack_create) */
 } cf_cog_options;
 
 int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *opts);
 
 /* Validate an options set before anything runs (type known, nodata
  * representable, compression known). `where` names the stage for messages. */
+/* A node of round((x - offset) / scale) for every valid pixel of `src`
+ * (invalid ones stay invalid): packs physical values into an integer type
+ * whose band scale/offset (cf_cog_options) bring them back, as
+ * `gdal_translate -scale` with `-a_scale/-a_offset`. Reading back with the
+ * scale applied gives x within scale/2. */
+cf_raster *cf_cog_pack_create(cf_ctx *ctx, cf_raster *src, double scale, double offset);
+
 int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *opts, const char *where);
 
 #endif

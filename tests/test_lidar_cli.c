@@ -18,6 +18,12 @@ typedef cf_test_dir fixture;
 #define setup cf_test_dir_setup
 #define teardown cf_test_dir_teardown
 
+static int file_exists(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (fp) fclose(fp);
+  return fp != NULL;
+}
+
 static int is_png(const char *path) {
   FILE *fp = fopen(path, "rb");
   if (!fp) return 0;
@@ -28,6 +34,92 @@ static int is_png(const char *path) {
   fclose(fp);
   static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   return n == 8 && !memcmp(h, magic, 8) && size > 2000;
+}
+
+/* A complete PNG: the signature, and the IEND chunk last (a full disk
+ * leaves a truncated one behind a successful PLplot call). */
+static int png_complete(const char *path) {
+  static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  unsigned char tail[12];
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  int ok = is_png(path) && fseek(fp, -12L, SEEK_END) == 0 && fread(tail, 1, 12, fp) == 12 && !memcmp(tail, iend, 12);
+  fclose(fp);
+  return ok;
+}
+
+/* The L2's CF structure and the quicklooks' pixels, checked with Debian's
+ * python3-netcdf4 and a PNG decoder of the standard library (zlib; no
+ * PIL on the build hosts): the history starts with an ISO-8601 UTC time
+ * and names the input file, per-gate variables name their auxiliary
+ * coordinates, every flag variable has flag_masks and flag_meanings; a
+ * masked radial-velocity gate is drawn in the mask grey, not in the
+ * white of 0 m/s, and a valid one is not grey. The pixel of gate (i, j)
+ * follows from the plot's viewport (quicklook.c: x 0.09-0.83, y 0.12-0.88
+ * of 1000 x 600) and plimagefr's nx x ny cells spanning it. */
+static const char ql_py[] =
+    "import sys, re, zlib, struct, netCDF4, numpy as np\n"
+    "l2, png, inp = sys.argv[1], sys.argv[2], sys.argv[3]\n"
+    "d = netCDF4.Dataset(l2)\n"
+    "assert re.match(r'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ carbonflux ', d.history), d.history\n"
+    "assert d.history.endswith(', input %s)' % inp), d.history\n"
+    "for k in ('radial_velocity', 'radial_velocity_uncertainty', 'cnr_on', 'cnr_off', 'co2_number_density', 'co2_number_density_uncertainty',\n"
+    "          'co2_mole_fraction', 'co2_mole_fraction_uncertainty', 'qc_flag'):\n"
+    "    assert d[k].coordinates.split() == ['azimuth', 'elevation'], k\n"
+    "for k in ('time', 'range', 'scan', 'height'):\n"
+    "    assert d[k].dimensions == (k,), k\n"
+    "flags = [k for k in d.variables if 'flag' in k]\n"
+    "assert sorted(flags) == ['qc_flag', 'wind_flag'], flags\n"
+    "for k in flags:\n"
+    "    v = d[k]; assert len(v.flag_masks) == len(v.flag_meanings.split()) > 0, k\n"
+    "    assert all(int(m) > 0 and int(m) & (int(m) - 1) == 0 for m in v.flag_masks), k\n"
+    "vr = d['radial_velocity'][:]; mask = np.ma.getmaskarray(vr)\n"
+    "nx, ny = mask.shape\n"
+    "raw = open(png, 'rb').read(); pos = 8; idat = b''\n"
+    "while pos < len(raw):\n"
+    "    n, typ = struct.unpack('>I4s', raw[pos:pos + 8]); body = raw[pos + 8:pos + 8 + n]; pos += 12 + n\n"
+    "    if typ == b'IHDR': W, H, depth, ctype, _, _, inter = struct.unpack('>IIBBBBB', body)\n"
+    "    elif typ == b'IDAT': idat += body\n"
+    "assert depth == 8 and ctype in (2, 6) and inter == 0, (depth, ctype, inter)\n"
+    "bpp = 4 if ctype == 6 else 3; stride = W * bpp; data = zlib.decompress(idat); rows = []; prev = bytearray(stride)\n"
+    "for y in range(H):\n"
+    "    f = data[y * (stride + 1)]; line = bytearray(data[y * (stride + 1) + 1:(y + 1) * (stride + 1)])\n"
+    "    for x in range(stride):\n"
+    "        a = line[x - bpp] if x >= bpp else 0; b = prev[x]; c = prev[x - bpp] if x >= bpp else 0\n"
+    "        if f == 1: line[x] = (line[x] + a) & 255\n"
+    "        elif f == 2: line[x] = (line[x] + b) & 255\n"
+    "        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255\n"
+    "        elif f == 4:\n"
+    "            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)\n"
+    "            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255\n"
+    "    rows.append(line); prev = line\n"
+    "def pixel(i, j):\n"
+    "    x = int(W * (0.09 + 0.74 * (i + 0.5) / nx)); y = int(H * (1 - (0.12 + 0.76 * (j + 0.5) / ny)))\n"
+    "    return tuple(rows[y][x * bpp:x * bpp + 3])\n"
+    "def inner(m):\n"
+    "    return [(i, j) for i in range(1, nx - 1) for j in range(1, ny - 1)\n"
+    "            if m[i - 1:i + 2, j - 1:j + 2].all()]\n"
+    "grey, white = (190, 190, 190), (247, 247, 247)\n"
+    "masked = inner(mask); valid = inner(~mask)\n"
+    "assert masked and valid, (len(masked), len(valid))\n"
+    "for i, j in masked[:5]:\n"
+    "    assert pixel(i, j) == grey and pixel(i, j) != white, (i, j, pixel(i, j))\n"
+    "for i, j in valid[:20]:\n"
+    "    assert pixel(i, j) != grey, (i, j, pixel(i, j))\n"
+    "print('quicklook ok', len(masked), 'masked', len(valid), 'valid')\n";
+
+/* Runs shell command `cmd` with its output in <dir>/<out>: exit 0 and the
+ * output contains `expect`, or the output is shown and the test fails. */
+static void run_expect(fixture *f, const char *cmd, const char *out, const char *expect) {
+  char args[8192];
+  snprintf(args, sizeof args, "%s > '%s/%s' 2>&1", cmd, f->dir, out);
+  int rc = system(args);
+  if (rc) {
+    snprintf(args, sizeof args, "cat '%s/%s' >&2", f->dir, out);
+    system(args);
+  }
+  assert_int_equal(rc, 0);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, out), expect));
 }
 
 static void simulate_then_shipped_pipeline(void **state) {
@@ -57,18 +149,48 @@ static void simulate_then_shipped_pipeline(void **state) {
   snprintf(args, sizeof args,
            "/usr/bin/python3 -c \"import xarray as xr; d = xr.open_dataset('%s'); "
            "assert str(d.time.dtype).startswith('datetime64'); assert d.sizes['range'] == 20; "
-           "assert d.wind_speed.dims == ('scan', 'height'); print(d.sizes['time'])\" > '%s/xr.txt' 2>&1",
-           l2, f->dir);
-  int rc = system(args);
-  if (rc) {
-    snprintf(args, sizeof args, "cat '%s/xr.txt' >&2", f->dir);
-    system(args);
+           "assert d.wind_speed.dims == ('scan', 'height'); print(d.sizes['time'])\"",
+           l2);
+  run_expect(f, args, "xr.txt", "48"); /* 2 scans x 24 rays */
+  /* four quicklooks, complete (two scans of a VAD: one image each, against time) */
+  const char *kinds[4] = {"cnr", "cnr_on", "radial_velocity", "co2"};
+  for (int k = 0; k < 4; k++) {
+    char name[128];
+    snprintf(name, sizeof name, "out/site_l0_%s.png", kinds[k]);
+    assert_true(png_complete(cf_test_path(f->dir, name)));
+    snprintf(name, sizeof name, "out/site_l0_%s_sweep1.png", kinds[k]);
+    assert_false(file_exists(cf_test_path(f->dir, name)));
   }
-  assert_int_equal(rc, 0);
-  assert_true(cf_test_file_contains(cf_test_path(f->dir, "xr.txt"), "48")); /* 2 scans x 24 rays */
-  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_cnr.png")));
-  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_radial_velocity.png")));
-  assert_true(is_png(cf_test_path(f->dir, "out/site_l0_co2.png")));
+  cf_test_write_text(cf_test_path(f->dir, "ql.py"), ql_py);
+  snprintf(args, sizeof args, "/usr/bin/python3 '%s/ql.py' '%s/out/site_l0_l2.nc' '%s/out/site_l0_radial_velocity.png' site_l0.h5",
+           f->dir, f->dir, f->dir);
+  run_expect(f, args, "ql.txt", "quicklook ok");
+}
+
+/* A PPI file of three sweeps: one image per sweep and plot, in true
+ * azimuth, and the plain name (the last sweep) as before. */
+static void ppi_sweeps_one_image_each(void **state) {
+  fixture *f = *state;
+  char args[4096];
+  snprintf(args, sizeof args, "-q simulate lidar -o '%s/ppi.h5' scan=ppi scans=3 gates=20", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  cf_test_write_text(cf_test_path(f->dir, "lidar-l2.yaml"), cf_shipped_pipeline("lidar-l2.yaml"));
+  snprintf(args, sizeof args, "-q run '%s/lidar-l2.yaml' --set ingest.lidar_l0.path='%s/ppi.h5'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  const char *kinds[4] = {"cnr", "cnr_on", "radial_velocity", "co2"};
+  for (int k = 0; k < 4; k++) {
+    char name[128];
+    snprintf(name, sizeof name, "out/ppi_%s.png", kinds[k]);
+    assert_true(png_complete(cf_test_path(f->dir, name)));
+    for (int s = 1; s <= 4; s++) {
+      snprintf(name, sizeof name, "out/ppi_%s_sweep%d.png", kinds[k], s);
+      if (s <= 3)
+        assert_true(png_complete(cf_test_path(f->dir, name)));
+      else
+        assert_false(file_exists(cf_test_path(f->dir, name)));
+    }
+  }
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".png"), 16);
 }
 
 /* The L2 contract (../shared/spec/lidar-l2.md, 1.1), name by name, checked
@@ -141,15 +263,9 @@ static void l2_carries_the_contract(void **state) {
     snprintf(args, sizeof args, "-q lidar process '%s/c_l0.h5' -o '%s/c_l2_%d.nc' wind=%d", f->dir, f->dir, wind,
              wind);
     assert_int_equal(cf_test_cli(args, f->log), 0);
-    snprintf(args, sizeof args, "/usr/bin/python3 '%s/contract.py' '%s/c_l0.h5' '%s/c_l2_%d.nc' %d > '%s/py.txt' 2>&1",
-             f->dir, f->dir, f->dir, wind, wind, f->dir);
-    int rc = system(args);
-    if (rc) {
-      snprintf(args, sizeof args, "cat '%s/py.txt' >&2", f->dir);
-      system(args);
-    }
-    assert_int_equal(rc, 0);
-    assert_true(cf_test_file_contains(cf_test_path(f->dir, "py.txt"), "contract ok 3 scans"));
+    snprintf(args, sizeof args, "/usr/bin/python3 '%s/contract.py' '%s/c_l0.h5' '%s/c_l2_%d.nc' %d", f->dir, f->dir,
+             f->dir, wind, wind);
+    run_expect(f, args, "py.txt", "contract ok 3 scans");
   }
 }
 
@@ -243,6 +359,7 @@ static void windcube_pipeline_on_real_files(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(simulate_then_shipped_pipeline, setup, teardown),
+      cmocka_unit_test_setup_teardown(ppi_sweeps_one_image_each, setup, teardown),
       cmocka_unit_test_setup_teardown(l2_carries_the_contract, setup, teardown),
       cmocka_unit_test_setup_teardown(renamed_settings_still_work, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_l0_is_rejected_without_output, setup, teardown),
