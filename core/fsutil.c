@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -295,4 +296,13 @@ int cf_path_same(const char *a, const char *b) {
 
 int cf_stem_is_safe(const char *stem) {
   return stem && stem[0] && strcmp(stem, ".") != 0 && strcmp(stem, "..") != 0 && !strchr(stem, '/');
+}
+
+int cf_write_errno(const char *path, int e, double min_free) {
+  if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS) return e;
+  char *dir = cf_path_dirname(path);
+  struct statvfs vs;
+  int full = dir && statvfs(dir[0] ? dir : "/", &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < min_free;
+  free(dir);
+  return full ? ENOSPC : 0;
 }

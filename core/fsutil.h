@@ -62,4 +62,11 @@ int cf_stem_is_safe(const char *stem);
 /* Replace every "{key}" in `tmpl` by `value`; malloc'ed. */
 char *cf_str_replace(const char *tmpl, const char *key, const char *value);
 
+/* The errno a failed write to `path` stands for: `e` itself if it is a
+ * storage reason (ENOSPC, EDQUOT, EFBIG, EIO, EROFS), else ENOSPC if the
+ * file system holding `path` has under `min_free` bytes left (libraries
+ * such as GDAL and cairo lose the write's errno before they report), else
+ * 0 (unknown). One rule for every writer's message. */
+int cf_write_errno(const char *path, int e, double min_free);
+
 #endif

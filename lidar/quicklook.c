@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,11 +100,9 @@ static int png_complete(cf_ctx *ctx, const char *out, const char *part) {
            fread(tail, 1, 12, f) == 12 && memcmp(tail, iend, 12) == 0;
   if (f) fclose(f);
   if (ok) return 0;
-  /* the writes' errno is lost inside cairo: tell a full disk by its free space */
-  char *dir = cf_path_dirname(part);
-  struct statvfs vs;
-  int full = dir && statvfs(dir, &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < 256.0 * 1024;
-  free(dir);
+  /* the writes' errno is lost inside cairo: tell a full disk by its free
+   * space (a quicklook is ~100 KB, so under 256 KB left is full for it) */
+  int full = cf_write_errno(part, 0, 256.0 * 1024) == ENOSPC;
   cf_error(ctx, CF_EIO, out, "", "the PNG was not written completely (%lld bytes, no IEND chunk): %s",
            f ? (long long)st.st_size : 0LL, full ? "No space left on device" : "write failed");
   return 1;

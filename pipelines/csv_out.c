@@ -3,18 +3,12 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 /* errno of a stream whose error flag is set: the errno at hand if it is an
  * I/O reason, else a full disk if the disk is full, else EIO */
 static int stream_errno(const char *part) {
-  int e = errno;
-  if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS) return e;
-  char *slash = strrchr(part, '/');
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - part) : 1, slash ? part : ".");
-  struct statvfs vs;
-  return statvfs(dir, &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < 64.0 * 1024 ? ENOSPC : EIO;
+  int e = cf_write_errno(part, errno, 64.0 * 1024);
+  return e ? e : EIO;
 }
 
 int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header) {

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/fsutil.h"
@@ -69,16 +68,8 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
  * reason is taken from errno (cleared before the call) or, failing that,
  * from the free space next to the output. Writes into buf, returns it. */
 static const char *write_reason(const char *path, char *buf, size_t n) {
-  int e = errno;
+  int e = cf_write_errno(path, errno, 64.0 * 1024);
   const char *gdal = cf_gdal_last_error("unknown GDAL error");
-  if (e != ENOSPC && e != EDQUOT && e != EFBIG && e != EIO && e != EROFS) {
-    e = 0;
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    struct statvfs vs;
-    if (statvfs(dir[0] ? dir : "/", &vs) == 0 && (double)vs.f_bavail * vs.f_frsize < 64.0 * 1024) e = ENOSPC;
-  }
   if (e)
     snprintf(buf, n, "%s; GDAL: %s", strerror(e), gdal);
   else

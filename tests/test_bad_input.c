@@ -418,6 +418,21 @@ static int check_difference(cf_ctx *ctx, void *user, int tile, const cf_window *
   return CF_OK;
 }
 
+/* Give `d` the inputs in[0..n-1] and run the engine over it with `check`;
+ * returns the pixels checked and the wrong ones. */
+static diff_check run_node(cf_ctx *ctx, cf_raster *d, cf_raster *const *in, int n,
+                           int (*check)(cf_ctx *, void *, int, const cf_window *, cf_block *)) {
+  d->inputs = malloc((size_t)n * sizeof *d->inputs);
+  assert_non_null(d->inputs);
+  memcpy(d->inputs, in, (size_t)n * sizeof *d->inputs);
+  d->ninputs = n;
+  cf_tiling t;
+  cf_tiling_make(&t, d, 64 * 64);
+  diff_check c = {0, 0};
+  assert_int_equal(cf_engine_run(ctx, d, &t, check, &c, "node under test"), CF_OK);
+  return c;
+}
+
 static void two_inputs_are_read_into_their_own_blocks(void **state) {
   (void)state;
   for (int b_bands = 1; b_bands <= 2; b_bands++) { /* same and different band counts */
@@ -427,13 +442,7 @@ static void two_inputs_are_read_into_their_own_blocks(void **state) {
     cf_raster *a = test_node(ctx, &pattern_ops, 1, &pa), *b = test_node(ctx, &pattern_ops, b_bands, &pb);
     cf_raster *d = test_node(ctx, &difference_ops, 1, NULL);
     cf_raster *in[2] = {a, b};
-    d->inputs = malloc(sizeof in);
-    memcpy(d->inputs, in, sizeof in);
-    d->ninputs = 2;
-    cf_tiling t;
-    cf_tiling_make(&t, d, 64 * 64);
-    diff_check c = {0, 0};
-    assert_int_equal(cf_engine_run(ctx, d, &t, check_difference, &c, "difference"), CF_OK);
+    diff_check c = run_node(ctx, d, in, 2, check_difference);
     assert_int_equal(c.checked, 300 * 200);
     /* both patterns are whole numbers below 2^53, and so is a - b: exact */
     assert_int_equal(c.wrong, 0);
@@ -487,13 +496,7 @@ static void a_node_read_by_two_parents_keeps_each_parents_pixels(void **state) {
   s->inputs[0] = a;
   s->ninputs = 1;
   cf_raster *in[2] = {a, s};
-  d->inputs = malloc(sizeof in);
-  memcpy(d->inputs, in, sizeof in);
-  d->ninputs = 2;
-  cf_tiling t;
-  cf_tiling_make(&t, d, 64 * 64);
-  diff_check c = {0, 0};
-  assert_int_equal(cf_engine_run(ctx, d, &t, check_zero, &c, "diamond"), CF_OK);
+  diff_check c = run_node(ctx, d, in, 2, check_zero);
   assert_int_equal(c.checked, 300 * 200);
   assert_int_equal(c.wrong, 0); /* A - A, exactly */
   cf_raster_destroy(d);
