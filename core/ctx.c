@@ -125,3 +125,5 @@ void cf_set_threads(cf_ctx *ctx, int n) { ctx->threads = n < 0 ? 0 : n; }
 int cf_get_threads(const cf_ctx *ctx) { return ctx->threads; }
 void cf_set_overwrite(cf_ctx *ctx, int overwrite) { ctx->no_overwrite = !overwrite; }
 int cf_get_overwrite(const cf_ctx *ctx) { return ctx ? !ctx->no_overwrite : 1; }
+void cf_set_isolation(cf_ctx *ctx, int isolate) { ctx->no_isolation = !isolate; }
+int cf_get_isolation(const cf_ctx *ctx) { return ctx ? !ctx->no_isolation : 1; }

@@ -31,6 +31,7 @@ struct cf_ctx {
 
   int threads;
   int no_overwrite; /* 0 (the default): outputs may be replaced */
+  int no_isolation; /* 0 (the default): each item in a child process */
 };
 
 #endif

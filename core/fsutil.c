@@ -103,6 +103,22 @@ static void remove_stale_parts(const char *dir, const char *base) {
   closedir(d);
 }
 
+void cf_remove_part_files_of(cf_ctx *ctx, const char *dir, long pid, const char *why) {
+  char tag[48];
+  snprintf(tag, sizeof tag, ".part-%ld-", pid);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] == '.' && strstr(e->d_name, tag) && unlinkat(dfd, e->d_name, 0) == 0)
+      cf_log(ctx, CF_LOG_INFO, "removed %s/%s, %s", dir, e->d_name, why);
+  closedir(d);
+}
+
 int cf_atomic_begin(cf_ctx *ctx, const char *final_path, cf_atomic_file *af) {
   memset(af, 0, sizeof *af);
   if (!cf_get_overwrite(ctx) && cf_file_exists(final_path))
@@ -167,6 +183,47 @@ int cf_atomic_commit(cf_ctx *ctx, cf_atomic_file *af) {
   free(af->part_path);
   af->part_path = NULL;
   return CF_OK;
+}
+
+int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n) {
+  char **kept = calloc((size_t)n + 1, sizeof *kept); /* hard links to the old files */
+  int *existed = calloc((size_t)n + 1, sizeof *existed);
+  if (!kept || !existed) {
+    free(kept);
+    free(existed);
+    return cf_error(ctx, CF_ENOMEM, n ? files[0]->final_path : "", "", "out of memory");
+  }
+  int rc = CF_OK, committed = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    cf_atomic_file *af = files[i];
+    existed[i] = cf_file_exists(af->final_path);
+    if (existed[i]) {
+      cf_strbuf sb;
+      cf_strbuf_init(&sb);
+      cf_strbuf_printf(&sb, "%s.old", af->part_path); /* the part name is ours, so is this one */
+      kept[i] = cf_strbuf_take(&sb);
+      if (kept[i] && link(af->final_path, kept[i]) != 0) {
+        free(kept[i]);
+        kept[i] = NULL;
+      }
+    }
+    rc = cf_atomic_commit(ctx, af);
+    if (!rc) committed++;
+  }
+  for (int i = 0; i < n; i++) {
+    if (rc && i < committed) { /* undo: the old file back, or none where there was none */
+      if (kept[i])
+        rename(kept[i], files[i]->final_path);
+      else if (!existed[i])
+        unlink(files[i]->final_path);
+    } else if (kept[i]) {
+      unlink(kept[i]);
+    }
+    free(kept[i]);
+  }
+  free(kept);
+  free(existed);
+  return rc;
 }
 
 void cf_atomic_end(cf_atomic_file *af) {

@@ -32,8 +32,19 @@ int cf_atomic_begin(cf_ctx *ctx, const char *final_path, cf_atomic_file *af);
 int cf_create_exclusive(cf_ctx *ctx, const char *path);
 /* Rename part -> final. */
 int cf_atomic_commit(cf_ctx *ctx, cf_atomic_file *af);
+/* Commit several part files as one product: all are renamed into place or
+ * none is. A final path that exists is first kept under a hard link next
+ * to it; if a later rename fails, the files already renamed are put back
+ * (the kept old file, or removed if there was none). Where the file system
+ * has no hard links the old files cannot be kept and the renames are only
+ * in order. */
+int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n);
 /* Remove the part file if it exists and free; safe after commit too. */
 void cf_atomic_end(cf_atomic_file *af);
+/* Remove, from directory `dir`, every part file process `pid` made there
+ * (".*.part-PID-*", side files included), logging each: the clean-up after
+ * an isolated child that crashed (core/isolate.h). */
+void cf_remove_part_files_of(cf_ctx *ctx, const char *dir, long pid, const char *why);
 
 int cf_file_exists(const char *path);
 /* mkdir -p for the directory part of `path` (or for `path` if is_dir). */

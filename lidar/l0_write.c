@@ -310,7 +310,8 @@ int cf_l0_writer_raw_background(cf_ctx *ctx, cf_l0_writer *w, int which, int64_t
   return CF_OK;
 }
 
-int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w) {
+int cf_l0_writer_close(cf_ctx *ctx, cf_l0_writer *w, cf_atomic_file *part) {
+  memset(part, 0, sizeof *part);
   int e = 0;
   for (int k = 0; k < 2; k++) {
     hid_t *ids[3] = {&w->big[k], &w->ray_of[k], &w->bgraw[k]};
@@ -329,8 +330,19 @@ int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w) {
   herr_t c = H5Fclose(w->file);
   if (c < 0) fail(w);
   w->file = -1;
-  int rc = c < 0 ? cf_error(ctx, CF_EIO, w->af.final_path, "", "closing the HDF5 file failed: %s", w->why)
-                 : cf_atomic_commit(ctx, &w->af);
+  int rc = c < 0 ? cf_error(ctx, CF_EIO, w->af.final_path, "", "closing the HDF5 file failed: %s", w->why) : CF_OK;
+  if (!rc) {
+    *part = w->af; /* handed over: the caller commits or ends it */
+    memset(&w->af, 0, sizeof w->af);
+  }
   cf_l0_writer_abort(w);
+  return rc;
+}
+
+int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w) {
+  cf_atomic_file part;
+  int rc = cf_l0_writer_close(ctx, w, &part);
+  if (!rc) rc = cf_atomic_commit(ctx, &part);
+  cf_atomic_end(&part);
   return rc;
 }

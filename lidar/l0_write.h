@@ -8,6 +8,7 @@
 #ifndef CF_LIDAR_L0_WRITE_H
 #define CF_LIDAR_L0_WRITE_H
 
+#include "core/fsutil.h"
 #include "ingest/lidar_l0.h"
 
 typedef struct cf_l0_writer cf_l0_writer;
@@ -49,6 +50,11 @@ void cf_discard_open_file(const char *path);
 
 /* Close and rename into place; abort removes the part file. Both free w. */
 int cf_l0_writer_finish(cf_ctx *ctx, cf_l0_writer *w);
+/* Close, and hand the complete part file to the caller instead of
+ * renaming it (*part: commit it with cf_atomic_commit, then cf_atomic_end;
+ * cf_atomic_end alone drops it): for a product of several files that are
+ * all committed together or none. Frees w. */
+int cf_l0_writer_close(cf_ctx *ctx, cf_l0_writer *w, cf_atomic_file *part);
 void cf_l0_writer_abort(cf_l0_writer *w);
 
 #endif

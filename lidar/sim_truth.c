@@ -84,7 +84,7 @@ static int def_var(int nc, const char *name, nc_type type, int ndims, const int 
   return e;
 }
 
-int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, const char *path) {
+int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, const char *path, cf_atomic_file *part) {
   const cf_sim_config *c = t->cfg;
   const cf_l0_config *ic = &c->instrument;
   cf_atomic_file af;
@@ -157,7 +157,12 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(nc_close(nc));
   nc = -1;
   /* the last moment a signal can still leave nothing behind */
-  rc = cf_cancelled(ctx) ? cf_error(ctx, CF_ECANCEL, path, "", "cancelled") : cf_atomic_commit(ctx, &af);
+  if (cf_cancelled(ctx))
+    rc = cf_error(ctx, CF_ECANCEL, path, "", "cancelled");
+  else if (part)
+    *part = af, memset(&af, 0, sizeof af); /* handed over, uncommitted */
+  else
+    rc = cf_atomic_commit(ctx, &af);
 done:
   if (nc >= 0) {
     cf_discard_open_file(af.part_path); /* so that this close cannot fail too (l0_write.h) */

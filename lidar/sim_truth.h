@@ -7,6 +7,7 @@
 #ifndef CF_LIDAR_SIM_TRUTH_H
 #define CF_LIDAR_SIM_TRUTH_H
 
+#include "core/fsutil.h"
 #include "lidar/optics.h"
 #include "lidar/sim_scene.h"
 
@@ -24,7 +25,10 @@ void cf_sim_truth_set_geometry(cf_sim_truth *t, int ray, double time, double az,
 void cf_sim_truth_set_ray(cf_sim_truth *t, int ray, const double *vr, const double *ppm, const double *nd,
                           const double *cnr_on, const double *cnr_off);
 /* Writes the truth, the wind profile at 10 m steps and the optics table
- * (p, T, dry-air density and cross-sections by height) the simulator used. */
-int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, const char *path);
+ * (p, T, dry-air density and cross-sections by height) the simulator used.
+ * With `part` non-NULL the complete file is left as a part file handed to
+ * the caller (see cf_l0_writer_close) instead of being renamed into place. */
+int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, const char *path,
+                       cf_atomic_file *part);
 
 #endif

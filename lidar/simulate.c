@@ -506,18 +506,23 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
     }
     if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
   }
+  /* The L0 file and its truth are one product: both are closed as part
+   * files and only then renamed into place together, so a failure or a
+   * signal leaves neither (and an older pair of the same names intact). */
+  cf_atomic_file l0_part = {0}, truth_part = {0};
   if (!rc) {
-    rc = cf_l0_writer_finish(ctx, wr);
+    rc = cf_l0_writer_close(ctx, wr, &l0_part);
     wr = NULL;
   }
-  /* The truth comes after the L0 file; if it fails or a signal stops it,
-   * the L0 file just written goes too: a run that failed leaves no output
-   * of its own (cf_sim_truth_write checks for a signal before its commit). */
   if (!rc && truth_path) {
     for (int i = 0; i < n_rays; i++) cf_sim_truth_set_geometry(&truth, i, t[i], az[i], el[i], scan[i]);
-    rc = cf_sim_truth_write(ctx, &truth, &s.optics, truth_path);
-    if (rc) remove(l0_path);
+    rc = cf_sim_truth_write(ctx, &truth, &s.optics, truth_path, &truth_part);
   }
+  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+  cf_atomic_file *const parts[2] = {&l0_part, &truth_part};
+  if (!rc) rc = cf_atomic_commit_all(ctx, parts, truth_path ? 2 : 1);
+  cf_atomic_end(&l0_part);
+  cf_atomic_end(&truth_part);
 
   for (int b = 0; b < BLOCK; b++) ray_work_free(&work[b]);
   for (int th = 0; sw && th < nthreads; th++) cf_sim_spectra_work_free(&sw[th]);

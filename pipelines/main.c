@@ -9,20 +9,20 @@
  * It also routes GDAL's and HDF5's own messages into the context's log, so
  * that with --log-format json every line on stderr is one JSON object.
  */
-#include <cpl_conv.h>
-#include <cpl_error.h>
-#include <hdf5.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "carbonflux/ctx.h"
 #include "carbonflux/demo.h"
 #include "carbonflux/pipeline.h"
 #include "core/fsutil.h"
+#include "core/isolate.h"
+#include "ingest/library_log.h"
 #include "lidar/l2_write.h"
 #include "lidar/process_options.h"
 #include "lidar/sim_options.h"
@@ -154,62 +154,6 @@ static int exit_for_summary(const cf_run_summary *s) {
   return EXIT_OK;
 }
 
-/* --- GDAL's and HDF5's messages into our log ----------------------------------- */
-
-static cf_ctx *g_log_ctx;
-
-static void gdal_to_log(CPLErr cls, CPLErrorNum num, const char *msg) {
-  cf_log_level level = cls == CE_Debug ? CF_LOG_DEBUG : cls == CE_Warning ? CF_LOG_WARN : cls == CE_None ? CF_LOG_INFO : CF_LOG_ERROR;
-  if (cf_get_log_format(g_log_ctx) == CF_LOG_TEXT) { /* a sentence, as GDAL's own "ERROR 1: ..." */
-    cf_log(g_log_ctx, level, "GDAL (%d): %s", (int)num, msg ? msg : "");
-    return;
-  }
-  char code[16];
-  snprintf(code, sizeof code, "%d", (int)num);
-  cf_log_event(g_log_ctx, level, "gdal", "code", code, "msg", msg ? msg : "", (const char *)NULL);
-}
-
-static herr_t hdf5_frame_to_log(unsigned n, const H5E_error2_t *e, void *user) {
-  char num[16], line[16];
-  snprintf(num, sizeof num, "%u", n);
-  snprintf(line, sizeof line, "%u", e->line);
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s(): %s", e->func_name ? e->func_name : "?", e->desc ? e->desc : "");
-  if (cf_get_log_format(user) == CF_LOG_TEXT) {
-    cf_log(user, CF_LOG_WARN, "HDF5: %s (%s line %u)", msg, e->file_name ? e->file_name : "?", e->line);
-    return 0;
-  }
-  cf_log_event(user, CF_LOG_WARN, "hdf5", "frame", num, "msg", msg, "where", e->file_name ? e->file_name : "",
-               "line", line, (const char *)NULL);
-  return 0;
-}
-
-/* HDF5's automatic error report (printed by default to stderr), walked
- * frame by frame into the log instead. */
-static herr_t hdf5_to_log(hid_t stack, void *user) {
-  H5Ewalk2(stack, H5E_WALK_DOWNWARD, hdf5_frame_to_log, user);
-  return 0;
-}
-
-static void route_library_messages(cf_ctx *ctx) {
-  g_log_ctx = ctx;
-  CPLSetErrorHandler(gdal_to_log);
-  /* Where the library silences GDAL (CPLQuietErrorHandler pushed), GDAL
-   * still hands CPL_DEBUG messages to its default handler, which prints raw
-   * text to stderr: in JSON mode send those to CPL_LOG=/dev/null instead
-   * (unless the user chose a CPL_LOG file). */
-  if (cf_get_log_format(ctx) == CF_LOG_JSON && !CPLGetConfigOption("CPL_LOG", NULL))
-    CPLSetConfigOption("CPL_LOG", "/dev/null");
-  H5Eset_auto2(H5E_DEFAULT, hdf5_to_log, ctx);
-}
-
-static void unroute_library_messages(void) {
-  if (!g_log_ctx) return;
-  CPLSetErrorHandler(NULL);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  g_log_ctx = NULL;
-}
-
 /* Exit 1 (nothing written) if output `out` is the file `other` (through
  * symlinks, "..", hard links), naming both roles; or if it exists and
  * overwriting is off. */
@@ -221,6 +165,11 @@ static int check_output(cf_ctx *ctx, const char *cmd, const char *what, const ch
   }
   if (!cf_get_overwrite(ctx) && cf_file_exists(out)) {
     cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' exists and --no-overwrite was given (nothing was written)", cmd, what, out);
+    return EXIT_USAGE;
+  }
+  struct stat sb;
+  if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' is a directory; give a file name (nothing was written)", cmd, what, out);
     return EXIT_USAGE;
   }
   return EXIT_OK;
@@ -373,6 +322,71 @@ static char *command_line(int argc, char **argv) {
 static int g_argc;
 static char **g_argv;
 
+/* `lidar process` runs in a child process (core/isolate.h), as every
+ * pipeline item does: a library crashing on a corrupted L0 file is reported
+ * with its signal and exit code 4, and the part file it left is removed. */
+typedef struct {
+  cf_ctx *ctx;
+  const char *in, *out;
+  const cf_lidar_opts *opts;
+  const cf_l2_meta *meta;
+  int32_t code; /* the exit code */
+} lidar_job;
+
+static void lidar_job_run(void *arg, int report_fd) {
+  lidar_job *j = arg;
+  int rc = cf_lidar_l0_to_l2(j->ctx, j->in, j->out, j->opts, j->meta);
+  if (rc) {
+    int code = cf_error_count(j->ctx) ? cf_error_get(j->ctx, 0)->code : rc;
+    cf_log_error_chain(j->ctx);
+    /* its one input rejected: every input was */
+    j->code = code == CF_EDATA || code == CF_ENOENT ? EXIT_ALL_REJECTED : EXIT_PROCESSING;
+  } else {
+    cf_log_event(j->ctx, CF_LOG_INFO, "wrote", "path", j->out, (const char *)NULL);
+    j->code = EXIT_OK;
+  }
+  cf_child_put(report_fd, 'R', &j->code, sizeof j->code);
+}
+
+static int run_lidar_isolated(lidar_job *j) {
+  cf_child child;
+  if (!cf_get_isolation(j->ctx) || cf_child_start(&child, lidar_job_run, j) != 0) {
+    lidar_job_run(j, -1); /* no child to be had: run it here */
+    return j->code;
+  }
+  size_t len, at = 0;
+  unsigned char *rep = cf_child_read(j->ctx, &child, &len);
+  int clean = cf_child_wait(j->ctx, &child);
+  char type;
+  const unsigned char *d;
+  uint32_t n;
+  int have = 0;
+  while (cf_child_record(rep, len, &at, &type, &d, &n))
+    if (type == 'R' && n == sizeof j->code) memcpy(&j->code, d, n), have = 1;
+  free(rep);
+  if (!have || !clean) {
+    char *dir = cf_path_dirname(j->out);
+    if (dir) cf_remove_part_files_of(j->ctx, dir, (long)child.pid, "left by the crashed process");
+    free(dir);
+    char how[200];
+    int sig = cf_child_describe(&child, how, sizeof how);
+    if (cf_cancelled(j->ctx) || sig == SIGTERM || sig == SIGINT) {
+      cf_log(j->ctx, CF_LOG_ERROR, "lidar process: %s: cancelled (%s); nothing was written", j->in, how);
+      j->code = EXIT_PROCESSING;
+    } else if (sig == SIGKILL) {
+      cf_log(j->ctx, CF_LOG_ERROR, "lidar process: %s: %s: killed from outside, often by the kernel's out-of-memory "
+             "killer; nothing was written", j->in, how);
+      j->code = EXIT_PROCESSING;
+    } else {
+      cf_log(j->ctx, CF_LOG_ERROR, "lidar process: %s: %s while reading or processing it; the input is quarantined: "
+             "rejected, no partial output left", j->in, how);
+      j->code = EXIT_ALL_REJECTED;
+    }
+  }
+  cf_child_reap(&child);
+  return j->code;
+}
+
 static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
   if (argc < 1 || strcmp(argv[0], "process")) return usage_error("lidar", "what to do? (only 'process' for now)%s", "");
   const char *in = NULL, *out = NULL;
@@ -401,16 +415,10 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
   if (bad) return bad;
   char *history = command_line(g_argc, g_argv);
   cf_l2_meta meta = {NULL, NULL, history, NULL};
-  int rc = cf_lidar_l0_to_l2(ctx, in, out, &o, &meta);
+  lidar_job job = {ctx, in, out, &o, &meta, EXIT_PROCESSING};
+  int code = run_lidar_isolated(&job);
   free(history);
-  if (rc) {
-    int code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc;
-    cf_log_error_chain(ctx);
-    /* its one input rejected: every input was */
-    return code == CF_EDATA || code == CF_ENOENT ? EXIT_ALL_REJECTED : EXIT_PROCESSING;
-  }
-  cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
-  return EXIT_OK;
+  return code;
 }
 
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
@@ -450,6 +458,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "carbonflux: out of memory\n");
     return EXIT_PROCESSING;
   }
+  /* cancellation from the first moment: a scheduler's SIGTERM during
+   * argument parsing stops the run cleanly, like one during the work */
+  g_ctx = ctx;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   int quiet = 0, verbose = 0, json = 0, threads = 0, no_overwrite = 0;
   const char *cmd = NULL;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -531,7 +547,7 @@ int main(int argc, char **argv) {
   cf_set_log_level(ctx, quiet ? CF_LOG_ERROR : verbose ? CF_LOG_DEBUG : CF_LOG_INFO);
   cf_set_log_format(ctx, json ? CF_LOG_JSON : CF_LOG_TEXT);
   cf_set_overwrite(ctx, !no_overwrite);
-  route_library_messages(ctx);
+  cf_library_log_route(ctx);
   static cf_progress_term_state bar;
   if (!quiet && json)
     cf_set_progress(ctx, cf_progress_json, ctx);
@@ -541,12 +557,6 @@ int main(int argc, char **argv) {
     cf_set_threads(ctx, threads);
     omp_set_num_threads(threads);
   }
-  g_ctx = ctx;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
 
   if (!strcmp(cmd, "run"))
     code = cmd_run(ctx, nrest, rest);
@@ -562,7 +572,7 @@ int main(int argc, char **argv) {
     printf("carbonflux %s\n", cf_version());
 out:
   free(rest);
-  unroute_library_messages();
+  cf_library_log_unroute();
   g_ctx = NULL;
   g_json_ctx = NULL;
   cf_ctx_destroy(ctx);

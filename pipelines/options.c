@@ -144,6 +144,29 @@ static int input_missing(const char *full) {
   return cf_gdal_is_name(full) ? !cf_gdal_name_exists(full) : !cf_file_exists(full);
 }
 
+/* Is `full` an output of a stage before `st`? A stage may read what an
+ * earlier one wrote, so that file need not exist at validation. Only
+ * literal output paths count ({stem} names one per batch item). The
+ * stages of a pipeline are one array in pipeline order, so the first is
+ * st - st->index. */
+static int written_before(const cf_stage *st, const char *full) {
+  const cf_stage *first = st - st->index;
+  for (int i = 0; i < st->index; i++) {
+    const cf_stage *w = &first[i];
+    for (int k = 0; w->def->options[k].name; k++) {
+      const cf_yaml_node *v = w->values[k];
+      if (w->def->options[k].type != CF_OPT_OUTPUT_PATH || !v || v->kind != CF_YAML_SCALAR || cf_yaml_is_null(v) ||
+          strstr(v->value, "{stem}"))
+        continue;
+      char *out = cf_path_join(cf_stage_base_dir(w, v), v->value);
+      int same = out && cf_path_same(out, full);
+      free(out);
+      if (same) return 1;
+    }
+  }
+  return 0;
+}
+
 static int push_item(cf_ctx *ctx, const cf_stage *st, char *path, char ***items, int *nitems) {
   char **ni = path ? realloc(*items, (size_t)(*nitems + 1) * sizeof *ni) : NULL;
   if (!ni) {
@@ -187,7 +210,7 @@ int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char
       globfree(&g);
       free(full);
     } else {
-      if (input_missing(full))
+      if (input_missing(full) && !written_before(st, full))
         rc = cf_yaml_error(ctx, CF_EINVAL, st->source, it, "input file '%s' does not exist", full);
       int prc = push_item(ctx, st, full, items, nitems);
       if (prc) return prc;
@@ -334,7 +357,7 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
       {
         char *full = cf_gdal_name_resolve(cf_stage_base_dir(st, n), n->value);
         if (!full) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
-        if (input_missing(full))
+        if (input_missing(full) && !written_before(st, full))
           rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist", full);
         free(full);
       }

@@ -461,6 +461,22 @@ static const named_file *find_key(const file_list *l, const char *key) {
   return NULL;
 }
 
+/* An input that `o` (an output) would overwrite: one with o's key read by
+ * the pipeline file, the batch, or a stage at or before the writer. A
+ * stage after the writer reading that file reads what the writer made,
+ * which is the point of writing it (a COG written, then read for zonal
+ * statistics). */
+static const named_file *find_clash(const file_list *in, const named_file *o) {
+  const named_file *hit = find_key(in, o->key);
+  if (!hit) return NULL;
+  const named_file *lo = hit, *hi = hit, *end = in->v + in->n;
+  while (lo > in->v && !strcmp(lo[-1].key, o->key)) lo--;
+  while (hi + 1 < end && !strcmp(hi[1].key, o->key)) hi++;
+  for (const named_file *f = lo; f <= hi; f++)
+    if (!f->st || f->st->index <= o->st->index) return f;
+  return NULL;
+}
+
 /* Every input a pipeline reads: the batch items, single input files and
  * file sets, and the pipeline file itself (when it is a file). */
 static int collect_inputs(cf_ctx *ctx, const cf_pipeline *p, file_list *in) {
@@ -543,7 +559,7 @@ static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
     char what[1200], item_note[600];
     for (int i = 0; i < out.n; i++) {
       const named_file *o = &out.v[i];
-      const named_file *hit = find_key(&in, o->key);
+      const named_file *hit = find_clash(&in, o);
       snprintf(item_note, sizeof item_note, "%s%s%s", o->item ? " (for input " : "", o->item ? o->item : "",
                o->item ? ")" : "");
       if (hit) {

@@ -6,8 +6,8 @@
  * classified by their status code: a bad input (missing, unreadable,
  * invalid: CF_ENOENT, CF_EDATA) rejects the item; anything else (a write
  * error, out of memory, a bug) fails it. Either way the other items go on;
- * only cancellation stops the batch. A batch of more than one item runs
- * each item in a child process, so that a crash costs one item (below).
+ * only cancellation stops the batch. Each item runs in a child process,
+ * so that a crash costs one item (below).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "core/isolate.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
 #include "pipelines/pipeline_internal.h"
@@ -174,43 +175,23 @@ void cf_run_summary_free(cf_run_summary *s) {
 
 static int is_input_problem(int code) { return code == CF_EDATA || code == CF_ENOENT; }
 
-/* --- isolation: one child process per batch item ------------------------------
+/* --- isolation: each item in a child process ------------------------------
  *
- * A batch of more than one item runs each item in a child made with fork():
- * a library that crashes on one corrupted input (libhdf5 overflowing a heap
- * buffer in H5Dread, netCDF-C's double free in NC4_open) then costs that
- * item, not the batch. The child runs the item's stages exactly as the
- * single-item path does (same log lines on the same stderr, same progress),
- * and tells the parent through a pipe what it did: the stage it is in
- * ('S'), each output it committed ('O') and its result ('R'). A child that
- * dies without a result crashed: the parent removes the part files it left
- * (".NAME.part-PID-N" next to each output, PID being the child's), reports
- * the signal and the stage, and counts the item as rejected (the input is
- * "quarantined": named in the log with the reason, never moved or deleted).
- *
- * OpenMP: GNU libgomp keeps its thread pool per master thread and is not
- * fork-safe once a team exists (a child that opens a parallel region after
- * the parent did waits forever for the parent's pool threads). The child
- * therefore runs the item on a fresh thread, for which libgomp builds a
- * fresh pool, whatever the caller of cf_pipeline_run did before. */
+ * Each item runs in a child (core/isolate.h): a library that crashes on one
+ * corrupted input (libhdf5 overflowing a heap buffer in H5Dread, netCDF-C's
+ * SEGV in NC4_open) then costs that item, not the batch, and a single input
+ * that crashes is reported, not a process dead with 139. The child runs the
+ * item's stages exactly as the in-process path does (same log lines on the
+ * same stderr, same progress) and tells the parent what it did: the stage
+ * it is in ('S'), each output it committed ('O') and its result ('R'). A
+ * child that dies without a result crashed: the parent removes the part
+ * files it left next to every output, reports the signal and the stage,
+ * and counts the item as rejected (the input is "quarantined": named in
+ * the log with the reason, never moved or deleted). */
 
 static int child_report_fd = -1; /* set only in a child that runs one item */
 
-static void put_record(char type, const void *data, uint32_t len) {
-  if (child_report_fd < 0) return;
-  unsigned char head[5];
-  head[0] = (unsigned char)type;
-  memcpy(head + 1, &len, 4);
-  const unsigned char *parts[2] = {head, data};
-  size_t sizes[2] = {5, len};
-  for (int k = 0; k < 2; k++)
-    for (size_t done = 0; done < sizes[k];) {
-      ssize_t w = write(child_report_fd, parts[k] + done, sizes[k] - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return; /* the parent is gone: nothing to tell */
-      done += (size_t)w;
-    }
-}
+static void put_record(char type, const void *data, uint32_t len) { cf_child_put(child_report_fd, type, data, len); }
 
 /* Test-only (isolated children only): CF_TEST_CRASH_ON=SUBSTRING crashes
  * the item whose path contains SUBSTRING with SIGSEGV as its batch stage
@@ -283,12 +264,12 @@ typedef struct {
   cf_ctx *ctx;
   cf_pipeline *p;
   cf_run_summary *summary;
-  int it, threads;
+  int it;
 } child_job;
 
-static void *child_main(void *arg) {
+static void child_main(void *arg, int fd) {
   child_job *j = arg;
-  omp_set_num_threads(j->threads); /* the ICV is per thread: carry it over */
+  child_report_fd = fd;
   item_result res;
   run_stages(j->ctx, j->p, j->summary, j->it, &res);
   unsigned char buf[3 * sizeof(int32_t) + sizeof res.reason];
@@ -297,68 +278,24 @@ static void *child_main(void *arg) {
   size_t n = strlen(res.reason);
   memcpy(buf + sizeof head, res.reason, n);
   put_record('R', buf, (uint32_t)(sizeof head + n));
-  return NULL;
-}
-
-static _Noreturn void child_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, int fd) {
-  child_report_fd = fd;
-  child_job j = {ctx, p, summary, it, omp_get_max_threads()};
-  pthread_t t;
-  if (pthread_create(&t, NULL, child_main, &j) == 0)
-    pthread_join(t, NULL);
-  else
-    child_main(&j); /* no thread to be had: this thread is fine unless the parent ran OpenMP */
-  fflush(NULL);
-  /* _exit: the parent's atexit handlers (GDAL, HDF5, a test harness) are
-   * the parent's business, and every output is already committed */
-  _exit(0);
-}
-
-static const char *signal_name(int sig) {
-  switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGABRT: return "SIGABRT";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGXCPU: return "SIGXCPU";
-    case SIGXFSZ: return "SIGXFSZ";
-    default: return NULL;
-  }
 }
 
 /* Remove the part files a dead child left next to the item's outputs: in
- * the directory of every output path of every stage, the names
- * ".*.part-PID-*" (core/fsutil.h). The child is not reaped yet, so its PID
- * cannot have been given to another process meanwhile. */
+ * the directory of every output path of every stage (a quicklook's prefix
+ * names several files, so the whole directory is searched for the child's
+ * PID). */
 static void remove_part_files(cf_ctx *ctx, cf_pipeline *p, int it, pid_t pid) {
   cf_run run = {0};
   run.p = p;
   run.item = p->nitems > 0 ? p->items[it] : NULL;
   run.item_stem = run.item ? cf_path_stem(run.item) : NULL;
-  char tag[48];
-  snprintf(tag, sizeof tag, ".part-%ld-", (long)pid);
   for (int s = 0; s < p->nstages; s++) {
     const cf_stage *st = &p->stages[s];
     for (const cf_option_spec *o = st->def->options; o && o->name; o++) {
       if (o->type != CF_OPT_OUTPUT_PATH) continue;
       char *out = cf_stage_path(st, &run, o->name);
       char *dir = out ? cf_path_dirname(out) : NULL;
-      DIR *d = dir ? opendir(dir) : NULL;
-      struct dirent *e;
-      while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.' || !strstr(e->d_name, tag)) continue;
-        char *part = cf_path_join(dir, e->d_name);
-        if (part && unlink(part) == 0) cf_log(ctx, CF_LOG_INFO, "removed %s, left by the crashed item", part);
-        free(part);
-      }
-      if (d) closedir(d);
+      if (dir) cf_remove_part_files_of(ctx, dir, (long)pid, "left by the crashed item");
       free(dir);
       free(out);
     }
@@ -366,77 +303,28 @@ static void remove_part_files(cf_ctx *ctx, cf_pipeline *p, int it, pid_t pid) {
   free(run.item_stem);
 }
 
-/* Read everything the child writes until it closes the pipe (or dies). A
- * cancellation of the parent (SIGINT/SIGTERM interrupt the read) is passed
- * on to the child, which then stops cleanly by itself. */
-static unsigned char *read_reports(cf_ctx *ctx, int fd, pid_t pid, size_t *len) {
-  size_t cap = 4096, n = 0;
-  unsigned char *buf = malloc(cap);
-  int forwarded = 0;
-  for (;;) {
-    if (buf && n == cap) {
-      unsigned char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf = nb;
-        cap *= 2;
-      }
-    }
-    unsigned char sink[4096];
-    ssize_t r = buf ? read(fd, buf + n, cap - n) : read(fd, sink, sizeof sink);
-    if (r < 0 && errno == EINTR) {
-      if (cf_cancelled(ctx) && !forwarded) kill(pid, SIGTERM), forwarded = 1;
-      continue;
-    }
-    if (r <= 0) break;
-    if (buf) n += (size_t)r;
-  }
-  *len = n;
-  return buf;
-}
-
-/* Run item `it` in a child; on return `res` says what happened, the
- * outputs the child committed are in the summary, and *crashed tells a
- * crash from an ordinary failure. Returns -1 if no child could be made. */
+/* Run item `it` in a child; on return `res` says what happened and the
+ * outputs the child committed are in the summary. Returns -1 if no child
+ * could be made. */
 static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, item_result *res) {
   memset(res, 0, sizeof *res);
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-  fflush(NULL); /* or the child would write the parent's buffered output again */
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    child_run(ctx, p, summary, it, fds[1]);
-  }
-  close(fds[1]);
-  size_t len;
-  unsigned char *rep = read_reports(ctx, fds[0], pid, &len);
-  close(fds[0]);
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR)
-    if (cf_cancelled(ctx)) kill(pid, SIGTERM);
+  child_job job = {ctx, p, summary, it};
+  cf_child child;
+  if (cf_child_start(&child, child_main, &job) != 0) return -1;
+  size_t len, at = 0;
+  unsigned char *rep = cf_child_read(ctx, &child, &len);
+  int clean_exit = cf_child_wait(ctx, &child);
   /* what the child said */
   int stage = -1, have_result = 0;
-  for (size_t o = 0; rep && o + 5 <= len;) {
-    uint32_t n;
-    memcpy(&n, rep + o + 1, 4);
-    if (o + 5 + n > len) break; /* cut short by a crash */
-    const unsigned char *d = rep + o + 5;
-    if (rep[o] == 'S' && n == sizeof(int32_t)) {
+  char type;
+  const unsigned char *d;
+  uint32_t n;
+  while (cf_child_record(rep, len, &at, &type, &d, &n)) {
+    if (type == 'S' && n == sizeof(int32_t)) {
       int32_t s;
       memcpy(&s, d, sizeof s);
       stage = s;
-    } else if (rep[o] == 'O') {
+    } else if (type == 'O') {
       char *path = strndup((const char *)d, n);
       char **no = path ? realloc(summary->outputs, (size_t)(summary->noutputs + 1) * sizeof *no) : NULL;
       if (no) {
@@ -445,7 +333,7 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
       } else {
         free(path);
       }
-    } else if (rep[o] == 'R' && n >= 3 * sizeof(int32_t)) {
+    } else if (type == 'R' && n >= 3 * sizeof(int32_t)) {
       int32_t h[3];
       memcpy(h, d, sizeof h);
       res->rc = h[0];
@@ -456,12 +344,10 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
       res->reason[m] = '\0';
       have_result = 1;
     }
-    o += 5 + n;
   }
   free(rep);
-  int clean_exit = si.si_code == CLD_EXITED && si.si_status == 0;
   if (!have_result || !clean_exit) {
-    remove_part_files(ctx, p, it, pid);
+    remove_part_files(ctx, p, it, child.pid);
     const cf_stage *st = stage >= 0 && stage < p->nstages ? &p->stages[stage] : NULL;
     char where[300] = "";
     if (st && strcmp(st->name, st->def->type) == 0)
@@ -469,22 +355,22 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
     else if (st)
       snprintf(where, sizeof where, " in stage '%s' (%s)", st->name, st->def->type);
     char how[200];
-    int killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
-    const char *sn = killed ? signal_name(si.si_status) : NULL;
-    if (killed && sn)
-      snprintf(how, sizeof how, "crashed with %s (%s)", sn, strsignal(si.si_status));
-    else if (killed)
-      snprintf(how, sizeof how, "crashed with signal %d (%s)", si.si_status, strsignal(si.si_status));
-    else
-      snprintf(how, sizeof how, "stopped with exit status %d before finishing (a library called exit, or a "
-               "sanitizer stopped it)", si.si_status);
-    const char *item = p->nitems > 0 ? p->items[it] : "";
+    int sig = cf_child_describe(&child, how, sizeof how);
+    /* what was being read: the item, or else the crashed stage's inputs */
+    char *inputs = NULL;
+    for (const cf_option_spec *o = st && p->nitems == 0 ? st->def->options : NULL; o && o->name && !inputs; o++)
+      if (o->type == CF_OPT_INPUT_PATH || o->type == CF_OPT_INPUT_PATHS || o->type == CF_OPT_INPUT_FILESET) {
+        cf_run run = {0};
+        run.p = p;
+        inputs = cf_stage_path(st, &run, o->name);
+      }
+    const char *item = p->nitems > 0 ? p->items[it] : inputs ? inputs : "";
     res->crashed = 1;
-    if (cf_cancelled(ctx) || (killed && (si.si_status == SIGTERM || si.si_status == SIGINT))) {
+    if (cf_cancelled(ctx) || sig == SIGTERM || sig == SIGINT) {
       res->rc = res->code = CF_ECANCEL;
       res->cancelled = 1;
       cf_error(ctx, CF_ECANCEL, item, "", "cancelled (%s)", how);
-    } else if (killed && si.si_status == SIGKILL) {
+    } else if (sig == SIGKILL) {
       /* not the input's fault as far as anyone can tell: a failure */
       res->rc = res->code = CF_ENOMEM;
       cf_error(ctx, CF_ENOMEM, item, "", "%s%s: killed from outside, often by the kernel's out-of-memory killer", how,
@@ -495,11 +381,11 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
     }
     snprintf(res->reason, sizeof res->reason, "%s%s", how, where);
     cf_log_error_chain(ctx);
+    free(inputs);
   } else if (res->cancelled) {
     cf_cancel(ctx); /* the child was told to stop (its progress callback): so is the batch */
   }
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-  }
+  cf_child_reap(&child);
   return 0;
 }
 
@@ -513,9 +399,9 @@ typedef struct {
 int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
   memset(summary, 0, sizeof *summary);
   int nitems = p->nitems > 0 ? p->nitems : 1;
-  int isolate = nitems > 1; /* one child per item; see "isolation" above */
+  int isolate = cf_get_isolation(ctx); /* one child per item; see "isolation" above */
   int last_rc = CF_OK, nbad = 0;
-  bad_item *bad = isolate ? calloc((size_t)nitems, sizeof *bad) : NULL;
+  bad_item *bad = calloc((size_t)nitems, sizeof *bad);
   for (int it = 0; it < nitems; it++) {
     if (cf_cancelled(ctx)) {
       cf_error(ctx, CF_ECANCEL, "", "", "cancelled");
@@ -547,7 +433,7 @@ int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
       summary->rejected++;
     else
       summary->failed++;
-    if (bad) {
+    if (bad && item) {
       bad[nbad].item = item;
       bad[nbad].reason = strdup(res.reason);
       bad[nbad++].rejected = rejected;

@@ -157,6 +157,7 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
   co = CSLSetNameValue(co, "SPARSE_OK", "FALSE");
 
   cog_state s = {0};
+  int tmp_ours = 0; /* tmp_path is a file we created (and so may remove) */
   s.type = type;
   s.nodata = nodata;
   s.path = path;
@@ -169,6 +170,11 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
     goto done;
   }
   char why[512];
+  /* the side file's name is predictable too: reserve it as the part file
+   * is reserved (never following a symlink planted there), then let GDAL
+   * truncate our own empty file */
+  if ((rc = cf_create_exclusive(ctx, tmp_path))) goto done;
+  tmp_ours = 1;
   cf_gdal_quiet_push();
   errno = 0;
   s.ds = GDALCreate(GDALGetDriverByName("GTiff"), tmp_path, r->grid.width, r->grid.height,
@@ -277,7 +283,7 @@ done:
   cf_gdal_quiet_push();
   if (s.ds) GDALClose(s.ds);
   cf_gdal_quiet_pop();
-  unlink(tmp_path);
+  if (tmp_ours) unlink(tmp_path);
   cf_atomic_end(&af);
   cf_strbuf_free(&tmp);
   CSLDestroy(co);

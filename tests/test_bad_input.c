@@ -194,21 +194,27 @@ static void cancelled_run_leaves_nothing(void **state) {
                      "  - type: write.cog\n"
                      "    path: out/big_ndvi.tif\n"
                      "    blocksize: 256\n");
-  cf_ctx *ctx = cf_test_ctx();
-  int calls = 0;
-  cf_set_progress(ctx, cancel_after_two, &calls);
-  cf_pipeline *p;
-  assert_int_equal(cf_pipeline_load(ctx, cf_test_path(f->dir, "p.yaml"), NULL, 0, &p), CF_OK);
-  cf_run_summary s;
-  assert_int_equal(cf_pipeline_run(ctx, p, &s), CF_ECANCEL);
-  assert_int_equal(s.cancelled, 1);
-  assert_int_equal(s.noutputs, 0);
-  assert_int_equal(calls, 3); /* stopped at the first refusal, not at the end */
-  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".tif"), 0);
-  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
-  cf_run_summary_free(&s);
-  cf_pipeline_free(p);
-  cf_ctx_destroy(ctx);
+  /* in a child process (the default: the callback runs there) and in this
+   * one (where the calls can be counted) */
+  for (int isolate = 1; isolate >= 0; isolate--) {
+    cf_ctx *ctx = cf_test_ctx();
+    cf_set_isolation(ctx, isolate);
+    int calls = 0;
+    cf_set_progress(ctx, cancel_after_two, &calls);
+    cf_pipeline *p;
+    assert_int_equal(cf_pipeline_load(ctx, cf_test_path(f->dir, "p.yaml"), NULL, 0, &p), CF_OK);
+    cf_run_summary s;
+    assert_int_equal(cf_pipeline_run(ctx, p, &s), CF_ECANCEL);
+    assert_int_equal(s.cancelled, 1);
+    assert_int_equal(s.noutputs, 0);
+    assert_true(cf_cancelled(ctx)); /* the child's cancellation reached the caller */
+    if (!isolate) assert_int_equal(calls, 3); /* stopped at the first refusal, not at the end */
+    assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".tif"), 0);
+    assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
+    cf_run_summary_free(&s);
+    cf_pipeline_free(p);
+    cf_ctx_destroy(ctx);
+  }
 }
 
 /* --- a warp of a computed raster ------------------------------------------------- */

@@ -4,7 +4,9 @@
  * whose outputs are checked against the synthetic scene's known truth; the
  * lidar processing settings as both interfaces show and record them.
  */
+#include <cpl_error.h>
 #include <gdal.h>
+#include <hdf5.h>
 #include <math.h>
 #include <netcdf.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "ingest/library_log.h"
 #include "lidar/process_options.h"
 #include "raster/demo_scene.h"
 
@@ -321,12 +324,49 @@ static void every_stderr_line_is_json_with_library_messages(void **state) {
   assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "unexpected argument '--bogus'"));
 }
 
+/* HDF5's own error stack and a GDAL error, routed through the handlers
+ * the command installs: each becomes one JSON line of the log, with the
+ * HDF5 frame and line and the GDAL code as JSON numbers (checked by
+ * Python's json module, not by our writer). The HDF5 error is a real one:
+ * H5Fopen of a file that does not exist, with automatic reporting on. */
+static void hdf5_and_gdal_messages_become_json_lines(void **state) {
+  fixture *f = *state;
+  const char *log = cf_test_path(f->dir, "lib.jsonl");
+  FILE *fp = fopen(log, "w");
+  assert_non_null(fp);
+  cf_ctx *ctx = cf_test_ctx();
+  cf_set_log_format(ctx, CF_LOG_JSON);
+  cf_set_log_stream(ctx, fp);
+  cf_set_log_level(ctx, CF_LOG_DEBUG);
+  cf_library_log_route(ctx);
+  hid_t h = H5Fopen(cf_test_path(f->dir, "no-such.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_true(h < 0);
+  CPLError(CE_Failure, CPLE_OpenFailed, "test message from GDAL");
+  cf_library_log_unroute();
+  cf_ctx_destroy(ctx);
+  assert_int_equal(fclose(fp), 0);
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c 'import json,sys\n"
+           "objs=[json.loads(l) for l in open(sys.argv[1])]\n"
+           "h=[o for o in objs if o.get(\"event\")==\"hdf5\"]\n"
+           "g=[o for o in objs if o.get(\"event\")==\"gdal\"]\n"
+           "assert h and all(type(o[\"frame\"]) is int and type(o[\"line\"]) is int for o in h), h\n"
+           "assert any(\"H5Fopen\" in o[\"msg\"] for o in h), h\n"
+           "assert len(g)==1 and g[0][\"code\"]==4 and g[0][\"msg\"]==\"test message from GDAL\", g\n"
+           "assert g[0][\"level\"]==\"error\"\n"
+           "' '%s'",
+           log);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(help_on_every_command, setup, teardown),
       cmocka_unit_test_setup_teardown(stages_lists_the_registry, setup, teardown),
       cmocka_unit_test_setup_teardown(json_logs_are_one_object_per_line, setup, teardown),
       cmocka_unit_test_setup_teardown(every_stderr_line_is_json_with_library_messages, setup, teardown),
+      cmocka_unit_test_setup_teardown(hdf5_and_gdal_messages_become_json_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(demo_runs_and_matches_its_truth, setup, teardown),
       cmocka_unit_test_setup_teardown(check_validates_without_running, setup, teardown),
       cmocka_unit_test_setup_teardown(lidar_help_and_stages_show_the_same_settings, setup, teardown),

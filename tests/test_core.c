@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "carbonflux/pipeline.h"
 #include "cf_test.h"
 #include "core/fsutil.h"
 #include "core/sha256.h"
@@ -222,6 +223,89 @@ static void part_file_never_follows_a_planted_symlink(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* The COG writer's side file "<part>.src.tif" has a predictable name too:
+ * a symlink planted there is never followed (the write fails, naming the
+ * file, and the link's target is untouched). Run in this process
+ * (isolation off) so that the part names are this PID's. */
+static void cog_side_file_never_follows_a_planted_symlink(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  double gt[6] = {500000, 30, 0, 4000000, 0, -30}, d[12];
+  for (int i = 0; i < 12; i++) d[i] = i;
+  cf_test_write_tif(cf_test_path(dir, "in.tif"), 4, 3, 1, "Float32", gt, "EPSG:32650", NULL, d, 0);
+  cf_test_write_text(cf_test_path(dir, "p.yaml"),
+                     "pipeline:\n  - type: ingest.raster\n    path: in.tif\n  - type: write.cog\n    path: out.tif\n");
+  char victim[1100], final[1100], link[1200];
+  snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+  snprintf(final, sizeof final, "%s/out.tif", dir);
+  cf_test_write_text(victim, "precious\n");
+  cf_ctx *ctx = cf_test_ctx();
+  cf_set_isolation(ctx, 0);
+  cf_atomic_file af;
+  assert_int_equal(cf_atomic_begin(ctx, final, &af), CF_OK);
+  int n = part_number(af.part_path);
+  cf_atomic_end(&af);
+  for (int k = 1; k <= 50; k++) {
+    snprintf(link, sizeof link, "%s/.out.tif.part-%ld-%d.src.tif", dir, (long)getpid(), n + k);
+    assert_int_equal(symlink(victim, link), 0);
+  }
+  cf_pipeline *p;
+  assert_int_equal(cf_pipeline_load(ctx, cf_test_path(dir, "p.yaml"), NULL, 0, &p), CF_OK);
+  cf_run_summary sum;
+  assert_int_equal(cf_pipeline_run(ctx, p, &sum), CF_EIO);
+  assert_int_equal(sum.failed, 1);
+  cf_run_summary_free(&sum);
+  cf_pipeline_free(p);
+  cf_ctx_destroy(ctx);
+  assert_true(cf_test_file_contains(victim, "precious"));
+  struct stat st;
+  assert_int_equal(lstat(victim, &st), 0);
+  assert_int_equal((int)st.st_size, 9); /* not truncated, not grown */
+  assert_int_equal(cf_test_count_entries(dir, "out.tif"), 50); /* the 50 planted links; no output, no part */
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* Two files committed as one product (an L0 file and its truth): when the
+ * second rename fails (its final name is a directory), the first file is
+ * its old self again and no part or kept file is left; when both succeed,
+ * both are new and nothing else is left. */
+static void commit_all_or_none(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  char a[1100], b[1100], c[1100];
+  snprintf(a, sizeof a, "%s/a.h5", dir);
+  snprintf(b, sizeof b, "%s/b.nc", dir);
+  snprintf(c, sizeof c, "%s/c.nc", dir);
+  cf_test_write_text(a, "old a\n");
+  assert_int_equal(mkdir(b, 0755), 0);
+  for (int round = 0; round < 2; round++) {
+    const char *second = round == 0 ? b : c; /* b: a directory, the rename fails; c: new */
+    cf_atomic_file fa, fb;
+    assert_int_equal(cf_atomic_begin(ctx, a, &fa), CF_OK);
+    assert_int_equal(cf_atomic_begin(ctx, second, &fb), CF_OK);
+    cf_test_write_text(fa.part_path, "new a\n");
+    cf_test_write_text(fb.part_path, "new second\n");
+    cf_atomic_file *const both[2] = {&fa, &fb};
+    int rc = cf_atomic_commit_all(ctx, both, 2);
+    cf_atomic_end(&fa);
+    cf_atomic_end(&fb);
+    if (round == 0) {
+      assert_int_equal(rc, CF_EIO);
+      assert_true(cf_test_file_contains(a, "old a"));
+    } else {
+      assert_int_equal(rc, CF_OK);
+      assert_true(cf_test_file_contains(a, "new a"));
+      assert_true(cf_test_file_contains(c, "new second"));
+    }
+    assert_int_equal(cf_test_count_entries(dir, ".part-"), 0); /* no part, no kept ".old" */
+  }
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
 static void stale_part_of_a_dead_process_is_removed(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
@@ -352,6 +436,8 @@ int main(void) {
       cmocka_unit_test(atomic_file_appears_only_on_commit),
       cmocka_unit_test(json_doubles_round_trip),
       cmocka_unit_test(part_file_never_follows_a_planted_symlink),
+      cmocka_unit_test(cog_side_file_never_follows_a_planted_symlink),
+      cmocka_unit_test(commit_all_or_none),
       cmocka_unit_test(stale_part_of_a_dead_process_is_removed),
       cmocka_unit_test(no_overwrite_refuses_an_existing_output),
       cmocka_unit_test(same_file_through_symlinks_and_dotdot),

@@ -6,6 +6,7 @@
  * values this suite writes; hashes are computed by sha256sum, not by us.
  */
 #include <gdal.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,94 @@ static void netcdf_subdataset_name(void **state) {
   finish(dir);
 }
 
+/* HDF5:"f.h5"://path names a dataset inside an HDF5 file (written here
+ * with libhdf5, not by GDAL). GDAL's generic HDF5 driver gives such a
+ * dataset no geotransform, so the stage opens it and then rejects it for
+ * exactly that, naming the field: the name reached the dataset. A dataset
+ * the file does not have is refused at validation. */
+static void hdf5_subdataset_name(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  hid_t f = H5Fcreate(cf_test_path(dir, "f.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(f >= 0);
+  hid_t g = H5Gcreate2(f, "grp", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t dims[2] = {H, W};
+  hid_t sp = H5Screate_simple(2, dims, NULL);
+  hid_t ds = H5Dcreate2(g, "ds", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  double d[W * H];
+  pixels(d);
+  assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, d) >= 0);
+  H5Dclose(ds);
+  H5Sclose(sp);
+  H5Gclose(g);
+  assert_true(H5Fclose(f) >= 0);
+  cf_test_write_text(cf_test_path(dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.raster\n"
+                     "    path: 'HDF5:\"f.h5\"://grp/ds'\n"
+                     "    assign_crs: EPSG:32650\n"
+                     "  - type: write.cog\n"
+                     "    path: out.tif\n");
+  char args[1200], log[1100];
+  snprintf(log, sizeof log, "%s/log.txt", dir);
+  snprintf(args, sizeof args, "run '%s/p.yaml'", dir);
+  assert_int_equal(cf_test_cli(args, log), 4); /* its one input rejected */
+  assert_true(cf_test_file_contains(log, "/f.h5\"://grp/ds: geotransform: raster is not georeferenced"));
+  assert_int_equal(cf_test_count_entries(dir, "out.tif"), 0);
+  assert_int_equal(load_only(dir,
+                             "pipeline:\n"
+                             "  - type: ingest.raster\n"
+                             "    path: 'HDF5:\"f.h5\"://grp/nope'\n"
+                             "  - type: write.cog\n"
+                             "    path: x.tif\n"),
+                   CF_EINVAL);
+  finish(dir);
+}
+
+/* A stage may read a file an earlier stage wrote: the COG written by the
+ * first write.cog is read back by a later ingest.raster and written again;
+ * both hold the input's pixels. The file need not exist at validation.
+ * Writing a file an earlier (or the same) stage reads is still refused. */
+static void stage_reads_an_earlier_output(void **state) {
+  (void)state;
+  double d[W * H];
+  pixels(d);
+  char *dir = with_input(d, "Float32");
+  int ok = 0;
+  assert_int_equal(load_run(dir,
+                            "pipeline:\n"
+                            "  - type: ingest.raster\n"
+                            "    path: in.tif\n"
+                            "  - type: write.cog\n"
+                            "    path: out/first.tif\n"
+                            "  - type: ingest.raster\n"
+                            "    name: again\n"
+                            "    path: out/first.tif\n"
+                            "  - type: write.cog\n"
+                            "    name: second\n"
+                            "    input: again\n"
+                            "    path: out/second.tif\n",
+                            &ok),
+                   CF_OK);
+  assert_int_equal(ok, 1);
+  check_pixels(cf_test_path(dir, "out/first.tif"), d);
+  check_pixels(cf_test_path(dir, "out/second.tif"), d);
+  check_provenance(dir, "out/first.tif", "out/second.tif");
+  /* the other way round: a later stage writing what an earlier one reads */
+  assert_int_equal(load_only(dir,
+                             "pipeline:\n"
+                             "  - type: ingest.raster\n"
+                             "    path: in.tif\n"
+                             "  - type: ingest.raster\n"
+                             "    name: old\n"
+                             "    path: out/first.tif\n"
+                             "  - type: write.cog\n"
+                             "    input: ingest.raster\n"
+                             "    path: out/first.tif\n"),
+                   CF_EINVAL);
+  finish(dir);
+}
+
 static void vsicurl_is_not_a_missing_file(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
@@ -439,6 +528,8 @@ int main(void) {
       cmocka_unit_test(vector_through_vsizip),
       cmocka_unit_test(netcdf_subdataset_name),
       cmocka_unit_test(vsicurl_is_not_a_missing_file),
+      cmocka_unit_test(hdf5_subdataset_name),
+      cmocka_unit_test(stage_reads_an_earlier_output),
       cmocka_unit_test(vector_assign_crs),
       cmocka_unit_test(default_predictor_by_type),
       cmocka_unit_test(integer_output_with_scale_offset),

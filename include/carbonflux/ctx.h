@@ -145,6 +145,15 @@ int cf_get_threads(const cf_ctx *ctx);
 void cf_set_overwrite(cf_ctx *ctx, int overwrite);
 int cf_get_overwrite(const cf_ctx *ctx);
 
+/* Whether cf_pipeline_run runs each item in a child process (default 1),
+ * so that a library crashing on a corrupted input costs that item and the
+ * crash is reported with its signal. The progress callback and the log
+ * then run in the child: a cancellation it asks for reaches the caller's
+ * context, other effects on the caller's memory do not. 0 runs items in the
+ * calling process (for a debugger, or a caller that cannot fork). */
+void cf_set_isolation(cf_ctx *ctx, int isolate);
+int cf_get_isolation(const cf_ctx *ctx);
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *cf_version(void);
 
