@@ -11,7 +11,7 @@ static int stream_errno(const char *part) {
   return e ? e : EIO;
 }
 
-int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header) {
+int cf_csv_out_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header) {
   c->f = NULL;
   int rc = cf_atomic_begin(ctx, path, &c->af);
   if (rc) return rc;
@@ -26,7 +26,7 @@ int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const 
   return CF_OK;
 }
 
-int cf_csv_close(cf_ctx *ctx, cf_csv_out *c, int ok) {
+int cf_csv_out_close(cf_ctx *ctx, cf_csv_out *c, int ok) {
   int rc = CF_OK;
   if (c->f) {
     /* a full disk shows in the stream's error flag (an earlier fprintf), in

@@ -15,8 +15,8 @@ typedef struct {
   FILE *f;
 } cf_csv_out;
 
-int cf_csv_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header);
+int cf_csv_out_open(cf_ctx *ctx, cf_csv_out *c, const char *path, const char *const *provenance, const char *header);
 /* Close; rename into place if `ok` and every write succeeded, else remove. */
-int cf_csv_close(cf_ctx *ctx, cf_csv_out *c, int ok);
+int cf_csv_out_close(cf_ctx *ctx, cf_csv_out *c, int ok);
 
 #endif

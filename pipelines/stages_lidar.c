@@ -234,7 +234,7 @@ static int run_wind_csv(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   if (!rc && !prov) rc = cf_error_code(ctx);
   cf_csv_out csv;
   if (!rc)
-    rc = cf_csv_open(ctx, &csv, path, prov,
+    rc = cf_csv_out_open(ctx, &csv, path, prov,
                      "height_m,eastward_wind,northward_wind,upward_air_velocity,eastward_wind_uncertainty,"
                      "northward_wind_uncertainty,upward_air_velocity_uncertainty,wind_speed,wind_from_direction,"
                      "wind_fit_rmse,wind_valid_beams,flags");
@@ -253,7 +253,7 @@ static int run_wind_csv(cf_ctx *ctx, cf_run *run, cf_stage *st) {
         fprintf(csv.f, "%.3f,%.4f,%.4f,%s,%.4f,%.4f,%s,%.4f,%.3f,%.4f,%d,%u\n", L->height_m, L->u, L->v, w, L->u_err,
                 L->v_err, w_err, L->speed, L->direction_deg, L->rmse, L->n_beams, L->flags);
     }
-    rc = cf_csv_close(ctx, &csv, 1);
+    rc = cf_csv_out_close(ctx, &csv, 1);
   }
   if (!rc) rc = cf_run_wrote(ctx, run, path);
   free(path);

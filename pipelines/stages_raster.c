@@ -247,7 +247,7 @@ static const cf_option_spec zonal_opts[] = {
 static int write_zonal_csv(cf_ctx *ctx, const char *path, const cf_zone_stats *z, int n, const char *band,
                            const char *const *prov) {
   cf_csv_out c;
-  int rc = cf_csv_open(ctx, &c, path, prov, "zone,band,pixels,valid_pixels,mean,min,max,stddev");
+  int rc = cf_csv_out_open(ctx, &c, path, prov, "zone,band,pixels,valid_pixels,mean,min,max,stddev");
   if (rc) return rc;
   for (int i = 0; i < n; i++) {
     fprintf(c.f, "\"%s\",\"%s\",%lld,%lld,", z[i].label, band, z[i].pixels, z[i].valid);
@@ -256,7 +256,7 @@ static int write_zonal_csv(cf_ctx *ctx, const char *path, const cf_zone_stats *z
     else
       fprintf(c.f, ",,,\n"); /* no valid pixel: empty fields, never a made-up number */
   }
-  return cf_csv_close(ctx, &c, 1);
+  return cf_csv_out_close(ctx, &c, 1);
 }
 
 static int run_zonal(cf_ctx *ctx, cf_run *run, cf_stage *st) {
