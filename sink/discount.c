@@ -13,42 +13,50 @@ static double rule_none(double s, double u, double hw) {
   return 0.0;
 }
 
-/* AR-TOOL14 v4.2, the stepped table (band upper limits inclusive). */
+/* AR-TOOL14 v04.2 (EB 85, 24 July 2015), Appendix 2, Table 1: the
+ * discount as a share of the half-width, by band of U (upper limits
+ * inclusive). */
 static double rule_ar_tool14(double s, double u, double hw) {
   (void)s;
   if (u <= 10.0) return 0.0;
-  if (u <= 20.0) return 0.25 * hw;
-  if (u <= 30.0) return 0.50 * hw;
+  if (u <= 15.0) return 0.25 * hw;
+  if (u <= 20.0) return 0.50 * hw;
+  if (u <= 30.0) return 0.75 * hw;
   return hw;
 }
 
-/* VM0047 v1.0: the excess of U over 10 % as a fraction of the estimate
- * (unverified against the primary text, see discount.h). */
+/* VM0047 v1.0, section 8.4 (eq. 27/28): UNC = min(100 %, max(0, U - 10 %)),
+ * removals x (1 - UNC); and no removals at all when the half-width
+ * exceeds 100 % of the estimate (the section's last paragraph). */
 static double rule_vm0047(double s, double u, double hw) {
   (void)hw;
-  return u > 10.0 ? s * (u - 10.0) / 100.0 : 0.0;
+  if (u > 100.0) return s;
+  double unc = u > 10.0 ? (u - 10.0) / 100.0 : 0.0;
+  return s * (unc < 1.0 ? unc : 1.0);
 }
 
-/* Gold Standard A/R: the excess of U over 20 % as a fraction of the
- * estimate (unverified against the primary text, see discount.h). */
+/* GS 403 v2.1 (A/R methodology), section 3.11.5: precision must be +-20 %
+ * at 90 % confidence, the excess is deducted from the mean:
+ * mean x (1 - max(0, E - 20 %)) (its example: 100 m3/ha at 23 % -> 97). */
 static double rule_gs403(double s, double u, double hw) {
   (void)hw;
-  return u > 20.0 ? s * (u - 20.0) / 100.0 : 0.0;
+  double ex = u > 20.0 ? (u - 20.0) / 100.0 : 0.0;
+  return s * (ex < 1.0 ? ex : 1.0);
 }
 
 static const cf_discount_policy POLICIES[] = {
     {"none", "no uncertainty deduction", rule_none},
     {"ar-tool14",
-     "CDM AR-TOOL14 v4.2, uncertainty discount: 0 / 25 / 50 / 100 % of the half-width of the 90 % "
-     "interval for U <= 10 / 20 / 30 / > 30 %",
+     "CDM AR-TOOL14 v04.2 (EB 85), Appendix 2 Table 1: 0 / 25 / 50 / 75 / 100 % of the half-width "
+     "of the 90 % interval for U <= 10 / 15 / 20 / 30 / > 30 %",
      rule_ar_tool14},
     {"vm0047",
-     "Verra VM0047 v1.0, uncertainty deduction: estimate x (U - 10 %) for U > 10 % at 90 % "
-     "confidence (as commonly cited; not checked against the primary text)",
+     "Verra VM0047 v1.0 section 8.4 (eq. 27-28): estimate x min(100 %, max(0, U - 10 %)); all of it "
+     "when U > 100 %",
      rule_vm0047},
     {"gs403",
-     "Gold Standard A/R requirements: estimate x (U - 20 %) for U > 20 % at 90 % confidence (as "
-     "commonly cited; not checked against the primary text)",
+     "Gold Standard 403 A/R methodology v2.1 section 3.11.5: estimate x max(0, U - 20 %) (precision "
+     "+-20 % at 90 % confidence, the excess deducted)",
      rule_gs403},
 };
 enum { N_POLICIES = (int)(sizeof POLICIES / sizeof POLICIES[0]) };

@@ -13,29 +13,39 @@
  * other policies are applied the same way).
  *
  *  "none"       no deduction.
- *  "ar-tool14"  AR-TOOL14 v4.2, the stepped uncertainty discount:
- *                 U <= 10 %        no deduction
- *                 10 < U <= 20 %   25 % of the half-width
- *                 20 < U <= 30 %   50 % of the half-width
- *                 U > 30 %         100 % of the half-width
- *               with the tool's example 60 +- 9 (U = 15 %) -> 57.75 for a
- *               project, 62.25 for a baseline stock.
- *  "vm0047"     Verra VM0047 v1.0: deduction = |stock| x (U - 10 %) when
- *               U > 10 %, nothing otherwise (the excess of the relative
- *               half-width over 10 %, applied as a fraction of the estimate).
- *  "gs403"      Gold Standard A/R: deduction = |stock| x (U - 20 %) when
- *               U > 20 % (the same excess rule with a 20 % allowance).
+ *  "ar-tool14"  CDM AR-TOOL14 v04.2 (EB 85, 24 July 2015), Appendix 2,
+ *               Table 1: a share of the half-width by band of U,
+ *                 U <= 10 %        0
+ *                 10 < U <= 15 %   25 %
+ *                 15 < U <= 20 %   50 %
+ *                 20 < U <= 30 %   75 %
+ *                 U > 30 %         100 %
+ *               and the tool's example: 60 +- 9 t d.m./ha (U = 15 %)
+ *               -> 25 % x 9 = 2.25: 57.75 in the project, 62.25 in the
+ *               baseline. (Issue 8 quoted a 4-band table, 25 % up to 20 %
+ *               and 50 % up to 30 %; the 5-band table here is the one a
+ *               page-referenced transcription of v04.2 gives. Both agree
+ *               on the example, so check the bands against the PDF.)
+ *  "vm0047"     Verra VM0047 v1.0 (28 Sep 2023), section 8.4, eq. 27-28:
+ *               UNC = min(100 %, max(0, U - 10 %)), the removals are
+ *               multiplied by 1 - UNC, and a half-width above 100 % of the
+ *               estimate gives no removals. VM0047 combines the pools' U in
+ *               quadrature before this; the caller passes the combined U.
+ *  "gs403"      Gold Standard 403 A/R methodology v2.1, section 3.11.5:
+ *               precision +-20 % at 90 % confidence, the excess deducted
+ *               from the mean: mean x (1 - max(0, U - 20 %)) (the
+ *               methodology's example: 100 m3/ha at 23 % -> 97 m3/ha).
+ *               GS 403 does not define U; AR-TOOL14's definition is used.
  *
- * Sources checked: the table bands and the 60 +- 9 example are those the
- * project's issue quotes for AR-TOOL14 v4.2; the VM0047 and Gold Standard
- * rules could not be confirmed against the primary documents from here and
- * are implemented as commonly cited (see the report of issue 8). Each row
- * carries its source string so the report's parameters list can name it.
+ * Sources: the primary PDFs could not be opened from here. The AR-TOOL14
+ * table and example, the VM0047 equations and the GS 403 rule are taken
+ * from transcriptions that cite page and section of those documents; the
+ * report of issue 8 lists them as not checked against the originals.
+ * Each row carries its source string for the report's parameter list.
  *
- * fraction_of_half_width is deduction / half-width: the band's fraction for
- * "ar-tool14", the equivalent fraction for the proportional rules
- * ((U - 10)/U for vm0047), 0 when nothing is deducted and NaN when the
- * half-width is 0 and something would be (cannot happen: U = 0 deducts 0).
+ * fraction_of_half_width is deduction / half-width: the band's share for
+ * "ar-tool14", the equivalent share for the proportional rules ((U - 10)/U
+ * for vm0047 below the cap), 0 when nothing is deducted.
  */
 #ifndef CF_SINK_DISCOUNT_H
 #define CF_SINK_DISCOUNT_H

@@ -11,9 +11,11 @@
  * as 0 t, and the report can write null plus the reason.
  *
  * Sources (each repeated at its function):
- *  - BGB: AR-TOOL14 v4.2 root-shoot function R(b) = exp(-1.085 + 0.9256
- *    ln b) / b, b = AGB in t d.m./ha (Cairns et al. 1997, Oecologia 111:1,
- *    BGB = exp(-1.085 + 0.9256 ln AGB)); or a tabulated R (IPCC 2006 Vol. 4
+ *  - BGB: AR-TOOL14 v04.2 Appendix 1 (default root-shoot function, with
+ *    eqs. A1.4/A1.5): R(b) = exp(-1.085 + 0.9256 ln b) / b, b = AGB in
+ *    t d.m./ha, "unless transparent and verifiable information can be
+ *    provided to justify a different value" (the regression is Cairns et
+ *    al. 1997, Oecologia 111:1-11); or a tabulated R (IPCC 2006 Vol. 4
  *    Table 4.4, looked up by the caller); or a fixed ratio.
  *  - carbon: t C = t d.m. x CF (IPCC default 0.47, the caller's setting);
  *    t CO2e = 44/12 t C (molar masses of CO2 and C, the ratio the CDM

@@ -17,10 +17,16 @@
  * interval (AR-TOOL14 uses 90 %) as a percentage of the mean:
  *     half-width = t_{(1+c)/2, df} x SE,   df = n_plots - n_strata,
  *     U%         = half-width / mean x 100.
- * These are the tool's equations for stratified random sampling (the
- * finite-population correction is omitted, as in the tool: plots cover a
- * negligible fraction of a stratum). df = n - H is the tool's choice; it is
- * not Satterthwaite's effective df.
+ * These are the tool's equations for stratified random sampling, section
+ * 8.1.1, eqs. (14)-(17) (stratum mean, sample variance, weighted mean and
+ * u_C = t_VAL sqrt(sum w^2 s^2 / n) / b); there is no finite-population
+ * correction in the tool (plots cover a negligible share of a stratum).
+ * df = n - M (plots minus strata) is the tool's choice, not Satterthwaite's
+ * effective df. The tool writes s^2 in the one-pass form [n sum b^2 -
+ * (sum b)^2] / [n (n - 1)]; the two-pass form used here is the same number
+ * without the cancellation. The tool's worked example (its definition of
+ * uncertainty): mean 45.328 t d.m./ha, n = 34, s = 12.776, t(0.1, 33) =
+ * 1.692, U = 8.18 %.
  *
  * Every stratum needs two plots (one gives no variance); an empty stratum
  * is an error, not a silent zero weight, because its area would then carry

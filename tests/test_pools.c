@@ -167,8 +167,9 @@ static void excluded_pool_is_never_zero(void **state) {
  *  A 60 ha: agb 40, bgb 10, soc 2;  B 40 ha: agb 20, bgb 5, soc 1;
  *  dead wood and litter excluded.
  *  trees: 60 x 50 + 40 x 25 = 4000 t C = 14666.67 t CO2e; soc 160 t C.
- *  total 4160 t C = 15253.33 t CO2e. At U = 15 % under AR-TOOL14 the tree
- *  pools' half-width is 2200 t CO2e, a quarter of it (550) is deducted. */
+ *  total 4160 t C = 15253.33 t CO2e. At U = 15 % (AR-TOOL14's 10-15 % band)
+ *  the tree pools' half-width is 2200 t CO2e; a quarter of it (550) is
+ *  deducted. */
 static void project_totals_with_discount(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();

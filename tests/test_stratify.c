@@ -274,24 +274,32 @@ typedef struct {
   double u, deduction, fraction;
 } boundary_case;
 
-/* Each policy at the band edges, stock 100 (half-width = U): AR-TOOL14's
- * bands include their upper limits; the proportional rules deduct
- * 100 x (U - limit) / 100. Exact in binary but for 0.25/0.5 x U: 1e-15. */
+/* Each policy at the band edges, stock 100 (so half-width = U):
+ * AR-TOOL14 v04.2 Appendix 2 bands include their upper limits (10, 15, 20,
+ * 30 %) and take 0 / 25 / 50 / 75 / 100 % of the half-width; VM0047
+ * deducts 100 x min(1, (U - 10)/100) and everything above U = 100 %;
+ * GS 403 deducts 100 x (U - 20)/100, with the methodology's own example
+ * 100 at 23 % -> 97. Products of short binary fractions: 1e-15. */
 static void discount_policies_at_boundaries(void **state) {
   (void)state;
   const boundary_case cases[] = {
       {"none", 35, 0, 0},
       {"ar-tool14", 10, 0, 0},
       {"ar-tool14", 10.5, 0.25 * 10.5, 0.25},
-      {"ar-tool14", 20, 5, 0.25},
-      {"ar-tool14", 20.5, 0.5 * 20.5, 0.5},
-      {"ar-tool14", 30, 15, 0.5},
+      {"ar-tool14", 15, 3.75, 0.25},
+      {"ar-tool14", 15.5, 0.5 * 15.5, 0.5},
+      {"ar-tool14", 20, 10, 0.5},
+      {"ar-tool14", 20.5, 0.75 * 20.5, 0.75},
+      {"ar-tool14", 30, 22.5, 0.75},
       {"ar-tool14", 30.5, 30.5, 1.0},
       {"vm0047", 10, 0, 0},
       {"vm0047", 20, 10, 0.5},
       {"vm0047", 30, 20, 2.0 / 3},
+      {"vm0047", 100, 90, 0.9},
+      {"vm0047", 100.5, 100, 100 / 100.5},
       {"gs403", 10, 0, 0},
       {"gs403", 20, 0, 0},
+      {"gs403", 23, 3, 3 / 23.0},
       {"gs403", 30, 10, 1.0 / 3},
   };
   cf_ctx *ctx = cf_test_ctx();
