@@ -10,9 +10,10 @@ static const char *WHERE = "pools";
 
 /* --- below-ground biomass ------------------------------------------------- */
 
-/* AR-TOOL14 v4.2 (root-shoot ratio of trees as a function of AGB per
- * hectare), the Cairns et al. (1997) regression BGB = exp(-1.085 + 0.9256 ln
- * AGB), AGB and BGB in t d.m./ha, divided by AGB. */
+/* AR-TOOL14 v04.2 Appendix 1, the default root-shoot function of AGB per
+ * hectare: R = exp(-1.085 + 0.9256 ln b) / b, i.e. the regression BGB =
+ * exp(-1.085 + 0.9256 ln AGB) (t d.m./ha; commonly attributed to Cairns et
+ * al. 1997, which the tool does not name) divided by AGB. */
 double cf_root_shoot_ar_tool14(double b) {
   if (!isfinite(b) || !(b > 0.0)) return NAN;
   return exp(-1.085 + 0.9256 * log(b)) / b;
@@ -63,16 +64,26 @@ double cf_carbon_to_co2e(double t_c) { return CF_CO2_PER_C * t_c; }
 
 /* AR-TOOL12 "Estimation of carbon stocks and change in carbon stocks in
  * dead wood and litter in A/R CDM project activities" (v3.1), conservative
- * default-factor method: dead wood C_DW = C_TREE x DF_DW (the tool's table
- * of DF_DW, "Table 1") and litter C_LI = C_TREE x DF_LI (its table of
- * DF_LI, "Table 3" in v3.1; table numbers as cited, not checked). The
- * percentages below are those commonly cited from the tool; they could not
- * be checked against its text here, so every row is flagged verified = 0.
- * Tropical rows split at 2000 m elevation (below: lowland, split again by
- * annual precipitation < 1000, 1000-1600, > 1600 mm); values in percent:
- *   tropical < 2000 m:  < 1000 mm DW 2 LI 4; 1000-1600 mm DW 1 LI 1;
- *                       > 1600 mm DW 1 LI 1
- *   tropical >= 2000 m: DW 6 LI 1;  temperate: DW 8 LI 4;  boreal: DW 8 LI 4 */
+ * default-factor method: dead wood C_DW = C_TREE x DF_DW and litter C_LI =
+ * C_TREE x DF_LI, C_TREE the tree carbon stock (AR-TOOL14: above- plus
+ * below-ground), with DF_DW and DF_LI from the tool's default tables by
+ * biome, elevation and annual precipitation.
+ *
+ * NOT VERIFIED against AR-TOOL12 itself (its PDF could not be read here).
+ * The percentages are those of Harris et al. (2021, Nature Climate Change
+ * 11:234, Table S4), which uses the same biome / elevation / precipitation
+ * split for dead wood and litter as fractions of biomass; they are taken as
+ * the best available statement of the tool's table, and every row is
+ * flagged verified = 0. Harris et al. apply them to AGB, AR-TOOL12 (as
+ * cited) to tree carbon: the caller chooses the base it passes to
+ * cf_dom_from_fraction. Values in percent:
+ *   tropical, < 2000 m: < 1000 mm        DW 2  LI 4
+ *                       1000-1600 mm     DW 1  LI 1
+ *                       > 1600 mm        DW 6  LI 1
+ *   tropical, >= 2000 m (any rainfall)   DW 7  LI 1
+ *   temperate and boreal                 DW 8  LI 4
+ * Band edges: 1000 and 1600 mm belong to the middle band; 2000 m to the
+ * upper row (the table says "< 2000" and "> 2000"). */
 typedef struct {
   double df_dw_pct, df_li_pct;
   const char *source;
@@ -80,12 +91,14 @@ typedef struct {
 
 enum { DOM_TROP_DRY, DOM_TROP_MOIST, DOM_TROP_WET, DOM_TROP_MONTANE, DOM_TEMPERATE, DOM_BOREAL };
 static const dom_row DOM_ROWS[] = {
-    [DOM_TROP_DRY] = {2, 4, "AR-TOOL12 v3.1 default factors: tropical, < 2000 m, < 1000 mm"},
-    [DOM_TROP_MOIST] = {1, 1, "AR-TOOL12 v3.1 default factors: tropical, < 2000 m, 1000-1600 mm"},
-    [DOM_TROP_WET] = {1, 1, "AR-TOOL12 v3.1 default factors: tropical, < 2000 m, > 1600 mm"},
-    [DOM_TROP_MONTANE] = {6, 1, "AR-TOOL12 v3.1 default factors: tropical, >= 2000 m"},
-    [DOM_TEMPERATE] = {8, 4, "AR-TOOL12 v3.1 default factors: temperate"},
-    [DOM_BOREAL] = {8, 4, "AR-TOOL12 v3.1 default factors: boreal"},
+#define DOM_SRC "AR-TOOL12 v3.1 default factors (values as in Harris et al. 2021 Table S4; unverified): "
+    [DOM_TROP_DRY] = {2, 4, DOM_SRC "tropical, < 2000 m, < 1000 mm"},
+    [DOM_TROP_MOIST] = {1, 1, DOM_SRC "tropical, < 2000 m, 1000-1600 mm"},
+    [DOM_TROP_WET] = {6, 1, DOM_SRC "tropical, < 2000 m, > 1600 mm"},
+    [DOM_TROP_MONTANE] = {7, 1, DOM_SRC "tropical, >= 2000 m"},
+    [DOM_TEMPERATE] = {8, 4, DOM_SRC "temperate"},
+    [DOM_BOREAL] = {8, 4, DOM_SRC "boreal"},
+#undef DOM_SRC
 };
 
 int cf_dom_defaults_ar_tool12(cf_ctx *ctx, cf_biome biome, double elevation_m,

@@ -14,14 +14,15 @@
  *  - BGB: AR-TOOL14 v04.2 Appendix 1 (default root-shoot function, with
  *    eqs. A1.4/A1.5): R(b) = exp(-1.085 + 0.9256 ln b) / b, b = AGB in
  *    t d.m./ha, "unless transparent and verifiable information can be
- *    provided to justify a different value" (the regression is Cairns et
- *    al. 1997, Oecologia 111:1-11); or a tabulated R (IPCC 2006 Vol. 4
+ *    provided to justify a different value" (the regression is commonly
+ *    attributed to Cairns et al. 1997, Oecologia 111:1-11); or a tabulated R (IPCC 2006 Vol. 4
  *    Table 4.4, looked up by the caller); or a fixed ratio.
  *  - carbon: t C = t d.m. x CF (IPCC default 0.47, the caller's setting);
  *    t CO2e = 44/12 t C (molar masses of CO2 and C, the ratio the CDM
  *    tools use).
  *  - dead wood, litter: AR-TOOL12 (v3.1) conservative default method,
  *    C_DW = C_TREE x DF_DW, C_LI = C_TREE x DF_LI; or measured values.
+ *    The default factors are NOT verified against the tool (see pools.c).
  *  - SOC: AR-TOOL16 (v1.1.0): SOC_INITIAL = SOC_REF f_LU f_MG f_IN; the
  *    rate of increase (SOC_REF - SOC_INITIAL) / 20 years, at most 0.8 t
  *    C/ha/yr, for at most 20 years after planting.
