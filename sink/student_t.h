@@ -10,23 +10,26 @@
  *
  * How. For t >= 0 the upper tail is
  *     Q(t | df) = I_x(df/2, 1/2) / 2,   x = df / (df + t^2)
- * (Abramowitz & Stegun 26.7.1 with 26.5.27), I the regularised incomplete
- * beta function. I_x(a, b) is evaluated by its continued fraction (DLMF
- * 8.17.22) with the modified Lentz method, directly when x < (a+1)/(a+b+2)
+ * (Abramowitz & Stegun ch. 26: Student's t through the incomplete beta
+ * function), I the regularised incomplete beta function. I_x(a, b) is
+ * evaluated by its continued fraction (DLMF 8.17.22-8.17.24) with the
+ * modified Lentz method, directly when x < (a+1)/(a+b+2)
  * and through I_x(a,b) = 1 - I_{1-x}(b,a) otherwise, where the fraction
  * converges fast; 1 - x = t^2/(df + t^2) is formed directly, never as a
  * difference, so small t loses nothing. The prefactor x^a (1-x)^b / B(a,b)
  * needs ln B(a, 1/2) for large a, where lgamma(a) - lgamma(a + 1/2)
  * cancels: above a = 20 it uses the asymptotic series of
- * ln Gamma(a + 1/2) - ln Gamma(a) (DLMF 5.11.13 specialised; the truncation
- * error is below 1e-15 there, checked against lgamma at a = 20 and 40).
+ * ln Gamma(a + 1/2) - ln Gamma(a) (from DLMF 5.11.13; at a = 20 and 40 it
+ * agrees with the lgamma difference to 5e-15, the latter's own error).
  *
  * The quantile solves Q(t) = 1 - p for p > 1/2 (the tail, so p near 1
  * keeps its digits) by Newton's method on the density, safeguarded by
  * bisection inside a bracket that is grown by doubling; p < 1/2 follows by
- * symmetry. Accuracy: |CDF error| < 1e-14 for 1 <= df <= 1e6 on the tests'
- * points, and the quantile is converged to a relative 1e-14 in t, well
- * inside the 1e-10 this module promises.
+ * symmetry. Accuracy, promised 1e-10, checked: the closed forms for df = 1,
+ * 2 (CDF and quantile) and 4 (quantile) to 1e-12 relative (tests), and the
+ * CDF against Gauss-Legendre integration of the density for df = 1.3 ...
+ * 5000 to 1e-12 absolute (done once while writing this, in Python); the
+ * quantile iteration stops at a relative step of 1e-15 in t.
  */
 #ifndef CF_SINK_STUDENT_T_H
 #define CF_SINK_STUDENT_T_H
