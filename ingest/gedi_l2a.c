@@ -251,7 +251,11 @@ int cf_gedi_l2a_read(cf_ctx *ctx, const char *path, const cf_gedi_filter *filter
     }
     if ((size_t)len >= sizeof name || strncmp(name, "BEAM", 4) != 0) continue;
     H5O_info_t oi;
-    if (H5Oget_info_by_name2(file, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_GROUP) {
+    if (H5Oget_info_by_name2(file, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+      rc = cf_error(ctx, CF_EDATA, path, name, "cannot read the beam group's header (corrupt file?)");
+      break;
+    }
+    if (oi.type != H5O_TYPE_GROUP) {
       rc = cf_error(ctx, CF_EDATA, path, name, "is not a group");
       break;
     }

@@ -7,6 +7,9 @@
       with numpy masks (first failing reason, in the reader's documented
       order: invalid, quality, degrade, sensitivity, beam):
         C minsens power read invalid quality degrade sensitivity beam kept
+  gedi_h5py.py offsets FILE
+      byte offsets (and sizes) of BEAM0101/rh's first chunk, the object
+      header of BEAM0101/rh and of group BEAM0101, to garble them
   gedi_h5py.py nobeam OUT          an HDF5 file with METADATA and no BEAM group
   gedi_h5py.py drop SRC OUT DSET   a copy of SRC without dataset DSET
   gedi_h5py.py shorten SRC OUT DSET  a copy with DSET one row shorter
@@ -64,6 +67,11 @@ def main():
     if mode == "dump":
         a = sys.argv[3:]
         dump(sys.argv[2], [(float(a[i]), int(a[i + 1])) for i in range(0, len(a), 2)])
+    elif mode == "offsets":
+        with h5py.File(sys.argv[2], "r") as f:
+            d = f["BEAM0101/rh"]
+            ci = d.id.get_chunk_info(0)
+            print(ci.byte_offset, ci.size, h5py.h5o.get_info(d.id).addr, h5py.h5o.get_info(f["BEAM0101"].id).addr)
     elif mode == "nobeam":
         with h5py.File(sys.argv[2], "w") as f:
             f.create_group("METADATA").attrs["note"] = "no beams here"

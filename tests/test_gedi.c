@@ -252,6 +252,60 @@ static void bad_inputs_are_named_errors(void **state) {
     fclose(out);
     expect_fail(p, CF_EDATA, p, NULL);
   }
+  /* garbage over 4 KiB at places through the file (object headers, B-tree
+   * nodes, deflated rh chunks, contiguous vectors): the reader either
+   * reads (garbage values in a contiguous vector are still numbers) or
+   * fails with a named error; it never crashes */
+  for (int i = 1; i < 16; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "garbled%d.h5", i);
+    const char *p = cf_test_path(f->dir, name);
+    char *copy = malloc((size_t)size);
+    memcpy(copy, buf, (size_t)size);
+    long at = size / 16 * i;
+    for (long k = at; k < at + 4096 && k < size; k++) copy[k] = (char)(0xA5 ^ (k * 31));
+    FILE *out = fopen(p, "wb");
+    assert_int_equal(fwrite(copy, 1, (size_t)size, out), (size_t)size);
+    fclose(out);
+    free(copy);
+    cf_ctx *ctx = cf_test_ctx();
+    cf_gedi_l2a g;
+    int rc = cf_gedi_l2a_read(ctx, p, NULL, &g);
+    print_message("%s (4 KiB garbled at byte %ld) -> %s%s%s\n", name, at, cf_strerror(rc), rc ? ": " : "",
+                  rc ? cf_error_message(ctx) : "");
+    assert_true(rc == CF_OK || rc == CF_EDATA);
+    if (rc) {
+      assert_non_null(strstr(cf_error_message(ctx), p));
+      assert_null(g.shots);
+    }
+    cf_gedi_l2a_free(&g);
+    cf_ctx_destroy(ctx);
+  }
+  /* targeted: the first deflated chunk of BEAM0101/rh, the object header
+   * of that dataset and of its group (addresses from h5py): each must be a
+   * named error about that beam */
+  char args0[1400];
+  snprintf(args0, sizeof args0, "offsets '%s'", f->h5);
+  run_py(f, args0, "offsets.txt");
+  FILE *fo = fopen(cf_test_path(f->dir, "offsets.txt"), "r");
+  long chunk, chunk_size, dset_hdr, group_hdr;
+  assert_int_equal(fscanf(fo, "%ld %ld %ld %ld", &chunk, &chunk_size, &dset_hdr, &group_hdr), 4);
+  fclose(fo);
+  long where[3] = {chunk, dset_hdr, group_hdr}, len[3] = {chunk_size, 64, 64};
+  const char *what[3] = {"BEAM0101/rh: read failed", "BEAM0101/rh: cannot open", "BEAM0101: cannot read"};
+  for (int i = 0; i < 3; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "target%d.h5", i);
+    const char *p = cf_test_path(f->dir, name);
+    char *copy = malloc((size_t)size);
+    memcpy(copy, buf, (size_t)size);
+    for (long k = where[i]; k < where[i] + len[i] && k < size; k++) copy[k] = (char)(0xA5 ^ (k * 31));
+    FILE *out = fopen(p, "wb");
+    assert_int_equal(fwrite(copy, 1, (size_t)size, out), (size_t)size);
+    fclose(out);
+    free(copy);
+    expect_fail(p, CF_EDATA, p, what[i]);
+  }
   free(buf);
 
   expect_fail(cf_test_path(f->dir, "missing.h5"), CF_ENOENT, "missing.h5", NULL);
