@@ -258,8 +258,9 @@ static void prediction_intervals_cover_90_percent(void **state) {
 static void loglog_bias_correction(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
-  enum { DRAWS = 2000, N = 100 };
+  enum { DRAWS = 2000, N = 100, NEW = 10 }; /* NEW observations per fitted model */
   const double a = 3.0, b = 1.4, sigma = 0.5, x0 = 10.0;
+  double sq_err = 0, sq_se = 0;
   const double true_mean = a * pow(x0, b) * exp(sigma * sigma / 2);
   double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
   double rel = 0, naive = 0;
@@ -278,21 +279,36 @@ static void loglog_bias_correction(void **state) {
     rel += pr.value / true_mean - 1;
     naive += exp(m.coef[0] + m.coef[1] * log(x0)) / true_mean;
     assert_close(pr.median, exp(m.coef[0] + m.coef[1] * log(x0)), 1e-14, 0);
-    double y0 = a * pow(x0, b) * exp(sigma * cf_rng_normal(&r));
-    in_log += fabs(log(y0 / pr.median)) <= 1.645 * pr.se_log;
+    for (int k = 0; k < NEW; k++) {
+      double y0 = a * pow(x0, b) * exp(sigma * cf_rng_normal(&r));
+      in_log += fabs(log(y0 / pr.median)) <= 1.645 * pr.se_log;
+      sq_err += (y0 - pr.value) * (y0 - pr.value);
+      sq_se += pr.se_pred * pr.se_pred;
+    }
   }
   rel /= DRAWS;
   naive /= DRAWS;
   print_message("log-log, s = %.2f: mean relative error of the corrected mean %+.4f; naive exp(fit) / mean %.4f "
                 "(exp(-s^2/2) = %.4f); log-scale 90 %% interval covers %.4f\n",
-                sigma, rel, naive, exp(-sigma * sigma / 2), (double)in_log / DRAWS);
+                sigma, rel, naive, exp(-sigma * sigma / 2), (double)in_log / (DRAWS * NEW));
   /* Per draw the relative error has SD ~ sigma sqrt(h0) <= 0.5 sqrt(0.03)
    * = 0.09, so its mean over 2000 draws has SE <= 0.002; the estimator's
    * own second-order bias (sigma^2 h0 / 2 + sigma^4 / (4 df)) is <= 0.004.
    * 0.01 covers 3 SE plus that; the naive back-transform is off by 0.12. */
   assert_close(rel, 0.0, 0, 0.01);
   assert_close(naive, exp(-sigma * sigma / 2), 0, 0.01);
-  assert_close((double)in_log / DRAWS, 0.90, 0, 0.025); /* as in the coverage test */
+  /* the log-scale interval: 20000 new observations, but the 10 of one
+   * fit share its error; 0.025 as in the coverage test is still > 3.5 SD */
+  assert_close((double)in_log / (DRAWS * NEW), 0.90, 0, 0.025);
+  /* se_pred is honest on the original scale: mean squared error of the
+   * corrected prediction / mean se_pred^2 -> 1. The squared error of a
+   * lognormal (s = 0.5) has relative SD sqrt(kurtosis - 1) = 2.8 per
+   * observation, 0.02 over 20000; 0.07 is 3.5 SD. The delta method's
+   * se = yhat s would give a ratio (exp(s^2) - 1) / s^2 = 1.14: rejected. */
+  double ratio = sq_err / sq_se;
+  print_message("mean (y0 - yhat)^2 / mean se_pred^2 = %.4f (delta method would give %.4f)\n", ratio,
+                expm1(sigma * sigma) / (sigma * sigma));
+  assert_close(ratio, 1.0, 0, 0.07);
   free(x);
   free(y);
   cf_ctx_destroy(ctx);
@@ -374,7 +390,8 @@ static void map_equals_pointwise_and_is_thread_invariant(void **state) {
   ndvi[10 * W + 20] = nod; /* nodata in the NDVI */
   chm[20 * W + 30] = 0.0; /* valid, but outside the log-log domain */
   cf_test_write_tif(chm_path, W, H, 1, "Float64", gt, "EPSG:32633", &nod, chm, 16);
-  cf_test_write_tif(ndvi_path, W, H, 1, "Float64", gt, "EPSG:32633", &nod, ndvi, 16);
+  /* strips, where the CHM has 16 px tiles: inputs need not share a block layout */
+  cf_test_write_tif(ndvi_path, W, H, 1, "Float64", gt, "EPSG:32633", &nod, ndvi, 0);
 
   /* a log-log model on (CHM, NDVI), fitted on noisy synthetic plots */
   cf_ctx *ctx = cf_test_ctx();
