@@ -13,14 +13,16 @@
  * file with no BEAM group is an error (it is not an L2A file, or a subset
  * that kept nothing). HDF5 is read in the calling thread only (DESIGN.md).
  *
- * Shot selection follows the L2A user guide's recommendation for
- * vegetation work: quality_flag == 1, degrade_flag == 0, and a beam
- * sensitivity of at least 0.95 (0.98 is often used over dense tropical
- * canopy, hence configurable); optionally the full-power beams only
- * (BEAM0101, BEAM0110, BEAM1000, BEAM1011 - coverage beams penetrate dense
- * canopy less). A rejected shot is counted under the FIRST test it fails,
- * in the order: invalid (non-finite lon/lat), quality, degrade,
- * sensitivity, beam, so the counts add up:
+ * Shot selection: the filter commonly applied for vegetation structure
+ * and biomass work (quality_flag == 1, degrade_flag == 0, beam sensitivity
+ * - the largest canopy cover the waveform can still see the ground
+ * through - of at least 0.95; stricter values such as 0.98 are used over
+ * dense canopy, hence configurable); optionally the full-power beams only
+ * (BEAM0101, BEAM0110, BEAM1000, BEAM1011, whose groups say "Full power
+ * beam"; the coverage beams penetrate dense canopy less). A rejected shot
+ * is counted under the FIRST test it fails, in the order: invalid
+ * (non-finite or out-of-range lon/lat), quality, degrade, sensitivity,
+ * beam, so the counts add up:
  *   n_read = n_kept + n_invalid + n_quality + n_degrade + n_sensitivity + n_beam.
  */
 #ifndef CF_INGEST_GEDI_L2A_H

@@ -10,7 +10,7 @@
  *     The fit is unbiased for ln y, but exp(E[ln y]) is the MEDIAN of y, not
  *     its mean: for lognormal errors E[y] = exp(mu + s^2/2). The mean is
  *     therefore predicted as exp(b0 + sum b_j ln x_j) * exp(s^2/2), the
- *     correction of Baskerville (1972, Ecology 53:2), s^2 the residual
+ *     correction of Baskerville (1972, Can. J. For. Res. 2:49-53), s^2 the residual
  *     variance of the log fit. Needs y > 0 and every x > 0.
  *  B. multiple linear regression:  y = b0 + sum_j b_j x_j + e.
  *

@@ -2,7 +2,8 @@
 
   gedi_h5py.py dump FILE [MINSENS POWER_ONLY]...
       one line per shot, all beams in name order:
-        S beam shot_number lat lon elev sensitivity quality degrade rh0 .. rh100
+        S beam full_power shot_number lat lon elev sensitivity quality degrade rh0 .. rh100
+      (full_power: 1 if the group's description attribute says "Full power")
       then, for each (MINSENS, POWER_ONLY) pair, the filter counts computed
       with numpy masks (first failing reason, in the reader's documented
       order: invalid, quality, degrade, sensitivity, beam):
@@ -40,9 +41,13 @@ def dump(path, pairs):
             q = g["quality_flag"][:].astype(np.int64)
             d = g["degrade_flag"][:].astype(np.int64)
             rh = g["rh"][:].astype(np.float64)
+            desc = g.attrs.get("description", [b""])
+            desc = desc[0] if isinstance(desc, np.ndarray) else desc
+            desc = desc.decode() if isinstance(desc, bytes) else str(desc)
+            full = int(desc.startswith("Full power"))
             for i in range(len(sn)):
                 vals = [lat[i], lon[i], el[i], se[i]]
-                print("S", b, int(sn[i]), " ".join(repr(float(v)) for v in vals), int(q[i]), int(d[i]),
+                print("S", b, full, int(sn[i]), " ".join(repr(float(v)) for v in vals), int(q[i]), int(d[i]),
                       " ".join(repr(float(v)) for v in rh[i]))
             power = int(b[4:], 2) >= 4
             for k, v in (("lat", lat), ("lon", lon), ("q", q), ("d", d), ("s", se)):

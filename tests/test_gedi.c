@@ -70,7 +70,7 @@ typedef struct {
   char beam[16];
   unsigned long long shot;
   double lat, lon, elev, sens, rh[CF_GEDI_NRH];
-  int q, d;
+  int q, d, full_power;
 } py_shot;
 
 typedef struct {
@@ -91,8 +91,9 @@ static size_t parse_dump(const char *path, py_shot **shots, py_counts *counts, i
     if (!strcmp(tag, "S")) {
       if (n == cap) *shots = realloc(*shots, (cap *= 2) * sizeof **shots);
       py_shot *s = &(*shots)[n++];
-      assert_int_equal(fscanf(fp, "%15s %llu %lf %lf %lf %lf %d %d", s->beam, &s->shot, &s->lat, &s->lon,
-                              &s->elev, &s->sens, &s->q, &s->d), 8);
+      assert_int_equal(fscanf(fp, "%15s %d %llu %lf %lf %lf %lf %d %d", s->beam, &s->full_power, &s->shot, &s->lat,
+                              &s->lon, &s->elev, &s->sens, &s->q, &s->d),
+                       9);
       for (int k = 0; k < CF_GEDI_NRH; k++) assert_int_equal(fscanf(fp, "%lf", &s->rh[k]), 1);
     } else {
       assert_string_equal(tag, "C");
@@ -139,6 +140,8 @@ static void every_shot_equals_h5py(void **state) {
     assert_int_equal(s->quality_flag, py[i].q);
     assert_int_equal(s->degrade_flag, py[i].d);
     assert_int_equal(s->beam, (int)strtol(py[i].beam + 4, NULL, 2));
+    /* power from the name agrees with the group's own description */
+    assert_int_equal(s->power, py[i].full_power);
     for (int k = 0; k < CF_GEDI_NRH; k++) assert_close(s->rh[k], py[i].rh[k], 0, 0);
     assert_close(cf_gedi_rh(s, 98), py[i].rh[98], 0, 0);
   }
