@@ -29,6 +29,16 @@ double cf_gedi_rh(const cf_gedi_shot *s, int pct) {
   return pct >= 0 && pct < CF_GEDI_NRH ? s->rh[pct] : NAN;
 }
 
+const char *cf_gedi_l2a_summary(const cf_gedi_l2a *g, char *buf, size_t cap) {
+  if (cap)
+    snprintf(buf, cap,
+             "%zu shots read from %d beam%s, %zu kept; rejected: %zu invalid position, %zu quality_flag, "
+             "%zu degrade_flag, %zu sensitivity, %zu coverage beam",
+             g->n_read, g->n_beams, g->n_beams == 1 ? "" : "s", g->n_kept, g->n_invalid, g->n_quality,
+             g->n_degrade, g->n_sensitivity, g->n_beam);
+  return buf;
+}
+
 void cf_gedi_l2a_free(cf_gedi_l2a *g) {
   if (!g) return;
   free(g->shots);

@@ -70,6 +70,11 @@ typedef struct {
 int cf_gedi_l2a_read(cf_ctx *ctx, const char *path, const cf_gedi_filter *filter, cf_gedi_l2a *out);
 void cf_gedi_l2a_free(cf_gedi_l2a *g);
 
+/* One line for a report or log: "301 shots read from 7 beams, 247 kept;
+ * rejected: 0 invalid position, 0 quality_flag, 0 degrade_flag, 54
+ * sensitivity, 0 coverage beam". Truncated to cap; returns buf. */
+const char *cf_gedi_l2a_summary(const cf_gedi_l2a *g, char *buf, size_t cap);
+
 /* rh at percentile `pct` (0..100) of a shot; NaN outside the range. */
 double cf_gedi_rh(const cf_gedi_shot *s, int pct);
 

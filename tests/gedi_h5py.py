@@ -11,6 +11,11 @@
   gedi_h5py.py offsets FILE
       byte offsets (and sizes) of BEAM0101/rh's first chunk, the object
       header of BEAM0101/rh and of group BEAM0101, to garble them
+  gedi_h5py.py flags SRC OUT
+      a copy where some shots fail each test (the real subset has no
+      quality or degrade failures): BEAM0101 quality_flag 0 at rows 0-2,
+      BEAM0110 degrade_flag 1 at rows 3-5 and quality_flag 0 at row 5 (a
+      shot failing two tests), BEAM1000 lat NaN at row 1 and lon 200 at row 2
   gedi_h5py.py nobeam OUT          an HDF5 file with METADATA and no BEAM group
   gedi_h5py.py drop SRC OUT DSET   a copy of SRC without dataset DSET
   gedi_h5py.py shorten SRC OUT DSET  a copy with DSET one row shorter
@@ -77,6 +82,14 @@ def main():
             d = f["BEAM0101/rh"]
             ci = d.id.get_chunk_info(0)
             print(ci.byte_offset, ci.size, h5py.h5o.get_info(d.id).addr, h5py.h5o.get_info(f["BEAM0101"].id).addr)
+    elif mode == "flags":
+        shutil.copyfile(sys.argv[2], sys.argv[3])
+        with h5py.File(sys.argv[3], "r+") as f:
+            f["BEAM0101/quality_flag"][0:3] = 0
+            f["BEAM0110/degrade_flag"][3:6] = 1
+            f["BEAM0110/quality_flag"][5] = 0
+            f["BEAM1000/lat_lowestmode"][1] = np.nan
+            f["BEAM1000/lon_lowestmode"][2] = 200.0
     elif mode == "nobeam":
         with h5py.File(sys.argv[2], "w") as f:
             f.create_group("METADATA").attrs["note"] = "no beams here"

@@ -162,10 +162,25 @@ static void every_shot_equals_h5py(void **state) {
 
 /* The filter counts, for the defaults and two other settings, equal what
  * numpy computes from the same datasets. */
+static void check_counts(const fixture *f, const char *h5, int with_flags);
+
 static void filter_counts_equal_numpy(void **state) {
   fixture *f = *state;
+  check_counts(f, f->h5, 0);
+}
+
+/* The same on a copy where shots fail every test, some of them two. */
+static void filter_counts_with_failing_flags(void **state) {
+  fixture *f = *state;
   char args[1400];
-  snprintf(args, sizeof args, "dump '%s' 0.95 0 0.98 0 0.9 1", f->h5);
+  snprintf(args, sizeof args, "flags '%s' flags.h5", f->h5);
+  run_py(f, args, "flags.txt");
+  check_counts(f, cf_test_path(f->dir, "flags.h5"), 1);
+}
+
+static void check_counts(const fixture *f, const char *h5, int with_flags) {
+  char args[1400];
+  snprintf(args, sizeof args, "dump '%s' 0.95 0 0.98 0 0.9 1", h5);
   run_py(f, args, "counts.txt");
   py_shot *py;
   py_counts c[3];
@@ -178,11 +193,22 @@ static void filter_counts_equal_numpy(void **state) {
     flt.min_sensitivity = c[t].minsens;
     flt.power_beams_only = c[t].power;
     cf_gedi_l2a g;
-    assert_int_equal(cf_gedi_l2a_read(ctx, f->h5, t == 0 ? NULL : &flt, &g), CF_OK);
-    print_message("sensitivity >= %.2f%s: %zu shots read, %zu kept, %zu failed quality, %zu degraded, "
-                  "%zu low sensitivity, %zu coverage beam, %zu invalid\n",
-                  c[t].minsens, c[t].power ? ", power beams" : "", g.n_read, g.n_kept, g.n_quality,
-                  g.n_degrade, g.n_sensitivity, g.n_beam, g.n_invalid);
+    assert_int_equal(cf_gedi_l2a_read(ctx, h5, t == 0 ? NULL : &flt, &g), CF_OK);
+    if (with_flags) {
+      /* what the flags copy planted, by first failing reason (3 + 2, the
+       * shot with both degrade and quality failing counts as quality) */
+      assert_int_equal(g.n_invalid, 2);
+      assert_int_equal(g.n_quality, 4);
+      assert_int_equal(g.n_degrade, 2);
+    }
+    char line[256], want[256];
+    print_message("sensitivity >= %.2f%s: %s\n", c[t].minsens, c[t].power ? ", power beams only" : "",
+                  cf_gedi_l2a_summary(&g, line, sizeof line));
+    snprintf(want, sizeof want,
+             "%zu shots read from 7 beams, %zu kept; rejected: %zu invalid position, %zu quality_flag, "
+             "%zu degrade_flag, %zu sensitivity, %zu coverage beam",
+             c[t].read, c[t].kept, c[t].invalid, c[t].quality, c[t].degrade, c[t].sens, c[t].beam);
+    assert_string_equal(line, want);
     assert_int_equal(g.n_read, n);
     assert_int_equal(g.n_read, c[t].read);
     assert_int_equal(g.n_invalid, c[t].invalid);
@@ -196,7 +222,8 @@ static void filter_counts_equal_numpy(void **state) {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
       int power = strtol(py[i].beam + 4, NULL, 2) >= 4;
-      int pass = py[i].q == 1 && py[i].d == 0 && py[i].sens >= c[t].minsens && (!c[t].power || power);
+      int pass = isfinite(py[i].lat) && isfinite(py[i].lon) && fabs(py[i].lat) <= 90 && fabs(py[i].lon) <= 180 &&
+                 py[i].q == 1 && py[i].d == 0 && py[i].sens >= c[t].minsens && (!c[t].power || power);
       if (!pass) continue;
       assert_true(j < g.n_kept);
       assert_int_equal(g.shots[j].shot_number, py[i].shot);
@@ -210,7 +237,7 @@ static void filter_counts_equal_numpy(void **state) {
   cf_gedi_filter_default(&bad);
   bad.min_sensitivity = NAN;
   cf_gedi_l2a g;
-  assert_int_equal(cf_gedi_l2a_read(ctx, f->h5, &bad, &g), CF_EINVAL);
+  assert_int_equal(cf_gedi_l2a_read(ctx, h5, &bad, &g), CF_EINVAL);
   assert_non_null(strstr(cf_error_message(ctx), "min_sensitivity"));
   free(py);
   cf_ctx_destroy(ctx);
@@ -331,6 +358,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_shot_equals_h5py),
       cmocka_unit_test(filter_counts_equal_numpy),
+      cmocka_unit_test(filter_counts_with_failing_flags),
       cmocka_unit_test(bad_inputs_are_named_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
