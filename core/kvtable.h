@@ -27,8 +27,20 @@ typedef enum {
   CF_KV_INT,    /* int */
   CF_KV_BOOL,   /* int, 0 or 1; yes/no/true/false/on/off/1/0 */
   CF_KV_U64,    /* uint64_t */
-  CF_KV_ENUM    /* int (or an enum), the index of the value in `choices` */
+  CF_KV_ENUM,   /* int (or an enum), the index of the value in `choices` */
+  CF_KV_NUM_OR_ENUM, /* cf_kv_num_or_choice: a choice's name or a number in [min, max] */
+  CF_KV_FLAGS,  /* unsigned, bit i set for choice i: "agb,bgb,soc" (a subset, any order) */
+  CF_KV_TEXT    /* char[CF_KV_TEXT_MAX]: a name checked where it is used (a table's row) */
 } cf_kv_type;
+
+#define CF_KV_TEXT_MAX 64
+
+/* The field of a CF_KV_NUM_OR_ENUM row ("root_shoot=ar-tool14" or
+ * "root_shoot=0.25"): choice >= 0 names a choice, -1 means `value`. */
+typedef struct {
+  int choice;
+  double value;
+} cf_kv_num_or_choice;
 
 typedef struct {
   const char *key;
@@ -61,7 +73,8 @@ const cf_kv_opt *cf_kv_find(const cf_kv_table *t, const char *key);
  * are set from text only (a double cannot hold every value): always -1. */
 int cf_kv_check(const cf_kv_opt *o, double v, char *why, size_t cap);
 /* Check `v` (cf_kv_check) and store it in `base` through the row's offset
- * and type. CF_EINVAL with a message naming `where` and the key if it
+ * and type (CF_KV_NUM_OR_ENUM: as the number; CF_KV_FLAGS: the bit mask;
+ * CF_KV_TEXT rows are set from text only). CF_EINVAL with a message naming `where` and the key if it
  * does not fit. */
 int cf_kv_put(cf_ctx *ctx, const cf_kv_opt *o, void *base, double v, const char *where);
 /* The row's value in `base` as text: numbers in their shortest exact form,

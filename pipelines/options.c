@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "core/fsutil.h"
+#include "core/strbuf.h"
 #include "ingest/gdal_util.h"
 #include "pipelines/pipeline_internal.h"
 
@@ -245,11 +246,64 @@ static int setting_number(const cf_kv_opt *row, const cf_yaml_node *n, double *v
   return cf_yaml_as_double(n, v) ? -1 : 0;
 }
 
+/* Rows whose values are text (a name, a list of choices, a choice or a
+ * number) are checked and stored through their KEY=VALUE form, so the
+ * pipeline and the command line accept exactly the same values. */
+static int text_row(const cf_kv_opt *row) {
+  return row->type == CF_KV_TEXT || row->type == CF_KV_FLAGS || row->type == CF_KV_NUM_OR_ENUM;
+}
+
+/* "KEY=VALUE" for a text row: a scalar as it is, a list of scalars (for
+ * CF_KV_FLAGS) joined by commas. NULL if the node is neither. */
+static char *setting_kv_text(const cf_kv_opt *row, const cf_yaml_node *n) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_printf(&sb, "%s=", row->key);
+  if (n->kind == CF_YAML_SCALAR) {
+    cf_strbuf_puts(&sb, n->value);
+  } else if (n->kind == CF_YAML_SEQUENCE && row->type == CF_KV_FLAGS) {
+    for (size_t i = 0; i < n->n; i++) {
+      if (n->items[i]->kind != CF_YAML_SCALAR) {
+        cf_strbuf_free(&sb);
+        return NULL;
+      }
+      cf_strbuf_printf(&sb, "%s%s", i ? "," : "", n->items[i]->value);
+    }
+  } else {
+    cf_strbuf_free(&sb);
+    return NULL;
+  }
+  return cf_strbuf_take(&sb);
+}
+
+static int check_text_setting(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_kv_opt *row,
+                              const cf_yaml_node *n) {
+  char *kv = setting_kv_text(row, n);
+  if (!kv)
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s must be %s", o->name, st->def->type,
+                         row->type == CF_KV_FLAGS ? "a list of names" : "a single value");
+  const cf_kv_table *t = o->settings;
+  void *scratch = calloc(1, t->size);
+  cf_ctx *tmp = cf_ctx_create();
+  int rc = scratch && tmp ? CF_OK : cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
+  if (!rc) {
+    t->defaults(scratch);
+    if (cf_kv_set(tmp, t->opts, t->n, scratch, kv, st->def->type, NULL) != CF_OK)
+      rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s: %s", o->name, st->def->type,
+                         cf_error_count(tmp) ? cf_error_get(tmp, 0)->reason : "invalid");
+  }
+  if (tmp) cf_ctx_destroy(tmp);
+  free(scratch);
+  free(kv);
+  return rc;
+}
+
 static int check_setting(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_yaml_node *n) {
   const cf_kv_opt *row = setting_row(o);
   if (!row)
     return cf_yaml_error(ctx, CF_EINTERNAL, st->source, n, "option '%s' of %s is not in its settings table (%s)",
                          o->name, st->def->type, o->settings->where);
+  if (text_row(row)) return check_text_setting(ctx, st, o, row, n);
   char range[256], what[300], why[320];
   double v;
   cf_kv_range_text(row, range, sizeof range);
@@ -270,6 +324,14 @@ int cf_stage_apply_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_table *
     const cf_yaml_node *n = st->values[k];
     if (o->settings != t || !n || cf_yaml_is_null(n)) continue;
     const cf_kv_opt *row = setting_row(o);
+    if (row && text_row(row)) {
+      char *kv = setting_kv_text(row, n);
+      int rc = kv ? cf_kv_set(ctx, t->opts, t->n, base, kv, st->name, NULL)
+                  : cf_error(ctx, CF_EINTERNAL, st->source, o->name, "option of stage '%s' was not validated", st->name);
+      free(kv);
+      if (rc) return rc;
+      continue;
+    }
     double v;
     if (!row || setting_number(row, n, &v)) /* validation let it through: a bug, not a user error */
       return cf_error(ctx, CF_EINTERNAL, st->source, o->name, "option of stage '%s' was not validated", st->name);

@@ -1,5 +1,6 @@
 /* core/: error chain, logging, progress bar, SHA-256, YAML positions, atomic files. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
 #include "core/fsutil.h"
+#include "core/kvtable.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
 #include "core/yaml.h"
@@ -306,6 +308,56 @@ static void commit_all_or_none(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* The text-valued settings rows: a name, a subset of choices, a choice or
+ * a number; each set from KEY=VALUE, rejected with the key named, and
+ * written back as text and JSON. */
+typedef struct {
+  char name[CF_KV_TEXT_MAX];
+  unsigned pools;
+  cf_kv_num_or_choice ratio;
+} kv_demo;
+static const char *const kv_pools[] = {"agb", "bgb", "soc", NULL};
+static const char *const kv_ratio_names[] = {"ar-tool14", "ipcc2006", NULL};
+static const cf_kv_opt kv_rows[] = {
+    {"allometry", CF_KV_TEXT, offsetof(kv_demo, name), 0, 0, "", "an equation", NULL},
+    {"pools", CF_KV_FLAGS, offsetof(kv_demo, pools), 0, 0, "", "pools", kv_pools},
+    {"root_shoot", CF_KV_NUM_OR_ENUM, offsetof(kv_demo, ratio), 0, 10, "", "ratio", kv_ratio_names},
+};
+
+static void text_valued_settings(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  kv_demo d = {"chave2014", 1u, {0, 0}};
+  assert_int_equal(cf_kv_set(ctx, kv_rows, 3, &d, "allometry=jenkins_mixed_hardwood", "t", NULL), CF_OK);
+  assert_string_equal(d.name, "jenkins_mixed_hardwood");
+  assert_int_equal(cf_kv_set(ctx, kv_rows, 3, &d, "pools=soc, AGB", "t", NULL), CF_OK);
+  assert_int_equal(d.pools, 1u | 4u);
+  assert_int_equal(cf_kv_set(ctx, kv_rows, 3, &d, "root_shoot=ipcc2006", "t", NULL), CF_OK);
+  assert_int_equal(d.ratio.choice, 1);
+  assert_int_equal(cf_kv_set(ctx, kv_rows, 3, &d, "root_shoot=0.25", "t", NULL), CF_OK);
+  assert_int_equal(d.ratio.choice, -1);
+  assert_true(d.ratio.value == 0.25);
+  char buf[128];
+  cf_kv_value_text(&kv_rows[1], &d, buf, sizeof buf);
+  assert_string_equal(buf, "agb,soc");
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_kv_json(&sb, kv_rows, 3, &d);
+  assert_string_equal(cf_strbuf_str(&sb), "{\"allometry\":\"jenkins_mixed_hardwood\",\"pools\":[\"agb\",\"soc\"],\"root_shoot\":0.25");
+  cf_strbuf_free(&sb);
+  const char *bad[] = {"pools=agb,wood", "pools=agb,agb", "root_shoot=11", "root_shoot=tool", "allometry=a b", "allometry="};
+  const char *why[] = {"'wood' is not one of agb,bgb,soc", "'agb' is listed twice", "11 is outside", "'tool' is not one of ar-tool14|ipcc2006|0..10",
+                       "no spaces", "a name of 1 to 63 characters"};
+  for (int k = 0; k < 6; k++) {
+    cf_error_clear(ctx);
+    assert_int_equal(cf_kv_set(ctx, kv_rows, 3, &d, bad[k], "t", NULL), CF_EINVAL);
+    if (!strstr(cf_error_message(ctx), why[k])) print_error("%s: %s\n", bad[k], cf_error_message(ctx));
+    assert_non_null(strstr(cf_error_message(ctx), why[k]));
+  }
+  assert_true(d.ratio.value == 0.25); /* a refused value changes nothing */
+  cf_ctx_destroy(ctx);
+}
+
 static void stale_part_of_a_dead_process_is_removed(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
@@ -438,6 +490,7 @@ int main(void) {
       cmocka_unit_test(part_file_never_follows_a_planted_symlink),
       cmocka_unit_test(cog_side_file_never_follows_a_planted_symlink),
       cmocka_unit_test(commit_all_or_none),
+      cmocka_unit_test(text_valued_settings),
       cmocka_unit_test(stale_part_of_a_dead_process_is_removed),
       cmocka_unit_test(no_overwrite_refuses_an_existing_output),
       cmocka_unit_test(same_file_through_symlinks_and_dotdot),
