@@ -25,7 +25,7 @@
  *  - Per-stem biomass is not computed here (allometry is its own module):
  *    cf_inventory_plot_totals takes it as an array parallel to the stems.
  *
- * Decisions where the contract is silent (each also in README/issue note):
+ * Decisions where the contract is silent (summarised in the README):
  *  - A mapping applies to every table that has the mapped header; a table
  *    without it falls back to the field's own name (col.plot=Plot maps the
  *    trees' "Plot" and a plots table's "plot" alike: names match without
@@ -55,6 +55,9 @@
  *    plot row without a year holds for every year. Two rows of one plot with
  *    the same year, or a yearless row beside any other row of that plot, are
  *    duplicates.
+ *  - Totals: a plot with stems gets its biomass from them (agb_t_dm_per_ha,
+ *    if also given, is kept but not used); a plot without stems gets its
+ *    agb_t_dm_per_ha, or 0 (a plot with no trees is a zero, not a gap).
  *  - Strata: a path ending in .csv is a CSV; anything else is opened with
  *    OGR. The stratum attribute is `stratum` (any case) or the
  *    `stratum_field=NAME` option; `stratum_field=FID` (when the layer has no
@@ -166,7 +169,7 @@ typedef struct {
   char *stratum;
   int year;               /* 0: every year */
   double area_ha;         /* horizontal */
-  double radius_m;        /* NaN when the area was given */
+  double radius_m;        /* NaN if not given (area_ha wins when both are) */
   double slope_deg;       /* NaN when not given */
   double *nest_area_ha;   /* [cf_plots.nnest], NaN where blank */
   double agb_t_dm_per_ha; /* NaN if not given */

@@ -6,11 +6,13 @@
  * come from maps, which are horizontal projections). A circular plot whose
  * radius tape is laid along the ground on a slope of angle s covers, seen
  * from above, an ellipse with semi-axes r and r cos(s): its horizontal area
- * is pi r^2 cos(s), smaller than the nominal pi r^2. Pearson, Walker and
- * Brown (2005), "Sourcebook for Land Use, Land-Use Change and Forestry
- * Projects" (Winrock International / BioCarbon Fund), plot layout section,
- * gives the example used in tests/test_plot_geometry.c: a 20 m radius plot
- * on a 25 degree slope covers 0.11 ha, not 0.126 ha. Two ways out follow
+ * is pi r^2 cos(s), smaller than the nominal pi r^2. The example in
+ * tests/test_plot_geometry.c is Winrock International's guidance on plot
+ * layout (Pearson, Walker and Brown 2005, "Sourcebook for Land Use,
+ * Land-Use Change and Forestry Projects", BioCarbon Fund): a 20 m radius
+ * plot on a 25 degree slope covers 0.11 ha, not 0.126 ha (quoted as the
+ * project's brief gives it; the formula gives it: 1256.6 m2 x cos 25 =
+ * 1138.9 m2). Two ways out follow
  * from it, and both are here:
  *   - keep the tape radius and use the smaller horizontal area in the
  *     expansion factor (cf_plot_area_slope_ha; what the forest-io contract's

@@ -319,6 +319,52 @@ static void wide_table(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* --- a long table with a year column; plots with one row per year ----------- */
+
+static void long_table_years(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  const char *tp = cf_test_path(dir, "trees.csv"), *pp = cf_test_path(dir, "plots.csv");
+  cf_test_write_text(tp, "plot,dbh_cm,year\nP1,10,2019\nP1,12,2022\nP1,13,2023\n");
+  cf_test_write_text(pp, "plot,stratum,area_ha,year\nP1,A,0.1,2019\nP1,A,0.2,2022\n");
+  cf_inv_options o;
+  const char *kv[] = {"years=2019,2022"};
+  opts(ctx, &o, 1, kv);
+  cf_trees tr;
+  cf_plots pl;
+  assert_int_equal(cf_trees_read(ctx, tp, &o, &tr), CF_OK);
+  assert_int_equal(tr.n, 2); /* 2023 is not listed */
+  assert_int_equal(cf_plots_read(ctx, pp, &o, &pl), CF_OK);
+  assert_int_equal(cf_inventory_link(ctx, &tr, &pl, NULL), CF_OK);
+  assert_int_equal(tr.t[0].plot_row, 0);
+  assert_int_equal(tr.t[1].plot_row, 1);
+  /* 100 kg on 0.1 ha in 2019 = 1 t/ha; on 0.2 ha in 2022 = 0.5 t/ha */
+  const double kg[2] = {100, 100};
+  cf_plot_total *tot;
+  size_t nt;
+  assert_int_equal(cf_inventory_plot_totals(ctx, &pl, &tr, kg, &tot, &nt), CF_OK);
+  assert_int_equal(nt, 2);
+  assert_int_equal(tot[0].year, 2019);
+  assert_close(tot[0].live_t_dm_per_ha, 1.0, 1e-12, 0);
+  assert_int_equal(tot[1].year, 2022);
+  assert_close(tot[1].live_t_dm_per_ha, 0.5, 1e-12, 0);
+  free(tot);
+  cf_trees_free(&tr);
+  /* every year read: the 2023 stem has no plot row of its year */
+  cf_inv_options_free(&o);
+  cf_inv_options_init(&o);
+  assert_int_equal(cf_trees_read(ctx, tp, &o, &tr), CF_OK);
+  assert_int_equal(cf_inventory_link(ctx, &tr, &pl, NULL), CF_EDATA);
+  EXPECT_MSG(ctx, "trees.csv", "year", "line 4", "'P1'", "2023");
+  cf_trees_free(&tr);
+  cf_plots_free(&pl);
+  cf_inv_options_free(&o);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
 /* --- the real TEMPEST inventory -------------------------------------------- */
 
 typedef struct {
@@ -629,6 +675,7 @@ int main(void) {
       cmocka_unit_test(options_parse_and_errors), cmocka_unit_test(every_column_and_totals),
       cmocka_unit_test(wide_table),               cmocka_unit_test(tempest_inventory),
       cmocka_unit_test(kootenay_strata),          cmocka_unit_test(bad_inputs),
+      cmocka_unit_test(long_table_years),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
