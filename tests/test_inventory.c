@@ -477,10 +477,16 @@ static void tempest_inventory(void **state) {
 
 /* --- strata from a polygon layer ---------------------------------------------- */
 
-static void kootenay_strata(void **state) {
-  (void)state;
-  cf_ctx *ctx = cf_test_ctx();
-  char *dir = cf_test_tmpdir();
+typedef struct {
+  char label[32];
+  long fid;
+  double m2, planar_m2;
+} area_row;
+
+/* Per feature: its label (field `field`), feature id, area in an
+ * equal-area projection centred on it (see the top of the file) and its
+ * planar area in the layer's own CRS, from /usr/bin/python3 with OGR. */
+static int python_areas(const char *dir, const char *path, const char *field, area_row *rows, int max) {
   const char *py = cf_test_path(dir, "area.py");
   cf_test_write_text(py,
                      "import sys\n"
@@ -497,16 +503,33 @@ static void kootenay_strata(void **state) {
                      "                         % (c.GetY(), c.GetX()))\n"
                      "    laea.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)\n"
                      "    h = g.Clone(); h.Transform(osr.CoordinateTransformation(src, laea))\n"
-                     "    print(f.GetField('BlockID'), f.GetFID(), '%.6f' % h.GetArea(), '%.6f' % g.GetArea())\n");
+                     "    print(f.GetField(sys.argv[2]), f.GetFID(), '%.6f' % h.GetArea(), '%.6f' % g.GetArea())\n");
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", py, BLOCKS);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' '%s'", py, path, field);
   FILE *f = popen(cmd, "r");
   assert_non_null(f);
+  int n = 0;
+  while (n < max && fscanf(f, "%31s %ld %lf %lf", rows[n].label, &rows[n].fid, &rows[n].m2, &rows[n].planar_m2) == 4) n++;
+  assert_int_equal(pclose(f), 0);
+  return n;
+}
+
+static void kootenay_strata(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  area_row ref[3];
+  int nref = python_areas(dir, BLOCKS, "BlockID", ref, 3);
+  assert_int_equal(nref, 3);
   char id[3][32];
   long fid[3];
   double ref_m2[3], planar_m2[3];
-  for (int i = 0; i < 3; i++) assert_int_equal(fscanf(f, "%31s %ld %lf %lf", id[i], &fid[i], &ref_m2[i], &planar_m2[i]), 4);
-  assert_int_equal(pclose(f), 0);
+  for (int i = 0; i < 3; i++) {
+    memcpy(id[i], ref[i].label, sizeof id[i]);
+    fid[i] = ref[i].fid;
+    ref_m2[i] = ref[i].m2;
+    planar_m2[i] = ref[i].planar_m2;
+  }
 
   /* the layer has no `stratum` field: an error naming its fields */
   cf_inv_options o;
@@ -548,6 +571,68 @@ static void kootenay_strata(void **state) {
     }
     cf_strata_free(&st);
   }
+  cf_inv_options_free(&o);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+/* A GeoJSON layer: a polygon with a hole (wound like its exterior, as
+ * some writers do), a multipolygon of the same stratum (features add), and
+ * a stratum at 60 N with override attributes. */
+static const char *GEOJSON =
+    "{\"type\":\"FeatureCollection\",\"features\":[\n"
+    "{\"type\":\"Feature\",\"properties\":{\"Stratum\":\"S1\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":["
+    "[[0,0],[0.01,0],[0.01,0.01],[0,0.01],[0,0]],"
+    "[[0.0025,0.0025],[0.0075,0.0025],[0.0075,0.0075],[0.0025,0.0075],[0.0025,0.0025]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"Stratum\":\"S1\"},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":["
+    "[[[0.02,0],[0.03,0],[0.03,0.01],[0.02,0.01],[0.02,0]]],"
+    "[[[0.04,0],[0.045,0],[0.045,0.005],[0.04,0.005],[0.04,0]]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"Stratum\":\"S2\",\"soc_ref_t_c_per_ha\":40,\"ecozone\":\"boreal\"},"
+    "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[10,60],[10.01,60],[10.01,60.01],[10,60.01],[10,60]]]}}\n"
+    "]}\n";
+
+static void strata_holes_parts_overrides(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  const char *gj = cf_test_path(dir, "strata.geojson");
+  cf_test_write_text(gj, GEOJSON);
+  area_row ref[3];
+  assert_int_equal(python_areas(dir, gj, "Stratum", ref, 3), 3);
+  /* S1 = feature 0 (exterior minus hole) + feature 1 (both parts) */
+  double s1 = ref[0].m2 + ref[1].m2, s2 = ref[2].m2;
+  /* sanity of the reference itself: at the equator 0.01 deg is ~1.1 km,
+   * so S1 is about (1 - 0.25 + 1 + 0.25) x 1.23 km2 = 2.46 km2 */
+  assert_close(s1, 2.0 * 1.2308e6, 0.01, 0);
+  cf_inv_options o;
+  cf_inv_options_init(&o); /* "stratum" matches "Stratum": OGR ignores case */
+  cf_strata st;
+  assert_int_equal(cf_strata_read(ctx, gj, &o, &st), CF_OK);
+  assert_int_equal(st.n, 2);
+  assert_string_equal(st.s[0].stratum, "S1");
+  assert_int_equal(st.s[0].n_features, 2);
+  assert_close(st.s[0].area_ha * 1e4, s1, 1e-7, 0);
+  assert_close(st.s[1].area_ha * 1e4, s2, 1e-7, 0);
+  assert_true(isnan(st.s[0].soc_ref_t_c_per_ha));
+  assert_close(st.s[1].soc_ref_t_c_per_ha, 40.0, 0, 0);
+  assert_string_equal(st.s[1].ecozone, "boreal");
+  const double e1[4] = {0, 0, 0.045, 0.01}, e2[4] = {10, 60, 10.01, 60.01};
+  for (int k = 0; k < 4; k++) {
+    assert_close(st.s[0].ext_lonlat[k], e1[k], 0, 1e-12);
+    assert_close(st.s[1].ext_lonlat[k], e2[k], 0, 1e-12);
+  }
+  cf_strata_free(&st);
+  /* a plot in S3 is not in these strata */
+  const char *pp = cf_test_path(dir, "plots.csv");
+  cf_test_write_text(pp, "plot,stratum,area_ha\nP1,S1,0.1\nP2,S3,0.1\n");
+  cf_plots pl;
+  assert_int_equal(cf_strata_read(ctx, gj, &o, &st), CF_OK);
+  assert_int_equal(cf_plots_read(ctx, pp, &o, &pl), CF_OK);
+  assert_int_equal(cf_inventory_link(ctx, NULL, &pl, &st), CF_EDATA);
+  EXPECT_MSG(ctx, "plots.csv", "stratum", "line 3", "'S3'", "strata.geojson");
+  cf_plots_free(&pl);
+  cf_strata_free(&st);
   cf_inv_options_free(&o);
   cf_test_rmtree(dir);
   free(dir);
@@ -675,7 +760,7 @@ int main(void) {
       cmocka_unit_test(options_parse_and_errors), cmocka_unit_test(every_column_and_totals),
       cmocka_unit_test(wide_table),               cmocka_unit_test(tempest_inventory),
       cmocka_unit_test(kootenay_strata),          cmocka_unit_test(bad_inputs),
-      cmocka_unit_test(long_table_years),
+      cmocka_unit_test(long_table_years),         cmocka_unit_test(strata_holes_parts_overrides),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
