@@ -276,6 +276,19 @@ int cf_inv_number(cf_ctx *ctx, const cf_csv *c, const cf_csv_row *r, int col, cf
   return 1;
 }
 
+int cf_inv_next(cf_ctx *ctx, cf_csv *c, const cf_csv_row **row) {
+  int got = cf_csv_next(ctx, c, row);
+  if (got != CF_EDATA) return got;
+  const cf_error_frame *e = cf_error_get(ctx, cf_error_count(ctx) - 1);
+  long line;
+  int nf;
+  /* core/csv's wording: "line L: K field(s), but the header has N columns" */
+  if (e && sscanf(e->reason, "line %ld: %d field", &line, &nf) == 2 && nf >= 0 && nf < cf_csv_ncols(c))
+    return cf_error(ctx, CF_EDATA, cf_csv_name(c), cf_csv_header(c, nf), "line %ld: the row ends before column %s",
+                    line, cf_csv_header(c, nf));
+  return got;
+}
+
 int cf_inv_hash(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]) {
   hex[0] = '\0';
   struct stat st;

@@ -27,6 +27,10 @@ int cf_inv_parse_year(cf_ctx *ctx, const char *where, const char *field, long li
 char *cf_inv_strdup_trim(const char *s, int blank_null, int *oom);
 /* Nonzero when s is blank (spaces only). */
 int cf_inv_blank(const char *s);
+/* cf_csv_next, and when a record has fewer fields than the header, a
+ * second frame naming the first column the row lacks (core/csv names the
+ * line and both counts, not the field). */
+int cf_inv_next(cf_ctx *ctx, cf_csv *c, const cf_csv_row **row);
 /* SHA-256 of path into hex when it is a plain file, else "" (no error). */
 int cf_inv_hash(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]);
 

@@ -110,7 +110,7 @@ int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plo
   size_t cap = 0;
   const cf_csv_row *r;
   int got;
-  while ((got = cf_csv_next(ctx, c, &r)) == 1) {
+  while ((got = cf_inv_next(ctx, c, &r)) == 1) {
     if (out->n == cap) {
       size_t ncap = cap ? 2 * cap : 64;
       cf_plot *np = realloc(out->p, ncap * sizeof *np);

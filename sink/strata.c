@@ -108,7 +108,7 @@ static int read_csv(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_s
   size_t cap = 0;
   const cf_csv_row *r;
   int got;
-  while ((got = cf_csv_next(ctx, c, &r)) == 1) {
+  while ((got = cf_inv_next(ctx, c, &r)) == 1) {
     cf_stratum *s = add_stratum(out, &cap);
     int oom = 0;
     if (!s || !(s->stratum = cf_inv_strdup_trim(r->fields[col_s], 1, &oom)) || oom) {

@@ -138,7 +138,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
   size_t cap = 0;
   const cf_csv_row *r;
   int got;
-  while ((got = cf_csv_next(ctx, c, &r)) == 1) {
+  while ((got = cf_inv_next(ctx, c, &r)) == 1) {
     out->n_rows++;
     if (col_in >= 0 && !in_plot(r->fields[col_in])) {
       out->n_skipped_out_of_plot++;

@@ -690,7 +690,7 @@ static void bad_inputs(void **state) {
   /* stratum CSV row with too few fields */
   cf_test_write_text(sp, "stratum,area_ha,ecozone\nA,10,x\nB,20\n");
   assert_int_equal(cf_strata_read(ctx, sp, &o, &st), CF_EDATA);
-  EXPECT_MSG(ctx, "strata.csv", "line 3", "2 fields", "3 columns");
+  EXPECT_MSG(ctx, "strata.csv", "line 3", "2 fields", "3 columns", "ecozone: line 3: the row ends before column ecozone");
   /* duplicate stratum, stratum without area */
   cf_test_write_text(sp, "stratum,area_ha\nA,10\nA,20\n");
   assert_int_equal(cf_strata_read(ctx, sp, &o, &st), CF_EDATA);
