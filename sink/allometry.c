@@ -35,59 +35,64 @@ static void copy_str(char *dst, size_t n, const char *src) {
   snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* A plain decimal number at *s ("-2.0127", "0.976", "1e-3"); no inf, nan
- * or hex. `need_sign`: the number must start with + or - (the b of
- * exp(a+b*ln(D)), whose sign is the operator). */
+static int is_space(char c) { return c == ' ' || c == '\t'; }
+static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* A plain decimal number at *s ("2.0127", "0.976", "1e-3", "-2.0127"); no
+ * inf, nan or hex. `need_sign`: the number must start with + or - (the b of
+ * exp(a+b*ln(D)), whose sign is the operator; spaces may follow it). */
 static int take_number(const char **s, int need_sign, double *v) {
   const char *p = *s;
-  if (need_sign && *p != '+' && *p != '-') return 0;
+  double sign = 1;
+  if (need_sign) {
+    if (*p != '+' && *p != '-') return 0;
+    sign = *p == '-' ? -1 : 1;
+    p++;
+    while (is_space(*p)) p++;
+  }
   const char *q = p;
-  if (*q == '+' || *q == '-') q++;
+  if (!need_sign && (*q == '+' || *q == '-')) q++;
   if (!((*q >= '0' && *q <= '9') || (*q == '.' && q[1] >= '0' && q[1] <= '9'))) return 0;
   if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X')) return 0;
   char *end;
   double x = strtod(p, &end);
   if (end == p || !isfinite(x)) return 0;
-  *v = x;
+  *v = sign * x;
   *s = end;
   return 1;
 }
 
-/* Match `s` (spaces removed) against `tmpl`, where '#' is a number and '~'
- * a number with an explicit sign; literal parts compare case-sensitively.
- * Returns 1 and the numbers, or 0. */
+/* Match `s` against `tmpl`, where '#' is a number and '~' a number with an
+ * explicit sign; literal parts compare case-sensitively. Spaces are allowed
+ * between tokens (not inside a number or a name such as "rho"). Returns 1
+ * and the numbers, or 0. */
 static int match(const char *s, const char *tmpl, double *nums) {
   int k = 0;
   for (const char *t = tmpl; *t; t++) {
+    if (!(t > tmpl && is_alpha(t[-1]) && is_alpha(*t)))
+      while (is_space(*s)) s++;
     if (*t == '#' || *t == '~') {
       if (!take_number(&s, *t == '~', &nums[k++])) return 0;
     } else if (*s++ != *t) {
       return 0;
     }
   }
+  while (is_space(*s)) s++;
   return *s == '\0';
 }
 
 /* Which form, with a and b, a string has; -1 if none. */
 static int parse_form(const char *text, double *a, double *b) {
-  char buf[256];
-  size_t n = 0;
-  for (const char *p = text; *p; p++) {
-    if (*p == ' ' || *p == '\t') continue;
-    if (n + 1 >= sizeof buf) return -1;
-    buf[n++] = *p;
-  }
-  buf[n] = '\0';
   double x[2];
-  if (match(buf, "#*D^#", x)) {
+  if (match(text, "#*D^#", x)) {
     *a = x[0], *b = x[1];
     return CF_ALLOM_POWER;
   }
-  if (match(buf, "#*(rho*D^2*H)^#", x)) {
+  if (match(text, "#*(rho*D^2*H)^#", x)) {
     *a = x[0], *b = x[1];
     return CF_ALLOM_RHO_D2H;
   }
-  if (match(buf, "exp(#~*ln(D))", x)) {
+  if (match(text, "exp(#~*ln(D))", x)) {
     *a = x[0], *b = x[1];
     return CF_ALLOM_EXP_LN;
   }
@@ -130,17 +135,13 @@ int cf_allometry_from_table(cf_ctx *ctx, const cf_params *p, const char *name, c
   const char *form_text = cf_param_table_text(t, row, cf_param_table_column(t, "form"));
   const char *output = cf_param_table_text(t, row, cf_param_table_column(t, "output"));
   int form = -1;
-  for (int i = 0; i < 3; i++) {
-    char a[64];
-    copy_str(a, sizeof a, cf_allom_form_text[i]);
-    /* compare without spaces */
-    char f[128];
-    size_t n = 0;
-    for (const char *q = form_text; *q && n + 1 < sizeof f; q++)
-      if (*q != ' ') f[n++] = *q;
-    f[n] = '\0';
-    if (!strcmp(f, a)) form = i;
-  }
+  char f[128]; /* the form without spaces */
+  size_t n = 0;
+  for (const char *q = form_text; *q && n + 1 < sizeof f; q++)
+    if (!is_space(*q)) f[n++] = *q;
+  f[n] = '\0';
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(f, cf_allom_form_text[i])) form = i;
   if (!strcasecmp(output, "ratio"))
     return cf_error(ctx, CF_EINVAL, where, "output", "equation '%s' (%s) is a root-to-shoot function, not a stem "
                     "allometry", name, form_text);
