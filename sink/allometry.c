@@ -329,22 +329,13 @@ int cf_root_shoot_artool14(cf_ctx *ctx, const cf_params *p, double b, double *r)
 int cf_root_shoot_ipcc2006(cf_ctx *ctx, const cf_params *p, const char *ecozone, const char *forest_type,
                            double agb, cf_param_value *out) {
   const cf_param_table *t;
-  int rc = cf_params_find(ctx, p, "root_shoot_ipcc2006", &t);
+  int rc = cf_params_find(ctx, p, "root_shoot_ipcc2006", &t), row;
   if (rc) return rc;
   if (!isfinite(agb) || agb < 0)
     return cf_error(ctx, CF_EINVAL, "root_shoot", "agb_t_dm_per_ha", "above-ground biomass must be >= 0, got %g", agb);
-  int ce = cf_param_table_column(t, "ecozone"), cf = cf_param_table_column(t, "forest_type");
-  int cmin = cf_param_table_column(t, "agb_min_t_dm_per_ha"), cmax = cf_param_table_column(t, "agb_max_t_dm_per_ha");
-  if (ce < 0 || cf < 0 || cmin < 0 || cmax < 0)
-    return cf_error(ctx, CF_EDATA, cf_param_table_origin(t), "", "root_shoot_ipcc2006 needs the columns ecozone, "
-                    "forest_type, agb_min_t_dm_per_ha, agb_max_t_dm_per_ha");
-  for (int r = 0; r < cf_param_table_rows(t); r++) {
-    if (strcasecmp(cf_param_table_text(t, r, ce), ecozone) || strcasecmp(cf_param_table_text(t, r, cf), forest_type))
-      continue;
-    double lo = cf_param_table_value(t, r, cmin), hi = cf_param_table_value(t, r, cmax);
-    if ((!isnan(lo) && agb < lo) || (!isnan(hi) && agb >= hi)) continue; /* [min, max) */
-    return cf_param_table_number(ctx, t, r, "r_ratio", out);
-  }
-  return cf_error(ctx, CF_ENOENT, cf_param_table_origin(t), "ecozone", "root_shoot_ipcc2006 has no row for ecozone "
-                  "'%s', forest type '%s' and AGB %g t d.m./ha", ecozone, forest_type, agb);
+  const char *cols[2] = {"ecozone", "forest_type"}, *vals[2] = {ecozone, forest_type};
+  const char *lo = "agb_min_t_dm_per_ha", *hi = "agb_max_t_dm_per_ha";
+  rc = cf_param_table_find_class(ctx, t, 2, cols, vals, 1, &lo, &hi, &agb, &row);
+  if (!rc) rc = cf_param_table_number(ctx, t, row, "r_ratio", out);
+  return rc;
 }

@@ -426,6 +426,51 @@ int cf_param_table_find_row(cf_ctx *ctx, const cf_param_table *t, int nkeys, con
   return CF_OK;
 }
 
+int cf_param_table_find_class(cf_ctx *ctx, const cf_param_table *t, int nkeys, const char *const *cols,
+                              const char *const *vals, int nvars, const char *const *min_cols,
+                              const char *const *max_cols, const double *x, int *row) {
+  *row = -1;
+  int idx[16], lo[8], hi[8];
+  if (nkeys < 0 || nkeys > 16 || nvars < 0 || nvars > 8)
+    return cf_error(ctx, CF_EINVAL, t->name, "", "at most 16 keys and 8 class variables");
+  char key[1024];
+  size_t used = 0;
+  key[0] = '\0';
+  for (int k = 0; k < nkeys; k++) {
+    idx[k] = cf_param_table_column(t, cols[k]);
+    if (idx[k] < 0) return cf_error(ctx, CF_EINVAL, t->origin, cols[k], "table '%s' has no column '%s'", t->name, cols[k]);
+    int w = snprintf(key + used, sizeof key - used, "%s%s=%s", used ? ", " : "", cols[k], vals[k]);
+    if (w > 0 && (size_t)w < sizeof key - used) used += (size_t)w;
+  }
+  for (int v = 0; v < nvars; v++) {
+    lo[v] = cf_param_table_column(t, min_cols[v]);
+    hi[v] = cf_param_table_column(t, max_cols[v]);
+    const char *bad = lo[v] < 0 || !t->units[lo[v]] ? min_cols[v] : hi[v] < 0 || !t->units[hi[v]] ? max_cols[v] : NULL;
+    if (bad)
+      return cf_error(ctx, CF_EINVAL, t->origin, bad, "table '%s' has no value column '%s'", t->name, bad);
+    int w = snprintf(key + used, sizeof key - used, "%s%s..%s=%g", used ? ", " : "", min_cols[v], max_cols[v], x[v]);
+    if (w > 0 && (size_t)w < sizeof key - used) used += (size_t)w;
+  }
+  for (int r = 0; r < t->nrows; r++) {
+    int match = 1;
+    for (int k = 0; k < nkeys && match; k++) match = !strcasecmp(t->cells[(long)r * t->ncols + idx[k]], vals[k]);
+    for (int v = 0; v < nvars && match; v++) {
+      double a = t->nums[(long)r * t->ncols + lo[v]], b = t->nums[(long)r * t->ncols + hi[v]];
+      match = !isnan(x[v]) && (isnan(a) || x[v] >= a) && (isnan(b) || x[v] < b);
+    }
+    if (!match) continue;
+    if (*row >= 0) {
+      char where[600];
+      snprintf(where, sizeof where, "%s:%ld", t->origin, t->lines[r]);
+      return cf_error(ctx, CF_EDATA, where, "", "table '%s': classes overlap: lines %ld and %ld both hold %s", t->name,
+                      t->lines[*row], t->lines[r], key);
+    }
+    *row = r;
+  }
+  if (*row < 0) return cf_error(ctx, CF_ENOENT, t->origin, "", "table '%s' has no row for %s", t->name, key);
+  return CF_OK;
+}
+
 int cf_param_table_number(cf_ctx *ctx, const cf_param_table *t, int row, const char *col, cf_param_value *out) {
   int c = cf_param_table_column(t, col);
   if (c < 0) return cf_error(ctx, CF_EINVAL, t->origin, col, "table '%s' has no column '%s'", t->name, col);

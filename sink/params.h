@@ -109,6 +109,14 @@ double cf_param_table_value(const cf_param_table *t, int row, int col);
  * more than one does (the table is ambiguous for that key). */
 int cf_param_table_find_row(cf_ctx *ctx, const cf_param_table *t, int nkeys, const char *const *cols,
                             const char *const *vals, int *row);
+/* The row of a class table: text columns cols[0..nkeys) equal vals (as in
+ * cf_param_table_find_row) and, for each of nvars variables, x[i] lies in
+ * [min_cols[i], max_cols[i]) of the row (an empty bound is open). Used for
+ * IPCC Table 4.4's AGB classes and AR-TOOL12's elevation and precipitation
+ * classes. CF_ENOENT if no row matches, CF_EDATA if several do. */
+int cf_param_table_find_class(cf_ctx *ctx, const cf_param_table *t, int nkeys, const char *const *cols,
+                              const char *const *vals, int nvars, const char *const *min_cols,
+                              const char *const *max_cols, const double *x, int *row);
 /* Value column `col` of `row` with its unit and source. CF_EINVAL if the
  * column is not a value column, CF_ENOENT if the cell is empty. */
 int cf_param_table_number(cf_ctx *ctx, const cf_param_table *t, int row, const char *col, cf_param_value *out);

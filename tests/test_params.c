@@ -109,6 +109,42 @@ static void lookups_give_value_unit_source(void **state) {
 /* Every Species_code in the TEMPEST inventory has a Jenkins group whose
  * equation is a row of `equations`. Empty codes (stems not identified) are
  * not codes; the allometry reports them per stem. */
+/* AR-TOOL12's classes by biome, elevation and precipitation, [min, max). */
+static void class_lookup_artool12(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_params *p = load_builtin(ctx);
+  const cf_param_table *t = cf_params_table(p, "deadwood_litter_artool12");
+  const char *k = "biome";
+  const char *lo[2] = {"elevation_min_m", "precip_min_mm_per_yr"}, *hi[2] = {"elevation_max_m", "precip_max_mm_per_yr"};
+  const struct {
+    const char *biome;
+    double elev, precip, dw, li;
+  } cases[] = {{"tropical", 300, 800, 0.02, 0.04},  {"tropical", 300, 1000, 0.01, 0.01},
+               {"tropical", 1999, 2500, 0.06, 0.01}, {"tropical", 2000, 500, 0.07, 0.01},
+               {"temperate", 800, 700, 0.08, 0.04},  {"boreal", 0, 0, 0.08, 0.04}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    double x[2] = {cases[i].elev, cases[i].precip};
+    int row;
+    assert_int_equal(cf_param_table_find_class(ctx, t, 1, &k, &cases[i].biome, 2, lo, hi, x, &row), CF_OK);
+    cf_param_value dw, li;
+    assert_int_equal(cf_param_table_number(ctx, t, row, "deadwood_fraction", &dw), CF_OK);
+    assert_int_equal(cf_param_table_number(ctx, t, row, "litter_fraction", &li), CF_OK);
+    assert_close(dw.value, cases[i].dw, 0, 0);
+    assert_close(li.value, cases[i].li, 0, 0);
+    assert_string_equal(dw.unit, "1 (fraction)");
+    assert_non_null(strstr(dw.source, "AR-TOOL12"));
+  }
+  double x[2] = {100, 100};
+  int row;
+  const char *polar = "polar";
+  assert_int_equal(cf_param_table_find_class(ctx, t, 1, &k, &polar, 2, lo, hi, x, &row), CF_ENOENT);
+  assert_non_null(strstr(cf_error_message(ctx), "biome=polar"));
+  cf_error_clear(ctx);
+  cf_params_free(p);
+  cf_ctx_destroy(ctx);
+}
+
 static void tempest_species_all_mapped(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
@@ -304,6 +340,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(builtin_tables_load_with_sources),
       cmocka_unit_test(lookups_give_value_unit_source),
+      cmocka_unit_test(class_lookup_artool12),
       cmocka_unit_test(tempest_species_all_mapped),
       cmocka_unit_test(user_table_overrides_builtin),
       cmocka_unit_test(bad_tables_name_file_line_column),
