@@ -119,6 +119,22 @@ static int add_row(cf_ctx *ctx, cf_param_table *t, int *cap, const cf_csv_row *r
   return CF_OK;
 }
 
+/* core/csv reports a short row as "line N: K fields, but the header has M
+ * columns"; add the column the row lacks, so the message names file, line
+ * and column like every other one here. */
+static void name_missing_column(cf_ctx *ctx, const cf_param_table *t, const char *label) {
+  int n = cf_error_count(ctx);
+  if (n < 1) return;
+  long line;
+  int nf;
+  if (sscanf(cf_error_get(ctx, n - 1)->reason, "line %ld: %d field", &line, &nf) != 2 || nf < 1 || nf >= t->ncols)
+    return;
+  char where[600];
+  snprintf(where, sizeof where, "%s:%ld", label, line);
+  cf_error(ctx, CF_EDATA, where, t->headers[nf], "the row ends before column '%s' (column %d of %d)", t->headers[nf],
+           nf + 1, t->ncols);
+}
+
 /* Read and validate one table; `label` names it in messages (the path, or
  * "built-in sink/tables/NAME.csv"). */
 static int table_read(cf_ctx *ctx, const char *name, const char *origin, const char *label, const char *text,
@@ -201,6 +217,7 @@ static int table_read(cf_ctx *ctx, const char *name, const char *origin, const c
       if (t->units[i] && cf_csv_double(ctx, c, r, i, &v) == 1) t->nums[base + i] = v;
     }
   }
+  if (rc == CF_EDATA) name_missing_column(ctx, t, label);
   if (rc < 0) goto fail;
   if (t->nrows == 0) {
     rc = cf_error(ctx, CF_EDATA, label, "", "the table has a header but no rows");

@@ -275,9 +275,9 @@ static void bad_tables_name_file_line_column(void **state) {
   /* no checked column */
   const char *a2[] = {"bad_nochecked.csv:1", "checked"};
   expect_bad("bad_nochecked", "key,r_ratio,source\nx,0.2,doc\n", a2, 2);
-  /* a row with too few fields (line 3) */
-  const char *b[] = {"bad_short.csv", "line 3", "2 fields", "4 columns"};
-  expect_bad("bad_short", "key,r_ratio,source,checked\nx,0.2,doc,no\ny,0.3\n", b, 4);
+  /* a row with too few fields (line 3): it lacks 'source' onwards */
+  const char *b[] = {"bad_short.csv", "line 3", "2 fields", "4 columns", "bad_short.csv:3: source: the row ends"};
+  expect_bad("bad_short", "key,r_ratio,source,checked\nx,0.2,doc,no\ny,0.3\n", b, 5);
   /* a value that is not a number (line 2, column r_ratio) */
   const char *c[] = {"bad_value.csv", "line 2", "r_ratio", "'0.2x'"};
   expect_bad("bad_value", "key,r_ratio,source,checked\nx,0.2x,doc,no\n", c, 4);
