@@ -292,7 +292,8 @@ int cf_wood_density(cf_ctx *ctx, const cf_params *p, const char *species, double
   }
   if (species && species[0]) {
     const cf_param_table *t = cf_params_table(p, "species_jenkins2003");
-    int kc = t ? cf_param_table_column(t, "usda_code") : -1, vc = t ? cf_param_table_column(t, "wood_density_g_cm3") : -1;
+    int kc = t ? cf_param_table_column(t, "usda_code") : -1;
+    int vc = t ? cf_param_table_column(t, "wood_density_g_cm3") : -1;
     for (int r = 0; kc >= 0 && vc >= 0 && r < cf_param_table_rows(t); r++)
       if (!strcasecmp(cf_param_table_text(t, r, kc), species) && !isnan(cf_param_table_value(t, r, vc))) {
         *rho = cf_param_table_value(t, r, vc);

@@ -422,7 +422,8 @@ int cf_param_table_find_row(cf_ctx *ctx, const cf_param_table *t, int nkeys, con
   key[0] = '\0';
   for (int k = 0; k < nkeys; k++) {
     idx[k] = cf_param_table_column(t, cols[k]);
-    if (idx[k] < 0) return cf_error(ctx, CF_EINVAL, t->origin, cols[k], "table '%s' has no column '%s'", t->name, cols[k]);
+    if (idx[k] < 0)
+      return cf_error(ctx, CF_EINVAL, t->origin, cols[k], "table '%s' has no column '%s'", t->name, cols[k]);
     int w = snprintf(key + used, sizeof key - used, "%s%s=%s", k ? ", " : "", cols[k], vals[k]);
     if (w > 0 && (size_t)w < sizeof key - used) used += (size_t)w;
   }
@@ -455,7 +456,8 @@ int cf_param_table_find_class(cf_ctx *ctx, const cf_param_table *t, int nkeys, c
   key[0] = '\0';
   for (int k = 0; k < nkeys; k++) {
     idx[k] = cf_param_table_column(t, cols[k]);
-    if (idx[k] < 0) return cf_error(ctx, CF_EINVAL, t->origin, cols[k], "table '%s' has no column '%s'", t->name, cols[k]);
+    if (idx[k] < 0)
+      return cf_error(ctx, CF_EINVAL, t->origin, cols[k], "table '%s' has no column '%s'", t->name, cols[k]);
     int w = snprintf(key + used, sizeof key - used, "%s%s=%s", used ? ", " : "", cols[k], vals[k]);
     if (w > 0 && (size_t)w < sizeof key - used) used += (size_t)w;
   }
@@ -559,7 +561,8 @@ static void print_table(const cf_param_table *t, FILE *out) {
     fprintf(out, "\n    source: %s\n    checked: %s\n", t->cells[(long)r * t->ncols + t->col_source],
             t->cells[(long)r * t->ncols + t->col_checked]);
     int nc = cf_param_table_column(t, "note");
-    if (nc >= 0 && t->cells[(long)r * t->ncols + nc][0]) fprintf(out, "    note: %s\n", t->cells[(long)r * t->ncols + nc]);
+    const char *note = nc >= 0 ? t->cells[(long)r * t->ncols + nc] : "";
+    if (note[0]) fprintf(out, "    note: %s\n", note);
   }
 }
 
