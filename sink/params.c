@@ -191,15 +191,6 @@ static int table_read(cf_ctx *ctx, const char *name, const char *origin, const c
   const cf_csv_row *r;
   while ((rc = cf_csv_next(ctx, c, &r)) == 1) {
     snprintf(where, sizeof where, "%s:%ld", label, r->line);
-    for (int i = 0; i < t->ncols; i++) {
-      if (!t->units[i]) continue;
-      double v;
-      int k = cf_csv_double(ctx, c, r, i, &v);
-      if (k < 0) {
-        rc = k;
-        goto fail;
-      }
-    }
     const char *src = r->fields[t->col_source];
     if (strspn(src, " \t") == strlen(src)) {
       rc = cf_error(ctx, CF_EDATA, where, "source", "the source is empty: say where the row's numbers come from");
@@ -214,7 +205,12 @@ static int table_read(cf_ctx *ctx, const char *name, const char *origin, const c
     long base = (long)(t->nrows - 1) * t->ncols;
     for (int i = 0; i < t->ncols; i++) {
       double v;
-      if (t->units[i] && cf_csv_double(ctx, c, r, i, &v) == 1) t->nums[base + i] = v;
+      int k = t->units[i] ? cf_csv_double(ctx, c, r, i, &v) : 0; /* 0: empty, not given */
+      if (k < 0) {
+        rc = k;
+        goto fail;
+      }
+      if (k == 1) t->nums[base + i] = v;
     }
   }
   if (rc == CF_EDATA) name_missing_column(ctx, t, label);
