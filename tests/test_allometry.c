@@ -310,6 +310,39 @@ static void wood_density_sources(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* A project's own equation, added at run time through CARBONFLUX_PARAMS,
+ * is selected by name like a built-in one; a row with a form carbonflux
+ * does not know is refused naming the file, the line and the column. */
+static void user_equation_table(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_test_write_text(cf_test_path(dir, "equations.csv"),
+                     "name,form,a_coef,b_coef,output,dbh_min_cm,dbh_max_cm,source,checked\n"
+                     "local_fir,a*D^b,0.08,2.45,kg_dm,4,40,\"project destructive sample, 2025\",yes\n"
+                     "local_odd,a*D^b*H,0.08,2.45,kg_dm,,,x,no\n");
+  cf_ctx *ctx = cf_test_ctx();
+  cf_params *p = NULL;
+  assert_int_equal(cf_params_load_from(ctx, dir, &p), CF_OK);
+  cf_allometry eq;
+  assert_int_equal(cf_allometry_select(ctx, p, "local_fir", NULL, &eq), CF_OK);
+  unsigned f;
+  assert_close(eval(ctx, &eq, 25, NAN, NAN, &f), 0.08 * pow(25.0, 2.45), RTOL, 0);
+  assert_int_equal(f, 0);
+  assert_string_equal(eq.source, "project destructive sample, 2025");
+  assert_int_equal(cf_allometry_select(ctx, p, "local_odd", NULL, &eq), CF_EDATA);
+  char where[1200];
+  snprintf(where, sizeof where, "%s:3: form", cf_test_path(dir, "equations.csv"));
+  assert_non_null(strstr(cf_error_message(ctx), where));
+  cf_error_clear(ctx);
+  /* the user table replaced the built-in one: chave2014 is gone */
+  assert_int_equal(cf_allometry_select(ctx, p, "chave2014", NULL, &eq), CF_EINVAL);
+  cf_error_clear(ctx);
+  cf_params_free(p);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(artool14_root_shoot),
@@ -320,6 +353,7 @@ int main(void) {
       cmocka_unit_test(unknown_setting_names_the_choices),
       cmocka_unit_test(volume_density_bef_route),
       cmocka_unit_test(wood_density_sources),
+      cmocka_unit_test(user_equation_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
