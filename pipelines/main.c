@@ -28,6 +28,7 @@
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
 #include "pipelines/pipeline_internal.h"
+#include "sink/params.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4 };
 
@@ -49,6 +50,7 @@ static const char *usage_main =
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
     "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
+    "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
     "  version             print the version\n"
     "  help [COMMAND]      help on a command\n"
     "\n"
@@ -105,6 +107,16 @@ static const char *usage_lidar =
     "Settings (KEY=VALUE: name, default, accepted values, help; the options of the\n"
     "lidar.* pipeline stages are the same settings under the same names):\n\n";
 
+static const char *usage_params =
+    "Usage: carbonflux params [TABLE]\n"
+    "\n"
+    "List the parameter tables (carbon fraction, root-to-shoot ratios, allometric\n"
+    "equations, species tables, dead wood and litter, soil carbon) with their rows,\n"
+    "origin and sources; with TABLE, print that table's columns with units and each\n"
+    "row with its source and whether it was checked against it. Built-in tables are\n"
+    "replaced by same-named CSV files in the directories of CARBONFLUX_PARAMS\n"
+    "(colon-separated). Exit 1 for an unknown table.\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -115,6 +127,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "version")) return usage_version;
   if (!strcmp(cmd, "simulate")) return usage_simulate;
   if (!strcmp(cmd, "lidar")) return usage_lidar;
+  if (!strcmp(cmd, "params")) return usage_params;
   return NULL;
 }
 
@@ -421,6 +434,16 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
   return code;
 }
 
+static int cmd_params(cf_ctx *ctx, int argc, char **argv) {
+  if (argc > 1) return usage_error("params", "one table at a time (extra argument '%s')", argv[1]);
+  cf_params *p = NULL;
+  int rc = cf_params_load(ctx, &p);
+  if (!rc) rc = cf_params_print(ctx, p, argc ? argv[0] : NULL, stdout);
+  if (rc) cf_log_error_chain(ctx);
+  cf_params_free(p);
+  return rc == CF_OK ? EXIT_OK : rc == CF_EINVAL || rc == CF_ENOENT || rc == CF_EDATA ? EXIT_USAGE : EXIT_PROCESSING;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -568,6 +591,8 @@ int main(int argc, char **argv) {
     code = cmd_simulate(ctx, nrest, rest);
   else if (!strcmp(cmd, "lidar"))
     code = cmd_lidar(ctx, nrest, rest);
+  else if (!strcmp(cmd, "params"))
+    code = cmd_params(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:
