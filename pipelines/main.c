@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "carbonflux/pipeline.h"
 #include "core/fsutil.h"
 #include "core/isolate.h"
+#include "core/strbuf.h"
 #include "ingest/library_log.h"
 #include "lidar/l2_write.h"
 #include "lidar/process_options.h"
@@ -29,6 +31,7 @@
 #include "lidar/simulate.h"
 #include "pipelines/pipeline_internal.h"
 #include "sink/params.h"
+#include "sink/stocks.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4 };
 
@@ -50,6 +53,7 @@ static const char *usage_main =
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
     "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
+    "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
     "  version             print the version\n"
     "  help [COMMAND]      help on a command\n"
@@ -117,6 +121,23 @@ static const char *usage_params =
     "replaced by same-named CSV files in the directories of CARBONFLUX_PARAMS\n"
     "(colon-separated). Exit 1 for an unknown table.\n";
 
+static const char *usage_forest =
+    "Usage: carbonflux forest stocks --plots PLOTS.csv [--trees TREES.csv] --strata STRATA\n"
+    "                                -o REPORT.json [KEY=VALUE]...\n"
+    "\n"
+    "Forest carbon stocks at one monitoring date in the five IPCC pools, per stratum and\n"
+    "for the project, with the AR-TOOL14 stratified estimate, its uncertainty at the\n"
+    "chosen confidence and the discount policy (../shared/spec/forest-io.md). Writes\n"
+    "REPORT.json and, beside it, REPORT.csv. STRATA is a CSV (stratum, area_ha) or any\n"
+    "polygon layer OGR reads (areas on the ellipsoid). Exit 1 for a bad setting or a\n"
+    "missing file, 4 for an inventory that cannot be used (the message names the file,\n"
+    "line and field).\n"
+    "\n"
+    "Inventory keys: col.FIELD=HEADER (a column under another name; {year} in HEADER\n"
+    "reads a wide table), years=Y1,Y2,..., live_codes=..., dead_codes=...,\n"
+    "stratum_field=NAME (the strata layer's field).\n"
+    "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -128,6 +149,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "simulate")) return usage_simulate;
   if (!strcmp(cmd, "lidar")) return usage_lidar;
   if (!strcmp(cmd, "params")) return usage_params;
+  if (!strcmp(cmd, "forest")) return usage_forest;
   return NULL;
 }
 
@@ -158,6 +180,11 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_sim_describe(out, &d);
   }
   if (cmd && !strcmp(cmd, "lidar")) cf_lidar_opts_describe(out);
+  if (cmd && !strcmp(cmd, "forest")) {
+    cf_stocks_opts d;
+    cf_stocks_opts_default(&d);
+    cf_kv_describe(out, cf_stocks_settings.opts, cf_stocks_settings.n, &d);
+  }
 }
 
 static int exit_for_summary(const cf_run_summary *s) {
@@ -444,6 +471,91 @@ static int cmd_params(cf_ctx *ctx, int argc, char **argv) {
   return rc == CF_OK ? EXIT_OK : rc == CF_EINVAL || rc == CF_ENOENT || rc == CF_EDATA ? EXIT_USAGE : EXIT_PROCESSING;
 }
 
+/* Is KEY=VALUE one of the inventory's keys (col.*, years, ...)? A col.
+ * key goes there even when its field is unknown, so that the inventory's
+ * message (which lists the fields) is the one a user sees. */
+static int inventory_key(const char *kv) {
+  const char *eq = strchr(kv, '=');
+  char key[128];
+  snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - kv) : (int)strlen(kv), kv);
+  return !strncasecmp(key, "col.", 4) || cf_inv_option_known(key);
+}
+
+/* The run's settings as JSON for the report: every stocks setting, then
+ * the inventory keys as given. */
+static char *forest_settings_json(const cf_stocks_opts *o, int argc, char **argv) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_kv_json(&sb, cf_stocks_settings.opts, cf_stocks_settings.n, o);
+  for (int i = 0; i < argc; i++) {
+    const char *eq = strchr(argv[i], '=');
+    if (!eq || argv[i][0] == '-' || !inventory_key(argv[i])) continue;
+    cf_strbuf_puts(&sb, ",");
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
+    cf_strbuf_json_string(&sb, key);
+    cf_strbuf_puts(&sb, ":");
+    cf_strbuf_json_string(&sb, eq + 1);
+  }
+  cf_strbuf_puts(&sb, "}");
+  return cf_strbuf_take(&sb);
+}
+
+static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "stocks")) return usage_error("forest", "what to do? (only 'stocks' for now)%s", "");
+  const char *plots = NULL, *trees = NULL, *strata = NULL, *out = NULL;
+  cf_stocks_opts o;
+  cf_stocks_opts_default(&o);
+  cf_inv_options inv;
+  cf_inv_options_init(&inv);
+  int code = EXIT_OK;
+  for (int i = 1; i < argc && code == EXIT_OK; i++) {
+    const char *a = argv[i];
+    const char **slot = !strcmp(a, "--plots") ? &plots : !strcmp(a, "--trees") ? &trees
+                        : !strcmp(a, "--strata") ? &strata : !strcmp(a, "-o") || !strcmp(a, "--out") ? &out : NULL;
+    if (slot && i + 1 < argc) {
+      *slot = argv[++i];
+    } else if (a[0] != '-' && strchr(a, '=')) {
+      int rc = inventory_key(a) ? cf_inv_options_set(ctx, &inv, a) : cf_stocks_opts_set(ctx, &o, a);
+      if (rc) {
+        cf_log_error_chain(ctx);
+        code = EXIT_USAGE;
+      }
+    } else {
+      code = usage_error("forest", "unexpected argument '%s'", a);
+    }
+  }
+  if (code == EXIT_OK && (!plots || !strata || !out))
+    code = usage_error("forest", "give --plots, --strata and -o REPORT.json%s", "");
+  const char *ins[3] = {plots, trees, strata}, *roles[3] = {"plots table", "trees table", "strata"};
+  for (int k = 0; k < 3 && code == EXIT_OK; k++) {
+    if (!ins[k]) continue;
+    if (!cf_file_exists(ins[k])) {
+      cf_log(ctx, CF_LOG_ERROR, "forest stocks: the %s '%s' does not exist (nothing was written)", roles[k], ins[k]);
+      code = EXIT_USAGE;
+    } else {
+      code = check_output(ctx, "forest stocks", "report", out, ins[k], roles[k]);
+    }
+  }
+  if (code != EXIT_OK) {
+    cf_inv_options_free(&inv);
+    return code;
+  }
+  cf_stocks_result r;
+  int rc = cf_forest_stocks(ctx, plots, trees, strata, &inv, &o, &r);
+  char *settings = rc ? NULL : forest_settings_json(&o, argc, argv);
+  if (!rc) rc = settings ? cf_stocks_write(ctx, &r, &o, out, settings) : cf_error(ctx, CF_ENOMEM, out, "", "out of memory");
+  free(settings);
+  cf_stocks_result_free(&r);
+  cf_inv_options_free(&inv);
+  if (rc) { /* the outermost code classifies: the driver says whose fault it is */
+    cf_log_error_chain(ctx);
+    return rc == CF_EINVAL || rc == CF_ENOENT ? EXIT_USAGE : rc == CF_EDATA ? EXIT_ALL_REJECTED : EXIT_PROCESSING;
+  }
+  cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
+  return EXIT_OK;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -593,6 +705,8 @@ int main(int argc, char **argv) {
     code = cmd_lidar(ctx, nrest, rest);
   else if (!strcmp(cmd, "params"))
     code = cmd_params(ctx, nrest, rest);
+  else if (!strcmp(cmd, "forest"))
+    code = cmd_forest(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

@@ -1,0 +1,481 @@
+/*
+ * Forest carbon stocks at one monitoring date; see stocks.h for the chain
+ * and where each step lives. This file holds the settings table and the
+ * driver that walks the chain, recording every parameter it used with its
+ * source so that the report can be traced number by number.
+ */
+#include "sink/stocks.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/allometry.h"
+#include "sink/discount.h"
+
+const char *const cf_stocks_pool_names[] = {"agb", "bgb", "deadwood", "litter", "soc", NULL};
+const char *const cf_stocks_discount_names[] = {"none", "ar-tool14", "vm0047", "gs403", NULL};
+const char *const cf_stocks_biome_names[] = {"tropical", "temperate", "boreal", NULL};
+const char *const cf_stocks_root_shoot_names[] = {"ar-tool14", "ipcc2006", NULL};
+const char *const cf_stocks_ar_tool12_names[] = {"ar-tool12", NULL};
+const char *const cf_stocks_side_names[] = {"project", "baseline", NULL};
+
+enum { ROOT_AR_TOOL14 = 0, ROOT_IPCC2006 = 1 };
+
+#define KV_ROW(name, type, field, lo, hi, unit, choices, help) \
+  {#name, CF_KV_##type, offsetof(cf_stocks_opts, field), lo, hi, unit, help, choices},
+static const cf_kv_opt rows[] = {CF_STOCKS_SETTINGS(KV_ROW)};
+#undef KV_ROW
+enum { NROWS = sizeof rows / sizeof *rows };
+
+void cf_stocks_opts_default(cf_stocks_opts *o) {
+  memset(o, 0, sizeof *o);
+  strcpy(o->allometry, "chave2014");
+  o->carbon_fraction = NAN;
+  o->root_shoot = (cf_kv_num_or_choice){ROOT_AR_TOOL14, NAN};
+  strcpy(o->forest_type, "all");
+  o->pools = CF_POOLS_TREES;
+  o->deadwood_fraction = o->litter_fraction = (cf_kv_num_or_choice){0, NAN};
+  o->biome = 0;
+  o->elevation_m = 0;
+  o->precipitation_mm = NAN;
+  o->soc_ref = NAN;
+  o->f_lu = o->f_mg = o->f_in = 1.0;
+  o->years_since_planting = NAN;
+  o->discount = 1; /* ar-tool14: the CDM tool this estimator follows */
+  o->side = CF_SIDE_PROJECT;
+  o->confidence = 0.90;
+  o->year = 0;
+}
+
+static void defaults(void *base) { cf_stocks_opts_default(base); }
+
+const cf_kv_table cf_stocks_settings = {rows, NROWS, sizeof(cf_stocks_opts), defaults, "forest stocks"};
+
+int cf_stocks_opts_set(cf_ctx *ctx, cf_stocks_opts *o, const char *kv) {
+  int rc = cf_kv_set(ctx, rows, NROWS, o, kv, cf_stocks_settings.where, NULL);
+  if (rc == CF_ENOENT) {
+    const char *eq = strchr(kv, '=');
+    return cf_error(ctx, CF_EINVAL, cf_stocks_settings.where, "", "unknown setting '%.*s' (see carbonflux forest --help)",
+                    eq ? (int)(eq - kv) : (int)strlen(kv), kv);
+  }
+  return rc;
+}
+
+/* --- the record of parameters ------------------------------------------------ */
+
+static int add_param(cf_ctx *ctx, cf_stocks_result *r, const char *name, const char *stratum, double value,
+                     const char *unit, const char *source, int checked) {
+  cf_stocks_param *np = realloc(r->params, (size_t)(r->nparams + 1) * sizeof *np);
+  if (!np) return cf_error(ctx, CF_ENOMEM, "forest stocks", "", "out of memory");
+  r->params = np;
+  cf_stocks_param *p = &np[r->nparams++];
+  memset(p, 0, sizeof *p);
+  snprintf(p->name, sizeof p->name, "%s", name);
+  snprintf(p->stratum, sizeof p->stratum, "%s", stratum ? stratum : "");
+  p->value = value;
+  snprintf(p->unit, sizeof p->unit, "%s", unit ? unit : "");
+  snprintf(p->source, sizeof p->source, "%s", source ? source : "");
+  p->checked = checked;
+  return CF_OK;
+}
+
+static int add_table_param(cf_ctx *ctx, cf_stocks_result *r, const char *name, const char *stratum,
+                           const cf_param_value *v) {
+  char src[512];
+  snprintf(src, sizeof src, "%s (table %s, %s line %ld)", v->source, v->table, v->origin, v->line);
+  return add_param(ctx, r, name, stratum, v->value, v->unit, src, v->checked);
+}
+
+/* --- stems to plot biomass ------------------------------------------------------- */
+
+/* The monitoring year: the setting, or the latest year in the inventory. */
+static int choose_year(const cf_stocks_opts *o, const cf_trees *t, const cf_plots *p) {
+  if (o->year) return o->year;
+  int y = 0;
+  for (size_t i = 0; t && i < t->n; i++)
+    if (t->t[i].year > y) y = t->t[i].year;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->p[i].year > y) y = p->p[i].year;
+  return y;
+}
+
+/* The allometry settings resolve to equations (a name in the table or a
+ * form); jenkins2003 is resolved per stem by species. A bad setting is the
+ * user's to fix (CF_EINVAL), found before any stem is read. */
+static int check_allometry(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o) {
+  cf_allometry eq;
+  int rc = CF_OK;
+  if (strcmp(o->allometry, "jenkins2003") != 0) rc = cf_allometry_select(ctx, P, o->allometry, NULL, &eq);
+  if (!rc && o->unknown_species[0]) rc = cf_allometry_select(ctx, P, o->unknown_species, NULL, &eq);
+  return rc ? cf_error(ctx, CF_EINVAL, "forest stocks", "allometry", "not an equation this run can use") : CF_OK;
+}
+
+/* kg d.m. of each live stem of `year` (0 for dead stems and other years). */
+static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, int year,
+                        double *kg) {
+  const cf_trees *T = &r->trees;
+  char first_eq[CF_KV_TEXT_MAX + 64] = "";
+  for (size_t i = 0; i < T->n; i++) {
+    const cf_tree *t = &T->t[i];
+    kg[i] = 0;
+    if (t->year && year && t->year != year) continue;
+    if (!t->live) {
+      r->n_dead_stems++;
+      continue;
+    }
+    cf_allometry eq;
+    int blank = !t->species || !t->species[0];
+    int fallback = blank && o->unknown_species[0] && !strcmp(o->allometry, "jenkins2003");
+    int rc = cf_allometry_select(ctx, P, fallback ? o->unknown_species : o->allometry, fallback ? NULL : t->species, &eq);
+    if (!rc && fallback) r->n_unknown_species++;
+    if (rc && blank && !strcmp(o->allometry, "jenkins2003"))
+      cf_error(ctx, rc, "forest stocks", "unknown_species",
+               "give unknown_species=EQUATION (e.g. jenkins2003_mixed_hardwood) to use one for such stems");
+    cf_stem stem = {t->dbh_cm, t->height_m, NAN};
+    if (!rc && cf_allometry_uses_density(&eq))
+      rc = cf_wood_density(ctx, P, t->species, t->wood_density, &stem.rho_g_cm3);
+    unsigned flags = 0;
+    if (!rc) rc = cf_allometry_eval(ctx, &eq, &stem, &kg[i], &flags);
+    /* the settings were checked up front: what fails here is this stem's data */
+    if (rc) return cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, T->path, "", "line %ld: stem of plot %s", t->line, t->plot);
+    r->n_stems++;
+    r->n_out_of_range += (flags & CF_ALLOM_OUT_OF_RANGE) != 0;
+    if (!first_eq[0] || fallback || strcmp(o->allometry, "jenkins2003") == 0) {
+      /* one parameter row per distinct equation */
+      int seen = 0;
+      char name[192];
+      snprintf(name, sizeof name, "allometry:%s", eq.name);
+      for (int k = 0; k < r->nparams && !seen; k++) seen = !strcmp(r->params[k].name, name);
+      if (!seen) {
+        char src[700];
+        snprintf(src, sizeof src, "%s; form %s with a=%.17g, b=%.17g", eq.source, cf_allom_form_text[eq.form], eq.a,
+                 eq.b);
+        rc = add_param(ctx, r, name, "", NAN, eq.output == CF_ALLOM_VOLUME_M3 ? "m3" : "kg d.m.", src, 1);
+        if (rc) return rc;
+      }
+      snprintf(first_eq, sizeof first_eq, "%s", eq.name);
+    }
+  }
+  return CF_OK;
+}
+
+/* The plots of `year` with their AGB (t d.m./ha), from the plot totals. */
+static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_plot_total *tot, size_t ntot) {
+  const cf_plots *P = &r->plots;
+  r->plot_index = malloc((P->n ? P->n : 1) * sizeof *r->plot_index);
+  r->plot_agb = malloc((P->n ? P->n : 1) * sizeof *r->plot_agb);
+  r->plot_biomass = malloc((P->n ? P->n : 1) * sizeof *r->plot_biomass);
+  r->plot_r = malloc((P->n ? P->n : 1) * sizeof *r->plot_r);
+  if (!r->plot_index || !r->plot_agb || !r->plot_biomass || !r->plot_r)
+    return cf_error(ctx, CF_ENOMEM, P->path, "", "out of memory");
+  int n = 0;
+  for (size_t row = 0; row < P->n; row++) {
+    const cf_plot *p = &P->p[row];
+    if (p->year && year && p->year != year) continue;
+    double agb = 0; /* a plot without stems that year holds none */
+    int found = 0;
+    for (size_t k = 0; k < ntot && !found; k++)
+      if (tot[k].plot_row == (long)row && (tot[k].year == year || tot[k].year == 0)) {
+        agb = tot[k].live_t_dm_per_ha;
+        found = 1;
+      }
+    r->plot_index[n] = (int)row;
+    r->plot_agb[n++] = agb;
+  }
+  if (n == 0) return cf_error(ctx, CF_EDATA, P->path, "year", "no plot is measured in %d", year);
+  r->n_est_plots = n;
+  return CF_OK;
+}
+
+/* Root-to-shoot ratio of each plot, and its tree biomass AGB x (1 + R). */
+static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r) {
+  int bgb = (o->pools & CF_POOL_BIT(CF_POOL_BGB)) != 0;
+  int recorded = 0;
+  for (int i = 0; i < r->n_est_plots; i++) {
+    const cf_plot *p = &r->plots.p[r->plot_index[i]];
+    double agb = r->plot_agb[i], ratio = 0;
+    int rc = CF_OK;
+    if (!bgb) {
+      ratio = 0; /* BGB excluded: the tree biomass is above-ground only */
+    } else if (o->root_shoot.choice < 0) {
+      ratio = o->root_shoot.value;
+      if (!recorded++) rc = add_param(ctx, r, "root_shoot", "", ratio, "t d.m./t d.m.", "setting root_shoot", 1);
+    } else if (o->root_shoot.choice == ROOT_AR_TOOL14) {
+      if (agb > 0) rc = cf_root_shoot_artool14(ctx, P, agb, &ratio);
+      if (!rc && !recorded++) {
+        cf_param_value v;
+        rc = cf_params_get(ctx, P, "equations", "name", "artool14_root_shoot", "a_coef", &v);
+        if (!rc) {
+          char src[600];
+          snprintf(src, sizeof src, "R = exp(a + b ln AGB)/AGB per plot; %s (table equations, %s line %ld)", v.source,
+                   v.origin, v.line);
+          rc = add_param(ctx, r, "root_shoot", "", NAN, "t d.m./t d.m.", src, v.checked);
+        }
+      }
+    } else {
+      long h = cf_strata_find(&r->strata_in, p->stratum);
+      const char *eco = h >= 0 && r->strata_in.s[h].ecozone ? r->strata_in.s[h].ecozone : o->ecozone;
+      if (!eco[0])
+        return cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
+                        "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
+                        p->stratum);
+      cf_param_value v;
+      rc = cf_root_shoot_ipcc2006(ctx, P, eco, o->forest_type, agb, &v);
+      if (!rc) {
+        ratio = v.value;
+        char name[96];
+        snprintf(name, sizeof name, "root_shoot:%s", p->plot);
+        rc = add_table_param(ctx, r, name, p->stratum, &v);
+      }
+    }
+    if (rc) return cf_error(ctx, rc, r->plots.path, "", "line %ld: plot %s", p->line, p->plot);
+    r->plot_r[i] = ratio;
+    r->plot_biomass[i] = agb * (1 + ratio);
+  }
+  return CF_OK;
+}
+
+/* --- pools ------------------------------------------------------------------------- */
+
+static int carbon_fraction(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, double *cf) {
+  if (isfinite(o->carbon_fraction)) {
+    *cf = o->carbon_fraction;
+    return add_param(ctx, r, "carbon_fraction", "", *cf, "t C/t d.m.", "setting carbon_fraction", 1);
+  }
+  cf_param_value v;
+  int rc = cf_params_get(ctx, P, "carbon_fraction", "climate_domain", "default", "cf_t_c_per_t_dm", &v);
+  if (rc) return rc;
+  *cf = v.value;
+  return add_table_param(ctx, r, "carbon_fraction", "", &v);
+}
+
+/* AR-TOOL12 default fraction of tree carbon (column `col`), or the setting. */
+static int dom_fraction(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r,
+                        const cf_kv_num_or_choice *setting, const char *name, const char *col, double *f) {
+  if (setting->choice < 0) {
+    *f = setting->value;
+    char key[64];
+    snprintf(key, sizeof key, "%s", name);
+    return add_param(ctx, r, key, "", *f, "t C/t C", "setting", 1);
+  }
+  const cf_param_table *t;
+  int rc = cf_params_find(ctx, P, "deadwood_litter_artool12", &t), row;
+  if (rc) return rc;
+  const char *keys[1] = {"biome"}, *vals[1] = {cf_stocks_biome_names[o->biome]};
+  const char *lo[2] = {"elevation_min_m", "precip_min_mm_per_yr"}, *hi[2] = {"elevation_max_m", "precip_max_mm_per_yr"};
+  double x[2] = {o->elevation_m, o->precipitation_mm};
+  int nvars = 2;
+  if (!isfinite(x[1])) {
+    /* classes that do not split by precipitation take any value; a class
+     * that does needs it, and the lookup then says so */
+    x[1] = 0;
+    int probe;
+    cf_ctx *tmp = cf_ctx_create();
+    double x2[2] = {x[0], 1e6};
+    int a = tmp ? cf_param_table_find_class(tmp, t, 1, keys, vals, 2, lo, hi, x, &probe) : CF_ENOMEM;
+    int b = tmp ? cf_param_table_find_class(tmp, t, 1, keys, vals, 2, lo, hi, x2, &row) : CF_ENOMEM;
+    if (tmp) cf_ctx_destroy(tmp);
+    if (a != CF_OK || b != CF_OK || probe != row)
+      return cf_error(ctx, CF_EINVAL, "forest stocks", "precipitation_mm",
+                      "%s=ar-tool12 for biome %s at %g m needs precipitation_mm (the AR-TOOL12 classes split by it)",
+                      name, vals[0], o->elevation_m);
+  }
+  rc = cf_param_table_find_class(ctx, t, 1, keys, vals, nvars, lo, hi, x, &row);
+  cf_param_value v;
+  if (!rc) rc = cf_param_table_number(ctx, t, row, col, &v);
+  if (rc) return rc;
+  *f = v.value;
+  return add_table_param(ctx, r, name, "", &v);
+}
+
+/* Per-stratum value: the strata column when given, else the setting. */
+static double stratum_or(double column, double setting) { return isfinite(column) ? column : setting; }
+
+static int soc_of(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r, const cf_stratum *s, cf_stocks_stratum *out,
+                  double *t_c) {
+  double ref = stratum_or(s->soc_ref_t_c_per_ha, o->soc_ref), lu = stratum_or(s->f_lu, o->f_lu),
+         mg = stratum_or(s->f_mg, o->f_mg), in = stratum_or(s->f_in, o->f_in),
+         yrs = stratum_or(s->years_since_planting, o->years_since_planting);
+  if (!isfinite(ref))
+    return cf_error(ctx, CF_EINVAL, "forest stocks", "soc_ref",
+                    "pool soc needs SOC_REF for stratum '%s' (setting soc_ref= or the strata column soc_ref_t_c_per_ha)",
+                    s->stratum);
+  if (!isfinite(yrs))
+    return cf_error(ctx, CF_EINVAL, "forest stocks", "years_since_planting",
+                    "pool soc needs the years since planting for stratum '%s' (setting or strata column)", s->stratum);
+  cf_soc_result soc;
+  int rc = cf_soc_ar_tool16(ctx, ref, lu, mg, in, yrs, &soc);
+  if (rc) return cf_error(ctx, rc, "forest stocks", "soc", "stratum '%s'", s->stratum);
+  out->soc_initial = soc.soc_initial;
+  out->soc_rate = soc.rate;
+  *t_c = soc.soc_initial + soc.accrued;
+  const char *src = "CDM AR-TOOL16: SOC_initial = SOC_REF x f_LU x f_MG x f_IN; (SOC_REF - SOC_initial)/20 per year, "
+                    "at most 0.8 t C/ha/yr, for at most 20 years";
+  const char *names[5] = {"soc_ref", "f_lu", "f_mg", "f_in", "years_since_planting"};
+  double vals[5] = {ref, lu, mg, in, yrs};
+  const char *units[5] = {"t C/ha", "", "", "", "yr"};
+  for (int k = 0; k < 5 && !rc; k++) rc = add_param(ctx, r, names[k], s->stratum, vals[k], units[k], src, 1);
+  return rc;
+}
+
+static int stratum_pools(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, double cf,
+                         double dw_frac, double li_frac) {
+  (void)P;
+  for (int h = 0; h < r->n_strata; h++) {
+    cf_stocks_stratum *S = &r->strata[h];
+    const cf_stratum *s = &r->strata_in.s[h];
+    cf_pools_init_excluded(&S->per_ha, "not in pools");
+    S->soc_initial = S->soc_rate = NAN;
+    double agb_c = S->agb_mean * cf, tree_c = S->biomass.mean * cf;
+    if (o->pools & CF_POOL_BIT(CF_POOL_AGB)) S->per_ha.pool[CF_POOL_AGB] = cf_pool_estimated(agb_c);
+    if (o->pools & CF_POOL_BIT(CF_POOL_BGB)) S->per_ha.pool[CF_POOL_BGB] = cf_pool_estimated(tree_c - agb_c);
+    if (o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)) S->per_ha.pool[CF_POOL_DEADWOOD] = cf_pool_estimated(dw_frac * tree_c);
+    if (o->pools & CF_POOL_BIT(CF_POOL_LITTER)) S->per_ha.pool[CF_POOL_LITTER] = cf_pool_estimated(li_frac * tree_c);
+    if (o->pools & CF_POOL_BIT(CF_POOL_SOC)) {
+      double soc = 0;
+      int rc = soc_of(ctx, o, r, s, S, &soc);
+      if (rc) return rc;
+      S->per_ha.pool[CF_POOL_SOC] = cf_pool_estimated(soc);
+    }
+    double sum;
+    int rc = cf_pools_sum(ctx, &S->per_ha, &sum, NULL);
+    if (rc) return rc;
+    S->stock_t_co2e = cf_carbon_to_co2e(sum * S->area_ha);
+  }
+  return CF_OK;
+}
+
+/* --- the driver ------------------------------------------------------------------- */
+
+static void add_input(cf_stocks_result *r, const char *role, const char *path, const char *sha) {
+  cf_stocks_input *in = &r->inputs[r->ninputs++];
+  snprintf(in->role, sizeof in->role, "%s", role);
+  snprintf(in->path, sizeof in->path, "%s", path);
+  snprintf(in->sha256, sizeof in->sha256, "%s", sha);
+}
+
+int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path, const char *strata_path,
+                     const cf_inv_options *inv, const cf_stocks_opts *o, cf_stocks_result *r) {
+  memset(r, 0, sizeof *r);
+  cf_params *P = NULL;
+  double *kg = NULL;
+  cf_plot_total *tot = NULL;
+  size_t ntot = 0;
+  int *stratum_of = NULL;
+  double *areas = NULL;
+  const char **names = NULL;
+  int rc = cf_params_load(ctx, &P);
+  if (!rc) rc = cf_strata_read(ctx, strata_path, inv, &r->strata_in);
+  if (!rc) rc = cf_plots_read(ctx, plots_path, inv, &r->plots);
+  if (!rc && trees_path) rc = cf_trees_read(ctx, trees_path, inv, &r->trees);
+  if (!rc) rc = cf_inventory_link(ctx, trees_path ? &r->trees : NULL, &r->plots, &r->strata_in);
+  if (rc) goto done;
+  add_input(r, "plots", r->plots.path, r->plots.sha256);
+  if (trees_path) add_input(r, "trees", r->trees.path, r->trees.sha256);
+  add_input(r, "strata", r->strata_in.path, r->strata_in.sha256);
+
+  r->year = choose_year(o, trees_path ? &r->trees : NULL, &r->plots);
+  kg = calloc(r->trees.n ? r->trees.n : 1, sizeof *kg);
+  if (!kg) {
+    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+    goto done;
+  }
+  if (trees_path && ((rc = check_allometry(ctx, P, o)) || (rc = stem_biomass(ctx, P, o, r, r->year, kg)))) goto done;
+  if ((rc = cf_inventory_plot_totals(ctx, &r->plots, trees_path ? &r->trees : NULL, kg, &tot, &ntot))) goto done;
+  if ((rc = plots_of_year(ctx, r, r->year, tot, ntot))) goto done;
+  if ((rc = plot_biomass(ctx, P, o, r))) goto done;
+
+  /* the stratified estimate of tree biomass (AR-TOOL14) */
+  r->n_strata = (int)r->strata_in.n;
+  r->strata = calloc((size_t)r->n_strata + 1, sizeof *r->strata);
+  stratum_of = malloc((size_t)r->n_est_plots * sizeof *stratum_of);
+  areas = malloc(((size_t)r->n_strata + 1) * sizeof *areas);
+  names = malloc(((size_t)r->n_strata + 1) * sizeof *names);
+  if (!r->strata || !stratum_of || !areas || !names) {
+    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+    goto done;
+  }
+  for (int h = 0; h < r->n_strata; h++) {
+    areas[h] = r->strata_in.s[h].area_ha;
+    names[h] = r->strata_in.s[h].stratum;
+  }
+  for (int i = 0; i < r->n_est_plots; i++)
+    stratum_of[i] = (int)cf_strata_find(&r->strata_in, r->plots.p[r->plot_index[i]].stratum);
+  cf_stratum_estimate *est = calloc((size_t)r->n_strata + 1, sizeof *est);
+  if (!est) {
+    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+    goto done;
+  }
+  rc = cf_stratified_estimate_compute(ctx, r->n_est_plots, r->plot_biomass, stratum_of, r->n_strata, areas, names,
+                                      o->confidence, est, &r->estimate);
+  for (int h = 0; !rc && h < r->n_strata; h++) {
+    cf_stocks_stratum *S = &r->strata[h];
+    S->name = names[h];
+    S->area_ha = areas[h];
+    S->biomass = est[h];
+    S->n_plots = est[h].n;
+    double sum = 0;
+    for (int i = 0; i < r->n_est_plots; i++)
+      if (stratum_of[i] == h) sum += r->plot_agb[i];
+    S->agb_mean = est[h].n ? sum / est[h].n : NAN;
+  }
+  free(est);
+  if (rc) { /* a stratum with too few plots, an area of 0: the inventory cannot be used */
+    rc = cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, plots_path, "", "monitoring year %d", r->year);
+    goto done;
+  }
+
+  double cf = 0, dw = 0, li = 0;
+  if ((rc = carbon_fraction(ctx, P, o, r, &cf))) goto done;
+  if ((o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)) &&
+      (rc = dom_fraction(ctx, P, o, r, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &dw)))
+    goto done;
+  if ((o->pools & CF_POOL_BIT(CF_POOL_LITTER)) &&
+      (rc = dom_fraction(ctx, P, o, r, &o->litter_fraction, "litter_fraction", "litter_fraction", &li)))
+    goto done;
+  if ((rc = stratum_pools(ctx, P, o, r, cf, dw, li))) goto done;
+
+  cf_pools *per_ha = malloc(((size_t)r->n_strata + 1) * sizeof *per_ha);
+  if (!per_ha) {
+    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+    goto done;
+  }
+  for (int h = 0; h < r->n_strata; h++) per_ha[h] = r->strata[h].per_ha;
+  rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, areas, cf_stocks_discount_names[o->discount],
+                                 (cf_discount_side)o->side, CF_POOLS_TREES, r->estimate.uncertainty_pct, &r->totals);
+  free(per_ha);
+  if (!rc) {
+    const cf_discount_policy *pol = cf_discount_policy_find(cf_stocks_discount_names[o->discount]);
+    rc = add_param(ctx, r, "discount", "", NAN, "", pol ? pol->source : "", 1);
+  }
+  if (!rc) rc = add_param(ctx, r, "t_value", "", r->estimate.t_value, "",
+                          "Student t, two-sided at the confidence level, df = plots - strata (AR-TOOL14)", 1);
+  if (!rc)
+    cf_log(ctx, CF_LOG_INFO, "forest stocks %d: %d plots in %d strata, %ld live stems (%ld dead not counted, %ld outside "
+           "their equation's DBH range), U = %.2f %%", r->year, r->n_est_plots, r->n_strata, r->n_stems,
+           r->n_dead_stems, r->n_out_of_range, r->estimate.uncertainty_pct);
+done:
+  free(kg);
+  free(tot);
+  free(stratum_of);
+  free(areas);
+  free(names);
+  cf_params_free(P);
+  return rc;
+}
+
+void cf_stocks_result_free(cf_stocks_result *r) {
+  if (!r) return;
+  free(r->strata);
+  free(r->params);
+  free(r->plot_agb);
+  free(r->plot_biomass);
+  free(r->plot_r);
+  free(r->plot_index);
+  cf_plots_free(&r->plots);
+  cf_trees_free(&r->trees);
+  cf_strata_free(&r->strata_in);
+  memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,335 @@
+/*
+ * The stocks report: REPORT.json and REPORT.csv of ../shared/spec/forest-io.md.
+ *
+ * Both files are one product: each is written to a part file next to it
+ * and the two are renamed together (cf_atomic_commit_all), so a reader
+ * never sees a JSON without its CSV or an old CSV beside a new JSON.
+ *
+ * A pool that was not estimated is null in the JSON and an empty cell in
+ * the CSV, never 0, and `excluded_pools` gives the reason. Numbers are
+ * written in their shortest exact form (cf_strbuf_json_double), so the
+ * report holds the very doubles that were computed. The CSV has no comment
+ * lines (strict RFC 4180 readers reject them); its provenance is the JSON
+ * beside it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fsutil.h"
+#include "core/strbuf.h"
+#include "sink/stocks.h"
+
+static void json_num(cf_strbuf *sb, double v) { cf_strbuf_json_double(sb, v); }
+
+static void json_key(cf_strbuf *sb, const char *key, int first) {
+  if (!first) cf_strbuf_puts(sb, ",");
+  cf_strbuf_json_string(sb, key);
+  cf_strbuf_puts(sb, ":");
+}
+
+static void json_pool(cf_strbuf *sb, const cf_pool_value *v) {
+  if (v->estimated)
+    json_num(sb, v->value);
+  else
+    cf_strbuf_puts(sb, "null");
+}
+
+static void stratum_json(cf_strbuf *sb, const cf_stocks_stratum *S) {
+  cf_strbuf_puts(sb, "{");
+  json_key(sb, "stratum", 1);
+  cf_strbuf_json_string(sb, S->name);
+  json_key(sb, "area_ha", 0);
+  json_num(sb, S->area_ha);
+  json_key(sb, "n_plots", 0);
+  cf_strbuf_printf(sb, "%d", S->n_plots);
+  json_key(sb, "agb_mean_t_dm_per_ha", 0);
+  json_num(sb, S->agb_mean);
+  json_key(sb, "biomass_mean_t_dm_per_ha", 0);
+  json_num(sb, S->biomass.mean);
+  json_key(sb, "biomass_sd_t_dm_per_ha", 0);
+  json_num(sb, S->biomass.sd);
+  json_key(sb, "biomass_se_t_dm_per_ha", 0);
+  json_num(sb, S->biomass.se);
+  json_key(sb, "pools_t_c_per_ha", 0);
+  cf_strbuf_puts(sb, "{");
+  for (int p = 0; p < CF_POOL_COUNT; p++) {
+    json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
+    json_pool(sb, &S->per_ha.pool[p]);
+  }
+  cf_strbuf_puts(sb, "}");
+  json_key(sb, "soc_initial_t_c_per_ha", 0);
+  json_num(sb, S->soc_initial); /* null when not finite */
+  json_key(sb, "soc_rate_t_c_per_ha_yr", 0);
+  json_num(sb, S->soc_rate);
+  json_key(sb, "stock_t_co2e", 0);
+  json_num(sb, S->stock_t_co2e);
+  cf_strbuf_puts(sb, "}");
+}
+
+static void project_json(cf_strbuf *sb, const cf_stocks_result *r, const cf_stocks_opts *o) {
+  const cf_project_totals *T = &r->totals;
+  const cf_stratified_estimate *E = &r->estimate;
+  cf_strbuf_puts(sb, "{");
+  json_key(sb, "area_ha", 1);
+  json_num(sb, E->area_ha);
+  json_key(sb, "n_plots", 0);
+  cf_strbuf_printf(sb, "%d", E->n_plots);
+  json_key(sb, "n_strata", 0);
+  cf_strbuf_printf(sb, "%d", E->n_strata);
+  json_key(sb, "df", 0);
+  cf_strbuf_printf(sb, "%d", E->df);
+  json_key(sb, "t_value", 0);
+  json_num(sb, E->t_value);
+  json_key(sb, "biomass_mean_t_dm_per_ha", 0);
+  json_num(sb, E->mean);
+  json_key(sb, "biomass_se_t_dm_per_ha", 0);
+  json_num(sb, E->se);
+  json_key(sb, "uncertainty_pct", 0);
+  json_num(sb, E->uncertainty_pct);
+  json_key(sb, "pools_t_co2e", 0);
+  cf_strbuf_puts(sb, "{");
+  for (int p = 0; p < CF_POOL_COUNT; p++) {
+    json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
+    json_pool(sb, &T->t_co2e.pool[p]);
+  }
+  json_key(sb, "total", 0);
+  json_num(sb, T->total_t_co2e);
+  cf_strbuf_puts(sb, "}");
+  json_key(sb, "excluded_pools", 0);
+  cf_strbuf_puts(sb, "{");
+  int first = 1;
+  for (int p = 0; p < CF_POOL_COUNT; p++)
+    if (!T->t_co2e.pool[p].estimated) {
+      json_key(sb, cf_pool_name((cf_pool_id)p), first);
+      cf_strbuf_json_string(sb, T->t_co2e.pool[p].reason);
+      first = 0;
+    }
+  cf_strbuf_puts(sb, "}");
+  json_key(sb, "discount", 0);
+  cf_strbuf_puts(sb, "{");
+  json_key(sb, "policy", 1);
+  cf_strbuf_json_string(sb, cf_stocks_discount_names[o->discount]);
+  json_key(sb, "side", 0);
+  cf_strbuf_json_string(sb, cf_stocks_side_names[o->side]);
+  json_key(sb, "pools", 0);
+  cf_strbuf_puts(sb, "[");
+  first = 1;
+  for (int p = 0; p < CF_POOL_COUNT; p++)
+    if ((T->discount_pools & CF_POOL_BIT(p)) && T->t_co2e.pool[p].estimated) {
+      if (!first) cf_strbuf_puts(sb, ",");
+      cf_strbuf_json_string(sb, cf_pool_name((cf_pool_id)p));
+      first = 0;
+    }
+  cf_strbuf_puts(sb, "]");
+  json_key(sb, "fraction_of_half_width", 0);
+  json_num(sb, T->discount.fraction_of_half_width);
+  json_key(sb, "deducted_t_co2e", 0);
+  json_num(sb, T->discount.deduction);
+  cf_strbuf_puts(sb, "}");
+  json_key(sb, "total_t_co2e", 0);
+  json_num(sb, T->total_t_co2e);
+  json_key(sb, "total_discounted_t_co2e", 0);
+  json_num(sb, T->total_discounted_t_co2e);
+  cf_strbuf_puts(sb, "}");
+}
+
+static char *report_json(const cf_stocks_result *r, const cf_stocks_opts *o, const char *settings_json) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_puts(&sb, "{\n");
+  json_key(&sb, "schema", 1);
+  cf_strbuf_json_string(&sb, "carbonflux-stocks/1");
+  cf_strbuf_puts(&sb, ",\n");
+  json_key(&sb, "confidence", 1);
+  json_num(&sb, o->confidence);
+  cf_strbuf_puts(&sb, ",\n");
+  json_key(&sb, "year", 1);
+  if (r->year)
+    cf_strbuf_printf(&sb, "%d,\n", r->year);
+  else
+    cf_strbuf_puts(&sb, "null,\n"); /* the inventory has no years */
+  json_key(&sb, "strata", 1);
+  cf_strbuf_puts(&sb, "[\n");
+  for (int h = 0; h < r->n_strata; h++) {
+    cf_strbuf_puts(&sb, h ? ",\n  " : "  ");
+    stratum_json(&sb, &r->strata[h]);
+  }
+  cf_strbuf_puts(&sb, "\n],\n");
+  json_key(&sb, "project", 1);
+  project_json(&sb, r, o);
+  cf_strbuf_puts(&sb, ",\n");
+  /* the plots behind the estimate (welcome extras: a verifier re-computes from them) */
+  json_key(&sb, "plots", 1);
+  cf_strbuf_puts(&sb, "[\n");
+  for (int i = 0; i < r->n_est_plots; i++) {
+    const cf_plot *p = &r->plots.p[r->plot_index[i]];
+    cf_strbuf_puts(&sb, i ? ",\n  {" : "  {");
+    json_key(&sb, "plot", 1);
+    cf_strbuf_json_string(&sb, p->plot);
+    json_key(&sb, "stratum", 0);
+    cf_strbuf_json_string(&sb, p->stratum);
+    json_key(&sb, "area_ha", 0);
+    json_num(&sb, p->area_ha);
+    json_key(&sb, "agb_t_dm_per_ha", 0);
+    json_num(&sb, r->plot_agb[i]);
+    json_key(&sb, "root_shoot", 0);
+    json_num(&sb, r->plot_r[i]);
+    json_key(&sb, "biomass_t_dm_per_ha", 0);
+    json_num(&sb, r->plot_biomass[i]);
+    cf_strbuf_puts(&sb, "}");
+  }
+  cf_strbuf_puts(&sb, "\n],\n");
+  json_key(&sb, "stems", 1);
+  cf_strbuf_printf(&sb,
+                   "{\"live\":%ld,\"dead_not_counted\":%ld,\"outside_equation_range\":%ld,\"species_blank\":%ld}",
+                   r->n_stems, r->n_dead_stems, r->n_out_of_range, r->n_unknown_species);
+  cf_strbuf_puts(&sb, ",\n");
+  json_key(&sb, "parameters", 1);
+  cf_strbuf_puts(&sb, "[\n");
+  for (int k = 0; k < r->nparams; k++) {
+    const cf_stocks_param *p = &r->params[k];
+    cf_strbuf_puts(&sb, k ? ",\n  {" : "  {");
+    json_key(&sb, "name", 1);
+    cf_strbuf_json_string(&sb, p->name);
+    if (p->stratum[0]) {
+      json_key(&sb, "stratum", 0);
+      cf_strbuf_json_string(&sb, p->stratum);
+    }
+    json_key(&sb, "value", 0);
+    json_num(&sb, p->value);
+    json_key(&sb, "unit", 0);
+    cf_strbuf_json_string(&sb, p->unit);
+    json_key(&sb, "source", 0);
+    cf_strbuf_json_string(&sb, p->source);
+    json_key(&sb, "checked", 0);
+    cf_strbuf_puts(&sb, p->checked ? "true" : "false");
+    cf_strbuf_puts(&sb, "}");
+  }
+  cf_strbuf_puts(&sb, "\n],\n");
+  json_key(&sb, "settings", 1);
+  cf_strbuf_puts(&sb, settings_json ? settings_json : "{}");
+  cf_strbuf_puts(&sb, ",\n");
+  json_key(&sb, "inputs", 1);
+  cf_strbuf_puts(&sb, "[");
+  for (int i = 0; i < r->ninputs; i++) {
+    cf_strbuf_puts(&sb, i ? ",{" : "{");
+    json_key(&sb, "path", 1);
+    cf_strbuf_json_string(&sb, r->inputs[i].path);
+    json_key(&sb, "sha256", 0);
+    cf_strbuf_json_string(&sb, r->inputs[i].sha256);
+    json_key(&sb, "role", 0);
+    cf_strbuf_json_string(&sb, r->inputs[i].role);
+    cf_strbuf_puts(&sb, "}");
+  }
+  cf_strbuf_puts(&sb, "],\n");
+  json_key(&sb, "software", 1);
+  cf_strbuf_puts(&sb, "{\"name\":\"carbonflux\",\"version\":");
+  cf_strbuf_json_string(&sb, cf_version());
+  cf_strbuf_puts(&sb, "}\n}\n");
+  return cf_strbuf_take(&sb);
+}
+
+/* A CSV cell: numbers in shortest exact form, excluded pools empty. */
+static void csv_num(cf_strbuf *sb, double v) {
+  cf_strbuf_puts(sb, ",");
+  if (isfinite(v)) cf_strbuf_json_double(sb, v);
+}
+
+static void csv_text(cf_strbuf *sb, const char *s) {
+  int quote = strpbrk(s, ",\"\r\n") != NULL;
+  if (!quote) {
+    cf_strbuf_puts(sb, s);
+    return;
+  }
+  cf_strbuf_puts(sb, "\"");
+  for (const char *p = s; *p; p++) {
+    cf_strbuf_putn(sb, p, 1);
+    if (*p == '"') cf_strbuf_puts(sb, "\""); /* a quote is doubled */
+  }
+  cf_strbuf_puts(sb, "\"");
+}
+
+static char *report_csv(const cf_stocks_result *r) {
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_strbuf_puts(&sb, "stratum,area_ha,n_plots,agb_mean_t_dm_per_ha,biomass_mean_t_dm_per_ha,biomass_sd_t_dm_per_ha,"
+                      "biomass_se_t_dm_per_ha,agb_t_c_per_ha,bgb_t_c_per_ha,deadwood_t_c_per_ha,litter_t_c_per_ha,"
+                      "soc_t_c_per_ha,stock_t_co2e,uncertainty_pct,t_value,stock_discounted_t_co2e\r\n");
+  for (int h = 0; h < r->n_strata; h++) {
+    const cf_stocks_stratum *S = &r->strata[h];
+    csv_text(&sb, S->name);
+    csv_num(&sb, S->area_ha);
+    cf_strbuf_printf(&sb, ",%d", S->n_plots);
+    csv_num(&sb, S->agb_mean);
+    csv_num(&sb, S->biomass.mean);
+    csv_num(&sb, S->biomass.sd);
+    csv_num(&sb, S->biomass.se);
+    for (int p = 0; p < CF_POOL_COUNT; p++) csv_num(&sb, S->per_ha.pool[p].estimated ? S->per_ha.pool[p].value : NAN);
+    csv_num(&sb, S->stock_t_co2e);
+    cf_strbuf_puts(&sb, ",,,\r\n"); /* U%, t and the discount are the project's */
+  }
+  /* the project row: per-hectare values are area-weighted means */
+  const cf_stratified_estimate *E = &r->estimate;
+  const cf_project_totals *T = &r->totals;
+  double agb = 0;
+  for (int h = 0; h < r->n_strata; h++) agb += r->strata[h].agb_mean * r->strata[h].area_ha;
+  cf_strbuf_puts(&sb, "project");
+  csv_num(&sb, E->area_ha);
+  cf_strbuf_printf(&sb, ",%d", E->n_plots);
+  csv_num(&sb, agb / E->area_ha);
+  csv_num(&sb, E->mean);
+  cf_strbuf_puts(&sb, ","); /* a project SD is not defined for a stratified sample */
+  csv_num(&sb, E->se);
+  for (int p = 0; p < CF_POOL_COUNT; p++) {
+    double v = NAN;
+    if (T->t_co2e.pool[p].estimated) v = T->t_co2e.pool[p].value * 12.0 / 44.0 / E->area_ha;
+    csv_num(&sb, v);
+  }
+  csv_num(&sb, T->total_t_co2e);
+  csv_num(&sb, E->uncertainty_pct);
+  csv_num(&sb, E->t_value);
+  csv_num(&sb, T->total_discounted_t_co2e);
+  cf_strbuf_puts(&sb, "\r\n");
+  return cf_strbuf_take(&sb);
+}
+
+/* Write `text` into the part file of `af`; every write and the close checked. */
+static int write_part(cf_ctx *ctx, cf_atomic_file *af, const char *text) {
+  FILE *f = fopen(af->part_path, "wb");
+  if (!f) return cf_error(ctx, CF_EIO, af->final_path, "", "cannot write: %s", strerror(errno));
+  size_t n = strlen(text);
+  int ok = fwrite(text, 1, n, f) == n;
+  int e = errno;
+  if (fclose(f) != 0) ok = 0, e = errno;
+  if (ok) return CF_OK;
+  int why = cf_write_errno(af->part_path, e, 65536.0);
+  return cf_error(ctx, CF_EIO, af->final_path, "", "write failed: %s", strerror(why ? why : e));
+}
+
+int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const cf_stocks_opts *o, const char *json_path,
+                    const char *settings_json) {
+  size_t n = strlen(json_path);
+  if (n < 6 || strcmp(json_path + n - 5, ".json") != 0)
+    return cf_error(ctx, CF_EINVAL, json_path, "", "the report's name ends in .json (its CSV goes beside it as .csv)");
+  char *csv_path = strdup(json_path);
+  char *json = report_json(r, o, settings_json), *csv = report_csv(r);
+  int rc = csv_path && json && csv ? CF_OK : cf_error(ctx, CF_ENOMEM, json_path, "", "out of memory");
+  if (!rc) memcpy(csv_path + n - 5, ".csv", 5);
+  cf_atomic_file aj = {0}, ac = {0};
+  if (!rc) rc = cf_atomic_begin(ctx, json_path, &aj);
+  if (!rc) rc = cf_atomic_begin(ctx, csv_path, &ac);
+  if (!rc) rc = write_part(ctx, &aj, json);
+  if (!rc) rc = write_part(ctx, &ac, csv);
+  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, json_path, "", "cancelled");
+  cf_atomic_file *const both[2] = {&aj, &ac};
+  if (!rc) rc = cf_atomic_commit_all(ctx, both, 2);
+  cf_atomic_end(&aj);
+  cf_atomic_end(&ac);
+  free(csv_path);
+  free(json);
+  free(csv);
+  return rc;
+}

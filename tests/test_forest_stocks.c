@@ -1,0 +1,259 @@
+/*
+ * `carbonflux forest stocks` against numbers computed without our code.
+ *
+ *  - The report example of ../shared/spec/forest-io.md: two strata (60 and
+ *    40 ha) of 8 and 6 plots whose values (70..110 and 35..60 t d.m./ha,
+ *    chosen here to have the example's means and SDs) give mean 74.125,
+ *    SE 3.2170, df 12, t 1.7823 and U = 7.735 %, agb 12774.21 t CO2e.
+ *    Each figure is recomputed in the test from the plot values by the
+ *    AR-TOOL14 formulas, and the spec's printed digits are checked too.
+ *  - Every pool by hand: AR-TOOL14 root-to-shoot per plot, dead wood and
+ *    litter as given fractions of tree carbon, AR-TOOL16 soil carbon.
+ *  - The real TEMPEST inventory (written by R) in its own wide layout,
+ *    through the column mapping, with Jenkins et al. 2003: every plot's
+ *    AGB in 2019-2022 and the change in carbon, recomputed by
+ *    tests/tempest_jenkins.py from the published coefficients alone.
+ *  - Bad inventories: the documented exit code, a message naming the file,
+ *    line and field, and no report left behind.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_test.h"
+#include "sink/stocks.h"
+
+static const double plots_a[8] = {70, 80, 85, 90, 95, 100, 105, 110};
+static const double plots_b[6] = {35, 40, 45, 50, 55, 60};
+
+static void write_example(const char *dir) {
+  char text[2048];
+  size_t n = (size_t)snprintf(text, sizeof text, "plot,stratum,area_ha,agb_t_dm_per_ha\n");
+  for (int i = 0; i < 8; i++) n += (size_t)snprintf(text + n, sizeof text - n, "A%d,A,0.1,%g\n", i + 1, plots_a[i]);
+  for (int i = 0; i < 6; i++) n += (size_t)snprintf(text + n, sizeof text - n, "B%d,B,0.1,%g\n", i + 1, plots_b[i]);
+  cf_test_write_text(cf_test_path(dir, "plots.csv"), text);
+  cf_test_write_text(cf_test_path(dir, "strata.csv"), "stratum,area_ha\nA,60\nB,40\n");
+}
+
+static void mean_var(const double *v, int n, double *mean, double *var) {
+  double s = 0, q = 0;
+  for (int i = 0; i < n; i++) s += v[i];
+  *mean = s / n;
+  for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
+  *var = q / (n - 1);
+}
+
+static void run_stocks(const char *dir, const char *const *kv, int nkv, int trees, cf_stocks_result *r) {
+  cf_ctx *ctx = cf_test_ctx();
+  cf_stocks_opts o;
+  cf_stocks_opts_default(&o);
+  for (int k = 0; k < nkv; k++) assert_int_equal(cf_stocks_opts_set(ctx, &o, kv[k]), CF_OK);
+  cf_inv_options inv;
+  cf_inv_options_init(&inv);
+  char plots[1100], strata[1100];
+  snprintf(plots, sizeof plots, "%s/plots.csv", dir);
+  snprintf(strata, sizeof strata, "%s/strata.csv", dir);
+  int rc = cf_forest_stocks(ctx, plots, trees ? cf_test_path(dir, "trees.csv") : NULL, strata, &inv, &o, r);
+  if (rc) print_error("%s\n", cf_error_message(ctx));
+  assert_int_equal(rc, CF_OK);
+  cf_inv_options_free(&inv);
+  cf_ctx_destroy(ctx);
+}
+
+static void spec_report_example(void **state) {
+  cf_test_dir *f = *state;
+  write_example(f->dir);
+  const char *kv[] = {"root_shoot=0", "discount=ar-tool14", "pools=agb,bgb"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 3, 0, &r);
+  /* independent: the AR-TOOL14 formulas on the plot values */
+  double ma, va, mb, vb;
+  mean_var(plots_a, 8, &ma, &va);
+  mean_var(plots_b, 6, &mb, &vb);
+  double wa = 0.6, wb = 0.4, mean = wa * ma + wb * mb, se = sqrt(wa * wa * va / 8 + wb * wb * vb / 6);
+  const double t12 = 1.7822875556; /* t_{0.95, 12}, 10 digits of R's qt(0.95, 12) */
+  /* rounding of the inputs only: the sums are exact in binary, so 1e-12 */
+  assert_close(r.strata[0].biomass.mean, ma, 1e-12, 0);
+  assert_close(r.strata[0].biomass.sd, sqrt(va), 1e-12, 0);
+  assert_close(r.strata[1].biomass.se, sqrt(vb / 6), 1e-12, 0);
+  assert_close(r.estimate.mean, mean, 1e-12, 0);
+  assert_close(r.estimate.se, se, 1e-12, 0);
+  assert_int_equal(r.estimate.df, 12);
+  assert_close(r.estimate.t_value, t12, 0, 1e-9);
+  assert_close(r.estimate.uncertainty_pct, t12 * se / mean * 100, 1e-9, 0);
+  double agb_t_co2e = (ma * 60 + mb * 40) * 0.47 * 44.0 / 12.0;
+  assert_close(r.totals.t_co2e.pool[CF_POOL_AGB].value, agb_t_co2e, 1e-12, 0);
+  assert_close(r.strata[0].stock_t_co2e, ma * 0.47 * 60 * 44.0 / 12.0, 1e-12, 0);
+  /* and the digits the spec prints */
+  assert_close(r.strata[0].biomass.mean, 91.875, 0, 5e-4);
+  assert_close(r.strata[0].biomass.sd, 13.35, 0, 5e-3);
+  assert_close(r.strata[0].biomass.se, 4.72, 0, 5e-3);
+  assert_close(r.estimate.mean, 74.125, 0, 5e-4);
+  assert_close(r.estimate.se, 3.2170, 0, 5e-5);
+  assert_close(r.estimate.t_value, 1.7823, 0, 5e-5);
+  assert_close(r.estimate.uncertainty_pct, 7.735, 0, 5e-4);
+  assert_close(r.totals.total_t_co2e, 12774.21, 0, 5e-3);
+  assert_close(r.strata[0].stock_t_co2e, 9499.9, 0, 0.05);
+  /* U < 10 %: AR-TOOL14 deducts nothing */
+  assert_true(r.totals.discount.deduction == 0);
+  assert_true(r.totals.total_discounted_t_co2e == r.totals.total_t_co2e);
+  /* excluded pools have no value */
+  assert_false(r.totals.t_co2e.pool[CF_POOL_SOC].estimated);
+  assert_string_equal(r.totals.t_co2e.pool[CF_POOL_SOC].reason, "not in pools");
+  cf_stocks_result_free(&r);
+
+  /* the command writes the report and its CSV; Python's json module reads it */
+  char args[4096];
+  snprintf(args, sizeof args,
+           "-q forest stocks --plots '%s/plots.csv' --strata '%s/strata.csv' -o '%s/out/r.json' root_shoot=0",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args,
+           "/usr/bin/python3 -c 'import json,csv,sys\n"
+           "d=json.load(open(sys.argv[1]))\n"
+           "assert d[\"schema\"]==\"carbonflux-stocks/1\"\n"
+           "p=d[\"project\"]\n"
+           "assert p[\"n_plots\"]==14 and p[\"n_strata\"]==2 and p[\"df\"]==12\n"
+           "assert abs(p[\"uncertainty_pct\"]-7.735)<5e-4, p\n"
+           "assert p[\"pools_t_co2e\"][\"soc\"] is None and p[\"excluded_pools\"][\"soc\"]==\"not in pools\"\n"
+           "assert d[\"strata\"][0][\"pools_t_c_per_ha\"][\"deadwood\"] is None\n"
+           "assert len(d[\"inputs\"])==2 and all(len(i[\"sha256\"])==64 for i in d[\"inputs\"])\n"
+           "assert any(q[\"name\"]==\"carbon_fraction\" and q[\"value\"]==0.47 and \"Table 4.3\" in q[\"source\"] for q in d[\"parameters\"])\n"
+           "rows=list(csv.DictReader(open(sys.argv[2])))\n"
+           "assert [r[\"stratum\"] for r in rows]==[\"A\",\"B\",\"project\"]\n"
+           "assert rows[0][\"soc_t_c_per_ha\"]==\"\" and abs(float(rows[2][\"stock_t_co2e\"])-12774.21)<5e-3\n"
+           "' '%s/out/r.json' '%s/out/r.csv'",
+           f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+}
+
+/* Every pool by hand: AGB 100, 120, 140 t d.m./ha in one stratum of 10 ha. */
+static void every_pool_by_hand(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.05,100\np2,S,0.05,120\np3,S,0.05,140\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
+  const char *kv[] = {"pools=agb,bgb,deadwood,litter,soc", "root_shoot=ar-tool14", "deadwood_fraction=0.1",
+                      "litter_fraction=0.05", "soc_ref=60", "f_lu=0.8", "years_since_planting=5",
+                      "carbon_fraction=0.47", "discount=none"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 9, 0, &r);
+  const double b[3] = {100, 120, 140};
+  double bio = 0;
+  for (int i = 0; i < 3; i++) bio += b[i] * (1 + exp(-1.085 + 0.9256 * log(b[i])) / b[i]) / 3;
+  double agb_c = 120 * 0.47, tree_c = bio * 0.47;
+  double soc = 60 * 0.8 + 5 * (60 - 60 * 0.8) / 20; /* 48 + 5 x 0.6 (under the 0.8 cap) */
+  const cf_pools *P = &r.strata[0].per_ha;
+  /* one chain of a few operations on exact inputs: 1e-12 */
+  assert_close(P->pool[CF_POOL_AGB].value, agb_c, 1e-12, 0);
+  assert_close(P->pool[CF_POOL_BGB].value, tree_c - agb_c, 1e-12, 0);
+  assert_close(P->pool[CF_POOL_DEADWOOD].value, 0.1 * tree_c, 1e-12, 0);
+  assert_close(P->pool[CF_POOL_LITTER].value, 0.05 * tree_c, 1e-12, 0);
+  assert_close(P->pool[CF_POOL_SOC].value, soc, 1e-12, 0);
+  assert_close(r.strata[0].soc_initial, 48, 1e-12, 0);
+  assert_close(r.strata[0].soc_rate, 0.6, 1e-12, 0);
+  double total = (tree_c * 1.15 + soc) * 10 * 44.0 / 12.0;
+  assert_close(r.totals.total_t_co2e, total, 1e-12, 0);
+  assert_true(r.totals.discount.deduction == 0); /* discount=none */
+  cf_stocks_result_free(&r);
+}
+
+/* TEMPEST in its own layout, every year 2019-2022, against
+ * tests/tempest_jenkins.py. The plots table is ours: TEMPEST's three plots
+ * at 0.2 ha each (every per-hectare value scales alike, so the comparison
+ * is exact whatever the area), one stratum of 0.6 ha. */
+static void tempest_inventory_with_jenkins(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha\nControl,S,0.2\nFreshwater,S,0.2\nSaltwater,S,0.2\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,0.6\n");
+  char args[4096], reports[4400] = "";
+  for (int y = 2019; y <= 2022; y++) {
+    snprintf(args, sizeof args,
+             "-q forest stocks --plots '%s/plots.csv' --trees '%s/tempest_tree_inventory.csv' --strata '%s/strata.csv' "
+             "-o '%s/t%d.json' allometry=jenkins2003 unknown_species=jenkins2003_mixed_hardwood col.plot=Plot "
+             "col.dbh_cm=DBH_{year} col.status=Status_{year} col.species=Species_code years=2019,2020,2021,2022 "
+             "live_codes=LI year=%d",
+             f->dir, CF_SHARED_DATA, f->dir, f->dir, y, y);
+    assert_int_equal(cf_test_cli(args, f->log), 0);
+    size_t n = strlen(reports);
+    snprintf(reports + n, sizeof reports - n, " '%s/t%d.json'", f->dir, y);
+  }
+  char check[1100];
+  snprintf(check, sizeof check, "%s/check.txt", f->dir);
+  snprintf(args, sizeof args, "/usr/bin/python3 '%s/tests/tempest_jenkins.py' '%s/tempest_tree_inventory.csv' 0.2%s > '%s'",
+           CF_SOURCE_DIR, CF_SHARED_DATA, reports, check);
+  int st = system(args);
+  if (st != 0) {
+    snprintf(args, sizeof args, "cat '%s' >&2", check);
+    system(args);
+  }
+  assert_int_equal(st, 0);
+  assert_true(cf_test_file_contains(check, "2019 Control "));
+  assert_true(cf_test_file_contains(check, "2022 Saltwater "));
+  assert_true(cf_test_file_contains(check, "change_t_c 2019 2022 "));
+  assert_false(cf_test_file_contains(check, "MISMATCH"));
+  /* the dead stems and the stems without species are counted in the report */
+  snprintf(args, sizeof args, "%s/t2019.json", f->dir);
+  assert_true(cf_test_file_contains(args, "\"dead_not_counted\":22"));
+  assert_true(cf_test_file_contains(args, "\"species_blank\":3"));
+}
+
+/* Bad inventories: exit code, the message, nothing written. */
+static void bad_inventories(void **state) {
+  cf_test_dir *f = *state;
+  struct {
+    const char *plots, *trees, *strata, *settings, *message;
+    int code;
+  } cases[] = {
+      {"plot,area_ha\np1,0.1\n", NULL, "stratum,area_ha\nS,1\n", "", "plots.csv", 4},
+      {"plot,stratum,area_ha\np1,S,0.1\np2,S,0.1\n", "plot,dbh_cm\np1,612\n", "stratum,area_ha\nS,1\n", "",
+       "trees.csv: dbh_cm: line 2", 4},
+      {"plot,stratum,area_ha\np1,S,0.1\np2,S,0.1\n", "plot,dbh_cm\np1,-3\n", "stratum,area_ha\nS,1\n", "",
+       "trees.csv: dbh_cm: line 2", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,X,0.1,10\n", NULL, "stratum,area_ha\nS,1\n", "", "line 2", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,T,0.1,20\np3,T,0.1,30\n", NULL,
+       "stratum,area_ha\nS,1\nT,1\n", "", "needs at least 2 plots", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,,10\n", NULL, "stratum,area_ha\nS,1\n", "", "line 2", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS\n", "",
+       "strata.csv", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", "plot,dbh_cm,species\np1,20,ZZZZ\n",
+       "stratum,area_ha\nS,1\n", "allometry=jenkins2003", "ZZZZ", 4},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
+       "pools=agb,soc", "soc_ref", 1},
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
+       "confidence=2", "confidence", 1},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    cf_test_write_text(cf_test_path(f->dir, "plots.csv"), cases[k].plots);
+    cf_test_write_text(cf_test_path(f->dir, "strata.csv"), cases[k].strata);
+    if (cases[k].trees) cf_test_write_text(cf_test_path(f->dir, "trees.csv"), cases[k].trees);
+    char args[4096], trees[1200] = "";
+    if (cases[k].trees) snprintf(trees, sizeof trees, "--trees '%s/trees.csv'", f->dir);
+    snprintf(args, sizeof args,
+             "forest stocks --plots '%s/plots.csv' %s --strata '%s/strata.csv' -o '%s/bad/r.json' root_shoot=0 %s",
+             f->dir, trees, f->dir, f->dir, cases[k].settings);
+    int code = cf_test_cli(args, f->log);
+    if (code != cases[k].code || !cf_test_file_contains(f->log, cases[k].message)) {
+      snprintf(args, sizeof args, "cat '%s' >&2", f->log);
+      system(args);
+      print_error("case %zu: exit %d (want %d), message should contain '%s'\n", k, code, cases[k].code,
+                  cases[k].message);
+    }
+    assert_int_equal(code, cases[k].code);
+    assert_true(cf_test_file_contains(f->log, cases[k].message));
+    assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "bad"), "r."), 0); /* nothing half-written */
+    assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "bad"), ".part-"), 0);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(spec_report_example, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(every_pool_by_hand, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(tempest_inventory_with_jenkins, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
