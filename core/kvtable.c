@@ -229,8 +229,8 @@ static void value_text(const cf_kv_opt *o, const void *base, char *buf, size_t c
   const char *field = (const char *)base + o->offset;
   switch (o->type) {
     case CF_KV_DOUBLE:
-      if (json && !isfinite(*(const double *)field))
-        snprintf(buf, cap, "null");
+      if (!isfinite(*(const double *)field))
+        snprintf(buf, cap, json ? "null" : "unset"); /* NaN: a setting not given */
       else
         num_text(*(const double *)field, buf, cap);
       break;
@@ -243,8 +243,8 @@ static void value_text(const cf_kv_opt *o, const void *base, char *buf, size_t c
       const cf_kv_num_or_choice *nc = (const cf_kv_num_or_choice *)field;
       if (nc->choice >= 0)
         snprintf(buf, cap, json ? "\"%s\"" : "%s", o->choices[nc->choice]);
-      else if (json && !isfinite(nc->value))
-        snprintf(buf, cap, "null");
+      else if (!isfinite(nc->value))
+        snprintf(buf, cap, json ? "null" : "unset");
       else
         num_text(nc->value, buf, cap);
       break;

@@ -544,7 +544,7 @@ static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
   cf_stocks_result r;
   int rc = cf_forest_stocks(ctx, plots, trees, strata, &inv, &o, &r);
   char *settings = rc ? NULL : forest_settings_json(&o, argc, argv);
-  if (!rc) rc = settings ? cf_stocks_write(ctx, &r, &o, out, settings) : cf_error(ctx, CF_ENOMEM, out, "", "out of memory");
+  if (!rc) rc = settings ? cf_stocks_write(ctx, &r, out, settings) : cf_error(ctx, CF_ENOMEM, out, "", "out of memory");
   free(settings);
   cf_stocks_result_free(&r);
   cf_inv_options_free(&inv);

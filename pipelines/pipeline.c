@@ -282,6 +282,10 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_LIDAR: return "lidar L0 file";
     case CF_PRODUCT_L2: return "lidar L2 file";
     case CF_PRODUCT_WINDSCAN: return "wind lidar scan";
+    case CF_PRODUCT_PLOTS: return "plots table";
+    case CF_PRODUCT_TREES: return "trees table";
+    case CF_PRODUCT_STRATA: return "strata";
+    case CF_PRODUCT_STOCKS: return "forest stocks";
     default: return "nothing";
   }
 }

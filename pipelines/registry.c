@@ -15,6 +15,8 @@ static const cf_stage_def *const registry[] = {
     &cf_stage_raster_clip,   &cf_stage_raster_zonal,  &cf_stage_write_cog,     &cf_stage_ingest_lidar_l0,
     &cf_stage_lidar_spectra, &cf_stage_lidar_doppler, &cf_stage_lidar_dial,    &cf_stage_lidar_wind,
     &cf_stage_write_l2,      &cf_stage_write_quicklook, &cf_stage_ingest_windcube, &cf_stage_write_wind_csv,
+    &cf_stage_ingest_plots,  &cf_stage_ingest_trees,  &cf_stage_ingest_strata, &cf_stage_sink_allometry,
+    &cf_stage_sink_strata,   &cf_stage_sink_pools,    &cf_stage_write_stocks,
     NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }
@@ -53,6 +55,7 @@ void cf_stages_describe(FILE *out, const char *only) {
               : d->input == CF_PRODUCT_VECTOR ? "stage whose polygons to use"
               : d->input == CF_PRODUCT_L2     ? "write.l2 stage whose file to use"
               : d->input == CF_PRODUCT_WINDSCAN ? "ingest.windcube stage whose scan to use"
+              : d->input == CF_PRODUCT_STOCKS ? "sink.* stage whose stocks to continue"
                                               : "lidar stage to continue");
     for (int k = 0; d->options[k].name; k++) {
       const cf_option_spec *o = &d->options[k];

@@ -68,6 +68,12 @@ void *cf_run_input(cf_run *run, const cf_stage *st) {
   return st->input >= 0 ? cf_run_product(run, st->input, st->def->input) : NULL;
 }
 
+void *cf_run_take_input(cf_run *run, const cf_stage *st) {
+  void *p = cf_run_input(run, st);
+  if (p) run->products[st->input] = (cf_product){CF_PRODUCT_NONE, NULL, NULL};
+  return p;
+}
+
 void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, void (*destroy)(void *)) {
   cf_product *pr = &run->products[stage];
   if (pr->destroy) pr->destroy(pr->ptr);

@@ -44,7 +44,11 @@ typedef enum {
   CF_PRODUCT_VECTOR,   /* polygons (ingest/vector.h) */
   CF_PRODUCT_LIDAR,    /* an L0 file and the processing asked of it (stages_lidar.c) */
   CF_PRODUCT_L2,       /* an L2 file written by write.l2 */
-  CF_PRODUCT_WINDSCAN  /* radial velocities of one scan from a vendor file set */
+  CF_PRODUCT_WINDSCAN, /* radial velocities of one scan from a vendor file set */
+  CF_PRODUCT_PLOTS,    /* a plots table (sink/inventory.h) */
+  CF_PRODUCT_TREES,    /* a trees table */
+  CF_PRODUCT_STRATA,   /* strata with their areas */
+  CF_PRODUCT_STOCKS    /* forest stocks in the making (stages_forest.c) */
 } cf_product_kind;
 
 typedef struct {
@@ -132,6 +136,9 @@ int cf_stage_ref(const cf_stage *st, cf_run *run, const char *name);
 void *cf_run_product(cf_run *run, int stage, cf_product_kind kind);
 /* The product of the stage's `input`. */
 void *cf_run_input(cf_run *run, const cf_stage *st);
+/* The input's product, handed over: the earlier stage no longer holds it
+ * (for a chain of stages that each add a step to one object). */
+void *cf_run_take_input(cf_run *run, const cf_stage *st);
 /* Hand a product to the run (freed with `destroy` when the item is done). */
 void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, void (*destroy)(void *));
 /* Record an input file for provenance (hashes it) and an output written. */

@@ -7,6 +7,8 @@
 extern const cf_stage_def cf_stage_ingest_raster, cf_stage_ingest_vector, cf_stage_raster_warp,
     cf_stage_raster_index, cf_stage_raster_clip, cf_stage_raster_zonal, cf_stage_write_cog;
 extern const cf_stage_def cf_stage_ingest_lidar_l0, cf_stage_lidar_spectra, cf_stage_lidar_doppler, cf_stage_lidar_dial,
-    cf_stage_lidar_wind, cf_stage_write_l2, cf_stage_write_quicklook, cf_stage_ingest_windcube, cf_stage_write_wind_csv;
+    cf_stage_lidar_wind, cf_stage_write_l2, cf_stage_write_quicklook, cf_stage_ingest_windcube, cf_stage_write_wind_csv,
+    cf_stage_ingest_plots, cf_stage_ingest_trees, cf_stage_ingest_strata, cf_stage_sink_allometry, cf_stage_sink_strata,
+    cf_stage_sink_pools, cf_stage_write_stocks;
 
 #endif

@@ -7,6 +7,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,6 +178,46 @@ static int write_geojson(cf_ctx *ctx, const char *path, OGRSpatialReferenceH wgs
   return rc;
 }
 
+/* The forest inventory of the demo: six circular plots of 0.05 ha in each
+ * stand (on a ring at 0.45 of its radius, inside the stand polygon), with
+ * stems whose heights follow the canopy-height model at the plot centre
+ * (60-100 % of it) and whose diameters follow them by D = 1.2 H^1.1 (cm,
+ * m: an illustrative height-diameter relation, not a published one);
+ * basic wood density 0.55 g/cm3; every ninth stem is dead. The truth of
+ * each plot is then what an allometry of (D, H, rho) gives for these
+ * stems, which is what the demo's report shows. Written as forest/plots.csv
+ * and forest/trees.csv in the forest-io layout; the stands are the strata
+ * (stands.geojson, field stand_id). */
+static int write_inventory(cf_ctx *ctx, const char *dir) {
+  char *plots = cf_path_join(dir, "forest/plots.csv"), *trees = cf_path_join(dir, "forest/trees.csv");
+  int rc = plots && trees ? cf_mkdirs(ctx, plots, 0) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
+  FILE *fp = rc ? NULL : fopen(plots, "w"), *ft = rc || !fp ? NULL : fopen(trees, "w");
+  if (!rc && (!fp || !ft)) rc = cf_error(ctx, CF_EIO, plots, "", "cannot write the demo inventory");
+  if (!rc) {
+    fprintf(fp, "plot,stratum,area_ha\n");
+    fprintf(ft, "plot,dbh_cm,height_m,wood_density_g_cm3,status\n");
+    for (int s = 0; s < NSTANDS; s++)
+      for (int k = 0; k < 6; k++) {
+        double a = k * (3.14159265358979323846 / 3.0);
+        double col = stands[s].cx + 0.45 * stands[s].r * cos(a), row = stands[s].cy + 0.45 * stands[s].r * sin(a);
+        double hc = cf_demo_height((int)(col * 3), (int)(row * 3));
+        fprintf(fp, "S%d-P%d,S%d,0.05\n", s + 1, k + 1, s + 1);
+        uint64_t seed = (uint64_t)(s * 6 + k) << 20;
+        int n = 12 + (int)(10 * hash01(seed));
+        for (int t = 0; t < n; t++) {
+          double h = hc * (0.6 + 0.4 * hash01(seed + 1 + (uint64_t)t));
+          double d = 1.2 * pow(h, 1.1);
+          fprintf(ft, "S%d-P%d,%.1f,%.1f,0.55,%s\n", s + 1, k + 1, d, h, t % 9 == 8 ? "dead" : "live");
+        }
+      }
+  }
+  if (fp && fclose(fp) != 0 && !rc) rc = cf_error(ctx, CF_EIO, plots, "", "write failed");
+  if (ft && fclose(ft) != 0 && !rc) rc = cf_error(ctx, CF_EIO, trees, "", "write failed");
+  free(plots);
+  free(trees);
+  return rc;
+}
+
 int cf_demo_scene_write(cf_ctx *ctx, const char *dir) {
   cf_gdal_init();
   int rc = cf_mkdirs(ctx, dir, 1);
@@ -197,6 +238,7 @@ int cf_demo_scene_write(cf_ctx *ctx, const char *dir) {
   if (!rc) rc = write_chm(ctx, p[1], wkt);
   if (!rc) rc = write_geojson(ctx, p[2], wgs84, ct, 1);
   if (!rc) rc = write_geojson(ctx, p[3], wgs84, ct, 0);
+  if (!rc) rc = write_inventory(ctx, dir);
   for (int i = 0; i < 4; i++) free(p[i]);
   CPLFree(wkt);
   if (ct) OCTDestroyCoordinateTransformation(ct);

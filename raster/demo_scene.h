@@ -15,7 +15,8 @@
 
 #include "carbonflux/ctx.h"
 
-/* Writes scene.tif, chm.tif, boundary.geojson and stands.geojson into `dir`
+/* Writes scene.tif, chm.tif, boundary.geojson, stands.geojson and the
+ * forest inventory forest/plots.csv and forest/trees.csv into `dir`
  * (created if missing). */
 int cf_demo_scene_write(cf_ctx *ctx, const char *dir);
 

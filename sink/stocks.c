@@ -115,7 +115,7 @@ static int check_allometry(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts
 /* kg d.m. of each live stem of `year` (0 for dead stems and other years). */
 static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, int year,
                         double *kg) {
-  const cf_trees *T = &r->trees;
+  const cf_trees *T = r->trees;
   char first_eq[CF_KV_TEXT_MAX + 64] = "";
   for (size_t i = 0; i < T->n; i++) {
     const cf_tree *t = &T->t[i];
@@ -163,7 +163,7 @@ static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
 
 /* The plots of `year` with their AGB (t d.m./ha), from the plot totals. */
 static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_plot_total *tot, size_t ntot) {
-  const cf_plots *P = &r->plots;
+  const cf_plots *P = r->plots;
   r->plot_index = malloc((P->n ? P->n : 1) * sizeof *r->plot_index);
   r->plot_agb = malloc((P->n ? P->n : 1) * sizeof *r->plot_agb);
   r->plot_biomass = malloc((P->n ? P->n : 1) * sizeof *r->plot_biomass);
@@ -194,7 +194,7 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
   int bgb = (o->pools & CF_POOL_BIT(CF_POOL_BGB)) != 0;
   int recorded = 0;
   for (int i = 0; i < r->n_est_plots; i++) {
-    const cf_plot *p = &r->plots.p[r->plot_index[i]];
+    const cf_plot *p = &r->plots->p[r->plot_index[i]];
     double agb = r->plot_agb[i], ratio = 0;
     int rc = CF_OK;
     if (!bgb) {
@@ -215,8 +215,8 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
         }
       }
     } else {
-      long h = cf_strata_find(&r->strata_in, p->stratum);
-      const char *eco = h >= 0 && r->strata_in.s[h].ecozone ? r->strata_in.s[h].ecozone : o->ecozone;
+      long h = cf_strata_find(r->inv_strata, p->stratum);
+      const char *eco = h >= 0 && r->inv_strata->s[h].ecozone ? r->inv_strata->s[h].ecozone : o->ecozone;
       if (!eco[0])
         return cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
                         "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
@@ -230,7 +230,7 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
         rc = add_table_param(ctx, r, name, p->stratum, &v);
       }
     }
-    if (rc) return cf_error(ctx, rc, r->plots.path, "", "line %ld: plot %s", p->line, p->plot);
+    if (rc) return cf_error(ctx, rc, r->plots->path, "", "line %ld: plot %s", p->line, p->plot);
     r->plot_r[i] = ratio;
     r->plot_biomass[i] = agb * (1 + ratio);
   }
@@ -325,7 +325,7 @@ static int stratum_pools(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *
   (void)P;
   for (int h = 0; h < r->n_strata; h++) {
     cf_stocks_stratum *S = &r->strata[h];
-    const cf_stratum *s = &r->strata_in.s[h];
+    const cf_stratum *s = &r->inv_strata->s[h];
     cf_pools_init_excluded(&S->per_ha, "not in pools");
     S->soc_initial = S->soc_rate = NAN;
     double agb_c = S->agb_mean * cf, tree_c = S->biomass.mean * cf;
@@ -347,7 +347,25 @@ static int stratum_pools(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *
   return CF_OK;
 }
 
-/* --- the driver ------------------------------------------------------------------- */
+/* --- settings checked before any input is read ---------------------------------------- */
+
+int cf_stocks_opts_check(cf_ctx *ctx, const cf_stocks_opts *o, unsigned what) {
+  cf_params *P = NULL;
+  int rc = cf_params_load(ctx, &P);
+  cf_stocks_result scratch;
+  memset(&scratch, 0, sizeof scratch);
+  double f;
+  if (!rc && (what & CF_STOCKS_CHECK_ALLOMETRY)) rc = check_allometry(ctx, P, o);
+  if (!rc && (what & CF_STOCKS_CHECK_POOLS) && (o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)))
+    rc = dom_fraction(ctx, P, o, &scratch, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &f);
+  if (!rc && (what & CF_STOCKS_CHECK_POOLS) && (o->pools & CF_POOL_BIT(CF_POOL_LITTER)))
+    rc = dom_fraction(ctx, P, o, &scratch, &o->litter_fraction, "litter_fraction", "litter_fraction", &f);
+  free(scratch.params);
+  cf_params_free(P);
+  return rc ? (rc == CF_ENOMEM ? rc : CF_EINVAL) : CF_OK;
+}
+
+/* --- the steps and the driver ------------------------------------------------------ */
 
 static void add_input(cf_stocks_result *r, const char *role, const char *path, const char *sha) {
   cf_stocks_input *in = &r->inputs[r->ninputs++];
@@ -356,64 +374,65 @@ static void add_input(cf_stocks_result *r, const char *role, const char *path, c
   snprintf(in->sha256, sizeof in->sha256, "%s", sha);
 }
 
-int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path, const char *strata_path,
-                     const cf_inv_options *inv, const cf_stocks_opts *o, cf_stocks_result *r) {
+int cf_stocks_begin(cf_ctx *ctx, cf_trees *trees, const cf_plots *plots, const cf_strata *strata, cf_stocks_result *r) {
   memset(r, 0, sizeof *r);
-  cf_params *P = NULL;
-  double *kg = NULL;
+  r->trees = trees;
+  r->plots = plots;
+  r->inv_strata = strata;
+  int rc = cf_params_load(ctx, &r->tables);
+  if (!rc) rc = cf_inventory_link(ctx, trees, plots, strata);
+  if (rc) return rc;
+  add_input(r, "plots", plots->path, plots->sha256);
+  if (trees) add_input(r, "trees", trees->path, trees->sha256);
+  add_input(r, "strata", strata->path, strata->sha256);
+  return CF_OK;
+}
+
+int cf_stocks_allometry(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
+  r->year = choose_year(o, r->trees, r->plots);
+  size_t nt = r->trees ? r->trees->n : 0;
+  double *kg = calloc(nt ? nt : 1, sizeof *kg);
   cf_plot_total *tot = NULL;
   size_t ntot = 0;
-  int *stratum_of = NULL;
-  double *areas = NULL;
-  const char **names = NULL;
-  int rc = cf_params_load(ctx, &P);
-  if (!rc) rc = cf_strata_read(ctx, strata_path, inv, &r->strata_in);
-  if (!rc) rc = cf_plots_read(ctx, plots_path, inv, &r->plots);
-  if (!rc && trees_path) rc = cf_trees_read(ctx, trees_path, inv, &r->trees);
-  if (!rc) rc = cf_inventory_link(ctx, trees_path ? &r->trees : NULL, &r->plots, &r->strata_in);
-  if (rc) goto done;
-  add_input(r, "plots", r->plots.path, r->plots.sha256);
-  if (trees_path) add_input(r, "trees", r->trees.path, r->trees.sha256);
-  add_input(r, "strata", r->strata_in.path, r->strata_in.sha256);
+  int rc = kg ? CF_OK : cf_error(ctx, CF_ENOMEM, r->plots->path, "", "out of memory");
+  if (!rc && r->trees) rc = check_allometry(ctx, r->tables, o);
+  if (!rc && r->trees) rc = stem_biomass(ctx, r->tables, o, r, r->year, kg);
+  if (!rc) rc = cf_inventory_plot_totals(ctx, r->plots, r->trees, kg, &tot, &ntot);
+  if (!rc) rc = plots_of_year(ctx, r, r->year, tot, ntot);
+  free(kg);
+  free(tot);
+  return rc;
+}
 
-  r->year = choose_year(o, trees_path ? &r->trees : NULL, &r->plots);
-  kg = calloc(r->trees.n ? r->trees.n : 1, sizeof *kg);
-  if (!kg) {
-    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
-    goto done;
-  }
-  if (trees_path && ((rc = check_allometry(ctx, P, o)) || (rc = stem_biomass(ctx, P, o, r, r->year, kg)))) goto done;
-  if ((rc = cf_inventory_plot_totals(ctx, &r->plots, trees_path ? &r->trees : NULL, kg, &tot, &ntot))) goto done;
-  if ((rc = plots_of_year(ctx, r, r->year, tot, ntot))) goto done;
-  if ((rc = plot_biomass(ctx, P, o, r))) goto done;
-
-  /* the stratified estimate of tree biomass (AR-TOOL14) */
-  r->n_strata = (int)r->strata_in.n;
+int cf_stocks_estimate(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
+  int rc = plot_biomass(ctx, r->tables, o, r);
+  if (rc) return rc;
+  r->n_strata = (int)r->inv_strata->n;
   r->strata = calloc((size_t)r->n_strata + 1, sizeof *r->strata);
-  stratum_of = malloc((size_t)r->n_est_plots * sizeof *stratum_of);
-  areas = malloc(((size_t)r->n_strata + 1) * sizeof *areas);
-  names = malloc(((size_t)r->n_strata + 1) * sizeof *names);
-  if (!r->strata || !stratum_of || !areas || !names) {
-    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+  r->areas = malloc(((size_t)r->n_strata + 1) * sizeof *r->areas);
+  int *stratum_of = malloc(((size_t)r->n_est_plots + 1) * sizeof *stratum_of);
+  const char **names = malloc(((size_t)r->n_strata + 1) * sizeof *names);
+  cf_stratum_estimate *est = calloc((size_t)r->n_strata + 1, sizeof *est);
+  if (!r->strata || !r->areas || !stratum_of || !names || !est) {
+    rc = cf_error(ctx, CF_ENOMEM, r->plots->path, "", "out of memory");
     goto done;
   }
   for (int h = 0; h < r->n_strata; h++) {
-    areas[h] = r->strata_in.s[h].area_ha;
-    names[h] = r->strata_in.s[h].stratum;
+    r->areas[h] = r->inv_strata->s[h].area_ha;
+    names[h] = r->inv_strata->s[h].stratum;
   }
   for (int i = 0; i < r->n_est_plots; i++)
-    stratum_of[i] = (int)cf_strata_find(&r->strata_in, r->plots.p[r->plot_index[i]].stratum);
-  cf_stratum_estimate *est = calloc((size_t)r->n_strata + 1, sizeof *est);
-  if (!est) {
-    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+    stratum_of[i] = (int)cf_strata_find(r->inv_strata, r->plots->p[r->plot_index[i]].stratum);
+  rc = cf_stratified_estimate_compute(ctx, r->n_est_plots, r->plot_biomass, stratum_of, r->n_strata, r->areas, names,
+                                      o->confidence, est, &r->estimate);
+  if (rc) { /* a stratum with too few plots, an area of 0: the inventory cannot be used */
+    rc = cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, r->plots->path, "", "monitoring year %d", r->year);
     goto done;
   }
-  rc = cf_stratified_estimate_compute(ctx, r->n_est_plots, r->plot_biomass, stratum_of, r->n_strata, areas, names,
-                                      o->confidence, est, &r->estimate);
-  for (int h = 0; !rc && h < r->n_strata; h++) {
+  for (int h = 0; h < r->n_strata; h++) {
     cf_stocks_stratum *S = &r->strata[h];
     S->name = names[h];
-    S->area_ha = areas[h];
+    S->area_ha = r->areas[h];
     S->biomass = est[h];
     S->n_plots = est[h].n;
     double sum = 0;
@@ -421,61 +440,82 @@ int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path
       if (stratum_of[i] == h) sum += r->plot_agb[i];
     S->agb_mean = est[h].n ? sum / est[h].n : NAN;
   }
+  rc = add_param(ctx, r, "t_value", "", r->estimate.t_value, "",
+                 "Student t, two-sided at the confidence level, df = plots - strata (AR-TOOL14)", 1);
+done:
+  free(stratum_of);
+  free(names);
   free(est);
-  if (rc) { /* a stratum with too few plots, an area of 0: the inventory cannot be used */
-    rc = cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, plots_path, "", "monitoring year %d", r->year);
-    goto done;
-  }
+  return rc;
+}
 
+int cf_stocks_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
+  const cf_params *P = r->tables;
   double cf = 0, dw = 0, li = 0;
-  if ((rc = carbon_fraction(ctx, P, o, r, &cf))) goto done;
-  if ((o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)) &&
-      (rc = dom_fraction(ctx, P, o, r, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &dw)))
-    goto done;
-  if ((o->pools & CF_POOL_BIT(CF_POOL_LITTER)) &&
-      (rc = dom_fraction(ctx, P, o, r, &o->litter_fraction, "litter_fraction", "litter_fraction", &li)))
-    goto done;
-  if ((rc = stratum_pools(ctx, P, o, r, cf, dw, li))) goto done;
-
+  int rc = carbon_fraction(ctx, P, o, r, &cf);
+  if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)))
+    rc = dom_fraction(ctx, P, o, r, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &dw);
+  if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_LITTER)))
+    rc = dom_fraction(ctx, P, o, r, &o->litter_fraction, "litter_fraction", "litter_fraction", &li);
+  if (!rc) rc = stratum_pools(ctx, P, o, r, cf, dw, li);
+  if (rc) return rc;
   cf_pools *per_ha = malloc(((size_t)r->n_strata + 1) * sizeof *per_ha);
-  if (!per_ha) {
-    rc = cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
-    goto done;
-  }
+  if (!per_ha) return cf_error(ctx, CF_ENOMEM, r->plots->path, "", "out of memory");
   for (int h = 0; h < r->n_strata; h++) per_ha[h] = r->strata[h].per_ha;
-  rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, areas, cf_stocks_discount_names[o->discount],
+  rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, r->areas, cf_stocks_discount_names[o->discount],
                                  (cf_discount_side)o->side, CF_POOLS_TREES, r->estimate.uncertainty_pct, &r->totals);
   free(per_ha);
   if (!rc) {
     const cf_discount_policy *pol = cf_discount_policy_find(cf_stocks_discount_names[o->discount]);
     rc = add_param(ctx, r, "discount", "", NAN, "", pol ? pol->source : "", 1);
   }
-  if (!rc) rc = add_param(ctx, r, "t_value", "", r->estimate.t_value, "",
-                          "Student t, two-sided at the confidence level, df = plots - strata (AR-TOOL14)", 1);
+  r->discount = o->discount;
+  r->side = o->side;
+  r->confidence = o->confidence;
   if (!rc)
     cf_log(ctx, CF_LOG_INFO, "forest stocks %d: %d plots in %d strata, %ld live stems (%ld dead not counted, %ld outside "
            "their equation's DBH range), U = %.2f %%", r->year, r->n_est_plots, r->n_strata, r->n_stems,
            r->n_dead_stems, r->n_out_of_range, r->estimate.uncertainty_pct);
-done:
-  free(kg);
-  free(tot);
-  free(stratum_of);
-  free(areas);
-  free(names);
-  cf_params_free(P);
+  return rc;
+}
+
+int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path, const char *strata_path,
+                     const cf_inv_options *inv, const cf_stocks_opts *o, cf_stocks_result *r) {
+  memset(r, 0, sizeof *r);
+  cf_trees *trees = calloc(1, sizeof *trees);
+  cf_plots *plots = calloc(1, sizeof *plots);
+  cf_strata *strata = calloc(1, sizeof *strata);
+  int rc = trees && plots && strata ? CF_OK : cf_error(ctx, CF_ENOMEM, plots_path, "", "out of memory");
+  if (!rc) rc = cf_stocks_opts_check(ctx, o, CF_STOCKS_CHECK_ALLOMETRY | CF_STOCKS_CHECK_POOLS);
+  if (!rc) rc = cf_strata_read(ctx, strata_path, inv, strata);
+  if (!rc) rc = cf_plots_read(ctx, plots_path, inv, plots);
+  if (!rc && trees_path) rc = cf_trees_read(ctx, trees_path, inv, trees);
+  if (!rc) rc = cf_stocks_begin(ctx, trees_path ? trees : NULL, plots, strata, r);
+  /* the result owns what it read */
+  r->own_trees = trees;
+  r->own_plots = plots;
+  r->own_strata = strata;
+  if (!rc) rc = cf_stocks_allometry(ctx, o, r);
+  if (!rc) rc = cf_stocks_estimate(ctx, o, r);
+  if (!rc) rc = cf_stocks_pools(ctx, o, r);
   return rc;
 }
 
 void cf_stocks_result_free(cf_stocks_result *r) {
   if (!r) return;
   free(r->strata);
+  free(r->areas);
   free(r->params);
   free(r->plot_agb);
   free(r->plot_biomass);
   free(r->plot_r);
   free(r->plot_index);
-  cf_plots_free(&r->plots);
-  cf_trees_free(&r->trees);
-  cf_strata_free(&r->strata_in);
+  cf_params_free(r->tables);
+  if (r->own_plots) cf_plots_free(r->own_plots);
+  if (r->own_trees) cf_trees_free(r->own_trees);
+  if (r->own_strata) cf_strata_free(r->own_strata);
+  free(r->own_plots);
+  free(r->own_trees);
+  free(r->own_strata);
   memset(r, 0, sizeof *r);
 }

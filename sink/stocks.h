@@ -111,6 +111,13 @@ void cf_stocks_opts_default(cf_stocks_opts *o);
 /* KEY=VALUE of the table; CF_EINVAL naming the key (unknown keys too). */
 int cf_stocks_opts_set(cf_ctx *ctx, cf_stocks_opts *o, const char *kv);
 
+/* The settings' own consistency, before any input is read (as `run
+ * --check` does): the allometry names an equation this run can use, the
+ * AR-TOOL12 defaults have a class for the biome, elevation and
+ * precipitation given. CF_EINVAL naming the setting. */
+enum { CF_STOCKS_CHECK_ALLOMETRY = 1, CF_STOCKS_CHECK_POOLS = 2 };
+int cf_stocks_opts_check(cf_ctx *ctx, const cf_stocks_opts *o, unsigned what);
+
 /* --- the result -------------------------------------------------------------- */
 
 /* A parameter as the report lists it. */
@@ -152,16 +159,34 @@ typedef struct {
   int ninputs;
   /* counts, for the report and the log */
   long n_stems, n_dead_stems, n_out_of_range, n_unknown_species;
-  /* the inventories (owned) */
-  cf_plots plots;
-  cf_trees trees;
-  cf_strata strata_in;
+  /* the inventories (not owned, unless own_* is set) and the tables */
+  cf_trees *trees; /* NULL: plots with measured AGB only */
+  const cf_plots *plots;
+  const cf_strata *inv_strata;
+  cf_trees *own_trees;
+  cf_plots *own_plots;
+  cf_strata *own_strata;
+  cf_params *tables;
+  double *areas;                            /* per stratum, ha */
   double *plot_agb, *plot_biomass, *plot_r; /* per plot in the estimate, t d.m./ha */
   int *plot_index;                          /* the plot rows they belong to */
   int n_est_plots;
+  /* the settings the report repeats */
+  int discount, side;
+  double confidence;
 } cf_stocks_result;
 
-/* Compute the stocks. trees_path may be NULL (plots with measured AGB).
+/* The chain in steps (the pipeline's stages call them one by one on one
+ * result): begin links the inventories (not copied: they must outlive the
+ * result) and loads the parameter tables; allometry gives each plot of the
+ * monitoring year its AGB; estimate its tree biomass and the stratified
+ * estimate; pools the five pools and the project totals. */
+int cf_stocks_begin(cf_ctx *ctx, cf_trees *trees, const cf_plots *plots, const cf_strata *strata, cf_stocks_result *r);
+int cf_stocks_allometry(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r);
+int cf_stocks_estimate(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r);
+int cf_stocks_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r);
+
+/* All of it from files. trees_path may be NULL (plots with measured AGB).
  * `inv` carries the inventory keys. */
 int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path, const char *strata_path,
                      const cf_inv_options *inv, const cf_stocks_opts *o, cf_stocks_result *out);
@@ -171,7 +196,7 @@ void cf_stocks_result_free(cf_stocks_result *r);
  * part file renamed when complete. `settings_json` is the run's settings
  * as a JSON object (cf_kv_json over cf_stocks_settings and the inventory
  * keys), copied into the report. */
-int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const cf_stocks_opts *o, const char *json_path,
+int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json);
 
 #endif

@@ -69,7 +69,7 @@ static void stratum_json(cf_strbuf *sb, const cf_stocks_stratum *S) {
   cf_strbuf_puts(sb, "}");
 }
 
-static void project_json(cf_strbuf *sb, const cf_stocks_result *r, const cf_stocks_opts *o) {
+static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
   const cf_project_totals *T = &r->totals;
   const cf_stratified_estimate *E = &r->estimate;
   cf_strbuf_puts(sb, "{");
@@ -111,9 +111,9 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r, const cf_stoc
   json_key(sb, "discount", 0);
   cf_strbuf_puts(sb, "{");
   json_key(sb, "policy", 1);
-  cf_strbuf_json_string(sb, cf_stocks_discount_names[o->discount]);
+  cf_strbuf_json_string(sb, cf_stocks_discount_names[r->discount]);
   json_key(sb, "side", 0);
-  cf_strbuf_json_string(sb, cf_stocks_side_names[o->side]);
+  cf_strbuf_json_string(sb, cf_stocks_side_names[r->side]);
   json_key(sb, "pools", 0);
   cf_strbuf_puts(sb, "[");
   first = 1;
@@ -136,7 +136,7 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r, const cf_stoc
   cf_strbuf_puts(sb, "}");
 }
 
-static char *report_json(const cf_stocks_result *r, const cf_stocks_opts *o, const char *settings_json) {
+static char *report_json(const cf_stocks_result *r, const char *settings_json) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\n");
@@ -144,7 +144,7 @@ static char *report_json(const cf_stocks_result *r, const cf_stocks_opts *o, con
   cf_strbuf_json_string(&sb, "carbonflux-stocks/1");
   cf_strbuf_puts(&sb, ",\n");
   json_key(&sb, "confidence", 1);
-  json_num(&sb, o->confidence);
+  json_num(&sb, r->confidence);
   cf_strbuf_puts(&sb, ",\n");
   json_key(&sb, "year", 1);
   if (r->year)
@@ -159,13 +159,13 @@ static char *report_json(const cf_stocks_result *r, const cf_stocks_opts *o, con
   }
   cf_strbuf_puts(&sb, "\n],\n");
   json_key(&sb, "project", 1);
-  project_json(&sb, r, o);
+  project_json(&sb, r);
   cf_strbuf_puts(&sb, ",\n");
   /* the plots behind the estimate (welcome extras: a verifier re-computes from them) */
   json_key(&sb, "plots", 1);
   cf_strbuf_puts(&sb, "[\n");
   for (int i = 0; i < r->n_est_plots; i++) {
-    const cf_plot *p = &r->plots.p[r->plot_index[i]];
+    const cf_plot *p = &r->plots->p[r->plot_index[i]];
     cf_strbuf_puts(&sb, i ? ",\n  {" : "  {");
     json_key(&sb, "plot", 1);
     cf_strbuf_json_string(&sb, p->plot);
@@ -309,13 +309,13 @@ static int write_part(cf_ctx *ctx, cf_atomic_file *af, const char *text) {
   return cf_error(ctx, CF_EIO, af->final_path, "", "write failed: %s", strerror(why ? why : e));
 }
 
-int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const cf_stocks_opts *o, const char *json_path,
+int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json) {
   size_t n = strlen(json_path);
   if (n < 6 || strcmp(json_path + n - 5, ".json") != 0)
     return cf_error(ctx, CF_EINVAL, json_path, "", "the report's name ends in .json (its CSV goes beside it as .csv)");
   char *csv_path = strdup(json_path);
-  char *json = report_json(r, o, settings_json), *csv = report_csv(r);
+  char *json = report_json(r, settings_json), *csv = report_csv(r);
   int rc = csv_path && json && csv ? CF_OK : cf_error(ctx, CF_ENOMEM, json_path, "", "out of memory");
   if (!rc) memcpy(csv_path + n - 5, ".csv", 5);
   cf_atomic_file aj = {0}, ac = {0};

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "raster/demo_scene.h"
 #include "sink/stocks.h"
 
 static const double plots_a[8] = {70, 80, 85, 90, 95, 100, 105, 110};
@@ -200,6 +202,54 @@ static void tempest_inventory_with_jenkins(void **state) {
   assert_true(cf_test_file_contains(args, "\"species_blank\":3"));
 }
 
+/* The shipped forest-stocks.yaml (its sink.* options are the command's
+ * settings) gives the same stocks as `forest stocks` with the same
+ * settings (--set paths are relative to the working directory, so they
+ * are given absolute): on the demo's inventory, with the strata from stands.geojson
+ * (areas on the ellipsoid through OGR). Each stratum's AGB mean is also
+ * recomputed by Python from trees.csv with Chave et al. 2014 (eq. 4:
+ * 0.0673 (rho D^2 H)^0.976 kg), dead stems left out. */
+static void pipeline_equals_command_on_the_demo_inventory(void **state) {
+  cf_test_dir *f = *state;
+  cf_ctx *ctx = cf_test_ctx();
+  assert_int_equal(cf_demo_scene_write(ctx, f->dir), CF_OK);
+  cf_ctx_destroy(ctx);
+  const char *yaml = cf_shipped_pipeline("forest-stocks.yaml");
+  assert_non_null(yaml);
+  cf_test_write_text(cf_test_path(f->dir, "forest-stocks.yaml"), yaml);
+  char args[4096];
+  snprintf(args, sizeof args,
+           "-q run '%s/forest-stocks.yaml' --set ingest.plots.path='%s/forest/plots.csv' "
+           "--set ingest.trees.path='%s/forest/trees.csv' --set ingest.strata.path='%s/stands.geojson' "
+           "--set ingest.strata.stratum_field=stand_id --set sink.pools.biome=temperate "
+           "--set write.stocks.path='%s/out/pipe.json'",
+           f->dir, f->dir, f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args,
+           "-q forest stocks --plots '%s/forest/plots.csv' --trees '%s/forest/trees.csv' --strata '%s/stands.geojson' "
+           "-o '%s/out/cmd.json' stratum_field=stand_id allometry=chave2014 root_shoot=ar-tool14 "
+           "pools=agb,bgb,deadwood,litter biome=temperate discount=ar-tool14",
+           f->dir, f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args,
+           "/usr/bin/python3 -c 'import json,csv,sys,math\n"
+           "a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))\n"
+           "assert a[\"strata\"]==b[\"strata\"] and a[\"project\"]==b[\"project\"] and a[\"plots\"]==b[\"plots\"]\n"
+           "kg={}\n"
+           "for r in csv.DictReader(open(sys.argv[3])):\n"
+           "  if r[\"status\"]!=\"live\": continue\n"
+           "  d,h,rho=float(r[\"dbh_cm\"]),float(r[\"height_m\"]),float(r[\"wood_density_g_cm3\"])\n"
+           "  kg[r[\"plot\"]]=kg.get(r[\"plot\"],0)+0.0673*(rho*d*d*h)**0.976\n"
+           "for s in a[\"strata\"]:\n"
+           "  v=[kg.get(p,0)/0.05/1000 for p in kg if p.startswith(s[\"stratum\"]+\"-\")]\n"
+           "  m=sum(v)/len(v)\n"
+           "  assert len(v)==6 and abs(s[\"agb_mean_t_dm_per_ha\"]-m)<=1e-9*m, (s, m)\n"
+           "print(\"ok\", [round(s[\"agb_mean_t_dm_per_ha\"],3) for s in a[\"strata\"]])\n"
+           "' '%s/out/pipe.json' '%s/out/cmd.json' '%s/forest/trees.csv'",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+}
+
 /* Bad inventories: exit code, the message, nothing written. */
 static void bad_inventories(void **state) {
   cf_test_dir *f = *state;
@@ -253,6 +303,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(spec_report_example, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(every_pool_by_hand, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(tempest_inventory_with_jenkins, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(pipeline_equals_command_on_the_demo_inventory, cf_test_dir_setup,
+                                      cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
