@@ -170,7 +170,7 @@ static void tempest_inventory_with_jenkins(void **state) {
   cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
                      "plot,stratum,area_ha\nControl,S,0.2\nFreshwater,S,0.2\nSaltwater,S,0.2\n");
   cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,0.6\n");
-  char args[4096], reports[4400] = "";
+  char args[8192], reports[4400] = "";
   for (int y = 2019; y <= 2022; y++) {
     snprintf(args, sizeof args,
              "-q forest stocks --plots '%s/plots.csv' --trees '%s/tempest_tree_inventory.csv' --strata '%s/strata.csv' "
