@@ -250,6 +250,28 @@ static void pipeline_equals_command_on_the_demo_inventory(void **state) {
   assert_int_equal(system(args), 0);
 }
 
+/* The report is bitwise the same for 1 and 2 threads (nothing in it may
+ * depend on the thread count). */
+static void same_report_for_any_thread_count(void **state) {
+  cf_test_dir *f = *state;
+  write_example(f->dir);
+  char args[4096], a[1100], b[1100];
+  for (int t = 1; t <= 2; t++) {
+    snprintf(args, sizeof args,
+             "-q --threads %d forest stocks --plots '%s/plots.csv' --strata '%s/strata.csv' -o '%s/t%d.json' "
+             "pools=agb,bgb,deadwood,litter biome=temperate",
+             t, f->dir, f->dir, f->dir, t);
+    assert_int_equal(cf_test_cli(args, f->log), 0);
+  }
+  const char *ext[2] = {"json", "csv"};
+  for (int k = 0; k < 2; k++) {
+    snprintf(a, sizeof a, "%s/t1.%s", f->dir, ext[k]);
+    snprintf(b, sizeof b, "%s/t2.%s", f->dir, ext[k]);
+    snprintf(args, sizeof args, "cmp -s '%s' '%s'", a, b);
+    assert_int_equal(system(args), 0);
+  }
+}
+
 /* Bad inventories: exit code, the message, nothing written. */
 static void bad_inventories(void **state) {
   cf_test_dir *f = *state;
@@ -305,6 +327,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(tempest_inventory_with_jenkins, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(pipeline_equals_command_on_the_demo_inventory, cf_test_dir_setup,
                                       cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(same_report_for_any_thread_count, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
