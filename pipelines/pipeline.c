@@ -282,6 +282,8 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_LIDAR: return "lidar L0 file";
     case CF_PRODUCT_L2: return "lidar L2 file";
     case CF_PRODUCT_WINDSCAN: return "wind lidar scan";
+    case CF_PRODUCT_FOOTPRINTS: return "set of GEDI footprints";
+    case CF_PRODUCT_MODEL: return "biomass model";
     default: return "nothing";
   }
 }

@@ -15,6 +15,7 @@ static const cf_stage_def *const registry[] = {
     &cf_stage_raster_clip,   &cf_stage_raster_zonal,  &cf_stage_write_cog,     &cf_stage_ingest_lidar_l0,
     &cf_stage_lidar_spectra, &cf_stage_lidar_doppler, &cf_stage_lidar_dial,    &cf_stage_lidar_wind,
     &cf_stage_write_l2,      &cf_stage_write_quicklook, &cf_stage_ingest_windcube, &cf_stage_write_wind_csv,
+    &cf_stage_ingest_gedi_l2a, &cf_stage_sink_biomass_model, &cf_stage_sink_pool_map, &cf_stage_sink_pool_zonal,
     NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }

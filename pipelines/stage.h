@@ -44,7 +44,9 @@ typedef enum {
   CF_PRODUCT_VECTOR,   /* polygons (ingest/vector.h) */
   CF_PRODUCT_LIDAR,    /* an L0 file and the processing asked of it (stages_lidar.c) */
   CF_PRODUCT_L2,       /* an L2 file written by write.l2 */
-  CF_PRODUCT_WINDSCAN  /* radial velocities of one scan from a vendor file set */
+  CF_PRODUCT_WINDSCAN, /* radial velocities of one scan from a vendor file set */
+  CF_PRODUCT_FOOTPRINTS, /* GEDI footprints (ingest/gedi_l2a.h cf_gedi_l2a) */
+  CF_PRODUCT_MODEL     /* a biomass model (stages_forest_maps.c) */
 } cf_product_kind;
 
 typedef struct {

@@ -9,4 +9,7 @@ extern const cf_stage_def cf_stage_ingest_raster, cf_stage_ingest_vector, cf_sta
 extern const cf_stage_def cf_stage_ingest_lidar_l0, cf_stage_lidar_spectra, cf_stage_lidar_doppler, cf_stage_lidar_dial,
     cf_stage_lidar_wind, cf_stage_write_l2, cf_stage_write_quicklook, cf_stage_ingest_windcube, cf_stage_write_wind_csv;
 
+extern const cf_stage_def cf_stage_ingest_gedi_l2a, cf_stage_sink_biomass_model, cf_stage_sink_pool_map,
+    cf_stage_sink_pool_zonal;
+
 #endif

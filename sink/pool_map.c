@@ -64,6 +64,7 @@ typedef struct {
   cf_pool_map_params p;
   int agb_band, se_band;
   int nout;                  /* estimated pools */
+  cf_raster *owned;          /* input destroyed with the node (cf_pool_map_own_input) */
   int pool_of[CF_POOL_COUNT];/* output band k -> pool id */
 } pool_impl;
 
@@ -91,7 +92,15 @@ static int pool_read(cf_raster *r, int thread, const cf_window *w, cf_block *out
   return CF_OK;
 }
 
-static void pool_destroy(cf_raster *r) { free(r->impl); }
+static void pool_destroy(cf_raster *r) {
+  pool_impl *m = r->impl;
+  if (m) cf_raster_destroy(m->owned);
+  free(m);
+}
+
+void cf_pool_map_own_input(cf_raster *r) {
+  if (cf_pool_map_params_of(r)) ((pool_impl *)r->impl)->owned = r->inputs[0];
+}
 
 static const cf_raster_ops pool_ops = {"pool_map", pool_read, pool_destroy};
 

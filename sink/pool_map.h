@@ -81,6 +81,10 @@ int cf_pool_map_params_check(cf_ctx *ctx, const cf_pool_map_params *p, const cha
 cf_raster *cf_pool_map_create(cf_ctx *ctx, cf_raster *agb, int agb_band, int se_band,
                               const cf_pool_map_params *p);
 
+/* Make the node own its AGB input (destroyed with it): for a pipeline
+ * stage whose product is the pool node alone. */
+void cf_pool_map_own_input(cf_raster *r);
+
 /* The parameters of a node made by cf_pool_map_create, or NULL for any
  * other node (so that a consumer can put plot AGB through the same chain). */
 const cf_pool_map_params *cf_pool_map_params_of(const cf_raster *r);
