@@ -27,6 +27,7 @@
 #include "cf_test.h"
 #include "raster/source.h"
 #include "sink/pool_map.h"
+#include "sink/pool_map_options.h"
 
 #define W 7
 #define H 5
@@ -209,6 +210,34 @@ static void bad_parameters_are_named(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* The settings table: KEY=VALUE text through the rows, then the node's
+ * parameters. SOC by AR-TOOL16: SOC_initial = 60 x 0.8 = 48 t C/ha, rate
+ * (60 - 48) / 20 = 0.6 t C/ha/yr (under the 0.8 cap), 10 years: 48 + 6 = 54. */
+static void settings_resolve_to_parameters(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  cf_pool_map_settings s;
+  cf_pool_map_settings_default(&s);
+  const cf_kv_table *t = &cf_pool_map_settings_table;
+  const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,soc", "soc_ref=60", "f_lu=0.8", "years_since_planting=10"};
+  for (int i = 0; i < 5; i++) assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, kv[i], "t", NULL), CF_OK);
+  cf_pool_map_params p;
+  assert_int_equal(cf_pool_map_settings_resolve(ctx, &s, &p, NULL), CF_OK);
+  assert_int_equal(p.root_shoot, CF_ROOT_SHOOT_FIXED);
+  assert_close(p.root_shoot_ratio, 0.25, 0, 0);
+  assert_int_equal(p.pools, CF_POOL_BIT(CF_POOL_AGB) | CF_POOL_BIT(CF_POOL_BGB) | CF_POOL_BIT(CF_POOL_SOC));
+  assert_close(p.soc_t_c_per_ha, 54.0, 1e-15, 0);
+  /* ranges come from the rows: a carbon fraction of 0.9 is refused */
+  assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, "carbon_fraction=0.9", "t", NULL), CF_EINVAL);
+  cf_error_clear(ctx);
+  /* soc in pools without soc_ref: named */
+  cf_pool_map_settings_default(&s);
+  assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, "pools=agb,soc", "t", NULL), CF_OK);
+  assert_int_equal(cf_pool_map_settings_resolve(ctx, &s, &p, NULL), CF_EINVAL);
+  assert_string_equal(cf_error_get(ctx, 0)->field, "soc_ref");
+  cf_ctx_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(analytic_pools),
@@ -216,6 +245,7 @@ int main(void) {
       cmocka_unit_test(se_matches_finite_difference),
       cmocka_unit_test(identical_bits_for_1_and_2_threads),
       cmocka_unit_test(bad_parameters_are_named),
+      cmocka_unit_test(settings_resolve_to_parameters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
