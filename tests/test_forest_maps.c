@@ -139,6 +139,33 @@ static void gedi_stage_logs_the_filter_counts(void **state) {
   snprintf(yaml, sizeof yaml, "pipeline:\n  - type: ingest.gedi_l2a\n    path: %s\n    sensitivity_min: 0\n", h5);
   assert_int_equal(run_yaml(dir, yaml, log), 0);
   assert_true(cf_test_file_contains(log, "301 kept"));
+
+  /* footprints as training points: a raster in EPSG:4326 over their extent
+   * (lon -44.140..-44.110, lat -13.750..-13.720) with feature = column
+   * number + 1; the response is the (illustrative) footprint model
+   * AGB = 1.0 x rh98^1.5. Every kept footprint lies on the raster and has
+   * rh98 > 0 (2.9..10.9 m in h5py), so all 247 are usable. */
+  double *feat = malloc(sizeof(double) * 100 * 100), gt[6] = {-44.15, 0.0005, 0, -13.71, 0, -0.0005};
+  for (int k = 0; k < 100 * 100; k++) feat[k] = k % 100 + 1;
+  cf_test_write_tif(cf_test_path(dir, "feat.tif"), 100, 100, 1, "Float64", gt, "EPSG:4326", NULL, feat, 0);
+  free(feat);
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n  - type: ingest.gedi_l2a\n    name: gedi\n    path: %s\n"
+           "  - type: ingest.raster\n    name: feat\n    path: feat.tif\n"
+           "  - type: sink.biomass_model\n    footprints: gedi\n    features: [feat]\n    kind: linear\n"
+           "    gedi_rh: 98\n    gedi_agb_a: 1.0\n    gedi_agb_b: 1.5\n",
+           h5);
+  assert_int_equal(run_yaml(dir, yaml, log), 0);
+  assert_true(cf_test_file_contains(log, "247 training point(s), 247 usable"));
+  assert_true(cf_test_file_contains(log, "\"kind\":\"linear\",\"n\":247"));
+  /* a footprint stage without the footprint model is refused before running */
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n  - type: ingest.gedi_l2a\n    name: gedi\n    path: %s\n"
+           "  - type: ingest.raster\n    name: feat\n    path: feat.tif\n"
+           "  - type: sink.biomass_model\n    footprints: gedi\n    features: [feat]\n",
+           h5);
+  assert_int_equal(run_yaml(dir, yaml, log), 1);
+  assert_true(cf_test_file_contains(log, "footprints carry no AGB"));
   cf_test_rmtree(dir);
   free(dir);
 }
