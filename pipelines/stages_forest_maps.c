@@ -63,6 +63,7 @@ typedef struct {
   cf_biomass_model m;
   int fitted;          /* 0: given by coefficients */
   char summary[1024];  /* the fit and CV figures, one line of JSON */
+  char features[CF_BIOMASS_MAX_FEATURES][64]; /* the fit's feature stages (empty: given model) */
 } forest_model;
 
 static void destroy_raster(void *p) { cf_raster_destroy(p); }
@@ -119,8 +120,8 @@ static int run_gedi(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 
 /* --- feature rasters by stage name -------------------------------------------- */
 
-/* The rasters and bands named by the list option `opt` (and `bands_opt`,
- * band names or numbers, default band 1 each). */
+/* The rasters and bands named by the list option `features` (and
+ * `feature_bands`, band names or numbers, default band 1 each). */
 static int features_of(cf_ctx *ctx, cf_run *run, cf_stage *st, cf_raster **r, int *band, int *n) {
   *n = cf_stage_list_len(st, "features");
   int nb = cf_stage_has(st, "feature_bands") ? cf_stage_list_len(st, "feature_bands") : 0;
@@ -311,6 +312,7 @@ static int run_model(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     goto done;
   }
   if ((rc = cf_biomass_fit(ctx, kind, nu, p, x, y, &fm->m))) goto done;
+  for (int j = 0; j < p; j++) snprintf(fm->features[j], sizeof fm->features[j], "%s", cf_stage_list_str(st, "features", j));
   fm->fitted = 1;
   cf_biomass_cv cv;
   int k = (int)cf_stage_int(st, "kfold");
@@ -363,6 +365,12 @@ static int run_pool_map(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     return cf_yaml_error(ctx, CF_EINVAL, st->source, cf_stage_value(st, "features"),
                          "the model '%s' has %d feature(s) but %d are given here; list the rasters of the fit, in "
                          "its order", cf_stage_str(st, "model"), fm->m.p, p);
+  /* other stages than the fit's are allowed (a map of another epoch with
+   * the same kind of rasters), but said: a swapped order is a wrong map */
+  for (int j = 0; j < p; j++)
+    if (fm->features[j][0] && strcmp(fm->features[j], cf_stage_list_str(st, "features", j)))
+      cf_log(ctx, CF_LOG_WARN, "%s: feature %d is '%s' but the model was fitted on '%s'; check the order", st->name,
+             j + 1, cf_stage_list_str(st, "features", j), fm->features[j]);
   cf_pool_map_settings s;
   cf_pool_map_settings_default(&s);
   cf_pool_map_params pp;
