@@ -286,6 +286,8 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_TREES: return "trees table";
     case CF_PRODUCT_STRATA: return "strata";
     case CF_PRODUCT_STOCKS: return "forest stocks";
+    case CF_PRODUCT_FOOTPRINTS: return "set of GEDI footprints";
+    case CF_PRODUCT_MODEL: return "biomass model";
     default: return "nothing";
   }
 }

@@ -17,6 +17,7 @@ static const cf_stage_def *const registry[] = {
     &cf_stage_write_l2,      &cf_stage_write_quicklook, &cf_stage_ingest_windcube, &cf_stage_write_wind_csv,
     &cf_stage_ingest_plots,  &cf_stage_ingest_trees,  &cf_stage_ingest_strata, &cf_stage_sink_allometry,
     &cf_stage_sink_strata,   &cf_stage_sink_pools,    &cf_stage_write_stocks,
+    &cf_stage_ingest_gedi_l2a, &cf_stage_sink_biomass_model, &cf_stage_sink_pool_map, &cf_stage_sink_pool_zonal,
     NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }

@@ -48,7 +48,9 @@ typedef enum {
   CF_PRODUCT_PLOTS,    /* a plots table (sink/inventory.h) */
   CF_PRODUCT_TREES,    /* a trees table */
   CF_PRODUCT_STRATA,   /* strata with their areas */
-  CF_PRODUCT_STOCKS    /* forest stocks in the making (stages_forest.c) */
+  CF_PRODUCT_STOCKS,   /* forest stocks in the making (stages_forest.c) */
+  CF_PRODUCT_FOOTPRINTS, /* GEDI footprints (ingest/gedi_l2a.h cf_gedi_l2a) */
+  CF_PRODUCT_MODEL     /* a biomass model (stages_forest_maps.c) */
 } cf_product_kind;
 
 typedef struct {

@@ -11,4 +11,7 @@ extern const cf_stage_def cf_stage_ingest_lidar_l0, cf_stage_lidar_spectra, cf_s
     cf_stage_ingest_plots, cf_stage_ingest_trees, cf_stage_ingest_strata, cf_stage_sink_allometry, cf_stage_sink_strata,
     cf_stage_sink_pools, cf_stage_write_stocks;
 
+extern const cf_stage_def cf_stage_ingest_gedi_l2a, cf_stage_sink_biomass_model, cf_stage_sink_pool_map,
+    cf_stage_sink_pool_zonal;
+
 #endif
