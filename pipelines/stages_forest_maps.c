@@ -49,7 +49,7 @@
 #include "raster/biomass_model.h"
 #include "raster/sample.h"
 #include "sink/inventory.h"
-#include "sink/pool_map_options.h"
+#include "sink/stocks.h"
 #include "sink/pool_zonal.h"
 
 /* --- products --------------------------------------------------------------- */
@@ -337,12 +337,9 @@ done:
 
 /* --- sink.pool_map --------------------------------------------------------------- */
 
-#define POOL_SETTING(name_, type_, field, lo, hi, unit, choices, help) \
-  {.name = #name_, .type = type_ == CF_KV_FLAGS ? CF_OPT_STRING_LIST : type_ == CF_KV_NUM_OR_ENUM ? CF_OPT_STRING : \
-                   type_ == CF_KV_DOUBLE ? CF_OPT_DOUBLE : CF_OPT_INT, .settings = &cf_pool_map_settings_table},
-#define DOUBLE CF_KV_DOUBLE
-#define NUM_OR_ENUM CF_KV_NUM_OR_ENUM
-#define FLAGS CF_KV_FLAGS
+/* The pool settings are rows of the one table of `forest stocks`
+ * (sink/stocks.h): a map and a plot report take the same names and values. */
+#define POOL_SETTING(name_, type_) {.name = #name_, .type = type_, .settings = &cf_stocks_settings}
 static const cf_option_spec pool_map_opts[] = {
     {.name = "model", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_MODEL, .required = 1,
      .help = "sink.biomass_model stage"},
@@ -350,10 +347,35 @@ static const cf_option_spec pool_map_opts[] = {
      .help = "raster stages of the model's features, in the order of the fit, on one grid"},
     {.name = "feature_bands", .type = CF_OPT_STRING_LIST, .list_max = CF_BIOMASS_MAX_FEATURES,
      .help = "band of each feature (name or 1-based number); default 1"},
-    CF_POOL_MAP_SETTINGS(POOL_SETTING){NULL}};
-#undef DOUBLE
-#undef NUM_OR_ENUM
-#undef FLAGS
+    POOL_SETTING(pools, CF_OPT_STRING_LIST),
+    POOL_SETTING(carbon_fraction, CF_OPT_DOUBLE),
+    POOL_SETTING(root_shoot, CF_OPT_STRING),
+    POOL_SETTING(deadwood_fraction, CF_OPT_STRING),
+    POOL_SETTING(litter_fraction, CF_OPT_STRING),
+    POOL_SETTING(biome, CF_OPT_ENUM),
+    POOL_SETTING(elevation_m, CF_OPT_DOUBLE),
+    POOL_SETTING(precipitation_mm, CF_OPT_DOUBLE),
+    POOL_SETTING(soc_ref, CF_OPT_DOUBLE),
+    POOL_SETTING(f_lu, CF_OPT_DOUBLE),
+    POOL_SETTING(f_mg, CF_OPT_DOUBLE),
+    POOL_SETTING(f_in, CF_OPT_DOUBLE),
+    POOL_SETTING(years_since_planting, CF_OPT_DOUBLE),
+    {NULL}};
+
+/* Validation: the parameters resolve (AR-TOOL12 has a class, SOC has its
+ * inputs), so a pipeline passing --check does not fail here on its options. */
+static int check_pool_map(cf_ctx *ctx, cf_stage *st) {
+  cf_stocks_opts s;
+  cf_stocks_opts_default(&s);
+  cf_pool_map_params pp;
+  cf_ctx *tmp = cf_ctx_create();
+  if (!tmp) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+  int rc = cf_stage_apply_settings(tmp, st, &cf_stocks_settings, &s);
+  if (!rc) rc = cf_stocks_map_params(tmp, &s, &pp, NULL);
+  if (rc) rc = cf_yaml_error(ctx, CF_EINVAL, st->source, st->node, "stage '%s': %s", st->name, cf_error_message(tmp));
+  cf_ctx_destroy(tmp);
+  return rc;
+}
 
 static int run_pool_map(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   const forest_model *fm = cf_run_product(run, cf_stage_ref(st, run, "model"), CF_PRODUCT_MODEL);
@@ -371,12 +393,11 @@ static int run_pool_map(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     if (fm->features[j][0] && strcmp(fm->features[j], cf_stage_list_str(st, "features", j)))
       cf_log(ctx, CF_LOG_WARN, "%s: feature %d is '%s' but the model was fitted on '%s'; check the order", st->name,
              j + 1, cf_stage_list_str(st, "features", j), fm->features[j]);
-  cf_pool_map_settings s;
-  cf_pool_map_settings_default(&s);
+  cf_stocks_opts s;
+  cf_stocks_opts_default(&s);
   cf_pool_map_params pp;
   cf_soc_result soc;
-  if ((rc = cf_stage_apply_settings(ctx, st, &cf_pool_map_settings_table, &s)) ||
-      (rc = cf_pool_map_settings_resolve(ctx, &s, &pp, &soc)))
+  if ((rc = cf_stage_apply_settings(ctx, st, &cf_stocks_settings, &s)) || (rc = cf_stocks_map_params(ctx, &s, &pp, &soc)))
     return rc;
   if (pp.pools & CF_POOL_BIT(CF_POOL_SOC))
     cf_log(ctx, CF_LOG_INFO, "%s: SOC %g t C/ha per pixel (AR-TOOL16: initial %g + %g t C/ha/yr x %g yr)", st->name,
@@ -519,7 +540,7 @@ const cf_stage_def cf_stage_sink_biomass_model = {
     CF_PRODUCT_MODEL, CF_PRODUCT_NONE, model_opts, check_model, run_model};
 const cf_stage_def cf_stage_sink_pool_map = {
     "sink.pool_map", "per-pixel carbon pools (t C/ha) from a biomass model: a band per estimated pool, total, total_se",
-    CF_PRODUCT_RASTER, CF_PRODUCT_NONE, pool_map_opts, NULL, run_pool_map};
+    CF_PRODUCT_RASTER, CF_PRODUCT_NONE, pool_map_opts, check_pool_map, run_pool_map};
 const cf_stage_def cf_stage_sink_pool_zonal = {
     "sink.pool_zonal", "pools per stratum polygon (area, mean t C/ha per band, t CO2e) and the model-assisted "
                        "difference estimate with plots, to CSV",

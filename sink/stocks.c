@@ -365,6 +365,45 @@ int cf_stocks_opts_check(cf_ctx *ctx, const cf_stocks_opts *o, unsigned what) {
   return rc ? (rc == CF_ENOMEM ? rc : CF_EINVAL) : CF_OK;
 }
 
+/* --- a pool map's parameters from the same settings ------------------------------------- */
+
+int cf_stocks_map_params(cf_ctx *ctx, const cf_stocks_opts *o, cf_pool_map_params *p, cf_soc_result *soc) {
+  memset(p, 0, sizeof *p);
+  cf_params *P = NULL;
+  cf_stocks_result scratch;
+  memset(&scratch, 0, sizeof scratch);
+  int rc = cf_params_load(ctx, &P);
+  if (!rc) rc = carbon_fraction(ctx, P, o, &scratch, &p->carbon_fraction);
+  if (!rc && o->root_shoot.choice == ROOT_IPCC2006)
+    rc = cf_error(ctx, CF_EINVAL, "pool map", "root_shoot",
+                  "ipcc2006 takes the stratum's ecozone, which a pixel does not have: give ar-tool14 or a ratio");
+  p->root_shoot = o->root_shoot.choice == ROOT_AR_TOOL14 ? CF_ROOT_SHOOT_AR_TOOL14 : CF_ROOT_SHOOT_FIXED;
+  p->root_shoot_ratio = o->root_shoot.choice < 0 ? o->root_shoot.value : NAN;
+  if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)))
+    rc = dom_fraction(ctx, P, o, &scratch, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction",
+                      &p->deadwood_fraction);
+  if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_LITTER)))
+    rc = dom_fraction(ctx, P, o, &scratch, &o->litter_fraction, "litter_fraction", "litter_fraction",
+                      &p->litter_fraction);
+  p->pools = o->pools;
+  p->soc_t_c_per_ha = NAN;
+  if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_SOC))) {
+    if (!(o->soc_ref > 0))
+      rc = cf_error(ctx, CF_EINVAL, "pool map", "soc_ref", "soc is in pools: give soc_ref (t C/ha, > 0)");
+    else if (!isfinite(o->years_since_planting))
+      rc = cf_error(ctx, CF_EINVAL, "pool map", "years_since_planting", "soc is in pools: give years_since_planting");
+    cf_soc_result r;
+    if (!rc) rc = cf_soc_ar_tool16(ctx, o->soc_ref, o->f_lu, o->f_mg, o->f_in, o->years_since_planting, &r);
+    if (!rc) {
+      p->soc_t_c_per_ha = r.soc_initial + r.accrued;
+      if (soc) *soc = r;
+    }
+  }
+  free(scratch.params);
+  cf_params_free(P);
+  return rc ? rc : cf_pool_map_params_check(ctx, p, "pool map");
+}
+
 /* --- the steps and the driver ------------------------------------------------------ */
 
 static void add_input(cf_stocks_result *r, const char *role, const char *path, const char *sha) {

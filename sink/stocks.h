@@ -42,6 +42,7 @@
 #include "core/kvtable.h"
 #include "sink/inventory.h"
 #include "sink/params.h"
+#include "sink/pool_map.h"
 #include "sink/pools.h"
 #include "sink/stratify.h"
 
@@ -117,6 +118,13 @@ int cf_stocks_opts_set(cf_ctx *ctx, cf_stocks_opts *o, const char *kv);
  * precipitation given. CF_EINVAL naming the setting. */
 enum { CF_STOCKS_CHECK_ALLOMETRY = 1, CF_STOCKS_CHECK_POOLS = 2 };
 int cf_stocks_opts_check(cf_ctx *ctx, const cf_stocks_opts *o, unsigned what);
+
+/* The parameters of a per-pixel pool map (sink/pool_map.h) from the same
+ * settings: the carbon fraction, AR-TOOL14 or a fixed root-to-shoot ratio
+ * (ipcc2006 needs a stratum's ecozone: CF_EINVAL), AR-TOOL12's or the given
+ * dead wood and litter fractions, and the AR-TOOL16 SOC as one value.
+ * *soc (may be NULL) gets the AR-TOOL16 figures when soc is in pools. */
+int cf_stocks_map_params(cf_ctx *ctx, const cf_stocks_opts *o, cf_pool_map_params *p, cf_soc_result *soc);
 
 /* --- the result -------------------------------------------------------------- */
 

@@ -27,7 +27,7 @@
 #include "cf_test.h"
 #include "raster/source.h"
 #include "sink/pool_map.h"
-#include "sink/pool_map_options.h"
+#include "sink/stocks.h"
 
 #define W 7
 #define H 5
@@ -216,13 +216,13 @@ static void bad_parameters_are_named(void **state) {
 static void settings_resolve_to_parameters(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
-  cf_pool_map_settings s;
-  cf_pool_map_settings_default(&s);
-  const cf_kv_table *t = &cf_pool_map_settings_table;
+  cf_stocks_opts s;
+  cf_stocks_opts_default(&s);
+  const cf_kv_table *t = &cf_stocks_settings;
   const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,soc", "soc_ref=60", "f_lu=0.8", "years_since_planting=10"};
   for (int i = 0; i < 5; i++) assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, kv[i], "t", NULL), CF_OK);
   cf_pool_map_params p;
-  assert_int_equal(cf_pool_map_settings_resolve(ctx, &s, &p, NULL), CF_OK);
+  assert_int_equal(cf_stocks_map_params(ctx, &s, &p, NULL), CF_OK);
   assert_int_equal(p.root_shoot, CF_ROOT_SHOOT_FIXED);
   assert_close(p.root_shoot_ratio, 0.25, 0, 0);
   assert_int_equal(p.pools, CF_POOL_BIT(CF_POOL_AGB) | CF_POOL_BIT(CF_POOL_BGB) | CF_POOL_BIT(CF_POOL_SOC));
@@ -231,9 +231,9 @@ static void settings_resolve_to_parameters(void **state) {
   assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, "carbon_fraction=0.9", "t", NULL), CF_EINVAL);
   cf_error_clear(ctx);
   /* soc in pools without soc_ref: named */
-  cf_pool_map_settings_default(&s);
+  cf_stocks_opts_default(&s);
   assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, "pools=agb,soc", "t", NULL), CF_OK);
-  assert_int_equal(cf_pool_map_settings_resolve(ctx, &s, &p, NULL), CF_EINVAL);
+  assert_int_equal(cf_stocks_map_params(ctx, &s, &p, NULL), CF_EINVAL);
   assert_string_equal(cf_error_get(ctx, 0)->field, "soc_ref");
   cf_ctx_destroy(ctx);
 }
