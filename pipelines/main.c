@@ -527,6 +527,12 @@ static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
   }
   if (code == EXIT_OK && (!plots || !strata || !out))
     code = usage_error("forest", "give --plots, --strata and -o REPORT.json%s", "");
+  /* the report's CSV goes beside it: both are outputs, checked alike */
+  char csv_out[4096] = "";
+  size_t olen = out ? strlen(out) : 0;
+  if (code == EXIT_OK && (olen < 6 || strcmp(out + olen - 5, ".json") != 0 || olen >= sizeof csv_out))
+    code = usage_error("forest", "the report's name ends in .json (its CSV goes beside it as .csv), not '%s'", out);
+  if (code == EXIT_OK) snprintf(csv_out, sizeof csv_out, "%.*s.csv", (int)(olen - 5), out);
   const char *ins[3] = {plots, trees, strata}, *roles[3] = {"plots table", "trees table", "strata"};
   for (int k = 0; k < 3 && code == EXIT_OK; k++) {
     if (!ins[k]) continue;
@@ -535,6 +541,7 @@ static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
       code = EXIT_USAGE;
     } else {
       code = check_output(ctx, "forest stocks", "report", out, ins[k], roles[k]);
+      if (code == EXIT_OK) code = check_output(ctx, "forest stocks", "report's CSV", csv_out, ins[k], roles[k]);
     }
   }
   if (code != EXIT_OK) {

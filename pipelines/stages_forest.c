@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fsutil.h"
 #include "core/strbuf.h"
 #include "pipelines/pipeline_internal.h"
 #include "pipelines/stage_defs.h"
@@ -126,6 +127,7 @@ static int run_ingest_inventory(cf_ctx *ctx, cf_run *run, cf_stage *st, inv_kind
     if (!rc) cf_run_set_product(run, st->index, CF_PRODUCT_STRATA, table, destroy_strata);
   }
   if (rc) free(table);
+  if (!rc) rc = cf_run_note_input(ctx, run, path); /* its SHA-256 in the run's provenance */
   cf_inv_options_free(&o);
   free(path);
   return rc;
@@ -233,6 +235,23 @@ static const cf_option_spec pools_opts[] = {
     STOCK_SETTING(side, ENUM),
     {NULL}};
 
+/* The sink.* steps take their input's result over (one copy along the
+ * chain): a second stage using the same input after one took it would find
+ * nothing. Such a fork is refused at validation. */
+static int is_taker(const cf_stage_def *d);
+static int check_chain(cf_ctx *ctx, cf_stage *st) {
+  const cf_stage *first = st - st->index;
+  for (int i = 0; i < st->index; i++) {
+    const cf_stage *o = &first[i];
+    if (o->input == st->input && st->input >= 0 && is_taker(o->def))
+      return cf_yaml_error(ctx, CF_EINVAL, st->source, st->node,
+                           "stage '%s' continues the stocks of '%s', which stage '%s' has already continued; a second "
+                           "branch needs its own sink.allometry (or its own pipeline)",
+                           st->name, first[st->input].name, o->name);
+  }
+  return CF_OK;
+}
+
 /* Validation: the stage's settings as `forest stocks` checks them before
  * reading anything, so that a pipeline passing --check does not fail at
  * run time on its own options. */
@@ -248,7 +267,9 @@ static int check_stocks_stage(cf_ctx *ctx, cf_stage *st, unsigned what) {
   return rc;
 }
 static int check_allometry_stage(cf_ctx *ctx, cf_stage *st) { return check_stocks_stage(ctx, st, CF_STOCKS_CHECK_ALLOMETRY); }
-static int check_pools_stage(cf_ctx *ctx, cf_stage *st) { return check_stocks_stage(ctx, st, CF_STOCKS_CHECK_POOLS); }
+static int check_pools_stage(cf_ctx *ctx, cf_stage *st) {
+  return check_chain(ctx, st) ? CF_EINVAL : check_stocks_stage(ctx, st, CF_STOCKS_CHECK_POOLS);
+}
 
 typedef enum { STEP_ESTIMATE, STEP_POOLS } stocks_step;
 
@@ -275,6 +296,66 @@ static const cf_option_spec write_stocks_opts[] = {
      .help = "REPORT.json (REPORT.csv is written beside it); may use {stem}"},
     {NULL}};
 
+/* Validation: REPORT.json, and its CSV beside it is no input of the
+ * pipeline (the runner checks the .json path itself against every input). */
+static int check_write_stocks(cf_ctx *ctx, cf_stage *st) {
+  if (check_chain(ctx, st)) return CF_EINVAL;
+  const cf_yaml_node *v = cf_stage_value(st, "path");
+  const char *path = cf_stage_str(st, "path");
+  size_t n = path ? strlen(path) : 0;
+  if (n < 6 || strcmp(path + n - 5, ".json") != 0)
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, v, "the report's name ends in .json (its CSV goes beside it)");
+  char *full = cf_path_join(cf_stage_base_dir(st, v), path);
+  if (!full) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+  memcpy(full + strlen(full) - 5, ".csv", 5);
+  const cf_stage *first = st - st->index; /* the stages are one array in pipeline order */
+  int rc = CF_OK;
+  for (int i = 0; i < st->index && !rc; i++) {
+    const cf_stage *in = &first[i];
+    for (int k = 0; in->def->options[k].name && !rc; k++) {
+      const cf_yaml_node *iv = in->values[k];
+      if (in->def->options[k].type != CF_OPT_INPUT_PATH || !iv || iv->kind != CF_YAML_SCALAR) continue;
+      char *ip = cf_path_join(cf_stage_base_dir(in, iv), iv->value);
+      if (ip && cf_path_same(ip, full))
+        rc = cf_yaml_error(ctx, CF_EINVAL, st->source, v, "the report's CSV '%s' is the input of stage '%s'; it would be "
+                           "overwritten", full, in->name);
+      free(ip);
+    }
+  }
+  free(full);
+  return rc;
+}
+
+/* Pipeline provenance: the inventory options of the ingest stages, as the
+ * command's KEY=VALUE words would give them. */
+static void inventory_settings_json(cf_strbuf *sb, const cf_stage *st) {
+  const cf_stage *first = st - st->index;
+  for (int i = 0; i < st->index; i++) {
+    const cf_stage *in = &first[i];
+    if (strncmp(in->def->type, "ingest.", 7) || (in->def->product != CF_PRODUCT_PLOTS &&
+                                                 in->def->product != CF_PRODUCT_TREES &&
+                                                 in->def->product != CF_PRODUCT_STRATA))
+      continue;
+    const char *lists[4] = {"columns", "years", "live_codes", "dead_codes"};
+    for (int k = 0; k < 4; k++) {
+      if (!cf_stage_option(in, lists[k], NULL) || !cf_stage_has(in, lists[k])) continue;
+      cf_strbuf_printf(sb, ",\"%s.%s\":[", in->name, lists[k]);
+      for (int j = 0; j < cf_stage_list_len(in, lists[k]); j++) {
+        if (j) cf_strbuf_puts(sb, ",");
+        if (k == 1)
+          cf_strbuf_printf(sb, "%d", (int)cf_stage_list_double(in, lists[k], j));
+        else
+          cf_strbuf_json_string(sb, cf_stage_list_str(in, lists[k], j));
+      }
+      cf_strbuf_puts(sb, "]");
+    }
+    if (cf_stage_option(in, "stratum_field", NULL) && cf_stage_has(in, "stratum_field")) {
+      cf_strbuf_printf(sb, ",\"%s.stratum_field\":", in->name);
+      cf_strbuf_json_string(sb, cf_stage_str(in, "stratum_field"));
+    }
+  }
+}
+
 static int run_write_stocks(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   const stocks_job *j = cf_run_input(run, st);
   if (!j || !j->r.totals.policy)
@@ -284,6 +365,7 @@ static int run_write_stocks(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_kv_json(&sb, cf_stocks_settings.opts, cf_stocks_settings.n, &j->opts);
+  inventory_settings_json(&sb, st);
   cf_strbuf_puts(&sb, "}");
   char *settings = cf_strbuf_take(&sb);
   int rc = path && settings ? cf_stocks_write(ctx, &j->r, path, settings) : cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
@@ -304,9 +386,11 @@ const cf_stage_def cf_stage_sink_allometry = {
     CF_PRODUCT_STOCKS, CF_PRODUCT_NONE, allometry_opts, check_allometry_stage, run_allometry};
 const cf_stage_def cf_stage_sink_strata = {
     "sink.strata", "tree biomass per plot (root-to-shoot) and the AR-TOOL14 stratified estimate with its uncertainty",
-    CF_PRODUCT_STOCKS, CF_PRODUCT_STOCKS, strata_step_opts, NULL, run_estimate};
+    CF_PRODUCT_STOCKS, CF_PRODUCT_STOCKS, strata_step_opts, check_chain, run_estimate};
 const cf_stage_def cf_stage_sink_pools = {
     "sink.pools", "the five pools per stratum and the project totals with the uncertainty discount",
     CF_PRODUCT_STOCKS, CF_PRODUCT_STOCKS, pools_opts, check_pools_stage, run_pools};
 const cf_stage_def cf_stage_write_stocks = {"write.stocks", "the stocks report: REPORT.json and REPORT.csv (forest-io spec)",
-                                            CF_PRODUCT_NONE, CF_PRODUCT_STOCKS, write_stocks_opts, NULL, run_write_stocks};
+                                            CF_PRODUCT_NONE, CF_PRODUCT_STOCKS, write_stocks_opts, check_write_stocks, run_write_stocks};
+
+static int is_taker(const cf_stage_def *d) { return d == &cf_stage_sink_strata || d == &cf_stage_sink_pools; }

@@ -62,76 +62,9 @@ double cf_carbon_to_co2e(double t_c) { return CF_CO2_PER_C * t_c; }
 
 /* --- dead wood and litter (AR-TOOL12) ------------------------------------- */
 
-/* AR-TOOL12 "Estimation of carbon stocks and change in carbon stocks in
- * dead wood and litter in A/R CDM project activities" (v3.1), conservative
- * default-factor method: dead wood C_DW = C_TREE x DF_DW and litter C_LI =
- * C_TREE x DF_LI, C_TREE the tree carbon stock (AR-TOOL14: above- plus
- * below-ground), with DF_DW and DF_LI from the tool's default tables by
- * biome, elevation and annual precipitation.
- *
- * NOT VERIFIED against AR-TOOL12 itself (its PDF could not be read here).
- * The percentages are those of Harris et al. (2021, Nature Climate Change
- * 11:234, Table S4), which uses the same biome / elevation / precipitation
- * split for dead wood and litter as fractions of biomass; they are taken as
- * the best available statement of the tool's table, and every row is
- * flagged verified = 0. Harris et al. apply them to AGB, AR-TOOL12 (as
- * cited) to tree carbon: the caller chooses the base it passes to
- * cf_dom_from_fraction. Values in percent:
- *   tropical, < 2000 m: < 1000 mm        DW 2  LI 4
- *                       1000-1600 mm     DW 1  LI 1
- *                       > 1600 mm        DW 6  LI 1
- *   tropical, >= 2000 m (any rainfall)   DW 7  LI 1
- *   temperate and boreal                 DW 8  LI 4
- * Band edges: 1000 and 1600 mm belong to the middle band; 2000 m to the
- * upper row (the table says "< 2000" and "> 2000"). */
-typedef struct {
-  double df_dw_pct, df_li_pct;
-  const char *source;
-} dom_row;
-
-enum { DOM_TROP_DRY, DOM_TROP_MOIST, DOM_TROP_WET, DOM_TROP_MONTANE, DOM_TEMPERATE, DOM_BOREAL };
-static const dom_row DOM_ROWS[] = {
-#define DOM_SRC "AR-TOOL12 v3.1 default factors (values as in Harris et al. 2021 Table S4; unverified): "
-    [DOM_TROP_DRY] = {2, 4, DOM_SRC "tropical, < 2000 m, < 1000 mm"},
-    [DOM_TROP_MOIST] = {1, 1, DOM_SRC "tropical, < 2000 m, 1000-1600 mm"},
-    [DOM_TROP_WET] = {6, 1, DOM_SRC "tropical, < 2000 m, > 1600 mm"},
-    [DOM_TROP_MONTANE] = {7, 1, DOM_SRC "tropical, >= 2000 m"},
-    [DOM_TEMPERATE] = {8, 4, DOM_SRC "temperate"},
-    [DOM_BOREAL] = {8, 4, DOM_SRC "boreal"},
-#undef DOM_SRC
-};
-
-int cf_dom_defaults_ar_tool12(cf_ctx *ctx, cf_biome biome, double elevation_m,
-                              double precipitation_mm, cf_dom_defaults *out) {
-  int row;
-  if (biome == CF_BIOME_TEMPERATE)
-    row = DOM_TEMPERATE;
-  else if (biome == CF_BIOME_BOREAL)
-    row = DOM_BOREAL;
-  else if (biome == CF_BIOME_TROPICAL) {
-    if (!isfinite(elevation_m))
-      return cf_error(ctx, CF_EINVAL, WHERE, "elevation_m", "must be finite, got %g", elevation_m);
-    if (elevation_m >= 2000.0)
-      row = DOM_TROP_MONTANE;
-    else if (!isfinite(precipitation_mm) || precipitation_mm < 0.0)
-      return cf_error(ctx, CF_EINVAL, WHERE, "precipitation_mm",
-                      "must be finite and >= 0 in the tropics below 2000 m, got %g",
-                      precipitation_mm);
-    else if (precipitation_mm < 1000.0)
-      row = DOM_TROP_DRY;
-    else if (precipitation_mm <= 1600.0)
-      row = DOM_TROP_MOIST;
-    else
-      row = DOM_TROP_WET;
-  } else
-    return cf_error(ctx, CF_EINVAL, WHERE, "biome", "unknown biome %d", (int)biome);
-  out->df_dw = DOM_ROWS[row].df_dw_pct / 100.0;
-  out->df_li = DOM_ROWS[row].df_li_pct / 100.0;
-  out->source = DOM_ROWS[row].source;
-  out->verified = 0; /* every row: see the comment above */
-  return CF_OK;
-}
-
+/* The default fractions themselves are rows of the table
+ * sink/tables/deadwood_litter_artool12.csv (one copy, with its source),
+ * looked up by sink/stocks.c; here only the arithmetic. */
 int cf_dom_from_fraction(cf_ctx *ctx, double tree_t_c, double fraction, double *t_c) {
   if (!isfinite(tree_t_c) || tree_t_c < 0.0)
     return cf_error(ctx, CF_EINVAL, WHERE, "tree_t_c_per_ha", "must be finite and >= 0, got %g",

@@ -65,19 +65,8 @@ double cf_carbon_to_co2e(double t_c);
 
 /* --- dead wood and litter (AR-TOOL12) ------------------------------------- */
 
-typedef enum { CF_BIOME_TROPICAL = 0, CF_BIOME_TEMPERATE = 1, CF_BIOME_BOREAL = 2 } cf_biome;
-
-typedef struct {
-  double df_dw;       /* dead wood, fraction of tree carbon */
-  double df_li;       /* litter, fraction of tree carbon */
-  const char *source; /* table and row */
-  int verified;       /* 0: taken from secondary citation, not checked against the tool */
-} cf_dom_defaults;
-
-/* AR-TOOL12's conservative default factors by biome, elevation (m) and
- * annual precipitation (mm; used in the tropics below 2000 m only). */
-int cf_dom_defaults_ar_tool12(cf_ctx *ctx, cf_biome biome, double elevation_m,
-                              double precipitation_mm, cf_dom_defaults *out);
+/* The default fractions are rows of the table deadwood_litter_artool12
+ * (sink/params.h), looked up by biome, elevation and precipitation. */
 
 /* Dead-wood or litter carbon (t C/ha) = tree carbon (t C/ha, AGB + BGB) x
  * fraction; fraction in [0, 1]. */

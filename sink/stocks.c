@@ -13,6 +13,7 @@
 
 #include "sink/allometry.h"
 #include "sink/discount.h"
+#include "sink/student_t.h"
 
 const char *const cf_stocks_pool_names[] = {"agb", "bgb", "deadwood", "litter", "soc", NULL};
 const char *const cf_stocks_discount_names[] = {"none", "ar-tool14", "vm0047", "gs403", NULL};
@@ -112,6 +113,16 @@ static int check_allometry(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts
   return rc ? cf_error(ctx, CF_EINVAL, "forest stocks", "allometry", "not an equation this run can use") : CF_OK;
 }
 
+/* The `checked` flag of equation `name`'s row in the equations table; an
+ * equation given as a form in the settings is the user's own: 1. */
+static int equation_checked(const cf_params *P, const char *name) {
+  const cf_param_table *t = cf_params_table(P, "equations");
+  int col = t ? cf_param_table_column(t, "name") : -1, chk = t ? cf_param_table_column(t, "checked") : -1;
+  for (int i = 0; t && col >= 0 && chk >= 0 && i < cf_param_table_rows(t); i++)
+    if (!strcmp(cf_param_table_text(t, i, col), name)) return !strcmp(cf_param_table_text(t, i, chk), "yes");
+  return 1;
+}
+
 /* kg d.m. of each live stem of `year` (0 for dead stems and other years). */
 static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, int year,
                         double *kg) {
@@ -152,7 +163,8 @@ static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
         char src[700];
         snprintf(src, sizeof src, "%s; form %s with a=%.17g, b=%.17g", eq.source, cf_allom_form_text[eq.form], eq.a,
                  eq.b);
-        rc = add_param(ctx, r, name, "", NAN, eq.output == CF_ALLOM_VOLUME_M3 ? "m3" : "kg d.m.", src, 1);
+        rc = add_param(ctx, r, name, "", NAN, eq.output == CF_ALLOM_VOLUME_M3 ? "m3" : "kg d.m.", src,
+                       equation_checked(P, eq.name));
         if (rc) return rc;
       }
       snprintf(first_eq, sizeof first_eq, "%s", eq.name);
@@ -161,7 +173,12 @@ static int stem_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
   return CF_OK;
 }
 
-/* The plots of `year` with their AGB (t d.m./ha), from the plot totals. */
+/* The plots of `year` with their AGB (t d.m./ha), from the plot totals:
+ * the sum of the plot's stems of that year and of its stems without a year
+ * (a long table may mix them). A plot with stems in other years but none
+ * in this one holds none this year, which is possible (a harvest) but
+ * more often a plot not measured that year: it is counted and said. A
+ * plot of a plots-only inventory needs its measured AGB. */
 static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_plot_total *tot, size_t ntot) {
   const cf_plots *P = r->plots;
   r->plot_index = malloc((P->n ? P->n : 1) * sizeof *r->plot_index);
@@ -170,36 +187,55 @@ static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_pl
   r->plot_r = malloc((P->n ? P->n : 1) * sizeof *r->plot_r);
   if (!r->plot_index || !r->plot_agb || !r->plot_biomass || !r->plot_r)
     return cf_error(ctx, CF_ENOMEM, P->path, "", "out of memory");
-  int n = 0;
+  int n = 0, empty = 0;
+  long stems_of_year = 0;
+  for (size_t k = 0; k < ntot; k++)
+    if (tot[k].year == year || tot[k].year == 0) stems_of_year += tot[k].n_live + tot[k].n_dead;
+  if (r->trees && r->trees->n && !stems_of_year)
+    return cf_error(ctx, CF_EDATA, r->trees->path, "year", "no stem is measured in %d (year=)", year);
   for (size_t row = 0; row < P->n; row++) {
     const cf_plot *p = &P->p[row];
     if (p->year && year && p->year != year) continue;
-    double agb = 0; /* a plot without stems that year holds none */
-    int found = 0;
-    for (size_t k = 0; k < ntot && !found; k++)
-      if (tot[k].plot_row == (long)row && (tot[k].year == year || tot[k].year == 0)) {
-        agb = tot[k].live_t_dm_per_ha;
-        found = 1;
+    double agb = 0;
+    int stems = 0, elsewhere = 0, measured = 0;
+    for (size_t k = 0; k < ntot; k++) {
+      if (tot[k].plot_row != (long)row) continue;
+      if (tot[k].year == year || tot[k].year == 0) {
+        agb += tot[k].live_t_dm_per_ha;
+        stems += tot[k].n_live + tot[k].n_dead;
+        measured |= tot[k].from_measured;
+      } else {
+        elsewhere += tot[k].n_live + tot[k].n_dead;
       }
+    }
+    if (!stems && !measured && !(r->trees && r->trees->n))
+      return cf_error(ctx, CF_EDATA, P->path, "agb_t_dm_per_ha",
+                      "line %ld: plot %s has no trees and no measured above-ground biomass", p->line, p->plot);
+    if (!stems && elsewhere) empty++;
     r->plot_index[n] = (int)row;
     r->plot_agb[n++] = agb;
   }
   if (n == 0) return cf_error(ctx, CF_EDATA, P->path, "year", "no plot is measured in %d", year);
+  if (empty)
+    cf_log(ctx, CF_LOG_WARN, "%d plot(s) have stems in other years but none in %d: counted as holding none that year",
+           empty, year);
+  r->n_empty_plots = empty;
   r->n_est_plots = n;
   return CF_OK;
 }
 
 /* Root-to-shoot ratio of each plot, and its tree biomass AGB x (1 + R). */
 static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r) {
-  int bgb = (o->pools & CF_POOL_BIT(CF_POOL_BGB)) != 0;
+  /* R and the tree biomass are computed whatever `pools` says: the
+   * stratified estimate is of AGB x (1 + R) (the spec's biomass_*), and dead
+   * wood and litter are fractions of tree carbon, above and below ground
+   * (AR-TOOL12); leaving bgb out of the claim only leaves out its pool */
   int recorded = 0;
   for (int i = 0; i < r->n_est_plots; i++) {
     const cf_plot *p = &r->plots->p[r->plot_index[i]];
     double agb = r->plot_agb[i], ratio = 0;
     int rc = CF_OK;
-    if (!bgb) {
-      ratio = 0; /* BGB excluded: the tree biomass is above-ground only */
-    } else if (o->root_shoot.choice < 0) {
+    if (o->root_shoot.choice < 0) {
       ratio = o->root_shoot.value;
       if (!recorded++) rc = add_param(ctx, r, "root_shoot", "", ratio, "t d.m./t d.m.", "setting root_shoot", 1);
     } else if (o->root_shoot.choice == ROOT_AR_TOOL14) {
@@ -230,7 +266,9 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
         rc = add_table_param(ctx, r, name, p->stratum, &v);
       }
     }
-    if (rc) return cf_error(ctx, rc, r->plots->path, "", "line %ld: plot %s", p->line, p->plot);
+    /* the settings were checked: what fails here is this plot's data (an AGB outside Table 4.4's classes) */
+    if (rc) return cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, r->plots->path, "agb_t_dm_per_ha", "line %ld: plot %s",
+                            p->line, p->plot);
     r->plot_r[i] = ratio;
     r->plot_biomass[i] = agb * (1 + ratio);
   }
@@ -256,9 +294,7 @@ static int dom_fraction(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
                         const cf_kv_num_or_choice *setting, const char *name, const char *col, double *f) {
   if (setting->choice < 0) {
     *f = setting->value;
-    char key[64];
-    snprintf(key, sizeof key, "%s", name);
-    return add_param(ctx, r, key, "", *f, "t C/t C", "setting", 1);
+    return add_param(ctx, r, name, "", *f, "t C/t C", "setting", 1);
   }
   const cf_param_table *t;
   int rc = cf_params_find(ctx, P, "deadwood_litter_artool12", &t), row;
@@ -320,9 +356,8 @@ static int soc_of(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r, con
   return rc;
 }
 
-static int stratum_pools(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r, double cf,
-                         double dw_frac, double li_frac) {
-  (void)P;
+static int stratum_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r, double cf, double dw_frac,
+                         double li_frac) {
   for (int h = 0; h < r->n_strata; h++) {
     cf_stocks_stratum *S = &r->strata[h];
     const cf_stratum *s = &r->inv_strata->s[h];
@@ -355,6 +390,8 @@ int cf_stocks_opts_check(cf_ctx *ctx, const cf_stocks_opts *o, unsigned what) {
   cf_stocks_result scratch;
   memset(&scratch, 0, sizeof scratch);
   double f;
+  if (!rc && (what & CF_STOCKS_CHECK_POOLS) && !o->pools)
+    rc = cf_error(ctx, CF_EINVAL, "forest stocks", "pools", "name at least one pool (agb,bgb,deadwood,litter,soc)");
   if (!rc && (what & CF_STOCKS_CHECK_ALLOMETRY)) rc = check_allometry(ctx, P, o);
   if (!rc && (what & CF_STOCKS_CHECK_POOLS) && (o->pools & CF_POOL_BIT(CF_POOL_DEADWOOD)))
     rc = dom_fraction(ctx, P, o, &scratch, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &f);
@@ -496,25 +533,46 @@ int cf_stocks_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
     rc = dom_fraction(ctx, P, o, r, &o->deadwood_fraction, "deadwood_fraction", "deadwood_fraction", &dw);
   if (!rc && (o->pools & CF_POOL_BIT(CF_POOL_LITTER)))
     rc = dom_fraction(ctx, P, o, r, &o->litter_fraction, "litter_fraction", "litter_fraction", &li);
-  if (!rc) rc = stratum_pools(ctx, P, o, r, cf, dw, li);
+  if (!rc) rc = stratum_pools(ctx, o, r, cf, dw, li);
   if (rc) return rc;
   cf_pools *per_ha = malloc(((size_t)r->n_strata + 1) * sizeof *per_ha);
   if (!per_ha) return cf_error(ctx, CF_ENOMEM, r->plots->path, "", "out of memory");
   for (int h = 0; h < r->n_strata; h++) per_ha[h] = r->strata[h].per_ha;
+  /* The policies' bands are defined on the half-width of the 90 % interval
+   * (AR-TOOL14, VM0047, GS): the deduction takes U at 90 % whatever
+   * `confidence` the report states U at. A project without trees (every
+   * plot 0, the usual baseline) has no relative uncertainty: nothing to
+   * deduct. */
+  const cf_stratified_estimate *E = &r->estimate;
+  double t90 = NAN, u90 = 0;
+  if (E->mean > 0) {
+    rc = cf_student_t_critical(ctx, 0.90, E->df, &t90);
+    if (rc) {
+      free(per_ha);
+      return rc;
+    }
+    u90 = t90 * E->se / E->mean * 100.0;
+  } else if (E->se > 0) {
+    free(per_ha);
+    return cf_error(ctx, CF_EDATA, r->plots->path, "", "the mean tree biomass is %g with a standard error of %g: "
+                    "no relative uncertainty to discount", E->mean, E->se);
+  }
+  r->uncertainty_pct_90 = E->mean > 0 ? u90 : NAN;
   rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, r->areas, cf_stocks_discount_names[o->discount],
-                                 (cf_discount_side)o->side, CF_POOLS_TREES, r->estimate.uncertainty_pct, &r->totals);
+                                 (cf_discount_side)o->side, CF_POOLS_TREES, u90, &r->totals);
   free(per_ha);
   if (!rc) {
     const cf_discount_policy *pol = cf_discount_policy_find(cf_stocks_discount_names[o->discount]);
-    rc = add_param(ctx, r, "discount", "", NAN, "", pol ? pol->source : "", 1);
+    /* the band table is transcribed, not compared with the tool's PDF: not checked */
+    rc = add_param(ctx, r, "discount", "", NAN, "", pol ? pol->source : "", o->discount == 0);
   }
   r->discount = o->discount;
   r->side = o->side;
   r->confidence = o->confidence;
   if (!rc)
-    cf_log(ctx, CF_LOG_INFO, "forest stocks %d: %d plots in %d strata, %ld live stems (%ld dead not counted, %ld outside "
-           "their equation's DBH range), U = %.2f %%", r->year, r->n_est_plots, r->n_strata, r->n_stems,
-           r->n_dead_stems, r->n_out_of_range, r->estimate.uncertainty_pct);
+    cf_log(ctx, CF_LOG_INFO, "forest stocks%s%.0d: %d plots in %d strata, %ld live stems (%ld dead not counted, %ld "
+           "outside their equation's DBH range), U = %.2f %%", r->year ? " " : "", r->year, r->n_est_plots,
+           r->n_strata, r->n_stems, r->n_dead_stems, r->n_out_of_range, r->estimate.uncertainty_pct);
   return rc;
 }
 

@@ -179,6 +179,8 @@ typedef struct {
   double *plot_agb, *plot_biomass, *plot_r; /* per plot in the estimate, t d.m./ha */
   int *plot_index;                          /* the plot rows they belong to */
   int n_est_plots;
+  int n_empty_plots; /* plots with stems in other years but none in this one */
+  double uncertainty_pct_90; /* U% at 90 %, which the discount policies are defined on */
   /* the settings the report repeats */
   int discount, side;
   double confidence;

@@ -124,6 +124,8 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
       first = 0;
     }
   cf_strbuf_puts(sb, "]");
+  json_key(sb, "uncertainty_pct_90", 0);
+  json_num(sb, r->uncertainty_pct_90);
   json_key(sb, "fraction_of_half_width", 0);
   json_num(sb, T->discount.fraction_of_half_width);
   json_key(sb, "deducted_t_co2e", 0);

@@ -61,11 +61,11 @@ def main():
             ok = abs(ours - theirs) <= 1e-9 * max(1.0, abs(theirs))
             bad += not ok
             print(year, p["plot"], repr(ours), repr(theirs), "ok" if ok else "MISMATCH")
-        cf = 0.47
-        t_c = sum(kg.values()) / 1000.0 * cf  # every plot in one stratum of area n x plot area
-        n = len(d["plots"])
-        stratum_area = d["project"]["area_ha"]
-        totals.append((year, t_c / (n * area) * stratum_area, d["project"]["pools_t_co2e"]["agb"] * 12 / 44))
+        cf = 0.47  # IPCC 2006 Table 4.3 default
+        plots = sorted({r["Plot"] for r in rows})
+        t_c_per_ha = sum(kg.get(p, 0.0) for p in plots) / 1000.0 / area / len(plots) * cf  # mean over the plots
+        stratum_area = area * len(plots)  # the test's one stratum: the plots' total area
+        totals.append((year, t_c_per_ha * stratum_area, d["project"]["pools_t_co2e"]["agb"] * 12 / 44))
     for year, theirs, ours in totals:
         ok = abs(ours - theirs) <= 1e-9 * max(1.0, abs(theirs))
         bad += not ok

@@ -58,42 +58,6 @@ static void carbon_and_co2e(void **state) {
   cf_ctx_destroy(ctx);
 }
 
-/* The AR-TOOL12 defaults as Harris et al. (2021) Table S4 prints them
- * (percent; see pools.c for why that source), the band edges (1000 and
- * 1600 mm belong to the middle band, 2000 m to the montane row), and the
- * flag that says they are unverified against the tool. */
-static void dead_wood_and_litter_defaults(void **state) {
-  (void)state;
-  cf_ctx *ctx = cf_test_ctx();
-  struct {
-    cf_biome b;
-    double elev, precip, dw, li;
-  } rows[] = {
-      {CF_BIOME_TROPICAL, 300, 800, 0.02, 0.04},  {CF_BIOME_TROPICAL, 300, 1000, 0.01, 0.01},
-      {CF_BIOME_TROPICAL, 300, 1600, 0.01, 0.01}, {CF_BIOME_TROPICAL, 300, 2500, 0.06, 0.01},
-      {CF_BIOME_TROPICAL, 2000, NAN, 0.07, 0.01}, {CF_BIOME_TEMPERATE, NAN, NAN, 0.08, 0.04},
-      {CF_BIOME_BOREAL, 100, 400, 0.08, 0.04},
-  };
-  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    cf_dom_defaults d;
-    assert_int_equal(cf_dom_defaults_ar_tool12(ctx, rows[i].b, rows[i].elev, rows[i].precip, &d),
-                     CF_OK);
-    assert_close(d.df_dw, rows[i].dw, 1e-15, 0);
-    assert_close(d.df_li, rows[i].li, 1e-15, 0);
-    assert_non_null(strstr(d.source, "AR-TOOL12"));
-    assert_int_equal(d.verified, 0);
-  }
-  cf_dom_defaults d;
-  assert_int_equal(cf_dom_defaults_ar_tool12(ctx, CF_BIOME_TROPICAL, 300, NAN, &d), CF_EINVAL);
-  cf_error_clear(ctx);
-  /* 50 t C/ha of trees x 1 % = 0.5 t C/ha */
-  double c;
-  assert_int_equal(cf_dom_from_fraction(ctx, 50, 0.01, &c), CF_OK);
-  assert_close(c, 0.5, 1e-15, 0);
-  assert_int_equal(cf_dom_from_fraction(ctx, 50, 1.5, &c), CF_EINVAL);
-  cf_ctx_destroy(ctx);
-}
-
 /* AR-TOOL16 by hand:
  *  SOC_REF 60, f = 0.5, 1, 1: initial 30, (60 - 30)/20 = 1.5 -> capped 0.8;
  *    after 5 years 4.0, after 25 years 0.8 x 20 = 16.
@@ -227,7 +191,6 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(root_shoot_ar_tool14_analytic),
       cmocka_unit_test(carbon_and_co2e),
-      cmocka_unit_test(dead_wood_and_litter_defaults),
       cmocka_unit_test(soc_ar_tool16),
       cmocka_unit_test(excluded_pool_is_never_zero),
       cmocka_unit_test(project_totals_with_discount),
