@@ -98,7 +98,8 @@ extern const char *const cf_stocks_biome_names[];
     "age of the planting at the monitoring date (AR-TOOL16 accrual, at most 20 years)")                            \
   X(discount, ENUM, discount, 0, 0, "", cf_stocks_discount_names, "the uncertainty deduction policy")              \
   X(side, ENUM, side, 0, 0, "", cf_stocks_side_names, "project stocks are reduced, baseline stocks increased")     \
-  X(confidence, DOUBLE, confidence, 0.5, 0.999, "", NULL, "two-sided confidence level of the uncertainty")         \
+  X(confidence, DOUBLE, confidence, 0.5, 0.999, "", NULL,                                                          \
+    "two-sided confidence level of the reported uncertainty (the discount always uses U at 90 %)")                \
   X(year, INT, year, 0, 3000, "", NULL, "monitoring year to report (0: the latest in the inventory)")
 
 extern const char *const cf_stocks_root_shoot_names[]; /* ar-tool14, ipcc2006 */
