@@ -12,14 +12,15 @@ python3-xarray (/usr/bin/python3).
       netCDF4.num2date, so in any units), plus the count of good gates
       numpy finds: the reference the C reader is compared against.
   l2_write_other.py nc4 IN OUT [--pack] [--drop VAR] [--transpose VAR]
-                                [--shift-lat DEG]
+                                [--shift-lat DEG] [--time-hours]
       rewrite IN with netCDF4-python, from scratch: every text attribute as
       NC_STRING, fixed (not unlimited) dims, other chunk shapes, zlib with
       shuffle, float fill -999 instead of netCDF's default, variables in
       another order, qc_flag as int32; --pack stores co2_mole_fraction and
       its uncertainty as int16 with scale_factor/add_offset (fill -32767);
       --drop leaves VAR out; --transpose writes VAR as (range, time);
-      --shift-lat moves the site north by DEG.
+      --shift-lat moves the site north by DEG; --time-hours stores time and
+      scan_time as "hours since 2026-06-30T12:00Z".
   l2_write_other.py xarray IN OUT
       xarray.open_dataset (CF decoding: times to datetime64, fills to nan)
       then to_netcdf with every variable's encoding dropped, so xarray
@@ -38,6 +39,7 @@ WIND = ["eastward_wind", "northward_wind", "upward_air_velocity", "wind_speed",
         "wind_from_direction", "wind_fit_rmse", "wind_valid_beams"]
 OTHER = ["range", "latitude", "longitude", "altitude", "scan_time", "height"]
 PACKED = ["co2_mole_fraction", "co2_mole_fraction_uncertainty"]
+HOURS_EPOCH = 1782820800.0  # 2026-06-30T12:00:00Z in seconds since 1970
 
 
 def as_float(v):
@@ -82,6 +84,7 @@ def nc4(src, dst, opts):
     drop = opts[opts.index("--drop") + 1] if "--drop" in opts else None
     transpose = opts[opts.index("--transpose") + 1] if "--transpose" in opts else None
     shift = float(opts[opts.index("--shift-lat") + 1]) if "--shift-lat" in opts else 0.0
+    hours = "--time-hours" in opts
     with netCDF4.Dataset(src) as s, netCDF4.Dataset(dst, "w", format="NETCDF4") as d:
         for name, dim in s.dimensions.items():
             d.createDimension(name, len(dim))  # fixed, even where the source is unlimited
@@ -146,6 +149,9 @@ def nc4(src, dst, opts):
                 nv.setncattr(k, val)
             if name == "latitude":
                 data = data + shift
+            if hours and name in ("time", "scan_time"):
+                data = (as_float(s[name]) - HOURS_EPOCH) / 3600.0
+                nv.setncattr_string("units", "hours since 2026-06-30T12:00Z")
             nv[...] = data
     print("nc4", dst, "pack" if pack else "", "drop", drop, "transpose", transpose, "shift", shift)
 
