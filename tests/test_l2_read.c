@@ -375,6 +375,133 @@ static void xarray_copy(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* --- a file written here with netCDF-C, by hand ------------------------------------- */
+
+#define NCOK(x) assert_int_equal((x), NC_NOERR)
+
+static void put_text(int nc, int var, const char *name, const char *text) {
+  NCOK(nc_put_att_text(nc, var, name, strlen(text), text));
+}
+
+/* Three rays, four gates, no wind profiles; every choice another writer
+ * may make: time in days since a date without a clock, azimuths outside
+ * [0, 360), range in km, a float latitude and a longitude east of 180, an
+ * int altitude, co2 in mol mol-1 with a missing_value, its uncertainty in
+ * "ppm", radial velocity without units, qc_flag as signed bytes with
+ * _Unsigned = "true" (255 = -1 stored). */
+static void netcdf_c_by_hand(void **state) {
+  fixture *f = *state;
+  const char *path = cf_test_path(f->dir, "by_hand.nc");
+  int nc, dt, dr, v;
+  NCOK(nc_create(path, NC_NETCDF4 | NC_CLOBBER, &nc));
+  NCOK(nc_def_dim(nc, "time", 3, &dt));
+  NCOK(nc_def_dim(nc, "range", 4, &dr));
+  int d2[2] = {dt, dr};
+  const double t[3] = {0.5, 0.5 + 1.0 / 86400, 0.5 + 2.5 / 86400};
+  NCOK(nc_def_var(nc, "time", NC_DOUBLE, 1, &dt, &v));
+  put_text(nc, v, "units", "days since 2024-06-15");
+  NCOK(nc_put_var_double(nc, v, t));
+  const double az[3] = {-10, 370, 90};
+  NCOK(nc_def_var(nc, "azimuth", NC_DOUBLE, 1, &dt, &v));
+  put_text(nc, v, "units", "degrees");
+  NCOK(nc_put_var_double(nc, v, az));
+  const float el[3] = {0, 30, 90};
+  NCOK(nc_def_var(nc, "elevation", NC_FLOAT, 1, &dt, &v));
+  put_text(nc, v, "units", "deg");
+  NCOK(nc_put_var_float(nc, v, el));
+  const short sid[3] = {7, 7, 8};
+  NCOK(nc_def_var(nc, "scan_id", NC_SHORT, 1, &dt, &v));
+  NCOK(nc_put_var_short(nc, v, sid));
+  const float rg[4] = {0.125f, 0.25f, 0.375f, 0.5f};
+  NCOK(nc_def_var(nc, "range", NC_FLOAT, 1, &dr, &v));
+  put_text(nc, v, "units", "km");
+  NCOK(nc_put_var_float(nc, v, rg));
+  const float lat = 31.5f;
+  const double lon = 200.0;
+  const int alt = 12;
+  NCOK(nc_def_var(nc, "latitude", NC_FLOAT, 0, NULL, &v));
+  put_text(nc, v, "units", "degrees_north");
+  NCOK(nc_put_var_float(nc, v, &lat));
+  NCOK(nc_def_var(nc, "longitude", NC_DOUBLE, 0, NULL, &v));
+  put_text(nc, v, "units", "degrees_east");
+  NCOK(nc_put_var_double(nc, v, &lon));
+  NCOK(nc_def_var(nc, "altitude", NC_INT, 0, NULL, &v));
+  put_text(nc, v, "units", "m");
+  NCOK(nc_put_var_int(nc, v, &alt));
+  double co2[12], unc[12], one[12];
+  for (int i = 0; i < 12; i++) co2[i] = 4.1e-4 + i * 1e-6, unc[i] = 2.0 + i, one[i] = i;
+  co2[1] = -1;  /* the missing_value */
+  unc[5] = 0;   /* no observation: sigma must be > 0 */
+  unc[6] = NAN; /* no observation */
+  const double mv = -1;
+  NCOK(nc_def_var(nc, "co2_mole_fraction", NC_DOUBLE, 2, d2, &v));
+  put_text(nc, v, "units", "mol mol-1");
+  NCOK(nc_put_att_double(nc, v, "missing_value", NC_DOUBLE, 1, &mv));
+  NCOK(nc_put_var_double(nc, v, co2));
+  NCOK(nc_def_var(nc, "co2_mole_fraction_uncertainty", NC_DOUBLE, 2, d2, &v));
+  put_text(nc, v, "units", "ppm");
+  NCOK(nc_put_var_double(nc, v, unc));
+  const char *plain[5] = {"co2_number_density", "radial_velocity", "radial_velocity_uncertainty", "cnr_on", "cnr_off"};
+  const char *units[5] = {"m-3", NULL, "m/s", "dB", "dB"};
+  for (int k = 0; k < 5; k++) {
+    NCOK(nc_def_var(nc, plain[k], NC_DOUBLE, 2, d2, &v));
+    if (units[k]) put_text(nc, v, "units", units[k]);
+    NCOK(nc_put_var_double(nc, v, one));
+  }
+  const signed char qc[12] = {0, 0, 0, 0, 0, 0, 0, 4, -1, 0, 0, 0};
+  NCOK(nc_def_var(nc, "qc_flag", NC_BYTE, 2, d2, &v));
+  put_text(nc, v, "_Unsigned", "true");
+  NCOK(nc_put_var_schar(nc, v, qc));
+  NCOK(nc_close(nc));
+
+  cf_ctx *ctx = cf_test_ctx();
+  cf_l2 l2;
+  int rc = cf_l2_read(ctx, path, &l2);
+  if (rc) print_error("%s\n", cf_error_message(ctx));
+  assert_int_equal(rc, CF_OK);
+  assert_int_equal(l2.n_rays, 3);
+  assert_int_equal(l2.n_gates, 4);
+  assert_int_equal(l2.n_scans, 0);
+  assert_null(l2.eastward_wind);
+  assert_null(l2.scan_time);
+  /* 2024-06-15T12:00:00Z = 1718452800 s (date -u -d 2024-06-15T12:00:00Z +%s); days
+   * in double: 1 s of a day is resolved to ~1e-11 s */
+  assert_close(l2.time[0], 1718452800.0, 0, 1e-6);
+  assert_close(l2.time[1], 1718452801.0, 0, 1e-6);
+  assert_close(l2.time[2], 1718452802.5, 0, 1e-6);
+  assert_close(l2.azimuth_deg[0], 350, 0, 1e-12);
+  assert_close(l2.azimuth_deg[1], 10, 0, 1e-12);
+  assert_int_equal(l2.scan_id[2], 8);
+  assert_close(l2.range_m[0], 125, 0, 0); /* km to m; 0.125 is exact in float */
+  assert_close(l2.range_m[3], 500, 0, 0);
+  assert_close(l2.latitude_deg, 31.5, 0, 0);
+  assert_close(l2.longitude_deg, -160, 0, 0);
+  assert_close(l2.altitude_m, 12, 0, 0);
+  assert_true(isnan(l2.co2_mole_fraction[1]));
+  assert_close(l2.co2_mole_fraction[0], 410, 1e-12, 0); /* mol mol-1 to 1e-6 */
+  assert_close(l2.co2_mole_fraction[11], 421, 1e-12, 0);
+  assert_close(l2.co2_mole_fraction_uncertainty[3], 5, 0, 0);
+  assert_int_equal(l2.qc_flag[8], 255);
+  assert_int_equal(l2.qc_flag[7], 4);
+  assert_close(l2.radial_velocity[4], 4, 0, 0);
+  /* good: qc 0 (not 7, 8), co2 finite (not 1), sigma finite > 0 (not 5, 6) */
+  cf_l2_obs *obs = NULL;
+  size_t n;
+  assert_int_equal(cf_l2_observations(ctx, &l2, &obs, &n), CF_OK);
+  assert_int_equal(n, 7);
+  const int want[7] = {0, 2, 3, 4, 9, 10, 11};
+  for (size_t k = 0; k < n; k++) assert_int_equal(obs[k].ray * 4 + obs[k].gate, want[k]);
+  /* ray 1 (el 30, az 10), gate 0 (125 m); ray 2 vertical */
+  assert_close(obs[3].height_m, 62.5, 1e-12, 0);
+  assert_close(obs[3].horizontal_m, 125 * sqrt(3) / 2, 1e-12, 0);
+  assert_close(obs[3].east_m, 125 * sqrt(3) / 2 * sin(10 * D2R), 1e-12, 0);
+  assert_close(obs[4].horizontal_m, 0, 0, 1e-12);
+  assert_close(obs[4].height_m, 250, 1e-12, 0);
+  free(obs);
+  cf_l2_free(&l2);
+  cf_ctx_destroy(ctx);
+}
+
 /* rc is CF_EDATA (or `code`) and the message names every `needle`. */
 static void expect_error(cf_ctx *ctx, int rc, int code, const char *const *needles) {
   const char *msg = cf_error_message(ctx);
@@ -453,6 +580,7 @@ int main(void) {
       cmocka_unit_test(own_file_as_netcdf4_python_reads_it),
       cmocka_unit_test(netcdf4_python_copy_packed),
       cmocka_unit_test(xarray_copy),
+      cmocka_unit_test(netcdf_c_by_hand),
       cmocka_unit_test(bad_files),
       cmocka_unit_test(files_from_one_site),
   };
