@@ -5,7 +5,8 @@
  * GeoPackage in UTM zone 51N (EPSG:32651) holding the same five sources
  * (three stacks, two of them in a group; a city polygon with a hole; a
  * forest MultiPolygon that is a sink, with no height), and one bad layer
- * per validation rule.
+ * per validation rule; and a Shapefile, whose DBF cuts field names to 10
+ * characters.
  *
  * The reference for the positions is the lon/lat the script started from
  * (written to expected.txt), not what the reader returns: both files must
@@ -68,7 +69,7 @@ static const char *make_layers_py =
     "    for row in feats:\n"
     "        ft = ogr.Feature(lyr.GetLayerDefn())\n"
     "        for f, v in zip(('name', 'kind', 'height_m', 'prior_t_per_h', 'prior_sigma_t_per_h', 'group'), row):\n"
-    "            if f in fields and v is not None: ft.SetField(f, v)\n"
+    "            if f in fields and v is not None: ft.SetField(fields.index(f), v)\n"
     "        g = row[6].Clone()\n"
     "        if ct: g.Transform(ct)\n"
     "        ft.SetGeometry(g)\n"
@@ -90,6 +91,7 @@ static const char *make_layers_py =
     "      fields=('name', 'kind', 'height_m', 'prior_t_per_h', 'group'))\n"
     "write(d + '/height.gpkg', 'GPKG', utm, GOOD[:1] + [('H1', 'point', -3.0, 1.0, 1.0, None, point(121.5, 31.2))], ct=to_utm)\n"
     "write(d + '/areapoint.gpkg', 'GPKG', utm, [('A9', 'area', 0.0, 1.0, 1.0, None, point(121.5, 31.2))], ct=to_utm)\n"
+    "write(d + '/sources.shp', 'ESRI Shapefile', utm, [r for r in GOOD if r[1] != 'area'], ct=to_utm)\n"
     "print('layers written')\n";
 
 typedef struct {
@@ -247,6 +249,28 @@ static void same_sources_either_way(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* A Shapefile (DBF names are cut to 10 characters: prior_t_pe,
+ * prior_sigm) in UTM, points only (a .shp holds one geometry type). */
+static void shapefile_truncated_names(void **state) {
+  fixture *f = *state;
+  cf_flux_sources s, ref;
+  cf_ctx *ctx = read_ok(f, "sources.shp", &s);
+  assert_int_equal(cf_flux_sources_read(ctx, cf_test_path(f->dir, "sources.geojson"), NULL, &ref), CF_OK);
+  assert_int_equal(s.n, 3);
+  for (int i = 0; i < s.n; i++) {
+    int j = cf_flux_sources_find(&ref, s.src[i].name);
+    assert_true(j >= 0);
+    assert_close(s.src[i].lon, ref.src[j].lon, 0, 1e-9);
+    assert_close(s.src[i].lat, ref.src[j].lat, 0, 1e-9);
+    assert_close(s.src[i].prior_t_per_h, ref.src[j].prior_t_per_h, 0, 0);
+    assert_close(s.src[i].prior_sigma_t_per_h, ref.src[j].prior_sigma_t_per_h, 0, 0);
+    assert_close(s.src[i].height_m, ref.src[j].height_m, 0, 0);
+  }
+  cf_flux_sources_free(&s);
+  cf_flux_sources_free(&ref);
+  cf_ctx_destroy(ctx);
+}
+
 static void expect_bad(fixture *f, const char *file, const char *const *needles) {
   assert_true(f->ok);
   cf_ctx *ctx = cf_test_ctx();
@@ -288,6 +312,7 @@ int main(void) {
       cmocka_unit_test(geojson_wgs84),
       cmocka_unit_test(geopackage_utm),
       cmocka_unit_test(same_sources_either_way),
+      cmocka_unit_test(shapefile_truncated_names),
       cmocka_unit_test(bad_layers),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
