@@ -457,10 +457,29 @@ static void test_ill_conditioned(void **state) {
   for (int i = 0; i < n * n; i++) P[i] = -7.0;
   assert_int_equal(cf_inv_solve(ctx, plan, x, P, NULL, NULL, NULL), CF_EDATA);
   const char *msg = cf_error_message(ctx);
+  if (getenv("CF_TEST_VERBOSE")) fprintf(stderr, "%s\n", msg);
   assert_non_null(strstr(msg, "condition number"));
   /* the outputs are untouched: no NaN leaves the solver */
   for (int i = 0; i < n; i++) assert_true(x[i] == -7.0);
   for (int i = 0; i < n * n; i++) assert_true(P[i] == -7.0);
+  cf_error_clear(ctx);
+  cf_inv_plan_destroy(plan);
+
+  /* nearly collinear (column 1 = 2 column 0 (1 + 1e-6 u)): the Cholesky
+   * factorisation succeeds, but the smallest eigenvalue of H^T R^-1 H is
+   * ~(1e-6)^2 of the largest, a condition number ~1e13 > 1e12: refused with
+   * dpocon's estimate in the message */
+  for (int k = 0; k < m; k++) H[k * n + 1] = 2.0 * H[k * n] * (1.0 + 1e-6 * (uniform_open(&s) - 0.5));
+  assert_int_equal(cf_inv_plan_create(ctx, &q, &plan), CF_OK);
+  assert_int_equal(feed(ctx, plan, n, m, H, y, sig, m), CF_OK);
+  cf_inv_diag dd = {0};
+  assert_int_equal(cf_inv_solve(ctx, plan, x, P, NULL, NULL, &dd), CF_EDATA);
+  msg = cf_error_message(ctx);
+  if (getenv("CF_TEST_VERBOSE")) fprintf(stderr, "%s\n", msg);
+  assert_non_null(strstr(msg, "condition number"));
+  assert_non_null(strstr(msg, "exceeds 1e+12"));
+  for (int i = 0; i < n; i++) assert_true(x[i] == -7.0);
+  assert_int_equal(dd.n_obs, 0); /* diagnostics untouched too */
   cf_error_clear(ctx);
   cf_inv_plan_destroy(plan);
 
