@@ -611,6 +611,175 @@ static void test_nonnegative(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* Correlated prior, several sources pinned: the result must be the
+ * inversion of the free elements alone under the prior conditioned on the
+ * pinned ones being 0 (mean x_F - B_FS B_SS^-1 x_S, covariance
+ * B_FF - B_FS B_SS^-1 B_SF): conditioning the prior and then adding the
+ * data is the same Gaussian as conditioning the posterior, which the code
+ * does, but it is a different computation. */
+static void test_nonnegative_correlated(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  enum { n = 6, m = 36 };
+  double H[m * n], y[m], sig[m], xa[n], sa[n], pos[n], B[n * n];
+  unsigned char src[n] = {1, 1, 1, 1, 1, 0};
+  const double xt[n] = {-4.0, 9.0, -3.0, 0.5, 6.0, -8.0}; /* a "truth" with negative sources */
+  uint64_t s = 23;
+  for (int i = 0; i < n; i++) {
+    xa[i] = i == n - 1 ? -4.0 : 4.0;
+    sa[i] = 6.0;
+    pos[i] = 1.0 * i;
+  }
+  prior_exp(n, sa, pos, 1.5, B);
+  for (int k = 0; k < m; k++) {
+    sig[k] = 0.3;
+    y[k] = sig[k] * gauss(&s);
+    for (int j = 0; j < n; j++) {
+      H[k * n + j] = exp(-fabs((k % 12) * 0.5 - j) / 1.2) * (0.5 + uniform_open(&s));
+      y[k] += H[k * n + j] * xt[j];
+    }
+  }
+  cf_inv_params q = {0};
+  q.n = n;
+  q.x_a = xa;
+  q.sigma_a = sa;
+  q.prior = CF_INV_PRIOR_EXPONENTIAL;
+  q.dim = 1;
+  q.pos = pos;
+  q.corr_length = 1.5;
+  q.source = src;
+  q.max_block = 10;
+  cf_inv_plan *plan = NULL;
+  assert_int_equal(cf_inv_plan_create(ctx, &q, &plan), CF_OK);
+  assert_int_equal(feed(ctx, plan, n, m, H, y, sig, 10), CF_OK);
+  double x[n], P[n * n];
+  unsigned char con[n];
+  cf_inv_diag d;
+  assert_int_equal(cf_inv_solve(ctx, plan, x, P, NULL, con, &d), CF_OK);
+  cf_inv_plan_destroy(plan);
+
+  int S[n], F[n], ns = 0, nf = 0;
+  for (int i = 0; i < n; i++) {
+    if (src[i]) assert_true(x[i] >= 0.0);
+    if (con[i]) {
+      assert_true(src[i]);
+      assert_true(x[i] == 0.0);
+      S[ns++] = i;
+    } else {
+      F[nf++] = i;
+    }
+  }
+  assert_int_equal(ns, d.n_constrained);
+  if (getenv("CF_TEST_VERBOSE"))
+    fprintf(stderr, "pinned %d of 5 sources: x = %g %g %g %g %g %g\n", ns, x[0], x[1], x[2], x[3], x[4], x[5]);
+  assert_true(ns >= 2);
+  assert_true(x[n - 1] < 0.0); /* the sink */
+
+  /* conditional prior of the free elements given x_S = 0 */
+  double Bss[NMAX * NMAX], Bssi[NMAX * NMAX], xaf[NMAX], Bff[NMAX * NMAX];
+  for (int a = 0; a < ns; a++)
+    for (int b = 0; b < ns; b++) Bss[a * ns + b] = B[S[a] * n + S[b]];
+  gj_inverse(ns, Bss, Bssi);
+  for (int a = 0; a < nf; a++) {
+    double t = 0.0;
+    for (int b = 0; b < ns; b++)
+      for (int c = 0; c < ns; c++) t += B[F[a] * n + S[b]] * Bssi[b * ns + c] * (0.0 - xa[S[c]]);
+    xaf[a] = xa[F[a]] + t;
+    for (int e = 0; e < nf; e++) {
+      double u = 0.0;
+      for (int b = 0; b < ns; b++)
+        for (int c = 0; c < ns; c++) u += B[F[a] * n + S[b]] * Bssi[b * ns + c] * B[S[c] * n + F[e]];
+      Bff[a * nf + e] = B[F[a] * n + F[e]] - u;
+    }
+  }
+  double Hf[m * NMAX], xr[NMAX], Pr[NMAX * NMAX];
+  for (int k = 0; k < m; k++)
+    for (int a = 0; a < nf; a++) Hf[k * nf + a] = H[k * n + F[a]];
+  reference(nf, m, Hf, y, sig, xaf, Bff, xr, Pr);
+  /* conditions below 1e4 on both paths: 1e-8 relative to the scales */
+  for (int a = 0; a < nf; a++) {
+    assert_close(x[F[a]], xr[a], 0.0, 1e-8 * (fabs(xr[a]) + sqrt(Pr[a * nf + a])));
+    for (int e = 0; e < nf; e++)
+      assert_close(P[F[a] * n + F[e]], Pr[a * nf + e], 0.0,
+                   1e-8 * sqrt(Pr[a * nf + a] * Pr[e * nf + e]));
+  }
+  for (int a = 0; a < ns; a++)
+    for (int j = 0; j < n; j++) assert_true(P[S[a] * n + j] == 0.0 && P[j * n + S[a]] == 0.0);
+
+  /* Here the greedy active set reaches the optimum of the constrained
+   * problem min (x - x0)^T M (x - x0), x_sources >= 0 (M the posterior
+   * precision, x0 the unconstrained mean): KKT holds, i.e. the gradient
+   * M (x - x0) is >= 0 on every pinned source (releasing it would lower the
+   * cost only by going negative) and 0 on the others. */
+  double xu[n], Pu[n * n], Mu[n * n], Pc[n * n];
+  reference(n, m, H, y, sig, xa, B, xu, Pu);
+  memcpy(Pc, Pu, sizeof Pc);
+  gj_inverse(n, Pc, Mu);
+  double gscale = 0.0;
+  for (int i = 0; i < n; i++) gscale = fmax(gscale, fabs(xu[i]) * Mu[i * n + i]);
+  for (int i = 0; i < n; i++) {
+    double g = 0.0;
+    for (int j = 0; j < n; j++) g += Mu[i * n + j] * (x[j] - xu[j]);
+    if (con[i])
+      assert_true(g > 0.0);
+    else
+      assert_close(g, 0.0, 0.0, 1e-7 * gscale);
+  }
+  cf_ctx_destroy(ctx);
+}
+
+/* A case the greedy pinning alone gets wrong. Posterior before the
+ * constraint: x0 = (-1, -0.5), sigmas 10 and 0.1, correlation 0.9. Greedy
+ * pins A (the most negative), which drags B to -0.491, so B is pinned too;
+ * but with both pinned A's multiplier has the wrong sign (A is negative
+ * only because B is: standardised -0.1 against -5). The optimum pins B
+ * alone: A = -1 - 0.9 * (10 / 0.1) * (-0.5) = 44, B = 0. H is built so that
+ * H^T H is that posterior precision (2 observations, unit sigma) under a
+ * loose diagonal prior (sigma 1e3, which moves the numbers by ~1e-6). */
+static void test_nonnegative_release(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  enum { n = 2, m = 2 };
+  double s1 = 10.0, s2 = 0.1, rho = 0.9, x0[n] = {-1.0, -0.5};
+  double P0[n * n] = {s1 * s1, rho * s1 * s2, rho * s1 * s2, s2 * s2}, Pc[n * n], M[n * n], L[n * n];
+  memcpy(Pc, P0, sizeof Pc);
+  gj_inverse(n, Pc, M);
+  chol_lower(n, M, L); /* M = L L^T: rows of H = columns of L */
+  double H[m * n] = {L[0], L[2], L[1], L[3]}, y[m], sig[m] = {1.0, 1.0};
+  for (int k = 0; k < m; k++) y[k] = H[k * n] * x0[0] + H[k * n + 1] * x0[1];
+  double xa[n] = {0.0, 0.0}, sa[n] = {1e3, 1e3};
+  unsigned char src[n] = {1, 1};
+  cf_inv_params q = {0};
+  q.n = n;
+  q.x_a = xa;
+  q.sigma_a = sa;
+  q.source = src;
+  q.max_block = m;
+  cf_inv_plan *plan = NULL;
+  assert_int_equal(cf_inv_plan_create(ctx, &q, &plan), CF_OK);
+  assert_int_equal(feed(ctx, plan, n, m, H, y, sig, m), CF_OK);
+  double x[n], P[n * n];
+  unsigned char con[n];
+  cf_inv_diag d;
+  assert_int_equal(cf_inv_solve(ctx, plan, x, P, NULL, con, &d), CF_OK);
+  cf_inv_plan_destroy(plan);
+  assert_int_equal(d.n_constrained, 1);
+  assert_int_equal(con[0], 0);
+  assert_int_equal(con[1], 1);
+  assert_true(x[1] == 0.0);
+  /* independent: the full reference posterior, conditioned on B = 0 by
+   * hand (2 x 2); the 1e-6 prior effect is common to both sides */
+  double B[n * n] = {sa[0] * sa[0], 0.0, 0.0, sa[1] * sa[1]}, xu[n], Pu[n * n];
+  reference(n, m, H, y, sig, xa, B, xu, Pu);
+  double xA = xu[0] - Pu[1] / Pu[3] * xu[1], pA = Pu[0] - Pu[1] * Pu[1] / Pu[3];
+  assert_close(xA, 44.0, 1e-3, 0.0); /* the hand figure, to the prior's pull */
+  /* P0 has condition ~1e5: 1e-9 relative */
+  assert_close(x[0], xA, 1e-9, 0.0);
+  assert_close(P[0], pA, 1e-9, 0.0);
+  assert_true(P[1] == 0.0 && P[2] == 0.0 && P[3] == 0.0);
+  cf_ctx_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exactness),
@@ -620,6 +789,8 @@ int main(void) {
       cmocka_unit_test(test_group_anticorrelated),
       cmocka_unit_test(test_ill_conditioned),
       cmocka_unit_test(test_nonnegative),
+      cmocka_unit_test(test_nonnegative_correlated),
+      cmocka_unit_test(test_nonnegative_release),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,21 +51,28 @@
  * B^-1 is formed once in the plan by Cholesky (dpotf2 + dpotrs).
  *
  * Non-negativity. A source (flag set) cannot emit a negative rate; a free
- * element (a sink, a net flux) can take any sign. When the unconstrained
- * mean has negative sources we use an active set: pin the most negative
- * source to 0, recompute the posterior conditioned on the pinned elements
- * being exactly 0, and repeat until no unpinned source is negative. The
- * conditioning is the exact limit of "a prior variance -> 0 at 0" without
- * its round-off: with S the pinned set and (x0, P0) the unconstrained
- * posterior,
- *     x = x0 - P0[:,S] P0[S,S]^-1 x0[S],
+ * element (a sink, a net flux) can take any sign. The constrained estimate
+ * is the mode of the posterior restricted to sources >= 0, i.e. the
+ * minimum of (x - x0)^T P0^-1 (x - x0) over that set, (x0, P0) the
+ * unconstrained posterior. For a set S of sources pinned at 0 the minimum is
+ * the posterior conditioned on x[S] = 0,
+ *     x = x0 - P0[:,S] v,  v = P0[S,S]^-1 x0[S],
  *     P = P0 - P0[:,S] P0[S,S]^-1 P0[S,:],
- * so pinned elements are exactly 0 with zero variance, and the others move
+ * the exact limit of "a prior variance -> 0 at 0" without its round-off:
+ * pinned elements are exactly 0 with zero variance, and the others move
  * along their posterior correlation with them (a neighbour anti-correlated
- * with a pinned source loses what it had taken from it). Pins are never
- * released (a greedy active set, not the full quadratic programme); each
- * step adds one, so it stops after at most as many steps as sources. The
- * averaging kernel and DOFS are those of the linear (unconstrained)
+ * with a pinned source loses what it had taken from it). The gradient of
+ * the cost there is -v on S, so a pin is justified (its Lagrange multiplier
+ * has the right sign) when v <= 0. S is found by an active set: first
+ * greedily (pin the most negative source, re-condition, repeat until no
+ * source is negative: one pin per step, at most one step per source), then
+ * Lawson-Hanson steps: release the pin with the largest v > 0, walk from the
+ * current feasible x towards the optimum of the smaller set and pin the
+ * first source that reaches 0 on the way, until every multiplier has the
+ * right sign. The cost decreases strictly at each release, so no set comes
+ * back and it ends (a cap of 10 steps per source, never reached in the
+ * tests, turns round-off cycling into CF_EINTERNAL rather than a loop).
+ * The averaging kernel and DOFS are those of the linear (unconstrained)
  * estimator; J, chi2 and the group totals use the constrained x and P.
  * A caller wanting a non-zero uncertainty for a pinned source can report
  * its unconstrained sigma (one-sided: the truth is >= 0).
@@ -107,7 +114,8 @@ struct cf_inv_plan {
   double *r;   /* [max_block] scaled residual */
   double *fac; /* [n*n] Cholesky factor of M, later Z */
   double *g;   /* [n*n] P0[S,S] and its factor */
-  double *x0, *v, *dx; /* [n] */
+  double *x0, *v, *dx, *z; /* [n] */
+  unsigned char *pin;       /* [n] 1 = pinned at 0 */
   int *set;            /* [n] pinned elements in pin order */
 };
 
@@ -128,6 +136,8 @@ void cf_inv_plan_destroy(cf_inv_plan *p) {
   free(p->x0);
   free(p->v);
   free(p->dx);
+  free(p->z);
+  free(p->pin);
   free(p->set);
   free(p);
 }
@@ -272,9 +282,11 @@ int cf_inv_plan_create(cf_ctx *ctx, const cf_inv_params *q, cf_inv_plan **out) {
   p->x0 = malloc(n * sizeof *p->x0);
   p->v = malloc(n * sizeof *p->v);
   p->dx = malloc(n * sizeof *p->dx);
+  p->z = malloc(n * sizeof *p->z);
+  p->pin = malloc(n);
   p->set = malloc(n * sizeof *p->set);
   if (!p->x_a || !p->source || !p->binv || !p->hrh || !p->hrd || !p->hs || !p->r || !p->fac ||
-      !p->g || !p->x0 || !p->v || !p->dx || !p->set) {
+      !p->g || !p->x0 || !p->v || !p->dx || !p->z || !p->pin || !p->set) {
     cf_inv_plan_destroy(p);
     return cf_error(ctx, CF_ENOMEM, WHERE, "", "out of memory for a state of %zu elements", n);
   }
@@ -386,6 +398,7 @@ int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *a_di
   if (!x || !P) return cf_error(ctx, CF_EINVAL, WHERE, !x ? "x" : "P", "missing");
   if (p->n_obs < 1) return cf_error(ctx, CF_EDATA, WHERE, "", "no observations accumulated");
   int n = p->n;
+  if (n < 1) return cf_error(ctx, CF_EINTERNAL, WHERE, "plan", "state size %d", n);
   size_t nn = (size_t)n * n;
   double *M = p->fac;
   memset(M, 0, nn * sizeof *M);
@@ -428,22 +441,71 @@ int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *a_di
     if (a_diag) a_diag[i] = 1.0 - s;
     dofs += 1.0 - s;
   }
-  /* non-negativity: greedy active set over the sources */
+  /* non-negativity: active set over the sources (see the top) */
   memcpy(x, p->x0, (size_t)n * sizeof *x);
   if (constrained) memset(constrained, 0, (size_t)n);
-  int k = 0;
+  memset(p->pin, 0, (size_t)n);
+  int k = 0, n_src = 0;
+  for (int i = 0; i < n; i++) n_src += p->source[i];
+  /* phase 1, greedy: pin the most negative source until none is negative */
   for (;;) {
     int worst = -1;
-    for (int i = 0; i < n; i++) {
-      if (!p->source[i] || !(x[i] < 0.0)) continue;
-      int pinned = 0;
-      for (int a = 0; a < k && !pinned; a++) pinned = p->set[a] == i;
-      if (!pinned && (worst < 0 || x[i] < x[worst])) worst = i;
-    }
+    for (int i = 0; i < n; i++)
+      if (p->source[i] && !p->pin[i] && x[i] < 0.0 && (worst < 0 || x[i] < x[worst])) worst = i;
     if (worst < 0) break;
     p->set[k++] = worst;
+    p->pin[worst] = 1;
     int rc = condition_on_pins(ctx, p, k, x, P, 0);
     if (rc) return rc;
+  }
+  /* phase 2, Lawson-Hanson: x is feasible and optimal for its pinned set;
+   * the multiplier of pin a is -v[a] (v = P0[S,S]^-1 x0[S]); while one has
+   * the wrong sign, release it and walk from x towards the new optimum,
+   * pinning whatever source reaches 0 first on the way. */
+  int steps = 0, max_steps = 10 * n_src + 100;
+  while (k > 0) {
+    double tol = 0.0;
+    for (int a = 0; a < k; a++) {
+      double sc = fabs(p->x0[p->set[a]]) / P[(size_t)p->set[a] * n + p->set[a]];
+      if (sc > tol) tol = sc;
+    }
+    tol *= 1e-10;
+    int rel = -1;
+    for (int a = 0; a < k; a++)
+      if (p->v[a] > tol && (rel < 0 || p->v[a] > p->v[rel])) rel = a;
+    if (rel < 0) break;
+    p->pin[p->set[rel]] = 0;
+    for (int a = rel; a + 1 < k; a++) p->set[a] = p->set[a + 1];
+    k--;
+    for (;;) {
+      if (++steps > max_steps)
+        return cf_error(ctx, CF_EINTERNAL, WHERE, "source",
+                        "non-negativity active set did not settle in %d steps", max_steps);
+      if (k > 0) {
+        int rc = condition_on_pins(ctx, p, k, p->z, P, 0);
+        if (rc) return rc;
+      } else {
+        memcpy(p->z, p->x0, (size_t)n * sizeof *p->z);
+      }
+      double alpha = 2.0;
+      int first = -1;
+      for (int i = 0; i < n; i++)
+        if (p->source[i] && !p->pin[i] && p->z[i] < 0.0) {
+          double t = x[i] / (x[i] - p->z[i]);
+          if (t < alpha) alpha = t, first = i;
+        }
+      if (first < 0) {
+        memcpy(x, p->z, (size_t)n * sizeof *x);
+        break;
+      }
+      for (int i = 0; i < n; i++) x[i] += alpha * (p->z[i] - x[i]);
+      for (int i = 0; i < n; i++)
+        if (p->source[i] && !p->pin[i] && (i == first || x[i] <= 0.0)) {
+          x[i] = 0.0;
+          p->pin[i] = 1;
+          p->set[k++] = i;
+        }
+    }
   }
   if (k > 0) {
     int rc = condition_on_pins(ctx, p, k, x, P, 1);
