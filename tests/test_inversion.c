@@ -729,10 +729,11 @@ static void test_nonnegative_correlated(void **state) {
 }
 
 /* A case the greedy pinning alone gets wrong. Posterior before the
- * constraint: x0 = (-1, -0.5), sigmas 10 and 0.1, correlation 0.9. Greedy
- * pins A (the most negative), which drags B to -0.491, so B is pinned too;
- * but with both pinned A's multiplier has the wrong sign (A is negative
- * only because B is: standardised -0.1 against -5). The optimum pins B
+ * constraint: x0 = (-1, -0.5), sigmas 10 and 0.1, correlation 0.9. Both
+ * are negative, so the greedy phase pins both (pinning only the most
+ * negative, A, would drag B to -0.491 and pin it next anyway); but with
+ * both pinned A's multiplier has the wrong sign (A is negative only because
+ * B is: standardised -0.1 against -5), and only the release step finds it. The optimum pins B
  * alone: A = -1 - 0.9 * (10 / 0.1) * (-0.5) = 44, B = 0. H is built so that
  * H^T H is that posterior precision (2 observations, unit sigma) under a
  * loose diagonal prior (sigma 1e3, which moves the numbers by ~1e-6). */
