@@ -74,7 +74,11 @@ int cf_inv_accumulate(cf_ctx *ctx, cf_inv_plan *plan, const double *H_block, int
  * diagonal) and constrained [n] (1 = source pinned at 0) may be NULL; diag
  * may be NULL. CF_EDATA when the problem is ill-conditioned (the message
  * names the condition number) or has no observations; outputs are then
- * left untouched, never NaN. The plan can solve again (more blocks, or after
+ * left untouched, never NaN (after any other error their content is
+ * unspecified). Non-negativity: sources end >= 0 (those pinned exactly 0,
+ * with zero rows and columns in P), free elements are unconstrained; a_diag
+ * and diag->dofs are those of the unconstrained linear estimate, J and chi2
+ * are at the returned x. The plan can solve again (more blocks, or after
  * cf_inv_reset). */
 int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *plan, double *x, double *P, double *a_diag,
                  unsigned char *constrained, cf_inv_diag *diag);
