@@ -105,6 +105,27 @@ static void mass_is_conserved(void **state) {
   assert_close(c0 * N_AIR / 1e6, wm, 1e-13, 0);
 }
 
+/* The image series (sz < h) and the Fourier series (sz >= h) are one
+ * function: across the switch the enhancement moves by no more than the
+ * 2e-12 relative change of h itself does. */
+static void no_jump_at_the_series_switch(void **state) {
+  (void)state;
+  double sy, sz;
+  briggs_by_hand('D', 2000, &sy, &sz);
+  const double zs[4] = {0, 0.3, 0.7, 1.0}, Hs[3] = {0, 0.25, 0.9};
+  for (int i = 0; i < 4; i++)
+    for (int k = 0; k < 3; k++) {
+      cf_plume_model lo = make_model(270, 4.0, CF_STAB_D, sz * (1 - 1e-12)); /* Fourier */
+      cf_plume_model hi = make_model(270, 4.0, CF_STAB_D, sz * (1 + 1e-12)); /* images */
+      double h = sz * (1 - 1e-12);
+      cf_plume_receptor r = {2000, 0.4 * sy, zs[i] * h};
+      double a = cf_plume_point(&lo, 0, 0, Hs[k] * h, &r);
+      double b = cf_plume_point(&hi, 0, 0, Hs[k] * h, &r);
+      assert_true(a > 0);
+      assert_close(a, b, 1e-11, 0);
+    }
+}
+
 /* (b) Ground source, ground receptor, on the centreline, lid far away:
  * C = Q/(pi u sy sz) (the image at the ground doubles the direct term; the
  * lid's images are exp(-(2h)^2/(2 sz^2)) ~ exp(-10^4) away). */
@@ -233,6 +254,13 @@ static void geometry(void **state) {
   printf("  projection: %.3f m on the map vs %.3f m geodesic (rel %.2e, bound %.2e)\n", d_map,
          s_ab, d_map / s_ab - 1, bound);
   assert_close(d_map, s_ab, bound, 0);
+
+  /* many points at once: the same, and a bad latitude is refused */
+  double lons[3] = {lon2, lon_a, lon_b}, lats[3] = {lat2, lat_a, lat_b}, es[3], ns[3];
+  assert_int_equal(cf_geo_local_n(ctx, &site, lons, lats, 3, es, ns), CF_OK);
+  assert_true(es[0] == e && ns[0] == n && es[1] == ea && ns[1] == na && es[2] == eb && ns[2] == nb);
+  lats[1] = 95;
+  assert_int_equal(cf_geo_local_n(ctx, &site, lons, lats, 3, es, ns), CF_EINVAL);
 
   /* wind frame: from the west, travel east; left of travel is north */
   double x, y;
@@ -471,6 +499,7 @@ static void jacobian_batch(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mass_is_conserved),
+      cmocka_unit_test(no_jump_at_the_series_switch),
       cmocka_unit_test(ground_centreline_is_analytic),
       cmocka_unit_test(briggs_sigmas),
       cmocka_unit_test(geometry),

@@ -47,6 +47,19 @@ void cf_geo_local(const cf_geo_site *site, double lon_deg, double lat_deg, doubl
   *n = s12 * cos(a);
 }
 
+int cf_geo_local_n(cf_ctx *ctx, const cf_geo_site *site, const double *lon_deg,
+                   const double *lat_deg, int n, double *e, double *nn) {
+  static const char *const where = "local frame";
+  if (!site || n < 0 || (n > 0 && (!lon_deg || !lat_deg || !e || !nn)))
+    return cf_error(ctx, CF_EINVAL, where, "points", "no site, no arrays or a negative count %d", n);
+  for (int i = 0; i < n; i++)
+    if (!isfinite(lon_deg[i]) || !isfinite(lat_deg[i]) || lat_deg[i] < -90 || lat_deg[i] > 90)
+      return cf_error(ctx, CF_EINVAL, where, "points", "point %d (%g, %g) is not a lon/lat", i,
+                      lon_deg[i], lat_deg[i]);
+  for (int i = 0; i < n; i++) cf_geo_local(site, lon_deg[i], lat_deg[i], &e[i], &nn[i]);
+  return CF_OK;
+}
+
 void cf_geo_wind_frame(double wind_from_deg, double se, double sn, double re, double rn, double *x,
                        double *y) {
   double t = wind_from_deg * D2R;

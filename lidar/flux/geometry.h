@@ -72,6 +72,12 @@ double cf_geo_gate_height_agl(double range_m, double elevation_deg, double h_ins
 /* A point in lon/lat to the site's azimuthal equidistant (e, n), m. */
 void cf_geo_local(const cf_geo_site *site, double lon_deg, double lat_deg, double *e, double *n);
 
+/* The same for n points (a polygon's vertices before cf_plume_grid_polygon):
+ * lon/lat arrays in, e/n arrays out (may not alias the inputs). Checks
+ * that every coordinate is finite and every latitude within [-90, 90]. */
+int cf_geo_local_n(cf_ctx *ctx, const cf_geo_site *site, const double *lon_deg,
+                   const double *lat_deg, int n, double *e, double *nn);
+
 /* Downwind x and crosswind y (m) of receptor (re, rn) from source (se, sn)
  * for a wind from `wind_from_deg` (see above). */
 void cf_geo_wind_frame(double wind_from_deg, double se, double sn, double re, double rn, double *x,
