@@ -145,6 +145,7 @@ static void test_gaussian_plume(void **state) {
   enum { ND = 60, NS = 4 };
   double rates[ND];
   int cover = 0;
+  double rms = 0;
   double mean_sig = 0, t_wind = 0, t_bg = 0, t_noise = 0, t_ex = 0, t_sp = 0;
   cf_rng werr;
   cf_rng_seed(&werr, 777, 1);
@@ -162,6 +163,7 @@ static void test_gaussian_plume(void **state) {
     assert_int_equal(run(o, n, w, NS, &s, &r), CF_OK);
     assert_true(r.isolated);
     rates[d] = r.rate_t_h;
+    rms += (r.rate_t_h - q) * (r.rate_t_h - q) / ND;
     if (fabs(r.rate_t_h - q) <= r.sigma_t_h) cover++;
     mean_sig += r.sigma_t_h / ND;
     t_wind += r.sigma_wind_t_h / ND, t_bg += r.sigma_bg_t_h / ND;
@@ -172,8 +174,9 @@ static void test_gaussian_plume(void **state) {
   qsort(rates, ND, sizeof *rates, cmp_d);
   double med = 0.5 * (rates[ND / 2 - 1] + rates[ND / 2]);
   printf("gaussian plume: truth %.1f t/h, median %.2f, range %.2f..%.2f, mean sigma %.2f "
-         "(wind %.2f bg %.2f noise %.2f extrap %.2f spread %.2f), coverage %d/%d = %.2f\n",
-         q, med, rates[0], rates[ND - 1], mean_sig, t_wind, t_bg, t_noise, t_ex, t_sp, cover, ND,
+         "(wind %.2f bg %.2f noise %.2f extrap %.2f spread %.2f), rms error %.2f, coverage "
+         "%d/%d = %.2f\n",
+         q, med, rates[0], rates[ND - 1], mean_sig, t_wind, t_bg, t_noise, t_ex, t_sp, sqrt(rms), cover, ND,
          (double)cover / ND);
   assert_close(med, q, 0.20, 0);
   assert_true(cover >= 0.5 * ND && cover <= 0.95 * ND);

@@ -327,7 +327,9 @@ int cf_mass_balance(cf_ctx *ctx, const cf_mb_obs *obs, size_t n_obs, const cf_mb
 
   memset(out, 0, sizeof *out);
   out->n_sweeps = n_sweeps;
-  double sum = 0, var_noise = 0, var_bg = 0, wind = 0, extrap = 0;
+  double sum = 0, var_noise = 0, var_bg = 0, wind_speed = 0, extrap = 0;
+  int dir_any = 0;
+  double dir_plus = 0, dir_minus = 0; /* sums over sweeps of the signed changes */
   int used = 0;
   char reason[CF_MB_REASON_LEN] = "";
   for (int k = 0; k < n_sweeps; k++) {
@@ -340,17 +342,15 @@ int cf_mass_balance(cf_ctx *ctx, const cf_mb_obs *obs, size_t n_obs, const cf_mb
       continue;
     }
     const cf_mb_wind *w = &winds[k];
-    double ws = so.rate * w->sigma_speed_ms / w->speed_ms, wd = 0;
+    double ws = so.rate * w->sigma_speed_ms / w->speed_ms;
     if (w->sigma_dir_deg > 0) {
       sweep_out sp, sm;
       int okp = sweep_rate(obs, n_obs, k, w, w->from_deg + w->sigma_dir_deg, s, work, &sp, r);
       int okm = sweep_rate(obs, n_obs, k, w, w->from_deg - w->sigma_dir_deg, s, work, &sm, r);
-      if (okp && okm)
-        wd = 0.5 * (fabs(sp.rate - so.rate) + fabs(sm.rate - so.rate));
-      else if (okp || okm)
-        wd = fabs((okp ? sp.rate : sm.rate) - so.rate);
-      else
-        wd = fabs(so.rate); /* a direction error of 1 sigma loses the plume: 100 % */
+      /* a side that loses the plume counts as losing all of it */
+      dir_any = 1;
+      dir_plus += okp ? sp.rate - so.rate : -so.rate;
+      dir_minus += okm ? sm.rate - so.rate : -so.rate;
     }
     out->sweep_rate_t_h[k] = so.rate;
     out->sweep_bg_ppm[k] = so.bg_ppm;
@@ -358,7 +358,7 @@ int cf_mass_balance(cf_ctx *ctx, const cf_mb_obs *obs, size_t n_obs, const cf_mb
     sum += so.rate;
     var_noise += so.var_noise;
     var_bg += pow(so.dq_dbg * so.sigma_bg_ppm, 2);
-    wind += hypot(ws, wd);
+    wind_speed += ws;
     extrap += 0.5 * fabs(so.rate - so.alt_rate);
     used++;
   }
@@ -377,7 +377,16 @@ int cf_mass_balance(cf_ctx *ctx, const cf_mb_obs *obs, size_t n_obs, const cf_mb
   out->rate_t_h = mean;
   out->sigma_noise_t_h = sqrt(var_noise) / n;
   out->sigma_bg_t_h = sqrt(var_bg) / n;
-  out->sigma_wind_t_h = wind / n;
+  /* Wind errors fully correlated between sweeps: the terms of the mean
+   * rate come from the means of the per-sweep changes (signed, so that the
+   * noise of the gates moving in and out of the window averages down). The
+   * direction term is the curvature one, sqrt(3) |b| sigma^2 with
+   * b sigma^2 = (Q+ + Q- - 2 Q) / 2: see mass_balance.h. */
+  double curv = 0.5 * (dir_plus + dir_minus) / n; /* b sigma^2, t/h */
+  /* its noise: the re-binned sweeps carry partly new noise; var of
+   * (Q+ + Q- - 2Q)/2 <= (1 + 1 + 4) / 4 var(Q) = 1.5 var(Q): removed */
+  double curv2 = fmax(0, curv * curv - (dir_any ? 1.5 * var_noise / (n * n) : 0));
+  out->sigma_wind_t_h = hypot(wind_speed / n, sqrt(3.0 * curv2));
   out->sigma_extrap_t_h = extrap / n;
   double ss = 0; /* two passes: identical sweeps give exactly 0 */
   for (int k = 0; k < n_sweeps; k++)

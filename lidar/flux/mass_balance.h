@@ -65,10 +65,28 @@
  *
  * Error budget (1 sigma, t/h):
  *  - wind: speed, rate * sigma_speed / speed (Q is proportional to u);
- *    direction, the sweep redone with from_deg +- sigma_dir, the mean of the
- *    two absolute changes (the window and the projection move). Per sweep
- *    the two are added in quadrature; over sweeps the wind errors are taken
- *    as fully correlated (one retrieval, one bias): the mean of the terms.
+ *    direction, each sweep redone with from_deg +- sigma_dir (the window
+ *    and the projection move). With the window centred on the plume the
+ *    rate is largest at the true direction and falls off quadratically,
+ *    Q(theta) ~ Q - b dtheta^2, so a direction error of sd sigma costs
+ *    b dtheta^2, of rms sqrt(3) b sigma^2; b sigma^2 is measured as
+ *    (Q+ + Q- - 2 Q) / 2, which does not depend on where in the peak the
+ *    given direction sits (the one-sided changes |Q+- - Q| do: evaluated
+ *    from a direction already off by 1 sigma, one side is 2 sigma off and
+ *    overstates the error; with it the test scene covered 88 %). A side that loses the plume
+ *    counts as a change of -rate. The wind errors of the sweeps are taken
+ *    as fully correlated (one retrieval, one bias): the speed term is the
+ *    mean of the sweeps' terms and the changes are averaged signed over
+ *    the sweeps before the absolute value (so the gate noise in the
+ *    re-evaluated sweeps averages down instead of inflating the term).
+ *    The first-order (antisymmetric) change is not counted: it is zero for
+ *    a centred window in a straight wind. The re-evaluated sweeps re-bin
+ *    the gates and so carry partly new gate noise; the second difference's
+ *    noise variance, at most 1.5 var(Q) (weights 1/2, 1/2, -1), is
+ *    subtracted from its square (floor 0). Without that the 4 ppm test
+ *    scene covered the truth in 87 % of the draws; with it 77 % (68 %
+ *    target, binomial sd 6 % over 60 draws).
+ *    Speed and direction are added in quadrature.
  *  - background and gate noise: propagated per sweep (noise from sigma_ppm
  *    through the linear integral), independent between sweeps: sqrt(sum)/n.
  *  - extrapolation: the mean over sweeps of half the rule difference.
