@@ -181,12 +181,13 @@ struct cf_simflux_model {
   int nsub;
   subsource *sub;
   int nrel;   /* releases per sub-source over [t_start, t_end] */
+  double *rel_de, *rel_dn; /* [nrel] displacement at each release time (shared by all sources) */
   double n_air;
 };
 
 void cf_simflux_model_free(cf_simflux_model *m) {
   if (!m) return;
-  free(m->u), free(m->v), free(m->de), free(m->dn), free(m->sub);
+  free(m->u), free(m->v), free(m->de), free(m->dn), free(m->sub), free(m->rel_de), free(m->rel_dn);
   free(m);
 }
 
@@ -253,6 +254,15 @@ done:
   return rc;
 }
 
+static void interp(const cf_simflux_model *m, const double *a, double t, double *out) {
+  double x = (t - m->t_start) / m->dt;
+  if (x < 0) x = 0;
+  int k = (int)x;
+  if (k > m->nt - 2) k = m->nt - 2;
+  double f = x - k;
+  *out = a[k] + f * (a[k + 1] - a[k]);
+}
+
 int cf_simflux_model_create(cf_ctx *ctx, const cf_simflux_config *c, const cf_flux_sources *src, double t_end,
                             cf_simflux_model **out) {
   *out = NULL;
@@ -294,20 +304,20 @@ int cf_simflux_model_create(cf_ctx *ctx, const cf_simflux_config *c, const cf_fl
     }
   }
   m->nrel = (int)floor((t_end - m->t_start) / c->release_s) + 1;
+  m->rel_de = malloc((size_t)m->nrel * sizeof *m->rel_de), m->rel_dn = malloc((size_t)m->nrel * sizeof *m->rel_dn);
+  if (!m->rel_de || !m->rel_dn) {
+    rc = cf_error(ctx, CF_ENOMEM, "simulate flux", "release_s", "out of memory for %d releases", m->nrel);
+    goto fail;
+  }
+  for (int j = 0; j < m->nrel; j++) {
+    interp(m, m->de, m->t_start + j * c->release_s, &m->rel_de[j]);
+    interp(m, m->dn, m->t_start + j * c->release_s, &m->rel_dn[j]);
+  }
   *out = m;
   return CF_OK;
 fail:
   cf_simflux_model_free(m);
   return rc;
-}
-
-static void interp(const cf_simflux_model *m, const double *a, double t, double *out) {
-  double x = (t - m->t_start) / m->dt;
-  if (x < 0) x = 0;
-  int k = (int)x;
-  if (k > m->nt - 2) k = m->nt - 2;
-  double f = x - k;
-  *out = a[k] + f * (a[k + 1] - a[k]);
 }
 
 void cf_simflux_wind(const cf_simflux_model *m, double t, double *u, double *v) {
@@ -322,7 +332,8 @@ static double vert(double z, double h, double sz, double zi) {
   double s = 0;
   for (int k = -N_IMAGES; k <= N_IMAGES; k++) {
     double a = z - (h + 2 * k * zi), b = z - (-h + 2 * k * zi);
-    s += exp(-0.5 * a * a / (sz * sz)) + exp(-0.5 * b * b / (sz * sz));
+    if (fabs(a) < CUT * sz) s += exp(-0.5 * a * a / (sz * sz));
+    if (fabs(b) < CUT * sz) s += exp(-0.5 * b * b / (sz * sz));
   }
   return s / (sqrt(2 * PI) * sz);
 }
@@ -333,10 +344,7 @@ static int puff(const cf_simflux_model *m, const subsource *s, int j, double t, 
   double tr = m->t_start + j * m->c.release_s;
   double age = t - tr;
   if (age <= 0) return 0;
-  double de_r, dn_r;
-  interp(m, m->de, tr, &de_r);
-  interp(m, m->dn, tr, &dn_r);
-  *pe = s->e + de_t - de_r, *pn = s->n + dn_t - dn_r;
+  *pe = s->e + de_t - m->rel_de[j], *pn = s->n + dn_t - m->rel_dn[j];
   *sh = sqrt(2 * m->c.k_h * age) + s->sigma_h0;
   *sz = sqrt(2 * m->c.k_z * age) + m->c.sigma_z0;
   *mol = s->q_mol_s * m->c.release_s;
@@ -378,9 +386,10 @@ static void ray_excess(const cf_simflux_model *m, double t, double az_deg, doubl
       if (g1 > ng - 1) g1 = ng - 1;
       double a = mol / (2 * PI * sh * sh);
       for (int g = g0; g <= g1; g++) {
-        double h = range[g] * ce, dx = h - along;
+        double h = range[g] * ce, dx = h - along, r2 = dx * dx + perp * perp;
+        if (r2 > CUT * CUT * sh * sh) continue;
         double z = cf_geo_gate_height_agl(range[g], el_deg, c->instrument_height);
-        ex[g] += a * exp(-0.5 * (dx * dx + perp * perp) / (sh * sh)) * vert(z, m->sub[i].h, sz, c->bl_height);
+        ex[g] += a * exp(-0.5 * r2 / (sh * sh)) * vert(z, m->sub[i].h, sz, c->bl_height);
       }
     }
   for (int g = 0; g < ng; g++) ex[g] *= 1e6 / m->n_air;
