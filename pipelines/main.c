@@ -363,13 +363,11 @@ static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
     free(truth_default);
     return bad;
   }
-  int rc = cf_simulate_flux(ctx, &cfg, sources, out, truth);
-  if (rc) {
+  int rc = cf_simulate_flux(ctx, &cfg, sources, out, truth); /* logs each L2 file it writes */
+  if (rc)
     cf_log_error_chain(ctx);
-  } else {
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
+  else
     cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", truth, (const char *)NULL);
-  }
   free(truth_default);
   return rc == CF_EINVAL ? EXIT_USAGE : rc ? EXIT_PROCESSING : EXIT_OK;
 }

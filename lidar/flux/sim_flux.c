@@ -646,6 +646,19 @@ typedef struct {
   long long spikes, missing_rays;
 } sim_counts;
 
+/* The true wind averaged over sweep s (1 s steps): what a wind fit of the sweep sees. */
+static void sweep_mean_wind(const cf_simflux_model *m, int s, double *su, double *sv) {
+  const cf_simflux_config *c = &m->c;
+  double ta = c->t0 + s * c->sweep_seconds;
+  int nstep = (int)ceil(c->sweep_seconds);
+  *su = *sv = 0;
+  for (int q = 0; q < nstep; q++) {
+    double u, v;
+    cf_simflux_wind(m, ta + (q + 0.5) * c->sweep_seconds / nstep, &u, &v);
+    *su += u / nstep, *sv += v / nstep;
+  }
+}
+
 /* Fill the rays and profiles of sweeps [s0, s0 + ns) into d. */
 static int simulate_sweeps(cf_ctx *ctx, const cf_simflux_model *m, const double *elev, int nelev, int s0, int ns,
                            l2_data *d, sim_counts *cnt) {
@@ -714,15 +727,8 @@ static int simulate_sweeps(cf_ctx *ctx, const cf_simflux_model *m, const double 
   /* wind profiles: the true wind averaged over the sweep (1 s steps) plus noise */
   for (int k = 0; k < ns; k++) {
     int s = s0 + k;
-    double ta = c->t0 + s * c->sweep_seconds;
-    int nstep = (int)ceil(c->sweep_seconds);
-    double su = 0, sv = 0;
-    for (int q = 0; q < nstep; q++) {
-      double u, v;
-      cf_simflux_wind(m, ta + (q + 0.5) * c->sweep_seconds / nstep, &u, &v);
-      su += u, sv += v;
-    }
-    su /= nstep, sv /= nstep;
+    double ta = c->t0 + s * c->sweep_seconds, su, sv;
+    sweep_mean_wind(m, s, &su, &sv);
     d->scan[k] = s;
     d->scan_time[k] = ta + 0.5 * c->sweep_seconds;
     int beams = 0;
@@ -778,6 +784,14 @@ static int write_truth(cf_ctx *ctx, const char *path, const cf_simflux_config *c
                    "\"bl_height_m\": %.17g, \"n_air_mol_m3\": %.17g, \"subsources\": %d},\n",
                    c->wind_speed, c->wind_from, c->meander_sigma, c->meander_tau, c->k_h, c->k_z, c->bl_height,
                    m->n_air, m->nsub);
+  /* the true wind of each sweep, averaged over it (what the profiles in the L2 carry before noise) */
+  cf_strbuf_puts(&sb, "  \"sweep_true_wind\": [");
+  for (int s = 0; s < c->scans; s++) {
+    double su, sv;
+    sweep_mean_wind(m, s, &su, &sv);
+    cf_strbuf_printf(&sb, "%s{\"scan\": %d, \"eastward_wind\": %.17g, \"northward_wind\": %.17g}", s ? ", " : "", s, su, sv);
+  }
+  cf_strbuf_puts(&sb, "],\n");
   cf_strbuf_printf(&sb, "  \"spikes\": %lld,\n  \"spikes_flagged\": %s,\n  \"missing_rays\": %lld,\n  \"l2_files\": [",
                    cnt->spikes, c->flag_spikes ? "true" : "false", cnt->missing_rays);
   for (int k = 0; k < nfiles; k++) {
@@ -845,6 +859,7 @@ int cf_simulate_flux(cf_ctx *ctx, const cf_simflux_config *c, const char *source
     if (!name) rc = cf_error(ctx, CF_ENOMEM, out, "", "out of memory");
     if (!rc) rc = simulate_sweeps(ctx, m, elev, nelev, s0, ns, &d, &cnt);
     if (!rc) rc = write_l2(ctx, name, &d, c, cf_strbuf_str(&hist), params ? params : "{}");
+    if (!rc) cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", name, (const char *)NULL);
     free(name);
     l2_free(&d);
   }
