@@ -159,6 +159,42 @@ static void test_l2_readers(void **state) {
   for (size_t i = 0; i < ng; i++) bad += l2.qc_flag[i] != 0;
   assert_close(bad, s, 0, 0);
   fclose(f);
+  /* radial velocities: the true instantaneous wind on the beam plus
+   * N(0, vr_noise = 0.2 m/s). Over the ~2500 good gates the mean residual
+   * has SE 0.2/50 = 0.004 m/s (tolerance 0.02) and the standard deviation a
+   * relative SE of 1/sqrt(2 x 2500) = 1.4 % (tolerance 6 %). */
+  {
+    cf_flux_sources fs;
+    assert_int_equal(cf_flux_sources_read(ctx, src, NULL, &fs), CF_OK);
+    cf_simflux_model *m;
+    assert_int_equal(cf_simflux_model_create(ctx, &c, &fs, c.t0 + c.scans * c.sweep_seconds, &m), CF_OK);
+    double s1 = 0, s2 = 0;
+    size_t n = 0;
+    for (int r = 0; r < l2.n_rays; r++) {
+      double u, vv;
+      cf_simflux_wind(m, l2.time[r], &u, &vv);
+      double a = l2.azimuth_deg[r] * 3.14159265358979323846 / 180, e = l2.elevation_deg[r] * 3.14159265358979323846 / 180;
+      double want = (u * sin(a) + vv * cos(a)) * cos(e);
+      for (int g = 0; g < l2.n_gates; g++) {
+        double x = l2.radial_velocity[(size_t)r * l2.n_gates + g];
+        if (!isfinite(x)) continue;
+        s1 += x - want, s2 += (x - want) * (x - want), n++;
+      }
+    }
+    double mean = s1 / n, sd = sqrt(s2 / n - mean * mean);
+    print_message("radial velocity residual: mean %.4f sd %.4f over %zu gates\n", mean, sd, n);
+    assert_true(n > 2000);
+    assert_close(mean, 0.0, 0, 0.02);
+    assert_close(sd, 0.2, 0.06, 0);
+    cf_simflux_model_free(m);
+    cf_flux_sources_free(&fs);
+  }
+  /* the truth file is JSON with the true rates */
+  snprintf(cmd, sizeof cmd,
+           "%s -c \"import json; t = json.load(open('%s')); r = {s['name']: s['rate_t_per_h'] for s in t['sources']};"
+           " assert r == {'S1': 60, 'A1': 20}, r; assert t['seed'] == 1\"",
+           PYTHON, truth);
+  assert_int_equal(system(cmd), 0);
   /* the observations: every good gate, about 420 ppm plus plumes */
   cf_l2_obs *obs;
   size_t nobs;
