@@ -28,6 +28,10 @@
  * (5) The benchmark scene: the issue's sources and rates, positions and
  *     areas (geodesic placement: positions exact to 1 mm, areas of the
  *     geodesic squares within 0.5 %).
+ * (6) Noise-free files hold exactly background + puff sum at each gate
+ *     (the simulator's ray-wise sum against the model evaluated here).
+ * Also in (1): radial velocities against the true wind, and the truth
+ * JSON read by python.
  */
 #include <math.h>
 #include <stdio.h>
@@ -318,6 +322,55 @@ static void test_determinism(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* Without noise, offsets, spikes and missing rays, each gate holds exactly
+ * co2 + gradient + the puff sum at the gate: the ray-wise sum of the
+ * simulator (lidar/flux/sim_flux.c ray_excess, with its culling) against
+ * cf_simflux_excess_ppm at the gate's position computed here (tangent
+ * plane e, n; height with the curvature term, geometry.h). Tolerance
+ * 1e-4 ppm: float32 storage of ~420 ppm resolves 3e-5 ppm. */
+static void test_noise_free_values(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  char src[1200], out[1200];
+  snprintf(src, sizeof src, "%s/src.geojson", dir);
+  snprintf(out, sizeof out, "%s/l2.nc", dir);
+  cf_test_write_text(src, stack_geojson);
+  cf_simflux_config c;
+  small_config(ctx, &c);
+  set(ctx, &c, "noise_ppm=0");
+  set(ctx, &c, "missing_ray=0");
+  set(ctx, &c, "spike_prob=0");
+  set(ctx, &c, "sweep_offset_sigma=0");
+  set(ctx, &c, "gradient_north=0.05");
+  assert_int_equal(cf_simulate_flux(ctx, &c, src, out, NULL), CF_OK);
+  cf_l2 l2;
+  assert_int_equal(cf_l2_read(ctx, out, &l2), CF_OK);
+  cf_flux_sources fs;
+  assert_int_equal(cf_flux_sources_read(ctx, src, NULL, &fs), CF_OK);
+  cf_simflux_model *m;
+  assert_int_equal(cf_simflux_model_create(ctx, &c, &fs, c.t0 + c.scans * c.sweep_seconds, &m), CF_OK);
+  double peak = 0;
+  for (int r = 0; r < l2.n_rays; r++)
+    for (int g = 0; g < l2.n_gates; g++) {
+      double enu[3];
+      cf_geo_gate_enu(l2.range_m[g], l2.azimuth_deg[r], l2.elevation_deg[r], enu);
+      double z = cf_geo_gate_height_agl(l2.range_m[g], l2.elevation_deg[r], c.instrument_height);
+      double ex = cf_simflux_excess_ppm(m, l2.time[r], enu[0], enu[1], z);
+      double want = 420.0 + 0.02 * enu[0] / 1000 + 0.05 * enu[1] / 1000 + ex;
+      assert_close(l2.co2_mole_fraction[(size_t)r * l2.n_gates + g], want, 0, 1e-4);
+      if (ex > peak) peak = ex;
+    }
+  print_message("largest excess %.3f ppm\n", peak);
+  assert_true(peak > 1.0); /* the plumes are seen */
+  cf_simflux_model_free(m);
+  cf_flux_sources_free(&fs);
+  cf_l2_free(&l2);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
 static void test_benchmark_scene(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
@@ -367,7 +420,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_benchmark_scene), cmocka_unit_test(test_meander),
       cmocka_unit_test(test_mass_conservation), cmocka_unit_test(test_l2_readers),
-      cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_determinism), cmocka_unit_test(test_noise_free_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
