@@ -29,6 +29,7 @@
 #include "lidar/process_options.h"
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
+#include "lidar/flux/sim_flux.h"
 #include "pipelines/pipeline_internal.h"
 #include "sink/params.h"
 #include "sink/stocks.h"
@@ -52,6 +53,7 @@ static const char *usage_main =
     "  stages [TYPE]       list every stage type with its options\n"
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
     "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
+    "  simulate flux       write simulated L2 files of a scene of CO2 sources and the truth\n"
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
@@ -102,6 +104,18 @@ static const char *usage_simulate =
     "level spectra or raw from a known wind, CO2 and aerosol truth, and that truth\n"
     "as NetCDF (default OUT with _truth.nc). Settings (KEY=VALUE, defaults shown;\n"
     "give scan= first, it resets the scan defaults):\n\n";
+
+static const char *usage_simulate_flux =
+    "\nUsage: carbonflux simulate flux --sources SOURCES -o OUT.nc [--truth TRUTH.json] [KEY=VALUE]...\n"
+    "       carbonflux simulate flux --benchmark-scene OUT.geojson [lat=.. lon=..]\n"
+    "\n"
+    "Truth simulator of the flux estimation: L2 files (contract 1.1) of PPI sweeps\n"
+    "through the puffs of a scene of sources (a sources layer, ../shared/spec/flux-io.md;\n"
+    "prior_t_per_h is taken as the TRUE rate), advected by a meandering (OU) wind and\n"
+    "growing as sqrt(2 K t) + sigma0 (lidar/flux/sim_flux.h), and the truth as JSON\n"
+    "(default OUT with _truth.json). scans_per_file splits the sweeps into\n"
+    "OUT_000.nc, OUT_001.nc, ... --benchmark-scene writes the issue's scene.\n"
+    "Settings (KEY=VALUE, defaults shown):\n\n";
 
 static const char *usage_lidar =
     "Usage: carbonflux lidar process IN.h5 -o OUT.nc [KEY=VALUE]...\n"
@@ -178,6 +192,10 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_sim_config d;
     cf_sim_defaults(&d, CF_SCAN_VAD);
     cf_sim_describe(out, &d);
+    fputs(usage_simulate_flux, out);
+    cf_simflux_config fd;
+    cf_simflux_defaults(&fd);
+    cf_simflux_describe(out, &fd);
   }
   if (cmd && !strcmp(cmd, "lidar")) cf_lidar_opts_describe(out);
   if (cmd && !strcmp(cmd, "forest")) {
@@ -293,9 +311,71 @@ static int cmd_stages(cf_ctx *ctx, int argc, char **argv) {
   return EXIT_OK;
 }
 
+static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
+  const char *out = NULL, *truth = NULL, *sources = NULL, *scene = NULL;
+  cf_simflux_config cfg;
+  cf_simflux_defaults(&cfg);
+  for (int i = 1; i < argc; i++) {
+    if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc) {
+      out = argv[++i];
+    } else if (!strcmp(argv[i], "--truth") && i + 1 < argc) {
+      truth = argv[++i];
+    } else if (!strcmp(argv[i], "--sources") && i + 1 < argc) {
+      sources = argv[++i];
+    } else if (!strcmp(argv[i], "--benchmark-scene") && i + 1 < argc) {
+      scene = argv[++i];
+    } else if (strchr(argv[i], '=') && argv[i][0] != '-') {
+      if (cf_simflux_set(ctx, &cfg, argv[i])) {
+        cf_log_error_chain(ctx);
+        return EXIT_USAGE;
+      }
+    } else {
+      return usage_error("simulate", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (scene) {
+    int bad = check_output(ctx, "simulate flux", "benchmark scene", scene, NULL, NULL);
+    if (bad) return bad;
+    int rc = cf_simflux_write_benchmark_scene(ctx, &cfg, scene);
+    if (rc) cf_log_error_chain(ctx);
+    else cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", scene, (const char *)NULL);
+    return rc == CF_EINVAL ? EXIT_USAGE : rc ? EXIT_PROCESSING : EXIT_OK;
+  }
+  if (!out) return usage_error("simulate", "give the output file with -o%s", "");
+  if (!sources) return usage_error("simulate", "give the sources layer with --sources%s", "");
+  if (cf_simflux_check(ctx, &cfg)) {
+    cf_log_error_chain(ctx);
+    return EXIT_USAGE;
+  }
+  char *truth_default = NULL;
+  if (!truth) {
+    char *dir = cf_path_dirname(out), *stem = cf_path_stem(out);
+    size_t n = strlen(dir) + strlen(stem) + 16;
+    truth_default = malloc(n);
+    if (truth_default) snprintf(truth_default, n, "%s/%s_truth.json", dir, stem);
+    free(dir);
+    free(stem);
+    truth = truth_default;
+  }
+  int bad = truth ? check_output(ctx, "simulate flux", "truth file", truth, out, "L2 output") : EXIT_PROCESSING;
+  if (!bad) bad = check_output(ctx, "simulate flux", "output", out, NULL, NULL);
+  if (bad) {
+    free(truth_default);
+    return bad;
+  }
+  int rc = cf_simulate_flux(ctx, &cfg, sources, out, truth); /* logs each L2 file it writes */
+  if (rc)
+    cf_log_error_chain(ctx);
+  else
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", truth, (const char *)NULL);
+  free(truth_default);
+  return rc == CF_EINVAL ? EXIT_USAGE : rc ? EXIT_PROCESSING : EXIT_OK;
+}
+
 static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
+  if (argc >= 1 && !strcmp(argv[0], "flux")) return cmd_simulate_flux(ctx, argc, argv);
   if (argc < 1 || strcmp(argv[0], "lidar"))
-    return usage_error("simulate", "what to simulate? (only 'lidar' for now)%s", "");
+    return usage_error("simulate", "what to simulate? ('lidar' or 'flux')%s", "");
   const char *out = NULL, *truth = NULL;
   cf_sim_config cfg;
   cf_sim_defaults(&cfg, CF_SCAN_VAD);
