@@ -24,6 +24,7 @@
 #include <ogr_srs_api.h>
 
 #include "ingest/gdal_util.h"
+#include "ingest/vector.h"
 
 static void source_free(cf_flux_source *s) {
   free(s->name);
@@ -90,46 +91,23 @@ static int get_real(rd *r, OGRFeatureH f, int field, double *v, int *set) {
 
 /* --- geometry ------------------------------------------------------------------------- */
 
-/* Append the rings of a Polygon (already in lon/lat) to p; add its
- * geodesic area (exterior minus holes) to *area. */
+/* Append the rings of a Polygon (already in lon/lat) to p
+ * (ingest/vector.h); add its geodesic area (exterior minus holes) to *area. */
 static int add_rings(OGRGeometryH g, cf_polygon *p, const struct geod_geodesic *gd, double *area) {
-  int nr = OGR_G_GetGeometryCount(g);
-  for (int k = 0; k < nr; k++) {
-    OGRGeometryH ring = OGR_G_GetGeometryRef(g, k);
-    int np = OGR_G_GetPointCount(ring);
-    if (np < 3) continue;
-    int closed = OGR_G_GetX(ring, 0) == OGR_G_GetX(ring, np - 1) &&
-                 OGR_G_GetY(ring, 0) == OGR_G_GetY(ring, np - 1);
-    int add = np + (closed ? 0 : 1);
-    int start = p->ring_start[p->nrings];
-    int *rs = realloc(p->ring_start, (size_t)(p->nrings + 2) * sizeof *rs);
-    if (!rs) return -1;
-    p->ring_start = rs;
-    double *xy = realloc(p->xy, (size_t)(start + add) * 2 * sizeof *xy);
-    if (!xy) return -1;
-    p->xy = xy;
-    for (int j = 0; j < np; j++) {
-      xy[2 * (start + j)] = OGR_G_GetX(ring, j);
-      xy[2 * (start + j) + 1] = OGR_G_GetY(ring, j);
-    }
-    if (!closed) {
-      xy[2 * (start + np)] = xy[2 * start];
-      xy[2 * (start + np) + 1] = xy[2 * start + 1];
-    }
-    p->nrings++;
-    p->ring_start[p->nrings] = start + add;
-    /* geod_polygonarea wants the ring open, lat and lon apart */
-    int m = add - 1;
+  int first = p->nrings;
+  if (cf_polygon_append_ogr_rings(g, p)) return -1;
+  for (int k = first; k < p->nrings; k++) {
+    int start = p->ring_start[k], m = p->ring_start[k + 1] - start - 1; /* geod wants the ring open */
     double *lat = malloc((size_t)m * sizeof *lat), *lon = malloc((size_t)m * sizeof *lon);
     if (!lat || !lon) {
       free(lat);
       free(lon);
       return -1;
     }
-    for (int j = 0; j < m; j++) lon[j] = xy[2 * (start + j)], lat[j] = xy[2 * (start + j) + 1];
+    for (int j = 0; j < m; j++) lon[j] = p->xy[2 * (start + j)], lat[j] = p->xy[2 * (start + j) + 1];
     double a = 0, perim = 0;
     geod_polygonarea(gd, lat, lon, m, &a, &perim);
-    *area += k == 0 ? fabs(a) : -fabs(a);
+    *area += k == first ? fabs(a) : -fabs(a); /* the first ring is the exterior, the others holes */
     free(lat);
     free(lon);
   }

@@ -12,6 +12,7 @@
  * and leaves nothing allocated.
  */
 #include "ingest/lidar_l2.h"
+#include "core/utc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -108,15 +109,6 @@ static void trim(char *s) {
 
 /* --- time units ---------------------------------------------------------------- */
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-static long days_since_1970(int y, int m, int d) {
-  static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-  long days = 0;
-  for (int k = 1970; k < y; k++) days += 365 + is_leap(k);
-  for (int k = y; k < 1970; k++) days -= 365 + is_leap(k);
-  return days + before[m - 1] + (m > 2 && is_leap(y)) + d - 1;
-}
-
 /* "<unit> since YYYY-M-D[( |T)h:m[:s[.f]]][ ][Z|UTC|+00:00|+0000|+00]" (CF
  * and UDUNITS; xarray writes "seconds since 2024-06-15 10:00:00" or
  * "microseconds since 2024-06-15", netCDF-C users often "...T00:00:00Z").
@@ -173,13 +165,7 @@ static int parse_time_units(const char *units, double *unit_s, double *epoch) {
     p += strlen(p);
   while (*p == ' ') p++;
   if (*p != '\0') return -1;
-  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1583 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-      (mo == 2 && d == 29 && !is_leap(y)) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      !(sec >= 0 && sec < 61))
-    return -1;
-  *epoch = (double)days_since_1970(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
-  return 0;
+  return cf_utc_to_epoch(y, mo, d, h, mi, sec, 1583, 9999, epoch);
 }
 
 /* --- the reader's state ---------------------------------------------------------- */

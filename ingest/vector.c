@@ -56,8 +56,8 @@ static void vector_update_ext(cf_vector *v) {
   }
 }
 
-/* Append the rings of a Polygon geometry to p. */
-static int add_polygon_rings(OGRGeometryH g, cf_polygon *p) {
+int cf_polygon_append_ogr_rings(void *ogr_polygon, cf_polygon *p) {
+  OGRGeometryH g = ogr_polygon;
   int nr = OGR_G_GetGeometryCount(g);
   for (int r = 0; r < nr; r++) {
     OGRGeometryH ring = OGR_G_GetGeometryRef(g, r);
@@ -171,10 +171,10 @@ int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name,
     p->ring_start = calloc(1, sizeof *p->ring_start);
     if (!p->ring_start) goto oom_f;
     if (t == wkbPolygon) {
-      if (add_polygon_rings(g, p)) goto oom_f;
+      if (cf_polygon_append_ogr_rings(g, p)) goto oom_f;
     } else {
       for (int k = 0; k < OGR_G_GetGeometryCount(g); k++)
-        if (add_polygon_rings(OGR_G_GetGeometryRef(g, k), p)) goto oom_f;
+        if (cf_polygon_append_ogr_rings(OGR_G_GetGeometryRef(g, k), p)) goto oom_f;
     }
     char buf[64];
     const char *lab = buf;

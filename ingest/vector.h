@@ -19,6 +19,11 @@ typedef struct {
   double ext[4];   /* xmin, ymin, xmax, ymax */
 } cf_polygon;
 
+/* Append the rings of an OGR Polygon (an OGRGeometryH) to p, each closed,
+ * rings of fewer than 3 points skipped. -1 if out of memory. For readers
+ * of other polygon layers (ingest/flux_sources.c). */
+int cf_polygon_append_ogr_rings(void *ogr_polygon, cf_polygon *p);
+
 typedef struct {
   char *path;
   char *wkt;          /* CRS of the coordinates */

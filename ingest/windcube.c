@@ -10,6 +10,7 @@
  * thread-safe: call this from one thread and hand the buffers on.
  */
 #include "ingest/windcube.h"
+#include "core/utc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -123,17 +124,6 @@ static int is_one_of(const char *s, const char *const *options) {
   return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), by counting whole
- * years: simple enough to be obviously right, and years are bounded. */
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-static long days_since_1970(int y, int m, int d) {
-  static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-  long days = 0;
-  for (int k = 1970; k < y; k++) days += 365 + is_leap(k);
-  for (int k = y; k < 1970; k++) days -= 365 + is_leap(k);
-  return days + before[m - 1] + (m > 2 && is_leap(y)) + d - 1;
-}
-
 /* "YYYY-MM-DD[(T| )hh:mm:ss[.fff]][Z|+00:00|+0000| UTC]" (UTC only) to
  * seconds since 1970-01-01T00:00:00Z. Returns 0 or -1. */
 static int parse_utc(const char *s, double *t) {
@@ -151,13 +141,7 @@ static int parse_utc(const char *s, double *t) {
   else if (strcmp(p, "+00:00") == 0 || strcmp(p, "+0000") == 0)
     p += strlen(p);
   if (*p != '\0') return -1;
-  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1900 || y > 2500 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-      (mo == 2 && d == 29 && !is_leap(y)) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      !(sec >= 0 && sec < 61))
-    return -1;
-  *t = (double)days_since_1970(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
-  return 0;
+  return cf_utc_to_epoch(y, mo, d, h, mi, sec, 1900, 2500, t);
 }
 
 /* --- the reader's state ------------------------------------------------------ */

@@ -311,6 +311,20 @@ static int cmd_stages(cf_ctx *ctx, int argc, char **argv) {
   return EXIT_OK;
 }
 
+/* DIR/STEM<suffix> beside `out` (the default truth file of `simulate`);
+ * malloc'ed, NULL if out of memory. */
+static char *sibling_path(const char *out, const char *suffix) {
+  char *dir = cf_path_dirname(out), *stem = cf_path_stem(out), *path = NULL;
+  if (dir && stem) {
+    size_t n = strlen(dir) + strlen(stem) + strlen(suffix) + 2;
+    path = malloc(n);
+    if (path) snprintf(path, n, "%s/%s%s", dir, stem, suffix);
+  }
+  free(dir);
+  free(stem);
+  return path;
+}
+
 static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
   const char *out = NULL, *truth = NULL, *sources = NULL, *scene = NULL;
   cf_simflux_config cfg;
@@ -347,16 +361,8 @@ static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
     cf_log_error_chain(ctx);
     return EXIT_USAGE;
   }
-  char *truth_default = NULL;
-  if (!truth) {
-    char *dir = cf_path_dirname(out), *stem = cf_path_stem(out);
-    size_t n = strlen(dir) + strlen(stem) + 16;
-    truth_default = malloc(n);
-    if (truth_default) snprintf(truth_default, n, "%s/%s_truth.json", dir, stem);
-    free(dir);
-    free(stem);
-    truth = truth_default;
-  }
+  char *truth_default = truth ? NULL : sibling_path(out, "_truth.json");
+  if (!truth) truth = truth_default;
   int bad = truth ? check_output(ctx, "simulate flux", "truth file", truth, out, "L2 output") : EXIT_PROCESSING;
   if (!bad) bad = check_output(ctx, "simulate flux", "output", out, NULL, NULL);
   if (bad) {
@@ -398,16 +404,8 @@ static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
     cf_log_error_chain(ctx);
     return EXIT_USAGE;
   }
-  char *truth_default = NULL;
-  if (!truth) {
-    char *dir = cf_path_dirname(out), *stem = cf_path_stem(out);
-    size_t n = strlen(dir) + strlen(stem) + 16;
-    truth_default = malloc(n);
-    if (truth_default) snprintf(truth_default, n, "%s/%s_truth.nc", dir, stem);
-    free(dir);
-    free(stem);
-    truth = truth_default;
-  }
+  char *truth_default = truth ? NULL : sibling_path(out, "_truth.nc");
+  if (!truth) truth = truth_default;
   int bad = truth ? check_output(ctx, "simulate lidar", "truth file", truth, out, "L0 output") : EXIT_PROCESSING;
   if (!bad) bad = check_output(ctx, "simulate lidar", "output", out, NULL, NULL);
   if (bad) {
