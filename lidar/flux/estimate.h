@@ -68,7 +68,7 @@ typedef struct {
   double prior_corr_m;           /* 0: diagonal prior; else exponential correlation length */
   double offset_sigma_ppm, gradient_sigma_ppm_km, drift_sigma_ppm_h;
   cf_kv_num_or_choice model_error; /* choice 0 = auto; else the fraction f of the enhancement */
-  double model_floor_ppm;        /* NaN (unset): estimated with model_error=auto */
+  cf_kv_num_or_choice model_floor_ppm; /* choice 0 = auto (from the residuals) */
   int jackknife_blocks;          /* 0: no jackknife */
   double max_range_m;            /* gates farther are not used (0: all) */
   double min_height_m;           /* gates lower than this above the ground are not used */

@@ -95,6 +95,7 @@
 #include <lapack.h>
 #include <lapacke.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +339,122 @@ int cf_inv_accumulate(cf_ctx *ctx, cf_inv_plan *p, const double *H, int m, const
   cblas_dgemv(CblasRowMajor, CblasTrans, m, n, 1.0, p->hs, n, p->r, 1, 1.0, p->hrd, 1);
   for (int i = 0; i < m; i++) p->sumsq += p->r[i] * p->r[i];
   p->n_obs += m;
+  return CF_OK;
+}
+
+int cf_inv_accumulate_sparse(cf_ctx *ctx, cf_inv_plan *p, int m, const int *row_ptr, const int *col,
+                             const double *val, const double *y, const double *sigma) {
+  if (!p) return cf_error(ctx, CF_EINVAL, WHERE, "plan", "missing");
+  if (m < 1) return cf_error(ctx, CF_EINVAL, WHERE, "m", "block of %d rows", m);
+  if (!row_ptr || !col || !val || !y || !sigma) return cf_error(ctx, CF_EINVAL, WHERE, "H_block", "missing");
+  int n = p->n;
+  for (int i = 0; i < m; i++) {
+    if (!isfinite(y[i]))
+      return cf_error(ctx, CF_EDATA, WHERE, "y", "observation %ld is not finite", p->n_obs + i);
+    if (!(sigma[i] > 0.0) || !isfinite(sigma[i]))
+      return cf_error(ctx, CF_EDATA, WHERE, "sigma_obs", "observation %ld: must be finite and > 0, got %g",
+                      p->n_obs + i, sigma[i]);
+    if (row_ptr[i + 1] < row_ptr[i])
+      return cf_error(ctx, CF_EINVAL, WHERE, "row_ptr", "row %d ends before it starts", i);
+    for (int k = row_ptr[i]; k < row_ptr[i + 1]; k++) {
+      if (col[k] < 0 || col[k] >= n || (k > row_ptr[i] && col[k] <= col[k - 1]))
+        return cf_error(ctx, CF_EINVAL, WHERE, "col", "row %d: columns must increase within 0..%d", i, n - 1);
+      if (!isfinite(val[k]))
+        return cf_error(ctx, CF_EDATA, WHERE, "H_block", "observation %ld, element %d is not finite",
+                        p->n_obs + i, col[k]);
+    }
+  }
+  /* the scaled values and residuals, in the plan's block workspace when
+   * they fit (max_block * n doubles), else their own */
+  size_t nnz = (size_t)row_ptr[m] - (size_t)row_ptr[0];
+  double *hs = nnz <= (size_t)p->max_block * (size_t)n ? p->hs : malloc(nnz * sizeof *hs);
+  double *r = m <= p->max_block ? p->r : malloc((size_t)m * sizeof *r);
+  if (!hs || !r) {
+    if (hs != p->hs) free(hs);
+    if (r != p->r) free(r);
+    return cf_error(ctx, CF_ENOMEM, WHERE, "H_block", "out of memory for %zu values", nnz);
+  }
+  const int base = row_ptr[0];
+  for (int i = 0; i < m; i++) {
+    double w = 1.0 / sigma[i], hx = 0.0;
+    for (int k = row_ptr[i]; k < row_ptr[i + 1]; k++) {
+      hs[k - base] = val[k] * w;
+      hx += val[k] * p->x_a[col[k]];
+    }
+    r[i] = (y[i] - hx) * w;
+  }
+  int nt = cf_get_threads(ctx);
+  if (nt <= 0) nt = omp_get_max_threads();
+  if (nt < 1) nt = 1;
+  /* thread t owns the rows a of H^T R^-1 H with a % nt == t */
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    for (int i = 0; i < m; i++) {
+      const int k0 = row_ptr[i] - base, k1 = row_ptr[i + 1] - base;
+      for (int ka = k0; ka < k1; ka++) {
+        int a = col[ka + base];
+        if (a % T != t) continue;
+        double ha = hs[ka];
+        double *row = p->hrh + (size_t)a * n;
+        for (int kb = ka; kb < k1; kb++) row[col[kb + base]] += ha * hs[kb];
+        p->hrd[a] += ha * r[i];
+      }
+    }
+  }
+  for (int i = 0; i < m; i++) p->sumsq += r[i] * r[i];
+  p->n_obs += m;
+  if (hs != p->hs) free(hs);
+  if (r != p->r) free(r);
+  return CF_OK;
+}
+
+int cf_inv_sums_init(cf_ctx *ctx, int n, cf_inv_sums *s) {
+  memset(s, 0, sizeof *s);
+  if (n < 1) return cf_error(ctx, CF_EINVAL, WHERE, "n", "must be >= 1, got %d", n);
+  s->hrh = calloc((size_t)n * n, sizeof *s->hrh);
+  s->hrd = calloc((size_t)n, sizeof *s->hrd);
+  if (!s->hrh || !s->hrd) {
+    cf_inv_sums_free(s);
+    return cf_error(ctx, CF_ENOMEM, WHERE, "sums", "out of memory for %d elements", n);
+  }
+  s->n = n;
+  return CF_OK;
+}
+
+void cf_inv_sums_free(cf_inv_sums *s) {
+  free(s->hrh);
+  free(s->hrd);
+  memset(s, 0, sizeof *s);
+}
+
+void cf_inv_get_sums(const cf_inv_plan *p, cf_inv_sums *out) {
+  size_t n = (size_t)p->n;
+  memcpy(out->hrh, p->hrh, n * n * sizeof *out->hrh);
+  memcpy(out->hrd, p->hrd, n * sizeof *out->hrd);
+  out->sumsq = p->sumsq;
+  out->n_obs = p->n_obs;
+}
+
+void cf_inv_sums_add(cf_inv_sums *acc, const cf_inv_sums *s) {
+  size_t n = (size_t)acc->n;
+  for (size_t k = 0; k < n * n; k++) acc->hrh[k] += s->hrh[k];
+  for (size_t k = 0; k < n; k++) acc->hrd[k] += s->hrd[k];
+  acc->sumsq += s->sumsq;
+  acc->n_obs += s->n_obs;
+}
+
+int cf_inv_set_sums(cf_ctx *ctx, cf_inv_plan *p, const cf_inv_sums *a, const cf_inv_sums *b) {
+  if (a->n != p->n || (b && b->n != p->n))
+    return cf_error(ctx, CF_EINVAL, WHERE, "sums", "made for %d elements, the plan has %d", b && b->n != p->n ? b->n : a->n,
+                    p->n);
+  if (b && b->n_obs > a->n_obs)
+    return cf_error(ctx, CF_EINVAL, WHERE, "sums", "removing %ld observations from %ld", b->n_obs, a->n_obs);
+  size_t n = (size_t)p->n;
+  for (size_t k = 0; k < n * n; k++) p->hrh[k] = a->hrh[k] - (b ? b->hrh[k] : 0.0);
+  for (size_t k = 0; k < n; k++) p->hrd[k] = a->hrd[k] - (b ? b->hrd[k] : 0.0);
+  p->sumsq = a->sumsq - (b ? b->sumsq : 0.0);
+  p->n_obs = a->n_obs - (b ? b->n_obs : 0);
   return CF_OK;
 }
 

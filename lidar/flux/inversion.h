@@ -70,6 +70,39 @@ void cf_inv_reset(cf_inv_plan *plan);
 int cf_inv_accumulate(cf_ctx *ctx, cf_inv_plan *plan, const double *H_block, int m,
                       const double *y, const double *sigma_obs);
 
+/* The same for a block given as sparse rows (CSR): row i's non-zero
+ * elements are col[row_ptr[i] .. row_ptr[i+1]-1] (strictly increasing)
+ * with values val[...]. For the Jacobian of a plume, where a gate sees
+ * the few cells upwind of it: the cost is sum over rows of nnz^2 / 2
+ * instead of m n^2. Deterministic for any thread count (each element of
+ * H^T R^-1 H is summed by one thread in row order); equal to the dense
+ * accumulation up to rounding (the order of the products differs). */
+int cf_inv_accumulate_sparse(cf_ctx *ctx, cf_inv_plan *plan, int m, const int *row_ptr, const int *col,
+                             const double *val, const double *y, const double *sigma_obs);
+
+/* The accumulated sums of a plan: the upper triangle of H^T R^-1 H (n x n
+ * row-major, the lower triangle unspecified), H^T R^-1 (y - H x_a) [n],
+ * sum ((y - H x_a)/sigma)^2 and the count. They add: the sums of two sets
+ * of observations are the sums of their union. A jackknife keeps each
+ * block's sums and solves the total minus one block (cf_inv_set_sums). */
+typedef struct {
+  int n;
+  double *hrh, *hrd;
+  double sumsq;
+  long n_obs;
+} cf_inv_sums;
+
+/* Allocate zeroed sums for n elements (free with cf_inv_sums_free). */
+int cf_inv_sums_init(cf_ctx *ctx, int n, cf_inv_sums *s);
+void cf_inv_sums_free(cf_inv_sums *s);
+/* out = the plan's current sums (out made by cf_inv_sums_init with the plan's n). */
+void cf_inv_get_sums(const cf_inv_plan *plan, cf_inv_sums *out);
+/* acc += s, element by element (in index order: deterministic). */
+void cf_inv_sums_add(cf_inv_sums *acc, const cf_inv_sums *s);
+/* The plan's sums := a - b (b may be NULL): the observations of a without
+ * those of b. CF_EINVAL if the sizes differ or b has more observations. */
+int cf_inv_set_sums(cf_ctx *ctx, cf_inv_plan *plan, const cf_inv_sums *a, const cf_inv_sums *b);
+
 /* Solve. x [n] and P [n x n] are required; a_diag [n] (averaging-kernel
  * diagonal) and constrained [n] (1 = source pinned at 0) may be NULL; diag
  * may be NULL. CF_EDATA when the problem is ill-conditioned (the message

@@ -96,8 +96,12 @@ int cf_plume_model_init(cf_ctx *ctx, const cf_plume_met *met, cf_plume_model *m)
   if (!isfinite(met->n_air_mol_m3) || !(met->n_air_mol_m3 > 0))
     return cf_error(ctx, CF_EINVAL, WHERE, "n_air_mol_m3", "%g mol/m^3 is not a positive density",
                     met->n_air_mol_m3);
+  if (!(met->sigma_dir_deg >= 0 && met->sigma_dir_deg < 45))
+    return cf_error(ctx, CF_EINVAL, WHERE, "sigma_dir_deg",
+                    "%g degree: a direction uncertainty must be in [0, 45)", met->sigma_dir_deg);
   memset(m, 0, sizeof *m);
   m->met = *met;
+  m->tan_dir = tan(met->sigma_dir_deg * D2R);
   double t = met->wind_from_deg * D2R;
   m->de = -sin(t);
   m->dn = -cos(t);
@@ -155,10 +159,16 @@ static double lateral_segment(double y, double sy, double w) {
 }
 
 /* ppm per t/h for downwind x, crosswind lateral density gy, given z, H. */
+/* Briggs' sigmas widened by the direction uncertainty (plume.h). */
+static void spread(const cf_plume_model *m, double x, double *sy, double *sz) {
+  cf_briggs_rural(m->met.stability, x, sy, sz);
+  if (m->tan_dir > 0) *sy = sqrt(*sy * *sy + x * m->tan_dir * x * m->tan_dir);
+}
+
 static double column(const cf_plume_model *m, double x, double y, double z, double H, double w) {
   if (!(x > 0)) return 0.0;
   double sy, sz;
-  cf_briggs_rural(m->met.stability, x, &sy, &sz);
+  spread(m, x, &sy, &sz);
   double gy = w > 0 ? lateral_segment(y, sy, w) : lateral_point(y, sy);
   if (gy == 0.0) return 0.0;
   return m->ppm_factor * gy * vertical(z, H, m->met.blh_m, sz);
@@ -182,40 +192,132 @@ double cf_plume_point(const cf_plume_model *m, double se, double sn, double H,
 static const double GL_X[3] = {-0.77459666924148337704, 0.0, 0.77459666924148337704};
 static const double GL_W[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
 
-/* One wind-aligned square of side w centred at downwind x, crosswind y:
- * crosswind exact for the segment, along-wind 3-point Gauss-Legendre. */
-static double square(const cf_plume_model *m, double x, double y, double z, double H, double w) {
-  if (x + 0.5 * w <= 0) return 0.0; /* the whole square is downwind of the gate */
-  double s = 0;
-  for (int k = 0; k < 3; k++) s += 0.5 * GL_W[k] * column(m, x + 0.5 * w * GL_X[k], y, z, H, w);
-  return s;
+/* The crosswind extent [*lo, *hi] of the cell (side w, centred at 0) at
+ * along-wind coordinate t, for travel direction (de, dn): the points
+ * a = de t - dn s, b = dn t + de s with |a|, |b| <= w/2. 0 if empty. */
+static int cross_section(double de, double dn, double w, double t, double *lo, double *hi) {
+  double l = -INFINITY, h = INFINITY, hw = 0.5 * w;
+  const double eps = 1e-12;
+  /* |de t - dn s| <= w/2 */
+  if (fabs(dn) > eps) {
+    double s1 = (de * t - hw) / dn, s2 = (de * t + hw) / dn;
+    l = fmax(l, fmin(s1, s2)), h = fmin(h, fmax(s1, s2));
+  } else if (fabs(de * t) > hw) {
+    return 0;
+  }
+  /* |dn t + de s| <= w/2 */
+  if (fabs(de) > eps) {
+    double s1 = (-hw - dn * t) / de, s2 = (hw - dn * t) / de;
+    l = fmax(l, fmin(s1, s2)), h = fmin(h, fmax(s1, s2));
+  } else if (fabs(dn * t) > hw) {
+    return 0;
+  }
+  if (!(h > l)) return 0;
+  *lo = l, *hi = h;
+  return 1;
 }
 
-#define CELL_MAX_SPLIT 8
+/* Along-wind step limit as a multiple of sigma_y (see slab) */
+#define SIGMA_STEP 2.0
 
-double cf_plume_cell_ppm(const cf_plume_model *m, const cf_plume_cell *c, double H,
-                         const cf_plume_receptor *r) {
+void cf_plume_vtable_init(const cf_plume_model *m, double z, double H, double x_max, cf_plume_vtable *t) {
+  t->stability = m->met.stability, t->blh_m = m->met.blh_m, t->z = z, t->h_src = H;
+  t->x_max = x_max > 2.0 ? x_max : 2.0;
+  t->log_x0 = 0.0; /* 1 m */
+  double dl = log(t->x_max) / (CF_PLUME_VTABLE_N - 1);
+  t->inv_dlog = 1.0 / dl;
+  for (int i = 0; i < CF_PLUME_VTABLE_N; i++) {
+    double x = exp(i * dl), sy, sz;
+    cf_briggs_rural(m->met.stability, x, &sy, &sz);
+    double g = vertical(z, H, m->met.blh_m, sz);
+    t->log_g[i] = g > 0 ? log(g) : -INFINITY;
+  }
+}
+
+/* Gz at x from the table (vertical() outside it). */
+static double vertical_at(const cf_plume_model *m, const cf_plume_vtable *t, double x, double z, double H,
+                          double sz) {
+  if (!t || !(x >= 1.0) || x >= t->x_max) return vertical(z, H, m->met.blh_m, sz);
+  double u = log(x) * t->inv_dlog;
+  int i = (int)u;
+  if (i >= CF_PLUME_VTABLE_N - 1) i = CF_PLUME_VTABLE_N - 2;
+  double f = u - i, a = t->log_g[i], b = t->log_g[i + 1];
+  if (a == -INFINITY || b == -INFINITY) return vertical(z, H, m->met.blh_m, sz); /* the steep edge: exact */
+  return exp(a + f * (b - a));
+}
+
+/* The integral over downwind distances [xa, xb] (0 < xa < xb) of the
+ * column times the crosswind integral of the cell's cross-section, by
+ * 3-point Gauss-Legendre on pieces no longer than a factor 2 in x. */
+static double slab(const cf_plume_model *m, const cf_plume_vtable *vt, double x0, double y0, double z, double H,
+                   double w, double xa, double xb) {
+  double sum = 0;
+  while (xb > xa) {
+    /* pieces no longer than a factor 1.5 in x (the column varies like a
+     * power of x) and than sigma_y (where the cell's cross-section is
+     * narrower than the plume, the crosswind capture rises from 0 to 1
+     * within a few sigma_y: a step that 3 nodes must not straddle) */
+    double sy_lo, sz_lo;
+    spread(m, xb / 1.5, &sy_lo, &sz_lo);
+    double step = fmin(xb - xb / 1.5, SIGMA_STEP * sy_lo);
+    double lo = xb - step > xa ? xb - step : xa;
+    double half = 0.5 * (xb - lo), mid = 0.5 * (xb + lo);
+    for (int k = 0; k < 3; k++) {
+      double x = mid + half * GL_X[k], t = x0 - x, slo, shi;
+      if (!cross_section(m->de, m->dn, w, t, &slo, &shi)) continue;
+      double sy, sz;
+      spread(m, x, &sy, &sz);
+      double width = shi - slo;
+      double gy = width * lateral_segment(y0 - 0.5 * (slo + shi), sy, width); /* integral of Gy over s */
+      if (gy == 0.0) continue;
+      sum += GL_W[k] * half * gy * vertical_at(m, vt, x, z, H, sz);
+    }
+    xb = lo;
+  }
+  return sum;
+}
+
+/* The nearest downwind distance integrated: below it the receptor sees
+ * nothing of a ground-level cell part unless it sits on the ground. */
+#define X_FLOOR_M 1.0
+
+static double cell_ppm(const cf_plume_model *m, const cf_plume_vtable *vt, const cf_plume_cell *c, double H,
+                       const cf_plume_receptor *r) {
   if (!(H >= 0 && H <= m->met.blh_m)) return NAN;
   if (!receptor_inside(m, r)) return 0.0;
   double w = sqrt(c->area_m2);
   double ve = r->e - c->e, vn = r->n - c->n;
-  double x = m->de * ve + m->dn * vn;
-  if (x + 0.75 * w <= 0) return 0.0; /* beyond the corner of any orientation (w/sqrt 2) */
-  /* split into n x n grid-aligned sub-squares of side <= sigma_y / 2 at the
-   * cell's distance (at least one side away), at most 8 x 8 */
-  double sy, sz;
-  cf_briggs_rural(m->met.stability, x > w ? x : w, &sy, &sz);
-  double fn = ceil(w / (0.5 * sy));
-  int n = fn < 1 ? 1 : fn > CELL_MAX_SPLIT ? CELL_MAX_SPLIT : (int)fn;
-  double ws = w / n, sum = 0;
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++) {
-      double oe = (i + 0.5) * ws - 0.5 * w, on = (j + 0.5) * ws - 0.5 * w;
-      double se = ve - oe, sn = vn - on; /* receptor from the sub-square's centre */
-      double xs = m->de * se + m->dn * sn, ys = m->de * sn - m->dn * se;
-      sum += square(m, xs, ys, r->z, H, ws);
+  double x0 = m->de * ve + m->dn * vn, y0 = m->de * vn - m->dn * ve;
+  double ext = 0.5 * w * (fabs(m->de) + fabs(m->dn)); /* along-wind half extent of the square */
+  if (x0 + ext <= 0) return 0.0; /* the whole cell is downwind of the gate */
+  /* pieces between the corners' along-wind coordinates, where the
+   * cross-section's edges are linear in t */
+  double tc[4] = {0.5 * w * (m->de + m->dn), 0.5 * w * (m->de - m->dn), -0.5 * w * (m->de - m->dn),
+                  -0.5 * w * (m->de + m->dn)};
+  for (int i = 1; i < 4; i++) /* sort ascending */
+    for (int j = i; j > 0 && tc[j - 1] > tc[j]; j--) {
+      double tmp = tc[j];
+      tc[j] = tc[j - 1], tc[j - 1] = tmp;
     }
-  return sum / ((double)n * n);
+  double sum = 0;
+  for (int k = 0; k < 3; k++) {
+    if (!(tc[k + 1] > tc[k])) continue;
+    double xa = x0 - tc[k + 1], xb = x0 - tc[k]; /* x = x0 - t */
+    if (xb <= 0) continue;
+    if (xa < X_FLOOR_M) xa = xb > X_FLOOR_M ? X_FLOOR_M : 0.5 * xb;
+    sum += slab(m, vt, x0, y0, r->z, H, w, xa, xb);
+  }
+  return m->ppm_factor * sum / c->area_m2;
+}
+
+double cf_plume_cell_ppm(const cf_plume_model *m, const cf_plume_cell *c, double H, const cf_plume_receptor *r) {
+  return cell_ppm(m, NULL, c, H, r);
+}
+
+double cf_plume_cell_ppm_vt(const cf_plume_model *m, const cf_plume_vtable *t, const cf_plume_cell *c,
+                            const cf_plume_receptor *r) {
+  if (t->stability != m->met.stability || t->blh_m != m->met.blh_m || t->z != r->z) return cell_ppm(m, NULL, c, t->h_src, r);
+  return cell_ppm(m, t, c, t->h_src, r);
 }
 
 double cf_plume_area(const cf_plume_model *m, const cf_plume_cell *cells, int n_cells, double H,

@@ -1,0 +1,816 @@
+/*
+ * The flux estimate (estimate.h): settings, observations, the inversion
+ * with its model error and jackknife, the mass balance, the result.
+ *
+ * Two solves. The model error cannot be known before the model has been
+ * fitted: a first solve on every third observation, with R the stated
+ * measurement noise alone, gives x1; its residuals r_i = y_i - H_i x1 on
+ * that subsample give the model error as a function of the predicted
+ * enhancement p_i = (H x1)_i over the emission elements:
+ *     E[r^2] = sigma_i^2 + floor^2 + (f p_i)^2,
+ * floor from the gates the plumes do not reach (p_i below 0.1 sigma_i),
+ * f from those they do (p_i above sigma_i), both by the method of moments
+ * on residuals with the outliers (beyond spike_sigma) left out, both
+ * >= 0. The second solve uses every observation with that R, drops those
+ * whose residual from x1 exceeds spike_sigma times their sigma (spikes,
+ * hard targets the L2 did not flag: a 40 ppm spike in 4 ppm noise would
+ * otherwise pull a stack by tens of t/h), and is the answer.
+ *
+ * Jackknife. R stays diagonal, but one sweep's model errors are not
+ * independent: a meander displaces the whole plume at once, so the
+ * posterior covariance, which counts every gate as independent evidence,
+ * is too small by a factor that depends on the weather. The sweeps are
+ * cut into K contiguous blocks (default 8), each block's normal equations
+ * are kept (cf_inv_sums), and the estimate is redone K times without one
+ * block. The delete-a-group jackknife variance
+ *     var_jk(w.x) = (K - 1) / K * sum_k (w.x_(k) - mean)^2
+ * measures the spread the data really have, including what is correlated
+ * within a block (Efron and Tibshirani 1993, ch. 11; blocks of contiguous
+ * sweeps so that the correlation between blocks is small: a block spans
+ * several meander correlation times). A source's or group's reported
+ * sigma is max(posterior, jackknife): the jackknife cannot be below the
+ * noise the posterior already counts except by chance, and with K = 8 it
+ * is itself uncertain (7 degrees of freedom), so the posterior floors it.
+ *
+ * Determinism: rows are computed on OpenMP threads, each alone; blocks of
+ * BLOCK rows are accumulated in observation order, block sums added in
+ * block order, so every number is the same for any thread count.
+ */
+#include "lidar/flux/estimate.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sha256.h"
+#include "lidar/flux/estimate_internal.h"
+#include "lidar/flux/inversion.h"
+
+const char *const cf_flux_method_names[] = {"inversion", "mass_balance", "both", NULL};
+const char *const cf_flux_auto_names[] = {"auto", NULL};
+const char *const cf_flux_stability_names[] = {"auto", "A", "B", "C", "D", "E", "F", NULL};
+
+#define CF_FLUX_SETTINGS(X)                                                                                          \
+  X(method, ENUM, method, 0, 0, "", cf_flux_method_names, "what fills `sources`: the inversion when it ran")         \
+  X(blh_m, NUM_OR_ENUM, blh_m, 50, 5000, "m", cf_flux_auto_names,                                                    \
+    "boundary-layer height above the ground; auto estimates it from the L2 CNR profiles")                          \
+  X(stability, ENUM, stability, 0, 0, "", cf_flux_stability_names,                                                   \
+    "Pasquill-Gifford class of the plume spread; auto: from the wind direction's variability (EPA sigma_A)")       \
+  X(sigma_theta_deg, NUM_OR_ENUM, sigma_theta_deg, 0, 30, "deg", cf_flux_auto_names,                                 \
+    "uncertainty of the transport direction, widens the modelled plume; auto: the direction fluctuation inside "   \
+    "the sweeps (radial velocities)")                                                                              \
+  X(domain_m, DOUBLE, domain_m, 2000, 400000, "m", NULL, "side of the square estimation domain centred on the lidar") \
+  X(grid_m, DOUBLE, grid_m, 100, 50000, "m", NULL, "flux-map cell; domain_m / 2 must be a multiple of it")             \
+  X(cell_sigma_umol, DOUBLE, cell_sigma_umol, 0.001, 1000, "umol m-2 s-1", NULL,                                      \
+    "prior 1-sigma flux of a cell outside every source (added to the sources' own)")                              \
+  X(prior_corr_m, DOUBLE, prior_corr_m, 0, 1e6, "m", NULL,                                                          \
+    "exponential correlation length of the cells' prior (0: independent cells)")                                  \
+  X(offset_sigma_ppm, DOUBLE, offset_sigma_ppm, 0.01, 1000, "ppm", NULL, "prior 1-sigma of each sweep's background offset") \
+  X(gradient_sigma_ppm_km, DOUBLE, gradient_sigma_ppm_km, 1e-4, 100, "ppm/km", NULL,                              \
+    "prior 1-sigma of the background's horizontal gradient")                                                      \
+  X(drift_sigma_ppm_h, DOUBLE, drift_sigma_ppm_h, 1e-4, 1000, "ppm/h", NULL, "prior 1-sigma of the background's drift") \
+  X(model_error, NUM_OR_ENUM, model_error, 0, 10, "", cf_flux_auto_names,                                            \
+    "model error as a fraction of the predicted enhancement; auto: estimated from the residuals")                  \
+  X(model_floor_ppm, NUM_OR_ENUM, model_floor_ppm, 0, 100, "ppm", cf_flux_auto_names,                               \
+    "model error away from the plumes (background structure); auto: estimated from the residuals")                \
+  X(jackknife_blocks, INT, jackknife_blocks, 0, 100, "", NULL,                                                        \
+    "contiguous blocks of sweeps for the jackknife sigma (0: posterior sigma only)")                              \
+  X(max_range_m, DOUBLE, max_range_m, 0, 1e6, "m", NULL, "gates farther (horizontally) are not used (0: all)")         \
+  X(min_height_m, DOUBLE, min_height_m, 0, 5000, "m", NULL, "gates lower above the ground are not used")             \
+  X(instrument_height_m, DOUBLE, instrument_height_m, 0, 1000, "m", NULL, "the lidar above the ground")             \
+  X(p_hpa, DOUBLE, p_hpa, 300, 1100, "hPa", NULL, "air pressure for the dry-air density")                           \
+  X(t_k, DOUBLE, t_k, 200, 330, "K", NULL, "air temperature for the dry-air density")                               \
+  X(mb_x_min_m, DOUBLE, mb_x_min_m, 0, 1e6, "m", NULL, "mass balance: near edge of the downwind band (0: auto)")     \
+  X(mb_x_max_m, DOUBLE, mb_x_max_m, 0, 1e6, "m", NULL, "mass balance: far edge of the downwind band (0: auto)")      \
+  X(mb_window_m, DOUBLE, mb_window_m, 0, 1e5, "m", NULL, "mass balance: plume window half-width (0: auto)")          \
+  X(spike_sigma, DOUBLE, spike_sigma, 3, 1000, "", NULL, "residuals beyond this many sigma are outliers and dropped")
+
+#define KV_ROW(name, type, field, lo, hi, unit, choices, help) \
+  {#name, CF_KV_##type, offsetof(cf_flux_opts, field), lo, hi, unit, help, choices},
+static const cf_kv_opt rows[] = {CF_FLUX_SETTINGS(KV_ROW)};
+#undef KV_ROW
+enum { NROWS = sizeof rows / sizeof *rows };
+
+void cf_flux_defaults(cf_flux_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->method = CF_FLUX_BOTH;
+  o->blh_m = (cf_kv_num_or_choice){0, NAN};
+  o->stability = 0;
+  o->sigma_theta_deg = (cf_kv_num_or_choice){0, NAN};
+  o->domain_m = 40000;
+  o->grid_m = 1000;
+  o->cell_sigma_umol = 5;
+  o->prior_corr_m = 0;
+  o->offset_sigma_ppm = 10;
+  o->gradient_sigma_ppm_km = 1;
+  o->drift_sigma_ppm_h = 10;
+  o->model_error = (cf_kv_num_or_choice){0, NAN};
+  o->model_floor_ppm = (cf_kv_num_or_choice){0, NAN};
+  o->jackknife_blocks = 8;
+  o->max_range_m = 0;
+  o->min_height_m = 0;
+  o->instrument_height_m = 10;
+  o->p_hpa = 1013.25;
+  o->t_k = 288.15;
+  o->spike_sigma = 5;
+}
+
+static void defaults(void *base) { cf_flux_defaults(base); }
+const cf_kv_table cf_flux_settings = {rows, NROWS, sizeof(cf_flux_opts), defaults, CF_FLUX_WHERE};
+
+int cf_flux_set(cf_ctx *ctx, cf_flux_opts *o, const char *kv) {
+  int rc = cf_kv_set(ctx, rows, NROWS, o, kv, CF_FLUX_WHERE, NULL);
+  if (rc == CF_ENOENT) {
+    const char *eq = strchr(kv, '=');
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "", "unknown setting '%.*s' (see carbonflux flux estimate --help)",
+                    eq ? (int)(eq - kv) : (int)strlen(kv), kv);
+  }
+  return rc;
+}
+
+int cf_flux_opts_check(cf_ctx *ctx, const cf_flux_opts *o) {
+  double cells = o->domain_m / o->grid_m;
+  if (fabs(cells / 2 - round(cells / 2)) > 1e-9)
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "grid_m",
+                    "domain_m / 2 = %g m is not a whole number of grid_m = %g m cells (the grid is aligned on the "
+                    "lidar)", o->domain_m / 2, o->grid_m);
+  if (cells > 200)
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "grid_m",
+                    "%g x %g cells (domain_m / grid_m): at most 200 x 200 (the posterior covariance is n^2)", cells,
+                    cells);
+  if (o->mb_x_min_m > 0 && o->mb_x_max_m > 0 && !(o->mb_x_min_m < o->mb_x_max_m))
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "mb_x_max_m", "the band's far edge %g m is not beyond its near edge %g m",
+                    o->mb_x_max_m, o->mb_x_min_m);
+  if (o->jackknife_blocks == 1)
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "jackknife_blocks", "a jackknife needs at least 2 blocks (0: none)");
+  return CF_OK;
+}
+
+/* --- the result ------------------------------------------------------------------ */
+
+#define BLOCK 256
+
+static int threads_of(cf_ctx *ctx) {
+  int nt = cf_get_threads(ctx);
+  if (nt <= 0) nt = omp_get_max_threads();
+  return nt < 1 ? 1 : nt;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The observations of every file in the local frame, those inside the BLH
+ * and the settings' limits. */
+static int gather_obs(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_met *met, const cf_flux_opts *o, double blh,
+                      cf_flux_obs **out, long *n_out) {
+  *out = NULL, *n_out = 0;
+  long cap = 0, n = 0;
+  cf_flux_obs *obs = NULL;
+  for (int f = 0; f < set->n; f++) {
+    cf_l2_obs *lo = NULL;
+    size_t nl = 0;
+    int rc = cf_l2_observations(ctx, &set->files[f], &lo, &nl);
+    if (rc) {
+      free(obs);
+      return rc;
+    }
+    if (n + (long)nl > cap) {
+      cap = n + (long)nl;
+      cf_flux_obs *p = realloc(obs, (size_t)(cap > 0 ? cap : 1) * sizeof *p);
+      if (!p) {
+        free(lo), free(obs);
+        return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "observations", "out of memory for %ld", cap);
+      }
+      obs = p;
+    }
+    for (size_t i = 0; i < nl; i++) {
+      const cf_l2_obs *g = &lo[i];
+      double range = hypot(g->horizontal_m, g->height_m);
+      double el = set->files[f].elevation_deg[g->ray];
+      double z = cf_geo_gate_height_agl(range, el, o->instrument_height_m);
+      if (!(z <= blh) || z < o->min_height_m) continue;
+      if (o->max_range_m > 0 && g->horizontal_m > o->max_range_m) continue;
+      obs[n++] = (cf_flux_obs){g->east_m, g->north_m, z, g->time, g->value_ppm, g->sigma_ppm,
+                               met->ray_sweep[f][g->ray]};
+    }
+    free(lo);
+  }
+  *out = obs, *n_out = n;
+  return CF_OK;
+}
+
+static double median_of(double *v, long n) {
+  if (n <= 0) return NAN;
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Inversion workspace. */
+typedef struct {
+  const cf_flux_state *st;
+  const cf_flux_met *met;
+  const cf_flux_obs *obs;
+  long n_obs;
+  double *H;     /* [BLOCK * n] dense rows */
+  double *y, *s; /* [BLOCK] */
+  int nt;
+  int *row_ptr, *col; /* the kept rows as CSR: [BLOCK + 1], [BLOCK * n] */
+  double *val;        /* [BLOCK * n] */
+} inv_ws;
+
+/* Accumulate the dense rows k < m with keep[k] (NULL: all), y and s already
+ * compacted to the kept rows, through the sparse path. */
+static int accumulate_rows(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, int m, const unsigned char *keep) {
+  size_t n = (size_t)ws->st->n;
+  int kept = 0, nnz = 0;
+  ws->row_ptr[0] = 0;
+  for (int k = 0; k < m; k++) {
+    if (keep && !keep[k]) continue;
+    const double *row = ws->H + (size_t)k * n;
+    for (size_t j = 0; j < n; j++)
+      if (row[j] != 0.0) ws->col[nnz] = (int)j, ws->val[nnz++] = row[j];
+    ws->row_ptr[++kept] = nnz;
+  }
+  return kept ? cf_inv_accumulate_sparse(ctx, plan, kept, ws->row_ptr, ws->col, ws->val, ws->y, ws->s) : CF_OK;
+}
+
+/* Rows of the observations idx[0..m-1] into ws->H, in parallel. */
+static void rows_of(inv_ws *ws, const long *idx, int m) {
+  size_t n = (size_t)ws->st->n;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(ws->nt)
+  for (int i = 0; i < m; i++) cf_flux_jacobian_row(ws->st, ws->met, &ws->obs[idx[i]], ws->H + (size_t)i * n);
+}
+
+/* Prediction of row i: total H x and the emission part. */
+static void predict(const cf_flux_state *st, const double *row, const double *x, double *total, double *emis) {
+  double e = 0, t = 0;
+  for (int j = 0; j < st->i_sweeps; j++) e += row[j] * x[j];
+  t = e;
+  for (int j = st->i_sweeps; j < st->n; j++) t += row[j] * x[j];
+  *total = t, *emis = e;
+}
+
+typedef struct {
+  double f, floor_ppm;
+  long n_plume, n_clear;
+} model_error_est;
+
+/* Pass 1: a solve on every third observation with the noise alone, and the
+ * model error from its residuals. x1 [n] gets the pass-1 estimate. */
+static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_opts *o, double *x1, double *P,
+                      model_error_est *me) {
+  const cf_flux_state *st = ws->st;
+  long idx[BLOCK];
+  int m = 0, rc = CF_OK;
+  cf_inv_reset(plan);
+  for (long i = 0; i < ws->n_obs && !rc; i += 3) {
+    idx[m++] = i;
+    if (m == BLOCK || i + 3 >= ws->n_obs) {
+      rows_of(ws, idx, m);
+      for (int k = 0; k < m; k++) ws->y[k] = ws->obs[idx[k]].y, ws->s[k] = ws->obs[idx[k]].sigma;
+      rc = accumulate_rows(ctx, ws, plan, m, NULL);
+      m = 0;
+    }
+  }
+  if (!rc) rc = cf_inv_solve(ctx, plan, x1, P, NULL, NULL, NULL);
+  if (rc) return rc;
+  /* residual moments */
+  double clear_num = 0, plume_num = 0, plume_den = 0;
+  long n_clear = 0, n_plume = 0;
+  double fixed_f = o->model_error.choice == 0 ? NAN : o->model_error.value;
+  double fixed_floor = o->model_floor_ppm.choice == 0 ? NAN : o->model_floor_ppm.value;
+  /* two sweeps over the residuals: the floor first (needed by f) */
+  double *res = malloc((size_t)(ws->n_obs / 3 + 2) * 3 * sizeof *res);
+  if (!res) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
+  long nr = 0;
+  m = 0;
+  for (long i = 0; i < ws->n_obs; i += 3) {
+    idx[m++] = i;
+    if (m == BLOCK || i + 3 >= ws->n_obs) {
+      rows_of(ws, idx, m);
+      for (int k = 0; k < m; k++) {
+        double t, e;
+        predict(st, ws->H + (size_t)k * st->n, x1, &t, &e);
+        res[3 * nr] = ws->obs[idx[k]].y - t, res[3 * nr + 1] = e, res[3 * nr + 2] = ws->obs[idx[k]].sigma;
+        nr++;
+      }
+      m = 0;
+    }
+  }
+  for (long k = 0; k < nr; k++) {
+    double r = res[3 * k], p = fabs(res[3 * k + 1]), s = res[3 * k + 2];
+    if (fabs(r) > o->spike_sigma * s * 2) continue; /* spikes: far outside even a doubled noise */
+    if (p < 0.1 * s) clear_num += r * r - s * s, n_clear++;
+  }
+  double floor2 = n_clear ? clear_num / n_clear : 0.0;
+  if (floor2 < 0) floor2 = 0;
+  if (isfinite(fixed_floor)) floor2 = fixed_floor * fixed_floor;
+  for (long k = 0; k < nr; k++) {
+    double r = res[3 * k], p = fabs(res[3 * k + 1]), s = res[3 * k + 2];
+    double tot = sqrt(s * s + floor2 + p * p); /* generous: f <= 1 assumed for the outlier cut */
+    if (fabs(r) > o->spike_sigma * tot) continue;
+    if (p > s) plume_num += r * r - s * s - floor2, plume_den += p * p, n_plume++;
+  }
+  free(res);
+  double f2 = plume_den > 0 ? plume_num / plume_den : 0.0;
+  if (f2 < 0) f2 = 0;
+  me->f = isfinite(fixed_f) ? fixed_f : sqrt(f2);
+  me->floor_ppm = sqrt(floor2);
+  me->n_plume = n_plume, me->n_clear = n_clear;
+  return CF_OK;
+}
+
+/* Pass 2: every observation with the model error, outliers dropped, the
+ * sums of each jackknife block kept. */
+static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_error_est *me, const double *x1,
+                       double spike_sigma, int n_blocks, cf_inv_sums *sums, long *n_used, long *n_outliers) {
+  const cf_flux_state *st = ws->st;
+  long idx[BLOCK];
+  int rc = CF_OK;
+  *n_used = *n_outliers = 0;
+  long i = 0;
+  for (int b = 0; b < n_blocks && !rc; b++) {
+    cf_inv_reset(plan);
+    /* the observations of this block's sweeps: obs are in file order, sweeps
+     * in time order, so select by sweep (one pass over all per block) */
+    int s0 = (int)((long)b * st->n_sweeps / n_blocks), s1 = (int)((long)(b + 1) * st->n_sweeps / n_blocks);
+    int m = 0;
+    for (i = 0; i < ws->n_obs && !rc; i++) {
+      int sw = ws->obs[i].sweep;
+      if (sw >= s0 && sw < s1) idx[m++] = i;
+      if (m == BLOCK || (i + 1 == ws->n_obs && m > 0)) {
+        rows_of(ws, idx, m);
+        int kept = 0;
+        unsigned char keep[BLOCK];
+        for (int k = 0; k < m; k++) {
+          const double *row = ws->H + (size_t)k * st->n;
+          double t, e;
+          predict(st, row, x1, &t, &e);
+          const cf_flux_obs *ob = &ws->obs[idx[k]];
+          double sig = sqrt(ob->sigma * ob->sigma + me->floor_ppm * me->floor_ppm + (me->f * e) * (me->f * e));
+          keep[k] = !(fabs(ob->y - t) > spike_sigma * sig);
+          if (!keep[k]) {
+            (*n_outliers)++;
+            continue;
+          }
+          ws->y[kept] = ob->y, ws->s[kept] = sig;
+          kept++;
+        }
+        rc = accumulate_rows(ctx, ws, plan, m, keep);
+        *n_used += kept;
+        m = 0;
+      }
+    }
+    if (!rc) cf_inv_get_sums(plan, &sums[b]);
+  }
+  return rc;
+}
+
+
+static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met *met, const cf_flux_obs *obs,
+                         long n_obs, const cf_flux_sources *src, const cf_flux_opts *o, cf_flux_result *res) {
+  size_t n = (size_t)st->n;
+  cf_inv_params q = {0};
+  q.n = st->n;
+  q.x_a = st->x_a;
+  q.sigma_a = st->sigma_a;
+  q.prior = o->prior_corr_m > 0 ? CF_INV_PRIOR_EXPONENTIAL : CF_INV_PRIOR_DIAGONAL;
+  q.dim = 2;
+  q.pos = st->pos;
+  q.corr_length = o->prior_corr_m;
+  q.source = st->nonneg;
+  q.max_block = BLOCK;
+  cf_inv_plan *plan = NULL;
+  int rc = cf_inv_plan_create(ctx, &q, &plan);
+  if (rc) return rc;
+  inv_ws ws = {st, met, obs, n_obs, NULL, NULL, NULL, threads_of(ctx), NULL, NULL, NULL};
+  ws.H = malloc((size_t)BLOCK * n * sizeof *ws.H);
+  ws.row_ptr = malloc((BLOCK + 1) * sizeof *ws.row_ptr);
+  ws.col = malloc((size_t)BLOCK * n * sizeof *ws.col);
+  ws.val = malloc((size_t)BLOCK * n * sizeof *ws.val);
+  ws.y = malloc(BLOCK * sizeof *ws.y);
+  ws.s = malloc(BLOCK * sizeof *ws.s);
+  double *x1 = malloc(n * sizeof *x1), *x = malloc(n * sizeof *x), *P = malloc(n * n * sizeof *P);
+  double *Pj = NULL, *xj = NULL, *adiag = malloc(n * sizeof *adiag);
+  unsigned char *pinned = calloc(n, 1);
+  int K = o->jackknife_blocks;
+  if (K > st->n_sweeps / 2) K = st->n_sweeps / 2; /* at least 2 sweeps a block */
+  if (K < 2) K = 0;
+  int nb = K ? K : 1;
+  cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
+  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !adiag || !pinned || !sums)
+    rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
+  for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
+  model_error_est me = {0};
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
+                             "blocks)", st->n, n_obs, st->n_sweeps, K);
+    rc = cf_progress(ctx, 0.05, "flux: first solve (model error)");
+  }
+  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, &me);
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: model error %.3f of the enhancement, floor %.3f ppm (%ld plume, %ld clear gates)",
+           me.f, me.floor_ppm, me.n_plume, me.n_clear);
+    rc = cf_progress(ctx, 0.3, "flux: second solve");
+  }
+  long n_used = 0, n_out = 0;
+  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, nb, sums, &n_used, &n_out);
+  cf_inv_diag dg = {0};
+  if (!rc) {
+    cf_inv_sums *total = &sums[nb];
+    for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
+    rc = cf_inv_set_sums(ctx, plan, total, NULL);
+    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, adiag, pinned, &dg);
+  }
+  /* jackknife estimates of every source and group: [K][n_sources + n_groups] */
+  int ng = 0;
+  char **gname = NULL;
+  if (!rc) {
+    gname = calloc((size_t)src->n + 1, sizeof *gname);
+    if (!gname) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+    for (int k = 0; k < src->n && !rc; k++) {
+      if (!src->src[k].group) continue;
+      int g = 0;
+      while (g < ng && strcmp(gname[g], src->src[k].group)) g++;
+      if (g == ng) gname[ng++] = src->src[k].group;
+    }
+  }
+  int nq = src->n + ng;
+  double *W = NULL, *jk = NULL;
+  if (!rc) {
+    W = calloc((size_t)nq * n, sizeof *W);
+    jk = calloc((size_t)(K ? K : 1) * nq, sizeof *jk);
+    if (!W || !jk) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+  }
+  if (!rc) {
+    memcpy(W, st->w, (size_t)src->n * n * sizeof *W);
+    for (int k = 0; k < src->n; k++)
+      for (int g = 0; g < ng; g++)
+        if (src->src[k].group && !strcmp(src->src[k].group, gname[g]))
+          for (size_t j = 0; j < n; j++) W[(size_t)(src->n + g) * n + j] += st->w[(size_t)k * n + j];
+  }
+  if (!rc && K) {
+    Pj = malloc(n * n * sizeof *Pj);
+    xj = malloc(n * sizeof *xj);
+    if (!Pj || !xj) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "jackknife", "out of memory");
+    for (int b = 0; b < K && !rc; b++) {
+      rc = cf_progress(ctx, 0.6 + 0.35 * b / K, "flux: jackknife");
+      if (!rc) rc = cf_inv_set_sums(ctx, plan, &sums[nb], &sums[b]);
+      if (!rc) rc = cf_inv_solve(ctx, plan, xj, Pj, NULL, NULL, NULL);
+      for (int qk = 0; qk < nq && !rc; qk++) {
+        double t = 0;
+        for (size_t j = 0; j < n; j++) t += W[(size_t)qk * n + j] * xj[j];
+        jk[(size_t)b * nq + qk] = t;
+      }
+    }
+  }
+  if (!rc) {
+    res->n_sources = src->n;
+    res->sources = calloc((size_t)src->n + 1, sizeof *res->sources);
+    res->n_groups = ng;
+    res->groups = calloc((size_t)ng + 1, sizeof *res->groups);
+    if (!res->sources || !res->groups) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "result", "out of memory");
+  }
+  for (int qk = 0; qk < nq && !rc; qk++) {
+    const double *w = W + (size_t)qk * n;
+    double tot, sig, sjk = NAN;
+    rc = cf_inv_group(ctx, st->n, w, x, P, &tot, &sig);
+    if (rc) break;
+    if (K) {
+      double mean = 0, ss = 0;
+      for (int b = 0; b < K; b++) mean += jk[(size_t)b * nq + qk];
+      mean /= K;
+      for (int b = 0; b < K; b++) ss += (jk[(size_t)b * nq + qk] - mean) * (jk[(size_t)b * nq + qk] - mean);
+      sjk = sqrt((K - 1.0) / K * ss);
+    }
+    double sigma = isfinite(sjk) && sjk > sig ? sjk : sig;
+    if (qk < src->n) {
+      cf_flux_source_result *r = &res->sources[qk];
+      const cf_flux_source *s = &src->src[qk];
+      r->estimated = 1;
+      r->rate_t_h = tot, r->sigma_t_h = sigma, r->sigma_posterior_t_h = sig, r->sigma_jackknife_t_h = sjk;
+      double num = 0, den = 0;
+      int pin = 0;
+      for (size_t j = 0; j < n; j++)
+        if (w[j] != 0) num += w[j] * w[j] * adiag[j], den += w[j] * w[j], pin |= pinned[j] && s->kind == CF_SOURCE_POINT;
+      r->avg_kernel = den > 0 ? num / den : NAN;
+      r->constrained = pin;
+    } else {
+      cf_flux_group_result *g = &res->groups[qk - src->n];
+      g->name = strdup(gname[qk - src->n]);
+      if (!g->name) {
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+        break;
+      }
+      g->rate_t_h = tot, g->sigma_t_h = sigma, g->sigma_posterior_t_h = sig, g->sigma_jackknife_t_h = sjk;
+      for (int k = 0; k < src->n; k++)
+        if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->n_members++, g->prior_t_h += src->src[k].prior_t_per_h;
+      g->members = malloc((size_t)g->n_members * sizeof *g->members);
+      if (!g->members) {
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+        break;
+      }
+      int c = 0;
+      for (int k = 0; k < src->n; k++)
+        if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->members[c++] = k;
+    }
+  }
+  /* the map */
+  if (!rc) {
+    cf_flux_grid *gr = &res->grid;
+    size_t nc = (size_t)st->n_cells;
+    gr->nx = st->nx, gr->ny = st->ny, gr->west_m = st->west, gr->north_m = st->north, gr->res_m = st->res;
+    gr->flux_umol_m2_s = malloc(nc * sizeof(double));
+    gr->sigma_umol_m2_s = malloc(nc * sizeof(double));
+    gr->prior_umol_m2_s = malloc(nc * sizeof(double));
+    gr->avg_kernel = malloc(nc * sizeof(double));
+    if (!gr->flux_umol_m2_s || !gr->sigma_umol_m2_s || !gr->prior_umol_m2_s || !gr->avg_kernel)
+      rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "map", "out of memory");
+    for (size_t c = 0; c < nc && !rc; c++) {
+      gr->flux_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(x[c], st->cell_area);
+      gr->sigma_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(sqrt(P[c * n + c]), st->cell_area);
+      gr->prior_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(st->x_a[c], st->cell_area);
+      gr->avg_kernel[c] = adiag[c];
+    }
+  }
+  if (!rc) {
+    cf_flux_diag *d = &res->diag;
+    d->n_obs = n_used, d->n_outliers = n_out, d->n_state = st->n;
+    d->dofs = dg.dofs, d->chi2_per_obs = dg.chi2_per_obs, d->rcond = dg.rcond, d->n_constrained = dg.n_constrained;
+    d->model_error_fraction = me.f, d->model_floor_ppm = me.floor_ppm, d->jackknife_blocks = K;
+  }
+  free(W), free(jk), free(gname);
+  for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
+  free(sums);
+  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(Pj), free(xj), free(adiag), free(pinned);
+  cf_inv_plan_destroy(plan);
+  return rc;
+}
+
+/* --- mass balance ------------------------------------------------------------------ */
+
+static int run_mass_balance(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met *met, const cf_flux_obs *obs,
+                            long n_obs, const cf_flux_sources *src, const cf_geo_site *site, const cf_flux_opts *o,
+                            double blh, double n_air, cf_flux_result *res) {
+  if (met->n_sweeps > CF_MB_MAX_SWEEPS) {
+    cf_log(ctx, CF_LOG_WARN, "flux: mass balance uses the first %d of %d sweeps", CF_MB_MAX_SWEEPS, met->n_sweeps);
+  }
+  int nsw = met->n_sweeps < CF_MB_MAX_SWEEPS ? met->n_sweeps : CF_MB_MAX_SWEEPS;
+  cf_mb_obs *mo = malloc((size_t)(n_obs > 0 ? n_obs : 1) * sizeof *mo);
+  cf_mb_wind *wind = calloc((size_t)nsw, sizeof *wind);
+  double *oe = malloc((size_t)(src->n + 1) * 2 * sizeof *oe);
+  if (!mo || !wind || !oe) {
+    free(mo), free(wind), free(oe);
+    return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "mass balance", "out of memory");
+  }
+  long m = 0;
+  for (long i = 0; i < n_obs; i++)
+    if (obs[i].sweep < nsw) mo[m++] = (cf_mb_obs){obs[i].e, obs[i].n, obs[i].z, obs[i].y, obs[i].sigma, obs[i].sweep};
+  double R = 0;
+  for (int s = 0; s < nsw; s++)
+    if (met->sw[s].range_max_m > R) R = met->sw[s].range_max_m;
+  int rc = CF_OK;
+  void *work = NULL;
+  size_t work_bytes = 0;
+  for (int k = 0; k < src->n && !rc; k++) {
+    cf_flux_source_result *r = &res->sources[k];
+    const cf_flux_source *s = &src->src[k];
+    r->mb_rate_t_h = r->mb_sigma_t_h = NAN;
+    if (s->kind != CF_SOURCE_POINT) {
+      snprintf(r->mb_reason, sizeof r->mb_reason, "an area source: the mass balance here isolates point sources");
+      continue;
+    }
+    double se, sn;
+    cf_geo_local(site, s->lon, s->lat, &se, &sn);
+    double d = hypot(se, sn);
+    int no = 0;
+    for (int j = 0; j < src->n; j++) {
+      if (j == k) continue;
+      cf_geo_local(site, src->src[j].lon, src->src[j].lat, &oe[2 * no], &oe[2 * no + 1]);
+      no++;
+    }
+    /* others as separate arrays */
+    double *other_e = malloc((size_t)(no + 1) * sizeof *other_e), *other_n = malloc((size_t)(no + 1) * sizeof *other_n);
+    if (!other_e || !other_n) {
+      free(other_e), free(other_n);
+      rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "mass balance", "out of memory");
+      break;
+    }
+    for (int j = 0; j < no; j++) other_e[j] = oe[2 * j], other_n[j] = oe[2 * j + 1];
+    for (int w = 0; w < nsw; w++) {
+      const cf_plume_model *pm = cf_flux_met_model(met, w, d);
+      wind[w].speed_ms = met->sw[w].speed_ms;
+      wind[w].from_deg = pm->met.wind_from_deg;
+      wind[w].sigma_speed_ms = 0.05 * met->sw[w].speed_ms;
+      wind[w].sigma_dir_deg = met->sigma_dir_deg > 2 ? met->sigma_dir_deg : 2;
+    }
+    cf_mb_settings ms;
+    cf_mass_balance_defaults(&ms);
+    ms.source_e = se, ms.source_n = sn;
+    ms.x_min_m = o->mb_x_min_m > 0 ? o->mb_x_min_m : fmax(500.0, d - 0.7 * R);
+    ms.x_max_m = o->mb_x_max_m > 0 ? o->mb_x_max_m : d + 0.7 * R;
+    if (!(ms.x_max_m > ms.x_min_m)) ms.x_max_m = ms.x_min_m + 1000;
+    double xm = 0.5 * (ms.x_min_m + ms.x_max_m), sy, sz;
+    cf_briggs_rural((cf_stability)(res->diag.stability - 'A'), xm, &sy, &sz);
+    ms.window_half_m = o->mb_window_m > 0 ? o->mb_window_m
+                                          : 2.5 * hypot(sy, xm * tan(met->sigma_theta_deg * 3.14159265358979 / 180));
+    ms.bin_m = ms.window_half_m / 10;
+    ms.bg_outer_m = 3 * ms.window_half_m;
+    ms.n_air_mol_m3 = n_air;
+    ms.blh_m = blh;
+    ms.n_other = no, ms.other_e = other_e, ms.other_n = other_n;
+    size_t need = cf_mass_balance_work_size((size_t)m, &ms);
+    if (need > work_bytes) {
+      void *p = realloc(work, need);
+      if (!p) {
+        free(other_e), free(other_n);
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "mass balance", "out of memory");
+        break;
+      }
+      work = p, work_bytes = need;
+    }
+    cf_mb_result mr;
+    rc = cf_mass_balance(ctx, mo, (size_t)m, wind, nsw, &ms, work, work_bytes, &mr);
+    free(other_e), free(other_n);
+    if (rc) break;
+    r->mb_isolated = mr.isolated;
+    if (mr.isolated) {
+      r->mb_rate_t_h = mr.rate_t_h, r->mb_sigma_t_h = mr.sigma_t_h;
+      cf_log(ctx, CF_LOG_INFO, "flux: mass balance of %s: %.2f +- %.2f t/h from %d of %d sweeps", s->name, mr.rate_t_h,
+             mr.sigma_t_h, mr.n_used, mr.n_sweeps);
+    } else {
+      snprintf(r->mb_reason, sizeof r->mb_reason, "%s", mr.reason);
+      cf_log(ctx, CF_LOG_INFO, "flux: mass balance cannot isolate %s: %s", s->name, mr.reason);
+    }
+  }
+  (void)st;
+  free(work), free(mo), free(wind), free(oe);
+  return rc;
+}
+
+/* --- the whole estimate ----------------------------------------------------------- */
+
+static int fill_inputs(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_opts *o, cf_flux_result *r) {
+  r->n_inputs = set->n;
+  r->input_paths = calloc((size_t)set->n + 1, sizeof *r->input_paths);
+  r->input_sha256 = calloc((size_t)set->n + 1, sizeof *r->input_sha256);
+  if (!r->input_paths || !r->input_sha256) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inputs", "out of memory");
+  for (int f = 0; f < set->n; f++) {
+    r->input_paths[f] = strdup(set->files[f].path);
+    if (!r->input_paths[f]) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inputs", "out of memory");
+    int rc = cf_sha256_file(ctx, set->files[f].path, r->input_sha256[f]);
+    if (rc) return rc;
+  }
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  cf_kv_json(&sb, rows, NROWS, o);
+  cf_strbuf_puts(&sb, "}");
+  r->settings_json = strdup(cf_strbuf_str(&sb));
+  cf_strbuf_free(&sb);
+  return r->settings_json ? CF_OK : cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "settings", "out of memory");
+}
+
+int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *src, const cf_flux_opts *o,
+                     cf_flux_result *out) {
+  memset(out, 0, sizeof *out);
+  int rc = cf_flux_opts_check(ctx, o);
+  if (rc) return rc;
+  if (!set || set->n < 1) return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "inputs", "no L2 file");
+  if (!src || src->n < 1)
+    return cf_error(ctx, CF_EDATA, src && src->path ? src->path : CF_FLUX_WHERE, "name", "the sources layer has no source");
+  const cf_l2 *l0 = &set->files[0];
+  cf_geo_site site;
+  rc = cf_geo_site_init(ctx, l0->latitude_deg, l0->longitude_deg, l0->altitude_m, &site);
+  if (rc) return rc;
+  out->lat_deg = l0->latitude_deg, out->lon_deg = l0->longitude_deg, out->alt_m = l0->altitude_m;
+  snprintf(out->crs, sizeof out->crs, "+proj=aeqd +lat_0=%.10f +lon_0=%.10f +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs",
+           l0->latitude_deg, l0->longitude_deg);
+  out->method = o->method;
+  double blh;
+  if (o->blh_m.choice == 0) {
+    rc = cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "blh_m", "auto is not available yet: give blh_m=");
+    return rc;
+  }
+  blh = o->blh_m.value;
+  out->diag.blh_m = blh, out->diag.blh_auto = 0;
+  double n_air = o->p_hpa * 100.0 / (8.314462618 * o->t_k);
+  out->diag.n_air_mol_m3 = n_air;
+
+  cf_flux_met met;
+  cf_flux_obs *obs = NULL;
+  long n_obs = 0;
+  cf_flux_state st;
+  memset(&st, 0, sizeof st);
+  double max_dist = 0;
+  rc = cf_flux_met_build(ctx, set, o, blh, &met);
+  if (!rc) {
+    double sdir = o->sigma_theta_deg.choice == 0 ? met.sigma_dir_deg : o->sigma_theta_deg.value;
+    cf_stability stab;
+    if (o->stability == 0) {
+      rc = cf_stability_from_sigma_theta(ctx, met.sigma_theta_deg, &stab);
+      out->diag.stability_auto = 1;
+    } else {
+      stab = (cf_stability)(o->stability - 1);
+    }
+    out->diag.stability = cf_stability_letter(stab);
+    out->diag.sigma_theta_deg = sdir;
+    out->diag.wind_speed_ms = met.mean_speed_ms, out->diag.wind_from_deg = met.mean_from_deg;
+    cf_log(ctx, CF_LOG_INFO, "flux: %d sweeps, wind %.1f m/s from %.0f deg, direction spread %.1f deg -> class %c, "
+                             "plume axis uncertainty %.1f deg, BLH %.0f m",
+           met.n_sweeps, met.mean_speed_ms, met.mean_from_deg, met.sigma_theta_deg, out->diag.stability, sdir, blh);
+    if (!rc) rc = gather_obs(ctx, set, &met, o, blh, &obs, &n_obs);
+    if (!rc && n_obs == 0)
+      rc = cf_error(ctx, CF_EDATA, l0->path, "co2_mole_fraction",
+                    "no usable observation in %d file(s): every gate is masked, flagged (qc_flag != 0), above the "
+                    "boundary layer (%g m) or outside max_range_m", set->n, blh);
+    double max_h = 0;
+    for (long i = 0; i < n_obs; i++) max_h = fmax(max_h, hypot(obs[i].e, obs[i].n));
+    max_dist = o->domain_m * 1.4142135623730951 + max_h;
+    if (!rc) rc = cf_flux_met_models(ctx, &met, stab, blh, n_air, sdir, max_dist);
+    for (int k = 0; k < src->n && !rc; k++)
+      if (src->src[k].kind == CF_SOURCE_POINT && !(src->src[k].height_m <= blh))
+        rc = cf_error(ctx, CF_EDATA, src->path, src->src[k].name,
+                      "height_m %g m is above the boundary layer (%g m): the plume model traps emissions below it",
+                      src->src[k].height_m, blh);
+  }
+  double *med = NULL;
+  if (!rc) {
+    /* each sweep's median for its offset prior */
+    med = malloc((size_t)met.n_sweeps * sizeof *med);
+    long *cnt = calloc((size_t)met.n_sweeps + 1, sizeof *cnt);
+    double *buf = malloc((size_t)n_obs * sizeof *buf);
+    if (!med || !cnt || !buf) {
+      rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "observations", "out of memory");
+    } else {
+      /* sort observations' values by sweep with a counting pass */
+      for (long i = 0; i < n_obs; i++) cnt[obs[i].sweep + 1]++;
+      for (int s = 0; s < met.n_sweeps; s++) cnt[s + 1] += cnt[s];
+      long *pos = malloc((size_t)met.n_sweeps * sizeof *pos);
+      if (!pos) {
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "observations", "out of memory");
+      } else {
+        memcpy(pos, cnt, (size_t)met.n_sweeps * sizeof *pos);
+        for (long i = 0; i < n_obs; i++) buf[pos[obs[i].sweep]++] = obs[i].y;
+        double *all = malloc((size_t)n_obs * sizeof *all);
+        double gmed = NAN;
+        if (all) {
+          memcpy(all, buf, (size_t)n_obs * sizeof *all);
+          gmed = median_of(all, n_obs);
+          free(all);
+        }
+        for (int s = 0; s < met.n_sweeps; s++) {
+          long a = cnt[s], b = cnt[s + 1];
+          med[s] = b > a ? median_of(buf + a, b - a) : gmed;
+        }
+        free(pos);
+      }
+    }
+    free(cnt), free(buf);
+  }
+  if (!rc) {
+    double t_ref = 0.5 * (met.sw[0].t_start + met.sw[met.n_sweeps - 1].t_end);
+    rc = cf_flux_state_build(ctx, src, &site, o, met.n_sweeps, med, t_ref, &st);
+    st.x_max = max_dist;
+  }
+  free(med);
+  if (!rc && o->method != CF_FLUX_MASS_BALANCE) rc = run_inversion(ctx, &st, &met, obs, n_obs, src, o, out);
+  if (!rc && !out->sources) {
+    out->n_sources = src->n;
+    out->sources = calloc((size_t)src->n + 1, sizeof *out->sources);
+    if (!out->sources) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "result", "out of memory");
+    out->diag.n_obs = n_obs;
+    out->diag.n_state = st.n;
+  }
+  for (int k = 0; k < src->n && !rc; k++) {
+    cf_flux_source_result *r = &out->sources[k];
+    const cf_flux_source *s = &src->src[k];
+    r->name = s->name, r->kind = s->kind, r->group = s->group;
+    r->prior_t_h = s->prior_t_per_h, r->prior_sigma_t_h = s->prior_sigma_t_per_h;
+    cf_geo_local(&site, s->lon, s->lat, &r->e_m, &r->n_m);
+    if (!r->estimated) r->rate_t_h = r->sigma_t_h = r->sigma_posterior_t_h = r->sigma_jackknife_t_h = r->avg_kernel = NAN;
+  }
+  if (!rc && o->method != CF_FLUX_INVERSION)
+    rc = run_mass_balance(ctx, &st, &met, obs, n_obs, src, &site, o, blh, n_air, out);
+  if (!rc) {
+    out->n_sweeps = met.n_sweeps;
+    out->sweeps = calloc((size_t)met.n_sweeps, sizeof *out->sweeps);
+    if (!out->sweeps) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "result", "out of memory");
+    for (int s = 0; s < met.n_sweeps && !rc; s++) {
+      const cf_flux_sweep_met *w = &met.sw[s];
+      out->sweeps[s] = (cf_flux_sweep){w->elevation_deg, w->az_min, w->az_max, w->range_min_m, w->range_max_m,
+                                       w->t_start, w->t_end, fmod(atan2(-w->u, -w->v) * 180 / 3.14159265358979323846 + 360, 360), w->speed_ms};
+    }
+  }
+  if (!rc) rc = fill_inputs(ctx, set, o, out);
+  if (!rc) cf_progress(ctx, 1.0, "flux: done");
+  cf_flux_state_free(&st);
+  free(obs);
+  cf_flux_met_free(&met);
+  if (rc) cf_flux_result_free(out);
+  return rc;
+}
