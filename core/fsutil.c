@@ -226,6 +226,19 @@ int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n) {
   return rc;
 }
 
+int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text) {
+  errno = 0;
+  FILE *f = fopen(af->part_path, "wb");
+  if (!f) return cf_error(ctx, CF_EIO, af->final_path, "", "cannot write: %s", strerror(errno));
+  size_t n = strlen(text);
+  int ok = fwrite(text, 1, n, f) == n;
+  int e = errno;
+  if (fclose(f) != 0) ok = 0, e = errno;
+  if (ok) return CF_OK;
+  int why = cf_write_errno(af->part_path, e, 65536.0);
+  return cf_error(ctx, CF_EIO, af->final_path, "", "write failed: %s", strerror(why ? why : e ? e : EIO));
+}
+
 void cf_atomic_end(cf_atomic_file *af) {
   if (af->part_path) unlink(af->part_path);
   free(af->part_path);

@@ -39,6 +39,9 @@ int cf_atomic_commit(cf_ctx *ctx, cf_atomic_file *af);
  * has no hard links the old files cannot be kept and the renames are only
  * in order. */
 int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n);
+/* Write `text` into af's part file (every write and the close checked);
+ * a failure names the final path and says why (cf_write_errno). */
+int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text);
 /* Remove the part file if it exists and free; safe after commit too. */
 void cf_atomic_end(cf_atomic_file *af);
 /* Remove, from directory `dir`, every part file process `pid` made there

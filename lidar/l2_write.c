@@ -52,15 +52,7 @@ const char *cf_nc_failure_reason(int e, char *why, size_t n) {
   return why;
 }
 
-#define NC(call)                                                                             \
-  do {                                                                                       \
-    errno = 0;                                                                               \
-    int e_ = (call);                                                                         \
-    if (e_ != NC_NOERR) {                                                                    \
-      char why_[320];                                                                        \
-      return cf_error(ctx, CF_EIO, w->af.final_path, "", "%s", cf_nc_failure_reason(e_, why_, sizeof why_)); \
-    }                                                                                        \
-  } while (0)
+#define NC(call) CF_NC_TRY(ctx, w->af.final_path, "", call)
 
 static int put_text(int nc, int var, const char *name, const char *v) {
   return nc_put_att_text(nc, var, name, strlen(v), v);

@@ -33,6 +33,18 @@ int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok);
  * left on device"), else netCDF's; call right after the failing call,
  * with errno cleared before it. Writes into `why` and returns it. */
 const char *cf_nc_failure_reason(int e, char *why, size_t n);
+/* Run netCDF call `call` (errno cleared first); if it fails, return from
+ * the calling function with a CF_EIO frame naming `path` and `var` and
+ * cf_nc_failure_reason's text. The caller includes <errno.h>. */
+#define CF_NC_TRY(ctx, path, var, call)                                                             \
+  do {                                                                                              \
+    errno = 0;                                                                                      \
+    int e_ = (call);                                                                                \
+    if (e_ != NC_NOERR) {                                                                           \
+      char why_[320];                                                                               \
+      return cf_error((ctx), CF_EIO, (path), (var), "%s", cf_nc_failure_reason(e_, why_, sizeof why_)); \
+    }                                                                                               \
+  } while (0)
 
 /* Convenience: process `l0_path` with `opts` into `l2_path`. */
 int cf_lidar_l0_to_l2(cf_ctx *ctx, const char *l0_path, const char *l2_path, const cf_lidar_opts *opts,

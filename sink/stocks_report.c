@@ -12,7 +12,6 @@
  * lines (strict RFC 4180 readers reject them); its provenance is the JSON
  * beside it.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,19 +297,6 @@ static char *report_csv(const cf_stocks_result *r) {
   return cf_strbuf_take(&sb);
 }
 
-/* Write `text` into the part file of `af`; every write and the close checked. */
-static int write_part(cf_ctx *ctx, cf_atomic_file *af, const char *text) {
-  FILE *f = fopen(af->part_path, "wb");
-  if (!f) return cf_error(ctx, CF_EIO, af->final_path, "", "cannot write: %s", strerror(errno));
-  size_t n = strlen(text);
-  int ok = fwrite(text, 1, n, f) == n;
-  int e = errno;
-  if (fclose(f) != 0) ok = 0, e = errno;
-  if (ok) return CF_OK;
-  int why = cf_write_errno(af->part_path, e, 65536.0);
-  return cf_error(ctx, CF_EIO, af->final_path, "", "write failed: %s", strerror(why ? why : e));
-}
-
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json) {
   size_t n = strlen(json_path);
@@ -323,8 +309,8 @@ int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_pat
   cf_atomic_file aj = {0}, ac = {0};
   if (!rc) rc = cf_atomic_begin(ctx, json_path, &aj);
   if (!rc) rc = cf_atomic_begin(ctx, csv_path, &ac);
-  if (!rc) rc = write_part(ctx, &aj, json);
-  if (!rc) rc = write_part(ctx, &ac, csv);
+  if (!rc) rc = cf_atomic_write_text(ctx, &aj, json);
+  if (!rc) rc = cf_atomic_write_text(ctx, &ac, csv);
   if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, json_path, "", "cancelled");
   cf_atomic_file *const both[2] = {&aj, &ac};
   if (!rc) rc = cf_atomic_commit_all(ctx, both, 2);

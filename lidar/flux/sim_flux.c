@@ -410,15 +410,7 @@ typedef struct {
   int *beams;
 } l2_data;
 
-#define NCK(call)                                                                                     \
-  do {                                                                                                \
-    errno = 0;                                                                                        \
-    int e_ = (call);                                                                                  \
-    if (e_ != NC_NOERR) {                                                                             \
-      char why_[320];                                                                                 \
-      return cf_error(ctx, CF_EIO, path, var_, "%s", cf_nc_failure_reason(e_, why_, sizeof why_));    \
-    }                                                                                                 \
-  } while (0)
+#define NCK(call) CF_NC_TRY(ctx, path, var_, call)
 
 static int put_text(int nc, int var, const char *name, const char *v) {
   return nc_put_att_text(nc, var, name, strlen(v), v);
