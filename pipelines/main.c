@@ -29,6 +29,7 @@
 #include "lidar/process_options.h"
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
+#include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
 #include "pipelines/pipeline_internal.h"
 #include "sink/params.h"
@@ -56,6 +57,7 @@ static const char *usage_main =
     "  simulate flux       write simulated L2 files of a scene of CO2 sources and the truth\n"
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
+    "  flux estimate       emission rates of sources from L2 lidar scans (inversion, mass balance)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
     "  version             print the version\n"
     "  help [COMMAND]      help on a command\n"
@@ -152,6 +154,19 @@ static const char *usage_forest =
     "stratum_field=NAME (the strata layer's field).\n"
     "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
 
+static const char *usage_flux =
+    "Usage: carbonflux flux estimate L2.nc... --sources SOURCES -o OUTDIR [--layer NAME] [KEY=VALUE]...\n\n"
+    "Emission rates of candidate sources, with uncertainty, from L2 lidar files of one\n"
+    "site (contract 1.1, any writer) and a sources layer (any OGR format; fields name,\n"
+    "kind, height_m, prior_t_per_h, prior_sigma_t_per_h, group): a Bayesian inversion\n"
+    "on a flux grid with a Gaussian-plume forward model, and a mass balance of the\n"
+    "point sources it can isolate (../shared/spec/flux-io.md, lidar/flux/estimate.h).\n"
+    "Writes OUTDIR/flux_summary.json, flux_l3.nc, flux_map.tif and flux_map.png, all\n"
+    "or none. Exit 1: usage or settings; 4: the inputs cannot give an answer (no wind,\n"
+    "no observation, a source outside the domain...; the message names file and field);\n"
+    "2: processing failed.\n\n"
+    "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -164,6 +179,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "lidar")) return usage_lidar;
   if (!strcmp(cmd, "params")) return usage_params;
   if (!strcmp(cmd, "forest")) return usage_forest;
+  if (!strcmp(cmd, "flux")) return usage_flux;
   return NULL;
 }
 
@@ -198,6 +214,11 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_simflux_describe(out, &fd);
   }
   if (cmd && !strcmp(cmd, "lidar")) cf_lidar_opts_describe(out);
+  if (cmd && !strcmp(cmd, "flux")) {
+    cf_flux_opts d;
+    cf_flux_defaults(&d);
+    cf_kv_describe(out, cf_flux_settings.opts, cf_flux_settings.n, &d);
+  }
   if (cmd && !strcmp(cmd, "forest")) {
     cf_stocks_opts d;
     cf_stocks_opts_default(&d);
@@ -641,6 +662,61 @@ static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
   return EXIT_OK;
 }
 
+static int cmd_flux(cf_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "estimate")) return usage_error("flux", "what to do? (only 'estimate' for now)%s", "");
+  const char *sources = NULL, *layer = NULL, *out = NULL;
+  const char **l2 = calloc((size_t)argc + 1, sizeof *l2);
+  if (!l2) return EXIT_PROCESSING;
+  int n = 0, code = EXIT_OK;
+  cf_flux_opts o;
+  cf_flux_defaults(&o);
+  for (int i = 1; i < argc && code == EXIT_OK; i++) {
+    const char *a = argv[i];
+    const char **slot = !strcmp(a, "--sources") ? &sources : !strcmp(a, "--layer") ? &layer
+                        : !strcmp(a, "-o") || !strcmp(a, "--out") ? &out : NULL;
+    if (slot && i + 1 < argc) {
+      *slot = argv[++i];
+    } else if (a[0] != '-' && strchr(a, '=')) {
+      if (cf_flux_set(ctx, &o, a)) {
+        cf_log_error_chain(ctx);
+        code = EXIT_USAGE;
+      }
+    } else if (a[0] != '-') {
+      l2[n++] = a;
+    } else {
+      code = usage_error("flux", "unexpected argument '%s'", a);
+    }
+  }
+  if (code == EXIT_OK && (!n || !sources || !out))
+    code = usage_error("flux", "give the L2 files, --sources SOURCES and -o OUTDIR%s", "");
+  if (code == EXIT_OK && cf_flux_opts_check(ctx, &o)) {
+    cf_log_error_chain(ctx);
+    code = EXIT_USAGE;
+  }
+  for (int k = 0; k <= n && code == EXIT_OK; k++) {
+    const char *in = k < n ? l2[k] : sources;
+    if (!cf_file_exists(in)) {
+      cf_log(ctx, CF_LOG_ERROR, "flux estimate: the %s '%s' does not exist (nothing was written)",
+             k < n ? "L2 file" : "sources layer", in);
+      code = EXIT_USAGE;
+    } else if (cf_path_same(in, out)) {
+      cf_log(ctx, CF_LOG_ERROR, "flux estimate: the output directory '%s' is the input '%s' (nothing was written)", out, in);
+      code = EXIT_USAGE;
+    }
+  }
+  if (code == EXIT_OK) {
+    int rc = cf_flux_run(ctx, l2, n, sources, layer, &o, out);
+    if (rc) {
+      cf_log_error_chain(ctx);
+      code = rc == CF_EINVAL || rc == CF_ENOENT ? EXIT_USAGE : rc == CF_EDATA ? EXIT_ALL_REJECTED : EXIT_PROCESSING;
+    } else {
+      cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, (const char *)NULL);
+    }
+  }
+  free(l2);
+  return code;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -792,6 +868,8 @@ int main(int argc, char **argv) {
     code = cmd_params(ctx, nrest, rest);
   else if (!strcmp(cmd, "forest"))
     code = cmd_forest(ctx, nrest, rest);
+  else if (!strcmp(cmd, "flux"))
+    code = cmd_flux(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

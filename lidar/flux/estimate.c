@@ -814,3 +814,42 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   if (rc) cf_flux_result_free(out);
   return rc;
 }
+
+/* --- the command and the pipeline ------------------------------------------------ */
+
+int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
+                const char *sources_layer, const cf_flux_opts *o, const char *outdir) {
+  int rc = cf_flux_opts_check(ctx, o);
+  if (rc) return rc;
+  cf_l2_set set;
+  cf_flux_sources src;
+  memset(&set, 0, sizeof set);
+  memset(&src, 0, sizeof src);
+  rc = cf_l2_read_set(ctx, l2_paths, n_paths, 0, 0, &set);
+  if (!rc) rc = cf_flux_sources_read(ctx, sources_path, sources_layer, &src);
+  cf_flux_result r;
+  memset(&r, 0, sizeof r);
+  if (!rc) rc = cf_flux_estimate(ctx, &set, &src, o, &r);
+  if (!rc) rc = cf_flux_write_outputs(ctx, &r, outdir);
+  cf_flux_result_free(&r); /* borrows names from src: free first */
+  cf_flux_sources_free(&src);
+  cf_l2_set_free(&set);
+  return rc;
+}
+
+int cf_flux_merge_mass_balance(cf_ctx *ctx, cf_flux_result *r, const cf_flux_result *mb) {
+  if (r->n_sources != mb->n_sources)
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "sources", "the mass balance ran on %d sources, the inversion on %d",
+                    mb->n_sources, r->n_sources);
+  for (int k = 0; k < r->n_sources; k++) {
+    if (strcmp(r->sources[k].name, mb->sources[k].name))
+      return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "sources", "source %d is '%s' in one run and '%s' in the other", k,
+                      r->sources[k].name, mb->sources[k].name);
+    r->sources[k].mb_isolated = mb->sources[k].mb_isolated;
+    r->sources[k].mb_rate_t_h = mb->sources[k].mb_rate_t_h;
+    r->sources[k].mb_sigma_t_h = mb->sources[k].mb_sigma_t_h;
+    memcpy(r->sources[k].mb_reason, mb->sources[k].mb_reason, sizeof r->sources[k].mb_reason);
+  }
+  r->method = CF_FLUX_BOTH;
+  return CF_OK;
+}

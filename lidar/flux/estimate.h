@@ -175,6 +175,17 @@ void cf_flux_result_free(cf_flux_result *r);
 int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *src, const cf_flux_opts *o,
                      cf_flux_result *out);
 
+/* `carbonflux flux estimate`: read the L2 files (one site) and the
+ * sources layer (layer NULL: the first), estimate, write the outputs into
+ * outdir. Codes as cf_flux_estimate, plus the readers' CF_ENOENT. */
+int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
+                const char *sources_layer, const cf_flux_opts *o, const char *outdir);
+
+/* Put the mass-balance answers of `mb` (a run with method mass_balance on
+ * the same sources) into `r` (a run with method inversion), which becomes
+ * method both: what the pipeline's two stages make of their two runs. */
+int cf_flux_merge_mass_balance(cf_ctx *ctx, cf_flux_result *r, const cf_flux_result *mb);
+
 /* The outputs of flux-io.md into `outdir` (created if missing): all four
  * files or none (lidar/flux/flux_write.c). */
 int cf_flux_write_outputs(cf_ctx *ctx, const cf_flux_result *r, const char *outdir);
