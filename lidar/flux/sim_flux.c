@@ -29,6 +29,10 @@
 #define STREAM_RAY (UINT64_C(1) << 32)
 #define STREAM_SWEEP (UINT64_C(2) << 32)
 #define STREAM_WIND (UINT64_C(3) << 32)
+#define STREAM_CNR (UINT64_C(4) << 32) /* + ray: drawn after the others, so adding it changed none of them */
+
+#define CNR_1KM_DB (-15.0) /* cnr_on of the mixed layer at 1 km range */
+#define CNR_OFF_EXCESS_DB 1.0 /* cnr_off - cnr_on (less absorption off-line) */
 
 #define F(field) offsetof(cf_simflux_config, field)
 static const cf_kv_opt opts[] = {
@@ -56,7 +60,7 @@ static const cf_kv_opt opts[] = {
     {"K_z", CF_KV_DOUBLE, F(k_z), 0, 1e5, "m2/s", "vertical eddy diffusivity: sigma_z = sqrt(2 K_z age) + sigma_z0", NULL},
     {"sigma_h0", CF_KV_DOUBLE, F(sigma_h0), 0.1, 1e4, "m", "initial horizontal puff width", NULL},
     {"sigma_z0", CF_KV_DOUBLE, F(sigma_z0), 0.1, 1e4, "m", "initial vertical puff width", NULL},
-    {"bl_height", CF_KV_DOUBLE, F(bl_height), 50, 5000, "m", "boundary-layer top (reflecting)", NULL},
+    {"bl_height", CF_KV_DOUBLE, F(bl_height), 50, 5000, "m", "boundary-layer top (reflecting; the CNR drops above it)", NULL},
     {"release_s", CF_KV_DOUBLE, F(release_s), 0.1, 3600, "s", "interval between puffs", NULL},
     {"spinup_s", CF_KV_DOUBLE, F(spinup_s), 0, 86400, "s", "puffs are released from t0 - spinup_s on", NULL},
     {"area_cell", CF_KV_DOUBLE, F(area_cell), 10, 1e5, "m", "grid step of the sub-sources of an area source", NULL},
@@ -74,6 +78,11 @@ static const cf_kv_opt opts[] = {
     {"vr_noise", CF_KV_DOUBLE, F(vr_noise), 0, 100, "m/s", "radial velocity noise (1 sigma)", NULL},
     {"wind_noise", CF_KV_DOUBLE, F(wind_noise), 0, 100, "m/s", "noise of the fitted wind profile per component", NULL},
     {"wind_levels", CF_KV_INT, F(wind_levels), 1, 1000, "", "wind profile levels at 50, 100, ... m", NULL},
+    {"cnr_free_ratio", CF_KV_DOUBLE, F(cnr_free_ratio), 1e-4, 1, "1",
+     "aerosol backscatter above bl_height / below it (the CNR drops by -10 log10 of it)", NULL},
+    {"cnr_transition_m", CF_KV_DOUBLE, F(cnr_transition_m), 0, 1000, "m",
+     "width w of the top: log backscatter follows tanh((z - bl_height) / w) (0: a step)", NULL},
+    {"cnr_noise_db", CF_KV_DOUBLE, F(cnr_noise_db), 0, 20, "dB", "CNR noise per gate (1 sigma)", NULL},
 };
 enum { NOPTS = sizeof opts / sizeof *opts };
 
@@ -92,6 +101,13 @@ void cf_simflux_defaults(cf_simflux_config *c) {
   c->co2 = 420, c->sweep_offset_sigma = 0.5, c->gradient_east = 0.02, c->gradient_north = 0;
   c->noise_ppm = 4, c->missing_ray = 0.02, c->spike_prob = 0.002, c->spike_ppm = 40, c->flag_spikes = 0;
   c->vr_noise = 0.2, c->wind_noise = 0.3, c->wind_levels = 10;
+  c->cnr_free_ratio = 0.1, c->cnr_transition_m = 30, c->cnr_noise_db = 0.5;
+}
+
+double cf_simflux_cnr_db(const cf_simflux_config *c, double range_m, double z_agl_m) {
+  double x = c->cnr_transition_m > 0 ? tanh((z_agl_m - c->bl_height) / c->cnr_transition_m)
+                                     : (z_agl_m > c->bl_height) - (z_agl_m < c->bl_height);
+  return CNR_1KM_DB - 20.0 * log10(range_m / 1000.0) + 10.0 * log10(c->cnr_free_ratio) * 0.5 * (1.0 + x);
 }
 
 int cf_simflux_set(cf_ctx *ctx, cf_simflux_config *c, const char *kv) {
@@ -675,8 +691,9 @@ static int simulate_sweeps(cf_ctx *ctx, const cf_simflux_model *m, const double 
     unsigned short *qc = d->qc + (size_t)i * G;
     cf_rng r;
     cf_rng_seed(&r, c->seed, STREAM_RAY + (uint64_t)s * (uint64_t)R + (uint64_t)j);
-    cf_rng rs;
+    cf_rng rs, rcnr;
     cf_rng_seed(&rs, c->seed, STREAM_SWEEP + (uint64_t)s);
+    cf_rng_seed(&rcnr, c->seed, STREAM_CNR + (uint64_t)s * (uint64_t)R + (uint64_t)j);
     double offset = c->sweep_offset_sigma * cf_rng_normal(&rs);
     int lost = cf_rng_uniform(&r) < c->missing_ray;
     if (lost) {
@@ -711,8 +728,9 @@ static int simulate_sweeps(cf_ctx *ctx, const cf_simflux_model *m, const double 
       d->nd_u[k] = d->ppm_u[k] * nA;
       d->vr[k] = (u * saz + v * caz) * ce + c->vr_noise * cf_rng_normal(&r);
       d->vr_u[k] = c->vr_noise > 0 ? c->vr_noise : 1e-3;
-      d->cnr_on[k] = -15.0 - 20.0 * log10(d->range[g] / 1000.0);
-      d->cnr_off[k] = d->cnr_on[k] + 1.0;
+      double cnr = cf_simflux_cnr_db(c, d->range[g], cf_geo_gate_height_agl(d->range[g], el, c->instrument_height));
+      d->cnr_on[k] = cnr + c->cnr_noise_db * cf_rng_normal(&rcnr);
+      d->cnr_off[k] = cnr + CNR_OFF_EXCESS_DB + c->cnr_noise_db * cf_rng_normal(&rcnr);
     }
   }
   cnt->spikes += spikes, cnt->missing_rays += missing;

@@ -49,12 +49,28 @@
  * (what a fit of the sweep would give), at `wind_levels` heights
  * 50, 100, ... m above the instrument.
  *
+ * CNR. cnr_on follows the aerosol: for a collimated beam far from focus
+ * CNR ~ beta(z) / r^2, so
+ *   cnr_on = -15 dB - 20 log10(r / 1 km) + 10 log10(beta(z) / beta_ML)
+ * at the gate's height z above the ground (with the earth's curvature,
+ * cf_geo_gate_height_agl), the aerosol mixed below bl_height (beta_ML)
+ * and `cnr_free_ratio` times that in the free troposphere above, the
+ * transition symmetric in log(beta):
+ *   log beta(z) = log beta_ML + log(cnr_free_ratio) (1 + tanh((z - bl_height) / w)) / 2
+ * with w = `cnr_transition_m` (a step for 0). bl_height is thus the
+ * inflection of log(beta), where the gradient and wavelet methods of
+ * lidar/flux/boundary_layer.h place the top. cnr_off = that + 1 dB (less
+ * absorption off-line); each gets its own noise N(0, `cnr_noise_db`).
+ * Transmission and the focus function are not simulated.
+ *
  * Files: one L2 file per `scans_per_file` sweeps, OUT.nc when there is one
  * file, else OUT_000.nc, OUT_001.nc ...; the truth JSON.
  *
  * Determinism: every random number comes from a stream of (seed, purpose,
  * index) (core/rng.h): the meander from one stream, each ray from its
- * own. Rays are computed in parallel (OpenMP) and written in one thread,
+ * own, and each ray's CNR noise from another of its own (a purpose added
+ * after the others, so that the CO2, velocities and profiles of a seed are
+ * what they were before the CNR had noise). Rays are computed in parallel (OpenMP) and written in one thread,
  * so the arrays are identical for any thread count.
  */
 #ifndef CF_LIDAR_FLUX_SIM_FLUX_H
@@ -86,6 +102,7 @@ typedef struct {
   int flag_spikes;
   double vr_noise, wind_noise;
   int wind_levels;
+  double cnr_free_ratio, cnr_transition_m, cnr_noise_db;
 } cf_simflux_config;
 
 void cf_simflux_defaults(cf_simflux_config *c);
@@ -114,6 +131,9 @@ void cf_simflux_model_free(cf_simflux_model *m);
 double cf_simflux_excess_ppm(const cf_simflux_model *m, double t, double e, double n, double z);
 /* The true wind (m/s, east and north) at time t. */
 void cf_simflux_wind(const cf_simflux_model *m, double t, double *u, double *v);
+/* The noise-free cnr_on (dB) of a gate at range_m whose height above the
+ * ground is z_agl_m (see CNR above); cnr_off is 1 dB more. */
+double cf_simflux_cnr_db(const cf_simflux_config *c, double range_m, double z_agl_m);
 /* Dry-air molar density p0 / (R T0), mol m-3. */
 double cf_simflux_n_air(const cf_simflux_config *c);
 
