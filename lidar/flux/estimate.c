@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "core/sha256.h"
+#include "lidar/flux/boundary_layer.h"
 #include "lidar/flux/estimate_internal.h"
 #include "lidar/flux/inversion.h"
 
@@ -693,11 +694,17 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   out->method = o->method;
   double blh;
   if (o->blh_m.choice == 0) {
-    rc = cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "blh_m", "auto is not available yet: give blh_m=");
-    return rc;
+    cf_blh_estimate be;
+    rc = cf_blh_from_cnr(ctx, set, o->instrument_height_m, &be);
+    if (rc) return rc;
+    blh = be.blh_m;
+    out->diag.blh_auto = 1;
+    cf_log(ctx, CF_LOG_INFO, "flux: boundary-layer top %.0f +- %.0f m from the CNR drop (%.1f dB) of %d sweeps (%d "
+                             "without a clear drop)", be.blh_m, be.sigma_m, be.drop_db, be.n_profiles, be.n_rejected);
+  } else {
+    blh = o->blh_m.value;
   }
-  blh = o->blh_m.value;
-  out->diag.blh_m = blh, out->diag.blh_auto = 0;
+  out->diag.blh_m = blh;
   double n_air = o->p_hpa * 100.0 / (8.314462618 * o->t_k);
   out->diag.n_air_mol_m3 = n_air;
 
