@@ -288,6 +288,7 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_STOCKS: return "forest stocks";
     case CF_PRODUCT_FOOTPRINTS: return "set of GEDI footprints";
     case CF_PRODUCT_MODEL: return "biomass model";
+    case CF_PRODUCT_FLUX: return "flux estimate";
     default: return "nothing";
   }
 }

@@ -18,6 +18,7 @@ static const cf_stage_def *const registry[] = {
     &cf_stage_ingest_plots,  &cf_stage_ingest_trees,  &cf_stage_ingest_strata, &cf_stage_sink_allometry,
     &cf_stage_sink_strata,   &cf_stage_sink_pools,    &cf_stage_write_stocks,
     &cf_stage_ingest_gedi_l2a, &cf_stage_sink_biomass_model, &cf_stage_sink_pool_map, &cf_stage_sink_pool_zonal,
+    &cf_stage_ingest_l2, &cf_stage_lidar_flux_massbalance, &cf_stage_lidar_inversion, &cf_stage_write_flux,
     NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }

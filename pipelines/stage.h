@@ -50,7 +50,8 @@ typedef enum {
   CF_PRODUCT_STRATA,   /* strata with their areas */
   CF_PRODUCT_STOCKS,   /* forest stocks in the making (stages_forest.c) */
   CF_PRODUCT_FOOTPRINTS, /* GEDI footprints (ingest/gedi_l2a.h cf_gedi_l2a) */
-  CF_PRODUCT_MODEL     /* a biomass model (stages_forest_maps.c) */
+  CF_PRODUCT_MODEL,    /* a biomass model (stages_forest_maps.c) */
+  CF_PRODUCT_FLUX      /* L2 files, sources and a flux estimate in the making (stages_flux.c) */
 } cf_product_kind;
 
 typedef struct {
@@ -69,6 +70,15 @@ typedef struct {
    * above are unused. Unset, it keeps the table's default. */
   const cf_kv_table *settings;
 } cf_option_spec;
+
+/* The stage option type of a settings row of each kvtable type (for
+ * {.name = ..., .type = CF_SETTING_OPT_DOUBLE, .settings = &table}). */
+#define CF_SETTING_OPT_TEXT CF_OPT_STRING
+#define CF_SETTING_OPT_NUM_OR_ENUM CF_OPT_STRING
+#define CF_SETTING_OPT_FLAGS CF_OPT_STRING_LIST
+#define CF_SETTING_OPT_DOUBLE CF_OPT_DOUBLE
+#define CF_SETTING_OPT_INT CF_OPT_INT
+#define CF_SETTING_OPT_ENUM CF_OPT_ENUM
 
 typedef struct cf_stage cf_stage;
 typedef struct cf_run cf_run;

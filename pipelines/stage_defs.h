@@ -14,4 +14,7 @@ extern const cf_stage_def cf_stage_ingest_lidar_l0, cf_stage_lidar_spectra, cf_s
 extern const cf_stage_def cf_stage_ingest_gedi_l2a, cf_stage_sink_biomass_model, cf_stage_sink_pool_map,
     cf_stage_sink_pool_zonal;
 
+extern const cf_stage_def cf_stage_ingest_l2, cf_stage_lidar_flux_massbalance, cf_stage_lidar_inversion,
+    cf_stage_write_flux;
+
 #endif

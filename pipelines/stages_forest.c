@@ -171,14 +171,7 @@ static void destroy_job(void *p) {
   free(j);
 }
 
-/* Option types of the settings rows (the table's types, as stage options). */
-#define OPT_TYPE_TEXT CF_OPT_STRING
-#define OPT_TYPE_NUM_OR_ENUM CF_OPT_STRING
-#define OPT_TYPE_FLAGS CF_OPT_STRING_LIST
-#define OPT_TYPE_DOUBLE CF_OPT_DOUBLE
-#define OPT_TYPE_INT CF_OPT_INT
-#define OPT_TYPE_ENUM CF_OPT_ENUM
-#define STOCK_SETTING(name_, type_) {.name = #name_, .type = OPT_TYPE_##type_, .settings = &cf_stocks_settings}
+#define STOCK_SETTING(name_, type_) {.name = #name_, .type = CF_SETTING_OPT_##type_, .settings = &cf_stocks_settings}
 
 static const cf_option_spec allometry_opts[] = {
     {.name = "plots", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_PLOTS, .required = 1,

@@ -373,8 +373,76 @@ static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_e
 }
 
 
-static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met *met, const cf_flux_obs *obs,
+/* What the plume models are made of (cf_flux_met_models), for the class
+ * selection to remake them. */
+typedef struct {
+  cf_flux_met *met;
+  double blh, n_air, sdir, max_dist;
+  int auto_stab;
+} model_args;
+
+/* Stability by the data. The Pasquill-Gifford class fixes the plume's
+ * spread, above all its depth, and with it the rate a given enhancement
+ * means: on the steady benchmark scene classes C and D put the 100 t/h
+ * stack at 163 and 84 t/h. The class from the wind's variability (EPA's
+ * sigma_A method) is calibrated for 1-h values at 10 m, which a few
+ * sweeps do not give. So with stability=auto every class is fitted on
+ * every ninth observation (noise-only R) and the one with the smallest
+ * cost J = J_obs + J_prior is kept; the class the wind suggests is only
+ * logged. The two best classes bracket the spread the dispersion's form
+ * leaves open: half the difference of their estimates of each source and
+ * group is a model-error term added to the reported sigma (in
+ * quadrature). */
+static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_args *ma, const double *W, int nq,
+                            double *x, double *P, double *spread, cf_flux_result *res) {
+  size_t n = (size_t)ws->st->n;
+  double J[CF_STAB_COUNT], *q = calloc((size_t)CF_STAB_COUNT * nq + 1, sizeof *q);
+  if (!q) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
+  int rc = CF_OK;
+  long idx[BLOCK];
+  for (int k = 0; k < CF_STAB_COUNT && !rc; k++) {
+    rc = cf_flux_met_models(ctx, ma->met, (cf_stability)k, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
+    if (rc) break;
+    cf_inv_reset(plan);
+    int m = 0;
+    for (long i = 0; i < ws->n_obs && !rc; i += 9) {
+      idx[m++] = i;
+      if (m == BLOCK || i + 9 >= ws->n_obs) {
+        rows_of(ws, idx, m);
+        for (int r = 0; r < m; r++) ws->y[r] = ws->obs[idx[r]].y, ws->s[r] = ws->obs[idx[r]].sigma;
+        rc = accumulate_rows(ctx, ws, plan, m, NULL);
+        m = 0;
+      }
+    }
+    cf_inv_diag dg;
+    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, NULL, NULL, &dg);
+    if (rc) break;
+    J[k] = dg.j_obs + dg.j_prior;
+    for (int t = 0; t < nq; t++) {
+      double v = 0;
+      for (size_t j = 0; j < n; j++) v += W[(size_t)t * n + j] * x[j];
+      q[(size_t)k * nq + t] = v;
+    }
+    cf_log(ctx, CF_LOG_DEBUG, "flux: stability %c: J = %.1f", cf_stability_letter((cf_stability)k), J[k]);
+  }
+  int best = 0;
+  for (int k = 1; k < CF_STAB_COUNT && !rc; k++)
+    if (J[k] < J[best]) best = k;
+  int second = best == 0 ? 1 : best == CF_STAB_COUNT - 1 ? best - 1 : J[best - 1] < J[best + 1] ? best - 1 : best + 1;
+  if (!rc) {
+    for (int t = 0; t < nq; t++) spread[t] = 0.5 * fabs(q[(size_t)best * nq + t] - q[(size_t)second * nq + t]);
+    res->diag.stability = cf_stability_letter((cf_stability)best);
+    cf_log(ctx, CF_LOG_INFO, "flux: stability by the data: class %c (J %.1f; next best %c, J %.1f)",
+           res->diag.stability, J[best], cf_stability_letter((cf_stability)second), J[second]);
+    rc = cf_flux_met_models(ctx, ma->met, (cf_stability)best, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
+  }
+  free(q);
+  return rc;
+}
+
+static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args *ma, const cf_flux_obs *obs,
                          long n_obs, const cf_flux_sources *src, const cf_flux_opts *o, cf_flux_result *res) {
+  const cf_flux_met *met = ma->met;
   size_t n = (size_t)st->n;
   cf_inv_params q = {0};
   q.n = st->n;
@@ -407,28 +475,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met
   if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !adiag || !pinned || !sums)
     rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
   for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
-  model_error_est me = {0};
-  if (!rc) {
-    cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
-                             "blocks)", st->n, n_obs, st->n_sweeps, K);
-    rc = cf_progress(ctx, 0.05, "flux: first solve (model error)");
-  }
-  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, &me);
-  if (!rc) {
-    cf_log(ctx, CF_LOG_INFO, "flux: model error %.3f of the enhancement, floor %.3f ppm (%ld plume, %ld clear gates)",
-           me.f, me.floor_ppm, me.n_plume, me.n_clear);
-    rc = cf_progress(ctx, 0.3, "flux: second solve");
-  }
-  long n_used = 0, n_out = 0;
-  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, nb, sums, &n_used, &n_out);
-  cf_inv_diag dg = {0};
-  if (!rc) {
-    cf_inv_sums *total = &sums[nb];
-    for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
-    rc = cf_inv_set_sums(ctx, plan, total, NULL);
-    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, adiag, pinned, &dg);
-  }
-  /* jackknife estimates of every source and group: [K][n_sources + n_groups] */
+  /* the reported quantities: every source, then every group (W: their weights) */
   int ng = 0;
   char **gname = NULL;
   if (!rc) {
@@ -454,6 +501,33 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met
       for (int g = 0; g < ng; g++)
         if (src->src[k].group && !strcmp(src->src[k].group, gname[g]))
           for (size_t j = 0; j < n; j++) W[(size_t)(src->n + g) * n + j] += st->w[(size_t)k * n + j];
+  }
+  double *spread = NULL; /* [nq] half the difference between the two best-fitting classes */
+  if (!rc) {
+    spread = calloc((size_t)nq + 1, sizeof *spread);
+    if (!spread) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
+  }
+  if (!rc && ma->auto_stab) rc = choose_stability(ctx, &ws, plan, ma, W, nq, x1, P, spread, res);
+  model_error_est me = {0};
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
+                             "blocks)", st->n, n_obs, st->n_sweeps, K);
+    rc = cf_progress(ctx, 0.05, "flux: first solve (model error)");
+  }
+  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, &me);
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: model error %.3f of the enhancement, floor %.3f ppm (%ld plume, %ld clear gates)",
+           me.f, me.floor_ppm, me.n_plume, me.n_clear);
+    rc = cf_progress(ctx, 0.3, "flux: second solve");
+  }
+  long n_used = 0, n_out = 0;
+  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, nb, sums, &n_used, &n_out);
+  cf_inv_diag dg = {0};
+  if (!rc) {
+    cf_inv_sums *total = &sums[nb];
+    for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
+    rc = cf_inv_set_sums(ctx, plan, total, NULL);
+    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, adiag, pinned, &dg);
   }
   if (!rc && K) {
     Pj = malloc(n * n * sizeof *Pj);
@@ -490,6 +564,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met
       sjk = sqrt((K - 1.0) / K * ss);
     }
     double sigma = isfinite(sjk) && sjk > sig ? sjk : sig;
+    sigma = sqrt(sigma * sigma + spread[qk] * spread[qk]);
     if (qk < src->n) {
       cf_flux_source_result *r = &res->sources[qk];
       const cf_flux_source *s = &src->src[qk];
@@ -545,7 +620,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_met
     d->dofs = dg.dofs, d->chi2_per_obs = dg.chi2_per_obs, d->rcond = dg.rcond, d->n_constrained = dg.n_constrained;
     d->model_error_fraction = me.f, d->model_floor_ppm = me.floor_ppm, d->jackknife_blocks = K;
   }
-  free(W), free(jk), free(gname);
+  free(W), free(jk), free(gname), free(spread);
   for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
   free(sums);
   free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(Pj), free(xj), free(adiag), free(pinned);
@@ -620,6 +695,16 @@ static int run_mass_balance(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_
     cf_briggs_rural((cf_stability)(res->diag.stability - 'A'), xm, &sy, &sz);
     ms.window_half_m = o->mb_window_m > 0 ? o->mb_window_m
                                           : 2.5 * hypot(sy, xm * tan(met->sigma_theta_deg * 3.14159265358979 / 180));
+    /* a neighbour downwind of this source whose plume would share the
+     * window ends the band short of it (cf_mass_balance refuses a band
+     * with such a neighbour upwind of its far edge) */
+    const cf_plume_model *pm0 = cf_flux_met_model(met, 0, d);
+    for (int j = 0; j < no; j++) {
+      double xo, yo;
+      cf_geo_wind_frame(pm0->met.wind_from_deg, se, sn, other_e[j], other_n[j], &xo, &yo);
+      if (xo > 0 && fabs(yo) < 2 * ms.window_half_m && xo - 300 < ms.x_max_m) ms.x_max_m = xo - 300;
+    }
+    if (ms.x_max_m < ms.x_min_m + 1000) ms.x_max_m = ms.x_min_m + 1000; /* too short: the module says why */
     ms.bin_m = ms.window_half_m / 10;
     ms.bg_outer_m = 3 * ms.window_half_m;
     ms.n_air_mol_m3 = n_air;
@@ -727,7 +812,7 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
     out->diag.stability = cf_stability_letter(stab);
     out->diag.sigma_theta_deg = sdir;
     out->diag.wind_speed_ms = met.mean_speed_ms, out->diag.wind_from_deg = met.mean_from_deg;
-    cf_log(ctx, CF_LOG_INFO, "flux: %d sweeps, wind %.1f m/s from %.0f deg, direction spread %.1f deg -> class %c, "
+    cf_log(ctx, CF_LOG_INFO, "flux: %d sweeps, wind %.1f m/s from %.0f deg, direction spread %.1f deg (class %c by EPA's sigma_A), "
                              "plume axis uncertainty %.1f deg, BLH %.0f m",
            met.n_sweeps, met.mean_speed_ms, met.mean_from_deg, met.sigma_theta_deg, out->diag.stability, sdir, blh);
     if (!rc) rc = gather_obs(ctx, set, &met, o, blh, &obs, &n_obs);
@@ -785,7 +870,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
     st.x_max = max_dist;
   }
   free(med);
-  if (!rc && o->method != CF_FLUX_MASS_BALANCE) rc = run_inversion(ctx, &st, &met, obs, n_obs, src, o, out);
+  if (!rc && o->method != CF_FLUX_MASS_BALANCE) {
+    model_args ma = {&met, blh, n_air, out->diag.sigma_theta_deg, max_dist, o->stability == 0};
+    rc = run_inversion(ctx, &st, &ma, obs, n_obs, src, o, out);
+  }
   if (!rc && !out->sources) {
     out->n_sources = src->n;
     out->sources = calloc((size_t)src->n + 1, sizeof *out->sources);

@@ -918,7 +918,21 @@ static void json_square(cf_strbuf *sb, const cf_geo_site *site, double x0, doubl
   cf_strbuf_puts(sb, "]]}");
 }
 
+/* The priors a user would start from for the benchmark scene: each off
+ * the truth by 20-60 % with a sigma that covers it (flux-io.md fields). */
+static const double BENCH_PRIOR[6][2] = {{60, 60}, {20, 20}, {20, 20}, {20, 20}, {100, 100}, {-200, 300}};
+
+static int write_scene(cf_ctx *ctx, const cf_simflux_config *c, const char *path, int priors);
+
 int cf_simflux_write_benchmark_scene(cf_ctx *ctx, const cf_simflux_config *c, const char *path) {
+  return write_scene(ctx, c, path, 0);
+}
+
+int cf_simflux_write_benchmark_priors(cf_ctx *ctx, const cf_simflux_config *c, const char *path) {
+  return write_scene(ctx, c, path, 1);
+}
+
+static int write_scene(cf_ctx *ctx, const cf_simflux_config *c, const char *path, int priors) {
   cf_geo_site site;
   int rc = cf_geo_site_init(ctx, c->lat, c->lon, c->alt, &site);
   if (rc) return rc;
@@ -939,7 +953,8 @@ int cf_simflux_write_benchmark_scene(cf_ctx *ctx, const cf_simflux_config *c, co
   for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
     cf_strbuf_printf(&sb, "%s{\"type\": \"Feature\", \"properties\": {\"name\": \"%s\", \"kind\": \"%s\", \"height_m\": %.17g, "
                           "\"prior_t_per_h\": %.17g, \"prior_sigma_t_per_h\": %.17g, \"group\": %s%s%s}, \"geometry\": ",
-                     i ? ",\n" : "", f[i].name, f[i].kind, f[i].h, f[i].rate, f[i].sigma, f[i].group ? "\"" : "",
+                     i ? ",\n" : "", f[i].name, f[i].kind, f[i].h, priors ? BENCH_PRIOR[i][0] : f[i].rate,
+                     priors ? BENCH_PRIOR[i][1] : f[i].sigma, f[i].group ? "\"" : "",
                      f[i].group ? f[i].group : "null", f[i].group ? "\"" : "");
     if (!strcmp(f[i].kind, "point"))
       json_point(&sb, &site, f[i].x0, f[i].y0);
