@@ -12,15 +12,21 @@
  *    grid (Float32, same tiling; a pure function of the pixel);
  *  - both contenders are `carbonflux run` as child processes, timed spawn
  *    to exit, peak RSS from wait4 (bench_child.h), interleaved --repeat
- *    times, the median counts;
+ *    times (5 by default), the median counts and the best is shown; the
+ *    CPU the rest of the machine used meanwhile is reported, as ndvi_bench
+ *    does, since other load distorts the wall times;
  *  - NDVI: ingest.raster -> raster.index -> write.cog (Float32, the COG
- *    options of ndvi_bench), i.e. ndvi_bench's carbonflux contender;
+ *    options of ndvi_bench: DEFLATE level 6, no predictor), i.e.
+ *    ndvi_bench's carbonflux contender, the reference as it is;
  *  - pools: ingest.raster (CHM) + ingest.raster (scene) -> raster.index
  *    (NDVI) -> sink.biomass_model (a GIVEN linear model, AGB = 5 + 8 H + 50
  *    NDVI t/ha, residual SD 20: the fit costs nothing at map scale) ->
  *    sink.pool_map (agb, bgb by AR-TOOL14, dead wood 0.08, litter 0.04) ->
- *    write.cog: 6 Float32 bands (4 pools, total, total_se). It reads both
- *    inputs, computes the NDVI too, and writes 6 times the NDVI's bytes;
+ *    write.cog with carbonflux's defaults (no compress, level or predictor
+ *    given: what a user gets), 6 Float32 bands (4 pools, total, total_se).
+ *    It reads both inputs, computes the NDVI too, and writes 6 times the
+ *    NDVI's pixels; each contender's codec is printed, read back from its
+ *    file;
  *  - throughput is output pixels (N^2) per second of wall time;
  *  - the pool COG is checked on a few hundred pixels against the chain
  *    computed here with the library's own cf_pool_pixel from the generating
@@ -47,6 +53,7 @@
 
 #include "bench_child.h"
 #include "ndvi_bench.h"
+#include "raster/cog.h"
 #include "sink/pool_map.h"
 
 #ifndef CF_BENCH_CARBONFLUX_BIN
@@ -65,9 +72,11 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_FAILED = 2 };
 #define DW 0.08
 #define LI 0.04
 
-/* ndvi_bench.c's COG options (carbonflux write.cog keys) */
+/* ndvi_bench.c's COG options (carbonflux write.cog keys) for the reference;
+ * the pool map gives none of the codec keys: carbonflux's defaults */
 static const char *cog_keys = "    compress: DEFLATE\n    level: 6\n    predictor: 'NO'\n    blocksize: 512\n"
                               "    overviews: AUTO\n    overview_resampling: AVERAGE\n";
+static const char *pool_cog_keys = "    blocksize: 512\n    overviews: AUTO\n    overview_resampling: AVERAGE\n";
 
 void ndvi_gdal_init(void) {
   GDALAllRegister();
@@ -162,7 +171,7 @@ static int write_pipelines(const opts *o) {
            "  - type: sink.pool_map\n    name: pools\n    model: model\n    features: [chm, ndvi]\n"
            "    pools: [agb, bgb, deadwood, litter]\n    deadwood_fraction: %g\n    litter_fraction: %g\n"
            "  - type: write.cog\n    path: pools.tif\n    nodata: -9999\n%s",
-           NDVI_SCALE, B0, B_H, B_NDVI, RESID_SD, DW, LI, cog_keys);
+           NDVI_SCALE, B0, B_H, B_NDVI, RESID_SD, DW, LI, pool_cog_keys);
   return write_text(pth(o, "pools.yaml"), y);
 }
 
@@ -182,15 +191,41 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double median_wall(const bench_child *c, int n, long *peak) {
-  double w[MAX_REPEAT];
-  *peak = 0;
+typedef struct {
+  double median_s, best_s, cpu_s; /* wall median and minimum, median user+system CPU */
+  long peak_kb;                   /* the largest peak RSS of the runs */
+} series;
+
+static double median_of(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_d);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static series summarize(const bench_child *c, int n) {
+  double w[MAX_REPEAT], u[MAX_REPEAT];
+  series s = {0};
   for (int i = 0; i < n; i++) {
     w[i] = c[i].wall_s;
-    if (c[i].maxrss_kb > *peak) *peak = c[i].maxrss_kb;
+    u[i] = c[i].cpu_s;
+    if (c[i].maxrss_kb > s.peak_kb) s.peak_kb = c[i].maxrss_kb;
   }
-  qsort(w, (size_t)n, sizeof *w, cmp_d);
-  return n % 2 ? w[n / 2] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
+  s.median_s = median_of(w, n);
+  s.best_s = w[0]; /* sorted */
+  s.cpu_s = median_of(u, n);
+  return s;
+}
+
+/* The codec a contender's COG was written with, as GDAL reads it back,
+ * with the level its pipeline asked for (or carbonflux's default). */
+static void codec_of(const char *path, int level, char *buf, size_t n) {
+  GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+  const char *c = ds ? GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE") : NULL;
+  const char *p = ds ? GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE") : NULL;
+  const char *pn = !p || !strcmp(p, "1") ? "none" : !strcmp(p, "2") ? "horizontal (2)" : !strcmp(p, "3") ? "floating-point (3)" : p;
+  struct stat st;
+  double mb = stat(path, &st) == 0 ? st.st_size / 1e6 : 0;
+  snprintf(buf, n, "%s level %d, predictor %s; %.1f MB", c ? c : "NONE", level, pn, mb);
+  if (ds) GDALClose(ds);
 }
 
 /* Check the pool COG at hash-chosen pixels against the chain computed here. */
@@ -238,7 +273,7 @@ int main(int argc, char **argv) {
     return rc ? EXIT_FAILED : EXIT_OK;
   }
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  opts o = {.size = 10000, .threads = cpus > 0 ? (int)cpus : 1, .repeat = 1};
+  opts o = {.size = 10000, .threads = cpus > 0 ? (int)cpus : 1, .repeat = 5};
   const char *workdir = NULL;
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -248,7 +283,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--workdir") && v) workdir = argv[++i];
     else if (!strcmp(argv[i], "--keep")) o.keep = 1;
     else {
-      fprintf(stderr, "usage: pool_map_bench [--size N (10000)] [--threads T] [--repeat R (1)] [--workdir DIR] [--keep]\n");
+      fprintf(stderr, "usage: pool_map_bench [--size N (10000)] [--threads T] [--repeat R (5)] [--workdir DIR] [--keep]\n");
       return EXIT_USAGE;
     }
   }
@@ -305,20 +340,34 @@ int main(int argc, char **argv) {
     if (rc) fprintf(stderr, "pool_map_bench: the pool COG disagrees with the reference chain\n");
   }
   if (!rc) {
-    long pk_n, pk_p;
-    double tn = median_wall(nd, o.repeat, &pk_n), tp = median_wall(po, o.repeat, &pk_p);
-    double mpx = (double)o.size * o.size / 1e6, rn = mpx / tn, rp = mpx / tp;
-    double others = 0;
-    for (int k = 0; k < o.repeat; k++) others += nd[k].others_cpu_s + po[k].others_cpu_s;
-    printf("pool_map_bench: %d x %d (%.0f Mpx), %d thread(s), median of %d run(s)\n", o.size, o.size, mpx, o.threads, o.repeat);
-    printf("  %-34s %8s %9s %10s\n", "contender", "wall s", "Mpx/s", "peak MB");
-    printf("  %-34s %8.2f %9.2f %10.1f\n", "NDVI (1 Float32 band)", tn, rn, pk_n / 1024.0);
-    printf("  %-34s %8.2f %9.2f %10.1f\n", "pools from CHM+NDVI (6 bands)", tp, rp, pk_p / 1024.0);
-    printf("  throughput ratio pools/NDVI: %.3f (target >= %.2f: %s)\n", rp / rn, TARGET_RATIO,
-           rp / rn >= TARGET_RATIO ? "met" : "NOT met");
+    series sn = summarize(nd, o.repeat), sp = summarize(po, o.repeat);
+    double mpx = (double)o.size * o.size / 1e6, rn = mpx / sn.median_s, rp = mpx / sp.median_s;
+    double others = 0, wall = 0;
+    for (int k = 0; k < o.repeat; k++)
+      others += nd[k].others_cpu_s + po[k].others_cpu_s, wall += nd[k].wall_s + po[k].wall_s;
+    /* other processes' CPU use while ours ran, as a share of the machine (as ndvi_bench) */
+    double load = others / (wall * (cpus > 0 ? cpus : 1));
+    char cn[160], cp[160];
+    codec_of(pth(&o, "ndvi.tif"), 6, cn, sizeof cn);
+    codec_of(pth(&o, "pools.tif"), cf_cog_default_level(NULL), cp, sizeof cp);
+    printf("pool_map_bench: %d x %d (%.0f Mpx), %d thread(s), %d run(s) each\n", o.size, o.size, mpx, o.threads, o.repeat);
+    printf("  NDVI  codec: %s (ndvi_bench's settings)\n", cn);
+    printf("  pools codec: %s (carbonflux's defaults)\n", cp);
+    printf("  %-32s %8s %8s %9s %7s %9s\n", "contender", "median s", "best s", "Mpx/s", "cpu s", "peak MB");
+    printf("  %-32s %8.2f %8.2f %9.2f %7.2f %9.1f\n", "NDVI (1 Float32 band)", sn.median_s, sn.best_s, rn, sn.cpu_s,
+           sn.peak_kb / 1024.0);
+    printf("  %-32s %8.2f %8.2f %9.2f %7.2f %9.1f\n", "pools from CHM+NDVI (6 bands)", sp.median_s, sp.best_s, rp,
+           sp.cpu_s, sp.peak_kb / 1024.0);
+    printf("  (Mpx/s from the median; cpu s = median user+system time; peak = largest peak RSS of the runs, MiB)\n");
+    printf("  throughput ratio pools/NDVI: %.3f median, %.3f best (target >= %.2f: %s)\n", rp / rn,
+           sn.best_s / sp.best_s, TARGET_RATIO, rp / rn >= TARGET_RATIO ? "met" : "NOT met");
     printf("  verified %d pixels of the pool COG against the chain computed here (others nodata)\n", checked);
-    printf("  CPU used by other processes during the runs: %.1f s%s\n", others,
-           others > 0.2 * (tn + tp) * o.repeat ? " (contention: wall times are inflated)" : "");
+    printf("  other load on the machine: %.1f%% of its %ld CPU(s) while the contenders ran%s\n", 100 * load, cpus,
+           load > 0.05 ? " (contention: wall times and their ratio are distorted)" : "");
+    printf("RESULT size=%d threads=%d runs=%d ndvi_s=%.3f pools_s=%.3f ndvi_mpxs=%.2f pools_mpxs=%.2f ratio=%.3f "
+           "ndvi_peak_mb=%.1f pools_peak_mb=%.1f other_load_pct=%.1f\n",
+           o.size, o.threads, o.repeat, sn.median_s, sp.median_s, rn, rp, rp / rn, sn.peak_kb / 1024.0,
+           sp.peak_kb / 1024.0, 100 * load);
   }
   if (rc || o.keep)
     fprintf(stderr, "pool_map_bench: files kept in %s\n", o.dir);
