@@ -64,6 +64,7 @@ typedef struct {
   double t;                /* s since 1970 */
   double y, sigma;         /* ppm */
   int sweep;
+  int vt;                  /* its Gz table in cf_flux_state.vt (gates of one height share one) */
 } cf_flux_obs;
 
 /* State layout. */
@@ -83,7 +84,16 @@ typedef struct {
   double t_ref;            /* drift reference time */
   double cell_area;        /* m^2 */
   double x_max;            /* largest source-receptor distance (the Gz tables' reach), m */
+  int n_vt;                /* Gz tables, one per distinct gate height (cf_flux_state_tables) */
+  cf_plume_vtable *vt;
 } cf_flux_state;
+
+/* The Gz tables of every distinct observation height (a PPI's gate k is at
+ * one height in every ray of its elevation, so there are about elevations
+ * x gates of them, not one per observation), and each observation's
+ * index into them. After the plume models exist (any model: the tables
+ * depend only on the stability and the BLH). */
+int cf_flux_state_tables(cf_ctx *ctx, cf_flux_state *st, const cf_flux_met *met, cf_flux_obs *obs, long n_obs);
 
 int cf_flux_state_build(cf_ctx *ctx, const cf_flux_sources *src, const cf_geo_site *site, const cf_flux_opts *o,
                         int n_sweeps, const double *sweep_median_ppm, double t_ref, cf_flux_state *st);

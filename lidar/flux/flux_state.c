@@ -47,6 +47,7 @@ void cf_flux_state_free(cf_flux_state *st) {
   free(st->nonneg);
   free(st->pos);
   free(st->w);
+  free(st->vt);
   memset(st, 0, sizeof *st);
 }
 
@@ -226,6 +227,40 @@ int cf_flux_state_build(cf_ctx *ctx, const cf_flux_sources *src, const cf_geo_si
   return rc;
 }
 
+static int cmp_z(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int cf_flux_state_tables(cf_ctx *ctx, cf_flux_state *st, const cf_flux_met *met, cf_flux_obs *obs, long n_obs) {
+  free(st->vt);
+  st->vt = NULL, st->n_vt = 0;
+  double *z = malloc((size_t)(n_obs > 0 ? n_obs : 1) * sizeof *z);
+  if (!z) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "tables", "out of memory");
+  for (long i = 0; i < n_obs; i++) z[i] = obs[i].z;
+  qsort(z, (size_t)n_obs, sizeof *z, cmp_z);
+  long nu = 0;
+  for (long i = 0; i < n_obs; i++)
+    if (!nu || z[i] != z[nu - 1]) z[nu++] = z[i];
+  st->vt = malloc((size_t)(nu > 0 ? nu : 1) * sizeof *st->vt);
+  if (!st->vt) {
+    free(z);
+    return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "tables", "out of memory for %ld Gz tables", nu);
+  }
+  st->n_vt = (int)nu;
+  for (long k = 0; k < nu; k++) cf_plume_vtable_init(&met->models[0], z[k], 0.0, st->x_max, &st->vt[k]);
+  for (long i = 0; i < n_obs; i++) { /* exact match: the value came from this list */
+    long lo = 0, hi = nu - 1;
+    while (lo < hi) {
+      long mid = (lo + hi) / 2;
+      if (z[mid] < obs[i].z) lo = mid + 1; else hi = mid;
+    }
+    obs[i].vt = (int)lo;
+  }
+  free(z);
+  return CF_OK;
+}
+
 /* |y| beyond this many sigma_y (at the cell's far edge, plus the cell's
  * size) contributes at most exp(-36/2) = 1.5e-8 of the plume's peak: far
  * below the model's own error (tens of %) and the Jacobian's numerics */
@@ -235,8 +270,7 @@ void cf_flux_jacobian_row(const cf_flux_state *st, const cf_flux_met *met, const
   memset(row, 0, (size_t)st->n * sizeof *row);
   cf_plume_receptor rec = {ob->e, ob->n, ob->z};
   double w = st->res;
-  cf_plume_vtable vt; /* Gz of this gate's height for every cell (ground level) */
-  cf_plume_vtable_init(&met->models[0], ob->z, 0.0, st->x_max, &vt);
+  const cf_plume_vtable *vt = &st->vt[ob->vt]; /* Gz of this gate's height (ground-level cells) */
   for (int c = 0; c < st->n_cells; c++) {
     int r = c / st->nx, col = c % st->nx;
     double ce = st->west + (col + 0.5) * w, cn = st->north - (r + 0.5) * w;
@@ -251,7 +285,7 @@ void cf_flux_jacobian_row(const cf_flux_state *st, const cf_flux_met *met, const
     sy = sqrt(sy * sy + dy * dy);
     if (fabs(y) > PRUNE_SIGMAS * sy + w) continue;
     cf_plume_cell cell = {ce, cn, st->cell_area};
-    row[c] = cf_plume_cell_ppm_vt(m, &vt, &cell, &rec);
+    row[c] = cf_plume_cell_ppm_vt(m, vt, &cell, &rec);
   }
   for (int p = 0; p < st->n_points; p++) {
     const cf_plume_model *m = cf_flux_met_model(met, ob->sweep, hypot(ob->e - st->pe[p], ob->n - st->pn[p]));

@@ -80,8 +80,11 @@
  *
  * Determinism. Blocks are summed in call order, so the caller must produce
  * them in a fixed order and of fixed sizes: different block sizes change
- * the result at the rounding level only (the tests hold it to 1e-12). This
- * file has no parallel section of its own; the threads are OpenBLAS's,
+ * the result at the rounding level only (the tests hold it to 1e-12). The
+ * sparse accumulation (cf_inv_accumulate_sparse) has the one parallel
+ * section of this file: thread t updates only the rows a of H^T R^-1 H
+ * with a % T == t, every element still summed over the block's rows in
+ * order, so its sums do not depend on T either. Otherwise the threads are OpenBLAS's,
  * which split dsyrk and dgemv over output elements, not over the summed
  * dimension, so each element's sum has one order whatever the thread count;
  * the factorisation avoids OpenBLAS's threaded LAPACK (see Solving).
