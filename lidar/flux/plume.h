@@ -193,9 +193,10 @@ double cf_plume_cell_ppm(const cf_plume_model *m, const cf_plume_cell *c, double
  * table serves every wind direction and speed of a run, and a Jacobian
  * row (one gate, every cell) computes its reflections series once
  * instead of at every integration node. Nodes at log-spaced x (2.2 %
- * apart) from 1 m to x_max; linear interpolation in log Gz: relative
- * error under 3e-4 where Gz is within e^-3 of its peak (the test
- * measures it), larger only where Gz is negligible. */
+ * apart) from 1 m to x_max; linear interpolation in log Gz. The test
+ * integrates 1 km cells with and without the table at gate heights 12,
+ * 80 and 300 m: relative differences 2e-5 to 4e-4 (bound 1e-3), against
+ * a model error of tens of per cent. */
 #define CF_PLUME_VTABLE_N 512
 typedef struct {
   cf_stability stability;
