@@ -289,7 +289,7 @@ static void jacobian(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, double
     double el = l2->elevation_deg[r] * D2R, hor = l2->range_m[g] * cos(el);
     double z = cf_geo_gate_height_agl(l2->range_m[g], l2->elevation_deg[r], o->instrument_height_m);
     ob[i] = (cf_flux_obs){hor * sin(l2->azimuth_deg[r] * D2R), hor * cos(l2->azimuth_deg[r] * D2R), z, l2->time[r],
-                          l2->co2_mole_fraction[c], l2->co2_mole_fraction_uncertainty[c], met.ray_sweep[0][r]};
+                          l2->co2_mole_fraction[c], l2->co2_mole_fraction_uncertainty[c], met.ray_sweep[0][r], 0};
     max_h = fmax(max_h, hypot(ob[i].e, ob[i].n));
   }
   double max_dist = o->domain_m * 1.4142135623730951 + max_h;
@@ -312,6 +312,7 @@ static void jacobian(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, double
   cf_flux_state st;
   assert_int_equal(cf_flux_state_build(ctx, &sc->src, &site, o, met.n_sweeps, med, t_ref, &st), CF_OK);
   st.x_max = max_dist;
+  assert_int_equal(cf_flux_state_tables(ctx, &st, &met, ob, sc->n_obs), CF_OK);
   size_t n = (size_t)st.n;
   *H = malloc((size_t)sc->n_obs * n * sizeof **H);
   *xa = malloc(n * sizeof **xa), *sa = malloc(n * sizeof **sa);

@@ -591,6 +591,16 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
     double tot, sig, sjk = NAN;
     rc = cf_inv_group(ctx, st->n, w, x, P, &tot, &sig);
     if (rc) break;
+    /* An element pinned at 0 by non-negativity has zero variance in the
+     * conditioned P, which would report a source at 0 t/h as known
+     * exactly. Its unconstrained posterior variance is (1 - A_jj) B_jj
+     * (A = I - P0 B^-1, exact for the uncorrelated point sources and
+     * background; for correlated cells it neglects their covariance):
+     * it is added back, one-sided in truth (the rate is >= 0) but honest. */
+    double var = sig * sig;
+    for (size_t j = 0; j < n; j++)
+      if (pinned[j] && w[j] != 0) var += w[j] * w[j] * (1.0 - adiag[j]) * st->sigma_a[j] * st->sigma_a[j];
+    sig = sqrt(var);
     if (K) {
       double mean = 0, ss = 0;
       for (int b = 0; b < K; b++) mean += jk[(size_t)b * nq + qk];
