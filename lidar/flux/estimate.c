@@ -52,14 +52,16 @@
 
 const char *const cf_flux_method_names[] = {"inversion", "mass_balance", "both", NULL};
 const char *const cf_flux_auto_names[] = {"auto", NULL};
-const char *const cf_flux_stability_names[] = {"auto", "A", "B", "C", "D", "E", "F", NULL};
+const char *const cf_flux_stability_names[] = {"auto", "A", "B", "C", "D", "E", "F", "wind", NULL};
+enum { STAB_AUTO = 0, STAB_WIND = 7 };
 
 #define CF_FLUX_SETTINGS(X)                                                                                          \
   X(method, ENUM, method, 0, 0, "", cf_flux_method_names, "what fills `sources`: the inversion when it ran")         \
   X(blh_m, NUM_OR_ENUM, blh_m, 50, 5000, "m", cf_flux_auto_names,                                                    \
     "boundary-layer height above the ground; auto estimates it from the L2 CNR profiles")                          \
   X(stability, ENUM, stability, 0, 0, "", cf_flux_stability_names,                                                   \
-    "Pasquill-Gifford class of the plume spread; auto: from the wind direction's variability (EPA sigma_A)")       \
+    "Pasquill-Gifford class of the plume spread; auto: the class that fits the data best; wind: from the wind "    \
+    "direction's variability (EPA sigma_A)")                                                                       \
   X(sigma_theta_deg, NUM_OR_ENUM, sigma_theta_deg, 0, 30, "deg", cf_flux_auto_names,                                 \
     "uncertainty of the transport direction, widens the modelled plume; auto: the direction fluctuation inside "   \
     "the sweeps (radial velocities)")                                                                              \
@@ -848,7 +850,8 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   if (!rc) {
     double sdir = o->sigma_theta_deg.choice == 0 ? met.sigma_dir_deg : o->sigma_theta_deg.value;
     cf_stability stab;
-    if (o->stability == 0) {
+    if (o->stability == STAB_AUTO || o->stability == STAB_WIND) {
+      /* auto starts from the wind's class and then fits (choose_stability) */
       rc = cf_stability_from_sigma_theta(ctx, met.sigma_theta_deg, &stab);
       out->diag.stability_auto = 1;
     } else {
@@ -917,7 +920,7 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   }
   free(med);
   if (!rc && o->method != CF_FLUX_MASS_BALANCE) {
-    model_args ma = {&met, &st, obs, blh, n_air, out->diag.sigma_theta_deg, max_dist, o->stability == 0};
+    model_args ma = {&met, &st, obs, blh, n_air, out->diag.sigma_theta_deg, max_dist, o->stability == STAB_AUTO};
     rc = run_inversion(ctx, &st, &ma, obs, n_obs, src, o, out);
   }
   if (!rc && !out->sources) {

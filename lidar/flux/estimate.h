@@ -55,12 +55,12 @@
 typedef enum { CF_FLUX_INVERSION = 0, CF_FLUX_MASS_BALANCE = 1, CF_FLUX_BOTH = 2 } cf_flux_method;
 extern const char *const cf_flux_method_names[];   /* inversion, mass_balance, both */
 extern const char *const cf_flux_auto_names[];     /* auto */
-extern const char *const cf_flux_stability_names[]; /* auto, A, B, C, D, E, F */
+extern const char *const cf_flux_stability_names[]; /* auto, A, B, C, D, E, F, wind */
 
 typedef struct {
   int method;                    /* cf_flux_method */
   cf_kv_num_or_choice blh_m;     /* choice 0 = auto (from CNR), else metres */
-  int stability;                 /* 0 = auto, 1..6 = A..F */
+  int stability;                 /* 0 = auto (the best fit), 1..6 = A..F, 7 = wind (EPA sigma_A) */
   cf_kv_num_or_choice sigma_theta_deg; /* choice 0 = auto (from the data) */
   double meander_tau_s;
   double domain_m, grid_m;

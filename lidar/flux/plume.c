@@ -150,6 +150,9 @@ static double lateral_segment(double y, double sy, double w) {
   if (w < 1e-4 * sy) return lateral_point(y, sy); /* relative error < (w/sy)^2/24 < 1e-9 */
   double ay = fabs(y); /* symmetric in y */
   double u1 = (ay - 0.5 * w) / (SQRT_2 * sy), u2 = (ay + 0.5 * w) / (SQRT_2 * sy);
+  /* whole tails: erfc(6.5) = 3.8e-20, below a double's resolution of 1 */
+  if (u1 > 6.5) return 0.0;
+  if (u1 < -6.5 && u2 > 6.5) return 1.0 / w;
   double d;
   if (u1 >= 0)
     d = 0.5 * (erfc(u1) - erfc(u2));
@@ -192,6 +195,13 @@ double cf_plume_point(const cf_plume_model *m, double se, double sn, double H,
 static const double GL_X[3] = {-0.77459666924148337704, 0.0, 0.77459666924148337704};
 static const double GL_W[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
 
+#define SWAP(a, b)      \
+  do {                  \
+    double tmp_ = (a);  \
+    (a) = (b);          \
+    (b) = tmp_;         \
+  } while (0)
+
 /* The crosswind extent [*lo, *hi] of the cell (side w, centred at 0) at
  * along-wind coordinate t, for travel direction (de, dn): the points
  * a = de t - dn s, b = dn t + de s with |a|, |b| <= w/2. 0 if empty. */
@@ -201,14 +211,18 @@ static int cross_section(double de, double dn, double w, double t, double *lo, d
   /* |de t - dn s| <= w/2 */
   if (fabs(dn) > eps) {
     double s1 = (de * t - hw) / dn, s2 = (de * t + hw) / dn;
-    l = fmax(l, fmin(s1, s2)), h = fmin(h, fmax(s1, s2));
+    if (s1 > s2) SWAP(s1, s2);
+    if (s1 > l) l = s1;
+    if (s2 < h) h = s2;
   } else if (fabs(de * t) > hw) {
     return 0;
   }
   /* |dn t + de s| <= w/2 */
   if (fabs(de) > eps) {
     double s1 = (-hw - dn * t) / de, s2 = (hw - dn * t) / de;
-    l = fmax(l, fmin(s1, s2)), h = fmin(h, fmax(s1, s2));
+    if (s1 > s2) SWAP(s1, s2);
+    if (s1 > l) l = s1;
+    if (s2 < h) h = s2;
   } else if (fabs(dn * t) > hw) {
     return 0;
   }
@@ -259,7 +273,8 @@ static double slab(const cf_plume_model *m, const cf_plume_vtable *vt, double x0
      * within a few sigma_y: a step that 3 nodes must not straddle) */
     double sy_lo, sz_lo;
     spread(m, xb / 1.5, &sy_lo, &sz_lo);
-    double step = fmin(xb - xb / 1.5, SIGMA_STEP * sy_lo);
+    double step = xb - xb / 1.5;
+    if (SIGMA_STEP * sy_lo < step) step = SIGMA_STEP * sy_lo;
     double lo = xb - step > xa ? xb - step : xa;
     double half = 0.5 * (xb - lo), mid = 0.5 * (xb + lo);
     for (int k = 0; k < 3; k++) {
