@@ -14,7 +14,11 @@
  * options onto the job's settings, so an option given to the mass balance
  * (blh_m, say) holds for the inversion after it unless that stage gives it
  * again. With both stages the summary's method is "both", as the
- * command's default.
+ * command's default, in either order. One difference from the command:
+ * with stability=auto the command's mass balance uses the class the
+ * inversion fitted, while this stage, running alone, uses the class of
+ * the wind's variability (EPA sigma_A); give `stability` to both stages to
+ * make the two routes agree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +99,8 @@ static int run_massbalance(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   o.method = CF_FLUX_MASS_BALANCE;
   cf_flux_result_free(&j->mb);
   if (!rc) rc = cf_flux_estimate(ctx, &j->set, &j->src, &o, &j->mb);
+  /* after an inversion: its result takes the mass balance in (write.flux writes the inversion's) */
+  if (!rc && j->inv.n_sources) rc = cf_flux_merge_mass_balance(ctx, &j->inv, &j->mb);
   if (rc) {
     destroy_job(j);
     return rc;
@@ -120,11 +126,21 @@ static const cf_option_spec inv_opts[] = {
     FLUX_SETTING(spike_sigma, DOUBLE),
     {NULL}};
 
-/* Validation: the settings across rows (grid and domain) as the command checks them. */
+static int is_flux_step(const cf_stage_def *d);
+
+/* Validation: the settings across rows (grid and domain) as the command
+ * checks them, with what the earlier flux stages of this chain set (the
+ * run applies them in that order onto one job), so that a domain_m given
+ * to the mass balance and a grid_m given to the inversion are checked
+ * together. */
 static int check_flux_settings(cf_ctx *ctx, cf_stage *st) {
+  const cf_stage *first = st - st->index;
+  int chain[64], nc = 0;
+  for (int i = st->index; i >= 0 && nc < 64 && is_flux_step(first[i].def); i = first[i].input) chain[nc++] = i;
   cf_flux_opts o;
   cf_flux_defaults(&o);
-  int rc = cf_stage_apply_settings(ctx, st, &cf_flux_settings, &o);
+  int rc = CF_OK;
+  for (int k = nc - 1; k >= 0 && !rc; k--) rc = cf_stage_apply_settings(ctx, &first[chain[k]], &cf_flux_settings, &o);
   if (!rc) rc = cf_flux_opts_check(ctx, &o);
   return rc ? cf_error(ctx, CF_EINVAL, st->source, st->name, "stage '%s': invalid flux settings", st->name) : CF_OK;
 }
@@ -184,3 +200,7 @@ const cf_stage_def cf_stage_lidar_inversion = {
     CF_PRODUCT_FLUX, CF_PRODUCT_FLUX, inv_opts, check_flux_settings, run_inversion};
 const cf_stage_def cf_stage_write_flux = {"write.flux", "write the flux summary, the L3 file and the flux maps",
                                           CF_PRODUCT_NONE, CF_PRODUCT_FLUX, write_opts, NULL, run_write_flux};
+
+static int is_flux_step(const cf_stage_def *d) {
+  return d == &cf_stage_lidar_flux_massbalance || d == &cf_stage_lidar_inversion;
+}

@@ -287,7 +287,9 @@ static void jacobian(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, double
     long c = sc->cell[i];
     int r = (int)(c / l2->n_gates), g = (int)(c % l2->n_gates);
     double el = l2->elevation_deg[r] * D2R, hor = l2->range_m[g] * cos(el);
-    double z = cf_geo_gate_height_agl(l2->range_m[g], l2->elevation_deg[r], o->instrument_height_m);
+    /* heights to 0.25 m, as estimate.c gathers them (gates of one
+     * elevation share a Gz table) */
+    double z = 0.25 * round(4.0 * cf_geo_gate_height_agl(l2->range_m[g], l2->elevation_deg[r], o->instrument_height_m));
     ob[i] = (cf_flux_obs){hor * sin(l2->azimuth_deg[r] * D2R), hor * cos(l2->azimuth_deg[r] * D2R), z, l2->time[r],
                           l2->co2_mole_fraction[c], l2->co2_mole_fraction_uncertainty[c], met.ray_sweep[0][r], 0};
     max_h = fmax(max_h, hypot(ob[i].e, ob[i].n));

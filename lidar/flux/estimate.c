@@ -144,6 +144,15 @@ int cf_flux_opts_check(cf_ctx *ctx, const cf_flux_opts *o) {
     return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "grid_m",
                     "%g x %g cells (domain_m / grid_m): at most 200 x 200 (the posterior covariance is n^2)", cells,
                     cells);
+  /* the inversion holds about jackknife_blocks + 7 matrices of n x n
+   * doubles (n ~ cells^2): refuse what cannot fit in 8 GB rather than
+   * fail an hour later */
+  double n_state = cells * cells + 100, mats = (o->jackknife_blocks > 1 ? o->jackknife_blocks : 0) + 7;
+  if (8.0 * n_state * n_state * mats > 8e9)
+    return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "grid_m",
+                    "%g x %g cells with %d jackknife blocks needs about %.0f GB for the inversion (at most 8): a "
+                    "coarser grid_m, a smaller domain_m or fewer jackknife_blocks", cells, cells, o->jackknife_blocks,
+                    8.0 * n_state * n_state * mats / 1e9);
   if (o->mb_x_min_m > 0 && o->mb_x_max_m > 0 && !(o->mb_x_min_m < o->mb_x_max_m))
     return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "mb_x_max_m", "the band's far edge %g m is not beyond its near edge %g m",
                     o->mb_x_max_m, o->mb_x_min_m);
@@ -195,7 +204,10 @@ static int gather_obs(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_met *met,
       const cf_l2_obs *g = &lo[i];
       double range = hypot(g->horizontal_m, g->height_m);
       double el = set->files[f].elevation_deg[g->ray];
-      double z = cf_geo_gate_height_agl(range, el, o->instrument_height_m);
+      /* heights to 0.25 m: the plume cannot tell them apart, and gates of
+       * one nominal elevation (jittering by hundredths of a degree in real
+       * files) then share their Gz table (cf_flux_state_tables) */
+      double z = 0.25 * round(4.0 * cf_geo_gate_height_agl(range, el, o->instrument_height_m));
       if (!(z <= blh) || z < o->min_height_m) continue;
       if (o->max_range_m > 0 && g->horizontal_m > o->max_range_m) continue;
       obs[n++] = (cf_flux_obs){g->east_m, g->north_m, z, g->time, g->value_ppm, g->sigma_ppm,
@@ -570,16 +582,30 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
     Pj = malloc(n * n * sizeof *Pj);
     xj = malloc(n * sizeof *xj);
     if (!Pj || !xj) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "jackknife", "out of memory");
+    /* replicates only for blocks with observations (an empty block's
+     * replicate is the full estimate and would shrink the spread) */
+    int kept = 0;
     for (int b = 0; b < K && !rc; b++) {
+      if (sums[b].n_obs == 0) continue;
       rc = cf_progress(ctx, 0.6 + 0.35 * b / K, "flux: jackknife");
       if (!rc) rc = cf_inv_set_sums(ctx, plan, &sums[nb], &sums[b]);
       if (!rc) rc = cf_inv_solve(ctx, plan, xj, Pj, NULL, NULL, NULL);
+      if (rc == CF_EDATA) { /* a replicate without enough data: no jackknife, not no answer */
+        cf_log(ctx, CF_LOG_WARN, "flux: jackknife replicate without block %d cannot be solved (%s): sigma is the "
+                                 "posterior's and the model error's alone", b, cf_error_message(ctx));
+        cf_error_clear(ctx);
+        rc = CF_OK;
+        kept = 0;
+        break;
+      }
       for (int qk = 0; qk < nq && !rc; qk++) {
         double t = 0;
         for (size_t j = 0; j < n; j++) t += W[(size_t)qk * n + j] * xj[j];
-        jk[(size_t)b * nq + qk] = t;
+        jk[(size_t)kept * nq + qk] = t;
       }
+      kept++;
     }
+    K = kept >= 2 ? kept : 0;
   }
   if (!rc) {
     res->n_sources = src->n;
@@ -816,10 +842,26 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   if (!set || set->n < 1) return cf_error(ctx, CF_EINVAL, CF_FLUX_WHERE, "inputs", "no L2 file");
   if (!src || src->n < 1)
     return cf_error(ctx, CF_EDATA, src && src->path ? src->path : CF_FLUX_WHERE, "name", "the sources layer has no source");
+  /* the inputs' hashes first: the same file given twice (a glob and its
+   * path) would count every observation twice and shrink every sigma */
+  rc = fill_inputs(ctx, set, o, out);
+  for (int a = 0; a < out->n_inputs && !rc; a++)
+    for (int b = a + 1; b < out->n_inputs && !rc; b++)
+      if (!strcmp(out->input_sha256[a], out->input_sha256[b]))
+        rc = cf_error(ctx, CF_EDATA, out->input_paths[b], "sha256",
+                      "is the same file as %s (identical content): each L2 file may be given once",
+                      out->input_paths[a]);
+  if (rc) {
+    cf_flux_result_free(out);
+    return rc;
+  }
   const cf_l2 *l0 = &set->files[0];
   cf_geo_site site;
   rc = cf_geo_site_init(ctx, l0->latitude_deg, l0->longitude_deg, l0->altitude_m, &site);
-  if (rc) return rc;
+  if (rc) {
+    cf_flux_result_free(out);
+    return rc;
+  }
   out->lat_deg = l0->latitude_deg, out->lon_deg = l0->longitude_deg, out->alt_m = l0->altitude_m;
   snprintf(out->crs, sizeof out->crs, "+proj=aeqd +lat_0=%.10f +lon_0=%.10f +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs",
            l0->latitude_deg, l0->longitude_deg);
@@ -828,7 +870,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   if (o->blh_m.choice == 0) {
     cf_blh_estimate be;
     rc = cf_blh_from_cnr(ctx, set, o->instrument_height_m, &be);
-    if (rc) return rc;
+    if (rc) {
+      cf_flux_result_free(out);
+      return rc;
+    }
     blh = be.blh_m;
     out->diag.blh_auto = 1;
     cf_log(ctx, CF_LOG_INFO, "flux: boundary-layer top %.0f +- %.0f m from the CNR drop (%.1f dB) of %d sweeps (%d "
@@ -849,7 +894,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   rc = cf_flux_met_build(ctx, set, o, blh, &met);
   if (!rc) {
     double sdir = o->sigma_theta_deg.choice == 0 ? met.sigma_dir_deg : o->sigma_theta_deg.value;
-    cf_stability stab;
+    if (o->sigma_theta_deg.choice == 0 && met.sigma_dir_deg >= 30.0)
+      cf_log(ctx, CF_LOG_WARN, "flux: the wind direction scatters by more than 30 degrees inside the sweeps (%s): the "
+                               "plume model is widened by 30 degrees only; do not trust the rates", l0->path);
+    cf_stability stab = CF_STAB_D;
     if (o->stability == STAB_AUTO || o->stability == STAB_WIND) {
       /* auto starts from the wind's class and then fits (choose_stability) */
       rc = cf_stability_from_sigma_theta(ctx, met.sigma_theta_deg, &stab);
@@ -950,7 +998,6 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
                                        w->t_start, w->t_end, fmod(atan2(-w->u, -w->v) * 180 / 3.14159265358979323846 + 360, 360), w->speed_ms};
     }
   }
-  if (!rc) rc = fill_inputs(ctx, set, o, out);
   if (!rc) cf_progress(ctx, 1.0, "flux: done");
   cf_flux_state_free(&st);
   free(obs);

@@ -107,7 +107,7 @@ static int radial_fit(const cf_l2 *l2, const int *ray_sweep, int s, double h_ins
     for (int g = 0; g < l2->n_gates; g++) {
       size_t k = (size_t)r * l2->n_gates + g;
       double vr = l2->radial_velocity[k];
-      if (!isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
+      if (l2->qc_flag[k] != 0 || !isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
       saa += a * a, sab += a * b, sbb += b * b, sav += a * vr, sbv += b * vr, n++;
     }
   }
@@ -126,7 +126,7 @@ static int radial_fit(const cf_l2 *l2, const int *ray_sweep, int s, double h_ins
     for (int g = 0; g < l2->n_gates; g++) {
       size_t k = (size_t)r * l2->n_gates + g;
       double vr = l2->radial_velocity[k];
-      if (!isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
+      if (l2->qc_flag[k] != 0 || !isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
       double e = vr - a * *u - b * *v, unc = l2->radial_velocity_uncertainty ? l2->radial_velocity_uncertainty[k] : NAN;
       sr += e * e, m++, c2 += cos(el) * cos(el);
       su2 += isfinite(unc) ? unc * unc : 0.0;
@@ -265,14 +265,18 @@ int cf_flux_met_build(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_opts *o, 
     if (w->speed_ms < met->min_speed_ms) met->min_speed_ms = w->speed_ms;
   }
   double rbar = hypot(su, sv) / met->n_sweeps; /* mean resultant length of the unit vectors */
-  double between = rbar < 1.0 ? sqrt(-2.0 * log(rbar)) / D2R : 0.0; /* circular SD */
+  /* circular SD; a wind turning through the whole circle has none (rbar
+   * -> 0): capped at 90 degrees, far beyond any class boundary */
+  double between = rbar >= 1.0 ? 0.0 : rbar > 1e-6 ? fmin(sqrt(-2.0 * log(rbar)) / D2R, 90.0) : 90.0;
   double within = nw ? sqrt(w2 / nw) : 0.0;
   met->sigma_theta_deg = hypot(between, within);
   met->mean_speed_ms = ss / met->n_sweeps;
   met->mean_from_deg = from_deg_of(su, sv);
   /* The direction uncertainty of the trailing wind: the fluctuations
-   * inside a sweep, which the sweep means do not resolve. */
-  met->sigma_dir_deg = within;
+   * inside a sweep, which the sweep means do not resolve; at most 30
+   * degrees (the setting's range): beyond it the plume is no plume, and
+   * the jackknife and the model error carry the rest. */
+  met->sigma_dir_deg = within > 30.0 ? 30.0 : within;
   return CF_OK;
 }
 

@@ -16,10 +16,11 @@
  * share of the cell inside the polygon (exact clipping, plume.h's
  * cf_plume_grid_polygon; holes subtract), so the source's rate is
  * w . x over its cells, assuming the flux uniform inside a cell. The prior
- * of a cell spreads each area source's prior over its overlap (rate
- * prior * overlap / area) and its sigma so that independent cells add up
- * to the source's prior sigma: sigma_c = sigma_S * overlap_c /
- * sqrt(sum overlap^2); cells outside every source get the background
+ * of a cell is the source's mean flux density over the whole cell
+ * (prior / area * cell area), so that w . x_a is the source's prior even
+ * for cells the polygon only partly covers, and its sigma is
+ * sigma_S w_c / sqrt(sum w^4), so that w . x has the source's prior sigma
+ * for independent cells; cells outside every source get the background
  * sigma cell_sigma_umol. A cell whose prior mean is an emission is kept
  * >= 0 (it is part of a source); sinks and unassigned cells are free.
  *
@@ -122,6 +123,8 @@ static int area_overlaps(cf_ctx *ctx, const cf_flux_sources *src, int k, const c
       if (rc) break;
     }
     if (!rc) rc = rasterise_ring(ctx, src, k, st, ve, vn, nv, depth % 2 ? -1.0 : 1.0, ov);
+    if (rc == CF_EINVAL) /* the gridder's complaint is about this feature's geometry */
+      rc = cf_error(ctx, CF_EDATA, src->path, src->src[k].name, "ring %d of the area source cannot be gridded", r);
   }
   free(lon);
   return rc;
@@ -190,8 +193,11 @@ int cf_flux_state_build(cf_ctx *ctx, const cf_flux_sources *src, const cf_geo_si
     memset(ov, 0, (size_t)st->n_cells * sizeof *ov);
     rc = area_overlaps(ctx, src, k, site, st, ov);
     if (rc) break;
-    double area = 0, sq = 0;
-    for (int c = 0; c < st->n_cells; c++) area += ov[c], sq += ov[c] * ov[c];
+    double area = 0, w4 = 0;
+    for (int c = 0; c < st->n_cells; c++) {
+      double wc = ov[c] / st->cell_area;
+      area += ov[c], w4 += wc * wc * wc * wc;
+    }
     if (!(area > 0)) {
       rc = cf_error(ctx, CF_EDATA, src->path, s->name, "area source has no area on the estimation grid");
       break;
@@ -199,8 +205,11 @@ int cf_flux_state_build(cf_ctx *ctx, const cf_flux_sources *src, const cf_geo_si
     for (int c = 0; c < st->n_cells; c++) {
       if (ov[c] == 0) continue;
       w[c] = ov[c] / st->cell_area;
-      st->x_a[c] += s->prior_t_per_h * ov[c] / area;
-      double sc = s->prior_sigma_t_per_h * ov[c] / sqrt(sq);
+      /* the cell's whole flux at the source's mean density, so that
+       * w . x_a = prior (the rate reads the cell as uniform) */
+      st->x_a[c] += s->prior_t_per_h / area * st->cell_area;
+      /* and sigmas with sum w^2 sigma_c^2 = sigma_S^2 */
+      double sc = s->prior_sigma_t_per_h * w[c] / sqrt(w4);
       var[c] += sc * sc;
     }
   }
