@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "cf_test.h"
 #include "core/rng.h"
@@ -128,6 +129,71 @@ static void to_csr(const double *H, int r0, int m, int *rp, int *col, double *va
       if (H[(size_t)(r0 + i) * SN + j] != 0) col[nnz] = j, val[nnz++] = H[(size_t)(r0 + i) * SN + j];
     rp[i + 1] = nnz;
   }
+}
+
+/* An area source on cells it only partly covers (a rectangle offset
+ * by half a cell on the 1 km grid; 3.5 x 3 km): its rate is read as w . x with w the
+ * covered share of each cell, so its prior must read back as the layer's
+ * prior (w . x_a = 100 t/h) with the layer's sigma (sum w^2 sigma_c^2 =
+ * 40^2), and the weights must add up to the polygon's area. Independent
+ * arithmetic: the square's area and the two sums. Tolerances: the area
+ * through lon/lat and back (geodesic vertices, azimuthal-equidistant
+ * frame) to 1e-4 relative; the sums are exact up to rounding (1e-9), the
+ * background cell sigma is set to 0.001 umol m-2 s-1 (its share of the
+ * variance is 1e-10). */
+static void test_area_prior_on_partial_cells(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  char dir[] = "/tmp/cftest-area-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[512];
+  snprintf(path, sizeof path, "%s/area.geojson", dir);
+  cf_geo_site site;
+  assert_int_equal(cf_geo_site_init(ctx, 48.0, 11.0, 500.0, &site), CF_OK);
+  const double x0 = -2500, y0 = 1500, x1 = 1000, y1 = 4500; /* 3.5 x 3 km, edges at half cells */
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"properties\": "
+             "{\"name\": \"TOWN\", \"kind\": \"area\", \"height_m\": 0, \"prior_t_per_h\": 100, "
+             "\"prior_sigma_t_per_h\": 40}, \"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[");
+  const double cx[5] = {x0, x1, x1, x0, x0}, cy[5] = {y0, y0, y1, y1, y0};
+  int firstp = 1;
+  for (int side = 0; side < 4; side++)
+    for (int k = 0; k < 16 + (side == 3); k++) {
+      double fr = k / 16.0, e = cx[side] + fr * (cx[side + 1] - cx[side]), n = cy[side] + fr * (cy[side + 1] - cy[side]);
+      double lat, lon;
+      geod_direct(&site.geod, 48.0, 11.0, atan2(e, n) / D2R, hypot(e, n), &lat, &lon, NULL);
+      fprintf(f, "%s[%.12f, %.12f]", firstp ? "" : ", ", lon, lat);
+      firstp = 0;
+    }
+  fprintf(f, "]]}}]}\n");
+  fclose(f);
+  cf_flux_sources src;
+  assert_int_equal(cf_flux_sources_read(ctx, path, NULL, &src), CF_OK);
+  cf_flux_opts o;
+  cf_flux_defaults(&o);
+  o.domain_m = 10000, o.grid_m = 1000, o.cell_sigma_umol = 0.001;
+  double med[1] = {420};
+  cf_flux_state st;
+  assert_int_equal(cf_flux_state_build(ctx, &src, &site, &o, 1, med, 0, &st), CF_OK);
+  double mean = 0, var = 0, area = 0;
+  int partial = 0;
+  for (int c = 0; c < st.n_cells; c++) {
+    double w = st.w[c];
+    mean += w * st.x_a[c], var += w * w * st.sigma_a[c] * st.sigma_a[c], area += w * st.cell_area;
+    partial += w > 0 && w < 0.999;
+  }
+  printf("area source on %d partly covered cells: w.x_a %.10f t/h (prior 100), sqrt(sum w^2 s^2) %.10f (40), "
+         "area %.1f m2 (%.1f)\n", partial, mean, sqrt(var), area, (x1 - x0) * (y1 - y0));
+  assert_true(partial >= 12);
+  assert_close(mean, 100.0, 1e-9, 0);
+  assert_close(sqrt(var), 40.0, 1e-9, 0);
+  assert_close(area, (x1 - x0) * (y1 - y0), 1e-4, 0);
+  cf_flux_state_free(&st);
+  cf_flux_sources_free(&src);
+  remove(path);
+  rmdir(dir);
+  cf_ctx_destroy(ctx);
 }
 
 static void test_sparse_equals_dense(void **state) {
@@ -779,6 +845,7 @@ static void test_bad_input(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sparse_equals_dense),
+      cmocka_unit_test(test_area_prior_on_partial_cells),
       cmocka_unit_test(test_exact_small_problem),
       cmocka_unit_test(test_truth_recovered),
       cmocka_unit_test(test_thread_determinism),
