@@ -514,6 +514,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
   ws.y = malloc(BLOCK * sizeof *ws.y);
   ws.s = malloc(BLOCK * sizeof *ws.s);
   double *x1 = malloc(n * sizeof *x1), *x = malloc(n * sizeof *x), *P = malloc(n * n * sizeof *P);
+  double *P0 = malloc(n * n * sizeof *P0);
   double *Pj = NULL, *xj = NULL, *adiag = malloc(n * sizeof *adiag);
   unsigned char *pinned = calloc(n, 1);
   int K = o->jackknife_blocks;
@@ -521,7 +522,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
   if (K < 2) K = 0;
   int nb = K ? K : 1;
   cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
-  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !adiag || !pinned || !sums)
+  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
     rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
   for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
   /* the reported quantities: every source, then every group (W: their weights) */
@@ -576,7 +577,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
     cf_inv_sums *total = &sums[nb];
     for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
     rc = cf_inv_set_sums(ctx, plan, total, NULL);
-    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, adiag, pinned, &dg);
+    if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg);
   }
   if (!rc && K) {
     Pj = malloc(n * n * sizeof *Pj);
@@ -617,18 +618,17 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
   for (int qk = 0; qk < nq && !rc; qk++) {
     const double *w = W + (size_t)qk * n;
     double tot, sig, sjk = NAN;
-    rc = cf_inv_group(ctx, st->n, w, x, P, &tot, &sig);
+    /* The rate from the constrained x; its sigma from the UNCONSTRAINED
+     * posterior covariance P0: an element pinned at 0 by non-negativity
+     * has zero variance in the conditioned P, and its correlated
+     * neighbours (a park's stacks 700 m apart) lose what they share with
+     * it, which would report them as better known than the data make
+     * them. P0 is honest, if conservative about the bound at 0. */
+    double tot0;
+    rc = cf_inv_group(ctx, st->n, w, x, P0, &tot0, &sig);
     if (rc) break;
-    /* An element pinned at 0 by non-negativity has zero variance in the
-     * conditioned P, which would report a source at 0 t/h as known
-     * exactly. Its unconstrained posterior variance is (1 - A_jj) B_jj
-     * (A = I - P0 B^-1, exact for the uncorrelated point sources and
-     * background; for correlated cells it neglects their covariance):
-     * it is added back, one-sided in truth (the rate is >= 0) but honest. */
-    double var = sig * sig;
-    for (size_t j = 0; j < n; j++)
-      if (pinned[j] && w[j] != 0) var += w[j] * w[j] * (1.0 - adiag[j]) * st->sigma_a[j] * st->sigma_a[j];
-    sig = sqrt(var);
+    tot = 0;
+    for (size_t j = 0; j < n; j++) tot += w[j] * x[j];
     if (K) {
       double mean = 0, ss = 0;
       for (int b = 0; b < K; b++) mean += jk[(size_t)b * nq + qk];
@@ -682,7 +682,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
       rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "map", "out of memory");
     for (size_t c = 0; c < nc && !rc; c++) {
       gr->flux_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(x[c], st->cell_area);
-      gr->sigma_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(sqrt(P[c * n + c]), st->cell_area);
+      gr->sigma_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(sqrt(P0[c * n + c]), st->cell_area);
       gr->prior_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(st->x_a[c], st->cell_area);
       gr->avg_kernel[c] = adiag[c];
     }
@@ -696,7 +696,7 @@ static int run_inversion(cf_ctx *ctx, const cf_flux_state *st, const model_args 
   free(W), free(jk), free(gname), free(spread);
   for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
   free(sums);
-  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(Pj), free(xj), free(adiag), free(pinned);
+  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
   cf_inv_plan_destroy(plan);
   return rc;
 }

@@ -544,6 +544,11 @@ static int condition_on_pins(cf_ctx *ctx, cf_inv_plan *p, int k, double *x, doub
 
 int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *a_diag,
                  unsigned char *constrained, cf_inv_diag *diag) {
+  return cf_inv_solve_ex(ctx, p, x, P, NULL, a_diag, constrained, diag);
+}
+
+int cf_inv_solve_ex(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *P0, double *a_diag,
+                    unsigned char *constrained, cf_inv_diag *diag) {
   if (!p) return cf_error(ctx, CF_EINVAL, WHERE, "plan", "missing");
   if (!x || !P) return cf_error(ctx, CF_EINVAL, WHERE, !x ? "x" : "P", "missing");
   if (p->n_obs < 1) return cf_error(ctx, CF_EDATA, WHERE, "", "no observations accumulated");
@@ -661,6 +666,7 @@ int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *a_di
       how = PINS_REFACTOR;
     }
   }
+  if (P0) memcpy(P0, P, (size_t)n * n * sizeof *P0); /* before the pins condition it */
   if (k > 0) {
     int rc = condition_on_pins(ctx, p, k, x, P, PINS_CURRENT, 0, 1);
     if (rc) return rc;

@@ -116,6 +116,15 @@ int cf_inv_set_sums(cf_ctx *ctx, cf_inv_plan *plan, const cf_inv_sums *a, const 
 int cf_inv_solve(cf_ctx *ctx, cf_inv_plan *plan, double *x, double *P, double *a_diag,
                  unsigned char *constrained, cf_inv_diag *diag);
 
+/* cf_inv_solve, and P0 [n x n] (may be NULL) the unconstrained posterior
+ * covariance, before the non-negativity pins condition P: a source pinned
+ * at 0 has zero variance in P, and its correlated neighbours lose what
+ * they share with it, although the data left them as uncertain as P0
+ * says. A caller reporting sigmas can use P0 (honest, conservative about
+ * the one-sided bound at 0). */
+int cf_inv_solve_ex(cf_ctx *ctx, cf_inv_plan *plan, double *x, double *P, double *P0, double *a_diag,
+                    unsigned char *constrained, cf_inv_diag *diag);
+
 /* A group's total w^T x and its 1-sigma sqrt(w^T P w) (P n x n row-major). */
 int cf_inv_group(cf_ctx *ctx, int n, const double *w, const double *x, const double *P,
                  double *total, double *sigma);
