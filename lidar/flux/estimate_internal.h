@@ -42,6 +42,7 @@ typedef struct {
   int n_bins;
   cf_plume_model *models;  /* [n_sweeps * n_bins] */
   double sigma_theta_deg;  /* total direction SD (between + within sweeps), for stability */
+  double sigma_between_deg; /* circular SD of the sweeps' directions: the meander the record shows */
   double sigma_dir_deg;    /* the plume axis's direction uncertainty used in the models */
   double mean_speed_ms, mean_from_deg;
   double min_speed_ms;

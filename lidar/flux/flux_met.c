@@ -270,6 +270,7 @@ int cf_flux_met_build(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_opts *o, 
   double between = rbar >= 1.0 ? 0.0 : rbar > 1e-6 ? fmin(sqrt(-2.0 * log(rbar)) / D2R, 90.0) : 90.0;
   double within = nw ? sqrt(w2 / nw) : 0.0;
   met->sigma_theta_deg = hypot(between, within);
+  met->sigma_between_deg = between;
   met->mean_speed_ms = ss / met->n_sweeps;
   met->mean_from_deg = from_deg_of(su, sv);
   /* The direction uncertainty of the trailing wind: the fluctuations
@@ -322,7 +323,16 @@ int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *m, cf_stability stab, double bl
         u = (u1 - u0) / T, v = (v1 - v0) / T, sp = (s1 - s0) / T;
         if (!(hypot(u, v) > 1e-3)) u = w->u, v = w->v; /* a window that cancels: keep the sweep's own */
       }
-      cf_plume_met pm = {from_deg_of(u, v), sp, stab, blh, n_air, sigma_dir};
+      /* The part of the travel time before the first sweep has no
+       * observed wind (the first sweep's is held): for that share of the
+       * path the direction is uncertain by the meander the record shows,
+       * and the plume is widened by it (plume.h) instead of being placed
+       * with a confidence the data do not give. */
+      double T = b * m->dt_s, early = T > 0 ? (m->sw[0].t_start - (w->t_mid - T)) / T : 0.0;
+      if (early < 0) early = 0;
+      double sd = sqrt(sigma_dir * sigma_dir + early * early * m->sigma_between_deg * m->sigma_between_deg);
+      if (sd > 30.0) sd = 30.0;
+      cf_plume_met pm = {from_deg_of(u, v), sp, stab, blh, n_air, sd};
       int rc = cf_plume_model_init(ctx, &pm, &m->models[(size_t)s * m->n_bins + b]);
       if (rc) return rc;
     }
