@@ -98,38 +98,36 @@ static int profile_wind(const cf_l2 *l2, int k, double h_instr, double blh, doub
  * the BLH, and the direction scatter (degree, NaN if not estimable). */
 static int radial_fit(const cf_l2 *l2, const int *ray_sweep, int s, double h_instr, double blh, double *u,
                       double *v, double *dir_within) {
-  double saa = 0, sab = 0, sbb = 0, sav = 0, sbv = 0;
-  long n = 0;
-  for (int r = 0; r < l2->n_rays; r++) {
-    if (ray_sweep[r] != s) continue;
-    double el = l2->elevation_deg[r] * D2R, az = l2->azimuth_deg[r] * D2R;
-    double a = cos(el) * sin(az), b = cos(el) * cos(az);
-    for (int g = 0; g < l2->n_gates; g++) {
-      size_t k = (size_t)r * l2->n_gates + g;
-      double vr = l2->radial_velocity[k];
-      if (l2->qc_flag[k] != 0 || !isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
-      saa += a * a, sab += a * b, sbb += b * b, sav += a * vr, sbv += b * vr, n++;
+  /* pass 0: the normal equations of v_r = a u + b v; pass 1: the residuals
+   * about the fitted wind, over the same gates */
+  double saa = 0, sab = 0, sbb = 0, sav = 0, sbv = 0, sr = 0, su2 = 0, c2 = 0;
+  long n = 0, m = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    for (int r = 0; r < l2->n_rays; r++) {
+      if (ray_sweep[r] != s) continue;
+      double el = l2->elevation_deg[r] * D2R, az = l2->azimuth_deg[r] * D2R;
+      double a = cos(el) * sin(az), b = cos(el) * cos(az);
+      for (int g = 0; g < l2->n_gates; g++) {
+        size_t k = (size_t)r * l2->n_gates + g;
+        double vr = l2->radial_velocity[k];
+        if (l2->qc_flag[k] != 0 || !isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
+        if (pass == 0) {
+          saa += a * a, sab += a * b, sbb += b * b, sav += a * vr, sbv += b * vr, n++;
+        } else {
+          double e = vr - a * *u - b * *v;
+          double unc = l2->radial_velocity_uncertainty ? l2->radial_velocity_uncertainty[k] : NAN;
+          sr += e * e, m++, c2 += cos(el) * cos(el);
+          su2 += isfinite(unc) ? unc * unc : 0.0;
+        }
+      }
     }
-  }
-  double det = saa * sbb - sab * sab;
-  /* the azimuths must span enough of the circle to separate u and v: a
-   * sector narrower than ~20 degrees gives det/(n^2) < 1e-3 */
-  if (n < 10 || !(det > 1e-3 * (double)n * n)) return 0;
-  *u = (sbb * sav - sab * sbv) / det;
-  *v = (saa * sbv - sab * sav) / det;
-  double sr = 0, su2 = 0, c2 = 0;
-  long m = 0;
-  for (int r = 0; r < l2->n_rays; r++) {
-    if (ray_sweep[r] != s) continue;
-    double el = l2->elevation_deg[r] * D2R, az = l2->azimuth_deg[r] * D2R;
-    double a = cos(el) * sin(az), b = cos(el) * cos(az);
-    for (int g = 0; g < l2->n_gates; g++) {
-      size_t k = (size_t)r * l2->n_gates + g;
-      double vr = l2->radial_velocity[k];
-      if (l2->qc_flag[k] != 0 || !isfinite(vr) || !(h_instr + l2->range_m[g] * sin(el) <= blh)) continue;
-      double e = vr - a * *u - b * *v, unc = l2->radial_velocity_uncertainty ? l2->radial_velocity_uncertainty[k] : NAN;
-      sr += e * e, m++, c2 += cos(el) * cos(el);
-      su2 += isfinite(unc) ? unc * unc : 0.0;
+    if (pass == 0) {
+      double det = saa * sbb - sab * sab;
+      /* the azimuths must span enough of the circle to separate u and v: a
+       * sector narrower than ~20 degrees gives det/(n^2) < 1e-3 */
+      if (n < 10 || !(det > 1e-3 * (double)n * n)) return 0;
+      *u = (sbb * sav - sab * sbv) / det;
+      *v = (saa * sbv - sab * sav) / det;
     }
   }
   double excess = (sr - su2) / m, speed = hypot(*u, *v);
