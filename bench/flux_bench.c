@@ -10,13 +10,20 @@
  * and 10 degrees, 150 m gates, 4 ppm noise. The estimate starts from the
  * priors of cf_simflux_write_benchmark_priors (20-60 % off the truth).
  *
- *   flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR]
+ *   flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR [--reuse]]
+ *              [--compare-threads]
  *
  * --scans 38 gives about 270,000 observations (90 rays x 80 gates a
  * sweep, less the missing rays). Each draw simulates with seed 1000 + d
  * (meander, noise, offsets all change) and estimates; the report lists
  * per source the median ratio estimate / truth, the share of draws with
  * the truth inside +- 1 sigma, and the timing of every estimate.
+ * --keep DIR keeps the scene, priors, L2 file and truth in DIR; with
+ * --reuse a draw whose L2 file is already there is not simulated again
+ * (one draw only: the file is that of the last draw kept), so that the
+ * estimate can be timed again without the simulator's minutes.
+ * --compare-threads estimates each draw a second time with one thread and
+ * reports whether every number of the two results is bitwise the same.
  * Figures only: the exit status is 0 when every run succeeded.
  */
 #define _DEFAULT_SOURCE
@@ -40,6 +47,48 @@ static double now(void) {
   return tv.tv_sec + 1e-6 * tv.tv_usec;
 }
 
+/* Every number of two estimates bitwise the same (NaN patterns included):
+ * the sources, the groups, the map and the diagnostics. */
+static int same_bits(const void *a, const void *b, size_t n) { return memcmp(a, b, n) == 0; }
+
+static int results_identical(const cf_flux_result *a, const cf_flux_result *b) {
+  if (a->n_sources != b->n_sources || a->n_groups != b->n_groups || a->grid.nx != b->grid.nx ||
+      a->grid.ny != b->grid.ny || a->diag.n_obs != b->diag.n_obs || a->diag.n_outliers != b->diag.n_outliers)
+    return 0;
+  for (int k = 0; k < a->n_sources; k++) {
+    const cf_flux_source_result *x = &a->sources[k], *y = &b->sources[k];
+    if (!same_bits(&x->rate_t_h, &y->rate_t_h, sizeof(double)) ||
+        !same_bits(&x->sigma_t_h, &y->sigma_t_h, sizeof(double)) ||
+        !same_bits(&x->sigma_posterior_t_h, &y->sigma_posterior_t_h, sizeof(double)) ||
+        !same_bits(&x->sigma_jackknife_t_h, &y->sigma_jackknife_t_h, sizeof(double)) ||
+        !same_bits(&x->avg_kernel, &y->avg_kernel, sizeof(double)) ||
+        !same_bits(&x->mb_rate_t_h, &y->mb_rate_t_h, sizeof(double)))
+      return 0;
+  }
+  for (int g = 0; g < a->n_groups; g++)
+    if (!same_bits(&a->groups[g].rate_t_h, &b->groups[g].rate_t_h, sizeof(double)) ||
+        !same_bits(&a->groups[g].sigma_t_h, &b->groups[g].sigma_t_h, sizeof(double)))
+      return 0;
+  size_t nc = (size_t)a->grid.nx * (size_t)a->grid.ny * sizeof(double);
+  if (nc && (!same_bits(a->grid.flux_umol_m2_s, b->grid.flux_umol_m2_s, nc) ||
+             !same_bits(a->grid.sigma_umol_m2_s, b->grid.sigma_umol_m2_s, nc) ||
+             !same_bits(a->grid.avg_kernel, b->grid.avg_kernel, nc)))
+    return 0;
+  return same_bits(&a->diag.dofs, &b->diag.dofs, sizeof(double)) &&
+         same_bits(&a->diag.chi2_per_obs, &b->diag.chi2_per_obs, sizeof(double)) &&
+         same_bits(&a->diag.model_error_fraction, &b->diag.model_error_fraction, sizeof(double));
+}
+
+/* CPU seconds of the whole process (user + system, every thread): on a
+ * shared machine the wall time of a run depends on the others' load, its
+ * CPU time much less, and CPU / threads is the wall time it would take
+ * alone when the threads keep busy. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+}
+
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -49,7 +98,7 @@ static int cmp_d(const void *a, const void *b) {
 static const char *QN[NQ] = {"STACK", "PARK_10", "PARK_20", "PARK_40", "CITY", "FOREST", "park (sum)"};
 
 int main(int argc, char **argv) {
-  int scans = 38, draws = 1, threads = 2;
+  int scans = 38, draws = 1, threads = 2, reuse = 0, compare = 0;
   double meander = 8.0;
   const char *keep = NULL;
   for (int i = 1; i < argc; i++) {
@@ -58,8 +107,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--meander") && i + 1 < argc) meander = atof(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
+    else if (!strcmp(argv[i], "--reuse")) reuse = 1;
+    else if (!strcmp(argv[i], "--compare-threads")) compare = 1;
     else {
-      fprintf(stderr, "usage: flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR]\n");
+      fprintf(stderr, "usage: flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR [--reuse]]\n"
+                      "                  [--compare-threads]\n");
       return 1;
     }
   }
@@ -92,7 +144,7 @@ int main(int argc, char **argv) {
   double *ratio = calloc((size_t)draws * NQ, sizeof *ratio);
   int inside[NQ] = {0}, runs = 0, fail = 0, mb_n = 0;
   double *mb = calloc((size_t)draws, sizeof *mb);
-  printf("  draw   n_obs  state   est s   peak MB  STACK            park sum        CITY             FOREST\n");
+  printf("  draw   n_obs  state   est s   cpu s   peak MB  STACK            park sum        CITY             FOREST\n");
   for (int d = 0; d < draws; d++) {
     c.seed = 1000 + (uint64_t)d;
     cf_flux_sources src;
@@ -100,17 +152,18 @@ int main(int argc, char **argv) {
     const char *paths[1] = {l2};
     cf_flux_result r;
     memset(&r, 0, sizeof r);
-    if (cf_simulate_flux(ctx, &c, scene, l2, truth) || cf_l2_read_set(ctx, paths, 1, 0, 0, &set)) {
+    int have = reuse && keep && access(l2, R_OK) == 0;
+    if ((!have && cf_simulate_flux(ctx, &c, scene, l2, truth)) || cf_l2_read_set(ctx, paths, 1, 0, 0, &set)) {
       fprintf(stderr, "draw %d: %s\n", d, cf_error_message(ctx));
       fail++;
       continue;
     }
     cf_flux_opts o;
     cf_flux_defaults(&o);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_s();
     int rc = cf_flux_sources_read(ctx, prior, NULL, &src);
     if (!rc) rc = cf_flux_estimate(ctx, &set, &src, &o, &r);
-    double dt = now() - t0;
+    double dt = now() - t0, dc = cpu_s() - c0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (rc) {
@@ -125,8 +178,22 @@ int main(int argc, char **argv) {
         inside[k] += fabs(q[k] - truth_q[k]) <= s[k];
       }
       if (r.sources[0].mb_isolated) mb[mb_n++] = r.sources[0].mb_rate_t_h / 100.0;
-      printf("  %4d %7ld %6d %7.1f %9.0f  %6.1f +- %5.1f  %6.1f +- %5.1f  %6.1f +- %5.1f  %7.1f +- %5.1f\n", d,
-             r.diag.n_obs, r.diag.n_state, dt, ru.ru_maxrss / 1024.0, q[0], s[0], q[6], s[6], q[4], s[4], q[5], s[5]);
+      if (compare) {
+        cf_flux_result r1;
+        memset(&r1, 0, sizeof r1);
+        cf_set_threads(ctx, 1);
+        omp_set_num_threads(1);
+        double t1 = now();
+        int rc1 = cf_flux_estimate(ctx, &set, &src, &o, &r1);
+        printf("  draw %d again with 1 thread: %.1f s, %s\n", d, now() - t1,
+               rc1 ? cf_error_message(ctx) : results_identical(&r, &r1) ? "bitwise identical" : "DIFFERENT");
+        if (rc1 || !results_identical(&r, &r1)) fail++;
+        cf_flux_result_free(&r1);
+        cf_set_threads(ctx, threads);
+        omp_set_num_threads(threads);
+      }
+      printf("  %4d %7ld %6d %7.1f %7.1f %9.0f  %6.1f +- %5.1f  %6.1f +- %5.1f  %6.1f +- %5.1f  %7.1f +- %5.1f\n", d,
+             r.diag.n_obs, r.diag.n_state, dt, dc, ru.ru_maxrss / 1024.0, q[0], s[0], q[6], s[6], q[4], s[4], q[5], s[5]);
       fflush(stdout);
       runs++;
     }

@@ -5,8 +5,9 @@
  *   flux_state.c  the state vector (grid cells, point sources,
  *                 background), its prior, the sources' weights and the
  *                 Jacobian rows;
- *   estimate.c    settings, observations, the two solves, the jackknife,
- *                 the mass balance and the result.
+ *   estimate.c    settings, observations, the mass balance and the result;
+ *   estimate_inversion.c  the stability by the data, the two solves, the
+ *                 jackknife and the rates and sigmas of sources and groups.
  * Not installed; nothing outside lidar/flux includes it.
  */
 #ifndef CF_LIDAR_FLUX_ESTIMATE_INTERNAL_H
@@ -103,6 +104,22 @@ void cf_flux_state_free(cf_flux_state *st);
 /* Row of H (n doubles) for one observation; `emis` (may be NULL) gets the
  * part of H x from the emissions (cells and points) when x is given. */
 void cf_flux_jacobian_row(const cf_flux_state *st, const cf_flux_met *met, const cf_flux_obs *ob, double *row);
+
+/* What the plume models are made of (cf_flux_met_models), for the class
+ * selection to remake them. */
+typedef struct {
+  cf_flux_met *met;
+  cf_flux_state *st;
+  cf_flux_obs *obs;
+  double blh, n_air, sdir, max_dist;
+  int auto_stab;
+} cf_flux_model_args;
+
+/* The inversion of obs[0..n_obs-1] for the sources `src` (estimate_inversion.c):
+ * fills res->sources, res->groups, res->grid and the inversion's part of
+ * res->diag. */
+int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_model_args *ma, const cf_flux_obs *obs,
+                          long n_obs, const cf_flux_sources *src, const cf_flux_opts *o, cf_flux_result *res);
 
 /* t/h of a cell <-> umol m-2 s-1 */
 double cf_flux_cell_t_h_to_umol(double t_h, double area_m2);

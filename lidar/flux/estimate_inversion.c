@@ -1,0 +1,552 @@
+/*
+ * The inversion of the flux estimate (estimate.h, estimate_internal.h):
+ * the stability by the data, two solves, the jackknife and the reported
+ * rates and sigmas of every source and group. estimate.c gathers the
+ * observations, builds the wind history and the state, and calls
+ * cf_flux_run_inversion.
+ *
+ * Two solves. The model error cannot be known before the model has been
+ * fitted: a first solve on every third observation, with R the stated
+ * measurement noise alone, gives x1; its residuals r_i = y_i - H_i x1 on
+ * that subsample give the model error as a function of the predicted
+ * enhancement p_i = (H x1)_i over the emission elements:
+ *     E[r^2] = sigma_i^2 + floor^2 + (f p_i)^2,
+ * floor from the gates the plumes do not reach (p_i below 0.1 sigma_i),
+ * f from those they do (p_i above sigma_i), both by the method of moments
+ * on residuals with the outliers (beyond spike_sigma) left out, both
+ * >= 0. The second solve uses every observation with that R, drops those
+ * whose residual from x1 exceeds spike_sigma times their sigma (spikes,
+ * hard targets the L2 did not flag: a 40 ppm spike in 4 ppm noise would
+ * otherwise pull a stack by tens of t/h), and is the answer.
+ *
+ * Jackknife. R stays diagonal, but one sweep's model errors are not
+ * independent: a meander displaces the whole plume at once, so the
+ * posterior covariance, which counts every gate as independent evidence,
+ * is too small by a factor that depends on the weather. The sweeps are
+ * cut into K contiguous blocks (default 8), each block's normal equations
+ * are kept (cf_inv_sums), and the estimate is redone K times without one
+ * block. The delete-a-group jackknife variance
+ *     var_jk(w.x) = (K - 1) / K * sum_k (w.x_(k) - mean)^2
+ * measures the spread the data really have, including what is correlated
+ * within a block (Efron and Tibshirani 1993, ch. 11; blocks of contiguous
+ * sweeps so that the correlation between blocks is small: a block spans
+ * several meander correlation times). A source's or group's reported
+ * sigma is max(posterior, jackknife): the jackknife cannot be below the
+ * noise the posterior already counts except by chance, and with K = 8 it
+ * is itself uncertain (7 degrees of freedom), so the posterior floors it.
+ *
+ * Rows computed once. The plumes are most of the time (the cells' exact
+ * integration above all), and the first solve's every-third rows are the
+ * same numbers the second solve needs for those observations: they are
+ * kept sparse (about 400 of 1,650 elements are non-zero) from the first
+ * solve to the second, which computes only the other two thirds. The
+ * memory is what the first solve's residuals already needed.
+ *
+ * Determinism: rows are computed on OpenMP threads, each alone; blocks of
+ * BLOCK rows are accumulated in observation order, block sums added in
+ */
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lidar/flux/estimate_internal.h"
+#include "lidar/flux/inversion.h"
+
+#define BLOCK 256
+
+static int threads_of(cf_ctx *ctx) {
+  int nt = cf_get_threads(ctx);
+  if (nt <= 0) nt = omp_get_max_threads();
+  return nt < 1 ? 1 : nt;
+}
+
+/* Inversion workspace. */
+typedef struct {
+  const cf_flux_state *st;
+  const cf_flux_met *met;
+  const cf_flux_obs *obs;
+  long n_obs;
+  double *H;     /* [BLOCK * n] dense rows */
+  double *y, *s; /* [BLOCK] */
+  int nt;
+  int *row_ptr, *col; /* the kept rows as CSR: [BLOCK + 1], [BLOCK * n] */
+  double *val;        /* [BLOCK * n] */
+  /* the first solve's rows (observations 0, 3, 6, ...) as CSR, kept for
+   * the second: row k is observation 3 k; NULL before the first solve */
+  long n_first, *first_ptr;
+  int *first_col;
+  double *first_val;
+} inv_ws;
+
+#define FIRST_EVERY 3 /* the first solve's subsample */
+
+/* Accumulate the dense rows k < m with keep[k] (NULL: all), y and s already
+ * compacted to the kept rows, through the sparse path. */
+static int accumulate_rows(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, int m, const unsigned char *keep) {
+  size_t n = (size_t)ws->st->n;
+  int kept = 0, nnz = 0;
+  ws->row_ptr[0] = 0;
+  for (int k = 0; k < m; k++) {
+    if (keep && !keep[k]) continue;
+    const double *row = ws->H + (size_t)k * n;
+    for (size_t j = 0; j < n; j++)
+      if (row[j] != 0.0) ws->col[nnz] = (int)j, ws->val[nnz++] = row[j];
+    ws->row_ptr[++kept] = nnz;
+  }
+  return kept ? cf_inv_accumulate_sparse(ctx, plan, kept, ws->row_ptr, ws->col, ws->val, ws->y, ws->s) : CF_OK;
+}
+
+/* Rows of the observations idx[0..m-1] into ws->H, in parallel; a row
+ * the first solve kept is copied, not computed again. */
+static void rows_of(inv_ws *ws, const long *idx, int m) {
+  size_t n = (size_t)ws->st->n;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(ws->nt)
+  for (int i = 0; i < m; i++) {
+    double *row = ws->H + (size_t)i * n;
+    long k = idx[i] / FIRST_EVERY;
+    if (ws->first_ptr && idx[i] % FIRST_EVERY == 0 && k < ws->n_first) {
+      memset(row, 0, n * sizeof *row);
+      for (long q = ws->first_ptr[k]; q < ws->first_ptr[k + 1]; q++) row[ws->first_col[q]] = ws->first_val[q];
+    } else {
+      cf_flux_jacobian_row(ws->st, ws->met, &ws->obs[idx[i]], row);
+    }
+  }
+}
+
+/* Prediction of row i: total H x and the emission part. */
+static void predict(const cf_flux_state *st, const double *row, const double *x, double *total, double *emis) {
+  double e = 0, t = 0;
+  for (int j = 0; j < st->i_sweeps; j++) e += row[j] * x[j];
+  t = e;
+  for (int j = st->i_sweeps; j < st->n; j++) t += row[j] * x[j];
+  *total = t, *emis = e;
+}
+
+typedef struct {
+  double f, floor_ppm;
+  long n_plume, n_clear;
+} model_error_est;
+
+/* Pass 1: a solve on every third observation with the noise alone, and the
+ * model error from its residuals. x1 [n] gets the pass-1 estimate; the
+ * rows stay in ws->first_* for the second pass (freed by the caller). */
+static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_opts *o, double *x1, double *P,
+                      model_error_est *me) {
+  const cf_flux_state *st = ws->st;
+  long idx[BLOCK];
+  int m = 0, rc = CF_OK;
+  cf_inv_reset(plan);
+  /* the rows are kept (sparse) for the residuals after the solve and for
+   * the second pass: a second evaluation of the plumes would cost as much
+   * again */
+  long n_sub = (ws->n_obs + FIRST_EVERY - 1) / FIRST_EVERY, cap = 0, nnz = 0, nr = 0;
+  long *rp = malloc((size_t)(n_sub + 1) * sizeof *rp);
+  int *cols = NULL;
+  double *vals = NULL;
+  if (!rp) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
+  rp[0] = 0;
+  for (long i = 0; i < ws->n_obs && !rc; i += FIRST_EVERY) {
+    idx[m++] = i;
+    if (m == BLOCK || i + FIRST_EVERY >= ws->n_obs) {
+      rows_of(ws, idx, m);
+      for (int k = 0; k < m; k++) ws->y[k] = ws->obs[idx[k]].y, ws->s[k] = ws->obs[idx[k]].sigma;
+      rc = accumulate_rows(ctx, ws, plan, m, NULL);
+      long add = ws->row_ptr[m];
+      if (!rc && nnz + add > cap) {
+        cap = 2 * (nnz + add) + 1024;
+        int *c2 = realloc(cols, (size_t)cap * sizeof *c2);
+        if (c2) cols = c2;
+        double *v2 = c2 ? realloc(vals, (size_t)cap * sizeof *v2) : NULL;
+        if (v2) vals = v2;
+        if (!c2 || !v2) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory for %ld values", cap);
+      }
+      if (!rc) {
+        memcpy(cols + nnz, ws->col, (size_t)add * sizeof *cols);
+        memcpy(vals + nnz, ws->val, (size_t)add * sizeof *vals);
+        for (int k = 0; k < m; k++) rp[nr + k + 1] = nnz + ws->row_ptr[k + 1];
+        nnz += add, nr += m;
+      }
+      m = 0;
+    }
+  }
+  if (!rc) rc = cf_inv_solve(ctx, plan, x1, P, NULL, NULL, NULL);
+  if (rc) {
+    free(rp), free(cols), free(vals);
+    return rc;
+  }
+  /* residual moments */
+  double clear_num = 0, plume_num = 0, plume_den = 0;
+  long n_clear = 0, n_plume = 0;
+  double fixed_f = o->model_error.choice == 0 ? NAN : o->model_error.value;
+  double fixed_floor = o->model_floor_ppm.choice == 0 ? NAN : o->model_floor_ppm.value;
+  /* two sweeps over the residuals: the floor first (needed by f) */
+  double *res = malloc((size_t)(nr + 1) * 3 * sizeof *res);
+  if (!res) {
+    free(rp), free(cols), free(vals);
+    return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
+  }
+  for (long k = 0; k < nr; k++) {
+    const cf_flux_obs *ob = &ws->obs[FIRST_EVERY * k];
+    double t = 0, e = 0;
+    for (long q = rp[k]; q < rp[k + 1]; q++) {
+      double v = vals[q] * x1[cols[q]];
+      t += v;
+      if (cols[q] < st->i_sweeps) e += v;
+    }
+    res[3 * k] = ob->y - t, res[3 * k + 1] = e, res[3 * k + 2] = ob->sigma;
+  }
+  ws->n_first = nr, ws->first_ptr = rp, ws->first_col = cols, ws->first_val = vals;
+  for (long k = 0; k < nr; k++) {
+    double r = res[3 * k], p = fabs(res[3 * k + 1]), s = res[3 * k + 2];
+    if (fabs(r) > o->spike_sigma * s * 2) continue; /* spikes: far outside even a doubled noise */
+    if (p < 0.1 * s) clear_num += r * r - s * s, n_clear++;
+  }
+  double floor2 = n_clear ? clear_num / n_clear : 0.0;
+  if (floor2 < 0) floor2 = 0;
+  if (isfinite(fixed_floor)) floor2 = fixed_floor * fixed_floor;
+  for (long k = 0; k < nr; k++) {
+    double r = res[3 * k], p = fabs(res[3 * k + 1]), s = res[3 * k + 2];
+    double tot = sqrt(s * s + floor2 + p * p); /* generous: f <= 1 assumed for the outlier cut */
+    if (fabs(r) > o->spike_sigma * tot) continue;
+    if (p > s) plume_num += r * r - s * s - floor2, plume_den += p * p, n_plume++;
+  }
+  free(res);
+  double f2 = plume_den > 0 ? plume_num / plume_den : 0.0;
+  if (f2 < 0) f2 = 0;
+  me->f = isfinite(fixed_f) ? fixed_f : sqrt(f2);
+  me->floor_ppm = sqrt(floor2);
+  me->n_plume = n_plume, me->n_clear = n_clear;
+  return CF_OK;
+}
+
+/* Pass 2: every observation with the model error, outliers dropped, the
+ * sums of each jackknife block kept. */
+static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_error_est *me, const double *x1,
+                       double spike_sigma, int n_blocks, cf_inv_sums *sums, long *n_used, long *n_outliers) {
+  const cf_flux_state *st = ws->st;
+  long idx[BLOCK];
+  int rc = CF_OK;
+  *n_used = *n_outliers = 0;
+  long i = 0;
+  for (int b = 0; b < n_blocks && !rc; b++) {
+    cf_inv_reset(plan);
+    /* the observations of this block's sweeps: obs are in file order, sweeps
+     * in time order, so select by sweep (one pass over all per block) */
+    int s0 = (int)((long)b * st->n_sweeps / n_blocks), s1 = (int)((long)(b + 1) * st->n_sweeps / n_blocks);
+    int m = 0;
+    for (i = 0; i < ws->n_obs && !rc; i++) {
+      int sw = ws->obs[i].sweep;
+      if (sw >= s0 && sw < s1) idx[m++] = i;
+      if (m == BLOCK || (i + 1 == ws->n_obs && m > 0)) {
+        rows_of(ws, idx, m);
+        int kept = 0;
+        unsigned char keep[BLOCK];
+        for (int k = 0; k < m; k++) {
+          const double *row = ws->H + (size_t)k * st->n;
+          double t, e;
+          predict(st, row, x1, &t, &e);
+          const cf_flux_obs *ob = &ws->obs[idx[k]];
+          double sig = sqrt(ob->sigma * ob->sigma + me->floor_ppm * me->floor_ppm + (me->f * e) * (me->f * e));
+          keep[k] = !(fabs(ob->y - t) > spike_sigma * sig);
+          if (!keep[k]) {
+            (*n_outliers)++;
+            continue;
+          }
+          ws->y[kept] = ob->y, ws->s[kept] = sig;
+          kept++;
+        }
+        rc = accumulate_rows(ctx, ws, plan, m, keep);
+        *n_used += kept;
+        m = 0;
+      }
+    }
+    if (!rc) cf_inv_get_sums(plan, &sums[b]);
+  }
+  return rc;
+}
+
+
+
+/* The class selection fits every SELECT_EVERY-th observation: 8,000 of
+ * the benchmark's 213,000 tell six classes apart by J differences of
+ * hundreds (the demo's 9,600 by tens). */
+#define SELECT_EVERY 27
+
+/* Stability by the data. The Pasquill-Gifford class fixes the plume's
+ * spread, above all its depth, and with it the rate a given enhancement
+ * means: on the steady benchmark scene classes C and D put the 100 t/h
+ * stack at 163 and 84 t/h. The class from the wind's variability (EPA's
+ * sigma_A method) is calibrated for 1-h values at 10 m, which a few
+ * sweeps do not give. So with stability=auto every class is fitted on
+ * every SELECT_EVERY-th observation (noise-only R) and the one with the smallest
+ * cost J = J_obs + J_prior is kept; the class the wind suggests is only
+ * logged. The two best classes bracket the spread the dispersion's form
+ * leaves open: half the difference of their estimates of each source and
+ * group is a model-error term added to the reported sigma (in
+ * quadrature). */
+static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, const double *W, int nq,
+                            double *x, double *P, double *spread, cf_flux_result *res) {
+  cf_flux_state *st = ma->st;
+  size_t n = (size_t)ws->st->n;
+  double J[CF_STAB_COUNT], *q = calloc((size_t)CF_STAB_COUNT * nq + 1, sizeof *q);
+  if (!q) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
+  int rc = CF_OK;
+  long idx[BLOCK];
+  for (int k = 0; k < CF_STAB_COUNT && !rc; k++) {
+    rc = cf_flux_met_models(ctx, ma->met, (cf_stability)k, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
+    if (!rc) rc = cf_flux_state_tables(ctx, st, ma->met, ma->obs, ws->n_obs);
+    if (rc) break;
+    cf_inv_reset(plan);
+    int m = 0;
+    for (long i = 0; i < ws->n_obs && !rc; i += SELECT_EVERY) {
+      idx[m++] = i;
+      if (m == BLOCK || i + SELECT_EVERY >= ws->n_obs) {
+        rows_of(ws, idx, m);
+        for (int r = 0; r < m; r++) ws->y[r] = ws->obs[idx[r]].y, ws->s[r] = ws->obs[idx[r]].sigma;
+        rc = accumulate_rows(ctx, ws, plan, m, NULL);
+        m = 0;
+      }
+    }
+    cf_inv_diag dg;
+    if (!rc) rc = cf_inv_solve(ctx, plan, x, P, NULL, NULL, &dg);
+    if (rc) break;
+    J[k] = dg.j_obs + dg.j_prior;
+    for (int t = 0; t < nq; t++) {
+      double v = 0;
+      for (size_t j = 0; j < n; j++) v += W[(size_t)t * n + j] * x[j];
+      q[(size_t)k * nq + t] = v;
+    }
+    cf_log(ctx, CF_LOG_DEBUG, "flux: stability %c: J = %.1f", cf_stability_letter((cf_stability)k), J[k]);
+  }
+  int best = 0;
+  for (int k = 1; k < CF_STAB_COUNT && !rc; k++)
+    if (J[k] < J[best]) best = k;
+  int second = best == 0 ? 1 : best == CF_STAB_COUNT - 1 ? best - 1 : J[best - 1] < J[best + 1] ? best - 1 : best + 1;
+  if (!rc) {
+    for (int t = 0; t < nq; t++) spread[t] = 0.5 * fabs(q[(size_t)best * nq + t] - q[(size_t)second * nq + t]);
+    res->diag.stability = cf_stability_letter((cf_stability)best);
+    cf_log(ctx, CF_LOG_INFO, "flux: stability by the data: class %c (J %.1f; next best %c, J %.1f)",
+           res->diag.stability, J[best], cf_stability_letter((cf_stability)second), J[second]);
+    rc = cf_flux_met_models(ctx, ma->met, (cf_stability)best, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
+    if (!rc) rc = cf_flux_state_tables(ctx, st, ma->met, ma->obs, ws->n_obs);
+  }
+  free(q);
+  return rc;
+}
+
+int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_model_args *ma, const cf_flux_obs *obs,
+                         long n_obs, const cf_flux_sources *src, const cf_flux_opts *o, cf_flux_result *res) {
+  const cf_flux_met *met = ma->met;
+  size_t n = (size_t)st->n;
+  cf_inv_params q = {0};
+  q.n = st->n;
+  q.x_a = st->x_a;
+  q.sigma_a = st->sigma_a;
+  q.prior = o->prior_corr_m > 0 ? CF_INV_PRIOR_EXPONENTIAL : CF_INV_PRIOR_DIAGONAL;
+  q.dim = 2;
+  q.pos = st->pos;
+  q.corr_length = o->prior_corr_m;
+  q.source = st->nonneg;
+  q.max_block = BLOCK;
+  cf_inv_plan *plan = NULL;
+  int rc = cf_inv_plan_create(ctx, &q, &plan);
+  if (rc) return rc;
+  inv_ws ws = {st, met, obs, n_obs, NULL, NULL, NULL, threads_of(ctx), NULL, NULL, NULL, 0, NULL, NULL, NULL};
+  ws.H = malloc((size_t)BLOCK * n * sizeof *ws.H);
+  ws.row_ptr = malloc((BLOCK + 1) * sizeof *ws.row_ptr);
+  ws.col = malloc((size_t)BLOCK * n * sizeof *ws.col);
+  ws.val = malloc((size_t)BLOCK * n * sizeof *ws.val);
+  ws.y = malloc(BLOCK * sizeof *ws.y);
+  ws.s = malloc(BLOCK * sizeof *ws.s);
+  double *x1 = malloc(n * sizeof *x1), *x = malloc(n * sizeof *x), *P = malloc(n * n * sizeof *P);
+  double *P0 = malloc(n * n * sizeof *P0);
+  double *Pj = NULL, *xj = NULL, *adiag = malloc(n * sizeof *adiag);
+  unsigned char *pinned = calloc(n, 1);
+  int K = o->jackknife_blocks;
+  if (K > st->n_sweeps / 2) K = st->n_sweeps / 2; /* at least 2 sweeps a block */
+  if (K < 2) K = 0;
+  int nb = K ? K : 1;
+  cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
+  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
+    rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
+  for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
+  /* the reported quantities: every source, then every group (W: their weights) */
+  int ng = 0;
+  char **gname = NULL;
+  if (!rc) {
+    gname = calloc((size_t)src->n + 1, sizeof *gname);
+    if (!gname) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+    for (int k = 0; k < src->n && !rc; k++) {
+      if (!src->src[k].group) continue;
+      int g = 0;
+      while (g < ng && strcmp(gname[g], src->src[k].group)) g++;
+      if (g == ng) gname[ng++] = src->src[k].group;
+    }
+  }
+  int nq = src->n + ng;
+  double *W = NULL, *jk = NULL;
+  if (!rc) {
+    W = calloc((size_t)nq * n, sizeof *W);
+    jk = calloc((size_t)(K ? K : 1) * nq, sizeof *jk);
+    if (!W || !jk) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+  }
+  if (!rc) {
+    memcpy(W, st->w, (size_t)src->n * n * sizeof *W);
+    for (int k = 0; k < src->n; k++)
+      for (int g = 0; g < ng; g++)
+        if (src->src[k].group && !strcmp(src->src[k].group, gname[g]))
+          for (size_t j = 0; j < n; j++) W[(size_t)(src->n + g) * n + j] += st->w[(size_t)k * n + j];
+  }
+  double *spread = NULL; /* [nq] half the difference between the two best-fitting classes */
+  if (!rc) {
+    spread = calloc((size_t)nq + 1, sizeof *spread);
+    if (!spread) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
+  }
+  if (!rc && ma->auto_stab) rc = choose_stability(ctx, &ws, plan, ma, W, nq, x1, P, spread, res);
+  model_error_est me = {0};
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
+                             "blocks)", st->n, n_obs, st->n_sweeps, K);
+    rc = cf_progress(ctx, 0.05, "flux: first solve (model error)");
+  }
+  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, &me);
+  if (!rc) {
+    cf_log(ctx, CF_LOG_INFO, "flux: model error %.3f of the enhancement, floor %.3f ppm (%ld plume, %ld clear gates)",
+           me.f, me.floor_ppm, me.n_plume, me.n_clear);
+    rc = cf_progress(ctx, 0.3, "flux: second solve");
+  }
+  long n_used = 0, n_out = 0;
+  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, nb, sums, &n_used, &n_out);
+  cf_inv_diag dg = {0};
+  if (!rc) {
+    cf_inv_sums *total = &sums[nb];
+    for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
+    rc = cf_inv_set_sums(ctx, plan, total, NULL);
+    if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg);
+  }
+  if (!rc && K) {
+    Pj = malloc(n * n * sizeof *Pj);
+    xj = malloc(n * sizeof *xj);
+    if (!Pj || !xj) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "jackknife", "out of memory");
+    /* replicates only for blocks with observations (an empty block's
+     * replicate is the full estimate and would shrink the spread) */
+    int kept = 0;
+    for (int b = 0; b < K && !rc; b++) {
+      if (sums[b].n_obs == 0) continue;
+      rc = cf_progress(ctx, 0.6 + 0.35 * b / K, "flux: jackknife");
+      if (!rc) rc = cf_inv_set_sums(ctx, plan, &sums[nb], &sums[b]);
+      if (!rc) rc = cf_inv_solve(ctx, plan, xj, Pj, NULL, NULL, NULL);
+      if (rc == CF_EDATA) { /* a replicate without enough data: no jackknife, not no answer */
+        cf_log(ctx, CF_LOG_WARN, "flux: jackknife replicate without block %d cannot be solved (%s): sigma is the "
+                                 "posterior's and the model error's alone", b, cf_error_message(ctx));
+        cf_error_clear(ctx);
+        rc = CF_OK;
+        kept = 0;
+        break;
+      }
+      for (int qk = 0; qk < nq && !rc; qk++) {
+        double t = 0;
+        for (size_t j = 0; j < n; j++) t += W[(size_t)qk * n + j] * xj[j];
+        jk[(size_t)kept * nq + qk] = t;
+      }
+      kept++;
+    }
+    K = kept >= 2 ? kept : 0;
+  }
+  if (!rc) {
+    res->n_sources = src->n;
+    res->sources = calloc((size_t)src->n + 1, sizeof *res->sources);
+    res->n_groups = ng;
+    res->groups = calloc((size_t)ng + 1, sizeof *res->groups);
+    if (!res->sources || !res->groups) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "result", "out of memory");
+  }
+  for (int qk = 0; qk < nq && !rc; qk++) {
+    const double *w = W + (size_t)qk * n;
+    double tot, sig, sjk = NAN;
+    /* The rate from the constrained x; its sigma from the UNCONSTRAINED
+     * posterior covariance P0: an element pinned at 0 by non-negativity
+     * has zero variance in the conditioned P, and its correlated
+     * neighbours (a park's stacks 700 m apart) lose what they share with
+     * it, which would report them as better known than the data make
+     * them. P0 is honest, if conservative about the bound at 0. */
+    double tot0;
+    rc = cf_inv_group(ctx, st->n, w, x, P0, &tot0, &sig);
+    if (rc) break;
+    tot = 0;
+    for (size_t j = 0; j < n; j++) tot += w[j] * x[j];
+    if (K) {
+      double mean = 0, ss = 0;
+      for (int b = 0; b < K; b++) mean += jk[(size_t)b * nq + qk];
+      mean /= K;
+      for (int b = 0; b < K; b++) ss += (jk[(size_t)b * nq + qk] - mean) * (jk[(size_t)b * nq + qk] - mean);
+      sjk = sqrt((K - 1.0) / K * ss);
+    }
+    double sigma = isfinite(sjk) && sjk > sig ? sjk : sig;
+    sigma = sqrt(sigma * sigma + spread[qk] * spread[qk]);
+    if (qk < src->n) {
+      cf_flux_source_result *r = &res->sources[qk];
+      const cf_flux_source *s = &src->src[qk];
+      r->estimated = 1;
+      r->rate_t_h = tot, r->sigma_t_h = sigma, r->sigma_posterior_t_h = sig, r->sigma_jackknife_t_h = sjk;
+      double num = 0, den = 0;
+      int pin = 0;
+      for (size_t j = 0; j < n; j++)
+        if (w[j] != 0) num += w[j] * w[j] * adiag[j], den += w[j] * w[j], pin |= pinned[j] && s->kind == CF_SOURCE_POINT;
+      r->avg_kernel = den > 0 ? num / den : NAN;
+      r->constrained = pin;
+    } else {
+      cf_flux_group_result *g = &res->groups[qk - src->n];
+      g->name = strdup(gname[qk - src->n]);
+      if (!g->name) {
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+        break;
+      }
+      g->rate_t_h = tot, g->sigma_t_h = sigma, g->sigma_posterior_t_h = sig, g->sigma_jackknife_t_h = sjk;
+      for (int k = 0; k < src->n; k++)
+        if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->n_members++, g->prior_t_h += src->src[k].prior_t_per_h;
+      g->members = malloc((size_t)g->n_members * sizeof *g->members);
+      if (!g->members) {
+        rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "groups", "out of memory");
+        break;
+      }
+      int c = 0;
+      for (int k = 0; k < src->n; k++)
+        if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->members[c++] = k;
+    }
+  }
+  /* the map */
+  if (!rc) {
+    cf_flux_grid *gr = &res->grid;
+    size_t nc = (size_t)st->n_cells;
+    gr->nx = st->nx, gr->ny = st->ny, gr->west_m = st->west, gr->north_m = st->north, gr->res_m = st->res;
+    gr->flux_umol_m2_s = malloc(nc * sizeof(double));
+    gr->sigma_umol_m2_s = malloc(nc * sizeof(double));
+    gr->prior_umol_m2_s = malloc(nc * sizeof(double));
+    gr->avg_kernel = malloc(nc * sizeof(double));
+    if (!gr->flux_umol_m2_s || !gr->sigma_umol_m2_s || !gr->prior_umol_m2_s || !gr->avg_kernel)
+      rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "map", "out of memory");
+    for (size_t c = 0; c < nc && !rc; c++) {
+      gr->flux_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(x[c], st->cell_area);
+      gr->sigma_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(sqrt(P0[c * n + c]), st->cell_area);
+      gr->prior_umol_m2_s[c] = cf_flux_cell_t_h_to_umol(st->x_a[c], st->cell_area);
+      gr->avg_kernel[c] = adiag[c];
+    }
+  }
+  if (!rc) {
+    cf_flux_diag *d = &res->diag;
+    d->n_obs = n_used, d->n_outliers = n_out, d->n_state = st->n;
+    d->dofs = dg.dofs, d->chi2_per_obs = dg.chi2_per_obs, d->rcond = dg.rcond, d->n_constrained = dg.n_constrained;
+    d->model_error_fraction = me.f, d->model_floor_ppm = me.floor_ppm, d->jackknife_blocks = K;
+  }
+  free(W), free(jk), free(gname), free(spread);
+  for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
+  free(sums);
+  free(ws.first_ptr), free(ws.first_col), free(ws.first_val);
+  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
+  cf_inv_plan_destroy(plan);
+  return rc;
+}
+
