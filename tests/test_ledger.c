@@ -283,6 +283,47 @@ static void test_ccer_excludes_dead_wood_litter_soc(void **state) {
   free(dir);
 }
 
+/* Gold Standard with the AR-TOOL14 crown-cover baseline and a long-term
+ * average cap (a harvested project).
+ *   events 2019-01-15 and 2023-06-15 (4 + 5/12 years): 10000 -> 15000 t CO2e,
+ *   U 1 % each: half-width sqrt(100^2 + 150^2) = 180.2776, U = 3.6056 % <= 20 %:
+ *   no deduction. Baseline trees on the project's 100 ha: b_FOREST 100 t d.m./ha,
+ *   crown cover 0.10 rising 0.02 a year: dCC = 0.02 x 4.416667 = 0.0883333;
+ *   dC_BSL = 44/12 x 0.47 x (1 + 0.25) x 100 x 100 x 0.0883333 = 1902.8472222.
+ *   net = 5000 - 1902.8472222 = 3097.1527778; the long-term average 2500 caps
+ *   it: level 2500, capped 597.1527778, credited 2500, buffer 20 % = 500,
+ *   issuable 2000. */
+static void test_gold_standard_crown_cover_and_cap(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){8000, 2000, NA, NA, NA}, 1);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){12000, 3000, NA, NA, NA}, 1);
+  const char *dates[2] = {"2019-01-15", "2023-06-15"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[6] = {"policy=gold-standard", "baseline=crown-cover", "baseline_b_forest=100", "baseline_cc=0.1",
+                       "baseline_cc_rate=0.02", "long_term_average_t_co2e=2500"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 6, &in, &l), CF_OK);
+  const cf_ledger_period *p = &l.periods[0];
+  assert_close(p->c.u_pct, 3.6055512755, 1e-10, 0);
+  assert_close(p->deduction, 0, 0, 0);
+  assert_close(p->baseline, 1902.8472222222, 1e-12, 0);
+  assert_close(p->net, 3097.1527777778, 1e-12, 0);
+  assert_close(p->level, 2500, 0, 0);
+  assert_close(p->capped, 597.1527777778, 1e-11, 0);
+  assert_close(p->buffer, 500, 1e-12, 0);
+  assert_close(p->issuable, 2000, 1e-12, 0);
+  int r = 0;
+  for (int i = 0; i < l.n_params; i++) r |= !strcmp(l.params[i].name, "baseline_root_shoot") && l.params[i].value == 0.25;
+  assert_true(r); /* R = 0.25 is listed with its source */
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* VM0047 census mortality: M = 0.20, n = 50: sqrt(0.2 x 0.8 / 49) / 0.8 =
  * 0.0714286; x T(49) = 1.6766 -> 0.11975 (the quoted figure; 0.5e-5 is
  * half its last digit). T(49) itself: 1.6766 to its 4 decimals. */
@@ -498,6 +539,7 @@ int main(void) {
       cmocka_unit_test(test_cdm_two_periods_with_reversal),
       cmocka_unit_test(test_vm0047_unc_and_buffer),
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
+      cmocka_unit_test(test_gold_standard_crown_cover_and_cap),
       cmocka_unit_test(test_vm0047_mortality_uncertainty),
       cmocka_unit_test(test_permanent_plots),
       cmocka_unit_test(test_report_from_other_software),

@@ -9,7 +9,9 @@
  * recompute is one call:
  *     cf_ledger_inputs in;  cf_ledger_inputs_init(&in);
  *     cf_ledger_add_event(ctx, &in, "2019-06-01", "stocks_2019.json");  (each event, any order)
- *     cf_ledger_settings_set(ctx, &in.settings, "policy=vm0047"); ...    (each setting's "text")
+ *     cf_ledger_inputs_set(ctx, &in, "policy=vm0047"); ...    ("KEY=text" of each setting whose
+ *                                                            source is not "default"; a default
+ *                                                            reads "unset" and needs no call)
  *     cf_ledger_compute(ctx, &in, &ledger);   ... cf_ledger_free(&ledger); cf_ledger_inputs_free(&in);
  * cf_ledger_compute takes nothing but `in` (events parsed with their
  * SHA-256, baseline events, emissions, stratum map, settings), touches no
