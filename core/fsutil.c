@@ -376,3 +376,24 @@ int cf_write_errno(const char *path, int e, double min_free) {
   free(dir);
   return full ? ENOSPC : 0;
 }
+
+int cf_atomic_write_json_csv(cf_ctx *ctx, const char *json_path, const char *json, const char *csv, const char *what) {
+  size_t n = strlen(json_path);
+  if (n < 6 || strcmp(json_path + n - 5, ".json") != 0)
+    return cf_error(ctx, CF_EINVAL, json_path, "", "the %s's name ends in .json (its CSV goes beside it as .csv)", what);
+  char *csv_path = strdup(json_path);
+  int rc = csv_path && json && csv ? CF_OK : cf_error(ctx, CF_ENOMEM, json_path, "", "out of memory");
+  if (!rc) memcpy(csv_path + n - 5, ".csv", 5);
+  cf_atomic_file aj = {0}, ac = {0};
+  if (!rc) rc = cf_atomic_begin(ctx, json_path, &aj);
+  if (!rc) rc = cf_atomic_begin(ctx, csv_path, &ac);
+  if (!rc) rc = cf_atomic_write_text(ctx, &aj, json);
+  if (!rc) rc = cf_atomic_write_text(ctx, &ac, csv);
+  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, json_path, "", "cancelled");
+  cf_atomic_file *const both[2] = {&aj, &ac};
+  if (!rc) rc = cf_atomic_commit_all(ctx, both, 2);
+  cf_atomic_end(&aj);
+  cf_atomic_end(&ac);
+  free(csv_path);
+  return rc;
+}

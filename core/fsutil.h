@@ -42,6 +42,12 @@ int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n);
 /* Write `text` into af's part file (every write and the close checked);
  * a failure names the final path and says why (cf_write_errno). */
 int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text);
+/* A JSON product with its CSV table beside it: `json` to json_path (its
+ * name must end in .json) and `csv` to the same stem with .csv, both via
+ * part files committed together (all or none). `json` or `csv` NULL (a
+ * failed cf_strbuf_take) is CF_ENOMEM; `what` names the product in the
+ * message about its name ("report", "ledger"). */
+int cf_atomic_write_json_csv(cf_ctx *ctx, const char *json_path, const char *json, const char *csv, const char *what);
 /* Remove the part file if it exists and free; safe after commit too. */
 void cf_atomic_end(cf_atomic_file *af);
 /* Remove, from directory `dir`, every part file process `pid` made there

@@ -32,6 +32,7 @@
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
 #include "pipelines/pipeline_internal.h"
+#include "sink/issuance/ledger.h"
 #include "sink/params.h"
 #include "sink/stocks.h"
 
@@ -57,6 +58,7 @@ static const char *usage_main =
     "  simulate flux       write simulated L2 files of a scene of CO2 sources and the truth\n"
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
+    "  sink ledger         creditable removals per period and vintage from stock reports at monitoring events\n"
     "  flux estimate       emission rates of sources from L2 lidar scans (inversion, mass balance)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
     "  version             print the version\n"
@@ -167,6 +169,29 @@ static const char *usage_flux =
     "2: processing failed.\n\n"
     "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
 
+static const char *usage_sink =
+    "Usage: carbonflux sink ledger --event DATE=REPORT.json --event DATE=REPORT.json [--event ...]\n"
+    "                              --policy NAME -o LEDGER.json [--baseline DATE=REPORT.json]...\n"
+    "                              [--emission DATE=T_CO2E[:WHAT]]... [--stratum-map FROM=TO]... [KEY=VALUE]...\n"
+    "\n"
+    "The issuance ledger of a forestry sink project: from its stock reports (carbonflux-stocks/1, written by\n"
+    "`carbonflux forest stocks`) at two or more monitoring events (DATE = YYYY-MM-DD, in date order) to the\n"
+    "change in stocks per period with its uncertainty, baseline removals, emissions, leakage, the policy's\n"
+    "uncertainty deduction and buffer, and net issuable units per period and vintage, with the cumulative-\n"
+    "difference logic (a reversal is netted against later gains). Writes LEDGER.json (self-describing: inputs\n"
+    "with SHA-256, policy, settings, parameters with sources, the equation of every row) and LEDGER.csv\n"
+    "beside it, both or neither.\n"
+    "\n"
+    "  --policy NAME          ccer-14-001, cdm-ar-acm0003, vm0047 or gold-standard (also policy=NAME)\n"
+    "  --baseline DATE=FILE   baseline stock report at an event's date (with baseline=series)\n"
+    "  --emission DATE=T[:W]  project emissions of T t CO2e in the period ending on DATE (W: what they are)\n"
+    "  --stratum-map FROM=TO  read stratum FROM of any event as TO (strata must match between events)\n"
+    "\n"
+    "Exit 1: usage, a setting, an unknown policy, events out of order or a period of zero length, a missing\n"
+    "file; 4: a stock report that cannot be used (another schema version, a missing field, strata that differ\n"
+    "between events); 2: the ledger could not be written. Nothing is written unless everything succeeded.\n"
+    "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -180,6 +205,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "params")) return usage_params;
   if (!strcmp(cmd, "forest")) return usage_forest;
   if (!strcmp(cmd, "flux")) return usage_flux;
+  if (!strcmp(cmd, "sink")) return usage_sink;
   return NULL;
 }
 
@@ -218,6 +244,11 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_flux_opts d;
     cf_flux_defaults(&d);
     cf_kv_describe(out, cf_flux_settings.opts, cf_flux_settings.n, &d);
+  }
+  if (cmd && !strcmp(cmd, "sink")) {
+    cf_ledger_settings d;
+    cf_ledger_settings_default(&d);
+    cf_kv_describe(out, cf_ledger_settings_table.opts, cf_ledger_settings_table.n, &d);
   }
   if (cmd && !strcmp(cmd, "forest")) {
     cf_stocks_opts d;
@@ -717,6 +748,69 @@ static int cmd_flux(cf_ctx *ctx, int argc, char **argv) {
   return code;
 }
 
+/* Exit code of a library status: the outermost code says whose fault it is. */
+static int exit_for_status(int rc) {
+  return rc == CF_OK ? EXIT_OK : rc == CF_EINVAL || rc == CF_ENOENT ? EXIT_USAGE : rc == CF_EDATA ? EXIT_ALL_REJECTED
+                                                                                                  : EXIT_PROCESSING;
+}
+
+static int cmd_sink(cf_ctx *ctx, int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "ledger")) return usage_error("sink", "what to do? (only 'ledger' for now)%s", "");
+  const char *out = NULL;
+  cf_ledger_inputs in;
+  cf_ledger_inputs_init(&in);
+  int rc = CF_OK, code = EXIT_OK;
+  for (int i = 1; i < argc && !rc && code == EXIT_OK; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    char date[11], kv[CF_KV_TEXT_MAX + 16];
+    const char *path;
+    if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v) {
+      out = argv[++i];
+    } else if ((!strcmp(a, "--event") || !strcmp(a, "--baseline")) && v) {
+      i++;
+      rc = cf_ledger_split_event(ctx, v, a + 2, date, &path);
+      if (!rc && !cf_file_exists(path)) rc = cf_error(ctx, CF_ENOENT, path, "", "the stock report does not exist");
+      if (!rc) rc = a[2] == 'e' ? cf_ledger_add_event(ctx, &in, date, path) : cf_ledger_add_baseline(ctx, &in, date, path);
+    } else if (!strcmp(a, "--emission") && v) {
+      rc = cf_ledger_add_emission(ctx, &in, argv[++i]);
+    } else if (!strcmp(a, "--stratum-map") && v) {
+      rc = cf_ledger_add_map(ctx, &in, argv[++i]);
+    } else if (!strcmp(a, "--policy") && v) {
+      snprintf(kv, sizeof kv, "policy=%s", argv[++i]);
+      rc = cf_ledger_inputs_set(ctx, &in, kv);
+    } else if (a[0] != '-' && strchr(a, '=')) {
+      rc = cf_ledger_inputs_set(ctx, &in, a);
+    } else {
+      code = usage_error("sink", "unexpected argument '%s'", a);
+    }
+  }
+  if (!rc && code == EXIT_OK && !out) code = usage_error("sink", "give the ledger's file with -o LEDGER.json%s", "");
+  char csv_out[4096] = "";
+  size_t olen = out ? strlen(out) : 0;
+  if (!rc && code == EXIT_OK && (olen < 6 || strcmp(out + olen - 5, ".json") != 0 || olen >= sizeof csv_out))
+    code = usage_error("sink", "the ledger's name ends in .json (its CSV goes beside it as .csv), not '%s'", out);
+  if (!rc && code == EXIT_OK) snprintf(csv_out, sizeof csv_out, "%.*s.csv", (int)(olen - 5), out);
+  for (int k = 0; !rc && code == EXIT_OK && k < in.n_events + in.n_baseline; k++) {
+    const char *ip = k < in.n_events ? in.events[k].report.path : in.baseline[k - in.n_events].report.path;
+    code = check_output(ctx, "sink ledger", "ledger", out, ip, "stock report");
+    if (code == EXIT_OK) code = check_output(ctx, "sink ledger", "ledger's CSV", csv_out, ip, "stock report");
+  }
+  cf_ledger ledger = {0};
+  if (!rc && code == EXIT_OK) rc = cf_ledger_compute(ctx, &in, &ledger);
+  if (!rc && code == EXIT_OK) rc = cf_ledger_write(ctx, &in, &ledger, out);
+  if (rc) {
+    cf_log_error_chain(ctx);
+    code = exit_for_status(rc);
+  } else if (code == EXIT_OK) {
+    char units[32];
+    snprintf(units, sizeof units, "%lld", ledger.total_units);
+    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, "units", units, (const char *)NULL);
+  }
+  cf_ledger_free(&ledger);
+  cf_ledger_inputs_free(&in);
+  return code;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -870,6 +964,8 @@ int main(int argc, char **argv) {
     code = cmd_forest(ctx, nrest, rest);
   else if (!strcmp(cmd, "flux"))
     code = cmd_flux(ctx, nrest, rest);
+  else if (!strcmp(cmd, "sink"))
+    code = cmd_sink(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

@@ -28,36 +28,21 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "core/suggest.h"
 #include "pipelines/pipeline_internal.h"
 
 /* --- small helpers ------------------------------------------------------------ */
-
-static int edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
-  for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
-  for (size_t i = 1; i <= la; i++)
-    for (size_t j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
 
 static const char *suggest_option(const cf_stage_def *def, const char *key) {
   const char *best = NULL;
   int bd = 3;
   const char *builtin[] = {"type", "name", "input"};
   for (int i = 0; i < 3; i++) {
-    int d = edit_distance(key, builtin[i]);
+    int d = cf_edit_distance(key, builtin[i]);
     if (d < bd) bd = d, best = builtin[i];
   }
   for (int i = 0; def->options[i].name; i++) {
-    int d = edit_distance(key, def->options[i].name);
+    int d = cf_edit_distance(key, def->options[i].name);
     if (d < bd) bd = d, best = def->options[i].name;
   }
   return best;
@@ -67,7 +52,7 @@ const char *cf_stage_suggest(const char *t) {
   const char *best = NULL;
   int bd = 4;
   for (const cf_stage_def *const *d = cf_stage_all(); *d; d++) {
-    int e = edit_distance(t, (*d)->type);
+    int e = cf_edit_distance(t, (*d)->type);
     if (e < bd) bd = e, best = (*d)->type;
   }
   return best;

@@ -51,7 +51,8 @@ typedef enum {
   CF_PRODUCT_STOCKS,   /* forest stocks in the making (stages_forest.c) */
   CF_PRODUCT_FOOTPRINTS, /* GEDI footprints (ingest/gedi_l2a.h cf_gedi_l2a) */
   CF_PRODUCT_MODEL,    /* a biomass model (stages_forest_maps.c) */
-  CF_PRODUCT_FLUX      /* L2 files, sources and a flux estimate in the making (stages_flux.c) */
+  CF_PRODUCT_FLUX,     /* L2 files, sources and a flux estimate in the making (stages_flux.c) */
+  CF_PRODUCT_ISSUANCE  /* monitoring events for the ledger (stages_issuance.c, cf_ledger_inputs) */
 } cf_product_kind;
 
 typedef struct {

@@ -187,15 +187,22 @@ static int write_geojson(cf_ctx *ctx, const char *path, OGRSpatialReferenceH wgs
  * each plot is then what an allometry of (D, H, rho) gives for these
  * stems, which is what the demo's report shows. Written as forest/plots.csv
  * and forest/trees.csv in the forest-io layout; the stands are the strata
- * (stands.geojson, field stand_id). */
+ * (stands.geojson, field stand_id). A second monitoring event, for the
+ * issuance step, remeasures the same stems 4 years 5 months later as
+ * forest/trees_t2.csv: every live stem 12 % taller and so, by the same
+ * relation, 1.12^1.1 = 13.3 % thicker (an illustrative growth, not a
+ * yield table); every 13th live stem has died in between. */
 static int write_inventory(cf_ctx *ctx, const char *dir) {
   char *plots = cf_path_join(dir, "forest/plots.csv"), *trees = cf_path_join(dir, "forest/trees.csv");
-  int rc = plots && trees ? cf_mkdirs(ctx, plots, 0) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
+  char *trees2 = cf_path_join(dir, "forest/trees_t2.csv");
+  int rc = plots && trees && trees2 ? cf_mkdirs(ctx, plots, 0) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
   FILE *fp = rc ? NULL : fopen(plots, "w"), *ft = rc || !fp ? NULL : fopen(trees, "w");
-  if (!rc && (!fp || !ft)) rc = cf_error(ctx, CF_EIO, plots, "", "cannot write the demo inventory");
+  FILE *ft2 = rc || !ft ? NULL : fopen(trees2, "w");
+  if (!rc && (!fp || !ft || !ft2)) rc = cf_error(ctx, CF_EIO, plots, "", "cannot write the demo inventory");
   if (!rc) {
     fprintf(fp, "plot,stratum,area_ha\n");
     fprintf(ft, "plot,dbh_cm,height_m,wood_density_g_cm3,status\n");
+    fprintf(ft2, "plot,dbh_cm,height_m,wood_density_g_cm3,status\n");
     for (int s = 0; s < NSTANDS; s++)
       for (int k = 0; k < 6; k++) {
         double a = k * (3.14159265358979323846 / 3.0);
@@ -208,13 +215,17 @@ static int write_inventory(cf_ctx *ctx, const char *dir) {
           double h = hc * (0.6 + 0.4 * hash01(seed + 1 + (uint64_t)t));
           double d = 1.2 * pow(h, 1.1);
           fprintf(ft, "S%d-P%d,%.1f,%.1f,0.55,%s\n", s + 1, k + 1, d, h, t % 9 == 8 ? "dead" : "live");
+          double h2 = 1.12 * h, d2 = 1.2 * pow(h2, 1.1);
+          fprintf(ft2, "S%d-P%d,%.1f,%.1f,0.55,%s\n", s + 1, k + 1, d2, h2, t % 9 == 8 || t % 13 == 12 ? "dead" : "live");
         }
       }
   }
   if (fp && fclose(fp) != 0 && !rc) rc = cf_error(ctx, CF_EIO, plots, "", "write failed");
   if (ft && fclose(ft) != 0 && !rc) rc = cf_error(ctx, CF_EIO, trees, "", "write failed");
+  if (ft2 && fclose(ft2) != 0 && !rc) rc = cf_error(ctx, CF_EIO, trees2, "", "write failed");
   free(plots);
   free(trees);
+  free(trees2);
   return rc;
 }
 

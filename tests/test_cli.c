@@ -16,6 +16,7 @@
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "core/json.h"
 #include "ingest/library_log.h"
 #include "lidar/process_options.h"
 #include "raster/demo_scene.h"
@@ -124,6 +125,27 @@ static void demo_runs_and_matches_its_truth(void **state) {
     if (!strncmp(line, "\"S1\"", 4)) sscanf(line, "\"S1\",\"canopy_height\",%*d,%*d,%lf", &s1);
   fclose(in);
   assert_close(s1, 20.16, 0.01, 0);
+  /* the issuance step: its ledger's change is the difference of the two
+   * stock reports' project totals (all four pools count under VM0047),
+   * read here from the reports themselves; the plots were remeasured, so
+   * the uncertainty is the paired one (design permanent, 18 pairs) */
+  cf_ctx *ctx = cf_test_ctx();
+  cf_json *r1, *r2, *lg;
+  snprintf(path, sizeof path, "%s/demo/out/forest_stocks.json", f->dir);
+  assert_int_equal(cf_json_load_file(ctx, path, &r1), CF_OK);
+  snprintf(path, sizeof path, "%s/demo/out/forest_stocks_t2.json", f->dir);
+  assert_int_equal(cf_json_load_file(ctx, path, &r2), CF_OK);
+  snprintf(path, sizeof path, "%s/demo/out/ledger.json", f->dir);
+  assert_int_equal(cf_json_load_file(ctx, path, &lg), CF_OK);
+  double t1 = cf_json_get(cf_json_get(r1, "project"), "total_t_co2e")->number;
+  double t2 = cf_json_get(cf_json_get(r2, "project"), "total_t_co2e")->number;
+  const cf_json *p1 = cf_json_at(cf_json_get(lg, "periods"), 0);
+  assert_true(t2 > t1); /* growth of 12 % in height outweighs the deaths */
+  assert_close(cf_json_get(p1, "change_t_co2e")->number, t2 - t1, 1e-12, 0);
+  assert_int_equal((int)cf_json_get(cf_json_get(cf_json_get(p1, "stocks"), "uncertainty"), "n_pairs")->number, 18);
+  assert_true(cf_json_get(cf_json_get(lg, "totals"), "units")->number > 0);
+  cf_json_free(r1), cf_json_free(r2), cf_json_free(lg);
+  cf_ctx_destroy(ctx);
 }
 
 static void check_validates_without_running(void **state) {
