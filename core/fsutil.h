@@ -9,6 +9,8 @@
 #ifndef CF_CORE_FSUTIL_H
 #define CF_CORE_FSUTIL_H
 
+#include <stddef.h>
+
 #include "carbonflux/ctx.h"
 
 typedef struct {
@@ -42,6 +44,8 @@ int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n);
 /* Write `text` into af's part file (every write and the close checked);
  * a failure names the final path and says why (cf_write_errno). */
 int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text);
+/* The same for `n` bytes of `data` (a PNG, a GeoPackage made in memory). */
+int cf_atomic_write_bytes(cf_ctx *ctx, const cf_atomic_file *af, const void *data, size_t n);
 /* Remove the part file if it exists and free; safe after commit too. */
 void cf_atomic_end(cf_atomic_file *af);
 /* Remove, from directory `dir`, every part file process `pid` made there
