@@ -44,6 +44,23 @@ void cf_canvas_line(cf_canvas *c, int x0, int y0, int x1, int y1, int th, const 
   }
 }
 
+void cf_canvas_colour_bar(cf_canvas *c, int map_h, int top, int bar_h, void (*colour)(double t, unsigned char *out),
+                          int *x0_out, int *x1_out) {
+  static const unsigned char white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+  c->clip_h = c->h;
+  cf_canvas_fill_rect(c, 0, map_h, c->w - 1, c->h - 1, white);
+  int x0 = c->w / 8, x1 = c->w - 1 - c->w / 8, y0 = map_h + top, y1 = map_h + top + bar_h;
+  if (x1 <= x0) x0 = 0, x1 = c->w - 1;
+  for (int x = x0; x <= x1; x++) {
+    unsigned char col[3];
+    colour((double)(x - x0) / (x1 - x0 > 0 ? x1 - x0 : 1), col);
+    cf_canvas_fill_rect(c, x, y0, x, y1, col);
+  }
+  cf_canvas_line(c, x0, y0, x1, y0, 1, black), cf_canvas_line(c, x0, y1, x1, y1, 1, black);
+  cf_canvas_line(c, x0, y0, x0, y1, 1, black), cf_canvas_line(c, x1, y0, x1, y1, 1, black);
+  *x0_out = x0, *x1_out = x1;
+}
+
 /* ------------------------------------------------------------------ text */
 
 /* 5 x 7 glyphs, one byte per row, bit 4 the leftmost column. */

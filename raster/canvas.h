@@ -46,6 +46,14 @@ void cf_canvas_fill_rect(cf_canvas *c, int x0, int y0, int x1, int y1, const uns
  * top-left is th/2 up and left of the point). */
 void cf_canvas_line(cf_canvas *c, int x0, int y0, int x1, int y1, int th, const unsigned char col[3]);
 
+/* The strip under a map: white from row map_h down (clip_h becomes h),
+ * and a colour bar over columns w/8 .. w - 1 - w/8 (the whole width if
+ * that is empty) and rows map_h + top .. map_h + top + bar_h, column x in
+ * colour(t), t = (x - x0) / (x1 - x0) from 0 at the left to 1 at the right,
+ * framed by 1-pixel black lines. *x0, *x1 receive its ends. */
+void cf_canvas_colour_bar(cf_canvas *c, int map_h, int top, int bar_h, void (*colour)(double t, unsigned char *out),
+                          int *x0, int *x1);
+
 /* Text in the bitmap font: digits, . - + / %, and the letters of the
  * units drawn (a e h l m o s t u C); any other character (a space)
  * advances blank. */

@@ -114,19 +114,14 @@ static void sweep_outline(canvas *c, const cf_flux_sweep *s) {
 
 /* The strip under the map: the colour bar from -scale to +scale with a
  * tick at 0, and its three values. */
+/* The bar's t in [0, 1] on the ramp's [-1, 1] (2t is exact, so the
+ * colours are those of 2 (x - x0) / (x1 - x0) - 1). */
+static void bar_colour(double t, unsigned char *out) { ramp(2.0 * t - 1.0, out); }
+
 static void legend(canvas *c, int map_h, double scale) {
   cf_canvas *pix = &c->pix;
-  pix->clip_h = pix->h;
-  cf_canvas_fill_rect(pix, 0, map_h, pix->w - 1, pix->h - 1, WHITE);
-  int x0 = pix->w / 8, x1 = pix->w - 1 - pix->w / 8, y0 = map_h + 6, y1 = map_h + 20;
-  if (x1 <= x0) x0 = 0, x1 = pix->w - 1;
-  for (int x = x0; x <= x1; x++) {
-    unsigned char col[3];
-    ramp(2.0 * (x - x0) / (x1 - x0 > 0 ? x1 - x0 : 1) - 1.0, col);
-    cf_canvas_fill_rect(&c->pix, x, y0, x, y1, col);
-  }
-  cf_canvas_line(&c->pix, x0, y0, x1, y0, 1, BLACK), cf_canvas_line(&c->pix, x0, y1, x1, y1, 1, BLACK);
-  cf_canvas_line(&c->pix, x0, y0, x0, y1, 1, BLACK), cf_canvas_line(&c->pix, x1, y0, x1, y1, 1, BLACK);
+  int x0, x1, y0 = map_h + 6, y1 = map_h + 20;
+  cf_canvas_colour_bar(pix, map_h, 6, 14, bar_colour, &x0, &x1);
   int xm = (x0 + x1) / 2;
   cf_canvas_line(&c->pix, xm, y0 - 3, xm, y1 + 3, 1, BLACK);
   char lo[48], hi[64];
