@@ -426,7 +426,9 @@ static void html_table(cf_strbuf *sb, const cf_report_table *t, int link_csv) {
       } else {
         char shown[448];
         format_num(shown, sizeof shown, c->v, c->f);
-        cf_strbuf_printf(sb, "<td class=\"n\" title=\"%.17g\">", c->v);
+        cf_strbuf_puts(sb, "<td class=\"n\" title=\"");
+        cf_strbuf_json_double(sb, c->v); /* the CSV's shortest exact form */
+        cf_strbuf_puts(sb, "\">");
         esc(sb, shown);
       }
       cf_strbuf_puts(sb, "</td>");

@@ -160,8 +160,8 @@ static void html_escaping_and_csv_quoting(void **state) {
       "M\xE1\xBA\xABu &lt;A&amp;B&gt; &quot;x&quot;",
       "a &lt; b &amp;&amp; c &gt; &quot;d&quot; &#39;e&#39;",
       "title=\"12345.678\">12,345.7</td>",
-      ">-1,234,567.50</td>",
-      ">0.000123</td>",
+      "title=\"-1234567.5\">-1,234,567.50</td>",
+      "title=\"0.000123456\">0.000123</td>",
       "title=\"not estimated\">\xE2\x80\x94</td>",
       "bad\xEF\xBF\xBD byte, comma",
       "2025-11-30T00:00:00Z"};
