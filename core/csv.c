@@ -295,3 +295,16 @@ int cf_csv_double(cf_ctx *ctx, const cf_csv *c, const cf_csv_row *row, int col, 
   *v = x;
   return 1;
 }
+
+void cf_csv_put_field(cf_strbuf *sb, const char *s) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    cf_strbuf_puts(sb, s);
+    return;
+  }
+  cf_strbuf_puts(sb, "\"");
+  for (const char *p = s; *p; p++) {
+    cf_strbuf_putn(sb, p, 1);
+    if (*p == '"') cf_strbuf_puts(sb, "\""); /* a quote is doubled */
+  }
+  cf_strbuf_puts(sb, "\"");
+}

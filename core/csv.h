@@ -28,6 +28,7 @@
 #define CF_CORE_CSV_H
 
 #include "carbonflux/ctx.h"
+#include "core/strbuf.h"
 
 #define CF_CSV_MAX_FIELD (1 << 20) /* bytes in one field */
 #define CF_CSV_MAX_FIELDS 10000    /* fields in one record */
@@ -67,5 +68,12 @@ int cf_csv_next(cf_ctx *ctx, cf_csv *c, const cf_csv_row **row);
  * with a message naming file:line and the column's header for text that
  * is not a number or is not finite. */
 int cf_csv_double(cf_ctx *ctx, const cf_csv *c, const cf_csv_row *row, int col, double *v);
+
+/* --- writing --------------------------------------------------------------- */
+
+/* Append `s` as one RFC 4180 field: in double quotes (each quote doubled)
+ * when it holds a comma, a quote, CR or LF, else as it is; so the reader
+ * above, Python's csv module and spreadsheets read back the same text. */
+void cf_csv_put_field(cf_strbuf *sb, const char *s);
 
 #endif

@@ -227,11 +227,14 @@ int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n) {
 }
 
 int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text) {
+  return cf_atomic_write_bytes(ctx, af, text, strlen(text));
+}
+
+int cf_atomic_write_bytes(cf_ctx *ctx, const cf_atomic_file *af, const void *data, size_t n) {
   errno = 0;
   FILE *f = fopen(af->part_path, "wb");
   if (!f) return cf_error(ctx, CF_EIO, af->final_path, "", "cannot write: %s", strerror(errno));
-  size_t n = strlen(text);
-  int ok = fwrite(text, 1, n, f) == n;
+  int ok = fwrite(data, 1, n, f) == n;
   int e = errno;
   if (fclose(f) != 0) ok = 0, e = errno;
   if (ok) return CF_OK;

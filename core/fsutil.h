@@ -9,6 +9,8 @@
 #ifndef CF_CORE_FSUTIL_H
 #define CF_CORE_FSUTIL_H
 
+#include <stddef.h>
+
 #include "carbonflux/ctx.h"
 
 typedef struct {
@@ -48,6 +50,8 @@ int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text
  * failed cf_strbuf_take) is CF_ENOMEM; `what` names the product in the
  * message about its name ("report", "ledger"). */
 int cf_atomic_write_json_csv(cf_ctx *ctx, const char *json_path, const char *json, const char *csv, const char *what);
+/* The same for `n` bytes of `data` (a PNG, a GeoPackage made in memory). */
+int cf_atomic_write_bytes(cf_ctx *ctx, const cf_atomic_file *af, const void *data, size_t n);
 /* Remove the part file if it exists and free; safe after commit too. */
 void cf_atomic_end(cf_atomic_file *af);
 /* Remove, from directory `dir`, every part file process `pid` made there

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/csv.h"
 #include "core/fsutil.h"
 #include "core/strbuf.h"
 #include "sink/stocks.h"
@@ -239,20 +240,6 @@ static void csv_num(cf_strbuf *sb, double v) {
   if (isfinite(v)) cf_strbuf_json_double(sb, v);
 }
 
-static void csv_text(cf_strbuf *sb, const char *s) {
-  int quote = strpbrk(s, ",\"\r\n") != NULL;
-  if (!quote) {
-    cf_strbuf_puts(sb, s);
-    return;
-  }
-  cf_strbuf_puts(sb, "\"");
-  for (const char *p = s; *p; p++) {
-    cf_strbuf_putn(sb, p, 1);
-    if (*p == '"') cf_strbuf_puts(sb, "\""); /* a quote is doubled */
-  }
-  cf_strbuf_puts(sb, "\"");
-}
-
 static char *report_csv(const cf_stocks_result *r) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
@@ -261,7 +248,7 @@ static char *report_csv(const cf_stocks_result *r) {
                       "soc_t_c_per_ha,stock_t_co2e,uncertainty_pct,t_value,stock_discounted_t_co2e\r\n");
   for (int h = 0; h < r->n_strata; h++) {
     const cf_stocks_stratum *S = &r->strata[h];
-    csv_text(&sb, S->name);
+    cf_csv_put_field(&sb, S->name);
     csv_num(&sb, S->area_ha);
     cf_strbuf_printf(&sb, ",%d", S->n_plots);
     csv_num(&sb, S->agb_mean);

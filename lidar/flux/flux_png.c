@@ -13,20 +13,20 @@
 
 #include "core/fsutil.h"
 #include "ingest/gdal_util.h"
+#include "raster/canvas.h"
 
 #define PI 3.14159265358979323846
 #define D2R (PI / 180.0)
-#define FONT_SCALE 2 /* each font pixel is FONT_SCALE x FONT_SCALE image pixels */
 
 typedef unsigned char rgb[3];
 
 static const rgb BLACK = {0, 0, 0}, WHITE = {255, 255, 255}, SCAN = {90, 90, 90};
 static const rgb NO_DATA = {190, 190, 190}; /* the L2 quicklooks' "no data" grey */
 
+/* The image (clip_h is the map's height while marks are drawn on it) and
+ * the grid's place in it. */
 typedef struct {
-  int w, h;    /* image */
-  int clip_h;  /* rows drawing may touch: the map's while marks are drawn on it */
-  unsigned char *px; /* w * h * 3, rows top down */
+  cf_canvas pix;
   double west, north, res, cell_px;
 } canvas;
 
@@ -68,28 +68,6 @@ static void ramp(double t, unsigned char *out) {
   for (int k = 0; k < 3; k++) out[k] = (unsigned char)lround(white[k] + fabs(t) * (end[k] - white[k]));
 }
 
-static void put(canvas *c, int x, int y, const unsigned char *col) {
-  if (x < 0 || y < 0 || x >= c->w || y >= c->clip_h) return;
-  memcpy(c->px + ((size_t)y * c->w + x) * 3, col, 3);
-}
-
-static void fill_rect(canvas *c, int x0, int y0, int x1, int y1, const unsigned char *col) {
-  for (int y = y0; y <= y1; y++)
-    for (int x = x0; x <= x1; x++) put(c, x, y, col);
-}
-
-/* A line `th` pixels thick (Bresenham, each point a th x th square). */
-static void line(canvas *c, int x0, int y0, int x1, int y1, int th, const unsigned char *col) {
-  int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-  for (;;) {
-    fill_rect(c, x0 - th / 2, y0 - th / 2, x0 - th / 2 + th - 1, y0 - th / 2 + th - 1, col);
-    if (x0 == x1 && y0 == y1) break;
-    int e2 = 2 * err;
-    if (e2 >= dy) err += dy, x0 += sx;
-    if (e2 <= dx) err += dx, y0 += sy;
-  }
-}
-
 /* Local east/north (m) to the image pixel holding it. */
 static void to_px(const canvas *c, double e, double n, int *x, int *y) {
   double fx = (e - c->west) / c->res * c->cell_px, fy = (c->north - n) / c->res * c->cell_px;
@@ -112,7 +90,7 @@ static void arc(canvas *c, double r, double a0, double a1) {
   for (int k = 1; k <= n; k++) {
     int x, y;
     polar_px(c, r, a0 + (a1 - a0) * k / n, &x, &y);
-    line(c, xp, yp, x, y, 2, SCAN);
+    cf_canvas_line(&c->pix, xp, yp, x, y, 2, SCAN);
     xp = x, yp = y;
   }
 }
@@ -130,79 +108,40 @@ static void sweep_outline(canvas *c, const cf_flux_sweep *s) {
     int x0, y0, x1, y1;
     polar_px(c, s->range_min_m, k ? a1 : a0, &x0, &y0);
     polar_px(c, s->range_max_m, k ? a1 : a0, &x1, &y1);
-    line(c, x0, y0, x1, y1, 2, SCAN);
+    cf_canvas_line(&c->pix, x0, y0, x1, y1, 2, SCAN);
   }
-}
-
-/* ------------------------------------------------------------------ text */
-
-/* 5 x 7 glyphs, one byte per row, bit 4 the leftmost column. */
-static const struct {
-  char ch;
-  unsigned char row[7];
-} glyphs[] = {
-    {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}}, {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-    {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}}, {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
-    {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}}, {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
-    {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}}, {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
-    {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}}, {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
-    {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}}, {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
-    {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}}, {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
-    {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}}, {'m', {0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11}},
-    {'o', {0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E}}, {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-    {'s', {0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E}},
-};
-#define GLYPH_ADVANCE (6 * FONT_SCALE)
-
-static int text_width(const char *s) { return (int)strlen(s) * GLYPH_ADVANCE - FONT_SCALE; }
-
-/* Characters without a glyph (space) advance blank. */
-static void text(canvas *c, int x, int y, const char *s) {
-  for (; *s; s++, x += GLYPH_ADVANCE)
-    for (size_t g = 0; g < sizeof glyphs / sizeof *glyphs; g++) {
-      if (glyphs[g].ch != *s) continue;
-      for (int row = 0; row < 7; row++)
-        for (int col = 0; col < 5; col++)
-          if (glyphs[g].row[row] & (0x10 >> col))
-            fill_rect(c, x + col * FONT_SCALE, y + row * FONT_SCALE, x + (col + 1) * FONT_SCALE - 1,
-                      y + (row + 1) * FONT_SCALE - 1, BLACK);
-    }
 }
 
 /* The strip under the map: the colour bar from -scale to +scale with a
  * tick at 0, and its three values. */
+/* The bar's t in [0, 1] on the ramp's [-1, 1] (2t is exact, so the
+ * colours are those of 2 (x - x0) / (x1 - x0) - 1). */
+static void bar_colour(double t, unsigned char *out) { ramp(2.0 * t - 1.0, out); }
+
 static void legend(canvas *c, int map_h, double scale) {
-  c->clip_h = c->h;
-  fill_rect(c, 0, map_h, c->w - 1, c->h - 1, WHITE);
-  int x0 = c->w / 8, x1 = c->w - 1 - c->w / 8, y0 = map_h + 6, y1 = map_h + 20;
-  if (x1 <= x0) x0 = 0, x1 = c->w - 1;
-  for (int x = x0; x <= x1; x++) {
-    unsigned char col[3];
-    ramp(2.0 * (x - x0) / (x1 - x0 > 0 ? x1 - x0 : 1) - 1.0, col);
-    fill_rect(c, x, y0, x, y1, col);
-  }
-  line(c, x0, y0, x1, y0, 1, BLACK), line(c, x0, y1, x1, y1, 1, BLACK);
-  line(c, x0, y0, x0, y1, 1, BLACK), line(c, x1, y0, x1, y1, 1, BLACK);
+  cf_canvas *pix = &c->pix;
+  int x0, x1, y0 = map_h + 6, y1 = map_h + 20;
+  cf_canvas_colour_bar(pix, map_h, 6, 14, bar_colour, &x0, &x1);
   int xm = (x0 + x1) / 2;
-  line(c, xm, y0 - 3, xm, y1 + 3, 1, BLACK);
+  cf_canvas_line(&c->pix, xm, y0 - 3, xm, y1 + 3, 1, BLACK);
   char lo[48], hi[64];
   snprintf(lo, sizeof lo, "-%.3g", scale);
   snprintf(hi, sizeof hi, "+%.3g umol m-2 s-1", scale);
   int ty = y1 + 5;
-  text(c, x0, ty, lo);
-  text(c, xm - text_width("0") / 2, ty, "0");
-  text(c, x1 + 1 - text_width(hi), ty, hi);
+  cf_canvas_text(pix, x0, ty, lo, BLACK);
+  cf_canvas_text(pix, xm - cf_canvas_text_width("0") / 2, ty, "0", BLACK);
+  cf_canvas_text(pix, x1 + 1 - cf_canvas_text_width(hi), ty, hi, BLACK);
 }
 
 static void render(const cf_flux_result *r, canvas *c, double scale) {
   const cf_flux_grid *g = &r->grid;
   int p = (int)c->cell_px, map_h = g->ny * p;
-  c->clip_h = map_h;
+  c->pix.clip_h = map_h;
   for (int row = 0; row < g->ny; row++)
     for (int col = 0; col < g->nx; col++) {
       unsigned char v[3];
       ramp(g->flux_umol_m2_s[(size_t)row * g->nx + col] / scale, v);
-      fill_rect(c, col * p, row * p, col * p + p - 1, row * p + p - 1, v);
+      cf_canvas_fill_rect(&c->pix, col * p, row * p, col * p + p - 1, row * p + p - 1, v);
     }
   for (int k = 0; k < r->n_sweeps; k++) sweep_outline(c, &r->sweeps[k]);
   for (int i = 0; i < r->n_sources; i++) {
@@ -212,20 +151,20 @@ static void render(const cf_flux_result *r, canvas *c, double scale) {
     to_px(c, s->e_m, s->n_m, &x, &y);
     if (s->kind == CF_SOURCE_AREA) {
       for (int k = 0; k < 2; k++) { /* hollow, two pixels thick */
-        line(c, x - 6 + k, y - 6 + k, x + 6 - k, y - 6 + k, 1, BLACK);
-        line(c, x - 6 + k, y + 6 - k, x + 6 - k, y + 6 - k, 1, BLACK);
-        line(c, x - 6 + k, y - 6 + k, x - 6 + k, y + 6 - k, 1, BLACK);
-        line(c, x + 6 - k, y - 6 + k, x + 6 - k, y + 6 - k, 1, BLACK);
+        cf_canvas_line(&c->pix, x - 6 + k, y - 6 + k, x + 6 - k, y - 6 + k, 1, BLACK);
+        cf_canvas_line(&c->pix, x - 6 + k, y + 6 - k, x + 6 - k, y + 6 - k, 1, BLACK);
+        cf_canvas_line(&c->pix, x - 6 + k, y - 6 + k, x - 6 + k, y + 6 - k, 1, BLACK);
+        cf_canvas_line(&c->pix, x + 6 - k, y - 6 + k, x + 6 - k, y + 6 - k, 1, BLACK);
       }
     } else {
-      fill_rect(c, x - 5, y - 5, x + 5, y + 5, WHITE);
-      fill_rect(c, x - 4, y - 4, x + 4, y + 4, BLACK);
+      cf_canvas_fill_rect(&c->pix, x - 5, y - 5, x + 5, y + 5, WHITE);
+      cf_canvas_fill_rect(&c->pix, x - 4, y - 4, x + 4, y + 4, BLACK);
     }
   }
   int lx, ly;
   to_px(c, 0.0, 0.0, &lx, &ly);
-  line(c, lx - 10, ly, lx + 10, ly, 3, BLACK);
-  line(c, lx, ly - 10, lx, ly + 10, 3, BLACK);
+  cf_canvas_line(&c->pix, lx - 10, ly, lx + 10, ly, 3, BLACK);
+  cf_canvas_line(&c->pix, lx, ly - 10, lx, ly + 10, 3, BLACK);
   legend(c, map_h, scale);
 }
 
@@ -264,18 +203,14 @@ int cf_flux_png_write(cf_ctx *ctx, const cf_flux_result *r, const char *part_pat
   int p = cf_flux_png_cell_px(g->nx);
   if ((double)g->nx * p * ((double)g->ny * p + CF_FLUX_PNG_LEGEND_H) > 4e8)
     return cf_error(ctx, CF_EINVAL, final_path, "", "a %d x %d grid is too large for a quicklook", g->nx, g->ny);
-  canvas c = {g->nx * p, g->ny * p + CF_FLUX_PNG_LEGEND_H, 0, NULL, g->west_m, g->north_m, g->res_m, (double)p};
-  c.px = malloc((size_t)c.w * c.h * 3);
-  if (!c.px) return cf_error(ctx, CF_ENOMEM, final_path, "", "out of memory for a %d x %d image", c.w, c.h);
+  static const unsigned char white[3] = {255, 255, 255};
+  canvas c = {{0}, g->west_m, g->north_m, g->res_m, (double)p};
+  int rc = cf_canvas_init(ctx, &c.pix, g->nx * p, g->ny * p + CF_FLUX_PNG_LEGEND_H, white, final_path);
+  if (rc) return rc;
   double scale = cf_flux_png_scale(g);
   render(r, &c, scale);
-  cf_gdal_init();
-  int rc = CF_OK;
-  GDALDatasetH mem = GDALCreate(GDALGetDriverByName("MEM"), "", c.w, c.h, 3, GDT_Byte, NULL);
-  if (!mem) rc = cf_error(ctx, CF_ENOMEM, final_path, "", "cannot make the image: %s", cf_gdal_last_error("MEM driver"));
-  if (!rc && GDALDatasetRasterIO(mem, GF_Write, 0, 0, c.w, c.h, c.px, c.w, c.h, GDT_Byte, 3, NULL, 3, (GSpacing)c.w * 3,
-                                 1) != CE_None)
-    rc = cf_error(ctx, CF_EIO, final_path, "", "cannot fill the image: %s", cf_gdal_last_error("MEM driver"));
+  GDALDatasetH mem = NULL;
+  rc = cf_canvas_mem_dataset(ctx, &c.pix, final_path, (void **)&mem);
   if (!rc) {
     char v[64];
     snprintf(v, sizeof v, "%.17g", scale);
@@ -289,6 +224,6 @@ int cf_flux_png_write(cf_ctx *ctx, const cf_flux_result *r, const char *part_pat
     CSLDestroy(co);
   }
   if (mem) GDALClose(mem);
-  free(c.px);
+  cf_canvas_free(&c.pix);
   return rc;
 }

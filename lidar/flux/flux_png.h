@@ -8,8 +8,8 @@
  * colour of a cell back); PLplot places the map inside a viewport of its
  * own, keeps global state, and its cairo device does not report a failed
  * write. Here every cell is a square of whole pixels, the marks are drawn
- * with Bresenham lines, and GDAL's PNG driver reports what it could not
- * write. The only text is the colour bar's: the scale value in a 5 x 7
+ * with Bresenham lines (raster/canvas.h, shared with the report's maps),
+ * and GDAL's PNG driver reports what it could not write. The only text is the colour bar's: the scale value in a 5 x 7
  * bitmap font (digits, sign, exponent and the unit); the scale is also in
  * the PNG's text chunk "flux_scale_umol_m2_s".
  *
