@@ -24,6 +24,8 @@
 const char *const cf_flux_method_names[] = {"inversion", "mass_balance", "both", NULL};
 const char *const cf_flux_auto_names[] = {"auto", NULL};
 const char *const cf_flux_stability_names[] = {"auto", "A", "B", "C", "D", "E", "F", "wind", NULL};
+const char *const cf_flux_mb_top_names[] = {"auto", "constant", "to_zero", NULL};
+enum { MB_TOP_AUTO = 0, MB_TOP_CONSTANT = 1, MB_TOP_TO_ZERO = 2 };
 enum { STAB_AUTO = 0, STAB_WIND = 7 };
 
 #define CF_FLUX_SETTINGS(X)                                                                                          \
@@ -60,6 +62,9 @@ enum { STAB_AUTO = 0, STAB_WIND = 7 };
   X(mb_x_min_m, DOUBLE, mb_x_min_m, 0, 1e6, "m", NULL, "mass balance: near edge of the downwind band (0: auto)")     \
   X(mb_x_max_m, DOUBLE, mb_x_max_m, 0, 1e6, "m", NULL, "mass balance: far edge of the downwind band (0: auto)")      \
   X(mb_window_m, DOUBLE, mb_window_m, 0, 1e5, "m", NULL, "mass balance: plume window half-width (0: auto)")          \
+  X(mb_top, ENUM, mb_top, 0, 0, "", cf_flux_mb_top_names,                                                            \
+    "mass balance above the deepest gate: the enhancement held constant to the BLH, linear to zero at it, or auto "  \
+    "(to zero while the plume's top, height + 2.15 sigma_z, is below the BLH)")                                      \
   X(spike_sigma, DOUBLE, spike_sigma, 3, 1000, "", NULL, "residuals beyond this many sigma are outliers and dropped")
 
 #define KV_ROW(name, type, field, lo, hi, unit, choices, help) \
@@ -90,6 +95,7 @@ void cf_flux_defaults(cf_flux_opts *o) {
   o->p_hpa = 1013.25;
   o->t_k = 288.15;
   o->spike_sigma = 5;
+  o->mb_top = MB_TOP_AUTO;
 }
 
 static void defaults(void *base) { cf_flux_defaults(base); }
@@ -267,6 +273,17 @@ static int run_mass_balance(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_
     if (ms.x_max_m < ms.x_min_m + 1000) ms.x_max_m = ms.x_min_m + 1000; /* too short: the module says why */
     ms.bin_m = ms.window_half_m / 10;
     ms.bg_outer_m = 3 * ms.window_half_m;
+    /* Above the deepest gate: a plume whose top (its centre height plus
+     * 2.15 sigma_z, where Gz has fallen to a tenth) is still below the BLH
+     * at the band's middle has not filled the boundary layer, and holding
+     * its highest layer's enhancement up to the BLH overstates it (the
+     * benchmark's stack, 8 km upwind: 1.6 times the truth over 12 draws;
+     * linear to zero: 1.1 over 6). The other rule's half-difference stays
+     * in the error budget. */
+    if (o->mb_top == MB_TOP_AUTO)
+      ms.extrap = s->height_m + 2.15 * sz < blh ? CF_MB_EXTRAP_TO_ZERO : CF_MB_EXTRAP_CONSTANT;
+    else
+      ms.extrap = o->mb_top == MB_TOP_CONSTANT ? CF_MB_EXTRAP_CONSTANT : CF_MB_EXTRAP_TO_ZERO;
     ms.n_air_mol_m3 = n_air;
     ms.blh_m = blh;
     ms.n_other = no, ms.other_e = other_e, ms.other_n = other_n;

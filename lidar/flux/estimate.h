@@ -56,6 +56,7 @@ typedef enum { CF_FLUX_INVERSION = 0, CF_FLUX_MASS_BALANCE = 1, CF_FLUX_BOTH = 2
 extern const char *const cf_flux_method_names[];   /* inversion, mass_balance, both */
 extern const char *const cf_flux_auto_names[];     /* auto */
 extern const char *const cf_flux_stability_names[]; /* auto, A, B, C, D, E, F, wind */
+extern const char *const cf_flux_mb_top_names[];     /* auto, constant, to_zero */
 
 typedef struct {
   int method;                    /* cf_flux_method */
@@ -76,6 +77,7 @@ typedef struct {
   double p_hpa, t_k;             /* for the dry-air density */
   double mb_x_min_m, mb_x_max_m; /* mass balance band, m downwind of the source (0: auto) */
   double mb_window_m;            /* plume window half-width (0: auto) */
+  int mb_top;                    /* above the deepest gate: 0 auto, 1 constant, 2 to zero */
   double spike_sigma;            /* residuals beyond this many sigma are outliers, dropped */
 } cf_flux_opts;
 
