@@ -231,6 +231,28 @@ static void not_a_ledger(void **state) {
   assert_int_equal(cf_test_cli("verify", f->log), 1);
 }
 
+/* Stock reports of other software (the contract without software,
+ * settings and inputs): the ledger still verifies against them (exit 0),
+ * and their own recompute is a warning, not a failure. */
+static void reports_of_other_software(void **state) {
+  fixture *f = *state;
+  const char *d = f->dir;
+  char args[4096];
+  for (int k = 0; k < 2; k++) {
+    int year = k ? 2023 : 2019;
+    snprintf(args, sizeof args, "/usr/bin/python3 -c 'import json; d = json.load(open(\"%s/s%d.json\")); "
+             "[d.pop(k) for k in (\"software\", \"settings\", \"inputs\", \"random_seeds\")]; "
+             "json.dump(d, open(\"%s/o%d.json\", \"w\"), indent=1)'", d, year, d, year);
+    assert_int_equal(system(args), 0);
+  }
+  snprintf(args, sizeof args, "-q sink ledger --event 2019-06-01='%s/o2019.json' --event 2023-11-01='%s/o2023.json' "
+           "--policy gold-standard -o '%s/other.json'", d, d, d);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  assert_int_equal(verify(f, cf_test_path(d, "other.json"), NULL), 0);
+  assert_true(cf_test_file_contains(f->log, "warning recompute stock report: not possible"));
+  assert_true(says(f, "change per pool", "matches"));
+}
+
 /* The hook of an HTML report: it names its ledger and that ledger's hash. */
 static void report_names_its_ledger(void **state) {
   fixture *f = *state;
@@ -300,6 +322,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(moved_package, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(not_a_ledger, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(report_names_its_ledger, setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(reports_of_other_software, setup, cf_test_dir_teardown),
       cmocka_unit_test(table_comparison),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,7 +117,7 @@ int cf_audit_ledger(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth,
     cf_json *rep = NULL;
     if (!found[i]) continue;
     if (cf_json_load_file(ctx, found[i], &rep) || strcmp(cf_audit_str(rep, "schema"), CF_STOCKS_SCHEMA)) {
-      cf_audit_add(a, CF_AUDIT_DIFFERS, depth + 1, "file", "stock report", "%s cannot be read as %s: %s", found[i],
+      cf_audit_add(a, CF_AUDIT_DIFFERS, depth + 1, "recompute", "stock report", "%s cannot be read as %s: %s", found[i],
                    CF_STOCKS_SCHEMA, cf_error_count(ctx) ? cf_error_message(ctx) : "another schema");
       cf_error_clear(ctx);
     } else {
