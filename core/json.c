@@ -294,8 +294,9 @@ int cf_json_load_file(cf_ctx *ctx, const char *path, cf_json **out) {
   return cf_json_load_file_sha256(ctx, path, out, NULL);
 }
 
-int cf_json_load_file_sha256(cf_ctx *ctx, const char *path, cf_json **out, char sha256_hex[65]) {
-  *out = NULL;
+int cf_json_read_bytes(cf_ctx *ctx, const char *path, char **bytes, size_t *len) {
+  *bytes = NULL;
+  *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f) return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "", "cannot open: %s", strerror(errno));
   char *buf = NULL;
@@ -323,6 +324,21 @@ int cf_json_load_file_sha256(cf_ctx *ctx, const char *path, cf_json **out, char 
     }
   }
   fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0'; /* cap always keeps one byte spare */
+  *bytes = buf;
+  *len = n;
+  return CF_OK;
+}
+
+int cf_json_load_file_sha256(cf_ctx *ctx, const char *path, cf_json **out, char sha256_hex[65]) {
+  *out = NULL;
+  char *buf;
+  size_t n;
+  int rc = cf_json_read_bytes(ctx, path, &buf, &n);
   if (!rc && sha256_hex) rc = cf_sha256_buffer(ctx, buf, n, sha256_hex);
   if (!rc) rc = cf_json_parse(ctx, path, buf, n, out);
   free(buf);

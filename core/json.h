@@ -54,6 +54,10 @@ int cf_json_load_file(cf_ctx *ctx, const char *path, cf_json **out);
 /* The same, and the SHA-256 of the very bytes parsed (hex, 64 digits), so
  * that a provenance record cannot name another version of the file. */
 int cf_json_load_file_sha256(cf_ctx *ctx, const char *path, cf_json **out, char sha256_hex[65]);
+/* The bytes of a file of at most CF_JSON_MAX_BYTES, NUL-terminated
+ * (malloc'ed; the errors of cf_json_load_file): for a caller that looks
+ * at them before parsing (`carbonflux verify` tells JSON from HTML). */
+int cf_json_read_bytes(cf_ctx *ctx, const char *path, char **bytes, size_t *len);
 void cf_json_free(cf_json *j);
 
 /* The member `key` of an object, or NULL (also when j is not an object). */

@@ -5,7 +5,8 @@
  * threads, signal-driven cancellation), calls the library, and maps the
  * outcome to the documented exit codes:
  *   0 ok, 1 usage or configuration error, 2 processing failure,
- *   3 finished but some inputs were rejected, 4 every input was rejected.
+ *   3 finished but some inputs were rejected, 4 every input was rejected,
+ *   5 verify: a recorded input or number does not match.
  * It also routes GDAL's and HDF5's own messages into the context's log, so
  * that with --log-format json every line on stderr is one JSON object.
  */
@@ -32,11 +33,12 @@
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
 #include "pipelines/pipeline_internal.h"
+#include "sink/audit/audit.h"
 #include "sink/issuance/ledger.h"
 #include "sink/params.h"
 #include "sink/stocks.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4 };
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4, EXIT_MISMATCH = 5 };
 
 static cf_ctx *g_ctx; /* for the signal handler only */
 
@@ -59,6 +61,7 @@ static const char *usage_main =
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
     "  sink ledger         creditable removals per period and vintage from stock reports at monitoring events\n"
+    "  verify LEDGER.json  recompute a ledger (and the stock reports it read) from its recorded inputs\n"
     "  flux estimate       emission rates of sources from L2 lidar scans (inversion, mass balance)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
     "  version             print the version\n"
@@ -75,7 +78,8 @@ static const char *usage_main =
     "  -h, --help              this help\n"
     "\n"
     "Exit codes: 0 ok, 1 usage or configuration error, 2 processing failure,\n"
-    "            3 finished but some inputs were rejected, 4 every input was rejected.\n";
+    "            3 finished but some inputs were rejected, 4 every input was rejected,\n"
+    "            5 verify: a recorded input or number does not match.\n";
 
 static const char *usage_run =
     "Usage: carbonflux run PIPELINE.yaml [--set STAGE.KEY=VALUE]... [--check]\n"
@@ -192,6 +196,20 @@ static const char *usage_sink =
     "between events); 2: the ledger could not be written. Nothing is written unless everything succeeded.\n"
     "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
 
+static const char *usage_verify =
+    "Usage: carbonflux verify FILE [--inputs-dir DIR]\n"
+    "\n"
+    "Check the audit trail of a ledger (carbonflux-ledger/1), a stock report (carbonflux-stocks/1) or a\n"
+    "report that names its ledger: re-hash every recorded input (a file missing or with another SHA-256\n"
+    "is named), recompute the ledger from the recorded inputs and settings, and one level deeper each\n"
+    "stock report it read from its plots, trees and strata, and say for each table whether it matches\n"
+    "(exactly: the files hold round-trip numbers) or where it first differs. Inputs are looked for under\n"
+    "DIR (default: the directory of the file that records them), then at the recorded path, then by\n"
+    "their bare name. Another software version is a warning.\n"
+    "\n"
+    "Exit 0: every input and table matches; 5: something does not match (the lines marked FAIL);\n"
+    "1: usage or FILE missing; 4: FILE is not a ledger, stock report or report naming its ledger.\n";
+
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -206,6 +224,7 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "forest")) return usage_forest;
   if (!strcmp(cmd, "flux")) return usage_flux;
   if (!strcmp(cmd, "sink")) return usage_sink;
+  if (!strcmp(cmd, "verify")) return usage_verify;
   return NULL;
 }
 
@@ -811,6 +830,27 @@ static int cmd_sink(cf_ctx *ctx, int argc, char **argv) {
   return code;
 }
 
+static int cmd_verify(cf_ctx *ctx, int argc, char **argv) {
+  const char *file = NULL;
+  cf_audit_opts o = {NULL};
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--inputs-dir") && i + 1 < argc)
+      o.inputs_dir = argv[++i];
+    else if (argv[i][0] != '-' && !file)
+      file = argv[i];
+    else
+      return usage_error("verify", "unexpected argument '%s'", argv[i]);
+  }
+  if (!file) return usage_error("verify", "give the ledger (or stock report) to verify%s", "");
+  cf_audit a;
+  int rc = cf_audit_file(ctx, file, &o, &a);
+  if (!rc) cf_audit_print(stdout, &a);
+  int code = rc ? exit_for_status(rc) : a.n_differs ? EXIT_MISMATCH : EXIT_OK;
+  if (rc) cf_log_error_chain(ctx);
+  cf_audit_free(&a);
+  return code;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -966,6 +1006,8 @@ int main(int argc, char **argv) {
     code = cmd_flux(ctx, nrest, rest);
   else if (!strcmp(cmd, "sink"))
     code = cmd_sink(ctx, nrest, rest);
+  else if (!strcmp(cmd, "verify"))
+    code = cmd_verify(ctx, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

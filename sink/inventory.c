@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/strbuf.h"
 #include "sink/inventory_internal.h"
 
 static const char *const FIELD_NAMES[CF_INV_NFIELDS] = {
@@ -48,6 +49,58 @@ void cf_inv_options_free(cf_inv_options *o) {
   free_codes(o->dead_codes, &o->ndead);
   free(o->stratum_field);
   memset(o, 0, sizeof *o);
+}
+
+/* One KEY=VALUE word of cf_inv_options_record, as a JSON string after a ','. */
+static void word(cf_strbuf *sb, const char *key, const char *value) {
+  cf_strbuf w;
+  cf_strbuf_init(&w);
+  cf_strbuf_printf(&w, "%s=%s", key, value);
+  cf_strbuf_puts(sb, ",");
+  cf_strbuf_json_string(sb, cf_strbuf_str(&w));
+  cf_strbuf_free(&w);
+}
+
+static void list_word(cf_strbuf *sb, const char *key, char *const *codes, const int *years, int n) {
+  if (!n) return;
+  cf_strbuf v;
+  cf_strbuf_init(&v);
+  for (int i = 0; i < n; i++) {
+    if (i) cf_strbuf_puts(&v, ",");
+    if (codes)
+      cf_strbuf_puts(&v, codes[i] ? codes[i] : "");
+    else
+      cf_strbuf_printf(&v, "%d", years[i]);
+  }
+  word(sb, key, cf_strbuf_str(&v));
+  cf_strbuf_free(&v);
+}
+
+/* The words are the KEY=VALUE texts cf_inv_options_set reads back; none
+ * overrides another, so their order does not matter. */
+int cf_inv_options_record(cf_ctx *ctx, const cf_inv_options *o, char **json) {
+  cf_inv_options none;
+  cf_inv_options_init(&none);
+  if (!o) o = &none;
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  for (int f = 0; f < CF_INV_NFIELDS; f++) {
+    if (!o->header[f]) continue;
+    char key[64];
+    snprintf(key, sizeof key, "col.%s", FIELD_NAMES[f]);
+    word(&sb, key, o->header[f]);
+  }
+  list_word(&sb, "years", NULL, o->years, o->nyears);
+  list_word(&sb, "live_codes", o->live_codes, NULL, o->nlive);
+  list_word(&sb, "dead_codes", o->dead_codes, NULL, o->ndead);
+  if (o->stratum_field) word(&sb, "stratum_field", o->stratum_field);
+  cf_inv_options_free(&none);
+  char *words = cf_strbuf_take(&sb); /* ",w1,w2": each word comes with its ',' */
+  size_t n = words ? strlen(words) : 0;
+  *json = words ? malloc(n + 3) : NULL;
+  if (*json) snprintf(*json, n + 3, "[%s]", n ? words + 1 : "");
+  free(words);
+  return *json ? CF_OK : cf_error(ctx, CF_ENOMEM, "options", "", "out of memory");
 }
 
 static int field_from_name(const char *s) {

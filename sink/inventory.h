@@ -129,6 +129,11 @@ int cf_inv_option_known(const char *key);
 /* Apply one "KEY=VALUE" string. CF_EINVAL naming the key for an unknown
  * key or field, an empty value, a bad year or list. */
 int cf_inv_options_set(cf_ctx *ctx, cf_inv_options *o, const char *kv);
+/* The options as a JSON array of the KEY=VALUE words that set them again
+ * (["col.dbh_cm=DBH","years=2019,2022","dead_codes=DS,DC,DN"]; o NULL:
+ * the defaults), malloc'ed into *json: a reader records them with its
+ * input, so `carbonflux verify` can read the input again the same way. */
+int cf_inv_options_record(cf_ctx *ctx, const cf_inv_options *o, char **json);
 /* Apply `n` strings in order. */
 int cf_inv_options_parse(cf_ctx *ctx, cf_inv_options *o, int n, const char *const *kv);
 /* The contract name of a field ("dbh_cm"). */
@@ -154,6 +159,7 @@ typedef struct {
   size_t n;
   char *path;
   char sha256[CF_SHA256_HEX_LEN];
+  char *options; /* cf_inv_options_record of the options it was read with */
   size_t n_rows;                /* data rows read */
   size_t n_skipped_blank_dbh;   /* stem-years with no diameter */
   size_t n_skipped_out_of_plot; /* rows with in_plot false */
@@ -184,6 +190,7 @@ typedef struct {
   char **nest; /* nest names, from the area_ha.NEST / radius_m.NEST headers */
   char *path;
   char sha256[CF_SHA256_HEX_LEN];
+  char *options; /* cf_inv_options_record of the options it was read with */
 } cf_plots;
 
 int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plots *out);
@@ -210,6 +217,7 @@ typedef struct {
   char *path;
   char *wkt; /* the layer's CRS, NULL for a CSV */
   char sha256[CF_SHA256_HEX_LEN]; /* of the file read ("" for a GDAL name without one) */
+  char *options; /* cf_inv_options_record of the options it was read with */
 } cf_strata;
 
 int cf_strata_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_strata *out);

@@ -32,6 +32,7 @@ void cf_plots_free(cf_plots *p) {
   free(p->nest);
   free(p->p);
   free(p->path);
+  free(p->options);
   memset(p, 0, sizeof *p);
 }
 
@@ -58,6 +59,7 @@ int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plo
     goto done;
   }
   if ((rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
+  if ((rc = cf_inv_options_record(ctx, o, &out->options))) goto done;
 
   enum { P, S, A, R, SL, AGB, Y, LON, LAT, NC };
   const cf_inv_field fld[NC] = {CF_INV_PLOT, CF_INV_STRATUM, CF_INV_AREA_HA, CF_INV_RADIUS_M, CF_INV_SLOPE_DEG,

@@ -443,8 +443,9 @@ int cf_stocks_map_params(cf_ctx *ctx, const cf_stocks_opts *o, cf_pool_map_param
 
 /* --- the steps and the driver ------------------------------------------------------ */
 
-static void add_input(cf_stocks_result *r, const char *role, const char *path, const char *sha) {
+static void add_input(cf_stocks_result *r, const char *role, const char *path, const char *sha, const char *options) {
   cf_stocks_input *in = &r->inputs[r->ninputs++];
+  in->options = options;
   snprintf(in->role, sizeof in->role, "%s", role);
   snprintf(in->path, sizeof in->path, "%s", path);
   snprintf(in->sha256, sizeof in->sha256, "%s", sha);
@@ -458,9 +459,9 @@ int cf_stocks_begin(cf_ctx *ctx, cf_trees *trees, const cf_plots *plots, const c
   int rc = cf_params_load(ctx, &r->tables);
   if (!rc) rc = cf_inventory_link(ctx, trees, plots, strata);
   if (rc) return rc;
-  add_input(r, "plots", plots->path, plots->sha256);
-  if (trees) add_input(r, "trees", trees->path, trees->sha256);
-  add_input(r, "strata", strata->path, strata->sha256);
+  add_input(r, "plots", plots->path, plots->sha256, plots->options);
+  if (trees) add_input(r, "trees", trees->path, trees->sha256, trees->options);
+  add_input(r, "strata", strata->path, strata->sha256, strata->options);
   return CF_OK;
 }
 

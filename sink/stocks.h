@@ -143,6 +143,8 @@ typedef struct {
   char path[1024];
   char sha256[CF_SHA256_HEX_LEN];
   char role[16]; /* plots, trees, strata */
+  const char *options; /* the inventory options it was read with, a JSON array of KEY=VALUE
+                          words (cf_inv_options_record; owned by the table, NULL: none) */
 } cf_stocks_input;
 
 typedef struct {
@@ -209,5 +211,8 @@ void cf_stocks_result_free(cf_stocks_result *r);
  * keys), copied into the report. */
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json);
+/* REPORT.json's text (malloc'ed; NULL when out of memory), as written:
+ * `carbonflux verify` compares a recomputation with a report through it. */
+char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json);
 
 #endif

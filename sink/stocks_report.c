@@ -138,7 +138,7 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
   cf_strbuf_puts(sb, "}");
 }
 
-static char *report_json(const cf_stocks_result *r, const char *settings_json) {
+char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\n");
@@ -224,9 +224,13 @@ static char *report_json(const cf_stocks_result *r, const char *settings_json) {
     cf_strbuf_json_string(&sb, r->inputs[i].sha256);
     json_key(&sb, "role", 0);
     cf_strbuf_json_string(&sb, r->inputs[i].role);
+    json_key(&sb, "options", 0); /* the words that read it again the same way */
+    cf_strbuf_puts(&sb, r->inputs[i].options ? r->inputs[i].options : "[]");
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "],\n");
+  json_key(&sb, "random_seeds", 1); /* no step of the estimate draws a random number */
+  cf_strbuf_puts(&sb, "[],\n");
   json_key(&sb, "software", 1);
   cf_strbuf_puts(&sb, "{\"name\":\"carbonflux\",\"version\":");
   cf_strbuf_json_string(&sb, cf_version());
@@ -286,7 +290,7 @@ static char *report_csv(const cf_stocks_result *r) {
 
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json) {
-  char *json = report_json(r, settings_json), *csv = report_csv(r);
+  char *json = cf_stocks_report_json(r, settings_json), *csv = report_csv(r);
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "report");
   free(json);
   free(csv);

@@ -42,6 +42,7 @@ void cf_strata_free(cf_strata *s) {
   }
   free(s->s);
   free(s->path);
+  free(s->options);
   free(s->wkt);
   memset(s, 0, sizeof *s);
 }
@@ -367,6 +368,7 @@ int cf_strata_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_st
   else
     rc = read_layer(ctx, path, o, out);
   if (!rc) rc = cf_inv_hash(ctx, path, out->sha256);
+  if (!rc) rc = cf_inv_options_record(ctx, o, &out->options);
   if (rc) cf_strata_free(out);
   return rc;
 }

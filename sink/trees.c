@@ -29,6 +29,7 @@ void cf_trees_free(cf_trees *t) {
   }
   free(t->t);
   free(t->path);
+  free(t->options);
   memset(t, 0, sizeof *t);
 }
 
@@ -95,6 +96,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
     goto done;
   }
   if ((rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
+  if ((rc = cf_inv_options_record(ctx, o, &out->options))) goto done;
 
   /* columns: cols[f][y] for the per-year fields (y over the years, or one) */
   int ny = wide ? o->nyears : 1;

@@ -208,5 +208,8 @@ void cf_ledger_free(cf_ledger *l);
 /* Write LEDGER.json and, beside it, LEDGER.csv (one row per period and
  * vintage), all or none (part files renamed together). */
 int cf_ledger_write(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_ledger *l, const char *json_path);
+/* LEDGER.json's text (malloc'ed; NULL when out of memory), as written:
+ * `carbonflux verify` compares a recomputation with a ledger through it. */
+char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l);
 
 #endif

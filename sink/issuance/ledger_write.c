@@ -210,14 +210,15 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
   cf_strbuf_puts(sb, "]}");
 }
 
-static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
+char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\"schema\":");
   cf_strbuf_json_string(&sb, CF_LEDGER_SCHEMA);
   cf_strbuf_puts(&sb, ",\n\"software\":{\"name\":\"carbonflux\",\"version\":");
   cf_strbuf_json_string(&sb, cf_version());
-  cf_strbuf_puts(&sb, "},\n\"units\":\"t CO2e (one issuable unit = 1 t CO2e)\",\n\"policy\":");
+  /* no step of the ledger draws a random number: no seed to record */
+  cf_strbuf_puts(&sb, "},\n\"random_seeds\":[],\n\"units\":\"t CO2e (one issuable unit = 1 t CO2e)\",\n\"policy\":");
   policy_json(&sb, l->policy);
   cf_strbuf_puts(&sb, ",\n\"settings\":");
   settings_json(&sb, in);
@@ -295,7 +296,7 @@ static char *ledger_csv(const cf_ledger *l) {
 }
 
 int cf_ledger_write(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_ledger *l, const char *json_path) {
-  char *json = ledger_json(in, l), *csv = ledger_csv(l);
+  char *json = cf_ledger_json(in, l), *csv = ledger_csv(l);
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "ledger");
   free(json);
   free(csv);
