@@ -233,7 +233,10 @@ static int run_report(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_ireport_info info;
   if (!rc) rc = cf_ireport_write(ctx, &spec, &info);
   if (!rc) {
-    cf_log(ctx, CF_LOG_INFO, "report: %d tables, %d maps, %d plots drawn", info.n_tables, info.n_images, info.n_plots_drawn);
+    if (info.n_images)
+      cf_log(ctx, CF_LOG_INFO, "report: %d tables, %d maps with %d plots", info.n_tables, info.n_images, info.n_plots_drawn);
+    else
+      cf_log(ctx, CF_LOG_INFO, "report: %d tables, no maps (no pool_map given)", info.n_tables);
     rc = cf_run_wrote(ctx, run, out);
   }
   free(out), free(cog), free(strata), free(plots);
