@@ -210,7 +210,7 @@ static const cf_option_spec report_opts[] = {
 static int check_report(cf_ctx *ctx, cf_stage *st) {
   const char *path = cf_stage_str(st, "path");
   size_t n = path ? strlen(path) : 0;
-  if (!(n > 5 && !strcmp(path + n - 5, ".html")) && !(n > 4 && !strcmp(path + n - 4, ".htm")))
+  if (!(n > 5 && !strcmp(path + n - 5, ".html")))
     return cf_yaml_error(ctx, CF_EINVAL, st->source, cf_stage_value(st, "path"),
                          "the report's name ends in .html (its CSV tables go beside it)");
   return CF_OK;

@@ -21,7 +21,8 @@
  *    counted, both maps decoded, a screenshot written. CF_TEST_KEEP=1
  *    keeps the files (the test prints where) to look at the screenshot.
  *  - The command on the same ledger (strata and plots from the stock
- *    reports), and bad input: a stock report changed after the ledger,
+ *    reports), and bad input: an inventory changed after the stocks, a
+ *    stock report changed after the ledger,
  *    a ledger of another schema, an unknown setting, a pipeline whose
  *    write.report has no ledger: exit code, message, nothing written.
  */
@@ -130,8 +131,19 @@ static void report_of_a_real_ledger(void **state) {
   assert_int_equal(tables, 11);
   assert_int_equal(images, 0);
 
+  /* an inventory changed after the stocks were computed: exit 4 naming it */
+  FILE *f = fopen(cf_test_path(dir, "forest/trees_t2.csv"), "a");
+  assert_non_null(f);
+  fputs("S1-P1,10.0,8.0,0.55,live\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "-q sink report --ledger '%s' -o '%s'", cf_test_path(dir, "out/ledger.json"),
+           cf_test_path(dir, "bad/report.html"));
+  assert_int_equal(cf_test_cli(args, log), 4);
+  assert_true(cf_test_file_contains(log, "trees_t2.csv"));
+  assert_int_equal(cf_test_count_entries(cf_test_path(dir, "bad"), ""), 0);
+
   /* a stock report changed after the ledger: exit 4 naming it, nothing written */
-  FILE *f = fopen(cf_test_path(dir, "out/stocks_2.json"), "a");
+  f = fopen(cf_test_path(dir, "out/stocks_2.json"), "a");
   assert_non_null(f);
   fputs("\n", f); /* still the same JSON, no longer the same bytes */
   fclose(f);

@@ -97,6 +97,25 @@ static int add_input(cf_ctx *ctx, cf_ireport_doc *d, const char *path, const cha
   return cf_report_add_input(ctx, d->r, path, role, sha);
 }
 
+/* A file a document recorded with its hash (at `field` of `doc_path`),
+ * listed as `role`: it must still have that hash; one no longer present is
+ * listed with the recorded hash, saying so. */
+static int add_recorded(cf_ctx *ctx, cf_ireport_doc *d, const char *path, const char *sha, const char *role,
+                        const char *doc_path, const char *field) {
+  char label[400];
+  snprintf(label, sizeof label, "%s", role);
+  if (cf_file_exists(path)) {
+    char now[CF_SHA256_HEX_LEN];
+    int rc = cf_sha256_file(ctx, path, now);
+    if (!rc && strcmp(now, sha))
+      rc = cf_error(ctx, CF_EDATA, doc_path, field, "%s has SHA-256 %s now; %s recorded %s", path, now, doc_path, sha);
+    if (rc) return rc;
+  } else {
+    snprintf(label, sizeof label, "%s (not found here: the SHA-256 recorded)", role);
+  }
+  return add_input(ctx, d, path, label, sha);
+}
+
 /* Every input with its SHA-256: the ledger, its stock reports, and their
  * inventories (each once, named by the first event that used it). */
 static int list_inputs(cf_ireport_rd *lr, cf_ireport_doc *d) {
@@ -110,11 +129,11 @@ static int list_inputs(cf_ireport_rd *lr, cf_ireport_doc *d) {
     int k = -1;
     for (int e = 0; e < d->n_events; e++)
       if (d->events[e].ledger_input == (int)i) k = e;
+    const char *path = cf_ireport_str(lr, in->items[i], w, "path"), *sha = cf_ireport_str(lr, in->items[i], w, "sha256");
     if (k >= 0) snprintf(role, sizeof role, "stock report, event %d (%s)", k + 1, d->events[k].date);
     else snprintf(role, sizeof role, "%s stock report (%s)", r, cf_ireport_str(lr, in->items[i], w, "date"));
-    if (!lr->rc)
-      rc = add_input(ctx, d, cf_ireport_str(lr, in->items[i], w, "path"), role,
-                     cf_ireport_str(lr, in->items[i], w, "sha256"));
+    if (!lr->rc) /* an event's hash is checked as it is read (read_events) */
+      rc = k >= 0 ? add_input(ctx, d, path, role, sha) : add_recorded(ctx, d, path, sha, role, lr->path, w);
   }
   /* the inventories behind the stocks, as each stock report recorded them */
   for (int k = 0; k < d->n_events && !rc && !lr->rc; k++) {
@@ -128,17 +147,7 @@ static int list_inputs(cf_ireport_rd *lr, cf_ireport_doc *d) {
       if (r.rc) continue;
       char label[256];
       snprintf(label, sizeof label, "%s of the stocks from event %d on", role, k + 1);
-      if (cf_file_exists(path)) {
-        char now[CF_SHA256_HEX_LEN];
-        rc = cf_sha256_file(ctx, path, now);
-        if (!rc && strcmp(now, sha))
-          rc = cf_error(ctx, CF_EDATA, d->events[k].path, w, "%s has SHA-256 %s now; the stocks were computed from %s",
-                        path, now, sha);
-      } else {
-        snprintf(label, sizeof label, "%s of the stocks from event %d on (not found here: the SHA-256 the stock "
-                                      "report recorded)", role, k + 1);
-      }
-      if (!rc) rc = add_input(ctx, d, path, label, sha);
+      rc = add_recorded(ctx, d, path, sha, label, d->events[k].path, w);
     }
     if (r.rc) rc = r.rc;
   }

@@ -136,13 +136,17 @@ static const char *grouped(double v, char *buf, size_t cap) {
   return buf;
 }
 
-/* The ledger parameter named `name`, NaN when absent. */
-static double ledger_param(cf_ireport_rd *lr, const cf_ireport_doc *d, const char *prefix) {
+/* The value of the ledger parameter whose name starts with `prefix`, NaN
+ * when there is none; its full name in `name` (may be NULL). */
+static double ledger_param(cf_ireport_rd *lr, const cf_ireport_doc *d, const char *prefix, char *name, size_t cap) {
   const cf_json *ps = cf_ireport_member(lr, d->ledger, "", "parameters", CF_JSON_ARRAY, 0);
+  if (name) snprintf(name, cap, "%s...]", prefix);
   for (size_t i = 0; ps && i < ps->n; i++) {
     const cf_json *n = cf_json_get(ps->items[i], "name"), *v = cf_json_get(ps->items[i], "value");
-    if (n && n->type == CF_JSON_STRING && !strncmp(n->string, prefix, strlen(prefix)) && v && v->type == CF_JSON_NUMBER)
+    if (n && n->type == CF_JSON_STRING && !strncmp(n->string, prefix, strlen(prefix)) && v && v->type == CF_JSON_NUMBER) {
+      if (name) snprintf(name, cap, "%s", n->string);
       return v->number;
+    }
   }
   return NAN;
 }
@@ -315,11 +319,11 @@ int cf_ireport_stocks_tables(cf_ireport_rd *lr, cf_ireport_doc *d) {
                            CF_REPORT_FIXED(2));
       cf_report_cell_num(t, cf_ireport_num(&r, proj, "project", "total_t_co2e"), T_CO2E);
       cf_report_cell_num(t, num_at(lr, P, "", k ? "stocks.stock_t2_t_co2e" : "stocks.stock_t1_t_co2e"), T_CO2E);
-      cf_report_cell_num(t, ledger_param(lr, d, u_name), PCT);
-      char src[300];
+      char u_full[160], src[400];
+      cf_report_cell_num(t, ledger_param(lr, d, u_name, u_full, sizeof u_full), PCT);
       snprintf(src, sizeof src, "pools: stock report project.pools_t_co2e x 12/44 / area; counted: ledger "
-                                "periods[%d].stocks.stock_%s_t_co2e; U: ledger parameter %s ...]",
-               k ? k - 1 : 0, k ? "t2" : "t1", u_name);
+                                "periods[%d].stocks.stock_%s_t_co2e; U: ledger parameter %s",
+               k ? k - 1 : 0, k ? "t2" : "t1", u_full);
       cf_report_row_source(t, src);
     }
     if (r.rc) return r.rc;
@@ -461,7 +465,7 @@ int cf_ireport_uncertainty(cf_ireport_rd *lr, cf_ireport_doc *d) {
   for (int k = 0; k < d->n_events; k++) {
     char u_name[48];
     snprintf(u_name, sizeof u_name, "u90_pct[event %d,", k + 1);
-    cf_strbuf_printf(&sb, "%s event %d (%s) %.2f %%", k ? ";" : "", k + 1, d->events[k].date, ledger_param(lr, d, u_name));
+    cf_strbuf_printf(&sb, "%s event %d (%s) %.2f %%", k ? ";" : "", k + 1, d->events[k].date, ledger_param(lr, d, u_name, NULL, 0));
   }
   cf_strbuf_puts(&sb, ".");
   if (!sb.failed) cf_report_paragraph(s, cf_strbuf_str(&sb));
