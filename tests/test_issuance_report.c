@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cf_test.h"
+#include "core/fsutil.h"
 #include "raster/demo_scene.h"
 
 static int keep(void) { return getenv("CF_TEST_KEEP") != NULL; }
@@ -179,9 +180,53 @@ static void report_of_a_real_ledger(void **state) {
   free(dir);
 }
 
+/* Stock reports whose strata are a CSV of areas (no geometry) and whose
+ * plots have no coordinates: the report has its tables, no boundaries, no
+ * GeoPackage or KML; the per-stratum stocks are the reports' own. */
+static void report_without_geometry(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_test_write_text(cf_test_path(dir, "strata.csv"), "stratum,area_ha\nA,60\nB,40\n");
+  /* plot AGB (t d.m./ha) at the two events, illustrative */
+  const char *agb[2][4] = {{"100", "120", "80", "90"}, {"110", "135", "86", "99"}};
+  char args[2400], log[1100];
+  snprintf(log, sizeof log, "%s", cf_test_path(dir, "log.txt"));
+  for (int e = 0; e < 2; e++) {
+    char text[300], name[32];
+    snprintf(text, sizeof text, "plot,stratum,area_ha,agb_t_dm_per_ha\np1,A,0.05,%s\np2,A,0.05,%s\np3,B,0.05,%s\n"
+                                "p4,B,0.05,%s\n", agb[e][0], agb[e][1], agb[e][2], agb[e][3]);
+    snprintf(name, sizeof name, "plots_%d.csv", e + 1);
+    cf_test_write_text(cf_test_path(dir, name), text);
+    snprintf(args, sizeof args, "-q forest stocks --plots '%s' --strata '%s' -o '%s/s%d.json' root_shoot=0.25",
+             cf_test_path(dir, name), cf_test_path(dir, "strata.csv"), dir, e + 1);
+    assert_int_equal(cf_test_cli(args, log), 0);
+  }
+  snprintf(args, sizeof args, "-q sink ledger --event 2020-01-01='%s/s1.json' --event 2025-01-01='%s/s2.json' "
+           "--policy gold-standard design=permanent -o '%s/ledger.json'", dir, dir, dir);
+  assert_int_equal(cf_test_cli(args, log), 0);
+  snprintf(args, sizeof args, "-q sink report --ledger '%s/ledger.json' -o '%s/r/report.html'", dir, dir);
+  assert_int_equal(cf_test_cli(args, log), 0);
+  assert_true(cf_file_exists(cf_test_path(dir, "r/report.html")));
+  assert_true(cf_file_exists(cf_test_path(dir, "r/ledger_period1.csv")));
+  assert_int_equal(cf_test_count_entries(cf_test_path(dir, "r"), "strata_plots"), 0);
+  /* the stocks of stratum A at event 2 are the stock report's, read by Python */
+  snprintf(args, sizeof args,
+           "/usr/bin/python3 -c 'import sys, json, csv\n"
+           "s=json.load(open(sys.argv[1]))\n"
+           "r=list(csv.DictReader(l for l in open(sys.argv[2]) if l[0] != \"#\"))\n"
+           "assert float(r[0][\"Stock, estimated pools [t CO2e]\"]) == s[\"strata\"][0][\"stock_t_co2e\"]\n"
+           "assert r[0][\"Stratum\"] == \"A\" and r[-1][\"Stratum\"] == \"project\"' '%s/s2.json' '%s/r/stocks_event2.csv'",
+           dir, dir);
+  assert_int_equal(system(args), 0);
+  if (keep()) print_message("kept %s\n", dir);
+  else cf_test_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(report_of_a_real_ledger),
+      cmocka_unit_test(report_without_geometry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/fsutil.h"
 #include "core/strbuf.h"
@@ -289,8 +290,11 @@ int cf_ireport_write(cf_ctx *ctx, const cf_ireport_spec *spec, cf_ireport_info *
       lr.rc = cf_error(ctx, CF_EDATA, spec->ledger_path, "schema", "is \"%s\", not %s", schema, CF_LEDGER_SCHEMA);
     rc = lr.rc ? lr.rc : read_events(&lr, &d);
   }
-  /* strata and plots: as given, else as the last stock report read them */
+  /* strata and plots: as given, else as the last stock report read them
+   * (strata given as a CSV of areas have no geometry to draw or export) */
   const char *strata = spec->strata_path ? spec->strata_path : rc ? NULL : recorded_input(&d, "strata");
+  size_t ns = strata && !spec->strata_path ? strlen(strata) : 0;
+  if (ns > 4 && !strcasecmp(strata + ns - 4, ".csv")) strata = NULL;
   const char *plots = spec->plots_path ? spec->plots_path : rc ? NULL : recorded_input(&d, "plots");
   const char *field = spec->settings.stratum_field[0] ? spec->settings.stratum_field
                       : rc || spec->strata_path ? NULL : recorded_stratum_field(&d);

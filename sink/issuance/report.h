@@ -43,9 +43,10 @@
  * All of these files are committed together: all or none.
  *
  * Strata and plots default to the last event's stock report inputs (roles
- * "strata" and "plots"); the plots file is read by the forest-io names
- * (plot, stratum, lon, lat): plots without lon/lat are neither drawn nor
- * exported.
+ * "strata" and "plots"; strata given as a CSV of areas have no geometry,
+ * and the report then has no boundaries and no GPKG/KML); the plots file
+ * is read by the forest-io names (plot, stratum, lon, lat): plots without
+ * lon/lat are neither drawn nor exported.
  */
 #ifndef CF_SINK_ISSUANCE_REPORT_H
 #define CF_SINK_ISSUANCE_REPORT_H
