@@ -32,9 +32,11 @@
 #include "lidar/simulate.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
+#include "pipelines/cli_sink_report.h"
 #include "pipelines/pipeline_internal.h"
 #include "sink/audit/audit.h"
 #include "sink/issuance/ledger.h"
+#include "sink/issuance/report.h"
 #include "sink/params.h"
 #include "sink/stocks.h"
 
@@ -61,6 +63,7 @@ static const char *usage_main =
     "  lidar process       turn a lidar L0 file into the L2 product (NetCDF-CF)\n"
     "  forest stocks       carbon stocks in the five pools from plot inventories (AR-TOOL14)\n"
     "  sink ledger         creditable removals per period and vintage from stock reports at monitoring events\n"
+    "  sink report         the verifier's HTML report of a ledger (tables, maps, parameters, SHA-256 of inputs)\n"
     "  verify LEDGER.json  recompute a ledger (and the stock reports it read) from its recorded inputs\n"
     "  flux estimate       emission rates of sources from L2 lidar scans (inversion, mass balance)\n"
     "  params [TABLE]      list the parameter tables, or print one with units and sources\n"
@@ -194,7 +197,8 @@ static const char *usage_sink =
     "Exit 1: usage, a setting, an unknown policy, events out of order or a period of zero length, a missing\n"
     "file; 4: a stock report that cannot be used (another schema version, a missing field, strata that differ\n"
     "between events); 2: the ledger could not be written. Nothing is written unless everything succeeded.\n"
-    "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
+    "\n" CF_CLI_SINK_REPORT_USAGE "\n"
+    "Settings of the ledger (KEY=VALUE: name, default, accepted values, help):\n\n";
 
 static const char *usage_verify =
     "Usage: carbonflux verify FILE [--inputs-dir DIR]\n"
@@ -268,6 +272,10 @@ static void print_usage(const char *cmd, FILE *out) {
     cf_ledger_settings d;
     cf_ledger_settings_default(&d);
     cf_kv_describe(out, cf_ledger_settings_table.opts, cf_ledger_settings_table.n, &d);
+    cf_ireport_settings rd;
+    cf_ireport_settings_default(&rd);
+    fputs("\nSettings of the report:\n\n", out);
+    cf_kv_describe(out, cf_ireport_settings_table.opts, cf_ireport_settings_table.n, &rd);
   }
   if (cmd && !strcmp(cmd, "forest")) {
     cf_stocks_opts d;
@@ -774,7 +782,12 @@ static int exit_for_status(int rc) {
 }
 
 static int cmd_sink(cf_ctx *ctx, int argc, char **argv) {
-  if (argc < 1 || strcmp(argv[0], "ledger")) return usage_error("sink", "what to do? (only 'ledger' for now)%s", "");
+  if (argc >= 1 && !strcmp(argv[0], "report")) {
+    char why[1024];
+    int code = cf_cli_sink_report(ctx, argc - 1, argv + 1, why, sizeof why);
+    return why[0] ? usage_error("sink", "%s", why) : code;
+  }
+  if (argc < 1 || strcmp(argv[0], "ledger")) return usage_error("sink", "what to do? ('ledger' or 'report')%s", "");
   const char *out = NULL;
   cf_ledger_inputs in;
   cf_ledger_inputs_init(&in);

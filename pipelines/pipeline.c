@@ -274,6 +274,8 @@ static const char *kind_name(cf_product_kind k) {
     case CF_PRODUCT_FOOTPRINTS: return "set of GEDI footprints";
     case CF_PRODUCT_MODEL: return "biomass model";
     case CF_PRODUCT_FLUX: return "flux estimate";
+    case CF_PRODUCT_ISSUANCE: return "set of monitoring events";
+    case CF_PRODUCT_LEDGER: return "ledger";
     default: return "nothing";
   }
 }

@@ -19,7 +19,7 @@ static const cf_stage_def *const registry[] = {
     &cf_stage_sink_strata,   &cf_stage_sink_pools,    &cf_stage_write_stocks,
     &cf_stage_ingest_gedi_l2a, &cf_stage_sink_biomass_model, &cf_stage_sink_pool_map, &cf_stage_sink_pool_zonal,
     &cf_stage_ingest_l2, &cf_stage_lidar_flux_massbalance, &cf_stage_lidar_inversion, &cf_stage_write_flux,
-    &cf_stage_sink_change, &cf_stage_sink_ledger,
+    &cf_stage_sink_change, &cf_stage_sink_ledger, &cf_stage_write_report,
     NULL};
 
 const cf_stage_def *const *cf_stage_all(void) { return registry; }
@@ -60,6 +60,7 @@ void cf_stages_describe(FILE *out, const char *only) {
               : d->input == CF_PRODUCT_WINDSCAN ? "ingest.windcube stage whose scan to use"
               : d->input == CF_PRODUCT_STOCKS ? "sink.* stage whose stocks to continue"
               : d->input == CF_PRODUCT_ISSUANCE ? "sink.change stage whose events to use"
+              : d->input == CF_PRODUCT_LEDGER ? "sink.ledger stage whose ledger to report"
                                               : "lidar stage to continue");
     for (int k = 0; d->options[k].name; k++) {
       const cf_option_spec *o = &d->options[k];

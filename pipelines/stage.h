@@ -52,7 +52,8 @@ typedef enum {
   CF_PRODUCT_FOOTPRINTS, /* GEDI footprints (ingest/gedi_l2a.h cf_gedi_l2a) */
   CF_PRODUCT_MODEL,    /* a biomass model (stages_forest_maps.c) */
   CF_PRODUCT_FLUX,     /* L2 files, sources and a flux estimate in the making (stages_flux.c) */
-  CF_PRODUCT_ISSUANCE  /* monitoring events for the ledger (stages_issuance.c, cf_ledger_inputs) */
+  CF_PRODUCT_ISSUANCE, /* monitoring events for the ledger (stages_issuance.c, cf_ledger_inputs) */
+  CF_PRODUCT_LEDGER    /* the path of a LEDGER.json written by sink.ledger (a malloc'ed string) */
 } cf_product_kind;
 
 typedef struct {

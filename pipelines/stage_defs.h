@@ -17,6 +17,6 @@ extern const cf_stage_def cf_stage_ingest_gedi_l2a, cf_stage_sink_biomass_model,
 extern const cf_stage_def cf_stage_ingest_l2, cf_stage_lidar_flux_massbalance, cf_stage_lidar_inversion,
     cf_stage_write_flux;
 
-extern const cf_stage_def cf_stage_sink_change, cf_stage_sink_ledger;
+extern const cf_stage_def cf_stage_sink_change, cf_stage_sink_ledger, cf_stage_write_report;
 
 #endif

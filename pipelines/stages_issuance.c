@@ -7,6 +7,8 @@
  *                 period's change in stocks with its uncertainty
  *   sink.ledger   the baseline, leakage, the policy's deduction and buffer,
  *                 the ledger, written as LEDGER.json and LEDGER.csv
+ *   write.report  the verifier's report from that LEDGER.json
+ *                 (sink/issuance/report.h), with maps from a pool COG
  *
  * The settings are the rows of the ledger's one settings table
  * (sink/issuance/ledger.h): a pipeline and the command accept the same
@@ -22,6 +24,7 @@
 #include "pipelines/pipeline_internal.h"
 #include "pipelines/stage_defs.h"
 #include "sink/issuance/ledger.h"
+#include "sink/issuance/report.h"
 
 #define LEDGER_SETTING(name_, type_) \
   {.name = #name_, .type = CF_SETTING_OPT_##type_, .settings = &cf_ledger_settings_table}
@@ -177,7 +180,66 @@ static int run_ledger(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     rc = cf_run_note_output(ctx, run, path);
   }
   cf_ledger_free(&l);
+  if (!rc) {
+    cf_run_set_product(run, st->index, CF_PRODUCT_LEDGER, path, free); /* for write.report */
+    path = NULL;
+  }
   free(path);
+  return rc;
+}
+
+/* --- write.report --------------------------------------------------------------- */
+
+#define REPORT_SETTING(name_) {.name = #name_, .type = CF_OPT_STRING, .settings = &cf_ireport_settings_table}
+
+static const cf_option_spec report_opts[] = {
+    {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1,
+     .help = "REPORT.html (its tables as CSV, strata_plots.gpkg and .kml beside it); may use {stem}"},
+    {.name = "pool_map", .type = CF_OPT_INPUT_PATH,
+     .help = "the pool COG (sink.pool_map -> write.cog, bands total and total_se) for the maps; none: no maps"},
+    {.name = "strata", .type = CF_OPT_INPUT_PATH,
+     .help = "strata polygons for the maps and the GPKG/KML (default: the strata the last stock report read)"},
+    {.name = "plots", .type = CF_OPT_INPUT_PATH,
+     .help = "plots CSV with lon, lat for the maps and the GPKG/KML (default: the plots the last stock report read)"},
+    REPORT_SETTING(stratum_field),
+    REPORT_SETTING(strata_layer),
+    REPORT_SETTING(density_band),
+    REPORT_SETTING(se_band),
+    {NULL}};
+
+static int check_report(cf_ctx *ctx, cf_stage *st) {
+  const char *path = cf_stage_str(st, "path");
+  size_t n = path ? strlen(path) : 0;
+  if (!(n > 5 && !strcmp(path + n - 5, ".html")))
+    return cf_yaml_error(ctx, CF_EINVAL, st->source, cf_stage_value(st, "path"),
+                         "the report's name ends in .html (its CSV tables go beside it)");
+  return CF_OK;
+}
+
+static int run_report(cf_ctx *ctx, cf_run *run, cf_stage *st) {
+  const char *ledger = cf_run_input(run, st);
+  if (!ledger) return cf_error(ctx, CF_EINTERNAL, st->source, "", "stage '%s' has no ledger to report", st->name);
+  cf_ireport_spec spec = {.ledger_path = ledger, .generated = -1};
+  cf_ireport_settings_default(&spec.settings);
+  int rc = cf_stage_apply_settings(ctx, st, &cf_ireport_settings_table, &spec.settings);
+  char *out = rc ? NULL : cf_stage_path(st, run, "path");
+  char *cog = cf_stage_has(st, "pool_map") ? cf_stage_path(st, run, "pool_map") : NULL;
+  char *strata = cf_stage_has(st, "strata") ? cf_stage_path(st, run, "strata") : NULL;
+  char *plots = cf_stage_has(st, "plots") ? cf_stage_path(st, run, "plots") : NULL;
+  if (!rc && (!out || (cf_stage_has(st, "pool_map") && !cog) || (cf_stage_has(st, "strata") && !strata) ||
+              (cf_stage_has(st, "plots") && !plots)))
+    rc = cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+  spec.html_path = out, spec.pool_map = cog, spec.strata_path = strata, spec.plots_path = plots;
+  cf_ireport_info info;
+  if (!rc) rc = cf_ireport_write(ctx, &spec, &info);
+  if (!rc) {
+    if (info.n_images)
+      cf_log(ctx, CF_LOG_INFO, "report: %d tables, %d maps with %d plots", info.n_tables, info.n_images, info.n_plots_drawn);
+    else
+      cf_log(ctx, CF_LOG_INFO, "report: %d tables, no maps (no pool_map given)", info.n_tables);
+    rc = cf_run_wrote(ctx, run, out);
+  }
+  free(out), free(cog), free(strata), free(plots);
   return rc;
 }
 
@@ -187,4 +249,9 @@ const cf_stage_def cf_stage_sink_change = {
 const cf_stage_def cf_stage_sink_ledger = {
     "sink.ledger", "the issuance ledger: baseline, leakage, deductions, buffer and units per period and vintage "
     "(LEDGER.json and LEDGER.csv)",
-    CF_PRODUCT_NONE, CF_PRODUCT_ISSUANCE, ledger_opts, check_ledger, run_ledger};
+    CF_PRODUCT_LEDGER, CF_PRODUCT_ISSUANCE, ledger_opts, check_ledger, run_ledger};
+const cf_stage_def cf_stage_write_report = {
+    "write.report", "the verifier's report from the ledger: one self-contained HTML file with the stocks per stratum, "
+    "the ledger with its equations, the uncertainty statement, maps, every parameter with its source; CSV tables, "
+    "GeoPackage and KML beside it",
+    CF_PRODUCT_NONE, CF_PRODUCT_LEDGER, report_opts, check_report, run_report};

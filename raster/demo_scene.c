@@ -186,13 +186,14 @@ static int write_geojson(cf_ctx *ctx, const char *path, OGRSpatialReferenceH wgs
  * basic wood density 0.55 g/cm3; every ninth stem is dead. The truth of
  * each plot is then what an allometry of (D, H, rho) gives for these
  * stems, which is what the demo's report shows. Written as forest/plots.csv
- * and forest/trees.csv in the forest-io layout; the stands are the strata
+ * (with each plot centre's WGS84 lon, lat, for the report's maps) and
+ * forest/trees.csv in the forest-io layout; the stands are the strata
  * (stands.geojson, field stand_id). A second monitoring event, for the
  * issuance step, remeasures the same stems 4 years 5 months later as
  * forest/trees_t2.csv: every live stem 12 % taller and so, by the same
  * relation, 1.12^1.1 = 13.3 % thicker (an illustrative growth, not a
  * yield table); every 13th live stem has died in between. */
-static int write_inventory(cf_ctx *ctx, const char *dir) {
+static int write_inventory(cf_ctx *ctx, const char *dir, OGRCoordinateTransformationH ct) {
   char *plots = cf_path_join(dir, "forest/plots.csv"), *trees = cf_path_join(dir, "forest/trees.csv");
   char *trees2 = cf_path_join(dir, "forest/trees_t2.csv");
   int rc = plots && trees && trees2 ? cf_mkdirs(ctx, plots, 0) : cf_error(ctx, CF_ENOMEM, dir, "", "out of memory");
@@ -200,7 +201,7 @@ static int write_inventory(cf_ctx *ctx, const char *dir) {
   FILE *ft2 = rc || !ft ? NULL : fopen(trees2, "w");
   if (!rc && (!fp || !ft || !ft2)) rc = cf_error(ctx, CF_EIO, plots, "", "cannot write the demo inventory");
   if (!rc) {
-    fprintf(fp, "plot,stratum,area_ha\n");
+    fprintf(fp, "plot,stratum,area_ha,lon,lat\n");
     fprintf(ft, "plot,dbh_cm,height_m,wood_density_g_cm3,status\n");
     fprintf(ft2, "plot,dbh_cm,height_m,wood_density_g_cm3,status\n");
     for (int s = 0; s < NSTANDS; s++)
@@ -208,7 +209,9 @@ static int write_inventory(cf_ctx *ctx, const char *dir) {
         double a = k * (3.14159265358979323846 / 3.0);
         double col = stands[s].cx + 0.45 * stands[s].r * cos(a), row = stands[s].cy + 0.45 * stands[s].r * sin(a);
         double hc = cf_demo_height((int)(col * 3), (int)(row * 3));
-        fprintf(fp, "S%d-P%d,S%d,0.05\n", s + 1, k + 1, s + 1);
+        double x = CF_DEMO_X0 + col * 30.0, y = CF_DEMO_Y0 + CF_DEMO_SIZE30 * 30.0 - row * 30.0;
+        OCTTransform(ct, 1, &x, &y, NULL);
+        fprintf(fp, "S%d-P%d,S%d,0.05,%.7f,%.7f\n", s + 1, k + 1, s + 1, x, y);
         uint64_t seed = (uint64_t)(s * 6 + k) << 20;
         int n = 12 + (int)(10 * hash01(seed));
         for (int t = 0; t < n; t++) {
@@ -249,7 +252,7 @@ int cf_demo_scene_write(cf_ctx *ctx, const char *dir) {
   if (!rc) rc = write_chm(ctx, p[1], wkt);
   if (!rc) rc = write_geojson(ctx, p[2], wgs84, ct, 1);
   if (!rc) rc = write_geojson(ctx, p[3], wgs84, ct, 0);
-  if (!rc) rc = write_inventory(ctx, dir);
+  if (!rc) rc = write_inventory(ctx, dir, ct);
   for (int i = 0; i < 4; i++) free(p[i]);
   CPLFree(wkt);
   if (ct) OCTDestroyCoordinateTransformation(ct);

@@ -57,8 +57,8 @@ typedef struct {
 struct cf_report {
   char *title;
   long long generated;
-  quad *inputs, *settings;
-  int ninputs, nsettings;
+  quad *inputs, *settings, *metas;
+  int ninputs, nsettings, nmetas;
   cf_report_section **sections;
   int nsections;
   cf_report_table *params; /* name, value, unit, source */
@@ -149,6 +149,7 @@ void cf_report_destroy(cf_report *r) {
   if (!r) return;
   for (int i = 0; i < r->ninputs; i++) free(r->inputs[i].a), free(r->inputs[i].b), free(r->inputs[i].c);
   for (int i = 0; i < r->nsettings; i++) free(r->settings[i].a), free(r->settings[i].b);
+  for (int i = 0; i < r->nmetas; i++) free(r->metas[i].a), free(r->metas[i].b);
   for (int s = 0; s < r->nsections; s++) {
     cf_report_section *S = r->sections[s];
     for (int k = 0; k < S->nitems; k++) {
@@ -157,7 +158,7 @@ void cf_report_destroy(cf_report *r) {
     }
     free(S->items), free(S->heading), free(S);
   }
-  free(r->inputs), free(r->settings), free(r->sections), free(r->title);
+  free(r->inputs), free(r->settings), free(r->metas), free(r->sections), free(r->title);
   table_free(r->params);
   free(r);
 }
@@ -180,6 +181,11 @@ int cf_report_add_input(cf_ctx *ctx, cf_report *r, const char *path, const char 
 void cf_report_add_setting(cf_report *r, const char *name, const char *value) {
   quad *q = grow(r, &r->settings, &r->nsettings, sizeof *q);
   if (q) q->a = sdup(r, name), q->b = sdup(r, value);
+}
+
+void cf_report_add_meta(cf_report *r, const char *name, const char *content) {
+  quad *q = grow(r, &r->metas, &r->nmetas, sizeof *q);
+  if (q) q->a = sdup(r, name), q->b = sdup(r, content);
 }
 
 cf_report_section *cf_report_section_add(cf_report *r, const char *heading) {
@@ -518,7 +524,15 @@ static char *render_html(const cf_report *r, const char *file_name, const item *
                       "<meta name=\"generator\" content=\"carbonflux ");
   esc(&sb, cf_version());
   /* an empty icon: without it a browser asks the file system for favicon.ico */
-  cf_strbuf_puts(&sb, "\">\n<link rel=\"icon\" href=\"data:,\">\n<title>");
+  cf_strbuf_puts(&sb, "\">\n");
+  for (int i = 0; i < r->nmetas; i++) {
+    cf_strbuf_puts(&sb, "<meta name=\"");
+    esc(&sb, r->metas[i].a);
+    cf_strbuf_puts(&sb, "\" content=\"");
+    esc(&sb, r->metas[i].b);
+    cf_strbuf_puts(&sb, "\">\n");
+  }
+  cf_strbuf_puts(&sb, "<link rel=\"icon\" href=\"data:,\">\n<title>");
   esc(&sb, r->title);
   cf_strbuf_printf(&sb, "</title>\n<style>%s</style>\n</head>\n<body>\n<header><h1>", STYLE);
   esc(&sb, r->title);
@@ -647,10 +661,15 @@ static int check_model(cf_ctx *ctx, const cf_report *r, const char *html_path, c
 }
 
 int cf_report_write(cf_ctx *ctx, const cf_report *r, const char *html_path) {
+  return cf_report_write_with(ctx, r, html_path, NULL, 0);
+}
+
+int cf_report_write_with(cf_ctx *ctx, const cf_report *r, const char *html_path, cf_atomic_file *const *extra,
+                         int n_extra) {
   int nt = collect_tables(r, NULL);
   const cf_report_table **t = calloc((size_t)nt + 1, sizeof *t);
   cf_atomic_file *af = calloc((size_t)nt + 1, sizeof *af);
-  cf_atomic_file **afp = calloc((size_t)nt + 1, sizeof *afp);
+  cf_atomic_file **afp = calloc((size_t)nt + 1 + (size_t)n_extra, sizeof *afp);
   char *dir = cf_path_dirname(html_path), *base = strrchr(html_path, '/');
   base = base ? base + 1 : (char *)html_path;
   int rc = t && af && afp && dir ? CF_OK : cf_error(ctx, CF_ENOMEM, html_path, "", "out of memory");
@@ -674,7 +693,8 @@ int cf_report_write(cf_ctx *ctx, const cf_report *r, const char *html_path) {
   }
   if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, html_path, "", "cancelled");
   for (int i = 0; i <= nt && afp; i++) afp[i] = &af[i];
-  if (!rc) rc = cf_atomic_commit_all(ctx, afp, nt + 1);
+  for (int i = 0; i < n_extra && afp; i++) afp[nt + 1 + i] = extra[i];
+  if (!rc) rc = cf_atomic_commit_all(ctx, afp, nt + 1 + n_extra);
   for (int i = 0; af && i <= nt; i++) cf_atomic_end(&af[i]);
   free(html), free(dir), free(t), free(af), free(afp);
   return rc;

@@ -35,6 +35,7 @@
 #include <stddef.h>
 
 #include "carbonflux/ctx.h"
+#include "core/fsutil.h"
 
 typedef struct cf_report cf_report;
 typedef struct cf_report_section cf_report_section;
@@ -71,6 +72,9 @@ void cf_report_set_generated(cf_report *r, long long epoch_s);
 int cf_report_add_input(cf_ctx *ctx, cf_report *r, const char *path, const char *role, const char *sha256);
 /* A setting, seed or other run fact shown in the metadata block. */
 void cf_report_add_setting(cf_report *r, const char *name, const char *value);
+/* A <meta name="NAME" content="CONTENT"> in the document's head, for
+ * programs that read the report (the ledger it was built from). */
+void cf_report_add_meta(cf_report *r, const char *name, const char *content);
 
 /* --- content ----------------------------------------------------------------- */
 
@@ -107,5 +111,10 @@ void cf_report_param_text(cf_report *r, const char *name, const char *value, con
  * misused model or a bad table name, CF_EDATA for an image that is not a
  * PNG, CF_ENOMEM, CF_EIO; messages name the report and the table. */
 int cf_report_write(cf_ctx *ctx, const cf_report *r, const char *html_path);
+/* The same, committing `n_extra` part files the caller has filled (files
+ * beside the report: a GeoPackage, a KML) in the same all-or-none step.
+ * The caller still calls cf_atomic_end on them. */
+int cf_report_write_with(cf_ctx *ctx, const cf_report *r, const char *html_path, cf_atomic_file *const *extra,
+                         int n_extra);
 
 #endif

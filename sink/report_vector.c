@@ -122,9 +122,11 @@ static int make_file(cf_ctx *ctx, const cf_report_vector_spec *s, OGRLayerH src,
   return rc;
 }
 
-int cf_report_vector_write(cf_ctx *ctx, const cf_report_vector_spec *s, const char *stem_path, int *n_plots_written) {
+int cf_report_vector_prepare(cf_ctx *ctx, const cf_report_vector_spec *s, const char *stem_path, cf_atomic_file a[2],
+                             int *n_plots_written) {
   cf_gdal_init();
   *n_plots_written = 0;
+  memset(a, 0, 2 * sizeof *a);
   if (!cf_gdal_is_name(s->strata_path) && !cf_file_exists(s->strata_path))
     return cf_error(ctx, CF_ENOENT, s->strata_path, "", "no such file");
   cf_gdal_quiet_push();
@@ -140,7 +142,6 @@ int cf_report_vector_write(cf_ctx *ctx, const cf_report_vector_spec *s, const ch
   cf_strbuf_init(&gp), cf_strbuf_init(&km);
   cf_strbuf_printf(&gp, "%s.gpkg", stem_path), cf_strbuf_printf(&km, "%s.kml", stem_path);
   if (!rc && (gp.failed || km.failed)) rc = cf_error(ctx, CF_ENOMEM, stem_path, "", "out of memory");
-  cf_atomic_file a[2] = {{0}, {0}};
   int w_gpkg = 0, w_kml = 0;
   if (!rc) rc = cf_atomic_begin(ctx, cf_strbuf_str(&gp), &a[0]);
   if (!rc) rc = cf_atomic_begin(ctx, cf_strbuf_str(&km), &a[1]);
@@ -148,11 +149,20 @@ int cf_report_vector_write(cf_ctx *ctx, const cf_report_vector_spec *s, const ch
   if (!rc) rc = make_file(ctx, s, src, "LIBKML", 1, &a[1], &w_kml);
   cf_gdal_quiet_pop();
   if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, stem_path, "", "cancelled");
-  cf_atomic_file *const both[2] = {&a[0], &a[1]};
-  if (!rc) rc = cf_atomic_commit_all(ctx, both, 2);
   if (!rc) *n_plots_written = w_gpkg;
-  cf_atomic_end(&a[0]), cf_atomic_end(&a[1]);
+  else cf_atomic_end(&a[0]), cf_atomic_end(&a[1]);
   cf_strbuf_free(&gp), cf_strbuf_free(&km);
   if (ds) GDALClose(ds);
+  return rc;
+}
+
+int cf_report_vector_write(cf_ctx *ctx, const cf_report_vector_spec *s, const char *stem_path, int *n_plots_written) {
+  cf_atomic_file a[2];
+  int rc = cf_report_vector_prepare(ctx, s, stem_path, a, n_plots_written);
+  if (rc) return rc;
+  cf_atomic_file *const both[2] = {&a[0], &a[1]};
+  rc = cf_atomic_commit_all(ctx, both, 2);
+  if (rc) *n_plots_written = 0;
+  cf_atomic_end(&a[0]), cf_atomic_end(&a[1]);
   return rc;
 }

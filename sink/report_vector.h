@@ -19,6 +19,7 @@
 #define CF_SINK_REPORT_VECTOR_H
 
 #include "carbonflux/ctx.h"
+#include "core/fsutil.h"
 
 typedef struct {
   const char *strata_path;   /* polygons, any OGR source with a CRS */
@@ -33,5 +34,11 @@ typedef struct {
  * CF_OK and *n_plots_written, or CF_ENOENT / CF_EDATA naming the strata
  * file and field, CF_EIO naming the output. */
 int cf_report_vector_write(cf_ctx *ctx, const cf_report_vector_spec *s, const char *stem_path, int *n_plots_written);
+/* The same up to the commit: parts[0] (STEM.gpkg) and parts[1] (STEM.kml)
+ * are filled part files for the caller to commit with other files of one
+ * product (cf_report_write_with) and then cf_atomic_end. On failure they
+ * are already ended (nothing left). */
+int cf_report_vector_prepare(cf_ctx *ctx, const cf_report_vector_spec *s, const char *stem_path, cf_atomic_file parts[2],
+                             int *n_plots_written);
 
 #endif

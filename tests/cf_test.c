@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
@@ -140,6 +141,54 @@ int cf_test_cli(const char *args, const char *log_path) {
   int st = system(cmd);
   assert_true(WIFEXITED(st));
   return WEXITSTATUS(st);
+}
+
+char *cf_test_slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  size_t got = s ? fread(s, 1, (size_t)n, f) : 0;
+  if (s) s[got] = 0;
+  fclose(f);
+  return s;
+}
+
+void cf_test_chromium(const char *page, const char *shot, const char *out) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/report_chromium.py' '%s' '%s' 1200 > '%s' 2> '%s.err'",
+           CF_SOURCE_DIR, page, shot, out, out);
+  int st = system(cmd);
+  if (st != 0) {
+    char err[1200];
+    snprintf(err, sizeof err, "%s.err", out);
+    char *why = cf_test_slurp(err);
+    fail_msg("headless Chromium did not run (tests/report_chromium.py, exit %d): %s", st, why ? why : "");
+  }
+}
+
+int cf_test_fact(const char *out, const char *key) {
+  char *text = cf_test_slurp(out), pat[64];
+  assert_non_null(text);
+  snprintf(pat, sizeof pat, "\n%s ", key);
+  char *p = text[0] && !strncmp(text, pat + 1, strlen(pat + 1)) ? text : strstr(text, pat);
+  int v = p ? atoi(p + strlen(pat) - (p == text)) : -1;
+  free(text);
+  return v;
+}
+
+void cf_test_assert_page_whole(const char *out, const char *shot, int tables, int images) {
+  assert_int_equal(cf_test_fact(out, "errors"), 0);
+  assert_int_equal(cf_test_fact(out, "requests_outside"), 0);
+  assert_int_equal(cf_test_fact(out, "tables"), tables);
+  assert_int_equal(cf_test_fact(out, "images"), images);
+  assert_int_equal(cf_test_fact(out, "images_data_png"), images);
+  assert_int_equal(cf_test_fact(out, "images_decoded"), images);
+  struct stat sb;
+  assert_int_equal(stat(shot, &sb), 0);
+  assert_true(sb.st_size > 50000);
 }
 
 cf_ctx *cf_test_ctx(void) {

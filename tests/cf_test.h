@@ -63,6 +63,21 @@ typedef struct {
 int cf_test_dir_setup(void **state);
 int cf_test_dir_teardown(void **state);
 
+/* Open `page` in headless Chromium with tests/report_chromium.py (Debian's
+ * /usr/bin/python3), writing the full-page screenshot `shot` and its facts
+ * ("errors N", "tables N", ...) to `out`; fails the test, saying why, if
+ * Chromium could not run. cf_test_fact reads one fact's number (-1 if
+ * absent). */
+void cf_test_chromium(const char *page, const char *shot, const char *out);
+int cf_test_fact(const char *out, const char *key);
+/* The facts of a page a reader sees whole: no console error, exception or
+ * failed load, nothing loaded from outside the file, `tables` tables and
+ * `images` images, each a data: PNG the browser decoded, and a screenshot
+ * `shot` of more than 50 kB (a page of text and maps, not a blank one). */
+void cf_test_assert_page_whole(const char *out, const char *shot, int tables, int images);
+/* A file's bytes as a NUL-ended string (malloc'ed), NULL if unreadable. */
+char *cf_test_slurp(const char *path);
+
 /* A context that logs only errors, to a file under the given dir. */
 cf_ctx *cf_test_ctx(void);
 

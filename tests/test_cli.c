@@ -16,7 +16,9 @@
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "core/fsutil.h"
 #include "core/json.h"
+#include "core/sha256.h"
 #include "ingest/library_log.h"
 #include "lidar/process_options.h"
 #include "raster/demo_scene.h"
@@ -145,6 +147,19 @@ static void demo_runs_and_matches_its_truth(void **state) {
   assert_int_equal((int)cf_json_get(cf_json_get(cf_json_get(p1, "stocks"), "uncertainty"), "n_pairs")->number, 18);
   assert_true(cf_json_get(cf_json_get(lg, "totals"), "units")->number > 0);
   cf_json_free(r1), cf_json_free(r2), cf_json_free(lg);
+  /* the verifier's report of that ledger, naming it (relative to the
+   * report's folder) with its SHA-256, with the strata and plots beside it
+   * (its content: tests/test_issuance_report.c) */
+  char sha[CF_SHA256_HEX_LEN], meta[200];
+  assert_int_equal(cf_sha256_file(ctx, path, sha), CF_OK);
+  snprintf(meta, sizeof meta, "<meta name=\"carbonflux-ledger\" content=\"../ledger.json %s\">", sha);
+  snprintf(path, sizeof path, "%s/demo/out/issuance/report.html", f->dir);
+  assert_true(cf_test_file_contains(path, meta));
+  const char *beside[3] = {"strata_plots.gpkg", "strata_plots.kml", "ledger_period1.csv"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/demo/out/issuance/%s", f->dir, beside[i]);
+    assert_true(cf_file_exists(path));
+  }
   cf_ctx_destroy(ctx);
 }
 

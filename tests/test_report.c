@@ -53,19 +53,6 @@
 static const unsigned char VIRIDIS_HALF[3] = {33, 145, 140}, VIRIDIS_TOP[3] = {253, 231, 37},
                            VIRIDIS_BOTTOM[3] = {68, 1, 84}, GREY[3] = {190, 190, 190};
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, f);
-  s[got] = 0;
-  fclose(f);
-  return s;
-}
-
 static int keep(void) { return getenv("CF_TEST_KEEP") != NULL; }
 
 static void done_with(char *dir) {
@@ -152,7 +139,7 @@ static void html_escaping_and_csv_quoting(void **state) {
   if (rc) fail_msg("%s", cf_error_message(ctx));
   cf_ctx_destroy(ctx);
   cf_report_destroy(r);
-  char *text = slurp(html);
+  char *text = cf_test_slurp(html);
   assert_non_null(text);
   /* the escaped forms, written by hand */
   static const char *const present[] = {
@@ -261,7 +248,7 @@ static void bad_models_write_nothing(void **state) {
   cf_test_write_text(cf_test_path(cf_test_path(dir, "t.csv"), "x"), "keeps the directory non-empty");
   cf_report *r = bad_model(GOOD); /* table "t" */
   assert_int_equal(cf_report_write(ctx, r, cf_test_path(dir, "r.html")), CF_EIO);
-  char *old = slurp(cf_test_path(dir, "r.html"));
+  char *old = cf_test_slurp(cf_test_path(dir, "r.html"));
   assert_string_equal(old, "old report");
   free(old);
   assert_int_equal(cf_test_count_entries(dir, ".part-"), 0);
@@ -579,29 +566,6 @@ static void stocks_table(cf_report_section *s, const char *name, const char *cap
   cf_report_row_source(t, "AR-TOOL14: area-weighted mean, SE = sqrt(sum w_h^2 s_h^2 / n_h)");
 }
 
-static int helper_value(const char *out, const char *key) {
-  char *text = slurp(out), pat[64];
-  assert_non_null(text);
-  snprintf(pat, sizeof pat, "\n%s ", key);
-  char *p = text[0] && !strncmp(text, pat + 1, strlen(pat + 1)) ? text : strstr(text, pat);
-  int v = p ? atoi(p + strlen(pat) - (p == text)) : -1;
-  free(text);
-  return v;
-}
-
-static void run_chromium(const char *page, const char *shot, const char *out) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s '%s/tests/report_chromium.py' '%s' '%s' 1200 > '%s' 2> '%s.err'", PYTHON,
-           CF_SOURCE_DIR, page, shot, out, out);
-  int st = system(cmd);
-  if (st != 0) {
-    char err[1200];
-    snprintf(err, sizeof err, "%s.err", out);
-    char *why = slurp(err);
-    fail_msg("headless Chromium did not run (tests/report_chromium.py, exit %d): %s", st, why ? why : "");
-  }
-}
-
 static void report_opens_in_chromium(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
@@ -772,20 +736,12 @@ static void report_opens_in_chromium(void **state) {
   char shot[1100], out[1100];
   snprintf(shot, sizeof shot, "%s", cf_test_path(dir, "out/report.png"));
   snprintf(out, sizeof out, "%s", cf_test_path(dir, "chromium.txt"));
-  run_chromium(html, shot, out);
-  char *facts = slurp(out);
+  cf_test_chromium(html, shot, out);
+  char *facts = cf_test_slurp(out);
   print_message("%s", facts);
   free(facts);
-  assert_int_equal(helper_value(out, "errors"), 0);
-  assert_int_equal(helper_value(out, "requests_outside"), 0);
-  /* about, inputs, 2 event tables, change, parameters */
-  assert_int_equal(helper_value(out, "tables"), 6);
-  assert_int_equal(helper_value(out, "images"), 2);
-  assert_int_equal(helper_value(out, "images_data_png"), 2);
-  assert_int_equal(helper_value(out, "images_decoded"), 2);
-  struct stat sb;
-  assert_int_equal(stat(shot, &sb), 0);
-  assert_true(sb.st_size > 50000);
+  /* about, inputs, 2 event tables, change, parameters; 2 maps */
+  cf_test_assert_page_whole(out, shot, 6, 2);
   /* the control: a console error and a missing image are found */
   cf_test_write_text(cf_test_path(dir, "bad.html"), "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>x</title>"
                                                     "</head><body><img src=\"missing.png\" alt=\"\"><script>"
@@ -793,10 +749,10 @@ static void report_opens_in_chromium(void **state) {
   char bad[1100], badshot[1100];
   snprintf(bad, sizeof bad, "%s", cf_test_path(dir, "bad.html"));
   snprintf(badshot, sizeof badshot, "%s", cf_test_path(dir, "bad.png"));
-  run_chromium(bad, badshot, out);
-  assert_true(helper_value(out, "errors") >= 2);
-  assert_int_equal(helper_value(out, "requests_outside"), 1);
-  assert_int_equal(helper_value(out, "images_decoded"), 0);
+  cf_test_chromium(bad, badshot, out);
+  assert_true(cf_test_fact(out, "errors") >= 2);
+  assert_int_equal(cf_test_fact(out, "requests_outside"), 1);
+  assert_int_equal(cf_test_fact(out, "images_decoded"), 0);
   cf_stocks_result_free(&ev[0]);
   cf_stocks_result_free(&ev[1]);
   cf_ctx_destroy(ctx);
