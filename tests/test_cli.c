@@ -160,6 +160,18 @@ static void demo_runs_and_matches_its_truth(void **state) {
     snprintf(path, sizeof path, "%s/demo/out/issuance/%s", f->dir, beside[i]);
     assert_true(cf_file_exists(path));
   }
+  /* verify finds the ledger through that reference and recomputes it
+   * (exit 0); once the ledger's bytes change, the reference's hash no
+   * longer matches and verify names the ledger (exit 5) */
+  snprintf(args, sizeof args, "verify '%s/demo/out/issuance/report.html'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  assert_true(cf_test_file_contains(f->log, "ledger of the report ../ledger.json"));
+  snprintf(path, sizeof path, "%s/demo/out/ledger.json", f->dir);
+  FILE *fp = fopen(path, "a");
+  assert_non_null(fp);
+  fputs("\n", fp); /* one byte more: the same JSON, another file */
+  fclose(fp);
+  assert_int_equal(cf_test_cli(args, f->log), 5);
   cf_ctx_destroy(ctx);
 }
 

@@ -138,22 +138,60 @@ void cf_audit_tables(cf_audit *a, int depth, const char *what, const cf_json *re
   free(r);
 }
 
-/* The HTML report's reference to its ledger (audit.h). */
+/* The HTML report's reference to its ledger (audit.h): the meta element
+ * write.report puts in the head, or the JSON block other writers may use. */
+#define AUDIT_META "<meta name=\"carbonflux-ledger\" content=\""
 #define AUDIT_MARK "<script type=\"application/json\" id=\"carbonflux-audit\">"
 
+/* The attribute value up to its closing quote, with the five entities the
+ * report's writer makes (report_html.c) turned back into characters. */
+static char *meta_content(const char *p) {
+  const char *q = strchr(p, '"');
+  if (!q) return NULL;
+  char *out = malloc((size_t)(q - p) + 1), *o = out;
+  if (!out) return NULL;
+  static const char *const ent[5][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}};
+  while (p < q) {
+    int k = 0;
+    while (k < 5 && strncmp(p, ent[k][0], strlen(ent[k][0]))) k++;
+    if (k < 5) *o++ = ent[k][1][0], p += strlen(ent[k][0]);
+    else *o++ = *p++;
+  }
+  *o = 0;
+  return out;
+}
+
 static int audit_html(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, const char *path, const char *text) {
-  const char *start = strstr(text, AUDIT_MARK);
+  const char *meta = strstr(text, AUDIT_META);
+  const char *start = meta ? NULL : strstr(text, AUDIT_MARK);
   const char *end = start ? strstr(start, "</script>") : NULL;
-  if (!end)
+  if (!meta && !end)
     return cf_error(ctx, CF_EDATA, path, "", "not a carbonflux ledger (%s), stock report (%s) or report naming its "
-                    "ledger (no JSON object and no %s)", CF_LEDGER_SCHEMA, CF_STOCKS_SCHEMA, AUDIT_MARK);
-  start += strlen(AUDIT_MARK);
+                    "ledger (no JSON object and no %s...\">)", CF_LEDGER_SCHEMA, CF_STOCKS_SCHEMA, AUDIT_META);
   cf_json *ref = NULL;
-  int rc = cf_json_parse(ctx, path, start, (size_t)(end - start), &ref);
-  const cf_json *lg = cf_json_get(ref, "ledger");
-  const char *lpath = cf_audit_str(lg, "path"), *lsha = cf_audit_str(lg, "sha256");
+  char *content = NULL, lpath_buf[1024] = "", lsha_buf[80] = "";
+  const char *lpath = "", *lsha = "";
+  int rc = CF_OK;
+  if (meta) { /* "PATH SHA256": the hash is the last word, the path may hold spaces */
+    content = meta_content(meta + strlen(AUDIT_META));
+    if (!content) return cf_error(ctx, CF_ENOMEM, path, "carbonflux-ledger", "out of memory");
+    char *sp = strrchr(content, ' ');
+    if (sp && (size_t)(sp - content) < sizeof lpath_buf && strlen(sp + 1) < sizeof lsha_buf) {
+      memcpy(lpath_buf, content, (size_t)(sp - content));
+      lpath_buf[sp - content] = 0;
+      snprintf(lsha_buf, sizeof lsha_buf, "%s", sp + 1);
+      lpath = lpath_buf, lsha = lsha_buf;
+    }
+    free(content);
+  } else {
+    start += strlen(AUDIT_MARK);
+    rc = cf_json_parse(ctx, path, start, (size_t)(end - start), &ref);
+    const cf_json *lg = cf_json_get(ref, "ledger");
+    lpath = cf_audit_str(lg, "path"), lsha = cf_audit_str(lg, "sha256");
+  }
   if (!rc && (!lpath[0] || !lsha[0]))
-    rc = cf_error(ctx, CF_EDATA, path, "carbonflux-audit", "the reference names no ledger path and sha256");
+    rc = cf_error(ctx, CF_EDATA, path, meta ? "carbonflux-ledger" : "carbonflux-audit",
+                  "the reference names no ledger path and sha256");
   int matches = 0;
   char label[1100];
   snprintf(label, sizeof label, "ledger of the report %s", lpath);

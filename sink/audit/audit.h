@@ -31,9 +31,14 @@
  *
  * A report that points at its ledger (the HTML report of write.report)
  * is verified through it: the report holds
+ *   <meta name="carbonflux-ledger" content="PATH SHA256">
+ * (PATH relative to the report's directory or absolute; attribute
+ * entities undone) or, from other writers,
  *   <script type="application/json" id="carbonflux-audit">
  *     {"ledger":{"path":"ledger.json","sha256":"<64 hex>"}}</script>
- * and verify checks that ledger's hash, then the ledger as above.
+ * and verify checks that ledger's hash, then the ledger as above. The
+ * report's own rendered text is not re-checked (it carries the time it was
+ * made): its numbers are the ledger's.
  *
  * Outcomes, one line each (cf_audit_line): an input's hash matches or
  * differs or the file is missing; a table matches or DIFFERS (its first
