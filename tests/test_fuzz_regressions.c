@@ -135,6 +135,53 @@ static void stage_reference_given_as_a_list(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* The reader's answer to the L0 file regressions/l0/NAME writes (its
+ * first error frame), with memory bound max_bytes. */
+static void expect_l0_reject(const char *name, int64_t max_bytes, int code, const char *field, const char *reason) {
+  cf_ctx *ctx = cf_test_ctx();
+  char *dir = cf_test_tmpdir();
+  const char *path = cf_test_path(dir, "l0.h5");
+  char rel[256];
+  snprintf(rel, sizeof rel, "%s/regressions/l0/%s", CF_FUZZ_DIR, name);
+  size_t n;
+  uint8_t *prog = read_all(rel, &n);
+  assert_int_equal(cf_fuzz_l0_write(path, prog, n), 0);
+  cf_l0 *l0 = NULL;
+  assert_int_equal(cf_l0_open(ctx, path, max_bytes, &l0), code);
+  assert_null(l0);
+  const cf_error_frame *e = cf_error_get(ctx, 0);
+  assert_non_null(e);
+  if (strcmp(e->where, path) || strcmp(e->field, field) || !strstr(e->reason, reason)) {
+    print_error("got '%s' / '%s' / '%s'\n", e->where, e->field, e->reason);
+    fail();
+  }
+  free(prog);
+  cf_test_rmtree(dir);
+  free(dir);
+  cf_ctx_destroy(ctx);
+}
+
+/* regressions/l0/meteo-2gib-vector (found by fuzz_l0 in its first minute):
+ * meteo/time declared with 2^28 records (chunked, never written). The
+ * reader's memory bound (max_bytes) covered the spectra but not the
+ * vectors: it asked malloc for 2^28 x 8 bytes = 2 GiB for each of the
+ * four meteorological vectors, ignoring the 16 MiB it was given (and an
+ * extent of 2^61 would have wrapped n x 8 to 0). Now a file with more than
+ * 10^8 records (the rays' limit) is refused as it says. */
+static void meteo_extent_beyond_any_file(void **state) {
+  (void)state;
+  expect_l0_reject("meteo-2gib-vector", 16 << 20, CF_EDATA, "meteo/time", "268435456 records would not fit in memory");
+}
+
+/* regressions/l0/meteo-over-max-bytes (written by hand from the same
+ * finding, for the bound itself): meteo/time with 2^18 records is 2^18 x 8
+ * = 2 MiB as doubles, over a bound of 1 MiB = 1048576 bytes. */
+static void meteo_vector_over_the_memory_bound(void **state) {
+  (void)state;
+  expect_l0_reject("meteo-over-max-bytes", 1 << 20, CF_ENOMEM, "meteo/time",
+                   "262144 values would not fit in memory (more than 1048576 bytes)");
+}
+
 /* --- the L0 writer's valid files are valid --------------------------------------- */
 
 /* An empty program writes the builder's default file (l0_builder.c,
@@ -179,6 +226,8 @@ int main(void) {
       cmocka_unit_test(every_regression_replays),
       cmocka_unit_test(valid_l0_programs_are_accepted),
       cmocka_unit_test(stage_reference_given_as_a_list),
+      cmocka_unit_test(meteo_extent_beyond_any_file),
+      cmocka_unit_test(meteo_vector_over_the_memory_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
