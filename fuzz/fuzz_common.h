@@ -32,8 +32,8 @@ cf_ctx *cf_fuzz_ctx(void);
 void cf_fuzz_done(cf_ctx *ctx);
 /* The process's scratch directory (created on first use). */
 const char *cf_fuzz_dir(void);
-/* "<dir>/<name>" in a static buffer per call site: the caller copies it if
- * it needs more than one at a time. */
+/* "<dir>/<name>" in one of 4 rotating static buffers: valid until the
+ * fourth call after it. */
 const char *cf_fuzz_path(const char *name);
 /* Write `n` bytes to `path` (replacing it); 0 on success. */
 int cf_fuzz_write(const char *path, const void *data, size_t n);

@@ -8,7 +8,7 @@
  * Input: a program for the structure-aware writer (l0_builder.h: why not
  * raw bytes), which writes a well-formed HDF5 file into the scratch
  * directory; the reader opens it by path as the program does. The memory
- * bound is 16 MiB instead of the program's default 4 GiB: a file whose
+ * bound is 1 MiB instead of the program's default 4 GiB: a file whose
  * sizes pass the check then still reads in a millisecond, and the check
  * itself is what is fuzzed.
  */
@@ -19,7 +19,7 @@
 #include "fuzz/l0_builder.h"
 #include "ingest/lidar_l0.h"
 
-enum { MAX_BYTES = 16 << 20 };
+enum { MAX_BYTES = 1 << 20 };
 
 static void read_blocks(cf_ctx *ctx, cf_l0 *l0) {
   const cf_l0_config *c = &l0->cfg;
