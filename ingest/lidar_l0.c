@@ -41,6 +41,7 @@ typedef struct {
   cf_ctx *ctx;
   const char *path;
   hid_t file;
+  int64_t limit; /* max_bytes of cf_l0_open: no one allocation larger */
 } rd;
 
 static int exists(hid_t loc, const char *name) {
@@ -269,6 +270,13 @@ static int read_vector(rd *r, const char *name, H5T_class_t cls, hid_t memtype, 
     return cf_error(r->ctx, CF_EDATA, r->path, name, "has %llu values, expected %llu (inconsistent lengths)",
                     (unsigned long long)dims[0], (unsigned long long)n);
   }
+  /* in double: n may be any 64-bit extent a file declares (n * elsize
+   * could wrap to a small number) */
+  if ((double)n * (double)elsize > (double)r->limit) {
+    H5Dclose(d);
+    return cf_error(r->ctx, CF_ENOMEM, r->path, name, "%llu values would not fit in memory (more than %lld bytes)",
+                    (unsigned long long)n, (long long)r->limit);
+  }
   *out = malloc(n ? n * elsize : 1);
   if (!*out) {
     H5Dclose(d);
@@ -434,6 +442,8 @@ static int read_meteo(rd *r, cf_l0 *l0) {
   int rc = vector_length(r, "meteo/time", H5T_FLOAT, &n);
   if (rc) return rc;
   if (n == 0) return cf_error(r->ctx, CF_EDATA, r->path, "meteo/time", "no meteorological records");
+  if (n > 100000000)
+    return cf_error(r->ctx, CF_EDATA, r->path, "meteo/time", "%llu records would not fit in memory", (unsigned long long)n);
   cf_l0_meteo *m = &l0->meteo;
   m->n = (int)n;
   if ((rc = read_vector(r, "meteo/time", H5T_FLOAT, H5T_NATIVE_DOUBLE, 8, n, (void **)&m->time))) return rc;
@@ -564,7 +574,7 @@ int cf_l0_open(cf_ctx *ctx, const char *path, int64_t max_bytes, cf_l0 **out) {
     rc = cf_error(ctx, CF_EDATA, path, "", "HDF5 cannot open the file");
     goto done;
   }
-  rd r = {ctx, path, h->file};
+  rd r = {ctx, path, h->file, max_bytes};
   if ((rc = read_config(&r, &l0->cfg))) goto done;
   if ((rc = read_rays(&r, l0))) goto done;
   if ((rc = read_meteo(&r, l0))) goto done;

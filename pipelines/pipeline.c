@@ -374,7 +374,8 @@ static int validate_stage(cf_ctx *ctx, cf_pipeline *p, cf_stage *st) {
   for (int i = 0; i < nopt; i++) {
     const cf_option_spec *o = &def->options[i];
     const cf_yaml_node *v = st->values[i];
-    if (o->type != CF_OPT_STAGE_REF || !v || cf_yaml_is_null(v)) continue;
+    /* a list or mapping is no name: cf_option_check reported it above */
+    if (o->type != CF_OPT_STAGE_REF || !v || cf_yaml_is_null(v) || v->kind != CF_YAML_SCALAR) continue;
     int j = find_stage(p, st->index, v->value);
     if (j < 0) {
       cf_yaml_error(ctx, CF_EINVAL, st->source, v, "option '%s': '%s' is not the name of an earlier stage",

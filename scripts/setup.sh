@@ -3,7 +3,8 @@
 # are missing, build (warnings are errors), then
 #   setup.sh demo   run `carbonflux demo` on the embedded demo data, or
 #   setup.sh test   run the whole test suite, then again built with
-#                   AddressSanitizer and UndefinedBehaviorSanitizer.
+#                   AddressSanitizer and UndefinedBehaviorSanitizer, then
+#                   the short run of each libFuzzer harness (fuzz/).
 # Nothing is downloaded but Debian packages; nothing is vendored.
 set -eu
 mode=${1:-demo}
@@ -17,7 +18,7 @@ PACKAGES="build-essential cmake pkg-config
   libnetcdf-dev netcdf-bin liblapacke-dev libopenblas-dev
   libyaml-dev libsqlite3-dev libplplot-dev plplot-driver-cairo libssl-dev
   python3-xarray python3-netcdf4 python3-h5py
-  libcmocka-dev chromium"
+  libcmocka-dev chromium clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -48,3 +49,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+# The fuzzers' short run (README, "Fuzzing"): the harnesses built by clang
+# with libFuzzer, ASan and UBSan, each over its committed seeds and then
+# CF_FUZZ_SECONDS (25) of mutation; a crash, leak or timeout fails.
+CC=clang cmake -S . -B build-fuzz -DCF_FUZZ=ON -DCF_WERROR=ON -DCF_BUILD_TESTS=OFF -DCF_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build-fuzz -j"$jobs"
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j"$jobs"
