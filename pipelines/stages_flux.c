@@ -89,6 +89,7 @@ static int run_ingest_l2(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 
 static const cf_option_spec mb_opts[] = {FLUX_MET_SETTINGS, FLUX_SETTING(mb_x_min_m, DOUBLE),
                                          FLUX_SETTING(mb_x_max_m, DOUBLE), FLUX_SETTING(mb_window_m, DOUBLE),
+                                         FLUX_SETTING(mb_top, ENUM),
                                          FLUX_SETTING(domain_m, DOUBLE), FLUX_SETTING(grid_m, DOUBLE), {NULL}};
 
 static int run_massbalance(cf_ctx *ctx, cf_run *run, cf_stage *st) {
