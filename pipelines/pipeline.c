@@ -581,6 +581,8 @@ static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
   return rc ? rc : errors ? CF_EINVAL : CF_OK;
 }
 
+static int cmp_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets) {
   const char *src = p->doc.source;
   cf_yaml_node *root = p->doc.root;
@@ -699,6 +701,19 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
       if (rc) return rc;
     }
   }
+  /* Items in byte order, each once: an item's index is then the same in
+   * every rerun and on every rank (the catalogue and MPI rely on it). */
+  if (p->nitems > 1) {
+    qsort(p->items, (size_t)p->nitems, sizeof *p->items, cmp_path);
+    int n = 1;
+    for (int i = 1; i < p->nitems; i++) {
+      if (strcmp(p->items[i], p->items[n - 1]) == 0)
+        free(p->items[i]);
+      else
+        p->items[n++] = p->items[i];
+    }
+    p->nitems = n;
+  }
   if (p->nitems > 1) {
     for (int i = 0; i < p->nstages; i++) {
       cf_stage *st = &p->stages[i];
@@ -718,6 +733,13 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   p->settings_json = settings_json(ctx, p);
   return p->settings_json ? CF_OK : cf_error_code(ctx);
 }
+
+int cf_pipeline_items(const cf_pipeline *p, const char *const **items) {
+  *items = p->nitems > 0 ? (const char *const *)p->items : NULL;
+  return p->nitems;
+}
+
+const char *cf_pipeline_settings(const cf_pipeline *p) { return p->settings_json; }
 
 static int load_common(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets, cf_pipeline **out) {
   int rc = build(ctx, p, sets, nsets);

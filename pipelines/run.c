@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/fsutil.h"
@@ -402,13 +403,25 @@ typedef struct {
   int rejected;
 } bad_item;
 
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
+  return cf_pipeline_run_items(ctx, p, NULL, summary);
+}
+
+int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opts, cf_run_summary *summary) {
   memset(summary, 0, sizeof *summary);
   int nitems = p->nitems > 0 ? p->nitems : 1;
+  int first = opts && opts->first > 0 ? opts->first : 0;
+  int last = opts && opts->last > 0 && opts->last < nitems ? opts->last : nitems;
   int isolate = cf_get_isolation(ctx); /* one child per item; see "isolation" above */
   int last_rc = CF_OK, nbad = 0;
   bad_item *bad = calloc((size_t)nitems, sizeof *bad);
-  for (int it = 0; it < nitems; it++) {
+  for (int it = first; it < last; it++) {
     if (cf_cancelled(ctx)) {
       cf_error(ctx, CF_ECANCEL, "", "", "cancelled");
       cf_log_error_chain(ctx);
@@ -417,13 +430,31 @@ int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
       break;
     }
     const char *item = p->nitems > 0 ? p->items[it] : NULL;
+    if (opts && opts->select && !opts->select(opts->user, it, item)) continue;
     summary->items++;
     if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, item);
+    int outputs_before = summary->noutputs;
+    double t0 = now_seconds();
     item_result res;
     if (!isolate || run_isolated(ctx, p, summary, it, &res) != 0) {
       if (isolate) cf_log(ctx, CF_LOG_WARN, "cannot start a process for %s (%s); running it in this one", item,
                           strerror(errno));
       run_stages(ctx, p, summary, it, &res);
+    }
+    int rejected = res.rc && !res.cancelled && is_input_problem(res.code);
+    if (opts && opts->on_item) {
+      cf_item_report r = {it,
+                          item,
+                          !res.rc ? CF_ITEM_DONE
+                          : res.cancelled ? CF_ITEM_CANCELLED
+                          : rejected      ? CF_ITEM_REJECTED
+                                          : CF_ITEM_FAILED,
+                          res.rc ? res.code : CF_OK,
+                          res.rc ? res.reason : "",
+                          summary->noutputs - outputs_before,
+                          (const char *const *)summary->outputs + outputs_before,
+                          now_seconds() - t0};
+      opts->on_item(opts->user, &r);
     }
     if (!res.rc) {
       summary->succeeded++;
@@ -434,7 +465,6 @@ int cf_pipeline_run(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary) {
       summary->cancelled = 1;
       break;
     }
-    int rejected = is_input_problem(res.code);
     if (rejected)
       summary->rejected++;
     else

@@ -360,12 +360,102 @@ static void openmp_team_in_the_parent(void **state) {
   expect_same_l2(f->dir, "a");
 }
 
+/* Items i..j with a selection and a report per item, as the catalogue's
+ * batch runs them: the items are in byte order (c, a, b listed, a b c
+ * run), the range and the selection pick which run, and each report says
+ * what happened with that item's own outputs. */
+typedef struct {
+  int n;
+  int index[4];
+  cf_item_status status[4];
+  int noutputs[4];
+  char reason[4][200];
+} reports;
+
+static void record_report(void *user, const cf_item_report *r) {
+  reports *rs = user;
+  assert_true(rs->n < 4);
+  rs->index[rs->n] = r->index;
+  rs->status[rs->n] = r->status;
+  rs->noutputs[rs->n] = r->noutputs;
+  for (int k = 0; k < r->noutputs; k++) assert_non_null(strstr(r->outputs[k], "_l2.nc"));
+  snprintf(rs->reason[rs->n], sizeof rs->reason[0], "%s", r->reason);
+  assert_true(r->seconds >= 0);
+  rs->n++;
+}
+
+static int all_but_c(void *user, int index, const char *path) {
+  (void)user;
+  (void)index;
+  return strstr(path, "in/c.h5") == NULL;
+}
+
+static void items_range_selection_and_reports(void **state) {
+  cf_test_dir *f = *state;
+  simulate(f->dir, "a");
+  simulate(f->dir, "b");
+  simulate(f->dir, "c");
+  char yaml[4096];
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n"
+           "  - type: ingest.lidar_l0\n"
+           "    path: [in/c.h5, in/a.h5, in/b.h5, in/a.h5]\n"
+           "  - type: lidar.spectra\n  - type: lidar.doppler\n  - type: lidar.dial\n  - type: lidar.wind\n"
+           "  - type: write.l2\n    path: out/{stem}_l2.nc\n");
+  cf_ctx *ctx = cf_test_ctx();
+  cf_pipeline *p;
+  int lrc = cf_pipeline_load_string(ctx, "p.yaml", yaml, f->dir, NULL, 0, &p);
+  if (lrc) fprintf(stderr, "%s\n", cf_error_message(ctx));
+  assert_int_equal(lrc, CF_OK);
+  const char *const *items;
+  assert_int_equal(cf_pipeline_items(p, &items), 3); /* sorted, the repeated a.h5 once */
+  assert_non_null(strstr(items[0], "/a.h5"));
+  assert_non_null(strstr(items[1], "/b.h5"));
+  assert_non_null(strstr(items[2], "/c.h5"));
+  assert_non_null(strstr(cf_pipeline_settings(p), "\"write.l2\""));
+
+  setenv("CF_TEST_CRASH_ON", "b.h5", 1); /* b's reader crashes: rejected */
+  reports rs = {0};
+  cf_run_options o = {.first = 1, .last = 3, .on_item = record_report, .user = &rs};
+  cf_run_summary sum;
+  assert_int_not_equal(cf_pipeline_run_items(ctx, p, &o, &sum), CF_OK);
+  assert_int_equal(sum.items, 2);
+  assert_int_equal(rs.n, 2);
+  assert_int_equal(rs.index[0], 1);
+  assert_int_equal(rs.status[0], CF_ITEM_REJECTED);
+  assert_int_equal(rs.noutputs[0], 0);
+  /* cmocka catches SIGSEGV in this process (and so in the child): the
+   * reason names the stage rather than the signal */
+  assert_non_null(strstr(rs.reason[0], "in stage ingest.lidar_l0"));
+  assert_int_equal(rs.index[1], 2);
+  assert_int_equal(rs.status[1], CF_ITEM_DONE);
+  assert_int_equal(rs.noutputs[1], 1);
+  assert_string_equal(rs.reason[1], "");
+  cf_run_summary_free(&sum);
+
+  /* the selection: everything but c, from the start */
+  unsetenv("CF_TEST_CRASH_ON");
+  memset(&rs, 0, sizeof rs);
+  o = (cf_run_options){.select = all_but_c, .on_item = record_report, .user = &rs};
+  assert_int_equal(cf_pipeline_run_items(ctx, p, &o, &sum), CF_OK);
+  assert_int_equal(sum.items, 2);
+  assert_int_equal(rs.n, 2);
+  assert_int_equal(rs.index[0], 0);
+  assert_int_equal(rs.index[1], 1);
+  assert_int_equal(rs.status[0], CF_ITEM_DONE);
+  assert_int_equal(rs.status[1], CF_ITEM_DONE);
+  cf_run_summary_free(&sum);
+  cf_pipeline_free(p);
+  cf_ctx_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(hdf5_crash_costs_one_input, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(netcdf_crash_costs_one_scan, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(crash_in_a_writer_leaves_no_part_file, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(openmp_team_in_the_parent, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(items_range_selection_and_reports, cf_test_dir_setup, cf_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
