@@ -62,3 +62,4 @@ void cf_library_log_unroute(void) {
   g_log_ctx = NULL;
 }
 
+void cf_library_log_thread_attach(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

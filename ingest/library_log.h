@@ -24,5 +24,11 @@ void cf_library_log_route(cf_ctx *ctx);
 /* Back to silence (not to the libraries' own printing): for the end of a
  * program, after which `ctx` may be destroyed. */
 void cf_library_log_unroute(void);
+/* For the calling thread: HDF5's automatic report off, as netCDF-C leaves
+ * it in the thread it initialised in (every HDF5 failure our readers care
+ * about is returned, walked and reported in our words; what the automatic
+ * report would add here is netCDF-C's probes for attributes a file does not
+ * have: some 90 stacks for the demo's flux step). */
+void cf_library_log_thread_attach(void);
 
 #endif

@@ -28,6 +28,7 @@
 #include "core/isolate.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "ingest/library_log.h"
 #include "pipelines/pipeline_internal.h"
 
 static void put_record(char type, const void *data, uint32_t len);
@@ -277,6 +278,7 @@ typedef struct {
 static void child_main(void *arg, int fd) {
   child_job *j = arg;
   child_report_fd = fd;
+  cf_library_log_thread_attach(); /* a fresh thread: HDF5's per-thread report is on again */
   item_result res;
   run_stages(j->ctx, j->p, j->summary, j->it, &res);
   unsigned char buf[3 * sizeof(int32_t) + sizeof res.reason];
