@@ -94,3 +94,19 @@ char *cf_strbuf_take(cf_strbuf *sb) {
   cf_strbuf_init(sb);
   return s;
 }
+
+void cf_strbuf_json_key(cf_strbuf *sb, const char *k, int first) {
+  if (!first) cf_strbuf_puts(sb, ",");
+  cf_strbuf_json_string(sb, k);
+  cf_strbuf_puts(sb, ":");
+}
+
+void cf_strbuf_json_member(cf_strbuf *sb, const char *k, double v) {
+  cf_strbuf_json_key(sb, k, 0);
+  cf_strbuf_json_double(sb, v);
+}
+
+void cf_strbuf_csv_double(cf_strbuf *sb, double v) {
+  cf_strbuf_puts(sb, ",");
+  if (isfinite(v)) cf_strbuf_json_double(sb, v);
+}

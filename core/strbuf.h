@@ -24,6 +24,14 @@ void cf_strbuf_printf(cf_strbuf *sb, const char *fmt, ...)
 void cf_strbuf_json_string(cf_strbuf *sb, const char *s);
 /* Append a double as JSON: shortest round-trip form, null if not finite. */
 void cf_strbuf_json_double(cf_strbuf *sb, double v);
+/* Append an object member's key, `"k":`, after a comma unless `first`
+ * (compact JSON, as the stock report and the ledger are written). */
+void cf_strbuf_json_key(cf_strbuf *sb, const char *k, int first);
+/* Append a member after the first: `,"k":v`, v as cf_strbuf_json_double. */
+void cf_strbuf_json_member(cf_strbuf *sb, const char *k, double v);
+/* Append a CSV cell after its comma: v in the same shortest round-trip
+ * form, the cell left empty if v is not finite (an excluded pool). */
+void cf_strbuf_csv_double(cf_strbuf *sb, double v);
 /* The string (never NULL unless failed); stays owned by the buffer. */
 const char *cf_strbuf_str(const cf_strbuf *sb);
 /* Hand the string to the caller (free() it); NULL if any append failed. */

@@ -22,50 +22,34 @@
 #include "core/strbuf.h"
 #include "sink/stocks.h"
 
-static void json_num(cf_strbuf *sb, double v) { cf_strbuf_json_double(sb, v); }
-
-static void json_key(cf_strbuf *sb, const char *key, int first) {
-  if (!first) cf_strbuf_puts(sb, ",");
-  cf_strbuf_json_string(sb, key);
-  cf_strbuf_puts(sb, ":");
-}
-
 static void json_pool(cf_strbuf *sb, const cf_pool_value *v) {
   if (v->estimated)
-    json_num(sb, v->value);
+    cf_strbuf_json_double(sb, v->value);
   else
     cf_strbuf_puts(sb, "null");
 }
 
 static void stratum_json(cf_strbuf *sb, const cf_stocks_stratum *S) {
   cf_strbuf_puts(sb, "{");
-  json_key(sb, "stratum", 1);
+  cf_strbuf_json_key(sb, "stratum", 1);
   cf_strbuf_json_string(sb, S->name);
-  json_key(sb, "area_ha", 0);
-  json_num(sb, S->area_ha);
-  json_key(sb, "n_plots", 0);
+  cf_strbuf_json_member(sb, "area_ha", S->area_ha);
+  cf_strbuf_json_key(sb, "n_plots", 0);
   cf_strbuf_printf(sb, "%d", S->n_plots);
-  json_key(sb, "agb_mean_t_dm_per_ha", 0);
-  json_num(sb, S->agb_mean);
-  json_key(sb, "biomass_mean_t_dm_per_ha", 0);
-  json_num(sb, S->biomass.mean);
-  json_key(sb, "biomass_sd_t_dm_per_ha", 0);
-  json_num(sb, S->biomass.sd);
-  json_key(sb, "biomass_se_t_dm_per_ha", 0);
-  json_num(sb, S->biomass.se);
-  json_key(sb, "pools_t_c_per_ha", 0);
+  cf_strbuf_json_member(sb, "agb_mean_t_dm_per_ha", S->agb_mean);
+  cf_strbuf_json_member(sb, "biomass_mean_t_dm_per_ha", S->biomass.mean);
+  cf_strbuf_json_member(sb, "biomass_sd_t_dm_per_ha", S->biomass.sd);
+  cf_strbuf_json_member(sb, "biomass_se_t_dm_per_ha", S->biomass.se);
+  cf_strbuf_json_key(sb, "pools_t_c_per_ha", 0);
   cf_strbuf_puts(sb, "{");
   for (int p = 0; p < CF_POOL_COUNT; p++) {
-    json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
+    cf_strbuf_json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
     json_pool(sb, &S->per_ha.pool[p]);
   }
   cf_strbuf_puts(sb, "}");
-  json_key(sb, "soc_initial_t_c_per_ha", 0);
-  json_num(sb, S->soc_initial); /* null when not finite */
-  json_key(sb, "soc_rate_t_c_per_ha_yr", 0);
-  json_num(sb, S->soc_rate);
-  json_key(sb, "stock_t_co2e", 0);
-  json_num(sb, S->stock_t_co2e);
+  cf_strbuf_json_member(sb, "soc_initial_t_c_per_ha", S->soc_initial); /* null when not finite */
+  cf_strbuf_json_member(sb, "soc_rate_t_c_per_ha_yr", S->soc_rate);
+  cf_strbuf_json_member(sb, "stock_t_co2e", S->stock_t_co2e);
   cf_strbuf_puts(sb, "}");
 }
 
@@ -73,48 +57,43 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
   const cf_project_totals *T = &r->totals;
   const cf_stratified_estimate *E = &r->estimate;
   cf_strbuf_puts(sb, "{");
-  json_key(sb, "area_ha", 1);
-  json_num(sb, E->area_ha);
-  json_key(sb, "n_plots", 0);
+  cf_strbuf_json_key(sb, "area_ha", 1);
+  cf_strbuf_json_double(sb, E->area_ha);
+  cf_strbuf_json_key(sb, "n_plots", 0);
   cf_strbuf_printf(sb, "%d", E->n_plots);
-  json_key(sb, "n_strata", 0);
+  cf_strbuf_json_key(sb, "n_strata", 0);
   cf_strbuf_printf(sb, "%d", E->n_strata);
-  json_key(sb, "df", 0);
+  cf_strbuf_json_key(sb, "df", 0);
   cf_strbuf_printf(sb, "%d", E->df);
-  json_key(sb, "t_value", 0);
-  json_num(sb, E->t_value);
-  json_key(sb, "biomass_mean_t_dm_per_ha", 0);
-  json_num(sb, E->mean);
-  json_key(sb, "biomass_se_t_dm_per_ha", 0);
-  json_num(sb, E->se);
-  json_key(sb, "uncertainty_pct", 0);
-  json_num(sb, E->uncertainty_pct);
-  json_key(sb, "pools_t_co2e", 0);
+  cf_strbuf_json_member(sb, "t_value", E->t_value);
+  cf_strbuf_json_member(sb, "biomass_mean_t_dm_per_ha", E->mean);
+  cf_strbuf_json_member(sb, "biomass_se_t_dm_per_ha", E->se);
+  cf_strbuf_json_member(sb, "uncertainty_pct", E->uncertainty_pct);
+  cf_strbuf_json_key(sb, "pools_t_co2e", 0);
   cf_strbuf_puts(sb, "{");
   for (int p = 0; p < CF_POOL_COUNT; p++) {
-    json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
+    cf_strbuf_json_key(sb, cf_pool_name((cf_pool_id)p), p == 0);
     json_pool(sb, &T->t_co2e.pool[p]);
   }
-  json_key(sb, "total", 0);
-  json_num(sb, T->total_t_co2e);
+  cf_strbuf_json_member(sb, "total", T->total_t_co2e);
   cf_strbuf_puts(sb, "}");
-  json_key(sb, "excluded_pools", 0);
+  cf_strbuf_json_key(sb, "excluded_pools", 0);
   cf_strbuf_puts(sb, "{");
   int first = 1;
   for (int p = 0; p < CF_POOL_COUNT; p++)
     if (!T->t_co2e.pool[p].estimated) {
-      json_key(sb, cf_pool_name((cf_pool_id)p), first);
+      cf_strbuf_json_key(sb, cf_pool_name((cf_pool_id)p), first);
       cf_strbuf_json_string(sb, T->t_co2e.pool[p].reason);
       first = 0;
     }
   cf_strbuf_puts(sb, "}");
-  json_key(sb, "discount", 0);
+  cf_strbuf_json_key(sb, "discount", 0);
   cf_strbuf_puts(sb, "{");
-  json_key(sb, "policy", 1);
+  cf_strbuf_json_key(sb, "policy", 1);
   cf_strbuf_json_string(sb, cf_stocks_discount_names[r->discount]);
-  json_key(sb, "side", 0);
+  cf_strbuf_json_key(sb, "side", 0);
   cf_strbuf_json_string(sb, cf_stocks_side_names[r->side]);
-  json_key(sb, "pools", 0);
+  cf_strbuf_json_key(sb, "pools", 0);
   cf_strbuf_puts(sb, "[");
   first = 1;
   for (int p = 0; p < CF_POOL_COUNT; p++)
@@ -124,17 +103,12 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
       first = 0;
     }
   cf_strbuf_puts(sb, "]");
-  json_key(sb, "uncertainty_pct_90", 0);
-  json_num(sb, r->uncertainty_pct_90);
-  json_key(sb, "fraction_of_half_width", 0);
-  json_num(sb, T->discount.fraction_of_half_width);
-  json_key(sb, "deducted_t_co2e", 0);
-  json_num(sb, T->discount.deduction);
+  cf_strbuf_json_member(sb, "uncertainty_pct_90", r->uncertainty_pct_90);
+  cf_strbuf_json_member(sb, "fraction_of_half_width", T->discount.fraction_of_half_width);
+  cf_strbuf_json_member(sb, "deducted_t_co2e", T->discount.deduction);
   cf_strbuf_puts(sb, "}");
-  json_key(sb, "total_t_co2e", 0);
-  json_num(sb, T->total_t_co2e);
-  json_key(sb, "total_discounted_t_co2e", 0);
-  json_num(sb, T->total_discounted_t_co2e);
+  cf_strbuf_json_member(sb, "total_t_co2e", T->total_t_co2e);
+  cf_strbuf_json_member(sb, "total_discounted_t_co2e", T->total_discounted_t_co2e);
   cf_strbuf_puts(sb, "}");
 }
 
@@ -142,106 +116,100 @@ char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\n");
-  json_key(&sb, "schema", 1);
+  cf_strbuf_json_key(&sb, "schema", 1);
   cf_strbuf_json_string(&sb, "carbonflux-stocks/1");
   cf_strbuf_puts(&sb, ",\n");
-  json_key(&sb, "confidence", 1);
-  json_num(&sb, r->confidence);
+  cf_strbuf_json_key(&sb, "confidence", 1);
+  cf_strbuf_json_double(&sb, r->confidence);
   cf_strbuf_puts(&sb, ",\n");
-  json_key(&sb, "year", 1);
+  cf_strbuf_json_key(&sb, "year", 1);
   if (r->year)
     cf_strbuf_printf(&sb, "%d,\n", r->year);
   else
     cf_strbuf_puts(&sb, "null,\n"); /* the inventory has no years */
-  json_key(&sb, "strata", 1);
+  cf_strbuf_json_key(&sb, "strata", 1);
   cf_strbuf_puts(&sb, "[\n");
   for (int h = 0; h < r->n_strata; h++) {
     cf_strbuf_puts(&sb, h ? ",\n  " : "  ");
     stratum_json(&sb, &r->strata[h]);
   }
   cf_strbuf_puts(&sb, "\n],\n");
-  json_key(&sb, "project", 1);
+  cf_strbuf_json_key(&sb, "project", 1);
   project_json(&sb, r);
   cf_strbuf_puts(&sb, ",\n");
   /* the plots behind the estimate (welcome extras: a verifier re-computes from them) */
-  json_key(&sb, "plots", 1);
+  cf_strbuf_json_key(&sb, "plots", 1);
   cf_strbuf_puts(&sb, "[\n");
   for (int i = 0; i < r->n_est_plots; i++) {
     const cf_plot *p = &r->plots->p[r->plot_index[i]];
     cf_strbuf_puts(&sb, i ? ",\n  {" : "  {");
-    json_key(&sb, "plot", 1);
+    cf_strbuf_json_key(&sb, "plot", 1);
     cf_strbuf_json_string(&sb, p->plot);
-    json_key(&sb, "stratum", 0);
+    cf_strbuf_json_key(&sb, "stratum", 0);
     cf_strbuf_json_string(&sb, p->stratum);
-    json_key(&sb, "area_ha", 0);
-    json_num(&sb, p->area_ha);
-    json_key(&sb, "agb_t_dm_per_ha", 0);
-    json_num(&sb, r->plot_agb[i]);
-    json_key(&sb, "root_shoot", 0);
-    json_num(&sb, r->plot_r[i]);
-    json_key(&sb, "biomass_t_dm_per_ha", 0);
-    json_num(&sb, r->plot_biomass[i]);
+    cf_strbuf_json_key(&sb, "area_ha", 0);
+    cf_strbuf_json_double(&sb, p->area_ha);
+    cf_strbuf_json_key(&sb, "agb_t_dm_per_ha", 0);
+    cf_strbuf_json_double(&sb, r->plot_agb[i]);
+    cf_strbuf_json_key(&sb, "root_shoot", 0);
+    cf_strbuf_json_double(&sb, r->plot_r[i]);
+    cf_strbuf_json_key(&sb, "biomass_t_dm_per_ha", 0);
+    cf_strbuf_json_double(&sb, r->plot_biomass[i]);
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "\n],\n");
-  json_key(&sb, "stems", 1);
+  cf_strbuf_json_key(&sb, "stems", 1);
   cf_strbuf_printf(&sb,
                    "{\"live\":%ld,\"dead_not_counted\":%ld,\"outside_equation_range\":%ld,\"species_blank\":%ld}",
                    r->n_stems, r->n_dead_stems, r->n_out_of_range, r->n_unknown_species);
   cf_strbuf_puts(&sb, ",\n");
-  json_key(&sb, "parameters", 1);
+  cf_strbuf_json_key(&sb, "parameters", 1);
   cf_strbuf_puts(&sb, "[\n");
   for (int k = 0; k < r->nparams; k++) {
     const cf_stocks_param *p = &r->params[k];
     cf_strbuf_puts(&sb, k ? ",\n  {" : "  {");
-    json_key(&sb, "name", 1);
+    cf_strbuf_json_key(&sb, "name", 1);
     cf_strbuf_json_string(&sb, p->name);
     if (p->stratum[0]) {
-      json_key(&sb, "stratum", 0);
+      cf_strbuf_json_key(&sb, "stratum", 0);
       cf_strbuf_json_string(&sb, p->stratum);
     }
-    json_key(&sb, "value", 0);
-    json_num(&sb, p->value);
-    json_key(&sb, "unit", 0);
+    cf_strbuf_json_key(&sb, "value", 0);
+    cf_strbuf_json_double(&sb, p->value);
+    cf_strbuf_json_key(&sb, "unit", 0);
     cf_strbuf_json_string(&sb, p->unit);
-    json_key(&sb, "source", 0);
+    cf_strbuf_json_key(&sb, "source", 0);
     cf_strbuf_json_string(&sb, p->source);
-    json_key(&sb, "checked", 0);
+    cf_strbuf_json_key(&sb, "checked", 0);
     cf_strbuf_puts(&sb, p->checked ? "true" : "false");
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "\n],\n");
-  json_key(&sb, "settings", 1);
+  cf_strbuf_json_key(&sb, "settings", 1);
   cf_strbuf_puts(&sb, settings_json ? settings_json : "{}");
   cf_strbuf_puts(&sb, ",\n");
-  json_key(&sb, "inputs", 1);
+  cf_strbuf_json_key(&sb, "inputs", 1);
   cf_strbuf_puts(&sb, "[");
   for (int i = 0; i < r->ninputs; i++) {
     cf_strbuf_puts(&sb, i ? ",{" : "{");
-    json_key(&sb, "path", 1);
+    cf_strbuf_json_key(&sb, "path", 1);
     cf_strbuf_json_string(&sb, r->inputs[i].path);
-    json_key(&sb, "sha256", 0);
+    cf_strbuf_json_key(&sb, "sha256", 0);
     cf_strbuf_json_string(&sb, r->inputs[i].sha256);
-    json_key(&sb, "role", 0);
+    cf_strbuf_json_key(&sb, "role", 0);
     cf_strbuf_json_string(&sb, r->inputs[i].role);
-    json_key(&sb, "options", 0); /* the words that read it again the same way */
+    cf_strbuf_json_key(&sb, "options", 0); /* the words that read it again the same way */
     cf_strbuf_puts(&sb, r->inputs[i].options ? r->inputs[i].options : "[]");
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "],\n");
-  json_key(&sb, "random_seeds", 1); /* no step of the estimate draws a random number */
+  cf_strbuf_json_key(&sb, "random_seeds", 1); /* no step of the estimate draws a random number */
   cf_strbuf_puts(&sb, "[],\n");
-  json_key(&sb, "software", 1);
+  cf_strbuf_json_key(&sb, "software", 1);
   cf_strbuf_puts(&sb, "{\"name\":\"carbonflux\",\"version\":");
   cf_strbuf_json_string(&sb, cf_version());
   cf_strbuf_puts(&sb, "}\n}\n");
   return cf_strbuf_take(&sb);
-}
-
-/* A CSV cell: numbers in shortest exact form, excluded pools empty. */
-static void csv_num(cf_strbuf *sb, double v) {
-  cf_strbuf_puts(sb, ",");
-  if (isfinite(v)) cf_strbuf_json_double(sb, v);
 }
 
 static char *report_csv(const cf_stocks_result *r) {
@@ -253,14 +221,14 @@ static char *report_csv(const cf_stocks_result *r) {
   for (int h = 0; h < r->n_strata; h++) {
     const cf_stocks_stratum *S = &r->strata[h];
     cf_csv_put_field(&sb, S->name);
-    csv_num(&sb, S->area_ha);
+    cf_strbuf_csv_double(&sb, S->area_ha);
     cf_strbuf_printf(&sb, ",%d", S->n_plots);
-    csv_num(&sb, S->agb_mean);
-    csv_num(&sb, S->biomass.mean);
-    csv_num(&sb, S->biomass.sd);
-    csv_num(&sb, S->biomass.se);
-    for (int p = 0; p < CF_POOL_COUNT; p++) csv_num(&sb, S->per_ha.pool[p].estimated ? S->per_ha.pool[p].value : NAN);
-    csv_num(&sb, S->stock_t_co2e);
+    cf_strbuf_csv_double(&sb, S->agb_mean);
+    cf_strbuf_csv_double(&sb, S->biomass.mean);
+    cf_strbuf_csv_double(&sb, S->biomass.sd);
+    cf_strbuf_csv_double(&sb, S->biomass.se);
+    for (int p = 0; p < CF_POOL_COUNT; p++) cf_strbuf_csv_double(&sb, S->per_ha.pool[p].estimated ? S->per_ha.pool[p].value : NAN);
+    cf_strbuf_csv_double(&sb, S->stock_t_co2e);
     cf_strbuf_puts(&sb, ",,,\r\n"); /* U%, t and the discount are the project's */
   }
   /* the project row: per-hectare values are area-weighted means */
@@ -269,21 +237,21 @@ static char *report_csv(const cf_stocks_result *r) {
   double agb = 0;
   for (int h = 0; h < r->n_strata; h++) agb += r->strata[h].agb_mean * r->strata[h].area_ha;
   cf_strbuf_puts(&sb, "project");
-  csv_num(&sb, E->area_ha);
+  cf_strbuf_csv_double(&sb, E->area_ha);
   cf_strbuf_printf(&sb, ",%d", E->n_plots);
-  csv_num(&sb, agb / E->area_ha);
-  csv_num(&sb, E->mean);
+  cf_strbuf_csv_double(&sb, agb / E->area_ha);
+  cf_strbuf_csv_double(&sb, E->mean);
   cf_strbuf_puts(&sb, ","); /* a project SD is not defined for a stratified sample */
-  csv_num(&sb, E->se);
+  cf_strbuf_csv_double(&sb, E->se);
   for (int p = 0; p < CF_POOL_COUNT; p++) {
     double v = NAN;
     if (T->t_co2e.pool[p].estimated) v = T->t_co2e.pool[p].value * 12.0 / 44.0 / E->area_ha;
-    csv_num(&sb, v);
+    cf_strbuf_csv_double(&sb, v);
   }
-  csv_num(&sb, T->total_t_co2e);
-  csv_num(&sb, E->uncertainty_pct);
-  csv_num(&sb, E->t_value);
-  csv_num(&sb, T->total_discounted_t_co2e);
+  cf_strbuf_csv_double(&sb, T->total_t_co2e);
+  cf_strbuf_csv_double(&sb, E->uncertainty_pct);
+  cf_strbuf_csv_double(&sb, E->t_value);
+  cf_strbuf_csv_double(&sb, T->total_discounted_t_co2e);
   cf_strbuf_puts(&sb, "\r\n");
   return cf_strbuf_take(&sb);
 }

@@ -25,17 +25,8 @@
 #include "core/strbuf.h"
 #include "sink/issuance/ledger.h"
 
-static void key(cf_strbuf *sb, const char *k, int first) {
-  if (!first) cf_strbuf_puts(sb, ",");
-  cf_strbuf_json_string(sb, k);
-  cf_strbuf_puts(sb, ":");
-}
-static void num(cf_strbuf *sb, const char *k, double v) {
-  key(sb, k, 0);
-  cf_strbuf_json_double(sb, v);
-}
 static void text(cf_strbuf *sb, const char *k, const char *v) {
-  key(sb, k, 0);
+  cf_strbuf_json_key(sb, k, 0);
   cf_strbuf_json_string(sb, v);
 }
 
@@ -54,7 +45,7 @@ static void pool_list(cf_strbuf *sb, unsigned bits) {
 static void pools_obj(cf_strbuf *sb, const double *v) {
   cf_strbuf_puts(sb, "{");
   for (int k = 0; k < CF_POOL_COUNT; k++) {
-    key(sb, cf_pool_name((cf_pool_id)k), k == 0);
+    cf_strbuf_json_key(sb, cf_pool_name((cf_pool_id)k), k == 0);
     cf_strbuf_json_double(sb, v[k]); /* NaN: null, not estimated */
   }
   cf_strbuf_puts(sb, "}");
@@ -66,13 +57,13 @@ static void policy_json(cf_strbuf *sb, const cf_policy *p) {
   text(sb, "title", p->title);
   text(sb, "document", p->document);
   text(sb, "credits", p->credits);
-  key(sb, "pools_counted", 0);
+  cf_strbuf_json_key(sb, "pools_counted", 0);
   pool_list(sb, p->pools);
   text(sb, "pools_rule", p->pools_rule);
   text(sb, "uncertainty_rule", p->uncertainty_rule);
   text(sb, "leakage_rule", p->leakage_rule);
   text(sb, "buffer_rule", p->buffer_rule);
-  key(sb, "references_checked", 0);
+  cf_strbuf_json_key(sb, "references_checked", 0);
   cf_strbuf_puts(sb, p->checked ? "true" : "false");
   cf_strbuf_puts(sb, "}");
 }
@@ -83,7 +74,7 @@ static void settings_json(cf_strbuf *sb, const cf_ledger_inputs *in) {
   for (size_t i = 0; i < t->n; i++) {
     const cf_kv_opt *o = &t->opts[i];
     char txt[256];
-    key(sb, o->key, i == 0);
+    cf_strbuf_json_key(sb, o->key, i == 0);
     cf_strbuf_puts(sb, "{\"value\":");
     cf_kv_value_json(sb, o, &in->settings);
     cf_kv_value_text(o, &in->settings, txt, sizeof txt);
@@ -108,48 +99,48 @@ static void input_json(cf_strbuf *sb, const cf_ledger_event *e, const char *role
 static void change_json(cf_strbuf *sb, const cf_period_change *c) {
   cf_strbuf_puts(sb, "{\"years\":");
   cf_strbuf_json_double(sb, c->years);
-  key(sb, "pools_counted", 0);
+  cf_strbuf_json_key(sb, "pools_counted", 0);
   pool_list(sb, c->counted);
-  key(sb, "pools_excluded_by_policy", 0);
+  cf_strbuf_json_key(sb, "pools_excluded_by_policy", 0);
   pool_list(sb, c->excluded);
-  key(sb, "project_t1_t_co2e", 0);
+  cf_strbuf_json_key(sb, "project_t1_t_co2e", 0);
   pools_obj(sb, c->pool1);
-  key(sb, "project_t2_t_co2e", 0);
+  cf_strbuf_json_key(sb, "project_t2_t_co2e", 0);
   pools_obj(sb, c->pool2);
-  key(sb, "change_by_pool_t_co2e", 0);
+  cf_strbuf_json_key(sb, "change_by_pool_t_co2e", 0);
   pools_obj(sb, c->pool_change);
-  num(sb, "stock_t1_t_co2e", c->stock1);
-  num(sb, "stock_t2_t_co2e", c->stock2);
-  num(sb, "stock_t1_discounted_t_co2e", c->stock1_discounted);
-  num(sb, "stock_t2_discounted_t_co2e", c->stock2_discounted);
-  num(sb, "change_t_co2e", c->change);
-  num(sb, "annual_change_t_co2e_yr", c->annual_change);
-  key(sb, "uncertainty", 0);
+  cf_strbuf_json_member(sb, "stock_t1_t_co2e", c->stock1);
+  cf_strbuf_json_member(sb, "stock_t2_t_co2e", c->stock2);
+  cf_strbuf_json_member(sb, "stock_t1_discounted_t_co2e", c->stock1_discounted);
+  cf_strbuf_json_member(sb, "stock_t2_discounted_t_co2e", c->stock2_discounted);
+  cf_strbuf_json_member(sb, "change_t_co2e", c->change);
+  cf_strbuf_json_member(sb, "annual_change_t_co2e_yr", c->annual_change);
+  cf_strbuf_json_key(sb, "uncertainty", 0);
   cf_strbuf_puts(sb, "{\"design\":");
   cf_strbuf_json_string(sb, cf_ledger_design_names[c->design]);
-  num(sb, "u1_pct", c->u1_pct);
-  num(sb, "u2_pct", c->u2_pct);
-  num(sb, "sampled_t1_t_co2e", c->sampled1);
-  num(sb, "sampled_t2_t_co2e", c->sampled2);
-  num(sb, "half_width_t_co2e", c->half_width);
-  num(sb, "u_pct", c->u_pct);
+  cf_strbuf_json_member(sb, "u1_pct", c->u1_pct);
+  cf_strbuf_json_member(sb, "u2_pct", c->u2_pct);
+  cf_strbuf_json_member(sb, "sampled_t1_t_co2e", c->sampled1);
+  cf_strbuf_json_member(sb, "sampled_t2_t_co2e", c->sampled2);
+  cf_strbuf_json_member(sb, "half_width_t_co2e", c->half_width);
+  cf_strbuf_json_member(sb, "u_pct", c->u_pct);
   if (c->design == CF_DESIGN_PERMANENT) {
     cf_strbuf_printf(sb, ",\"n_pairs\":%d,\"n_unmatched\":%d,\"df\":%d", c->n_pairs, c->n_unmatched, c->df);
-    num(sb, "mean_diff_t_dm_per_ha", c->mean_diff);
-    num(sb, "se_diff_t_dm_per_ha", c->se_diff);
-    num(sb, "t_value", c->t_value);
+    cf_strbuf_json_member(sb, "mean_diff_t_dm_per_ha", c->mean_diff);
+    cf_strbuf_json_member(sb, "se_diff_t_dm_per_ha", c->se_diff);
+    cf_strbuf_json_member(sb, "t_value", c->t_value);
   }
   cf_strbuf_puts(sb, "}");
-  key(sb, "strata", 0);
+  cf_strbuf_json_key(sb, "strata", 0);
   cf_strbuf_puts(sb, "[");
   for (int h = 0; h < c->n_strata; h++) {
     const cf_stratum_change *S = &c->strata[h];
     cf_strbuf_puts(sb, h ? ",{\"stratum\":" : "{\"stratum\":");
     cf_strbuf_json_string(sb, S->name);
-    num(sb, "area_ha", S->area_ha);
-    key(sb, "t1_t_co2e", 0);
+    cf_strbuf_json_member(sb, "area_ha", S->area_ha);
+    cf_strbuf_json_key(sb, "t1_t_co2e", 0);
     pools_obj(sb, S->stock1);
-    key(sb, "t2_t_co2e", 0);
+    cf_strbuf_json_key(sb, "t2_t_co2e", 0);
     pools_obj(sb, S->stock2);
     cf_strbuf_puts(sb, "}");
   }
@@ -160,51 +151,51 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
   cf_strbuf_printf(sb, "{\"period\":%d", P->index);
   text(sb, "start", P->start);
   text(sb, "end", P->end);
-  key(sb, "stocks", 0);
+  cf_strbuf_json_key(sb, "stocks", 0);
   change_json(sb, &P->c);
-  num(sb, "change_t_co2e", P->c.change);
-  num(sb, "uncertainty_deduction_t_co2e", P->deduction);
-  num(sb, "change_adjusted_t_co2e", P->change_adjusted);
-  num(sb, "baseline_t_co2e", P->baseline);
-  num(sb, "emissions_t_co2e", P->emissions);
-  num(sb, "leakage_t_co2e", P->leakage);
-  num(sb, "net_t_co2e", P->net);
-  num(sb, "cumulative_net_t_co2e", P->cum_net);
-  num(sb, "level_t_co2e", P->level);
-  num(sb, "capped_t_co2e", P->capped);
-  num(sb, "peak_t_co2e", P->peak);
-  num(sb, "credited_t_co2e", P->credited);
-  num(sb, "reversal_t_co2e", P->reversal);
-  num(sb, "deficit_t_co2e", P->deficit);
-  num(sb, "buffer_pct", P->buffer_pct);
-  num(sb, "buffer_t_co2e", P->buffer);
-  num(sb, "buffer_cancelled_t_co2e", P->buffer_cancelled);
-  num(sb, "buffer_pool_t_co2e", P->buffer_pool);
+  cf_strbuf_json_member(sb, "change_t_co2e", P->c.change);
+  cf_strbuf_json_member(sb, "uncertainty_deduction_t_co2e", P->deduction);
+  cf_strbuf_json_member(sb, "change_adjusted_t_co2e", P->change_adjusted);
+  cf_strbuf_json_member(sb, "baseline_t_co2e", P->baseline);
+  cf_strbuf_json_member(sb, "emissions_t_co2e", P->emissions);
+  cf_strbuf_json_member(sb, "leakage_t_co2e", P->leakage);
+  cf_strbuf_json_member(sb, "net_t_co2e", P->net);
+  cf_strbuf_json_member(sb, "cumulative_net_t_co2e", P->cum_net);
+  cf_strbuf_json_member(sb, "level_t_co2e", P->level);
+  cf_strbuf_json_member(sb, "capped_t_co2e", P->capped);
+  cf_strbuf_json_member(sb, "peak_t_co2e", P->peak);
+  cf_strbuf_json_member(sb, "credited_t_co2e", P->credited);
+  cf_strbuf_json_member(sb, "reversal_t_co2e", P->reversal);
+  cf_strbuf_json_member(sb, "deficit_t_co2e", P->deficit);
+  cf_strbuf_json_member(sb, "buffer_pct", P->buffer_pct);
+  cf_strbuf_json_member(sb, "buffer_t_co2e", P->buffer);
+  cf_strbuf_json_member(sb, "buffer_cancelled_t_co2e", P->buffer_cancelled);
+  cf_strbuf_json_member(sb, "buffer_pool_t_co2e", P->buffer_pool);
   if (p->temporary) {
-    num(sb, "tcer_t_co2e", P->tcer);
-    num(sb, "lcer_t_co2e", P->lcer);
-    num(sb, "lcer_to_replace_t_co2e", P->lcer_to_replace);
+    cf_strbuf_json_member(sb, "tcer_t_co2e", P->tcer);
+    cf_strbuf_json_member(sb, "lcer_t_co2e", P->lcer);
+    cf_strbuf_json_member(sb, "lcer_to_replace_t_co2e", P->lcer_to_replace);
   }
-  num(sb, "issuable_t_co2e", P->issuable);
-  num(sb, "cumulative_issuable_t_co2e", P->cum_issuable);
+  cf_strbuf_json_member(sb, "issuable_t_co2e", P->issuable);
+  cf_strbuf_json_member(sb, "cumulative_issuable_t_co2e", P->cum_issuable);
   cf_strbuf_printf(sb, ",\"units\":%lld,\"cumulative_units\":%lld", P->units, P->cum_units);
-  key(sb, "equations", 0);
+  cf_strbuf_json_key(sb, "equations", 0);
   cf_strbuf_puts(sb, "{");
   for (int e = 0; e < CF_EQ_COUNT; e++) {
-    key(sb, cf_eq_names[e], e == 0);
+    cf_strbuf_json_key(sb, cf_eq_names[e], e == 0);
     cf_strbuf_json_string(sb, p->eq[e]);
   }
   cf_strbuf_puts(sb, "}");
-  key(sb, "vintages", 0);
+  cf_strbuf_json_key(sb, "vintages", 0);
   cf_strbuf_puts(sb, "[");
   for (int v = 0; v < P->n_vintages; v++) {
     const cf_ledger_vintage *V = &P->vintages[v];
     cf_strbuf_printf(sb, "%s{\"vintage\":%d", v ? "," : "", V->year);
-    num(sb, "share", V->share);
-    num(sb, "net_t_co2e", V->net);
-    num(sb, "credited_t_co2e", V->credited);
-    num(sb, "buffer_t_co2e", V->buffer);
-    num(sb, "issuable_t_co2e", V->issuable);
+    cf_strbuf_json_member(sb, "share", V->share);
+    cf_strbuf_json_member(sb, "net_t_co2e", V->net);
+    cf_strbuf_json_member(sb, "credited_t_co2e", V->credited);
+    cf_strbuf_json_member(sb, "buffer_t_co2e", V->buffer);
+    cf_strbuf_json_member(sb, "issuable_t_co2e", V->issuable);
     cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_puts(sb, "]}");
@@ -229,7 +220,7 @@ char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
   for (int i = 0; i < in->n_emissions; i++) {
     cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
     cf_strbuf_json_string(&sb, in->emissions[i].end);
-    num(&sb, "t_co2e", in->emissions[i].t_co2e);
+    cf_strbuf_json_member(&sb, "t_co2e", in->emissions[i].t_co2e);
     text(&sb, "what", in->emissions[i].what);
     cf_strbuf_puts(&sb, "}");
   }
@@ -245,10 +236,10 @@ char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
     const cf_ledger_param *p = &l->params[i];
     cf_strbuf_puts(&sb, i ? ",\n  {\"name\":" : "\n  {\"name\":");
     cf_strbuf_json_string(&sb, p->name);
-    num(&sb, "value", p->value);
+    cf_strbuf_json_member(&sb, "value", p->value);
     text(&sb, "unit", p->unit);
     text(&sb, "source", p->source);
-    key(&sb, "checked", 0);
+    cf_strbuf_json_key(&sb, "checked", 0);
     cf_strbuf_puts(&sb, p->checked ? "true}" : "false}");
   }
   cf_strbuf_puts(&sb, "],\n\"periods\":[");
@@ -258,17 +249,12 @@ char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
   }
   cf_strbuf_puts(&sb, "],\n\"totals\":{\"net_t_co2e\":");
   cf_strbuf_json_double(&sb, l->total_net);
-  num(&sb, "credited_t_co2e", l->total_credited);
-  num(&sb, "buffer_t_co2e", l->total_buffer);
-  num(&sb, "issuable_t_co2e", l->total_issuable);
-  num(&sb, "deficit_t_co2e", l->deficit);
+  cf_strbuf_json_member(&sb, "credited_t_co2e", l->total_credited);
+  cf_strbuf_json_member(&sb, "buffer_t_co2e", l->total_buffer);
+  cf_strbuf_json_member(&sb, "issuable_t_co2e", l->total_issuable);
+  cf_strbuf_json_member(&sb, "deficit_t_co2e", l->deficit);
   cf_strbuf_printf(&sb, ",\"units\":%lld}}\n", l->total_units);
   return cf_strbuf_take(&sb);
-}
-
-static void csv_num(cf_strbuf *sb, double v) {
-  cf_strbuf_puts(sb, ",");
-  if (isfinite(v)) cf_strbuf_json_double(sb, v);
 }
 
 static char *ledger_csv(const cf_ledger *l) {
@@ -288,7 +274,7 @@ static char *ledger_csv(const cf_ledger *l) {
                             P->baseline, P->emissions, P->leakage, P->net, P->cum_net, P->credited, P->reversal,
                             P->deficit, P->buffer_pct, P->buffer, P->issuable, P->cum_issuable, V->net, V->credited,
                             V->buffer, V->issuable};
-      for (size_t i = 0; i < sizeof row / sizeof *row; i++) csv_num(&sb, row[i]);
+      for (size_t i = 0; i < sizeof row / sizeof *row; i++) cf_strbuf_csv_double(&sb, row[i]);
       cf_strbuf_printf(&sb, ",%s\r\n", l->policy->name);
     }
   }
