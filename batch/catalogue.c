@@ -194,7 +194,7 @@ int cf_cat_run_finish(cf_ctx *ctx, cf_catalogue *cat, const char *run_id, const 
                       const cf_cat_counts *c) {
   sqlite3_stmt *st;
   int rc = prepare(ctx, cat,
-                   "UPDATE runs SET state='finished', finished=?2, n_considered=?3, n_to_run=?4, n_new=?5,"
+                   "UPDATE runs SET state=CASE WHEN ?11 > 0 THEN 'interrupted' ELSE 'finished' END, finished=?2, n_considered=?3, n_to_run=?4, n_new=?5,"
                    " n_skipped=?6, n_still_quarantined=?7, n_done=?8, n_quarantined=?9, n_failed=?10,"
                    " n_cancelled=?11, seconds=?12, exit_code=?13 WHERE run_id=?1",
                    &st);

@@ -68,6 +68,8 @@ typedef struct {
 } cf_cat_counts;
 
 int cf_cat_run_begin(cf_ctx *ctx, cf_catalogue *cat, const cf_cat_run_start *r);
+/* The run's end with its counts: "finished", or "interrupted" when it was
+ * cancelled (SIGINT, SIGTERM) before its items were through. */
 int cf_cat_run_finish(cf_ctx *ctx, cf_catalogue *cat, const char *run_id, const char *finished,
                       const cf_cat_counts *c);
 /* Mark "interrupted" every run still "running" on `host` whose process is
