@@ -196,14 +196,15 @@ static int decide(cf_ctx *ctx, cf_catalogue *cat, const cf_batch_opts *o, const 
   if (!cat) return it->why = "new", CF_OK;
   int q = cf_cat_quarantined(ctx, cat, it->path, it->sha256, it->detail, sizeof it->detail);
   if (q < 0) return cf_error_code(ctx);
-  if (q && !o->retry_quarantined) return it->run = 0, it->why = "quarantined", CF_OK;
+  if (q == 1 && !o->retry_quarantined) return it->run = 0, it->why = "quarantined", CF_OK;
+  if (q == 2) it->detail[0] = '\0'; /* the old content's reason */
   int seen = cf_cat_seen(ctx, cat, it->path);
   if (seen < 0) return cf_error_code(ctx);
   if (!seen) return it->why = "new", CF_OK;
   cf_cat_done d;
   int rc = cf_cat_last_done(ctx, cat, it->path, &d);
   if (rc) return rc;
-  if (!d.item) return it->why = q ? "retry quarantined" : "not done", CF_OK;
+  if (!d.item) return it->why = q == 1 ? "retry quarantined" : q == 2 ? "changed" : "not done", CF_OK;
   if (strcmp(d.input_sha256, it->sha256)) return it->why = "changed", CF_OK;
   if (strcmp(d.settings_sha256, settings_sha)) return it->why = "settings changed", CF_OK;
   if (strcmp(d.pipeline_sha256, pipe_sha)) return it->why = "pipeline changed", CF_OK;

@@ -316,14 +316,17 @@ int cf_cat_outputs_intact(cf_ctx *ctx, cf_catalogue *cat, long long item, char *
 int cf_cat_quarantined(cf_ctx *ctx, cf_catalogue *cat, const char *path, const char *sha256, char *reason,
                        size_t cap) {
   sqlite3_stmt *st;
-  if (prepare(ctx, cat, "SELECT reason FROM quarantine WHERE input=?1 AND sha256=?2", &st)) return -1;
+  if (prepare(ctx, cat, "SELECT reason, sha256 = ?2 FROM quarantine WHERE input=?1", &st)) return -1;
   bind_text(st, 1, path);
   bind_text(st, 2, sha256);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) copy_col(st, 0, reason, cap);
+  int s = sqlite3_step(st), same = 0;
+  if (s == SQLITE_ROW) {
+    copy_col(st, 0, reason, cap);
+    same = sqlite3_column_int(st, 1);
+  }
   sqlite3_finalize(st);
   if (s != SQLITE_ROW && s != SQLITE_DONE) return db_error(ctx, cat, "reading the quarantine"), -1;
-  return s == SQLITE_ROW;
+  return s != SQLITE_ROW ? 0 : same ? 1 : 2;
 }
 
 /* --- recording an item -------------------------------------------------------- */

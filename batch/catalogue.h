@@ -106,7 +106,8 @@ int cf_cat_seen(cf_ctx *ctx, cf_catalogue *cat, const char *path);
 /* Are the outputs of item `item` all there with their recorded size? 1 yes,
  * 0 no (the first one that is not is copied to `missing`), <0 error. */
 int cf_cat_outputs_intact(cf_ctx *ctx, cf_catalogue *cat, long long item, char *missing, size_t cap);
-/* Is `path` quarantined with content `sha256`? 1 yes (reason copied), 0 no. */
+/* Is `path` quarantined? 1 with content `sha256` (reason copied), 2 with
+ * another content (reason copied), 0 no, <0 error. */
 int cf_cat_quarantined(cf_ctx *ctx, cf_catalogue *cat, const char *path, const char *sha256, char *reason,
                        size_t cap);
 
