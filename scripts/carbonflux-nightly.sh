@@ -1,0 +1,67 @@
+#!/bin/sh
+# The nightly carbonflux batch, as cron (scripts/cron/carbonflux.cron) and a
+# systemd timer (scripts/systemd/carbonflux-nightly.*) run it: one JSON-lines log
+# and one summary file per night, the summary also on stdout (cron mails it to
+# MAILTO; systemd keeps it in the journal) when something needs a look, and
+# carbonflux's exit code (README, "Exit codes").
+#
+#   carbonflux-nightly.sh [ENVFILE]
+#
+# What to change: nothing here. The settings are environment variables, read from
+# ENVFILE when it is given (cron), or set by systemd's EnvironmentFile=; see
+# scripts/systemd/carbonflux.env for each of them. Overlapping runs are kept
+# apart by the caller (flock in the cron line and in the service's ExecStart).
+set -u
+if [ $# -ge 1 ]; then
+  set -a # export every setting, as systemd does: GDAL and HDF5 read theirs from the environment
+  # shellcheck disable=SC1090  # the file is the site's
+  . "$1" || exit 1
+  set +a
+fi
+CARBONFLUX=${CARBONFLUX:-carbonflux}
+CF_PIPELINE=${CF_PIPELINE:?CF_PIPELINE is not set (the pipeline YAML)}
+CF_INPUTS=${CF_INPUTS:?CF_INPUTS is not set (a glob of inputs)}
+CF_SET=${CF_SET:-}
+CF_STATE_DIR=${CF_STATE_DIR:-/var/lib/carbonflux}
+CF_LOG_DIR=${CF_LOG_DIR:-/var/log/carbonflux}
+CF_THREADS=${CF_THREADS:-}
+CF_MAIL=${CF_MAIL:-problems} # problems: print the summary when the exit code is not 0; always
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+log=$CF_LOG_DIR/nightly-$stamp.jsonl
+summary=$CF_LOG_DIR/nightly-$stamp.summary
+mkdir -p "$CF_LOG_DIR" "$CF_STATE_DIR" || exit 2
+threads=
+[ -n "$CF_THREADS" ] && threads="--threads $CF_THREADS"
+set -f
+sets=
+for s in $CF_SET; do sets="$sets --set $s"; done
+set +f
+
+# ---- The command (the one line to change)
+# shellcheck disable=SC2086  # $threads and $sets are lists of words by design
+"$CARBONFLUX" $threads --log-format json \
+  run "$CF_PIPELINE" --set "ingest.lidar_l0.path=$CF_INPUTS" $sets 2>>"$log"
+#  batch "$CF_PIPELINE" --inputs "$CF_INPUTS" --catalogue "$CF_STATE_DIR/catalogue.sqlite" \
+#    --summary "$summary.items" $sets 2>>"$log"
+rc=$?
+
+case $rc in
+  0) meaning="every input processed" ;;
+  3) meaning="finished; some inputs quarantined (rejected, named in the log)" ;;
+  4) meaning="every input rejected: nothing produced" ;;
+  1) meaning="usage or configuration error: nothing run" ;;
+  *) meaning="processing failure" ;;
+esac
+{
+  echo "carbonflux nightly $stamp on $(hostname): exit $rc, $meaning"
+  echo "log: $log"
+  [ -f "$summary.items" ] && cat "$summary.items" && rm -f "$summary.items"
+  # the quarantine list, from the log: "rejected: PATH: REASON" (or failed), 50 at most
+  sed -n 's/.*"event":"\(rejected\|failed\)","path":"\([^"]*\)","reason":"\(.*\)"}$/\1: \2: \3/p' "$log" |
+    head -n 50
+} >"$summary"
+if [ "$rc" -ne 0 ] || [ "$CF_MAIL" = always ]; then
+  cat "$summary"
+fi
+exit "$rc"
