@@ -72,7 +72,8 @@ done
 [ ! -e "$tmp/l2/l0_bad_l2.nc" ] || fail "the corrupt input has an L2 file"
 
 # 2. the previous run still holds the lock
-logs_before=$(ls "$tmp"/log | wc -l)
+count() { find "$tmp/log" -name "$1" | wc -l; }
+logs_before=$(count '*')
 flock "$tmp/lock" sleep 2 & # the lock is released when sleep ends (it inherits the descriptor)
 holder=$!
 i=0
@@ -81,9 +82,10 @@ until ! flock -n "$tmp/lock" true; do # wait until the holder has the lock
 done
 rc=0
 out=$(sh -c "$cmd") || rc=$?
+[ -z "$out" ] || fail "the run under the lock printed: $out"
 wait "$holder" || fail "the lock holder failed"
 [ $rc -eq 75 ] || fail "exit $rc, not 75, while the lock was held"
-[ "$(ls "$tmp"/log | wc -l)" -eq "$logs_before" ] || fail "a run started although the lock was held"
+[ "$(count '*')" -eq "$logs_before" ] || fail "a run started although the lock was held"
 
 # 3. a good night: nothing to mail
 rm "$tmp/in/l0_bad.h5"
@@ -92,5 +94,5 @@ rc=0
 mail=$(sh -c "$cmd") || rc=$?
 [ $rc -eq 0 ] || fail "exit $rc, not 0, with good inputs only"
 [ -z "$mail" ] || fail "a good night printed (cron would mail): $mail"
-[ "$(ls "$tmp"/log/nightly-*.summary | wc -l)" -eq 2 ] || fail "the good night wrote no summary file"
+[ "$(count 'nightly-*.summary')" -eq 2 ] || fail "the good night wrote no summary file"
 echo "nightly_cron: passed"

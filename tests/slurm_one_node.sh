@@ -286,8 +286,8 @@ for n, line in enumerate(open(sys.argv[1]), 1):
     except ValueError: sys.exit("%s:%d is not JSON: %s" % (sys.argv[1], n, line[:200]))' "$log" ||
     fail "shard $k's log is not JSON lines"
 done
-grep -q 'l0_3x.h5' "$tmp/work/logs/carbonflux-$array_jid-shard-0-of-3.jsonl" ||
-  fail "shard 0's log does not name the corrupt input l0_3x.h5"
+grep -q "\"event\":\"rejected\",\"path\":\"$in_dir/l0_3x.h5\"" "$tmp/work/logs/carbonflux-$array_jid-shard-0-of-3.jsonl" ||
+  fail "shard 0's log has no event rejected for the corrupt input l0_3x.h5"
 for k in 1 2; do
   ! grep -q 'l0_3x.h5' "$tmp/work/logs/carbonflux-$array_jid-shard-$k-of-3.jsonl" ||
     fail "shard $k's log names l0_3x.h5, which is shard 0's"
