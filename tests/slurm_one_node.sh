@@ -251,6 +251,20 @@ for k in 0 1 2; do
     { cat "$tmp"/work/slurm-*_$k.out >&2; fail "shard $k ended with exit code '$code', not $want:0"; }
 done
 
+# ---- the status job started after the last shard ended (afterany: whatever
+# their exit codes; shard 0's was 3); Slurm's times are to the second
+status_field() {
+  scontrol --oneliner show job "$status_jid" | tr ' ' '\n' | awk -v f="$1" -F= '$1 == f { print $2 }'
+}
+status_start=$(status_field StartTime)
+for k in 0 1 2; do
+  end=$(task_field $k EndTime)
+  case "$status_start $end" in *Unknown* | " "* | *" ") fail "no start or end time: '$status_start', '$end'" ;; esac
+  if ! [ "$(date -d "$status_start" +%s)" -ge "$(date -d "$end" +%s)" ]; then
+    fail "the status job started at $status_start, before shard $k ended ($end)"
+  fi
+done
+
 # ---- every output: there, whole, of its own input
 # The L2 file of each good input has the L2 variables, the dimensions the
 # simulation settings give (48 rays, 10 gates), and the SHA-256 of its input as
