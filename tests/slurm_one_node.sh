@@ -2,7 +2,8 @@
 # A one-node Slurm cluster on this machine, from Debian's packages (munge,
 # slurmctld, slurmd, slurm-client), to run the job-array template
 # (scripts/slurm/carbonflux-array.sbatch) the way a cluster would: sbatch,
-# an array of shards, a dependent job reading every shard's catalogue.
+# an array of shards, a dependent job reading every shard's catalogue; and
+# the one-job template (carbonflux.sbatch) beside it.
 #
 #   sh tests/slurm_one_node.sh build/carbonflux
 #
@@ -224,13 +225,18 @@ array_jid=$(sbatch --parsable --array=0-2 --cpus-per-task=1 --mem=256M --time=5 
 status_jid=$(sbatch --parsable --dependency="afterany:$array_jid" --mem=256M --time=5 \
   --chdir="$tmp/work" --output="$tmp/work/slurm-status-%j.out" \
   "$repo/scripts/slurm/carbonflux-status.sbatch") || fail "sbatch of the status job refused"
-echo "slurm_one_node: submitted array $array_jid (3 shards) and status job $status_jid after it"
+# and the one-job template over the same inputs, its outputs elsewhere
+single_jid=$(CF_SET="write.l2.path=$tmp/work/single/{stem}_l2.nc write.quicklook.path=$tmp/work/single/{stem}" \
+  sbatch --parsable --cpus-per-task=1 --mem=256M --time=5 \
+  --chdir="$tmp/work" --output="$tmp/work/slurm-single-%j.out" \
+  "$repo/scripts/slurm/carbonflux.sbatch") || fail "sbatch of the one-job template refused"
+echo "slurm_one_node: submitted array $array_jid (3 shards), status job $status_jid after it, one job $single_jid"
 
 # Our own poll rather than `sbatch --wait`: sbatch polls after 2, 8 and 32 s
 # (its _job_wait backs off by 4x while that stays under MinJobAge/2), which
 # would spend most of this test's time waiting for nothing.
 i=0
-while [ -n "$(squeue --noheader --jobs="$array_jid,$status_jid" --format=%A 2>/dev/null)" ]; do
+while [ -n "$(squeue --noheader --jobs="$array_jid,$status_jid,$single_jid" --format=%A 2>/dev/null)" ]; do
   i=$((i + 1))
   [ $i -lt 1200 ] || fail "jobs not finished within 120 s: $(squeue 2>&1 | tr '\n' ' ')"
   sleep 0.1
@@ -250,6 +256,19 @@ for k in 0 1 2; do
   [ "$code" = "$want:0" ] ||
     { cat "$tmp"/work/slurm-*_$k.out >&2; fail "shard $k ended with exit code '$code', not $want:0"; }
 done
+
+# ---- the one job: exit code 3:0 (the corrupt input), its own JSON-lines log
+# naming it, the six L2 files of the good inputs with their own input hashes
+single_code=$(scontrol --oneliner show job "$single_jid" | tr ' ' '\n' | awk -F= '$1 == "ExitCode" { print $2 }')
+[ "$single_code" = 3:0 ] || { cat "$tmp"/work/slurm-single-*.out >&2; fail "the one job ended with '$single_code', not 3:0"; }
+grep -q "\"event\":\"rejected\",\"path\":\"$in_dir/l0_3x.h5\"" "$tmp/work/logs/carbonflux-$single_jid.jsonl" ||
+  fail "the one job's log has no event rejected for l0_3x.h5"
+for seed in 1 2 3 4 5 6; do
+  want_sha=$(sha256sum "$in_dir/l0_$seed.h5" | cut -d' ' -f1)
+  ncdump -h "$tmp/work/single/l0_${seed}_l2.nc" 2>/dev/null | grep -q "input_sha256 = \"$want_sha\"" ||
+    fail "the one job's L2 file of l0_$seed.h5 is missing or not of its input"
+done
+echo "slurm_one_node: one job: exit code $single_code (want 3:0), 6 L2 files"
 
 # ---- the status job started after the last shard ended (afterany: whatever
 # their exit codes; shard 0's was 3); Slurm's times are to the second
