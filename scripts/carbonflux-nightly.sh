@@ -38,28 +38,26 @@ sets=
 for s in $CF_SET; do sets="$sets --set $s"; done
 set +f
 
-# ---- The command (the one line to change)
+# ---- The command: only new or changed inputs. Its summary goes to a file
+# (stdout would be mailed every night); its log lines to the log.
 # shellcheck disable=SC2086  # $threads and $sets are lists of words by design
 "$CARBONFLUX" $threads --log-format json \
-  run "$CF_PIPELINE" --set "ingest.lidar_l0.path=$CF_INPUTS" $sets 2>>"$log"
-#  batch "$CF_PIPELINE" --inputs "$CF_INPUTS" --catalogue "$CF_STATE_DIR/catalogue.sqlite" \
-#    --summary "$summary.items" $sets 2>>"$log"
+  batch "$CF_PIPELINE" --inputs "$CF_INPUTS" --catalogue "$CF_STATE_DIR/catalogue.sqlite" \
+  --summary "$summary.batch" $sets >/dev/null 2>>"$log"
 rc=$?
 
 case $rc in
-  0) meaning="every input processed" ;;
-  3) meaning="finished; some inputs quarantined (rejected, named in the log)" ;;
-  4) meaning="every input rejected: nothing produced" ;;
+  0) meaning="every input done or unchanged" ;;
+  3) meaning="some inputs quarantined (this night or still from an earlier one), the others done" ;;
+  4) meaning="every input quarantined" ;;
   1) meaning="usage or configuration error: nothing run" ;;
   *) meaning="processing failure" ;;
 esac
 {
   echo "carbonflux nightly $stamp on $(hostname): exit $rc, $meaning"
   echo "log: $log"
-  [ -f "$summary.items" ] && cat "$summary.items" && rm -f "$summary.items"
-  # the quarantine list, from the log: "rejected: PATH: REASON" (or failed), 50 at most
-  sed -n 's/.*"event":"\(rejected\|failed\)","path":"\([^"]*\)","reason":"\(.*\)"}$/\1: \2: \3/p' "$log" |
-    head -n 50
+  # batch's own summary: counts, and each input quarantined with its reason
+  if [ -f "$summary.batch" ]; then cat "$summary.batch" && rm -f "$summary.batch"; fi
 } >"$summary"
 if [ "$rc" -ne 0 ] || [ "$CF_MAIL" = always ]; then
   cat "$summary"

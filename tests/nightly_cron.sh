@@ -3,11 +3,12 @@
 # stands (only its installed paths are pointed into a temporary directory), run
 # the way cron runs it (sh -c, its stdout being what cron mails):
 #   1. over two simulated L0 files and a corrupt one: exit 3; stdout (the mail)
-#      and the summary file say exit 3 and name the corrupt file as rejected;
-#      both L2 files are written;
+#      and the summary file say exit 3 and name the corrupt file as
+#      quarantined with its reason; both L2 files are written;
 #   2. while another process holds the lock: exit 75 at once, nothing run, no log;
-#   3. over the two good files only, CF_MAIL=problems: exit 0 and nothing on
-#      stdout (no mail on a good night), the summary file still written.
+#   3. the corrupt file removed, CF_MAIL=problems: exit 0 and nothing on stdout
+#      (no mail on a good night); the summary file says that nothing ran, the
+#      two good files skipped as unchanged (the catalogue of night 1 was found).
 #
 #   sh tests/nightly_cron.sh build/carbonflux
 set -eu
@@ -40,7 +41,7 @@ cat >"$tmp/env" <<EOF
 CARBONFLUX=$cf
 CF_PIPELINE=$repo/pipelines/lidar-l2.yaml
 CF_INPUTS=$tmp/in/*.h5
-CF_SET="write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}"
+CF_SET="ingest.lidar_l0.path=$tmp/in/*.h5 write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}"
 CF_STATE_DIR=$tmp/state
 CF_LOG_DIR=$tmp/log
 CF_THREADS=1
@@ -60,10 +61,12 @@ echo "nightly_cron: $cmd"
 rc=0
 mail=$(sh -c "$cmd") || rc=$?
 [ $rc -eq 3 ] || fail "exit $rc, not 3, with one corrupt input; stdout: $mail"
-printf '%s\n' "$mail" | head -n 1 | grep -q 'exit 3, finished; some inputs quarantined' ||
+printf '%s\n' "$mail" | head -n 1 | grep -q ': exit 3, some inputs quarantined' ||
   fail "the mail does not start with the exit code: $mail"
-printf '%s\n' "$mail" | grep -q "^rejected: $tmp/in/l0_bad.h5: .*HDF5 cannot open the file" ||
-  fail "the mail does not name the corrupt input as rejected: $mail"
+printf '%s\n' "$mail" | grep -qx "ran: 2 done, 1 quarantined, 0 failed, 0 cancelled" ||
+  fail "the mail does not count 2 done and 1 quarantined: $mail"
+printf '%s\n' "$mail" | grep -q "^  $tmp/in/l0_bad.h5: .*HDF5 cannot open the file" ||
+  fail "the mail does not name the corrupt input with its reason: $mail"
 summary=$(ls "$tmp"/log/nightly-*.summary)
 [ "$(cat "$summary")" = "$mail" ] || fail "the summary file $summary is not what was mailed"
 for seed in 1 2; do
@@ -95,4 +98,7 @@ mail=$(sh -c "$cmd") || rc=$?
 [ $rc -eq 0 ] || fail "exit $rc, not 0, with good inputs only"
 [ -z "$mail" ] || fail "a good night printed (cron would mail): $mail"
 [ "$(count 'nightly-*.summary')" -eq 2 ] || fail "the good night wrote no summary file"
+summary=$(find "$tmp/log" -name 'nightly-*.summary' -newer "$summary")
+grep -qx "items: 2 considered, 0 to run (0 new, 0 changed or rerun), 2 skipped (unchanged), 0 still quarantined" "$summary" ||
+  fail "the good night's summary: $(cat "$summary")"
 echo "nightly_cron: passed"

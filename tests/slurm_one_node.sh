@@ -211,55 +211,67 @@ expected_scans=2
 expected_rays=48                                      # scans x rays_per_scan (24, the default)
 expected_gates=10
 
-# ---- submit the array of 3 shards, and the status job after it
+# ---- the settings the job scripts read (sbatch passes the environment on)
 export CARBONFLUX="$cf"
 export CF_PIPELINE="$repo/pipelines/lidar-l2.yaml"
 export CF_INPUTS="$in_dir/*.h5"
-export CF_SET="write.l2.path=$tmp/work/l2/{stem}_l2.nc write.quicklook.path=$tmp/work/ql/{stem}"
+# ingest.lidar_l0.path too: `batch --inputs` first loads the pipeline as it is,
+# whose own example input (lidar_l0.h5 beside it) does not exist
+export CF_SET="ingest.lidar_l0.path=$CF_INPUTS write.l2.path=$tmp/work/l2/{stem}_l2.nc write.quicklook.path=$tmp/work/ql/{stem}"
 export CF_STATE_DIR="$tmp/work/state"
 export CF_LOG_DIR="$tmp/work/logs"
-# the template's #SBATCH lines ask for a real node; the command line overrides them
-array_jid=$(sbatch --parsable --array=0-2 --cpus-per-task=1 --mem=256M --time=5 \
-  --chdir="$tmp/work" --output="$tmp/work/slurm-%A_%a.out" \
-  "$repo/scripts/slurm/carbonflux-array.sbatch") || fail "sbatch of the array template refused"
-status_jid=$(sbatch --parsable --dependency="afterany:$array_jid" --mem=256M --time=5 \
-  --chdir="$tmp/work" --output="$tmp/work/slurm-status-%j.out" \
-  "$repo/scripts/slurm/carbonflux-status.sbatch") || fail "sbatch of the status job refused"
-# and the one-job template over the same inputs, its outputs elsewhere
-single_jid=$(CF_SET="write.l2.path=$tmp/work/single/{stem}_l2.nc write.quicklook.path=$tmp/work/single/{stem}" \
-  sbatch --parsable --cpus-per-task=1 --mem=256M --time=5 \
-  --chdir="$tmp/work" --output="$tmp/work/slurm-single-%j.out" \
-  "$repo/scripts/slurm/carbonflux.sbatch") || fail "sbatch of the one-job template refused"
-echo "slurm_one_node: submitted array $array_jid (3 shards), status job $status_jid after it, one job $single_jid"
+export CF_SCRATCH="$tmp/scratch" # the nodes' local scratch, here one more directory
+mkdir -p "$CF_SCRATCH"
 
+# The template's #SBATCH lines ask for a real node; the command line overrides them.
+submit() { # submit SCRIPT [SBATCH OPTIONS]...: the job id
+  script=$1
+  shift
+  sbatch --parsable --cpus-per-task=1 --mem=256M --time=5 --chdir="$tmp/work" "$@" \
+    "$repo/scripts/slurm/$script" || fail "sbatch $* $script refused"
+}
 # Our own poll rather than `sbatch --wait`: sbatch polls after 2, 8 and 32 s
 # (its _job_wait backs off by 4x while that stays under MinJobAge/2), which
 # would spend most of this test's time waiting for nothing.
-i=0
-while [ -n "$(squeue --noheader --jobs="$array_jid,$status_jid,$single_jid" --format=%A 2>/dev/null)" ]; do
-  i=$((i + 1))
-  [ $i -lt 1200 ] || fail "jobs not finished within 120 s: $(squeue 2>&1 | tr '\n' ' ')"
-  sleep 0.1
-done
+wait_jobs() { # wait_jobs JOBID,JOBID...
+  i=0
+  while [ -n "$(squeue --noheader --jobs="$1" --format=%A 2>/dev/null)" ]; do
+    i=$((i + 1))
+    [ $i -lt 1200 ] || fail "jobs $1 not finished within 120 s: $(squeue 2>&1 | tr '\n' ' ')"
+    sleep 0.1
+  done
+}
+job_field() { # job_field JOBID FIELD [ARRAY_TASK]: FIELD from scontrol's one-line records
+  scontrol --oneliner show job "$1" | tr ' ' '\n' |
+    awk -v k="${3:-}" -v f="$2" -F= '$1 == "ArrayTaskId" { t = $2 } $1 == f && t == k { print $2 }'
+}
+check_shard_exits() { # check_shard_exits ARRAY_JOBID: shard 0 3:0 (the corrupt input), 1 and 2 0:0
+  for k in 0 1 2; do
+    want=0; [ $k -eq 0 ] && want=3
+    code=$(job_field "$1" ExitCode $k)
+    echo "slurm_one_node: shard $k: $(job_field "$1" JobState $k), exit code $code (want $want:0)"
+    [ "$code" = "$want:0" ] ||
+      { cat "$tmp/work/slurm-$1_$k.out" >&2; fail "shard $k ended with exit code '$code', not $want:0"; }
+  done
+}
+
+# ---- night 1: the array of 3 shards, the status job after it, and the one-job
+# template over the same inputs beside them (its outputs elsewhere)
+array_jid=$(submit carbonflux-array.sbatch --array=0-2 --output="$tmp/work/slurm-%A_%a.out")
+status_jid=$(submit carbonflux-status.sbatch --dependency="afterany:$array_jid" \
+  --output="$tmp/work/slurm-status-%j.out")
+single_jid=$(CF_SET="ingest.lidar_l0.path=$CF_INPUTS write.l2.path=$tmp/work/single/{stem}_l2.nc write.quicklook.path=$tmp/work/single/{stem}" \
+  CF_STATE_DIR="$tmp/work/state-single" submit carbonflux.sbatch --output="$tmp/work/slurm-single-%j.out")
+echo "slurm_one_node: submitted array $array_jid (3 shards), status job $status_jid after it, one job $single_jid"
+wait_jobs "$array_jid,$status_jid,$single_jid"
 echo "slurm_one_node: jobs ended after $(($(date +%s) - t0)) s"
 
 # ---- each shard's exit code, as Slurm recorded it (carbonflux's, passed through)
-task_field() { # task_field K FIELD: FIELD of array task K, from scontrol's one-line records
-  scontrol --oneliner show job "$array_jid" | tr ' ' '\n' |
-    awk -v k="$1" -v f="$2" -F= '$1 == "ArrayTaskId" { t = $2 } $1 == f && t == k { print $2 }'
-}
-for k in 0 1 2; do
-  want=0; [ $k -eq 0 ] && want=3
-  state=$(task_field $k JobState)
-  code=$(task_field $k ExitCode)
-  echo "slurm_one_node: shard $k: $state, exit code $code (want $want:0)"
-  [ "$code" = "$want:0" ] ||
-    { cat "$tmp"/work/slurm-*_$k.out >&2; fail "shard $k ended with exit code '$code', not $want:0"; }
-done
+check_shard_exits "$array_jid"
 
 # ---- the one job: exit code 3:0 (the corrupt input), its own JSON-lines log
 # naming it, the six L2 files of the good inputs with their own input hashes
-single_code=$(scontrol --oneliner show job "$single_jid" | tr ' ' '\n' | awk -F= '$1 == "ExitCode" { print $2 }')
+single_code=$(job_field "$single_jid" ExitCode)
 [ "$single_code" = 3:0 ] || { cat "$tmp"/work/slurm-single-*.out >&2; fail "the one job ended with '$single_code', not 3:0"; }
 grep -q "\"event\":\"rejected\",\"path\":\"$in_dir/l0_3x.h5\"" "$tmp/work/logs/carbonflux-$single_jid.jsonl" ||
   fail "the one job's log has no event rejected for l0_3x.h5"
@@ -272,12 +284,9 @@ echo "slurm_one_node: one job: exit code $single_code (want 3:0), 6 L2 files"
 
 # ---- the status job started after the last shard ended (afterany: whatever
 # their exit codes; shard 0's was 3); Slurm's times are to the second
-status_field() {
-  scontrol --oneliner show job "$status_jid" | tr ' ' '\n' | awk -v f="$1" -F= '$1 == f { print $2 }'
-}
-status_start=$(status_field StartTime)
+status_start=$(job_field "$status_jid" StartTime)
 for k in 0 1 2; do
-  end=$(task_field $k EndTime)
+  end=$(job_field "$array_jid" EndTime $k)
   case "$status_start $end" in *Unknown* | " "* | *" ") fail "no start or end time: '$status_start', '$end'" ;; esac
   if ! [ "$(date -d "$status_start" +%s)" -ge "$(date -d "$end" +%s)" ]; then
     fail "the status job started at $status_start, before shard $k ended ($end)"
@@ -309,20 +318,101 @@ done
 leftovers=$(find "$tmp/work/l2" "$tmp/work/ql" -name '.*.part-*' | head -5)
 [ -z "$leftovers" ] || fail "temporary files left: $leftovers"
 
-# ---- each shard's log: JSON lines; shard 0's names the corrupt input as rejected
-for k in 0 1 2; do
-  log=$tmp/work/logs/carbonflux-$array_jid-shard-$k-of-3.jsonl
-  [ -s "$log" ] || fail "shard $k wrote no log ($log)"
+# ---- each shard's log: JSON lines, one run id on every record; only shard
+# 0's has the rejected event, for the corrupt input
+check_log() { # check_log FILE [REJECTED_PATH]
   /usr/bin/python3 -c 'import json, sys
+runs, rejected = set(), []
 for n, line in enumerate(open(sys.argv[1]), 1):
-    try: json.loads(line)
-    except ValueError: sys.exit("%s:%d is not JSON: %s" % (sys.argv[1], n, line[:200]))' "$log" ||
-    fail "shard $k's log is not JSON lines"
-done
-grep -q "\"event\":\"rejected\",\"path\":\"$in_dir/l0_3x.h5\"" "$tmp/work/logs/carbonflux-$array_jid-shard-0-of-3.jsonl" ||
-  fail "shard 0's log has no event rejected for the corrupt input l0_3x.h5"
+    try: rec = json.loads(line)
+    except ValueError: sys.exit("%s:%d is not JSON: %s" % (sys.argv[1], n, line[:200]))
+    runs.add(rec.get("run_id"))
+    if rec.get("event") == "rejected": rejected.append(rec.get("path"))
+if len(runs) != 1 or None in runs: sys.exit("%s: run ids %s, not one on every record" % (sys.argv[1], runs))
+if rejected != sys.argv[2:]: sys.exit("%s: rejected %s, not %s" % (sys.argv[1], rejected, sys.argv[2:]))' "$@"
+}
+check_log "$tmp/work/logs/carbonflux-$array_jid-shard-0-of-3.jsonl" "$in_dir/l0_3x.h5" || fail "shard 0's log"
+check_log "$tmp/work/logs/carbonflux-$array_jid-shard-1-of-3.jsonl" || fail "shard 1's log"
+check_log "$tmp/work/logs/carbonflux-$array_jid-shard-2-of-3.jsonl" || fail "shard 2's log"
+
+# ---- each shard's catalogue, back in CF_STATE_DIR from the node's scratch:
+# closed (no -wal or -shm beside it), PRAGMA integrity_check ok, its inputs
+# and only those with the status the hand count above gives, and each output
+# it records with the size and SHA-256 that the file on disk has (hashlib).
+# Read by Python's sqlite3, not by carbonflux.
+check_catalogue() { # check_catalogue K RUNS INPUT=STATUS...
+  k=$1 runs=$2
+  shift 2
+  cat=$CF_STATE_DIR/shard-$k-of-3.sqlite
+  [ -f "$cat" ] || fail "no catalogue for shard $k ($cat)"
+  for x in wal shm journal; do [ ! -e "$cat-$x" ] || fail "$cat-$x is there: the catalogue was not closed"; done
+  # a copy: even a read-only open of a WAL database leaves -shm and -wal files
+  cp "$cat" "$tmp/work/check.sqlite"
+  /usr/bin/python3 -c 'import hashlib, os, sqlite3, sys
+db, runs, want = sys.argv[1], int(sys.argv[2]), dict(a.split("=") for a in sys.argv[3:])
+c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+if c.execute("pragma integrity_check").fetchone()[0] != "ok": sys.exit("%s: integrity_check failed" % db)
+n = c.execute("select count(*) from runs").fetchone()[0]
+if n != runs: sys.exit("%s: %d runs, not %d" % (db, n, runs))
+got = {os.path.basename(i): s for i, s in c.execute(
+    "select input, status from items where id in (select max(id) from items group by input)")}
+if got != want: sys.exit("%s: items %s, not %s" % (db, got, want))
+for path, sha, size in c.execute("select path, sha256, size from outputs"):
+    data = open(path, "rb").read()
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
+        sys.exit("%s: %s is not the file the catalogue recorded" % (db, path))' "$tmp/work/check.sqlite" "$runs" "$@" ||
+    fail "shard $k's catalogue"
+  rm -f "$tmp/work/check.sqlite"*
+}
+check_catalogue 0 1 l0_1.h5=done l0_3x.h5=quarantined l0_6.h5=done
+check_catalogue 1 1 l0_2.h5=done l0_4.h5=done
+check_catalogue 2 1 l0_3.h5=done l0_5.h5=done
+[ -z "$(find "$CF_SCRATCH" -mindepth 1 | head -1)" ] || fail "a shard left its scratch copy: $(ls "$CF_SCRATCH")"
+
+# ---- each shard's summary (what a cron job would mail): its exit code, what ran
+check_summary() { # check_summary ARRAY_JOBID K EXIT ITEMS_LINE RAN_LINE
+  sum=$CF_LOG_DIR/carbonflux-$1-shard-$2-of-3.summary
+  [ -f "$sum" ] || fail "no summary for shard $2 ($sum)"
+  head -n 1 "$sum" | grep -q "^carbonflux batch .*: exit $3\$" || fail "$sum does not start with exit $3: $(cat "$sum")"
+  grep -qxF "$4" "$sum" || fail "$sum has no line '$4': $(cat "$sum")"
+  grep -qxF "$5" "$sum" || fail "$sum has no line '$5': $(cat "$sum")"
+}
+check_summary "$array_jid" 0 3 "items: 3 considered, 3 to run (3 new, 0 changed or rerun), 0 skipped (unchanged), 0 still quarantined" \
+  "ran: 2 done, 1 quarantined, 0 failed, 0 cancelled"
 for k in 1 2; do
-  ! grep -q 'l0_3x.h5' "$tmp/work/logs/carbonflux-$array_jid-shard-$k-of-3.jsonl" ||
-    fail "shard $k's log names l0_3x.h5, which is shard 0's"
+  check_summary "$array_jid" $k 0 "items: 2 considered, 2 to run (2 new, 0 changed or rerun), 0 skipped (unchanged), 0 still quarantined" \
+    "ran: 2 done, 0 quarantined, 0 failed, 0 cancelled"
 done
+
+# ---- the status job's report: the three shards read together, 7 inputs
+status_code=$(job_field "$status_jid" ExitCode)
+report=$CF_LOG_DIR/carbonflux-status-$status_jid.txt
+[ "$status_code" = 0:0 ] || { cat "$tmp"/work/slurm-status-*.out >&2; fail "the status job ended with '$status_code'"; }
+for k in 0 1 2; do
+  grep -qxF "catalogue: $CF_STATE_DIR/shard-$k-of-3.sqlite" "$report" || fail "the status report does not read shard $k: $(cat "$report")"
+done
+grep -qxF "inputs: 7 (done 6, quarantined 1, failed 0)" "$report" || fail "the status report's counts: $(cat "$report")"
+grep -q "^quarantined  $in_dir/l0_3x.h5: " "$report" || fail "the status report does not name l0_3x.h5: $(cat "$report")"
+echo "slurm_one_node: status job: exit code $status_code, 7 inputs over 3 catalogues (6 done, 1 quarantined)"
+
+# ---- night 2: the same array again. Each task finds its shard's catalogue
+# (copied back last night), so nothing runs and no output is touched; shard 0
+# still exits 3, its corrupt input still quarantined.
+touch "$tmp/work/night1.mark"
+sleep 1 # mtimes to the second on some file systems
+array2_jid=$(submit carbonflux-array.sbatch --array=0-2 --output="$tmp/work/slurm-%A_%a.out")
+wait_jobs "$array2_jid"
+echo "slurm_one_node: night 2 ended after $(($(date +%s) - t0)) s"
+check_shard_exits "$array2_jid"
+check_summary "$array2_jid" 0 3 "items: 3 considered, 0 to run (0 new, 0 changed or rerun), 2 skipped (unchanged), 1 still quarantined" \
+  "ran: 0 done, 0 quarantined, 0 failed, 0 cancelled"
+for k in 1 2; do
+  check_summary "$array2_jid" $k 0 "items: 2 considered, 0 to run (0 new, 0 changed or rerun), 2 skipped (unchanged), 0 still quarantined" \
+    "ran: 0 done, 0 quarantined, 0 failed, 0 cancelled"
+done
+check_catalogue 0 2 l0_1.h5=done l0_3x.h5=quarantined l0_6.h5=done
+check_catalogue 1 2 l0_2.h5=done l0_4.h5=done
+check_catalogue 2 2 l0_3.h5=done l0_5.h5=done
+touched=$(find "$tmp/work/l2" "$tmp/work/ql" -newer "$tmp/work/night1.mark" | head -3)
+[ -z "$touched" ] || fail "night 2 rewrote outputs: $touched"
 echo "slurm_one_node: passed in $(($(date +%s) - t0)) s"
