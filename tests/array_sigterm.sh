@@ -12,12 +12,9 @@
 #
 #   sh tests/array_sigterm.sh build/carbonflux
 set -eu
-if [ $# -ne 1 ]; then
-  echo "usage: $0 path/to/carbonflux" >&2
-  exit 1
-fi
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cf=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# shellcheck source=tests/scheduling_lib.sh
+. "$(dirname "$0")/scheduling_lib.sh"
+sched_args "$@"
 command -v setsid >/dev/null 2>&1 || { echo "array_sigterm: skipped: setsid not found (util-linux)"; exit 77; }
 tmp=$(mktemp -d /tmp/cf-sigterm.XXXXXX)
 task=
@@ -33,9 +30,7 @@ fail() {
 }
 
 mkdir -p "$tmp/in" "$tmp/scratch"
-"$cf" -q simulate lidar -o "$tmp/l0.h5" --truth "$tmp/truth.nc" \
-  scans=2 gates=10 fft_size=128 gate_samples=100 gate_step=100 gate_first=100 seed=7 ||
-  fail "carbonflux simulate lidar failed"
+simulate_small "$tmp/l0.h5" 7
 for i in 1 2 3 4 5 6 7 8; do cp "$tmp/l0.h5" "$tmp/in/f$i.h5"; done
 
 export CARBONFLUX="$cf" CF_PIPELINE="$repo/pipelines/lidar-l2.yaml" CF_INPUTS="$tmp/in/*.h5" \

@@ -12,12 +12,9 @@
 #
 #   sh tests/nightly_cron.sh build/carbonflux
 set -eu
-if [ $# -ne 1 ]; then
-  echo "usage: $0 path/to/carbonflux" >&2
-  exit 1
-fi
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cf=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# shellcheck source=tests/scheduling_lib.sh
+. "$(dirname "$0")/scheduling_lib.sh"
+sched_args "$@"
 for bin in flock ionice; do
   command -v "$bin" >/dev/null 2>&1 || { echo "nightly_cron: skipped: $bin not found (util-linux)"; exit 77; }
 done
@@ -31,9 +28,7 @@ fail() {
 
 mkdir -p "$tmp/in"
 for seed in 1 2; do
-  "$cf" -q simulate lidar -o "$tmp/in/l0_$seed.h5" --truth "$tmp/truth_$seed.nc" \
-    scans=2 gates=10 fft_size=128 gate_samples=100 gate_step=100 gate_first=100 seed=$seed ||
-    fail "carbonflux simulate lidar seed=$seed failed"
+  simulate_small "$tmp/in/l0_$seed.h5" $seed
 done
 head -c 4096 "$tmp/in/l0_1.h5" >"$tmp/in/l0_bad.h5"
 

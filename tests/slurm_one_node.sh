@@ -37,15 +37,9 @@
 # Exit: 0 passed, 1 failed, 77 skipped (not root, or a binary missing);
 # ctest treats 77 as "skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt).
 set -eu
-
-if [ $# -ne 1 ]; then
-  echo "usage: $0 path/to/carbonflux" >&2
-  exit 1
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-cf=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-[ -x "$cf" ] || { echo "slurm_one_node: $1 is not an executable" >&2; exit 1; }
+# shellcheck source=tests/scheduling_lib.sh
+. "$(dirname "$0")/scheduling_lib.sh"
+sched_args "$@"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "slurm_one_node: skipped: needs root (it starts munged, slurmctld and slurmd)"
@@ -193,7 +187,7 @@ echo "slurm_one_node: one-node Slurm up in $(($(date +%s) - t0)) s (node $host, 
 
 
 # ---- the batch: 6 simulated L0 files and one corrupt one
-# Small files (10 gates, 2 VAD scans of 24 rays: 48 rays), each with its own
+# Small files (simulate_small: 10 gates, 2 VAD scans of 24 rays: 48 rays), each with its own
 # seed so that each output's input hash is its own. Byte order of the names,
 # which is the order shards are cut from (index modulo 3):
 #   0 l0_1.h5  1 l0_2.h5  2 l0_3.h5  3 l0_3x.h5 (corrupt)  4 l0_4.h5  5 l0_5.h5  6 l0_6.h5
@@ -202,9 +196,7 @@ echo "slurm_one_node: one-node Slurm up in $(($(date +%s) - t0)) s (node $host, 
 in_dir=$tmp/work/in
 mkdir -p "$in_dir"
 for seed in 1 2 3 4 5 6; do
-  nice -n 10 "$cf" -q simulate lidar -o "$in_dir/l0_$seed.h5" --truth "$tmp/work/truth_$seed.nc" \
-    scans=2 gates=10 fft_size=128 gate_samples=100 gate_step=100 gate_first=100 seed=$seed ||
-    fail "carbonflux simulate lidar seed=$seed failed"
+  simulate_small "$in_dir/l0_$seed.h5" $seed
 done
 head -c 4096 "$in_dir/l0_3.h5" >"$in_dir/l0_3x.h5" # an HDF5 file cut short
 expected_scans=2
