@@ -160,6 +160,11 @@ static void catalogue_decides_what_runs(void **state) {
   assert_int_equal(cli(f->dir, batch_args), 3);
   expect_counts(f->dir, 4, 0, 0, 3, 1, 0, 0, 0);
 
+  /* --inputs replaces the glob: a and b only, both unchanged (the list of
+   * inputs is not part of the settings hash, so nothing reruns) */
+  assert_int_equal(cli(f->dir, "batch p.yaml --json --inputs 'in/[ab].h5'"), 0);
+  expect_counts(f->dir, 2, 0, 0, 2, 0, 0, 0, 0);
+
   /* a.h5 touched (mtime moves, content the same): hashed again, not rerun */
   set_mtime(cf_test_path(f->dir, "in/a.h5"), time(NULL) - 3600);
   assert_int_equal(cli(f->dir, batch_args), 3);
