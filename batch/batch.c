@@ -196,14 +196,15 @@ static int decide(cf_ctx *ctx, cf_catalogue *cat, const cf_batch_opts *o, const 
   if (!cat) return it->why = "new", CF_OK;
   int q = cf_cat_quarantined(ctx, cat, it->path, it->sha256, it->detail, sizeof it->detail);
   if (q < 0) return cf_error_code(ctx);
-  if (q && !o->retry_quarantined) return it->run = 0, it->why = "quarantined", CF_OK;
+  if (q == 1 && !o->retry_quarantined) return it->run = 0, it->why = "quarantined", CF_OK;
+  if (q == 2) it->detail[0] = '\0'; /* the old content's reason */
   int seen = cf_cat_seen(ctx, cat, it->path);
   if (seen < 0) return cf_error_code(ctx);
   if (!seen) return it->why = "new", CF_OK;
   cf_cat_done d;
   int rc = cf_cat_last_done(ctx, cat, it->path, &d);
   if (rc) return rc;
-  if (!d.item) return it->why = q ? "retry quarantined" : "not done", CF_OK;
+  if (!d.item) return it->why = q == 1 ? "retry quarantined" : q == 2 ? "changed" : "not done", CF_OK;
   if (strcmp(d.input_sha256, it->sha256)) return it->why = "changed", CF_OK;
   if (strcmp(d.settings_sha256, settings_sha)) return it->why = "settings changed", CF_OK;
   if (strcmp(d.pipeline_sha256, pipe_sha)) return it->why = "pipeline changed", CF_OK;
@@ -344,6 +345,20 @@ static int select_items(cf_ctx *ctx, cf_catalogue *cat, const cf_batch_opts *o, 
   return rc;
 }
 
+/* The summary's counts as the run's last log record, for a log collector. */
+static void report_counts(cf_ctx *ctx, const cf_batch_result *r) {
+  const cf_cat_counts *c = &r->counts;
+  char v[9][16];
+  const int n[9] = {c->considered, c->to_run, c->fresh, c->skipped, c->still_quarantined,
+                    c->done, c->quarantined, c->failed, c->exit_code};
+  for (int i = 0; i < 9; i++) snprintf(v[i], sizeof v[i], "%d", n[i]);
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.3f", c->seconds);
+  cf_log_event(ctx, c->exit_code ? CF_LOG_WARN : CF_LOG_INFO, "batch_finished", "items", v[0], "to_run", v[1], "new",
+               v[2], "skipped", v[3], "still_quarantined", v[4], "done", v[5], "quarantined", v[6], "failed", v[7],
+               "seconds", secs, "exit_code", v[8], (const char *)NULL);
+}
+
 static int run_batch(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline *p, cf_catalogue *cat, const char *pipe_sha,
                      char *settings, const char *settings_sha, cf_batch_result *r) {
   char host[256] = "";
@@ -363,6 +378,7 @@ static int run_batch(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline *p, cf_cat
   r->counts.seconds = now_seconds() - t0;
   r->counts.exit_code = cf_batch_exit_code(&r->counts, r->catalogue_failed);
   utc_now(r->finished);
+  report_counts(ctx, r);
   rc = cf_cat_run_finish(ctx, cat, r->run_id, r->finished, &r->counts);
   if (rc) {
     r->catalogue_failed = 1;

@@ -17,7 +17,8 @@
  *   quarantined    (skipped) rejected before with the same content
  *                  (SHA-256), unless --retry-quarantined;
  *   new            never recorded under this path;
- *   changed        its content differs from the last time it was done;
+ *   changed        its content differs from the last time it was done or
+ *                  quarantined;
  *   settings changed / pipeline changed   the effective settings (less the
  *                  list of inputs) or the pipeline file's text differ from
  *                  those it was last done under;

@@ -194,7 +194,7 @@ int cf_cat_run_finish(cf_ctx *ctx, cf_catalogue *cat, const char *run_id, const 
                       const cf_cat_counts *c) {
   sqlite3_stmt *st;
   int rc = prepare(ctx, cat,
-                   "UPDATE runs SET state='finished', finished=?2, n_considered=?3, n_to_run=?4, n_new=?5,"
+                   "UPDATE runs SET state=CASE WHEN ?11 > 0 THEN 'interrupted' ELSE 'finished' END, finished=?2, n_considered=?3, n_to_run=?4, n_new=?5,"
                    " n_skipped=?6, n_still_quarantined=?7, n_done=?8, n_quarantined=?9, n_failed=?10,"
                    " n_cancelled=?11, seconds=?12, exit_code=?13 WHERE run_id=?1",
                    &st);
@@ -316,14 +316,17 @@ int cf_cat_outputs_intact(cf_ctx *ctx, cf_catalogue *cat, long long item, char *
 int cf_cat_quarantined(cf_ctx *ctx, cf_catalogue *cat, const char *path, const char *sha256, char *reason,
                        size_t cap) {
   sqlite3_stmt *st;
-  if (prepare(ctx, cat, "SELECT reason FROM quarantine WHERE input=?1 AND sha256=?2", &st)) return -1;
+  if (prepare(ctx, cat, "SELECT reason, sha256 = ?2 FROM quarantine WHERE input=?1", &st)) return -1;
   bind_text(st, 1, path);
   bind_text(st, 2, sha256);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) copy_col(st, 0, reason, cap);
+  int s = sqlite3_step(st), same = 0;
+  if (s == SQLITE_ROW) {
+    copy_col(st, 0, reason, cap);
+    same = sqlite3_column_int(st, 1);
+  }
   sqlite3_finalize(st);
   if (s != SQLITE_ROW && s != SQLITE_DONE) return db_error(ctx, cat, "reading the quarantine"), -1;
-  return s == SQLITE_ROW;
+  return s != SQLITE_ROW ? 0 : same ? 1 : 2;
 }
 
 /* --- recording an item -------------------------------------------------------- */

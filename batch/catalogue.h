@@ -68,6 +68,8 @@ typedef struct {
 } cf_cat_counts;
 
 int cf_cat_run_begin(cf_ctx *ctx, cf_catalogue *cat, const cf_cat_run_start *r);
+/* The run's end with its counts: "finished", or "interrupted" when it was
+ * cancelled (SIGINT, SIGTERM) before its items were through. */
 int cf_cat_run_finish(cf_ctx *ctx, cf_catalogue *cat, const char *run_id, const char *finished,
                       const cf_cat_counts *c);
 /* Mark "interrupted" every run still "running" on `host` whose process is
@@ -104,7 +106,8 @@ int cf_cat_seen(cf_ctx *ctx, cf_catalogue *cat, const char *path);
 /* Are the outputs of item `item` all there with their recorded size? 1 yes,
  * 0 no (the first one that is not is copied to `missing`), <0 error. */
 int cf_cat_outputs_intact(cf_ctx *ctx, cf_catalogue *cat, long long item, char *missing, size_t cap);
-/* Is `path` quarantined with content `sha256`? 1 yes (reason copied), 0 no. */
+/* Is `path` quarantined? 1 with content `sha256` (reason copied), 2 with
+ * another content (reason copied), 0 no, <0 error. */
 int cf_cat_quarantined(cf_ctx *ctx, cf_catalogue *cat, const char *path, const char *sha256, char *reason,
                        size_t cap);
 

@@ -177,7 +177,7 @@ int cf_batch_status(cf_ctx *ctx, const char *const *catalogues, int n, int json,
 /* --- history -------------------------------------------------------------------- */
 
 static void run_text(cf_strbuf *sb, const row *r) {
-  cf_strbuf_printf(sb, "%s  %-11s started %s  %8.1f s  items %s, ran %s (new %s), skipped %s, done %s, quarantined %s, "
+  cf_strbuf_printf(sb, "%s  %-11s started %s  %8.1f s  items %s, to run %s (new %s), skipped %s, done %s, quarantined %s, "
                        "failed %s  exit %s  version %s  settings %.12s\n",
                    get(r, "run_id"), get(r, "state"), get(r, "started"), strtod(get(r, "seconds"), NULL),
                    get(r, "n_considered"), get(r, "n_to_run"), get(r, "n_new"), get(r, "n_skipped"), get(r, "n_done"),

@@ -192,6 +192,13 @@ static void catalogue_decides_what_runs(void **state) {
   assert_int_equal(cli(f->dir, "batch p.yaml --json --retry-quarantined --set write.l2.title=night2"), 3);
   expect_counts(f->dir, 4, 1, 0, 3, 0, 0, 1, 0);
 
+  /* bad.h5 with another (still bad) content: retried by itself, as
+   * "changed", and quarantined again */
+  cf_test_write_text(cf_test_path(f->dir, "in/bad.h5"), "still not an HDF5 file, but another one\n");
+  assert_int_equal(cli(f->dir, "batch p.yaml --json --set write.l2.title=night2"), 3);
+  expect_counts(f->dir, 4, 1, 0, 3, 0, 0, 1, 0);
+  expect_why(f->dir, 2, "changed");
+
   /* --force: everything */
   assert_int_equal(cli(f->dir, "batch p.yaml --json --force --set write.l2.title=night2"), 3);
   expect_counts(f->dir, 4, 4, 0, 0, 0, 3, 1, 0);
