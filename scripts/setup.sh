@@ -2,7 +2,8 @@
 # carbonflux set-up on Debian 12, as root: install the Debian packages that
 # are missing, build (warnings are errors), then
 #   setup.sh demo   run `carbonflux demo` on the embedded demo data, or
-#   setup.sh test   run the whole test suite, then again built with
+#   setup.sh test   run the whole test suite (with the one-node Slurm test,
+#                   tests/slurm_one_node.sh, about 30 s), then again built with
 #                   AddressSanitizer and UndefinedBehaviorSanitizer, then
 #                   the short run of each libFuzzer harness (fuzz/).
 # Nothing is downloaded but Debian packages; nothing is vendored.
@@ -18,7 +19,8 @@ PACKAGES="build-essential cmake pkg-config
   libnetcdf-dev netcdf-bin liblapacke-dev libopenblas-dev
   libyaml-dev libsqlite3-dev sqlite3 libplplot-dev plplot-driver-cairo libssl-dev
   python3-xarray python3-netcdf4 python3-h5py
-  libcmocka-dev chromium clang libclang-rt-14-dev libomp-14-dev"
+  libcmocka-dev chromium clang libclang-rt-14-dev libomp-14-dev
+  munge slurmctld slurmd slurm-client"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
