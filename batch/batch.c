@@ -71,25 +71,17 @@ static void yaml_quote(cf_strbuf *sb, const char *s) {
 /* Load the pipeline; with --inputs, load it once to learn which stage takes
  * the batch and again with that stage's paths set to the globs. */
 static int load_pipeline(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline **out) {
-  int rc = cf_pipeline_load(ctx, o->pipeline_path, o->sets, o->nsets, out);
-  if (rc || o->ninputs == 0) return rc;
-  cf_pipeline *p = *out;
-  if (p->batch_stage < 0) {
-    cf_pipeline_free(p);
-    *out = NULL;
-    return cf_error(ctx, CF_EINVAL, o->pipeline_path, "--inputs",
-                    "no stage of this pipeline takes a list of files, so --inputs has nothing to replace");
-  }
+  if (o->ninputs == 0) return cf_pipeline_load(ctx, o->pipeline_path, o->sets, o->nsets, out);
+  /* --inputs replaces the batch stage's files before validation, so the
+   * example input a shipped pipeline names need not exist */
   cf_strbuf sb;
   cf_strbuf_init(&sb);
-  cf_strbuf_printf(&sb, "%s.%s=[", p->stages[p->batch_stage].name, p->batch_option);
+  cf_strbuf_puts(&sb, CF_PIPELINE_SET_INPUTS "=[");
   for (int i = 0; i < o->ninputs; i++) {
     if (i) cf_strbuf_puts(&sb, ", ");
     yaml_quote(&sb, o->inputs[i]);
   }
   cf_strbuf_puts(&sb, "]");
-  cf_pipeline_free(p);
-  *out = NULL;
   char *set = cf_strbuf_take(&sb);
   const char **sets = calloc((size_t)o->nsets + 1, sizeof *sets);
   if (!set || !sets) {
@@ -99,7 +91,7 @@ static int load_pipeline(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline **out)
   }
   for (int i = 0; i < o->nsets; i++) sets[i] = o->sets[i];
   sets[o->nsets] = set;
-  rc = cf_pipeline_load(ctx, o->pipeline_path, sets, o->nsets + 1, out);
+  int rc = cf_pipeline_load(ctx, o->pipeline_path, sets, o->nsets + 1, out);
   free(sets);
   free(set);
   return rc;

@@ -109,7 +109,58 @@ static cf_yaml_node *empty_scalar(void) {
   return v;
 }
 
+/* "@inputs=VALUE" (CF_PIPELINE_SET_INPUTS, what `batch --inputs` gives)
+ * names no stage: it replaces the files of the batch stage, the first
+ * stage that sets an option taking several files (or else the first stage
+ * that has such an option), before anything is validated, so that the
+ * example input a shipped pipeline names need not exist. */
+static int stage_and_key_of_inputs(cf_ctx *ctx, cf_yaml_node *list, char **stage, char **key) {
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < list->n; i++) {
+      cf_yaml_node *t = cf_yaml_map_get(list->items[i], "type");
+      const cf_stage_def *def = t && t->kind == CF_YAML_SCALAR ? cf_stage_find(t->value) : NULL;
+      int nth = 1;
+      for (size_t j = 0; j < i && t; j++) { /* default names: type, type-2, ... */
+        cf_yaml_node *tj = cf_yaml_map_get(list->items[j], "type");
+        if (tj && tj->kind == CF_YAML_SCALAR && strcmp(tj->value, t->value) == 0) nth++;
+      }
+      for (const cf_option_spec *o = def ? def->options : NULL; o && o->name; o++) {
+        if (o->type != CF_OPT_INPUT_PATHS || (pass == 0 && !cf_yaml_map_get(list->items[i], o->name))) continue;
+        cf_yaml_node *nm = cf_yaml_map_get(list->items[i], "name");
+        char buf[300];
+        if (nm && nm->kind == CF_YAML_SCALAR)
+          snprintf(buf, sizeof buf, "%s", nm->value);
+        else if (nth > 1)
+          snprintf(buf, sizeof buf, "%s-%d", t->value, nth);
+        else
+          snprintf(buf, sizeof buf, "%s", t->value);
+        *stage = strdup(buf);
+        *key = strdup(o->name);
+        if (!*stage || !*key) return cf_error(ctx, CF_ENOMEM, "--inputs", "", "out of memory");
+        return CF_OK;
+      }
+    }
+  }
+  return cf_error(ctx, CF_EINVAL, "--inputs", "",
+                  "no stage of this pipeline takes a list of files, so --inputs has nothing to replace");
+}
+
 static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char *set) {
+  if (strncmp(set, CF_PIPELINE_SET_INPUTS "=", strlen(CF_PIPELINE_SET_INPUTS) + 1) == 0) {
+    char *stage = NULL, *key = NULL;
+    int rc = stage_and_key_of_inputs(ctx, list, &stage, &key);
+    size_t n = rc ? 0 : strlen(stage) + strlen(key) + strlen(set) + 2;
+    char *named = n ? malloc(n) : NULL;
+    if (!rc && !named) rc = cf_error(ctx, CF_ENOMEM, "--inputs", "", "out of memory");
+    if (!rc) {
+      snprintf(named, n, "%s.%s%s", stage, key, set + strlen(CF_PIPELINE_SET_INPUTS));
+      rc = apply_set(ctx, p, list, named);
+    }
+    free(named);
+    free(stage);
+    free(key);
+    return rc;
+  }
   const char *eq = strchr(set, '=');
   const char *dot = eq ? set + (eq - set) : NULL;
   while (dot && dot > set && *dot != '.') dot--;

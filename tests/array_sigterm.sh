@@ -34,7 +34,7 @@ simulate_small "$tmp/l0.h5" 7
 for i in 1 2 3 4 5 6 7 8; do cp "$tmp/l0.h5" "$tmp/in/f$i.h5"; done
 
 export CARBONFLUX="$cf" CF_PIPELINE="$repo/pipelines/lidar-l2.yaml" CF_INPUTS="$tmp/in/*.h5" \
-  CF_SET="ingest.lidar_l0.path=$tmp/in/*.h5 write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}" \
+  CF_SET="write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}" \
   CF_STATE_DIR="$tmp/state" CF_LOG_DIR="$tmp/log" CF_SCRATCH="$tmp/scratch" \
   SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_COUNT=1 SLURM_CPUS_PER_TASK=1
 log=$tmp/log/carbonflux-1-shard-0-of-1.jsonl

@@ -36,7 +36,7 @@ cat >"$tmp/env" <<EOF
 CARBONFLUX=$cf
 CF_PIPELINE=$repo/pipelines/lidar-l2.yaml
 CF_INPUTS=$tmp/in/*.h5
-CF_SET="ingest.lidar_l0.path=$tmp/in/*.h5 write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}"
+CF_SET="write.l2.path=$tmp/l2/{stem}_l2.nc write.quicklook.path=$tmp/ql/{stem}"
 CF_STATE_DIR=$tmp/state
 CF_LOG_DIR=$tmp/log
 CF_THREADS=1

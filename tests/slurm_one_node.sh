@@ -207,9 +207,7 @@ expected_gates=10
 export CARBONFLUX="$cf"
 export CF_PIPELINE="$repo/pipelines/lidar-l2.yaml"
 export CF_INPUTS="$in_dir/*.h5"
-# ingest.lidar_l0.path too: `batch --inputs` first loads the pipeline as it is,
-# whose own example input (lidar_l0.h5 beside it) does not exist
-export CF_SET="ingest.lidar_l0.path=$CF_INPUTS write.l2.path=$tmp/work/l2/{stem}_l2.nc write.quicklook.path=$tmp/work/ql/{stem}"
+export CF_SET="write.l2.path=$tmp/work/l2/{stem}_l2.nc write.quicklook.path=$tmp/work/ql/{stem}"
 export CF_STATE_DIR="$tmp/work/state"
 export CF_LOG_DIR="$tmp/work/logs"
 export CF_SCRATCH="$tmp/scratch" # the nodes' local scratch, here one more directory
@@ -252,7 +250,7 @@ check_shard_exits() { # check_shard_exits ARRAY_JOBID: shard 0 3:0 (the corrupt 
 array_jid=$(submit carbonflux-array.sbatch --array=0-2 --output="$tmp/work/slurm-%A_%a.out")
 status_jid=$(submit carbonflux-status.sbatch --dependency="afterany:$array_jid" \
   --output="$tmp/work/slurm-status-%j.out")
-single_jid=$(CF_SET="ingest.lidar_l0.path=$CF_INPUTS write.l2.path=$tmp/work/single/{stem}_l2.nc write.quicklook.path=$tmp/work/single/{stem}" \
+single_jid=$(CF_SET="write.l2.path=$tmp/work/single/{stem}_l2.nc write.quicklook.path=$tmp/work/single/{stem}" \
   CF_STATE_DIR="$tmp/work/state-single" submit carbonflux.sbatch --output="$tmp/work/slurm-single-%j.out")
 echo "slurm_one_node: submitted array $array_jid (3 shards), status job $status_jid after it, one job $single_jid"
 wait_jobs "$array_jid,$status_jid,$single_jid"

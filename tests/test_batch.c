@@ -373,6 +373,28 @@ static void dry_run_shard_items_summary(void **state) {
   assert_int_equal(cli(f->dir, "batch p.yaml --items 3:1"), 1);
 }
 
+/* --inputs on a shipped pipeline whose own example input does not exist
+ * (pipelines/lidar-l2.yaml names lidar_l0.h5 beside it): the files are
+ * replaced before validation, so the batch runs (it once stopped with
+ * "input file '.../pipelines/lidar_l0.h5' does not exist"). Three good
+ * inputs: three done, exit 0. */
+static void inputs_replace_a_missing_example(void **state) {
+  cf_test_dir *f = *state;
+  setup_batch(f->dir);
+  char args[4096];
+  snprintf(args, sizeof args,
+           "batch '%s/pipelines/lidar-l2.yaml' --json --inputs 'in/[abc].h5' --catalogue cat.sqlite "
+           "--set 'write.l2.path=%s/out/{stem}_l2.nc' --set 'write.quicklook.path=%s/out/{stem}'",
+           CF_SOURCE_DIR, f->dir, f->dir);
+  assert_int_equal(cli(f->dir, args), 0);
+  cf_json *j = stdout_json(f->dir);
+  const cf_json *c = cf_json_get(j, "counts");
+  assert_non_null(c);
+  assert_int_equal(num(c, "done"), 3);
+  cf_json_free(j);
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "_l2.nc"), 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(catalogue_decides_what_runs, cf_test_dir_setup, cf_test_dir_teardown),
@@ -380,6 +402,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(foreign_catalogue_version, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(json_logs_carry_run_and_item, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(dry_run_shard_items_summary, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(inputs_replace_a_missing_example, cf_test_dir_setup, cf_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, make_inputs, drop_inputs);
 }

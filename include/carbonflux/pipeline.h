@@ -38,7 +38,10 @@ typedef struct {
   char **outputs; /* paths written, in order; freed by cf_run_summary_free */
 } cf_run_summary;
 
-/* Load and validate. `sets` are "STAGE.KEY=VALUE" overrides (VALUE is YAML). */
+/* Load and validate. `sets` are "STAGE.KEY=VALUE" overrides (VALUE is YAML);
+ * CF_PIPELINE_SET_INPUTS "=VALUE" replaces the batch stage's files, whatever
+ * that stage is called (what `batch --inputs` gives). */
+#define CF_PIPELINE_SET_INPUTS "@inputs"
 int cf_pipeline_load(cf_ctx *ctx, const char *path, const char *const *sets, int nsets,
                      cf_pipeline **out);
 /* Same from text; relative paths resolve against `base_dir`. */
