@@ -37,6 +37,14 @@ int cf_par_owner(long index, long count, int size) {
   return (int)((long double)index * size / count);
 }
 
+/* cf_par_gather on one rank: a copy. */
+static int gather_one(cf_ctx *ctx, const void *buf, size_t len, void **all) {
+  *all = malloc(len + 1);
+  if (!*all) return cf_error(ctx, CF_ENOMEM, WHERE, "gather", "out of memory");
+  memcpy(*all, buf, len);
+  return CF_OK;
+}
+
 void cf_ctx_set_par(cf_ctx *ctx, cf_par *par) { ctx->par = par; }
 cf_par *cf_ctx_par(const cf_ctx *ctx) { return ctx ? ctx->par : NULL; }
 
@@ -108,12 +116,6 @@ int cf_par_bcast(cf_ctx *ctx, const cf_par *par, void *buf, size_t len, int root
   return CF_OK;
 }
 
-int cf_par_barrier(cf_ctx *ctx, const cf_par *par) {
-  if (!par || par->size == 1) return CF_OK;
-  int err = MPI_Barrier(MPI_COMM_WORLD);
-  return err == MPI_SUCCESS ? CF_OK : mpi_error(ctx, "MPI_Barrier", err);
-}
-
 int cf_par_send(cf_ctx *ctx, const cf_par *par, int dest, int tag, const void *buf, size_t len) {
   if (!par) return cf_error(ctx, CF_EINVAL, WHERE, "send", "one rank: nobody to send to");
   if (len > INT_MAX) return cf_error(ctx, CF_EINVAL, WHERE, "send", "message of %zu bytes too long", len);
@@ -151,12 +153,7 @@ int cf_par_recv(cf_ctx *ctx, const cf_par *par, int tag, int wait, int *src, voi
 
 int cf_par_gather(cf_ctx *ctx, const cf_par *par, const void *buf, size_t len, void **all) {
   *all = NULL;
-  if (!par) { /* launched without mpirun: the one-rank copy */
-    *all = malloc(len + 1);
-    if (!*all) return cf_error(ctx, CF_ENOMEM, WHERE, "gather", "out of memory");
-    memcpy(*all, buf, len);
-    return CF_OK;
-  }
+  if (!par) return gather_one(ctx, buf, len, all); /* launched without mpirun */
   int size = par->size, rank = par->rank;
   if (len > INT_MAX / (size_t)size) return cf_error(ctx, CF_EINVAL, WHERE, "gather", "%zu bytes a rank: too long", len);
   if (rank == 0) {
@@ -185,7 +182,6 @@ void cf_par_abort(cf_par *par, int code) {}
 int cf_par_rank(const cf_par *par) { return 0; }
 int cf_par_size(const cf_par *par) { return 1; }
 int cf_par_bcast(cf_ctx *ctx, const cf_par *par, void *buf, size_t len, int root) { return CF_OK; }
-int cf_par_barrier(cf_ctx *ctx, const cf_par *par) { return CF_OK; }
 int cf_par_send(cf_ctx *ctx, const cf_par *par, int dest, int tag, const void *buf, size_t len) {
   return cf_error(ctx, CF_EINVAL, WHERE, "send", "one rank: nobody to send to");
 }
@@ -195,10 +191,7 @@ int cf_par_recv(cf_ctx *ctx, const cf_par *par, int tag, int wait, int *src, voi
   return 0;
 }
 int cf_par_gather(cf_ctx *ctx, const cf_par *par, const void *buf, size_t len, void **all) {
-  *all = malloc(len + 1);
-  if (!*all) return cf_error(ctx, CF_ENOMEM, WHERE, "gather", "out of memory");
-  memcpy(*all, buf, len);
-  return CF_OK;
+  return gather_one(ctx, buf, len, all);
 }
 
 #endif

@@ -24,7 +24,7 @@
  * atexit handlers stay the parent's.
  *
  * Invariants:
- *   - every collective (cf_par_bcast, cf_par_barrier) is called by every
+ *   - every collective (cf_par_bcast, cf_par_gather) is called by every
  *     rank, in the same order, with the same sizes;
  *   - messages carry bytes only: the layouts are the callers' (fixed-width
  *     integers and doubles, the same on every node of a cluster).
@@ -68,8 +68,6 @@ int cf_par_owner(long index, long count, int size);
 /* Broadcast len bytes from `root` to every rank (any length: sent in
  * pieces below MPI's int counts). */
 int cf_par_bcast(cf_ctx *ctx, const cf_par *par, void *buf, size_t len, int root);
-/* All ranks wait for each other. */
-int cf_par_barrier(cf_ctx *ctx, const cf_par *par);
 
 /* Point to point, for reports to rank 0. Send len bytes to `dest` with a
  * tag (>= 0). */

@@ -15,7 +15,7 @@
  * One owner of shared state. Only rank 0 calls select and on_item: the
  * catalogue (SQLite) is opened by one process. Every other rank sends a
  * report per item (status, code, reason, outputs, time) and, when its share
- * is done, an end message. Rank 0 drains the reports that wait
+ * is done, an end message; whether it was cancelled is gathered after. Rank 0 drains the reports that wait
  * (MPI_Iprobe) after each of its own items, then blocks for the rest until
  * every rank has ended. A report longer than MPI's eager limit keeps its
  * sender waiting until rank 0 is between two items.
@@ -58,7 +58,7 @@ typedef struct {
   item_slot *slots;           /* rank 0: [nrun] */
   int nrun;
   int comm_rc;                /* first MPI failure */
-  int cancelled;              /* rank 0: some rank ended cancelled */
+  int cancelled;              /* rank 0: some rank was cancelled */
 } par_state;
 
 /* Rank 0: keep the report of item `pos` and hand it to the caller. */
@@ -98,10 +98,7 @@ static void on_item_here(void *user, const cf_item_report *r) {
 
 /* Rank 0: take one message; returns 1 for a rank's end, 0 for a report. */
 static int take(par_state *s, const char *msg, size_t len) {
-  if (len >= 1 && msg[0] == 'E') {
-    if (len >= 2 && msg[1]) s->cancelled = 1;
-    return 1;
-  }
+  if (len >= 1 && msg[0] == 'E') return 1;
   int32_t h[5];
   double secs;
   if (len < 1 + sizeof h + sizeof secs || msg[0] != 'R') return 0;
@@ -118,8 +115,14 @@ static int take(par_state *s, const char *msg, size_t len) {
     at += strnlen(at, (size_t)(end - at)) + 1;
   }
   int idx = h[1];
-  cf_item_report r = {idx,    s->p->nitems > 0 && idx < s->p->nitems ? s->p->items[idx] : NULL,
-                      (cf_item_status)h[2], h[3], reason, have, outs, secs};
+  cf_item_report r = {.index = idx,
+                      .path = s->p->nitems > 0 && idx >= 0 && idx < s->p->nitems ? s->p->items[idx] : NULL,
+                      .status = (cf_item_status)h[2],
+                      .code = h[3],
+                      .reason = reason,
+                      .noutputs = have,
+                      .outputs = outs,
+                      .seconds = secs};
   keep(s, h[0], &r);
   free(outs);
   return 0;
@@ -173,7 +176,7 @@ int cf_par_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opts, cf
     s.slots = calloc((size_t)nrun + 1, sizeof *s.slots);
     if (!s.slots) rc = cf_error(ctx, CF_ENOMEM, "mpi", "items", "out of memory");
   }
-  cf_run_options one = {0, 0, NULL, on_item_here, &s};
+  cf_run_options one = {.on_item = on_item_here, .user = &s};
   int cancelled = 0, ends = 0;
   for (int j = rank; j < nrun && !s.comm_rc && !rc; j += size) {
     if (cf_cancelled(ctx)) {
@@ -189,11 +192,14 @@ int cf_par_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opts, cf
     if (rank == 0 && drain(&s, 0, &ends, size - 1) < 0) s.comm_rc = CF_EINTERNAL;
     if (cancelled) break;
   }
-  if (rank != 0 && !s.comm_rc) {
-    char end[2] = {'E', (char)cancelled};
-    s.comm_rc = cf_par_send(ctx, par, 0, TAG_ITEMS, end, sizeof end);
-  }
+  if (rank != 0 && !s.comm_rc) s.comm_rc = cf_par_send(ctx, par, 0, TAG_ITEMS, "E", 1);
   if (rank == 0 && !s.comm_rc && drain(&s, 1, &ends, size - 1) < 0) s.comm_rc = CF_EINTERNAL;
+  /* which ranks were cancelled (a signal may reach some ranks only) */
+  int32_t mine_cancelled = cancelled;
+  int32_t *all = NULL;
+  if (!s.comm_rc && cf_par_gather(ctx, par, &mine_cancelled, sizeof mine_cancelled, (void **)&all)) s.comm_rc = CF_EINTERNAL;
+  for (int r = 0; all && r < size; r++) s.cancelled |= all[r] != 0;
+  free(all);
   /* rank 0 adds up, in list order, and tells every rank */
   int32_t res[7] = {0};
   if (rank == 0) {
