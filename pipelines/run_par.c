@@ -167,9 +167,7 @@ int cf_par_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opts, cf
   if (rank == 0)
     for (int it = first; it < last; it++)
       if (!opts || !opts->select || opts->select(opts->user, it, p->nitems > 0 ? p->items[it] : NULL)) list[nrun++] = it;
-  int32_t head[2] = {rc, nrun};
-  int crc = cf_par_bcast(ctx, par, head, sizeof head, 0);
-  nrun = head[1];
+  int crc = cf_par_bcast(ctx, par, &nrun, sizeof nrun, 0);
   if (!crc) crc = cf_par_bcast(ctx, par, list, (size_t)nrun * sizeof *list, 0);
   par_state s = {ctx, par, p, opts, 0, NULL, nrun, crc, 0};
   if (rank == 0 && !crc) {
@@ -200,8 +198,9 @@ int cf_par_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opts, cf
   if (!s.comm_rc && cf_par_gather(ctx, par, &mine_cancelled, sizeof mine_cancelled, (void **)&all)) s.comm_rc = CF_EINTERNAL;
   for (int r = 0; all && r < size; r++) s.cancelled |= all[r] != 0;
   free(all);
-  /* rank 0 adds up, in list order, and tells every rank */
-  int32_t res[7] = {0};
+  /* rank 0 adds up, in list order, and tells every rank: status, items,
+   * succeeded, rejected, failed, cancelled */
+  int32_t res[6] = {0};
   if (rank == 0) {
     int last_rc = CF_OK;
     for (int j = 0; j < nrun && s.slots; j++) {

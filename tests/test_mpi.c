@@ -41,7 +41,16 @@
 
 #define PYTHON "/usr/bin/python3" /* Debian's, with python3-netcdf4 */
 #define HELPER CF_SOURCE_DIR "/tests/flux_estimate_check.py"
-#define MPIRUN CF_MPIEXEC " --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -x LSAN_OPTIONS -x UBSAN_OPTIONS"
+/* In the sanitizer build the ranks run without LeakSanitizer: Open MPI
+ * 4.1 leaves about 120 kB in some 3,300 allocations at MPI_Finalize, most
+ * from components it has unloaded by then, whose frames LSan cannot name,
+ * so no suppression (tests/lsan.supp) can select them; setting
+ * mca_base_component_disable_dlclose did not name them. AddressSanitizer's
+ * other checks stay on in every rank, and the plain run of each test keeps
+ * the leak check on the same code paths but MPI's. */
+#define MPIRUN                                                                                   \
+  CF_MPIEXEC " --allow-run-as-root --oversubscribe -x ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 " \
+             "-x UBSAN_OPTIONS"
 
 static void sh(const char *cmd) {
   int st = system(cmd);
