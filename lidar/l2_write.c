@@ -207,8 +207,13 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
     /* CF history: each line starts with the UTC time of the change; the
      * input's file name is said here (quicklook titles read it back), not
      * in an attribute of its own, so that the same data under another
-     * name give the same product but for the run-specific attributes */
-    time_t now = time(NULL);
+     * name give the same product but for the run-specific attributes;
+     * SOURCE_DATE_EPOCH (reproducible-builds.org) replaces the clock, so
+     * that a rerun can be compared byte for byte (the batch crash test) */
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    char *sde_end = NULL;
+    long long sde_v = sde && *sde ? strtoll(sde, &sde_end, 10) : -1;
+    time_t now = sde_end && !*sde_end && sde_v >= 0 ? (time_t)sde_v : time(NULL);
     struct tm tm;
     char when[32] = "1970-01-01T00:00:00Z";
     if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);

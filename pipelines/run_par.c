@@ -74,8 +74,9 @@ static void keep(par_state *s, int pos, const cf_item_report *r) {
     if ((sl->outputs[k] = strdup(r->outputs[k])) != NULL) sl->noutputs++;
 }
 
-/* A report as bytes: 'R', int32 pos, index, status, code, noutputs, double
- * seconds, then the reason and each output, each ended by '\0'. */
+/* A report as bytes: 'R', int32 pos, index, status, code, noutputs,
+ * stages_done, double seconds, then the reason, the stage (empty: none) and
+ * each output, each ended by '\0'. */
 static void on_item_here(void *user, const cf_item_report *r) {
   par_state *s = user;
   if (cf_par_rank(s->par) == 0) {
@@ -84,11 +85,12 @@ static void on_item_here(void *user, const cf_item_report *r) {
   }
   cf_strbuf sb;
   cf_strbuf_init(&sb);
-  int32_t h[5] = {s->pos, r->index, (int32_t)r->status, r->code, r->noutputs};
+  int32_t h[6] = {s->pos, r->index, (int32_t)r->status, r->code, r->noutputs, r->stages_done};
   cf_strbuf_putn(&sb, "R", 1);
   cf_strbuf_putn(&sb, (const char *)h, sizeof h);
   cf_strbuf_putn(&sb, (const char *)&r->seconds, sizeof r->seconds);
   cf_strbuf_putn(&sb, r->reason ? r->reason : "", strlen(r->reason ? r->reason : "") + 1);
+  cf_strbuf_putn(&sb, r->stage ? r->stage : "", strlen(r->stage ? r->stage : "") + 1);
   for (int k = 0; k < r->noutputs; k++) cf_strbuf_putn(&sb, r->outputs[k], strlen(r->outputs[k]) + 1);
   int rc = sb.failed ? cf_error(s->ctx, CF_ENOMEM, "mpi", "report", "out of memory")
                      : cf_par_send(s->ctx, s->par, 0, TAG_ITEMS, cf_strbuf_str(&sb), sb.len);
@@ -99,7 +101,7 @@ static void on_item_here(void *user, const cf_item_report *r) {
 /* Rank 0: take one message; returns 1 for a rank's end, 0 for a report. */
 static int take(par_state *s, const char *msg, size_t len) {
   if (len >= 1 && msg[0] == 'E') return 1;
-  int32_t h[5];
+  int32_t h[6];
   double secs;
   if (len < 1 + sizeof h + sizeof secs || msg[0] != 'R') return 0;
   memcpy(h, msg + 1, sizeof h);
@@ -107,6 +109,8 @@ static int take(par_state *s, const char *msg, size_t len) {
   const char *at = msg + 1 + sizeof h + sizeof secs, *end = msg + len;
   const char *reason = at;
   at += strnlen(at, (size_t)(end - at)) + 1;
+  const char *stage = at < end ? at : "";
+  if (at < end) at += strnlen(at, (size_t)(end - at)) + 1;
   int n = h[4] > 0 ? h[4] : 0;
   const char **outs = calloc((size_t)n + 1, sizeof *outs);
   int have = 0;
@@ -122,7 +126,9 @@ static int take(par_state *s, const char *msg, size_t len) {
                       .reason = reason,
                       .noutputs = have,
                       .outputs = outs,
-                      .seconds = secs};
+                      .seconds = secs,
+                      .stage = stage[0] ? stage : NULL,
+                      .stages_done = h[5]};
   keep(s, h[0], &r);
   free(outs);
   return 0;
