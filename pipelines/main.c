@@ -1053,9 +1053,9 @@ int main(int argc, char **argv) {
     omp_set_num_threads(threads);
   }
 
-  /* under MPI, `run` and `flux` spread their work over the ranks; every
-   * other command runs on rank 0 alone (the others wait for its code) */
-  if (cf_par_rank(par) > 0 && strcmp(cmd, "run") && strcmp(cmd, "flux"))
+  /* under MPI, `run`, `batch` and `flux` spread their work over the ranks;
+   * every other command runs on rank 0 alone (the others wait for its code) */
+  if (cf_par_rank(par) > 0 && strcmp(cmd, "run") && strcmp(cmd, "batch") && strcmp(cmd, "flux"))
     cf_log(ctx, CF_LOG_DEBUG, "rank %d: '%s' runs on rank 0 alone", cf_par_rank(par), cmd);
   else if (!strcmp(cmd, "run"))
     code = cmd_run(ctx, nrest, rest);

@@ -6,7 +6,9 @@
  *
  * (1) A lidar batch: three simulated L0 files through the shipped
  *     lidar-l2 pipeline (`carbonflux run`): three L2 files and their
- *     quicklooks, whichever rank made them.
+ *     quicklooks, whichever rank made them; then `carbonflux batch` over 2
+ *     ranks twice: rank 0's catalogue records the three items the first
+ *     night and skips them the second.
  * (2) A flux estimate (`carbonflux flux estimate`) on simulated scans
  *     whose sweeps make four jackknife blocks: the inversion's normal
  *     equations are accumulated by piece on up to four ranks and added in
@@ -144,6 +146,31 @@ static void test_lidar_batch(void **state) {
     snprintf(out, sizeof out, "%s/run%d/out", f->dir, ranks[r]);
     assert_int_equal(cf_test_count_entries(out, "_l2.nc"), 3);
     assert_int_equal(cf_test_count_entries(out, ".part"), 0);
+  }
+  /* the nightly batch over 2 ranks: rank 0 owns the catalogue and records
+   * all three items, whichever rank ran them; the same outputs; a second
+   * night finds nothing new (and no rank waits for work forever) */
+  char bdir[1100];
+  snprintf(bdir, sizeof bdir, "%s/run8", f->dir); /* "run8": a folder of its own, named like the others */
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/pipelines/lidar-l2.yaml' '%s/p.yaml'", bdir, CF_SOURCE_DIR, bdir);
+  sh(cmd);
+  for (int night = 0; night < 2; night++) {
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && " MPIRUN " --output-filename '%s/batch%d' -n 2 '%s' batch p.yaml "
+             "--set ingest.lidar_l0.path='../in/*.h5' --catalogue cat.sqlite > '%s/batch%d.log' 2>&1",
+             bdir, f->dir, night, CF_CLI, f->dir, night);
+    sh(cmd);
+  }
+  char path[1200];
+  snprintf(path, sizeof path, "%s/batch0/1/rank.0/stdout", f->dir);
+  assert_true(cf_test_file_contains(path, "ran: 3 done, 0 quarantined, 0 failed"));
+  snprintf(path, sizeof path, "%s/batch1/1/rank.0/stdout", f->dir);
+  assert_true(cf_test_file_contains(path, "3 skipped (unchanged)"));
+  for (int k = 0; k < 7; k++) {
+    char ref[CF_SHA256_HEX_LEN], h[CF_SHA256_HEX_LEN];
+    hash_of(f->dir, 0, names[k], ref);
+    hash_of(f->dir, 8, names[k], h);
+    assert_string_equal(ref, h);
   }
   /* j % N: with 2 ranks item 2 of 3 (j = 1) ran on rank 1, item 3 on rank 0 */
   assert_true(rank_said(f->dir, "lidar", 2, 1, "item 2 of 3"));
