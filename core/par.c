@@ -24,10 +24,12 @@ static long env_long(const char *name) {
   return v ? strtol(v, NULL, 10) : 0;
 }
 
-int cf_par_launched(void) {
-  if (getenv("OMPI_COMM_WORLD_SIZE")) return 1;
-  if (env_long("PMI_SIZE") > 1) return 1;
-  return getenv("PMIX_RANK") && env_long("SLURM_STEP_NUM_TASKS") > 1;
+long cf_par_launched(void) {
+  long n = env_long("OMPI_COMM_WORLD_SIZE");
+  if (n > 0) return n;
+  if ((n = env_long("PMI_SIZE")) > 1) return n;
+  if (getenv("PMIX_RANK") && (n = env_long("SLURM_STEP_NUM_TASKS")) > 1) return n;
+  return 0;
 }
 
 int cf_par_owner(long index, long count, int size) {

@@ -38,11 +38,11 @@
 
 typedef struct cf_par cf_par;
 
-/* Nonzero when this process was started by an MPI launcher (Open MPI's
- * mpirun: OMPI_COMM_WORLD_SIZE; srun with more than one task: PMI_SIZE,
- * or PMIX_RANK and SLURM_STEP_NUM_TASKS), so that a plain run never
- * initialises MPI. */
-int cf_par_launched(void);
+/* The number of ranks an MPI launcher started (Open MPI's mpirun:
+ * OMPI_COMM_WORLD_SIZE; srun with more than one task: PMI_SIZE, or
+ * PMIX_RANK and SLURM_STEP_NUM_TASKS), 0 when none did, so that a plain
+ * run never initialises MPI. */
+long cf_par_launched(void);
 /* Nonzero when this build has MPI. */
 int cf_par_available(void);
 

@@ -934,7 +934,8 @@ int main(int argc, char **argv) {
   /* MPI only when an MPI launcher started us: a plain run never touches it
    * (core/par.h). Initialised before anything else, as MPI asks. */
   cf_par *par = NULL;
-  if (cf_par_launched()) {
+  long launched = cf_par_launched();
+  if (launched > 1 || (launched == 1 && cf_par_available())) {
     if (!cf_par_available()) {
       fprintf(stderr, "carbonflux: started by an MPI launcher with several ranks, but built without MPI "
                       "(configure with -DCF_MPI=ON and libopenmpi-dev installed); every rank would do the whole "
