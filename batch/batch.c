@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "core/par.h"
 #include "core/strbuf.h"
 #include "pipelines/pipeline_internal.h"
+#include "pipelines/run_par.h"
 
 static void utc_now(char out[32]) {
   struct timespec ts;
@@ -351,6 +353,18 @@ static void report_counts(cf_ctx *ctx, const cf_batch_result *r) {
                "seconds", secs, "exit_code", v[8], (const char *)NULL);
 }
 
+/* Rank 0 under MPI, when it ends without running items: the other ranks
+ * wait in cf_par_run_items, so it runs none with them. */
+static int select_none(void *user, int index, const char *path) { return 0; }
+
+static void release_workers(cf_ctx *ctx, cf_pipeline *p) {
+  if (!p || cf_par_size(cf_ctx_par(ctx)) == 1) return;
+  cf_run_options none = {.select = select_none};
+  cf_run_summary sum;
+  cf_par_run_items(ctx, p, &none, &sum);
+  cf_run_summary_free(&sum);
+}
+
 static int run_batch(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline *p, cf_catalogue *cat, const char *pipe_sha,
                      char *settings, const char *settings_sha, cf_batch_result *r) {
   char host[256] = "";
@@ -358,13 +372,18 @@ static int run_batch(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline *p, cf_cat
   cf_cat_run_start start = {r->run_id, r->started, host, o->argv, (long)getpid(), o->pipeline_path, pipe_sha,
                             settings, settings_sha, cf_version()};
   int rc = cf_cat_run_begin(ctx, cat, &start);
-  if (rc) return rc;
+  if (rc) return release_workers(ctx, p), rc;
   double t0 = now_seconds();
   run_state s = {ctx, cat, r};
   cf_run_options ro = {o->first, o->last, on_select, on_item, &s, on_start};
   cf_run_summary sum;
-  if (r->counts.to_run) cf_pipeline_run_items(ctx, p, &ro, &sum);
-  else memset(&sum, 0, sizeof sum);
+  /* over the ranks of an MPI run (their items' reports come back to
+   * on_item here); with other ranks waiting, even for nothing */
+  if (r->counts.to_run || cf_par_size(cf_ctx_par(ctx)) > 1) {
+    if (cf_par_run_items(ctx, p, &ro, &sum) == CF_EINTERNAL) r->catalogue_failed = 1; /* MPI failed: exit 2 */
+  } else {
+    memset(&sum, 0, sizeof sum);
+  }
   if (sum.cancelled && !r->counts.cancelled) r->counts.cancelled = 1;
   cf_run_summary_free(&sum);
   r->counts.seconds = now_seconds() - t0;
@@ -380,8 +399,26 @@ static int run_batch(cf_ctx *ctx, const cf_batch_opts *o, cf_pipeline *p, cf_cat
   return CF_OK;
 }
 
+/* Under MPI the ranks other than 0 only run items (README, "Running on
+ * several nodes (MPI)"): rank 0 alone opens the catalogue, decides what is
+ * new, records and reports; the others load the same pipeline (the same
+ * sorted items) and run the share cf_par_run_items hands them. */
+static int run_worker(cf_ctx *ctx, const cf_batch_opts *o, cf_batch_result *r) {
+  cf_pipeline *p = NULL;
+  int rc = load_pipeline(ctx, o, &p);
+  if (rc) return rc;
+  cf_run_options ro = {.first = o->first, .last = o->last};
+  cf_run_summary sum;
+  rc = cf_par_run_items(ctx, p, &ro, &sum);
+  r->counts.exit_code = sum.failed || sum.cancelled ? 2 : sum.rejected ? 3 : 0;
+  cf_run_summary_free(&sum);
+  cf_pipeline_free(p);
+  return rc == CF_EINTERNAL ? rc : CF_OK;
+}
+
 int cf_batch_run(cf_ctx *ctx, const cf_batch_opts *o, cf_batch_result *r) {
   memset(r, 0, sizeof *r);
+  if (cf_par_rank(cf_ctx_par(ctx)) > 0) return run_worker(ctx, o, r);
   make_run_id(r->run_id, sizeof r->run_id);
   utc_now(r->started);
   int rc = cf_log_set_field(ctx, "run_id", r->run_id);
@@ -411,7 +448,8 @@ int cf_batch_run(cf_ctx *ctx, const cf_batch_opts *o, cf_batch_result *r) {
   }
   if (!rc) rc = select_items(ctx, cat, o, p, pipe_sha, settings_sha, r);
   if (!rc && o->dry_run) r->counts.exit_code = 0;
-  else if (!rc) rc = run_batch(ctx, o, p, cat, pipe_sha, settings, settings_sha, r);
+  if (!rc && !o->dry_run) rc = run_batch(ctx, o, p, cat, pipe_sha, settings, settings_sha, r);
+  else release_workers(ctx, p);
   cf_cat_close(cat);
   free(settings);
   cf_pipeline_free(p);

@@ -50,8 +50,28 @@ if(CF_BUILD_TESTS)
   endif()
 endif()
 
-# Open MPI is optional (multi-node batch); detected, not required.
-find_package(MPI COMPONENTS C QUIET)
-if(MPI_C_FOUND)
-  message(STATUS "carbonflux: MPI found (multi-node batch available)")
+# Open MPI is optional (README, "Running on several nodes (MPI)"). CF_MPI:
+# AUTO uses it when find_package finds it, ON requires it, OFF never looks.
+# Only core/par.c includes mpi.h and sees CF_HAVE_MPI (set in CMakeLists.txt):
+# the rest of the library calls core/par.h, which is the one-rank identity
+# without MPI, so both builds compile the same code everywhere else.
+set(CF_MPI AUTO CACHE STRING "Build with MPI: AUTO (if found), ON (required) or OFF")
+set_property(CACHE CF_MPI PROPERTY STRINGS AUTO ON OFF)
+set(CF_HAVE_MPI OFF)
+if(NOT CF_MPI STREQUAL "OFF")
+  if(CF_MPI STREQUAL "ON")
+    find_package(MPI COMPONENTS C)
+    if(NOT MPI_C_FOUND)
+      message(FATAL_ERROR "CF_MPI=ON but MPI for C was not found. On Debian 12: "
+                          "apt-get install libopenmpi-dev openmpi-bin (or configure with -DCF_MPI=OFF)")
+    endif()
+  else()
+    find_package(MPI COMPONENTS C QUIET)
+  endif()
+  if(MPI_C_FOUND)
+    set(CF_HAVE_MPI ON)
+    message(STATUS "carbonflux: MPI ${MPI_C_VERSION} (multi-node runs available; mpiexec ${MPIEXEC_EXECUTABLE})")
+  else()
+    message(STATUS "carbonflux: MPI not found, building the one-rank version")
+  endif()
 endif()

@@ -35,6 +35,7 @@ struct cf_ctx {
   int threads;
   int no_overwrite; /* 0 (the default): outputs may be replaced */
   int no_isolation; /* 0 (the default): each item in a child process */
+  struct cf_par *par; /* the ranks the work may spread over (core/par.h); NULL: one */
 };
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "batch/batch.h"
 #include "batch/status.h"
+#include "core/par.h"
 
 /* "I:J" or "K/N" as two non-negative integers. */
 static int two_ints(const char *s, char sep, int *a, int *b) {
@@ -64,6 +65,8 @@ int cf_cli_batch(cf_ctx *ctx, int argc, char **argv, const char *cmdline, char *
   if (rc) {
     cf_log_error_list(ctx);
     code = exit_for(rc);
+  } else if (cf_par_rank(cf_ctx_par(ctx)) > 0) {
+    code = 0; /* an MPI worker: rank 0 reports, and its code is every rank's */
   } else if (o.dry_run) {
     for (int i = 0; i < r.nitems; i++) {
       const cf_batch_item *it = &r.items[i];

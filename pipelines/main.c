@@ -12,6 +12,7 @@
  */
 #include <omp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "carbonflux/pipeline.h"
 #include "core/fsutil.h"
 #include "core/isolate.h"
+#include "core/par.h"
 #include "core/strbuf.h"
 #include "ingest/library_log.h"
 #include "lidar/l2_write.h"
@@ -35,6 +37,7 @@
 #include "pipelines/cli_batch.h"
 #include "pipelines/cli_sink_report.h"
 #include "pipelines/pipeline_internal.h"
+#include "pipelines/run_par.h"
 #include "sink/audit/audit.h"
 #include "sink/issuance/ledger.h"
 #include "sink/issuance/report.h"
@@ -376,8 +379,12 @@ static int cmd_run(cf_ctx *ctx, int argc, char **argv) {
     return EXIT_OK;
   }
   cf_run_summary s;
-  cf_pipeline_run(ctx, p, &s);
-  report_summary(ctx, &s);
+  /* under mpirun the items spread over the ranks (pipelines/run_par.c) */
+  if (cf_par_run_items(ctx, p, NULL, &s) == CF_EINTERNAL && cf_ctx_par(ctx)) {
+    cf_log_error_chain(ctx);
+    cf_par_abort(cf_ctx_par(ctx), EXIT_PROCESSING); /* other ranks may wait for this one */
+  }
+  if (cf_par_rank(cf_ctx_par(ctx)) == 0) report_summary(ctx, &s);
   int code = exit_for_summary(&s);
   cf_run_summary_free(&s);
   cf_pipeline_free(p);
@@ -924,6 +931,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "carbonflux: out of memory\n");
     return EXIT_PROCESSING;
   }
+  /* MPI only when an MPI launcher started us: a plain run never touches it
+   * (core/par.h). Initialised before anything else, as MPI asks. */
+  cf_par *par = NULL;
+  long launched = cf_par_launched();
+  if (launched > 1 || (launched == 1 && cf_par_available())) {
+    if (!cf_par_available()) {
+      fprintf(stderr, "carbonflux: started by an MPI launcher with several ranks, but built without MPI "
+                      "(configure with -DCF_MPI=ON and libopenmpi-dev installed); every rank would do the whole "
+                      "work and write the same files\n");
+      cf_ctx_destroy(ctx);
+      return EXIT_USAGE;
+    }
+    if (cf_par_init(ctx, &argc, &argv, &par)) {
+      cf_log_error_chain(ctx);
+      cf_ctx_destroy(ctx);
+      return EXIT_PROCESSING;
+    }
+    cf_ctx_set_par(ctx, par);
+  }
   /* cancellation from the first moment: a scheduler's SIGTERM during
    * argument parsing stops the run cleanly, like one during the work */
   g_ctx = ctx;
@@ -1010,12 +1036,16 @@ int main(int argc, char **argv) {
     goto out;
   }
 
-  cf_set_log_level(ctx, quiet ? CF_LOG_ERROR : verbose ? CF_LOG_DEBUG : CF_LOG_INFO);
+  /* under MPI the other ranks say only what goes wrong (or all with -v):
+   * rank 0 reports the run */
+  cf_set_log_level(ctx, quiet ? CF_LOG_ERROR : verbose ? CF_LOG_DEBUG : cf_par_rank(par) ? CF_LOG_WARN : CF_LOG_INFO);
   cf_set_log_format(ctx, json ? CF_LOG_JSON : CF_LOG_TEXT);
   cf_set_overwrite(ctx, !no_overwrite);
   cf_library_log_route(ctx);
   static cf_progress_term_state bar;
-  if (!quiet && json)
+  if (cf_par_rank(par) > 0)
+    ; /* one progress report: rank 0's */
+  else if (!quiet && json)
     cf_set_progress(ctx, cf_progress_json, ctx);
   else if (!quiet && isatty(fileno(stderr)))
     cf_set_progress(ctx, cf_progress_term, &bar);
@@ -1024,7 +1054,11 @@ int main(int argc, char **argv) {
     omp_set_num_threads(threads);
   }
 
-  if (!strcmp(cmd, "run"))
+  /* under MPI, `run`, `batch` and `flux` spread their work over the ranks;
+   * every other command runs on rank 0 alone (the others wait for its code) */
+  if (cf_par_rank(par) > 0 && strcmp(cmd, "run") && strcmp(cmd, "batch") && strcmp(cmd, "flux"))
+    cf_log(ctx, CF_LOG_DEBUG, "rank %d: '%s' runs on rank 0 alone", cf_par_rank(par), cmd);
+  else if (!strcmp(cmd, "run"))
     code = cmd_run(ctx, nrest, rest);
   else if (!strcmp(cmd, "stages"))
     code = cmd_stages(ctx, nrest, rest);
@@ -1049,6 +1083,12 @@ int main(int argc, char **argv) {
   else
     printf("carbonflux %s\n", cf_version());
 out:
+  if (par) { /* the same exit code on every rank: rank 0's */
+    int32_t c = code;
+    if (cf_par_bcast(ctx, par, &c, sizeof c, 0) == CF_OK) code = c;
+    cf_ctx_set_par(ctx, NULL);
+    cf_par_finalize(par);
+  }
   free(rest);
   cf_library_log_unroute();
   g_ctx = NULL;

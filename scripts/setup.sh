@@ -20,7 +20,7 @@ PACKAGES="build-essential cmake pkg-config
   libyaml-dev libsqlite3-dev sqlite3 libplplot-dev plplot-driver-cairo libssl-dev
   python3-xarray python3-netcdf4 python3-h5py
   libcmocka-dev chromium clang libclang-rt-14-dev libomp-14-dev
-  munge slurmctld slurmd slurm-client"
+  munge slurmctld slurmd slurm-client libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

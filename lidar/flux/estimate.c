@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/par.h"
 #include "core/sha256.h"
 #include "lidar/flux/boundary_layer.h"
 #include "lidar/flux/estimate_internal.h"
@@ -525,7 +526,8 @@ int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const cha
   cf_flux_result r;
   memset(&r, 0, sizeof r);
   if (!rc) rc = cf_flux_estimate(ctx, &set, &src, o, &r);
-  if (!rc) rc = cf_flux_write_outputs(ctx, &r, outdir);
+  /* under MPI every rank has the same result (estimate_inversion.c, "Ranks"); one writes it */
+  if (!rc && cf_par_rank(cf_ctx_par(ctx)) == 0) rc = cf_flux_write_outputs(ctx, &r, outdir);
   cf_flux_result_free(&r); /* borrows names from src: free first */
   cf_flux_sources_free(&src);
   cf_l2_set_free(&set);

@@ -179,7 +179,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
 
 /* `carbonflux flux estimate`: read the L2 files (one site) and the
  * sources layer (layer NULL: the first), estimate, write the outputs into
- * outdir. Codes as cf_flux_estimate, plus the readers' CF_ENOENT. */
+ * outdir. Codes as cf_flux_estimate, plus the readers' CF_ENOENT. With
+ * ranks on the context (core/par.h) every rank calls it: the inversion's
+ * rows are spread over them, every rank gets the same result, rank 0
+ * alone writes it. */
 int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
                 const char *sources_layer, const cf_flux_opts *o, const char *outdir);
 

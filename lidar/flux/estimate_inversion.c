@@ -44,14 +44,36 @@
  *
  * Determinism: rows are computed on OpenMP threads, each alone; blocks of
  * BLOCK rows are accumulated in observation order, block sums added in
+ * index order.
+ *
+ * Ranks (MPI; README, "Running on several nodes (MPI)"). Every pass (the
+ * stability choice, the first and the second solve) cuts the observations
+ * into the same nb pieces: the jackknife blocks, contiguous runs of sweeps,
+ * a number fixed by the data and the settings, never by the ranks. Each
+ * piece's normal equations are accumulated from zero (cf_inv_reset), in
+ * observation order, and the total is ((S_0 + S_1) + S_2) + ... in piece
+ * order. Piece b is computed by rank cf_par_owner(b, nb, N) alone (so only
+ * it evaluates the plumes of its rows), then broadcast from it (share_sums);
+ * every rank adds the pieces in the same order and solves the same
+ * equations, so x, P and everything after them have the same bits for 1, 2,
+ * 4 or any N ranks, and a one-process run is the same computation with one
+ * owner. A plain MPI_Reduce of per-rank partial sums would not be: each
+ * partition rounds differently. The first solve's kept rows stay with
+ * their owner, the only rank that needs them in the second solve; their
+ * residuals (three numbers a row) are broadcast per piece, so that every
+ * rank estimates the model error from all of them in observation order.
+ * At most nb ranks have work in an inversion (jackknife_blocks, default 8;
+ * one piece when the jackknife is off); the rest wait in the broadcasts.
  */
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/par.h"
 #include "lidar/flux/estimate_internal.h"
 #include "lidar/flux/inversion.h"
 
@@ -74,12 +96,56 @@ typedef struct {
   int nt;
   int *row_ptr, *col; /* the kept rows as CSR: [BLOCK + 1], [BLOCK * n] */
   double *val;        /* [BLOCK * n] */
-  /* the first solve's rows (observations 0, 3, 6, ...) as CSR, kept for
-   * the second: row k is observation 3 k; NULL before the first solve */
-  long n_first, *first_ptr;
-  int *first_col;
+  /* the first solve's rows (observations 0, 3, 6, ...), kept for the
+   * second: row k is observation 3 k, its values first_val[first_at[k] ..
+   * + first_len[k]] (first_at[k] < 0: another rank's row); NULL before the
+   * first solve */
+  long n_first, *first_at;
+  int *first_len, *first_col;
   double *first_val;
+  /* the pieces (see Ranks above) */
+  const cf_par *par;
+  int nb, rank;
 } inv_ws;
+
+/* The sweeps of piece b: [*s0, *s1). */
+static void piece_sweeps(const inv_ws *ws, int b, int *s0, int *s1) {
+  *s0 = (int)((long)b * ws->st->n_sweeps / ws->nb);
+  *s1 = (int)((long)(b + 1) * ws->st->n_sweeps / ws->nb);
+}
+
+static int mine(const inv_ws *ws, int b) { return cf_par_owner(b, ws->nb, cf_par_size(ws->par)) == ws->rank; }
+
+/* Every piece's sums from its owner to every rank (sums[b], b < nb; the
+ * owner's rc and `count[b]` travel with them), then sums[nb] = their total
+ * in piece order and the plan's sums := it. Called by every rank, with the
+ * rank's own status: a failure anywhere is a failure everywhere (the
+ * same status on every rank; the message is in the owner's log). */
+static int share_sums(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, cf_inv_sums *sums, long *count, int rc) {
+  size_t n = (size_t)ws->st->n;
+  int any = CF_OK;
+  for (int b = 0; b < ws->nb; b++) {
+    int owner = cf_par_owner(b, ws->nb, cf_par_size(ws->par));
+    int64_t head[3] = {owner == ws->rank ? rc : 0, sums[b].n_obs, count ? count[b] : 0};
+    int crc = cf_par_bcast(ctx, ws->par, head, sizeof head, owner);
+    if (crc) return crc;
+    if (head[0] && !any) any = (int)head[0];
+    if (any) continue; /* every rank saw the same headers: all skip alike */
+    sums[b].n_obs = head[1];
+    if (count) count[b] = head[2];
+    crc = cf_par_bcast(ctx, ws->par, sums[b].hrh, n * n * sizeof *sums[b].hrh, owner);
+    if (!crc) crc = cf_par_bcast(ctx, ws->par, sums[b].hrd, n * sizeof *sums[b].hrd, owner);
+    if (!crc) crc = cf_par_bcast(ctx, ws->par, &sums[b].sumsq, sizeof sums[b].sumsq, owner);
+    if (crc) return crc;
+  }
+  if (any) return rc ? rc : cf_error(ctx, any, CF_FLUX_WHERE, "inversion", "another rank failed (see its log)");
+  cf_inv_sums *total = &sums[ws->nb];
+  memset(total->hrh, 0, n * n * sizeof *total->hrh);
+  memset(total->hrd, 0, n * sizeof *total->hrd);
+  total->sumsq = 0, total->n_obs = 0;
+  for (int b = 0; b < ws->nb; b++) cf_inv_sums_add(total, &sums[b]);
+  return cf_inv_set_sums(ctx, plan, total, NULL);
+}
 
 #define FIRST_EVERY 3 /* the first solve's subsample */
 
@@ -107,13 +173,37 @@ static void rows_of(inv_ws *ws, const long *idx, int m) {
   for (int i = 0; i < m; i++) {
     double *row = ws->H + (size_t)i * n;
     long k = idx[i] / FIRST_EVERY;
-    if (ws->first_ptr && idx[i] % FIRST_EVERY == 0 && k < ws->n_first) {
+    if (ws->first_at && idx[i] % FIRST_EVERY == 0 && k < ws->n_first && ws->first_at[k] >= 0) {
       memset(row, 0, n * sizeof *row);
-      for (long q = ws->first_ptr[k]; q < ws->first_ptr[k + 1]; q++) row[ws->first_col[q]] = ws->first_val[q];
+      for (long q = ws->first_at[k]; q < ws->first_at[k] + ws->first_len[k]; q++) row[ws->first_col[q]] = ws->first_val[q];
     } else {
       cf_flux_jacobian_row(ws->st, ws->met, &ws->obs[idx[i]], row);
     }
   }
+}
+
+/* Piece b's observations 0, every, 2 every, ... (those of its sweeps) with
+ * their stated noise, from zero, into sums[b]; after each block of rows,
+ * kept(idx, m, user) if given (the first solve keeps the rows). */
+typedef int (*rows_kept_fn)(cf_ctx *ctx, inv_ws *ws, const long *idx, int m, void *user);
+static int accumulate_piece(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, int b, long every, cf_inv_sums *sums,
+                            rows_kept_fn kept, void *user) {
+  long idx[BLOCK];
+  int s0, s1, m = 0, rc = CF_OK;
+  piece_sweeps(ws, b, &s0, &s1);
+  cf_inv_reset(plan);
+  for (long i = 0; i < ws->n_obs && !rc; i += every) {
+    if (ws->obs[i].sweep >= s0 && ws->obs[i].sweep < s1) idx[m++] = i;
+    if (m == BLOCK || (i + every >= ws->n_obs && m > 0)) {
+      rows_of(ws, idx, m);
+      for (int k = 0; k < m; k++) ws->y[k] = ws->obs[idx[k]].y, ws->s[k] = ws->obs[idx[k]].sigma;
+      rc = accumulate_rows(ctx, ws, plan, m, NULL);
+      if (!rc && kept) rc = kept(ctx, ws, idx, m, user);
+      m = 0;
+    }
+  }
+  if (!rc) cf_inv_get_sums(plan, &sums[b]);
+  return rc;
 }
 
 /* Prediction of row i: total H x and the emission part. */
@@ -130,75 +220,105 @@ typedef struct {
   long n_plume, n_clear;
 } model_error_est;
 
+/* The first solve's rows as the pieces make them: row k's values at
+ * cols/vals[at[k] .. + len[k]]. */
+typedef struct {
+  long *at;
+  int *len, *cols;
+  double *vals;
+  long nnz, cap;
+} kept_rows;
+
+static int keep_rows(cf_ctx *ctx, inv_ws *ws, const long *idx, int m, void *user) {
+  kept_rows *kr = user;
+  long add = ws->row_ptr[m];
+  if (kr->nnz + add > kr->cap) {
+    long cap = 2 * (kr->nnz + add) + 1024;
+    int *c2 = realloc(kr->cols, (size_t)cap * sizeof *c2);
+    if (c2) kr->cols = c2;
+    double *v2 = c2 ? realloc(kr->vals, (size_t)cap * sizeof *v2) : NULL;
+    if (v2) kr->vals = v2;
+    if (!c2 || !v2) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory for %ld values", cap);
+    kr->cap = cap;
+  }
+  memcpy(kr->cols + kr->nnz, ws->col, (size_t)add * sizeof *kr->cols);
+  memcpy(kr->vals + kr->nnz, ws->val, (size_t)add * sizeof *kr->vals);
+  for (int k = 0; k < m; k++) {
+    kr->at[idx[k] / FIRST_EVERY] = kr->nnz + ws->row_ptr[k];
+    kr->len[idx[k] / FIRST_EVERY] = ws->row_ptr[k + 1] - ws->row_ptr[k];
+  }
+  kr->nnz += add;
+  return CF_OK;
+}
+
 /* Pass 1: a solve on every third observation with the noise alone, and the
  * model error from its residuals. x1 [n] gets the pass-1 estimate; the
- * rows stay in ws->first_* for the second pass (freed by the caller). */
+ * rows of this rank's pieces stay in ws->first_* for the second pass
+ * (freed by the caller). sums: [nb + 1] (pieces and total). */
 static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_opts *o, double *x1, double *P,
-                      model_error_est *me) {
+                      cf_inv_sums *sums, model_error_est *me) {
   const cf_flux_state *st = ws->st;
-  long idx[BLOCK];
-  int m = 0, rc = CF_OK;
-  cf_inv_reset(plan);
+  int rc = CF_OK;
   /* the rows are kept (sparse) for the residuals after the solve and for
    * the second pass: a second evaluation of the plumes would cost as much
    * again */
-  long n_sub = (ws->n_obs + FIRST_EVERY - 1) / FIRST_EVERY, cap = 0, nnz = 0, nr = 0;
-  long *rp = malloc((size_t)(n_sub + 1) * sizeof *rp);
-  int *cols = NULL;
-  double *vals = NULL;
-  if (!rp) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
-  rp[0] = 0;
-  for (long i = 0; i < ws->n_obs && !rc; i += FIRST_EVERY) {
-    idx[m++] = i;
-    if (m == BLOCK || i + FIRST_EVERY >= ws->n_obs) {
-      rows_of(ws, idx, m);
-      for (int k = 0; k < m; k++) ws->y[k] = ws->obs[idx[k]].y, ws->s[k] = ws->obs[idx[k]].sigma;
-      rc = accumulate_rows(ctx, ws, plan, m, NULL);
-      long add = ws->row_ptr[m];
-      if (!rc && nnz + add > cap) {
-        cap = 2 * (nnz + add) + 1024;
-        int *c2 = realloc(cols, (size_t)cap * sizeof *c2);
-        if (c2) cols = c2;
-        double *v2 = c2 ? realloc(vals, (size_t)cap * sizeof *v2) : NULL;
-        if (v2) vals = v2;
-        if (!c2 || !v2) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory for %ld values", cap);
-      }
-      if (!rc) {
-        memcpy(cols + nnz, ws->col, (size_t)add * sizeof *cols);
-        memcpy(vals + nnz, ws->val, (size_t)add * sizeof *vals);
-        for (int k = 0; k < m; k++) rp[nr + k + 1] = nnz + ws->row_ptr[k + 1];
-        nnz += add, nr += m;
-      }
-      m = 0;
-    }
-  }
+  long n_sub = (ws->n_obs + FIRST_EVERY - 1) / FIRST_EVERY;
+  long *at = malloc((size_t)(n_sub + 1) * sizeof *at);
+  int *len = malloc((size_t)(n_sub + 1) * sizeof *len);
+  double *res = calloc((size_t)(n_sub + 1) * 3, sizeof *res); /* residual, emission part, sigma per row */
+  kept_rows kr = {at, len, NULL, NULL, 0, 0};
+  if (!at || !len || !res) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
+  for (long k = 0; k < n_sub && !rc; k++) at[k] = -1, len[k] = 0;
+  for (int b = 0; b < ws->nb && !rc; b++)
+    if (mine(ws, b)) rc = accumulate_piece(ctx, ws, plan, b, FIRST_EVERY, sums, keep_rows, &kr);
+  int *cols = kr.cols;
+  double *vals = kr.vals;
+  rc = share_sums(ctx, ws, plan, sums, NULL, rc);
   if (!rc) rc = cf_inv_solve(ctx, plan, x1, P, NULL, NULL, NULL);
-  if (rc) {
-    free(rp), free(cols), free(vals);
-    return rc;
-  }
-  /* residual moments */
-  double clear_num = 0, plume_num = 0, plume_den = 0;
-  long n_clear = 0, n_plume = 0;
-  double fixed_f = o->model_error.choice == 0 ? NAN : o->model_error.value;
-  double fixed_floor = o->model_floor_ppm.choice == 0 ? NAN : o->model_floor_ppm.value;
-  /* two sweeps over the residuals: the floor first (needed by f) */
-  double *res = malloc((size_t)(nr + 1) * 3 * sizeof *res);
-  if (!res) {
-    free(rp), free(cols), free(vals);
-    return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
-  }
-  for (long k = 0; k < nr; k++) {
+  /* residuals: each rank those of its rows, then every piece's from its
+   * owner (by piece, each in observation order: every rank knows which
+   * rows a piece has) */
+  for (long k = 0; k < n_sub && !rc; k++) {
+    if (at[k] < 0) continue;
     const cf_flux_obs *ob = &ws->obs[FIRST_EVERY * k];
     double t = 0, e = 0;
-    for (long q = rp[k]; q < rp[k + 1]; q++) {
+    for (long q = at[k]; q < at[k] + len[k]; q++) {
       double v = vals[q] * x1[cols[q]];
       t += v;
       if (cols[q] < st->i_sweeps) e += v;
     }
     res[3 * k] = ob->y - t, res[3 * k + 1] = e, res[3 * k + 2] = ob->sigma;
   }
-  ws->n_first = nr, ws->first_ptr = rp, ws->first_col = cols, ws->first_val = vals;
+  double *pack = NULL;
+  if (!rc && cf_par_size(ws->par) > 1) {
+    pack = malloc((size_t)(n_sub + 1) * 3 * sizeof *pack);
+    if (!pack) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "residuals", "out of memory");
+  }
+  for (int b = 0; b < ws->nb && pack && !rc; b++) {
+    int s0, s1;
+    long np = 0;
+    piece_sweeps(ws, b, &s0, &s1);
+    int owner = cf_par_owner(b, ws->nb, cf_par_size(ws->par));
+    for (long k = 0; k < n_sub; k++)
+      if (ws->obs[FIRST_EVERY * k].sweep >= s0 && ws->obs[FIRST_EVERY * k].sweep < s1) memcpy(pack + 3 * np++, res + 3 * k, 3 * sizeof *res);
+    rc = cf_par_bcast(ctx, ws->par, pack, (size_t)np * 3 * sizeof *pack, owner);
+    np = 0;
+    for (long k = 0; k < n_sub && !rc; k++)
+      if (ws->obs[FIRST_EVERY * k].sweep >= s0 && ws->obs[FIRST_EVERY * k].sweep < s1) memcpy(res + 3 * k, pack + 3 * np++, 3 * sizeof *res);
+  }
+  free(pack);
+  if (rc) {
+    free(at), free(len), free(cols), free(vals), free(res);
+    return rc;
+  }
+  ws->n_first = n_sub, ws->first_at = at, ws->first_len = len, ws->first_col = cols, ws->first_val = vals;
+  long nr = n_sub;
+  /* residual moments */
+  double clear_num = 0, plume_num = 0, plume_den = 0;
+  long n_clear = 0, n_plume = 0;
+  double fixed_f = o->model_error.choice == 0 ? NAN : o->model_error.value;
+  double fixed_floor = o->model_floor_ppm.choice == 0 ? NAN : o->model_floor_ppm.value;
+  /* two sweeps over the residuals: the floor first (needed by f) */
   for (long k = 0; k < nr; k++) {
     double r = res[3 * k], p = fabs(res[3 * k + 1]), s = res[3 * k + 2];
     if (fabs(r) > o->spike_sigma * s * 2) continue; /* spikes: far outside even a doubled noise */
@@ -223,21 +343,23 @@ static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_
 }
 
 /* Pass 2: every observation with the model error, outliers dropped, the
- * sums of each jackknife block kept. */
+ * sums of each jackknife block (= piece) kept in sums[b] and their total
+ * in sums[nb] and the plan, on every rank. */
 static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_error_est *me, const double *x1,
-                       double spike_sigma, int n_blocks, cf_inv_sums *sums, long *n_used, long *n_outliers) {
+                       double spike_sigma, cf_inv_sums *sums, long *n_used, long *n_outliers) {
   const cf_flux_state *st = ws->st;
   long idx[BLOCK];
-  int rc = CF_OK;
+  long *outl = calloc((size_t)ws->nb + 1, sizeof *outl); /* outliers by piece */
+  int rc = outl ? CF_OK : cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory");
   *n_used = *n_outliers = 0;
-  long i = 0;
-  for (int b = 0; b < n_blocks && !rc; b++) {
+  for (int b = 0; b < ws->nb && !rc; b++) {
+    if (!mine(ws, b)) continue;
     cf_inv_reset(plan);
     /* the observations of this block's sweeps: obs are in file order, sweeps
      * in time order, so select by sweep (one pass over all per block) */
-    int s0 = (int)((long)b * st->n_sweeps / n_blocks), s1 = (int)((long)(b + 1) * st->n_sweeps / n_blocks);
-    int m = 0;
-    for (i = 0; i < ws->n_obs && !rc; i++) {
+    int s0, s1, m = 0;
+    piece_sweeps(ws, b, &s0, &s1);
+    for (long i = 0; i < ws->n_obs && !rc; i++) {
       int sw = ws->obs[i].sweep;
       if (sw >= s0 && sw < s1) idx[m++] = i;
       if (m == BLOCK || (i + 1 == ws->n_obs && m > 0)) {
@@ -252,23 +374,23 @@ static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_e
           double sig = sqrt(ob->sigma * ob->sigma + me->floor_ppm * me->floor_ppm + (me->f * e) * (me->f * e));
           keep[k] = !(fabs(ob->y - t) > spike_sigma * sig);
           if (!keep[k]) {
-            (*n_outliers)++;
+            outl[b]++;
             continue;
           }
           ws->y[kept] = ob->y, ws->s[kept] = sig;
           kept++;
         }
         rc = accumulate_rows(ctx, ws, plan, m, keep);
-        *n_used += kept;
         m = 0;
       }
     }
     if (!rc) cf_inv_get_sums(plan, &sums[b]);
   }
+  if (outl) rc = share_sums(ctx, ws, plan, sums, outl, rc);
+  for (int b = 0; b < ws->nb && !rc; b++) *n_used += sums[b].n_obs, *n_outliers += outl[b];
+  free(outl);
   return rc;
 }
-
-
 
 /* The class selection fits every SELECT_EVERY-th observation: 8,000 of
  * the benchmark's 213,000 tell six classes apart by J differences of
@@ -288,28 +410,19 @@ static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_e
  * group is a model-error term added to the reported sigma (in
  * quadrature). */
 static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, const double *W, int nq,
-                            double *x, double *P, double *spread, cf_flux_result *res) {
+                            cf_inv_sums *sums, double *x, double *P, double *spread, cf_flux_result *res) {
   cf_flux_state *st = ma->st;
   size_t n = (size_t)ws->st->n;
   double J[CF_STAB_COUNT], *q = calloc((size_t)CF_STAB_COUNT * nq + 1, sizeof *q);
   if (!q) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
   int rc = CF_OK;
-  long idx[BLOCK];
   for (int k = 0; k < CF_STAB_COUNT && !rc; k++) {
     rc = cf_flux_met_models(ctx, ma->met, (cf_stability)k, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
     if (!rc) rc = cf_flux_state_tables(ctx, st, ma->met, ma->obs, ws->n_obs);
     if (rc) break;
-    cf_inv_reset(plan);
-    int m = 0;
-    for (long i = 0; i < ws->n_obs && !rc; i += SELECT_EVERY) {
-      idx[m++] = i;
-      if (m == BLOCK || i + SELECT_EVERY >= ws->n_obs) {
-        rows_of(ws, idx, m);
-        for (int r = 0; r < m; r++) ws->y[r] = ws->obs[idx[r]].y, ws->s[r] = ws->obs[idx[r]].sigma;
-        rc = accumulate_rows(ctx, ws, plan, m, NULL);
-        m = 0;
-      }
-    }
+    for (int b = 0; b < ws->nb && !rc; b++) /* the pieces (see Ranks above) */
+      if (mine(ws, b)) rc = accumulate_piece(ctx, ws, plan, b, SELECT_EVERY, sums, NULL, NULL);
+    rc = share_sums(ctx, ws, plan, sums, NULL, rc);
     cf_inv_diag dg;
     if (!rc) rc = cf_inv_solve(ctx, plan, x, P, NULL, NULL, &dg);
     if (rc) break;
@@ -354,7 +467,9 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   cf_inv_plan *plan = NULL;
   int rc = cf_inv_plan_create(ctx, &q, &plan);
   if (rc) return rc;
-  inv_ws ws = {st, met, obs, n_obs, NULL, NULL, NULL, threads_of(ctx), NULL, NULL, NULL, 0, NULL, NULL, NULL};
+  inv_ws ws = {0};
+  ws.st = st, ws.met = met, ws.obs = obs, ws.n_obs = n_obs, ws.nt = threads_of(ctx);
+  ws.par = cf_ctx_par(ctx), ws.rank = cf_par_rank(ws.par);
   ws.H = malloc((size_t)BLOCK * n * sizeof *ws.H);
   ws.row_ptr = malloc((BLOCK + 1) * sizeof *ws.row_ptr);
   ws.col = malloc((size_t)BLOCK * n * sizeof *ws.col);
@@ -369,6 +484,16 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   if (K > st->n_sweeps / 2) K = st->n_sweeps / 2; /* at least 2 sweeps a block */
   if (K < 2) K = 0;
   int nb = K ? K : 1;
+  ws.nb = nb;
+  {
+    int size = cf_par_size(ws.par), lo = nb, hi = -1;
+    for (int b = 0; b < nb; b++)
+      if (mine(&ws, b)) lo = b < lo ? b : lo, hi = b;
+    if (hi >= 0)
+      cf_log(ctx, CF_LOG_DEBUG, "flux: rank %d of %d computes pieces %d..%d of %d", ws.rank, size, lo, hi, nb);
+    else
+      cf_log(ctx, CF_LOG_DEBUG, "flux: rank %d of %d has none of the %d pieces", ws.rank, size, nb);
+  }
   cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
   if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
     rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
@@ -405,28 +530,23 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
     spread = calloc((size_t)nq + 1, sizeof *spread);
     if (!spread) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
   }
-  if (!rc && ma->auto_stab) rc = choose_stability(ctx, &ws, plan, ma, W, nq, x1, P, spread, res);
+  if (!rc && ma->auto_stab) rc = choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, res);
   model_error_est me = {0};
   if (!rc) {
     cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
                              "blocks)", st->n, n_obs, st->n_sweeps, K);
     rc = cf_progress(ctx, 0.05, "flux: first solve (model error)");
   }
-  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, &me);
+  if (!rc) rc = first_pass(ctx, &ws, plan, o, x1, P, sums, &me);
   if (!rc) {
     cf_log(ctx, CF_LOG_INFO, "flux: model error %.3f of the enhancement, floor %.3f ppm (%ld plume, %ld clear gates)",
            me.f, me.floor_ppm, me.n_plume, me.n_clear);
     rc = cf_progress(ctx, 0.3, "flux: second solve");
   }
   long n_used = 0, n_out = 0;
-  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, nb, sums, &n_used, &n_out);
+  if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, sums, &n_used, &n_out);
   cf_inv_diag dg = {0};
-  if (!rc) {
-    cf_inv_sums *total = &sums[nb];
-    for (int b = 0; b < nb; b++) cf_inv_sums_add(total, &sums[b]);
-    rc = cf_inv_set_sums(ctx, plan, total, NULL);
-    if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg);
-  }
+  if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg); /* the plan holds the total */
   if (!rc && K) {
     Pj = malloc(n * n * sizeof *Pj);
     xj = malloc(n * sizeof *xj);
@@ -544,7 +664,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   free(W), free(jk), free(gname), free(spread);
   for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
   free(sums);
-  free(ws.first_ptr), free(ws.first_col), free(ws.first_val);
+  free(ws.first_at), free(ws.first_len), free(ws.first_col), free(ws.first_val);
   free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
   cf_inv_plan_destroy(plan);
   return rc;
