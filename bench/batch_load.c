@@ -301,6 +301,10 @@ typedef struct {
 
 static int use_batch; /* 1: `carbonflux batch` exists; 0: `carbonflux run` */
 
+/* every lidar night 1, for the closing table */
+static night_run lidar_firsts[10];
+static int n_lidar_firsts;
+
 /* One pipeline over a run directory's inputs, measured. */
 static int run_pipeline(const load_opts *o, const char *run, const char *pipeline, const char *const *sets, int nsets,
                         night_run *r) {
@@ -423,6 +427,7 @@ static int nights(const load_opts *o, int k, int full) {
          use_batch ? "carbonflux batch" : "carbonflux run (no batch command in this build)");
   night_run lid, nd;
   int rc = lidar_night(o, run, 1, k, mb, &lid);
+  if (!rc && n_lidar_firsts < 10) lidar_firsts[n_lidar_firsts++] = lid;
   double tiles_mb = 0;
   int ntiles = o->tiles_side * o->tiles_side;
   if (!rc && full && !o->skip_raster) {
@@ -461,6 +466,28 @@ static int nights(const load_opts *o, int k, int full) {
   return rc;
 }
 
+/* Night 1 against the number of files: per-file time (constant if the
+ * batch scales linearly), memory (constant if it is bounded), and the week
+ * extrapolated from the largest run. */
+static void summarize_firsts(void) {
+  if (!n_lidar_firsts) return;
+  printf("\nlidar night 1 by number of files:\n");
+  printf("  %6s %10s %12s %12s %14s %14s %8s\n", "files", "wall s", "wall s/file", "CPU s/file", "batch peak MB",
+         "child peak MB", "load");
+  for (int i = 0; i < n_lidar_firsts; i++) {
+    const night_run *r = &lidar_firsts[i];
+    printf("  %6d %10.1f %12.2f %12.2f %14.1f %14.1f %8.2f\n", r->items, r->c.wall_s, r->c.wall_s / r->items,
+           r->c.cpu_s / r->items, r->tree.root_hwm_kb / 1024.0, r->tree.child_hwm_kb / 1024.0, r->load_after);
+  }
+  const night_run *big = &lidar_firsts[n_lidar_firsts - 1];
+  if (big->items != 168)
+    printf("  a week (168 files) at the largest run's rate: %.0f s wall (%.1f h), %.0f CPU s; that CPU time "
+           "over %ld cores, the wall time an idle machine would approach: %.0f s\n",
+           168.0 * big->c.wall_s / big->items, 168.0 * big->c.wall_s / big->items / 3600.0,
+           168.0 * big->c.cpu_s / big->items, sysconf(_SC_NPROCESSORS_ONLN),
+           168.0 * big->c.cpu_s / big->items / (double)sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 /* --- main ------------------------------------------------------------------------ */
 
 static int parse_scales(load_opts *o, const char *s) {
@@ -488,7 +515,7 @@ int main(int argc, char **argv) {
                                    atoi(argv[6]), atoi(argv[7]) > 0 ? atoi(argv[7]) : 1)
                ? 2
                : 0;
-  load_opts o = {.hours = 168, .scales = {6, 24}, .nscales = 2, .tiles_side = 3, .tile_px = 5000, .threads = 2,
+  load_opts o = {.hours = 168, .scales = {6, 24}, .nscales = 2, .tiles_side = 3, .tile_px = 4000, .threads = 2,
                  .poll_ms = 20};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -534,6 +561,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < o.nscales; i++)
     if (o.scales[i] < o.hours && nights(&o, o.scales[i], 0)) return 2;
   if (nights(&o, o.hours, 1)) return 2;
+  summarize_firsts();
   printf("\nload at the end %.2f\n", load1());
   return 0;
 }
