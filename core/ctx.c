@@ -30,6 +30,7 @@ cf_ctx *cf_ctx_create(void) {
 void cf_ctx_destroy(cf_ctx *ctx) {
   if (!ctx) return;
   free(ctx->message);
+  for (int i = 0; i < ctx->nlog_fields; i++) free(ctx->log_keys[i]), free(ctx->log_values[i]);
   free(ctx);
 }
 

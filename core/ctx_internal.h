@@ -22,6 +22,9 @@ struct cf_ctx {
   cf_log_level log_level;
   cf_log_format log_format;
   FILE *log_stream;
+  char *log_keys[CF_LOG_FIELDS_MAX]; /* cf_log_set_field: carried on every JSON record */
+  char *log_values[CF_LOG_FIELDS_MAX];
+  int nlog_fields;
 
   cf_progress_fn progress;
   void *progress_user;

@@ -119,6 +119,39 @@ void cf_remove_part_files_of(cf_ctx *ctx, const char *dir, long pid, const char 
   closedir(d);
 }
 
+/* The PID in any part file name ("." NAME ".part-PID-N" [suffix]), else 0. */
+static long any_part_pid(const char *name) {
+  const char *at = name[0] == '.' ? strstr(name + 1, ".part-") : NULL;
+  if (!at) return 0;
+  char *end;
+  errno = 0;
+  long v = strtol(at + 6, &end, 10);
+  if (end == at + 6 || *end != '-' || errno || v <= 0 || end[1] < '0' || end[1] > '9') return 0;
+  return v;
+}
+
+int cf_remove_stale_part_files(cf_ctx *ctx, const char *dir, const char *why) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return 0;
+  }
+  struct dirent *e;
+  long self = (long)getpid();
+  int n = 0;
+  while ((e = readdir(d)) != NULL) {
+    long pid = any_part_pid(e->d_name);
+    if (pid <= 0 || pid == self) continue;
+    if ((pid > INT_MAX || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) && unlinkat(dfd, e->d_name, 0) == 0) {
+      cf_log(ctx, CF_LOG_INFO, "removed %s/%s, %s", dir, e->d_name, why);
+      n++;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
 int cf_atomic_begin(cf_ctx *ctx, const char *final_path, cf_atomic_file *af) {
   memset(af, 0, sizeof *af);
   if (!cf_get_overwrite(ctx) && cf_file_exists(final_path))

@@ -58,6 +58,12 @@ void cf_atomic_end(cf_atomic_file *af);
  * (".*.part-PID-*", side files included), logging each: the clean-up after
  * an isolated child that crashed (core/isolate.h). */
 void cf_remove_part_files_of(cf_ctx *ctx, const char *dir, long pid, const char *why);
+/* Remove, from directory `dir`, every part file (of any output) whose
+ * process no longer runs, logging each: what a run killed with SIGKILL left
+ * (its isolated children die with it or finish on their own). A live PID's
+ * part file is another run's work in progress and stays. Returns how many
+ * were removed. */
+int cf_remove_stale_part_files(cf_ctx *ctx, const char *dir, const char *why);
 
 int cf_file_exists(const char *path);
 /* mkdir -p for the directory part of `path` (or for `path` if is_dir). */

@@ -32,7 +32,54 @@ void cf_set_log_format(cf_ctx *ctx, cf_log_format fmt) { ctx->log_format = fmt; 
 cf_log_format cf_get_log_format(const cf_ctx *ctx) { return ctx->log_format; }
 void cf_set_log_stream(cf_ctx *ctx, FILE *stream) { ctx->log_stream = stream; }
 
-static void json_head(cf_strbuf *sb, cf_log_level level) {
+static int is_json_number(const char *s);
+static int is_text_key(const char *k);
+
+/* One "key":value member as cf_log_event writes it. */
+static void json_member(cf_strbuf *sb, const char *k, const char *v) {
+  cf_strbuf_puts(sb, ",");
+  cf_strbuf_json_string(sb, k);
+  cf_strbuf_puts(sb, ":");
+  if (v && !is_text_key(k) && is_json_number(v))
+    cf_strbuf_puts(sb, v); /* numbers as numbers, so jq can compare them */
+  else
+    cf_strbuf_json_string(sb, v ? v : "");
+}
+
+/* Fields on every record (a batch's run and item): a nightly log from many
+ * hosts and shards is merged and then filtered with jq by run_id and
+ * item_id, including the records an isolated item's child writes, which is
+ * why the fields live in the context that the fork copies. */
+int cf_log_set_field(cf_ctx *ctx, const char *key, const char *value) {
+  int i = 0;
+  while (i < ctx->nlog_fields && strcmp(ctx->log_keys[i], key) != 0) i++;
+  if (!value) {
+    if (i == ctx->nlog_fields) return CF_OK;
+    free(ctx->log_keys[i]);
+    free(ctx->log_values[i]);
+    ctx->nlog_fields--;
+    memmove(ctx->log_keys + i, ctx->log_keys + i + 1, (size_t)(ctx->nlog_fields - i) * sizeof *ctx->log_keys);
+    memmove(ctx->log_values + i, ctx->log_values + i + 1, (size_t)(ctx->nlog_fields - i) * sizeof *ctx->log_values);
+    return CF_OK;
+  }
+  if (i == CF_LOG_FIELDS_MAX) return cf_error(ctx, CF_EINVAL, "", key, "more than %d log fields", CF_LOG_FIELDS_MAX);
+  char *v = strdup(value), *k = i == ctx->nlog_fields ? strdup(key) : NULL;
+  if (!v || (i == ctx->nlog_fields && !k)) {
+    free(v);
+    free(k);
+    return cf_error(ctx, CF_ENOMEM, "", key, "out of memory");
+  }
+  if (k) {
+    ctx->log_keys[i] = k;
+    ctx->log_values[i] = NULL;
+    ctx->nlog_fields++;
+  }
+  free(ctx->log_values[i]);
+  ctx->log_values[i] = v;
+  return CF_OK;
+}
+
+static void json_head(const cf_ctx *ctx, cf_strbuf *sb, cf_log_level level) {
   struct timespec ts;
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -41,6 +88,7 @@ static void json_head(cf_strbuf *sb, cf_log_level level) {
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
   cf_strbuf_printf(sb, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\"", when,
                    ts.tv_nsec / 1000000L, level_name(level));
+  for (int i = 0; i < ctx->nlog_fields; i++) json_member(sb, ctx->log_keys[i], ctx->log_values[i]);
 }
 
 static void emit(cf_ctx *ctx, cf_strbuf *sb) {
@@ -56,7 +104,7 @@ static void log_message(cf_ctx *ctx, cf_log_level level, const char *msg) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   if (ctx->log_format == CF_LOG_JSON) {
-    json_head(&sb, level);
+    json_head(ctx, &sb, level);
     cf_strbuf_puts(&sb, ",\"msg\":");
     cf_strbuf_json_string(&sb, msg);
     cf_strbuf_puts(&sb, "}");
@@ -117,19 +165,12 @@ void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...) {
   va_list ap;
   va_start(ap, event);
   if (ctx->log_format == CF_LOG_JSON) {
-    json_head(&sb, level);
+    json_head(ctx, &sb, level);
     cf_strbuf_puts(&sb, ",\"event\":");
     cf_strbuf_json_string(&sb, event);
     const char *k;
     while ((k = va_arg(ap, const char *)) != NULL) {
-      const char *v = va_arg(ap, const char *);
-      cf_strbuf_puts(&sb, ",");
-      cf_strbuf_json_string(&sb, k);
-      cf_strbuf_puts(&sb, ":");
-      if (v && !is_text_key(k) && is_json_number(v))
-        cf_strbuf_puts(&sb, v); /* numbers as numbers, so jq can compare them */
-      else
-        cf_strbuf_json_string(&sb, v ? v : "");
+      json_member(&sb, k, va_arg(ap, const char *));
     }
     cf_strbuf_puts(&sb, "}");
   } else {
@@ -152,7 +193,7 @@ void cf_log_error_chain(cf_ctx *ctx) {
   cf_strbuf_init(&sb);
   if (ctx->log_format == CF_LOG_JSON) {
     const cf_error_frame *outer = &ctx->frames[ctx->nframes - 1];
-    json_head(&sb, CF_LOG_ERROR);
+    json_head(ctx, &sb, CF_LOG_ERROR);
     cf_strbuf_printf(&sb, ",\"code\":\"%s\",\"msg\":", cf_strerror(outer->code));
     cf_strbuf_json_string(&sb, cf_error_message(ctx));
     cf_strbuf_puts(&sb, ",\"chain\":[");
@@ -188,7 +229,7 @@ void cf_log_error_list(cf_ctx *ctx) {
     cf_strbuf sb;
     cf_strbuf_init(&sb);
     if (ctx->log_format == CF_LOG_JSON) {
-      json_head(&sb, CF_LOG_ERROR);
+      json_head(ctx, &sb, CF_LOG_ERROR);
       cf_strbuf_printf(&sb, ",\"code\":\"%s\",\"where\":", cf_strerror(f->code));
       cf_strbuf_json_string(&sb, f->where);
       cf_strbuf_puts(&sb, ",\"field\":");

@@ -32,6 +32,7 @@
 #include "lidar/simulate.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
+#include "pipelines/cli_batch.h"
 #include "pipelines/cli_sink_report.h"
 #include "pipelines/pipeline_internal.h"
 #include "sink/audit/audit.h"
@@ -56,6 +57,9 @@ static const char *usage_main =
     "\n"
     "Commands:\n"
     "  run PIPELINE.yaml   validate and run a pipeline\n"
+    "  batch PIPELINE.yaml run only the new or changed inputs of a pipeline, recorded in a catalogue\n"
+    "  status              per input its latest state in a batch catalogue\n"
+    "  history             the runs of a batch catalogue\n"
     "  stages [TYPE]       list every stage type with its options\n"
     "  demo                make a synthetic scene and run the demo pipeline on it\n"
     "  simulate lidar      write a simulated CO2-flux lidar L0 file and its truth\n"
@@ -229,6 +233,9 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "flux")) return usage_flux;
   if (!strcmp(cmd, "sink")) return usage_sink;
   if (!strcmp(cmd, "verify")) return usage_verify;
+  if (!strcmp(cmd, "batch")) return CF_CLI_BATCH_USAGE;
+  if (!strcmp(cmd, "status")) return CF_CLI_STATUS_USAGE;
+  if (!strcmp(cmd, "history")) return CF_CLI_HISTORY_USAGE;
   return NULL;
 }
 
@@ -864,6 +871,22 @@ static int cmd_verify(cf_ctx *ctx, int argc, char **argv) {
   return code;
 }
 
+/* batch, status, history (cli_batch.h) */
+static int cmd_batch_family(cf_ctx *ctx, const char *cmd, int argc, char **argv) {
+  char why[1024];
+  int code;
+  if (!strcmp(cmd, "batch")) {
+    char *line = command_line(g_argc, g_argv);
+    code = cf_cli_batch(ctx, argc, argv, line ? line : "", why, sizeof why);
+    free(line);
+  } else if (!strcmp(cmd, "status")) {
+    code = cf_cli_status(ctx, argc, argv, why, sizeof why);
+  } else {
+    code = cf_cli_history(ctx, argc, argv, why, sizeof why);
+  }
+  return why[0] ? usage_error(cmd, "%s", why) : code;
+}
+
 static int cmd_demo(cf_ctx *ctx, int argc, char **argv) {
   const char *dir = "carbonflux-demo";
   for (int i = 0; i < argc; i++) {
@@ -1021,6 +1044,8 @@ int main(int argc, char **argv) {
     code = cmd_sink(ctx, nrest, rest);
   else if (!strcmp(cmd, "verify"))
     code = cmd_verify(ctx, nrest, rest);
+  else if (!strcmp(cmd, "batch") || !strcmp(cmd, "status") || !strcmp(cmd, "history"))
+    code = cmd_batch_family(ctx, cmd, nrest, rest);
   else
     printf("carbonflux %s\n", cf_version());
 out:

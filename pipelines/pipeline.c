@@ -197,12 +197,13 @@ static void *effective_settings(cf_ctx *ctx, const cf_stage *st, const cf_kv_tab
 }
 
 /* One stage's options as JSON members (",\"key\":value..."). */
-static int stage_options_json(cf_ctx *ctx, cf_strbuf *sb, const cf_stage *st) {
+static int stage_options_json(cf_ctx *ctx, cf_strbuf *sb, const cf_stage *st, const char *skip) {
   const cf_kv_table *table = NULL;
   void *eff = NULL;
   int rc = CF_OK;
   for (int k = 0; !rc && st->def->options[k].name; k++) {
     const cf_option_spec *o = &st->def->options[k];
+    if (skip && !strcmp(o->name, skip)) continue;
     cf_strbuf_puts(sb, ",");
     cf_strbuf_json_string(sb, o->name);
     cf_strbuf_puts(sb, ":");
@@ -227,7 +228,7 @@ static int stage_options_json(cf_ctx *ctx, cf_strbuf *sb, const cf_stage *st) {
 
 /* Every stage's effective options as a JSON list (malloc'ed), or NULL with
  * the reason in the context. */
-static char *settings_json(cf_ctx *ctx, const cf_pipeline *p) {
+static char *settings_json(cf_ctx *ctx, const cf_pipeline *p, int without_items) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "[");
@@ -242,7 +243,7 @@ static char *settings_json(cf_ctx *ctx, const cf_pipeline *p) {
       cf_strbuf_puts(&sb, ",\"input\":");
       cf_strbuf_json_string(&sb, p->stages[st->input].name);
     }
-    rc = stage_options_json(ctx, &sb, st);
+    rc = stage_options_json(ctx, &sb, st, without_items && i == p->batch_stage ? p->batch_option : NULL);
     cf_strbuf_puts(&sb, "}");
   }
   cf_strbuf_puts(&sb, "]");
@@ -730,7 +731,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, src, "", "cancelled while validating");
   int orc = check_outputs(ctx, p);
   if (orc) return orc;
-  p->settings_json = settings_json(ctx, p);
+  p->settings_json = settings_json(ctx, p, 0);
   return p->settings_json ? CF_OK : cf_error_code(ctx);
 }
 
@@ -740,6 +741,8 @@ int cf_pipeline_items(const cf_pipeline *p, const char *const **items) {
 }
 
 const char *cf_pipeline_settings(const cf_pipeline *p) { return p->settings_json; }
+
+char *cf_pipeline_settings_without_items(cf_ctx *ctx, const cf_pipeline *p) { return settings_json(ctx, p, 1); }
 
 static int load_common(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets, cf_pipeline **out) {
   int rc = build(ctx, p, sets, nsets);

@@ -42,6 +42,11 @@ struct cf_run {
 int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o, const cf_yaml_node *n);
 int cf_expand_paths(cf_ctx *ctx, const cf_stage *st, const cf_yaml_node *n, char ***items, int *nitems);
 const char *cf_opt_type_name(cf_opt_type t);
+/* The effective settings as cf_pipeline_settings gives them, less the batch
+ * stage's list of inputs (malloc'ed; NULL with the reason in ctx): what
+ * decides whether an item's result would change (the batch catalogue), as
+ * adding a file to the list changes no other item's result. */
+char *cf_pipeline_settings_without_items(cf_ctx *ctx, const cf_pipeline *p);
 /* The stage type nearest to `type` (for "did you mean"), or NULL. */
 const char *cf_stage_suggest(const char *type);
 

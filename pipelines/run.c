@@ -234,12 +234,14 @@ typedef struct {
   int code;      /* the root cause's code, which classifies the failure */
   int cancelled;
   int crashed;   /* the isolated child died without a result */
+  int stage;     /* the stage it stopped in (failed), -1 if none started */
   char reason[1024];
 } item_result;
 
 /* Run the stages of item `it`; the error chain is logged here. */
 static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, item_result *res) {
   memset(res, 0, sizeof *res);
+  res->stage = -1;
   cf_run run = {0};
   run.p = p;
   run.summary = summary;
@@ -253,6 +255,7 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
     cf_stage *st = &p->stages[s];
     int32_t si = s;
     put_record('S', &si, sizeof si);
+    res->stage = s;
     cf_log(ctx, CF_LOG_DEBUG, "stage %s (%s)", st->name, st->def->type);
     if (crash_on && crash_on[0]) test_crash(ctx, &run, st, crash_on);
     rc = st->def->run(ctx, &run, st);
@@ -260,7 +263,10 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
   }
   run_clear(&run);
   res->rc = rc;
-  if (!rc) return;
+  if (!rc) {
+    res->stage = -1;
+    return;
+  }
   res->code = cf_error_count(ctx) ? cf_error_get(ctx, 0)->code : rc;
   res->cancelled = rc == CF_ECANCEL || cf_cancelled(ctx);
   snprintf(res->reason, sizeof res->reason, "%s", cf_error_count(ctx) ? cf_error_message(ctx) : cf_strerror(rc));
@@ -353,7 +359,9 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
     }
   }
   free(rep);
+  res->stage = res->rc ? stage : -1;
   if (!have_result || !clean_exit) {
+    res->stage = stage;
     remove_part_files(ctx, p, it, child.pid);
     const cf_stage *st = stage >= 0 && stage < p->nstages ? &p->stages[stage] : NULL;
     char where[300] = "";
@@ -431,6 +439,7 @@ int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opt
     }
     const char *item = p->nitems > 0 ? p->items[it] : NULL;
     if (opts && opts->select && !opts->select(opts->user, it, item)) continue;
+    if (opts && opts->on_start) opts->on_start(opts->user, it, item);
     summary->items++;
     if (nitems > 1) cf_log(ctx, CF_LOG_INFO, "item %d of %d: %s", it + 1, nitems, item);
     int outputs_before = summary->noutputs;
@@ -453,7 +462,9 @@ int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opt
                           res.rc ? res.reason : "",
                           summary->noutputs - outputs_before,
                           (const char *const *)summary->outputs + outputs_before,
-                          now_seconds() - t0};
+                          now_seconds() - t0,
+                          res.rc && res.stage >= 0 && res.stage < p->nstages ? p->stages[res.stage].name : NULL,
+                          res.rc ? (res.stage > 0 ? res.stage : 0) : p->nstages};
       opts->on_item(opts->user, &r);
     }
     if (!res.rc) {

@@ -220,3 +220,12 @@ int cf_test_dir_teardown(void **state) {
   free(f);
   return 0;
 }
+
+void cf_test_write_l2_pipeline(const char *dir) {
+  cf_test_write_text(cf_test_path(dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - type: ingest.lidar_l0\n"
+                     "    path: 'in/*.h5'\n"
+                     "  - type: write.l2\n"
+                     "    path: out/{stem}_l2.nc\n");
+}

@@ -49,6 +49,10 @@ double *cf_test_read_band(const char *path, int band, int *w, int *h, double gt[
  * return its exit code; stdout and stderr go to `log_path` if not NULL. */
 int cf_test_cli(const char *args, const char *log_path);
 
+/* DIR/p.yaml: every L0 file DIR/in/STEM.h5 to DIR/out/STEM_l2.nc (the
+ * lidar batch of the isolation and batch suites). */
+void cf_test_write_l2_pipeline(const char *dir);
+
 /* "-q run DIR/p.yaml" as CLI arguments (a static buffer). */
 const char *cf_test_run_args(const char *dir);
 #define CF_CLI_QUIET_RUN(dir) cf_test_run_args(dir)

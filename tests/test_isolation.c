@@ -155,14 +155,7 @@ static int run_batch(const char *dir, const char *log, const char *env) {
   return WEXITSTATUS(st);
 }
 
-static void write_pipeline(const char *dir) {
-  cf_test_write_text(cf_test_path(dir, "p.yaml"),
-                     "pipeline:\n"
-                     "  - type: ingest.lidar_l0\n"
-                     "    path: 'in/*.h5'\n"
-                     "  - type: write.l2\n"
-                     "    path: out/{stem}_l2.nc\n");
-}
+static void write_pipeline(const char *dir) { cf_test_write_l2_pipeline(dir); }
 
 /* radial_velocity of an L2 file (6 rays x 10 gates). */
 static void read_vr(const char *path, float *v) {

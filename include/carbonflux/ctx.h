@@ -104,6 +104,14 @@ void cf_log_error_list(cf_ctx *ctx);
  * a number, except under the keys "path", "msg", "task", "where" and
  * "field", which are always strings. */
 void cf_log_event(cf_ctx *ctx, cf_log_level level, const char *event, ...);
+/* A field carried on every JSON log record from now on (a batch's "run_id",
+ * the current "item_id"), after "level"; the value is written as
+ * cf_log_event writes values. Setting a key again replaces its value; a
+ * NULL value removes it. A forked child (an isolated item) inherits the
+ * fields set before the fork. Text logs do not show them. Returns CF_OK,
+ * CF_ENOMEM, or CF_EINVAL beyond CF_LOG_FIELDS_MAX keys. */
+#define CF_LOG_FIELDS_MAX 8
+int cf_log_set_field(cf_ctx *ctx, const char *key, const char *value);
 
 /* --- progress and cancellation -------------------------------------------- */
 

@@ -75,6 +75,8 @@ typedef struct {
   int noutputs;               /* the outputs this item committed */
   const char *const *outputs;
   double seconds;             /* wall time of the item */
+  const char *stage;          /* the stage (its name) it failed or crashed in; NULL when done or unknown */
+  int stages_done;            /* stages that finished: all of them when done */
 } cf_item_report;
 
 typedef struct {
@@ -85,6 +87,10 @@ typedef struct {
   /* If set, called in this process after each item that ran, in order. */
   void (*on_item)(void *user, const cf_item_report *report);
   void *user;
+  /* If set, called in this process just before an item runs (before its
+   * child is forked: what it sets in the context, such as a log field,
+   * the child inherits). */
+  void (*on_start)(void *user, int index, const char *path);
 } cf_run_options;
 
 /* cf_pipeline_run over a range or selection of items, reporting each one.
