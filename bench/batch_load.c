@@ -495,7 +495,7 @@ static void summarize_firsts(void) {
   const night_run *big = &lidar_firsts[n_lidar_firsts - 1];
   if (big->items != 168)
     printf("  a week (168 files) at the largest run's rate: %.0f s wall (%.1f h), %.0f CPU s; that CPU time "
-           "over %ld cores, the wall time an idle machine would approach: %.0f s\n",
+           "over %ld cores (an idle machine's wall time cannot be lower): %.0f s\n",
            168.0 * big->c.wall_s / big->items, 168.0 * big->c.wall_s / big->items / 3600.0,
            168.0 * big->c.cpu_s / big->items, sysconf(_SC_NPROCESSORS_ONLN),
            168.0 * big->c.cpu_s / big->items / (double)sysconf(_SC_NPROCESSORS_ONLN));
