@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* wait4, struct rusage */
 #include "bench_child.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -34,7 +35,55 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int bench_child_run(const char *const *argv, const char *log_path, bench_child *out) {
+/* VmHWM of a process in KiB, or -1 (gone, or a zombie without memory). */
+static long proc_hwm_kb(long pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+enum { SEEN_MAX = 65536 };
+typedef struct {
+  bench_tree *tree;
+  long *seen; /* distinct descendant pids so far, for children_seen */
+} tree_walk;
+
+/* Sample the descendants of `pid` (every thread's children file, and
+ * theirs in turn, to `depth` generations). */
+static void sample_descendants(tree_walk *w, long pid, int depth) {
+  if (depth <= 0) return;
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%ld/task", pid);
+  DIR *d = opendir(path);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char cpath[160];
+    snprintf(cpath, sizeof cpath, "/proc/%ld/task/%.20s/children", pid, e->d_name);
+    FILE *f = fopen(cpath, "r");
+    if (!f) continue;
+    long child;
+    while (fscanf(f, "%ld", &child) == 1) {
+      long kb = proc_hwm_kb(child);
+      if (kb > w->tree->child_hwm_kb) w->tree->child_hwm_kb = kb;
+      int known = 0;
+      for (int i = 0; i < w->tree->children_seen && !known; i++) known = w->seen[i] == child;
+      if (!known && w->tree->children_seen < SEEN_MAX) w->seen[w->tree->children_seen++] = child;
+      sample_descendants(w, child, depth - 1);
+    }
+    fclose(f);
+  }
+  closedir(d);
+}
+
+static int run(const char *const *argv, const char *log_path, int poll_ms, bench_child *out, bench_tree *tree) {
   memset(out, 0, sizeof *out);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -42,6 +91,17 @@ int bench_child_run(const char *const *argv, const char *log_path, bench_child *
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 
+  tree_walk walk = {tree, NULL};
+  if (tree) {
+    memset(tree, 0, sizeof *tree);
+    tree->root_hwm_kb = tree->child_hwm_kb = -1;
+    walk.seen = malloc(SEEN_MAX * sizeof *walk.seen);
+    if (!walk.seen) {
+      posix_spawn_file_actions_destroy(&fa);
+      snprintf(out->how, sizeof out->how, "out of memory");
+      return -1;
+    }
+  }
   /* posix_spawn's argv is char *const[] for historical reasons; it does not
    * write to the strings */
   double busy0 = machine_busy_s(), t0 = now_s();
@@ -49,15 +109,26 @@ int bench_child_run(const char *const *argv, const char *log_path, bench_child *
   int e = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (e != 0) {
+    free(walk.seen);
     snprintf(out->how, sizeof out->how, "spawn failed: %s", strerror(e));
     return -1;
   }
   int status;
   struct rusage ru;
   pid_t w;
-  do {
-    w = wait4(pid, &status, 0, &ru);
-  } while (w < 0 && errno == EINTR);
+  for (;;) {
+    w = wait4(pid, &status, tree ? WNOHANG : 0, &ru);
+    if (w < 0 && errno == EINTR) continue;
+    if (w != 0) break;
+    /* still running: sample the tree, then sleep */
+    long kb = proc_hwm_kb(pid);
+    if (kb > tree->root_hwm_kb) tree->root_hwm_kb = kb;
+    sample_descendants(&walk, pid, 4);
+    tree->samples++;
+    struct timespec nap = {poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L};
+    nanosleep(&nap, NULL);
+  }
+  free(walk.seen);
   out->wall_s = now_s() - t0;
   double busy1 = machine_busy_s();
   if (w < 0) {
@@ -78,6 +149,15 @@ int bench_child_run(const char *const *argv, const char *log_path, bench_child *
     snprintf(out->how, sizeof out->how, "status 0x%x", status);
   }
   return out->ok ? 0 : -1;
+}
+
+int bench_child_run(const char *const *argv, const char *log_path, bench_child *out) {
+  return run(argv, log_path, 0, out, NULL);
+}
+
+int bench_child_run_watched(const char *const *argv, const char *log_path, int poll_ms, bench_child *out,
+                            bench_tree *tree) {
+  return run(argv, log_path, poll_ms > 0 ? poll_ms : 1, out, tree);
 }
 
 void bench_log_tail(const char *log_path, int lines) {

@@ -26,6 +26,24 @@ typedef struct {
  * ran and exited 0, -1 otherwise (details in out->how). */
 int bench_child_run(const char *const *argv, const char *log_path, bench_child *out);
 
+/* The peak resident sets of a process tree, sampled from /proc while it
+ * runs: a batch parent runs each item in a forked child, and the question
+ * "is memory bounded?" is about both. Sampling every `poll_ms` can miss a
+ * peak younger than the interval, so each figure is a lower bound; VmHWM is
+ * a high-water mark, so a process sampled at least once after its peak is
+ * exact. wait4's ru_maxrss (bench_child.maxrss_kb) is the kernel's exact
+ * maximum over the child and all its waited-for descendants together. */
+typedef struct {
+  long root_hwm_kb;    /* the spawned process itself */
+  long child_hwm_kb;   /* the largest of its descendants */
+  int children_seen;   /* distinct descendant pids sampled */
+  int samples;         /* sampling rounds */
+} bench_tree;
+
+/* bench_child_run, also sampling the tree's peak RSS every poll_ms. */
+int bench_child_run_watched(const char *const *argv, const char *log_path, int poll_ms, bench_child *out,
+                            bench_tree *tree);
+
 /* Print the last `lines` lines of a log file to stderr (for failures). */
 void bench_log_tail(const char *log_path, int lines);
 

@@ -283,21 +283,8 @@ static int write_pipeline(const bench_paths *p) {
   fprintf(f,
           "# written by ndvi_bench: NDVI of a synthetic 2-band scene into a Float32 COG\n"
           "version: 1\n"
-          "description: ndvi_bench\n"
-          "pipeline:\n"
-          "  - type: ingest.raster\n"
-          "    name: scene\n"
-          "    path: in.tif\n"
-          "    bands: [red, nir]\n"
-          "  - type: raster.index\n"
-          "    name: ndvi\n"
-          "    index: ndvi\n"
-          "    scale: %.17g\n"
-          "  - type: write.cog\n"
-          "    name: write_ndvi\n"
-          "    path: ndvi_carbonflux.tif\n"
-          "    nodata: %.17g\n",
-          NDVI_SCALE, NDVI_OUT_NODATA);
+          "description: ndvi_bench\n");
+  ndvi_pipeline_write(f, "in.tif", "ndvi_carbonflux.tif");
   write_cog_stage_options(f);
   if (fclose(f) != 0) {
     fprintf(stderr, "ndvi_bench: cannot write %s\n", p->yaml);

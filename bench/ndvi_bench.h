@@ -7,6 +7,7 @@
 #define CF_BENCH_NDVI_BENCH_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Reflectance = DN * NDVI_SCALE; both bands' nodata is DN 0. */
 #define NDVI_SCALE 0.0001
@@ -32,6 +33,19 @@ void ndvi_scene_pixel(int x, int y, int n, uint16_t *red, uint16_t *nir);
  * band-interleaved, UTM 50N, 10 m), compressing with `threads` threads.
  * Returns 0 or prints why not to stderr and returns -1. */
 int ndvi_scene_write(const char *path, int n, int threads);
+
+/* Write the w x h window at (x0, y0) of the n x n scene the same way, with
+ * the window's own geotransform: tiles of one large scene, which fit
+ * together on the grid and differ in content (the footprint's nodata
+ * corners fall in the corner tiles). ndvi_scene_write is the whole window. */
+int ndvi_scene_write_window(const char *path, int n, int x0, int y0, int w, int h, int threads);
+
+/* The NDVI pipeline's `pipeline:` list: ingest.raster of `input` (bands
+ * red, nir) -> raster.index (ndvi, scale NDVI_SCALE) -> write.cog to
+ * `output` with nodata NDVI_OUT_NODATA; the caller writes the header before
+ * and may append write.cog options after. Paths are single-quoted (a glob
+ * or a {stem} path is a plain string). */
+void ndvi_pipeline_write(FILE *f, const char *input, const char *output);
 
 /* --- the I/O limit (ndvi_plain.c) ---------------------------------------------- */
 

@@ -114,7 +114,7 @@ void ndvi_scene_pixel(int x, int y, int n, uint16_t *red, uint16_t *nir) {
 
 /* --- writing it ------------------------------------------------------------------- */
 
-static GDALDatasetH create_scene(const char *path, int n, int threads) {
+static GDALDatasetH create_scene(const char *path, int w, int h, int x0, int y0, int threads) {
   char **co = NULL;
   co = CSLSetNameValue(co, "TILED", "YES");
   co = CSLSetNameValue(co, "BLOCKXSIZE", "256");
@@ -125,11 +125,12 @@ static GDALDatasetH create_scene(const char *path, int n, int threads) {
   co = CSLSetNameValue(co, "INTERLEAVE", "BAND");
   co = CSLSetNameValue(co, "NUM_THREADS", CPLSPrintf("%d", threads));
   co = CSLSetNameValue(co, "BIGTIFF", "IF_SAFER");
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, n, n, 2, GDT_UInt16, co);
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, w, h, 2, GDT_UInt16, co);
   CSLDestroy(co);
   if (!ds) return NULL;
 
-  double gt[6] = {500000.0, 10.0, 0.0, 4500000.0, 0.0, -10.0}; /* 10 m, UTM 50N */
+  /* 10 m, UTM 50N; a window starts where it lies in the whole scene */
+  double gt[6] = {500000.0 + 10.0 * x0, 10.0, 0.0, 4500000.0 - 10.0 * y0, 0.0, -10.0};
   GDALSetGeoTransform(ds, gt);
   OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
   char *wkt = NULL;
@@ -147,31 +148,39 @@ static GDALDatasetH create_scene(const char *path, int n, int threads) {
 }
 
 int ndvi_scene_write(const char *path, int n, int threads) {
+  return ndvi_scene_write_window(path, n, 0, 0, n, n, threads);
+}
+
+int ndvi_scene_write_window(const char *path, int n, int x0, int y0, int w, int h, int threads) {
+  if (x0 < 0 || y0 < 0 || w < 1 || h < 1 || x0 > n - w || y0 > n - h) {
+    fprintf(stderr, "window %d,%d %dx%d is not inside the %d x %d scene\n", x0, y0, w, h, n, n);
+    return -1;
+  }
   ndvi_gdal_init();
-  GDALDatasetH ds = create_scene(path, n, threads);
+  GDALDatasetH ds = create_scene(path, w, h, x0, y0, threads);
   if (!ds) {
     fprintf(stderr, "cannot create %s: %s\n", path, CPLGetLastErrorMsg());
     return -1;
   }
-  /* one row of tiles at a time: memory is 2 x n x 256 DNs plus GDAL's cache */
+  /* one row of tiles at a time: memory is 2 x w x 256 DNs plus GDAL's cache */
   const int rows = 256;
-  uint16_t *buf = malloc((size_t)2 * n * rows * sizeof *buf);
+  uint16_t *buf = malloc((size_t)2 * w * rows * sizeof *buf);
   if (!buf) {
     fprintf(stderr, "out of memory\n");
     GDALClose(ds);
     return -1;
   }
   int rc = 0;
-  for (int y0 = 0; y0 < n && !rc; y0 += rows) {
-    int ny = y0 + rows <= n ? rows : n - y0;
-    uint16_t *red = buf, *nir = buf + (size_t)n * ny;
+  for (int r0 = 0; r0 < h && !rc; r0 += rows) {
+    int ny = r0 + rows <= h ? rows : h - r0;
+    uint16_t *red = buf, *nir = buf + (size_t)w * ny;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int j = 0; j < ny; j++)
-      for (int x = 0; x < n; x++) {
-        size_t i = (size_t)j * n + x;
-        ndvi_scene_pixel(x, y0 + j, n, &red[i], &nir[i]);
+      for (int x = 0; x < w; x++) {
+        size_t i = (size_t)j * w + x;
+        ndvi_scene_pixel(x0 + x, y0 + r0 + j, n, &red[i], &nir[i]);
       }
-    if (GDALDatasetRasterIO(ds, GF_Write, 0, y0, n, ny, buf, n, ny, GDT_UInt16, 2, NULL, 0, 0, 0) !=
+    if (GDALDatasetRasterIO(ds, GF_Write, 0, r0, w, ny, buf, w, ny, GDT_UInt16, 2, NULL, 0, 0, 0) !=
         CE_None) {
       fprintf(stderr, "write to %s failed: %s\n", path, CPLGetLastErrorMsg());
       rc = -1;
@@ -187,4 +196,24 @@ int ndvi_scene_write(const char *path, int n, int threads) {
     rc = -1;
   }
   return rc;
+}
+
+/* --- the pipeline ------------------------------------------------------------------ */
+
+void ndvi_pipeline_write(FILE *f, const char *input, const char *output) {
+  fprintf(f,
+          "pipeline:\n"
+          "  - type: ingest.raster\n"
+          "    name: scene\n"
+          "    path: '%s'\n"
+          "    bands: [red, nir]\n"
+          "  - type: raster.index\n"
+          "    name: ndvi\n"
+          "    index: ndvi\n"
+          "    scale: %.17g\n"
+          "  - type: write.cog\n"
+          "    name: write_ndvi\n"
+          "    path: '%s'\n"
+          "    nodata: %.17g\n",
+          input, NDVI_SCALE, output, NDVI_OUT_NODATA);
 }
