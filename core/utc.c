@@ -1,4 +1,7 @@
 /* Civil UTC dates to POSIX seconds; see utc.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include "core/utc.h"
 
 static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -20,4 +23,14 @@ int cf_utc_to_epoch(int y, int mo, int d, int h, int mi, double sec, int y_min, 
     return -1;
   *epoch = (double)days_since_1970(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
   return 0;
+}
+
+void cf_utc_product_time(char *out, unsigned long cap) {
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  char *end = NULL;
+  long long v = sde && *sde ? strtoll(sde, &end, 10) : -1;
+  time_t t = end && !*end && v >= 0 ? (time_t)v : time(NULL);
+  struct tm tm;
+  snprintf(out, cap, "1970-01-01T00:00:00Z");
+  if (gmtime_r(&t, &tm)) strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -12,4 +12,11 @@
  * range (the year in [y_min, y_max], seconds in [0, 61)), else 0. */
 int cf_utc_to_epoch(int y, int mo, int d, int h, int mi, double sec, int y_min, int y_max, double *epoch);
 
+/* The time a product records as written ("YYYY-MM-DDTHH:MM:SSZ" into
+ * `out`, at least 21 bytes): now, or SOURCE_DATE_EPOCH when that is set to
+ * seconds since 1970 (reproducible-builds.org's convention), so that a
+ * rerun, another rank count or a crash test can compare NetCDF outputs
+ * byte for byte (netCDF-C does not record HDF5 object times). */
+void cf_utc_product_time(char *out, unsigned long cap);
+
 #endif

@@ -19,6 +19,7 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "core/utc.h"
 #include "lidar/l0_write.h"
 
 enum { V_TIME, V_RANGE, V_AZ, V_EL, V_SCANID, V_VR, V_VRU, V_CNRON, V_CNROFF, V_ND, V_NDU, V_PPM, V_PPMU, V_QC,
@@ -208,15 +209,10 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
      * input's file name is said here (quicklook titles read it back), not
      * in an attribute of its own, so that the same data under another
      * name give the same product but for the run-specific attributes;
-     * SOURCE_DATE_EPOCH (reproducible-builds.org) replaces the clock, so
-     * that a rerun can be compared byte for byte (the batch crash test) */
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    char *sde_end = NULL;
-    long long sde_v = sde && *sde ? strtoll(sde, &sde_end, 10) : -1;
-    time_t now = sde_end && !*sde_end && sde_v >= 0 ? (time_t)sde_v : time(NULL);
-    struct tm tm;
-    char when[32] = "1970-01-01T00:00:00Z";
-    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+     * SOURCE_DATE_EPOCH replaces the clock (core/utc.h), so that a rerun
+     * can be compared byte for byte (the batch crash test, test_mpi) */
+    char when[32];
+    cf_utc_product_time(when, sizeof when);
     const char *base = strrchr(l0->path, '/');
     cf_strbuf_printf(&hist, "%s %s (carbonflux %s, input %s)", when, w->meta.history ? w->meta.history : "carbonflux",
                      cf_version(), base ? base + 1 : l0->path);

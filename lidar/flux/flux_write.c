@@ -41,6 +41,7 @@
 
 #include "core/fsutil.h"
 #include "core/strbuf.h"
+#include "core/utc.h"
 #include "ingest/gdal_util.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/flux_png.h"
@@ -592,10 +593,8 @@ static int put_globals(cf_ctx *ctx, const char *path, int nc, const cf_flux_resu
   const char *var_ = "";
   cf_strbuf hist, files, sums, src;
   cf_strbuf_init(&hist), cf_strbuf_init(&files), cf_strbuf_init(&sums), cf_strbuf_init(&src);
-  time_t now = time(NULL);
-  struct tm tm;
-  char when[32] = "1970-01-01T00:00:00Z";
-  if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char when[32]; /* now, or SOURCE_DATE_EPOCH (core/utc.h) */
+  cf_utc_product_time(when, sizeof when);
   cf_strbuf_printf(&hist, "%s carbonflux flux estimate (carbonflux %s, inputs", when, cf_version());
   for (int i = 0; i < r->n_inputs; i++) {
     const char *base = strrchr(r->input_paths[i], '/');
