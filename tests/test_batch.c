@@ -373,6 +373,37 @@ static void dry_run_shard_items_summary(void **state) {
   assert_int_equal(cli(f->dir, "batch p.yaml --items 3:1"), 1);
 }
 
+/* A catalogue written by another program, the sqlite3 shell: its .backup
+ * of night 1's catalogue (the shell's own copy, page by page, header and
+ * user_version with it). status reads the same four inputs from it, and a
+ * batch on it recognises every input: nothing runs, 3 skipped, 1 still
+ * quarantined. A .dump loaded into a new file by a second shell loses
+ * PRAGMA user_version (the shell's .dump does not write it), and is
+ * refused with the reason rather than read as some other version. */
+static void catalogue_written_by_the_sqlite3_shell(void **state) {
+  cf_test_dir *f = *state;
+  setup_batch(f->dir);
+  assert_int_equal(cli(f->dir, batch_args), 3);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && sqlite3 out/catalogue.sqlite '.backup shell.sqlite' && "
+           "sqlite3 out/catalogue.sqlite .dump > dump.sql && sqlite3 dumped.sqlite < dump.sql", f->dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(cli(f->dir, "status --catalogue dumped.sqlite"), 1);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "no schema version"));
+  assert_int_equal(cli(f->dir, "status --catalogue shell.sqlite --json"), 0);
+  cf_json *j = stdout_json(f->dir);
+  const cf_json *c = cf_json_get(j, "counts");
+  assert_int_equal(num(c, "inputs"), 4);
+  assert_int_equal(num(c, "done"), 3);
+  assert_int_equal(num(c, "quarantined"), 1);
+  cf_json_free(j);
+  char args[1024];
+  snprintf(args, sizeof args, "%s --catalogue shell.sqlite", batch_args);
+  assert_int_equal(cli(f->dir, args), 3); /* the quarantined input still counts */
+  expect_counts(f->dir, 4, 0, 0, 3, 1, 0, 0, 0);
+}
+
 /* --inputs on a shipped pipeline whose own example input does not exist
  * (pipelines/lidar-l2.yaml names lidar_l0.h5 beside it): the files are
  * replaced before validation, so the batch runs (it once stopped with
@@ -403,6 +434,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(json_logs_carry_run_and_item, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(dry_run_shard_items_summary, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(inputs_replace_a_missing_example, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(catalogue_written_by_the_sqlite3_shell, cf_test_dir_setup, cf_test_dir_teardown),
   };
   return cmocka_run_group_tests(tests, make_inputs, drop_inputs);
 }
