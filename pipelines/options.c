@@ -454,6 +454,10 @@ void cf_stage_paths_free(char **paths, int n) {
   free(paths);
 }
 
+/* A value given on the command line (an override's origin starts with "--":
+ * "--set STAGE.KEY", "--inputs (...)", pipelines/overrides.c) names paths
+ * from the working directory, as every command-line path does; a value in
+ * the file, from the file's directory. */
 const char *cf_stage_base_dir(const cf_stage *st, const cf_yaml_node *n) {
-  return n && n->origin && strncmp(n->origin, "--set", 5) == 0 ? "." : st->base_dir;
+  return n && n->origin && strncmp(n->origin, "--", 2) == 0 ? "." : st->base_dir;
 }

@@ -77,136 +77,6 @@ void cf_pipeline_free(cf_pipeline *p) {
   free(p);
 }
 
-/* --- --set overrides ---------------------------------------------------------- */
-
-static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
-  /* explicit names first, then default names (type, type-2, ...) */
-  for (size_t i = 0; i < list->n; i++) {
-    const char *n = cf_yaml_map_get(list->items[i], "name") ? cf_yaml_map_get(list->items[i], "name")->value : NULL;
-    if (n && strcmp(n, name) == 0) return list->items[i];
-  }
-  int seen = 0;
-  for (size_t i = 0; i < list->n; i++) {
-    cf_yaml_node *t = cf_yaml_map_get(list->items[i], "type");
-    if (!t || t->kind != CF_YAML_SCALAR) continue;
-    size_t tl = strlen(t->value);
-    if (strncmp(name, t->value, tl) != 0) continue;
-    seen++;
-    if (name[tl] == '\0' && seen == 1) return list->items[i];
-    if (name[tl] == '-' && atoi(name + tl + 1) == seen) return list->items[i];
-  }
-  return NULL;
-}
-
-/* A scalar node with the empty value (YAML's null), or NULL if out of memory. */
-static cf_yaml_node *empty_scalar(void) {
-  cf_yaml_node *v = calloc(1, sizeof *v);
-  if (v && !(v->value = strdup(""))) {
-    free(v);
-    v = NULL;
-  }
-  if (v) v->kind = CF_YAML_SCALAR;
-  return v;
-}
-
-/* "@inputs=VALUE" (CF_PIPELINE_SET_INPUTS, what `batch --inputs` gives)
- * names no stage: it replaces the files of the batch stage, the first
- * stage that sets an option taking several files (or else the first stage
- * that has such an option), before anything is validated, so that the
- * example input a shipped pipeline names need not exist. */
-static int stage_and_key_of_inputs(cf_ctx *ctx, cf_yaml_node *list, char **stage, char **key) {
-  for (int pass = 0; pass < 2; pass++) {
-    for (size_t i = 0; i < list->n; i++) {
-      cf_yaml_node *t = cf_yaml_map_get(list->items[i], "type");
-      const cf_stage_def *def = t && t->kind == CF_YAML_SCALAR ? cf_stage_find(t->value) : NULL;
-      int nth = 1;
-      for (size_t j = 0; j < i && t; j++) { /* default names: type, type-2, ... */
-        cf_yaml_node *tj = cf_yaml_map_get(list->items[j], "type");
-        if (tj && tj->kind == CF_YAML_SCALAR && strcmp(tj->value, t->value) == 0) nth++;
-      }
-      for (const cf_option_spec *o = def ? def->options : NULL; o && o->name; o++) {
-        if (o->type != CF_OPT_INPUT_PATHS || (pass == 0 && !cf_yaml_map_get(list->items[i], o->name))) continue;
-        cf_yaml_node *nm = cf_yaml_map_get(list->items[i], "name");
-        char buf[300];
-        if (nm && nm->kind == CF_YAML_SCALAR)
-          snprintf(buf, sizeof buf, "%s", nm->value);
-        else if (nth > 1)
-          snprintf(buf, sizeof buf, "%s-%d", t->value, nth);
-        else
-          snprintf(buf, sizeof buf, "%s", t->value);
-        *stage = strdup(buf);
-        *key = strdup(o->name);
-        if (!*stage || !*key) return cf_error(ctx, CF_ENOMEM, "--inputs", "", "out of memory");
-        return CF_OK;
-      }
-    }
-  }
-  return cf_error(ctx, CF_EINVAL, "--inputs", "",
-                  "no stage of this pipeline takes a list of files, so --inputs has nothing to replace");
-}
-
-static int apply_set(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char *set) {
-  if (strncmp(set, CF_PIPELINE_SET_INPUTS "=", strlen(CF_PIPELINE_SET_INPUTS) + 1) == 0) {
-    char *stage = NULL, *key = NULL;
-    int rc = stage_and_key_of_inputs(ctx, list, &stage, &key);
-    size_t n = rc ? 0 : strlen(stage) + strlen(key) + strlen(set) + 2;
-    char *named = n ? malloc(n) : NULL;
-    if (!rc && !named) rc = cf_error(ctx, CF_ENOMEM, "--inputs", "", "out of memory");
-    if (!rc) {
-      snprintf(named, n, "%s.%s%s", stage, key, set + strlen(CF_PIPELINE_SET_INPUTS));
-      rc = apply_set(ctx, p, list, named);
-    }
-    free(named);
-    free(stage);
-    free(key);
-    return rc;
-  }
-  const char *eq = strchr(set, '=');
-  const char *dot = eq ? set + (eq - set) : NULL;
-  while (dot && dot > set && *dot != '.') dot--;
-  if (!eq || !dot || *dot != '.' || dot == set || dot + 1 == eq)
-    return cf_error(ctx, CF_EINVAL, "--set", "", "'%s' is not of the form STAGE.KEY=VALUE", set);
-  char *stage = strndup(set, (size_t)(dot - set));
-  char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
-  if (!stage || !key) {
-    free(stage);
-    free(key);
-    return cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
-  }
-  int rc = CF_OK;
-  cf_yaml_node *st = stage_node_by_name(list, stage);
-  if (!st) {
-    rc = cf_error(ctx, CF_EINVAL, "--set", "", "'%s': no stage named '%s' in the pipeline", set, stage);
-  } else {
-    cf_yaml_doc d;
-    char src[64];
-    snprintf(src, sizeof src, "--set %s.%s", stage, key);
-    char **origins = realloc(p->set_origins, (size_t)(p->nset_origins + 1) * sizeof *origins);
-    if (origins) p->set_origins = origins;
-    char *origin = origins ? strdup(src) : NULL;
-    if (!origin) {
-      free(stage);
-      free(key);
-      return cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
-    }
-    p->set_origins[p->nset_origins++] = origin;
-    rc = cf_yaml_load_string(ctx, src, eq + 1, &d);
-    if (!rc) {
-      cf_yaml_node *v = d.root ? d.root : empty_scalar(); /* an empty value is an explicit null */
-      d.root = NULL;
-      cf_yaml_set_origin(v, origin);
-      if (!v || cf_yaml_map_set(st, key, v)) { /* the map did not take v: it is still ours */
-        cf_yaml_node_free(v);
-        rc = cf_error(ctx, CF_ENOMEM, "--set", "", "out of memory");
-      }
-      cf_yaml_free(&d);
-    }
-  }
-  free(stage);
-  free(key);
-  return rc;
-}
-
 /* --- settings as JSON ----------------------------------------------------------- */
 
 static void node_json(cf_strbuf *sb, const cf_yaml_node *n, cf_opt_type t) {
@@ -658,7 +528,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
 
   int errors = 0;
   for (int i = 0; i < nsets; i++)
-    if (apply_set(ctx, p, list, sets[i])) errors++;
+    if (cf_pipeline_apply_override(ctx, p, list, sets[i])) errors++;
   if (errors) return CF_EINVAL;
 
   p->stages = calloc(list->n, sizeof *p->stages);
@@ -689,22 +559,12 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
     st->source = src;
     st->base_dir = p->base_dir;
     cf_yaml_node *name = cf_yaml_map_get(node, "name");
-    char buf[160];
-    if (name) {
-      if (name->kind != CF_YAML_SCALAR || !name->value[0] || strchr(name->value, '.') ) {
-        cf_yaml_error(ctx, CF_EINVAL, src, name, "'name' must be a word without dots");
-        errors++;
-      }
-      snprintf(buf, sizeof buf, "%s", name->kind == CF_YAML_SCALAR ? name->value : "?");
-    } else {
-      int seen = 0;
-      for (int j = 0; j < p->nstages; j++)
-        if (p->stages[j].def == def && !cf_yaml_map_get(p->stages[j].node, "name")) seen++;
-      if (seen)
-        snprintf(buf, sizeof buf, "%s-%d", def->type, seen + 1);
-      else
-        snprintf(buf, sizeof buf, "%s", def->type);
+    char buf[300];
+    if (name && (name->kind != CF_YAML_SCALAR || !name->value[0] || strchr(name->value, '.'))) {
+      cf_yaml_error(ctx, CF_EINVAL, src, name, "'name' must be a word without dots");
+      errors++;
     }
+    cf_pipeline_stage_name(list, i, buf, sizeof buf);
     if (find_stage(p, p->nstages, buf) >= 0) {
       cf_yaml_error(ctx, CF_EINVAL, src, name ? name : node, "stage name '%s' is used twice", buf);
       errors++;

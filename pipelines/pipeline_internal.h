@@ -47,6 +47,13 @@ const char *cf_opt_type_name(cf_opt_type t);
  * decides whether an item's result would change (the batch catalogue), as
  * adding a file to the list changes no other item's result. */
 char *cf_pipeline_settings_without_items(cf_ctx *ctx, const cf_pipeline *p);
+/* The name of the stage at position i of the pipeline list `list`: its
+ * `name`, or else its type, "-2", "-3", ... for the second and later
+ * unnamed stages of that type (pipelines/overrides.c). */
+void cf_pipeline_stage_name(const cf_yaml_node *list, size_t i, char *buf, size_t n);
+/* Apply one override to the pipeline list before validation:
+ * "STAGE.KEY=VALUE" (--set) or CF_PIPELINE_SET_INPUTS "=VALUE" (--inputs). */
+int cf_pipeline_apply_override(cf_ctx *ctx, cf_pipeline *p, cf_yaml_node *list, const char *set);
 /* The stage type nearest to `type` (for "did you mean"), or NULL. */
 const char *cf_stage_suggest(const char *type);
 

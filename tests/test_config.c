@@ -187,6 +187,41 @@ static void set_overrides_and_its_errors(void **state) {
   assert_int_equal(load(f, y, by_type, 1), CF_OK);
 }
 
+/* A stage's default name counts only the unnamed stages of its type (as
+ * the loaded pipeline names them): with a named raster.warp first, the
+ * unnamed second one is "raster.warp", and --set raster.warp.* must reach
+ * it, not the named one (it once reached the first of the type). The
+ * settings JSON says which stage holds the value. */
+static void set_reaches_the_stage_of_that_default_name(void **state) {
+  fixture *f = *state;
+  const char *y =
+      "pipeline:\n"
+      "  - type: ingest.raster\n"
+      "    path: in.tif\n"
+      "  - type: raster.warp\n"
+      "    name: grid\n"
+      "    resolution: 30\n"
+      "  - type: raster.warp\n"
+      "    resolution: 60\n";
+  cf_test_write_text(f->yaml, y);
+  const char *sets[] = {"raster.warp.resolution=90"};
+  cf_pipeline *p = NULL;
+  assert_int_equal(cf_pipeline_load(f->ctx, f->yaml, sets, 1, &p), CF_OK);
+  const char *js = cf_pipeline_settings(p);
+  const char *grid = strstr(js, "\"name\":\"grid\"");
+  const char *second = strstr(js, "\"name\":\"raster.warp\"");
+  assert_non_null(grid);
+  assert_non_null(second);
+  assert_true(grid < second);
+  assert_non_null(strstr(grid, "30")); /* the named stage keeps its value */
+  assert_true(strstr(grid, "30") < second);
+  assert_non_null(strstr(second, "90"));
+  cf_pipeline_free(p);
+  const char *no_second[] = {"raster.warp-2.resolution=90"}; /* only one unnamed warp */
+  assert_int_equal(load(f, y, no_second, 1), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(f->ctx), "no stage named 'raster.warp-2'"));
+}
+
 static void batch_outputs_need_stem(void **state) {
   fixture *f = *state;
   double gt[6] = {0, 1, 0, 4, 0, -1}, data[16] = {0};
@@ -555,6 +590,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(no_raster_before_a_raster_stage, setup, teardown),
       cmocka_unit_test_setup_teardown(top_level_shape, setup, teardown),
       cmocka_unit_test_setup_teardown(set_overrides_and_its_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(set_reaches_the_stage_of_that_default_name, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_outputs_need_stem, setup, teardown),
       cmocka_unit_test_setup_teardown(lidar_settings_agree_in_both_interfaces, setup, teardown),
       cmocka_unit_test_setup_teardown(hard_target_range_is_checked_before_running, setup, teardown),
