@@ -39,7 +39,7 @@ static void describe_setting(FILE *out, const cf_option_spec *o) {
   if (row && defaults) {
     o->settings->defaults(defaults);
     cf_kv_value_text(row, defaults, value, sizeof value);
-    snprintf(def, sizeof def, "=%s", value);
+    snprintf(def, sizeof def, value[0] ? "=%s" : "-", value); /* "-": no default, as below */
     cf_kv_range_text(row, range, sizeof range);
   }
   free(defaults);
@@ -72,7 +72,7 @@ void cf_stages_describe(FILE *out, const char *only) {
       snprintf(type, sizeof type, "%s", cf_opt_type_name(o->type));
       if (o->required)
         snprintf(def, sizeof def, "(required)");
-      else if (o->def)
+      else if (o->def && o->def[0])
         snprintf(def, sizeof def, "=%s", o->def);
       else
         snprintf(def, sizeof def, "-");
