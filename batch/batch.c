@@ -427,6 +427,15 @@ int cf_batch_run(cf_ctx *ctx, const cf_batch_opts *o, cf_batch_result *r) {
   if (!rc && p->batch_stage < 0)
     rc = cf_error(ctx, CF_EINVAL, o->pipeline_path, "", "no stage takes a list or glob of files: nothing to batch "
                                                         "(use `carbonflux run`)");
+  if (!rc && o->check_only) { /* the catalogue is neither opened nor created */
+    const char *const *items;
+    r->counts.considered = cf_pipeline_items(p, &items);
+    r->catalogue = o->catalogue ? strdup(o->catalogue) : cf_batch_default_catalogue(ctx, p);
+    if (!r->catalogue) rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    release_workers(ctx, p);
+    cf_pipeline_free(p);
+    return rc;
+  }
   char pipe_sha[CF_SHA256_HEX_LEN] = "", settings_sha[CF_SHA256_HEX_LEN] = "";
   char *settings = NULL;
   if (!rc) rc = cf_sha256_file(ctx, o->pipeline_path, pipe_sha);

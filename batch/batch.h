@@ -46,6 +46,7 @@ typedef struct {
   int first, last;       /* --items I:J (last <= 0: to the end) */
   int shard_k, shard_n;  /* --shard K/N: items with index % N == K (shard_n 0: all) */
   int force, dry_run, retry_quarantined;
+  int check_only; /* --check: load and validate the pipeline with these overrides; no catalogue, no items */
   const char *argv; /* the command line, recorded with the run */
 } cf_batch_opts;
 

@@ -48,6 +48,7 @@ int cf_cli_batch(cf_ctx *ctx, int argc, char **argv, const char *cmdline, char *
     } else if (!strcmp(a, "--json")) json = 1;
     else if (!strcmp(a, "--force")) o.force = 1;
     else if (!strcmp(a, "--dry-run")) o.dry_run = 1;
+    else if (!strcmp(a, "--check")) o.check_only = 1;
     else if (!strcmp(a, "--retry-quarantined")) o.retry_quarantined = 1;
     else if (a[0] != '-' && !o.pipeline_path) o.pipeline_path = a;
     else code = 1, snprintf(why, cap, "unexpected argument '%s'", a);
@@ -67,6 +68,10 @@ int cf_cli_batch(cf_ctx *ctx, int argc, char **argv, const char *cmdline, char *
     code = exit_for(rc);
   } else if (cf_par_rank(cf_ctx_par(ctx)) > 0) {
     code = 0; /* an MPI worker: rank 0 reports, and its code is every rank's */
+  } else if (o.check_only) {
+    cf_log(ctx, CF_LOG_INFO, "%s is valid: %d input%s; catalogue %s", o.pipeline_path, r.counts.considered,
+           r.counts.considered == 1 ? "" : "s", r.catalogue);
+    code = 0;
   } else if (o.dry_run) {
     for (int i = 0; i < r.nitems; i++) {
       const cf_batch_item *it = &r.items[i];

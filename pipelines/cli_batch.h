@@ -10,7 +10,7 @@
 #define CF_CLI_BATCH_USAGE                                                                                         \
   "Usage: carbonflux batch PIPELINE.yaml [--inputs GLOB]... [--catalogue FILE] [--set STAGE.KEY=VALUE]...\n"      \
   "                        [--items I:J] [--shard K/N] [--summary FILE] [--json] [--force] [--retry-quarantined]\n" \
-  "                        [--dry-run]\n"                                                                         \
+  "                        [--dry-run] [--check]\n"                                                                 \
   "\n"                                                                                                            \
   "Run the pipeline over those of its batch inputs that are new or changed since the catalogue last saw\n"       \
   "them, each in its own process, recording each item (status, reason, the stage it failed in, outputs with\n"   \
@@ -30,6 +30,8 @@
   "  --json               the summary on stdout as JSON\n"                                                        \
   "  --force              run every item    --retry-quarantined   retry quarantined inputs too\n"               \
   "  --dry-run            list what would run and why, run nothing, write nothing\n"                              \
+  "  --check              validate the pipeline with these options and inputs, as `run --check`; the\n"             \
+  "                       catalogue is not opened\n"                                                                \
   "\n"                                                                                                            \
   "With --log-format json every log record carries \"run_id\", and a record written during an item (by the\n"   \
   "item's own process too) its \"item_id\" (the item's index). Exit 0: all done or unchanged; 3: some inputs\n" \

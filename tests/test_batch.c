@@ -341,6 +341,18 @@ static void json_logs_carry_run_and_item(void **state) {
 static void dry_run_shard_items_summary(void **state) {
   cf_test_dir *f = *state;
   setup_batch(f->dir);
+  /* --check validates the pipeline with its overrides and inputs, as `run
+   * --check`, without opening the catalogue: exit 0 and nothing written;
+   * an unknown stage or a glob matching nothing: exit 1, said */
+  assert_int_equal(cli(f->dir, "batch p.yaml --check"), 0);
+  const char *err = cf_test_path(f->dir, "err.txt");
+  assert_true(cf_test_file_contains(err, "p.yaml is valid: 4 inputs; catalogue out/catalogue.sqlite"));
+  assert_int_equal(cli(f->dir, "batch p.yaml --check --set nosuch.key=1"), 1);
+  assert_true(cf_test_file_contains(err, "no stage named 'nosuch'"));
+  assert_int_equal(cli(f->dir, "batch p.yaml --check --inputs 'in/zz*.h5'"), 1);
+  assert_true(cf_test_file_contains(err, "--inputs"));
+  assert_true(cf_test_file_contains(err, "no file matches"));
+  assert_int_equal(cf_test_count_entries(f->dir, "out"), 1); /* out.txt only: no out/ */
   /* dry run: four would run, as new; nothing written, not even the catalogue */
   assert_int_equal(cli(f->dir, "batch p.yaml --dry-run"), 0);
   const char *out = cf_test_path(f->dir, "out.txt");
