@@ -400,6 +400,41 @@ static int read_config(rd *r, cf_l0_config *c) {
   return CF_OK;
 }
 
+/* One run of equal scan_id values: its id and first ray. */
+typedef struct {
+  int32_t id;
+  hsize_t first;
+} scan_run;
+
+static int by_id_then_first(const void *a, const void *b) {
+  const scan_run *x = a, *y = b;
+  if (x->id != y->id) return x->id < y->id ? -1 : 1;
+  return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The spec's "the rays of a scan are contiguous": no scan_id may start a
+ * second run. The runs sorted by id put two runs of one scan side by side,
+ * O(R log R) in the number of runs (a check of every run against every
+ * earlier ray was quadratic in staring files, where each ray is a scan).
+ * The message names the first rays of the scan's first two runs. */
+static int scans_contiguous(rd *r, const cf_l0 *l0) {
+  size_t nruns = 1;
+  for (int i = 1; i < l0->n_rays; i++) nruns += l0->scan_id[i] != l0->scan_id[i - 1];
+  scan_run *runs = malloc(nruns * sizeof *runs);
+  if (!runs) return cf_error(r->ctx, CF_ENOMEM, r->path, "rays/scan_id", "out of memory");
+  size_t k = 0;
+  for (int i = 0; i < l0->n_rays; i++)
+    if (i == 0 || l0->scan_id[i] != l0->scan_id[i - 1]) runs[k++] = (scan_run){l0->scan_id[i], (hsize_t)i};
+  qsort(runs, nruns, sizeof *runs, by_id_then_first);
+  int rc = CF_OK;
+  for (size_t j = 1; j < nruns && !rc; j++)
+    if (runs[j].id == runs[j - 1].id)
+      rc = cf_error(r->ctx, CF_EDATA, r->path, "rays/scan_id", "scan %d is not contiguous (rays %llu and %llu)",
+                    runs[j].id, (unsigned long long)runs[j - 1].first, (unsigned long long)runs[j].first);
+  free(runs);
+  return rc;
+}
+
 static int read_rays(rd *r, cf_l0 *l0) {
   hsize_t n;
   int rc = vector_length(r, "rays/time", H5T_FLOAT, &n);
@@ -423,18 +458,13 @@ static int read_rays(rd *r, cf_l0 *l0) {
     if (!isfinite(l0->azimuth[i]) || !isfinite(l0->elevation[i]) || l0->elevation[i] < -90 || l0->elevation[i] > 90)
       return cf_error(r->ctx, CF_EDATA, r->path, "rays/elevation_deg", "ray %llu has invalid angles (az %g, el %g)",
                       (unsigned long long)i, l0->azimuth[i], l0->elevation[i]);
-    if (i > 0 && l0->scan_id[i] != l0->scan_id[i - 1])
-      for (hsize_t k = 0; k + 1 < i; k++)
-        if (l0->scan_id[k] == l0->scan_id[i])
-          return cf_error(r->ctx, CF_EDATA, r->path, "rays/scan_id", "scan %d is not contiguous (rays %llu and %llu)",
-                          l0->scan_id[i], (unsigned long long)k, (unsigned long long)i);
     if (l0->pulses[CF_ON][i] < 0 || l0->pulses[CF_OFF][i] < 0)
       return cf_error(r->ctx, CF_EDATA, r->path, "rays/pulses_on", "ray %llu has a negative pulse count", (unsigned long long)i);
     /* a ray with no pulses (or no usable energy) is skipped, not fatal */
     l0->ray_ok[i] = l0->pulses[CF_ON][i] > 0 && l0->pulses[CF_OFF][i] > 0 && l0->energy[CF_ON][i] > 0 &&
                     l0->energy[CF_OFF][i] > 0 && isfinite(l0->energy[CF_ON][i]) && isfinite(l0->energy[CF_OFF][i]);
   }
-  return CF_OK;
+  return scans_contiguous(r, l0);
 }
 
 static int read_meteo(rd *r, cf_l0 *l0) {

@@ -321,6 +321,31 @@ static void zero_pulses_and_nan_spectra_are_flagged_not_fatal(void **state) {
   cf_l0_close(l0);
 }
 
+/* Spec, Validity: the rays of a scan are contiguous. scan_id 7, 3, 7 has
+ * scan 7 in two runs, starting at rays 0 and 2; 7, 7, 3 and 3, 7, 7 are
+ * contiguous and open. */
+static void write_scan_ids(const char *path, int32_t a, int32_t b, int32_t c) {
+  hid_t fh = open_rw(path);
+  hid_t d = H5Dopen2(fh, "rays/scan_id", H5P_DEFAULT);
+  int32_t id[NR] = {a, b, c};
+  assert_true(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, id) >= 0);
+  H5Dclose(d);
+  H5Fclose(fh);
+}
+
+static void a_scan_in_two_runs(void **state) {
+  fixture *f = *state;
+  write_scan_ids(f->path, 7, 3, 7);
+  expect_reject(f, 0, CF_EDATA, "rays/scan_id", "scan 7 is not contiguous (rays 0 and 2)");
+  cf_l0 *l0;
+  write_scan_ids(f->path, 7, 7, 3);
+  assert_int_equal(cf_l0_open(f->ctx, f->path, 0, &l0), CF_OK);
+  cf_l0_close(l0);
+  write_scan_ids(f->path, 3, 7, 7);
+  assert_int_equal(cf_l0_open(f->ctx, f->path, 0, &l0), CF_OK);
+  cf_l0_close(l0);
+}
+
 static void not_hdf5_and_missing_file(void **state) {
   fixture *f = *state;
   cf_test_write_text(f->path, "plain text");
@@ -360,6 +385,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sizes_that_do_not_fit, setup_raw, teardown),
       cmocka_unit_test_setup_teardown(spectra_sizes_that_do_not_fit, setup_spectra, teardown),
       cmocka_unit_test_setup_teardown(zero_pulses_and_nan_spectra_are_flagged_not_fatal, setup_spectra, teardown),
+      cmocka_unit_test_setup_teardown(a_scan_in_two_runs, setup_spectra, teardown),
       cmocka_unit_test_setup_teardown(not_hdf5_and_missing_file, setup_spectra, teardown),
       cmocka_unit_test_setup_teardown(wrong_format_and_level, setup_spectra, teardown),
   };
