@@ -34,17 +34,17 @@
 #include "lidar/simulate.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
+#include "pipelines/cli.h"
 #include "pipelines/cli_batch.h"
+#include "pipelines/cli_sink.h"
 #include "pipelines/cli_sink_report.h"
 #include "pipelines/pipeline_internal.h"
 #include "pipelines/run_par.h"
-#include "sink/audit/audit.h"
 #include "sink/issuance/ledger.h"
 #include "sink/issuance/report.h"
 #include "sink/params.h"
 #include "sink/stocks.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_PROCESSING = 2, EXIT_REJECTED = 3, EXIT_ALL_REJECTED = 4, EXIT_MISMATCH = 5 };
 
 static cf_ctx *g_ctx; /* for the signal handler only */
 
@@ -183,44 +183,6 @@ static const char *usage_flux =
     "2: processing failed.\n\n"
     "Settings (KEY=VALUE: name, default, accepted values, help):\n\n";
 
-static const char *usage_sink =
-    "Usage: carbonflux sink ledger --event DATE=REPORT.json --event DATE=REPORT.json [--event ...]\n"
-    "                              --policy NAME -o LEDGER.json [--baseline DATE=REPORT.json]...\n"
-    "                              [--emission DATE=T_CO2E[:WHAT]]... [--stratum-map FROM=TO]... [KEY=VALUE]...\n"
-    "\n"
-    "The issuance ledger of a forestry sink project: from its stock reports (carbonflux-stocks/1, written by\n"
-    "`carbonflux forest stocks`) at two or more monitoring events (DATE = YYYY-MM-DD, in date order) to the\n"
-    "change in stocks per period with its uncertainty, baseline removals, emissions, leakage, the policy's\n"
-    "uncertainty deduction and buffer, and net issuable units per period and vintage, with the cumulative-\n"
-    "difference logic (a reversal is netted against later gains). Writes LEDGER.json (self-describing: inputs\n"
-    "with SHA-256, policy, settings, parameters with sources, the equation of every row) and LEDGER.csv\n"
-    "beside it, both or neither.\n"
-    "\n"
-    "  --policy NAME          ccer-14-001, cdm-ar-acm0003, vm0047 or gold-standard (also policy=NAME)\n"
-    "  --baseline DATE=FILE   baseline stock report at an event's date (with baseline=series)\n"
-    "  --emission DATE=T[:W]  project emissions of T t CO2e in the period ending on DATE (W: what they are)\n"
-    "  --stratum-map FROM=TO  read stratum FROM of any event as TO (strata must match between events)\n"
-    "\n"
-    "Exit 1: usage, a setting, an unknown policy, events out of order or a period of zero length, a missing\n"
-    "file; 4: a stock report that cannot be used (another schema version, a missing field, strata that differ\n"
-    "between events); 2: the ledger could not be written. Nothing is written unless everything succeeded.\n"
-    "\n" CF_CLI_SINK_REPORT_USAGE "\n"
-    "Settings of the ledger (KEY=VALUE: name, default, accepted values, help):\n\n";
-
-static const char *usage_verify =
-    "Usage: carbonflux verify FILE [--inputs-dir DIR]\n"
-    "\n"
-    "Check the audit trail of a ledger (carbonflux-ledger/1), a stock report (carbonflux-stocks/1) or a\n"
-    "report that names its ledger: re-hash every recorded input (a file missing or with another SHA-256\n"
-    "is named), recompute the ledger from the recorded inputs and settings, and one level deeper each\n"
-    "stock report it read from its plots, trees and strata, and say for each table whether it matches\n"
-    "(exactly: the files hold round-trip numbers) or where it first differs. Inputs are looked for under\n"
-    "DIR (default: the directory of the file that records them), then at the recorded path, then by\n"
-    "their bare name. Another software version is a warning.\n"
-    "\n"
-    "Exit 0: every input and table matches; 5: something does not match (the lines marked FAIL);\n"
-    "1: usage or FILE missing; 4: FILE is not a ledger, stock report or report naming its ledger.\n";
-
 static const char *usage_version = "Usage: carbonflux version\n\nPrint the version.\n";
 
 static const char *usage_of(const char *cmd) {
@@ -234,8 +196,8 @@ static const char *usage_of(const char *cmd) {
   if (!strcmp(cmd, "params")) return usage_params;
   if (!strcmp(cmd, "forest")) return usage_forest;
   if (!strcmp(cmd, "flux")) return usage_flux;
-  if (!strcmp(cmd, "sink")) return usage_sink;
-  if (!strcmp(cmd, "verify")) return usage_verify;
+  if (!strcmp(cmd, "sink")) return CF_CLI_SINK_USAGE;
+  if (!strcmp(cmd, "verify")) return CF_CLI_VERIFY_USAGE;
   if (!strcmp(cmd, "batch")) return CF_CLI_BATCH_USAGE;
   if (!strcmp(cmd, "status")) return CF_CLI_STATUS_USAGE;
   if (!strcmp(cmd, "history")) return CF_CLI_HISTORY_USAGE;
@@ -298,27 +260,6 @@ static int exit_for_summary(const cf_run_summary *s) {
   if (s->failed || s->cancelled) return EXIT_PROCESSING;
   if (s->rejected && s->succeeded == 0) return EXIT_ALL_REJECTED; /* nothing came out at all */
   if (s->rejected) return EXIT_REJECTED;
-  return EXIT_OK;
-}
-
-/* Exit 1 (nothing written) if output `out` is the file `other` (through
- * symlinks, "..", hard links), naming both roles; or if it exists and
- * overwriting is off. */
-static int check_output(cf_ctx *ctx, const char *cmd, const char *what, const char *out, const char *other, const char *role) {
-  if (other && cf_path_same(out, other)) {
-    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' is the %s '%s'; it would be overwritten (nothing was written)", cmd, what,
-           out, role, other);
-    return EXIT_USAGE;
-  }
-  if (!cf_get_overwrite(ctx) && cf_file_exists(out)) {
-    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' exists and --no-overwrite was given (nothing was written)", cmd, what, out);
-    return EXIT_USAGE;
-  }
-  struct stat sb;
-  if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' is a directory; give a file name (nothing was written)", cmd, what, out);
-    return EXIT_USAGE;
-  }
   return EXIT_OK;
 }
 
@@ -441,7 +382,7 @@ static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
     }
   }
   if (scene) {
-    int bad = check_output(ctx, "simulate flux", "benchmark scene", scene, NULL, NULL);
+    int bad = cf_cli_check_output(ctx, "simulate flux", "benchmark scene", scene, NULL, NULL);
     if (bad) return bad;
     int rc = cf_simflux_write_benchmark_scene(ctx, &cfg, scene);
     if (rc) cf_log_error_chain(ctx);
@@ -456,8 +397,8 @@ static int cmd_simulate_flux(cf_ctx *ctx, int argc, char **argv) {
   }
   char *truth_default = truth ? NULL : sibling_path(out, "_truth.json");
   if (!truth) truth = truth_default;
-  int bad = truth ? check_output(ctx, "simulate flux", "truth file", truth, out, "L2 output") : EXIT_PROCESSING;
-  if (!bad) bad = check_output(ctx, "simulate flux", "output", out, NULL, NULL);
+  int bad = truth ? cf_cli_check_output(ctx, "simulate flux", "truth file", truth, out, "L2 output") : EXIT_PROCESSING;
+  if (!bad) bad = cf_cli_check_output(ctx, "simulate flux", "output", out, NULL, NULL);
   if (bad) {
     free(truth_default);
     return bad;
@@ -499,8 +440,8 @@ static int cmd_simulate(cf_ctx *ctx, int argc, char **argv) {
   }
   char *truth_default = truth ? NULL : sibling_path(out, "_truth.nc");
   if (!truth) truth = truth_default;
-  int bad = truth ? check_output(ctx, "simulate lidar", "truth file", truth, out, "L0 output") : EXIT_PROCESSING;
-  if (!bad) bad = check_output(ctx, "simulate lidar", "output", out, NULL, NULL);
+  int bad = truth ? cf_cli_check_output(ctx, "simulate lidar", "truth file", truth, out, "L0 output") : EXIT_PROCESSING;
+  if (!bad) bad = cf_cli_check_output(ctx, "simulate lidar", "output", out, NULL, NULL);
   if (bad) {
     free(truth_default);
     return bad;
@@ -622,7 +563,7 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
     cf_log(ctx, CF_LOG_ERROR, "lidar process: input file '%s' does not exist (nothing was written)", in);
     return EXIT_USAGE;
   }
-  int bad = check_output(ctx, "lidar process", "output", out, in, "input");
+  int bad = cf_cli_check_output(ctx, "lidar process", "output", out, in, "input");
   if (bad) return bad;
   char *history = command_line(g_argc, g_argv);
   cf_l2_meta meta = {NULL, NULL, history, NULL};
@@ -711,8 +652,8 @@ static int cmd_forest(cf_ctx *ctx, int argc, char **argv) {
       cf_log(ctx, CF_LOG_ERROR, "forest stocks: the %s '%s' does not exist (nothing was written)", roles[k], ins[k]);
       code = EXIT_USAGE;
     } else {
-      code = check_output(ctx, "forest stocks", "report", out, ins[k], roles[k]);
-      if (code == EXIT_OK) code = check_output(ctx, "forest stocks", "report's CSV", csv_out, ins[k], roles[k]);
+      code = cf_cli_check_output(ctx, "forest stocks", "report", out, ins[k], roles[k]);
+      if (code == EXIT_OK) code = cf_cli_check_output(ctx, "forest stocks", "report's CSV", csv_out, ins[k], roles[k]);
     }
   }
   if (code != EXIT_OK) {
@@ -789,93 +730,23 @@ static int cmd_flux(cf_ctx *ctx, int argc, char **argv) {
   return code;
 }
 
-/* Exit code of a library status: the outermost code says whose fault it is. */
-static int exit_for_status(int rc) {
-  return rc == CF_OK ? EXIT_OK : rc == CF_EINVAL || rc == CF_ENOENT ? EXIT_USAGE : rc == CF_EDATA ? EXIT_ALL_REJECTED
-                                                                                                  : EXIT_PROCESSING;
-}
-
+/* sink ledger, sink report, verify (cli_sink.h, cli_sink_report.h) */
 static int cmd_sink(cf_ctx *ctx, int argc, char **argv) {
-  if (argc >= 1 && !strcmp(argv[0], "report")) {
-    char why[1024];
-    int code = cf_cli_sink_report(ctx, argc - 1, argv + 1, why, sizeof why);
-    return why[0] ? usage_error("sink", "%s", why) : code;
-  }
-  if (argc < 1 || strcmp(argv[0], "ledger")) return usage_error("sink", "what to do? ('ledger' or 'report')%s", "");
-  const char *out = NULL;
-  cf_ledger_inputs in;
-  cf_ledger_inputs_init(&in);
-  int rc = CF_OK, code = EXIT_OK;
-  for (int i = 1; i < argc && !rc && code == EXIT_OK; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    char date[11], kv[CF_KV_TEXT_MAX + 16];
-    const char *path;
-    if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v) {
-      out = argv[++i];
-    } else if ((!strcmp(a, "--event") || !strcmp(a, "--baseline")) && v) {
-      i++;
-      rc = cf_ledger_split_event(ctx, v, a + 2, date, &path);
-      if (!rc && !cf_file_exists(path)) rc = cf_error(ctx, CF_ENOENT, path, "", "the stock report does not exist");
-      if (!rc) rc = a[2] == 'e' ? cf_ledger_add_event(ctx, &in, date, path) : cf_ledger_add_baseline(ctx, &in, date, path);
-    } else if (!strcmp(a, "--emission") && v) {
-      rc = cf_ledger_add_emission(ctx, &in, argv[++i]);
-    } else if (!strcmp(a, "--stratum-map") && v) {
-      rc = cf_ledger_add_map(ctx, &in, argv[++i]);
-    } else if (!strcmp(a, "--policy") && v) {
-      snprintf(kv, sizeof kv, "policy=%s", argv[++i]);
-      rc = cf_ledger_inputs_set(ctx, &in, kv);
-    } else if (a[0] != '-' && strchr(a, '=')) {
-      rc = cf_ledger_inputs_set(ctx, &in, a);
-    } else {
-      code = usage_error("sink", "unexpected argument '%s'", a);
-    }
-  }
-  if (!rc && code == EXIT_OK && !out) code = usage_error("sink", "give the ledger's file with -o LEDGER.json%s", "");
-  char csv_out[4096] = "";
-  size_t olen = out ? strlen(out) : 0;
-  if (!rc && code == EXIT_OK && (olen < 6 || strcmp(out + olen - 5, ".json") != 0 || olen >= sizeof csv_out))
-    code = usage_error("sink", "the ledger's name ends in .json (its CSV goes beside it as .csv), not '%s'", out);
-  if (!rc && code == EXIT_OK) snprintf(csv_out, sizeof csv_out, "%.*s.csv", (int)(olen - 5), out);
-  for (int k = 0; !rc && code == EXIT_OK && k < in.n_events + in.n_baseline; k++) {
-    const char *ip = k < in.n_events ? in.events[k].report.path : in.baseline[k - in.n_events].report.path;
-    code = check_output(ctx, "sink ledger", "ledger", out, ip, "stock report");
-    if (code == EXIT_OK) code = check_output(ctx, "sink ledger", "ledger's CSV", csv_out, ip, "stock report");
-  }
-  cf_ledger ledger = {0};
-  if (!rc && code == EXIT_OK) rc = cf_ledger_compute(ctx, &in, &ledger);
-  if (!rc && code == EXIT_OK) rc = cf_ledger_write(ctx, &in, &ledger, out);
-  if (rc) {
-    cf_log_error_chain(ctx);
-    code = exit_for_status(rc);
-  } else if (code == EXIT_OK) {
-    char units[32];
-    snprintf(units, sizeof units, "%lld", ledger.total_units);
-    cf_log_event(ctx, CF_LOG_INFO, "wrote", "path", out, "units", units, (const char *)NULL);
-  }
-  cf_ledger_free(&ledger);
-  cf_ledger_inputs_free(&in);
-  return code;
+  char why[1024];
+  int code;
+  if (argc >= 1 && !strcmp(argv[0], "report"))
+    code = cf_cli_sink_report(ctx, argc - 1, argv + 1, why, sizeof why);
+  else if (argc >= 1 && !strcmp(argv[0], "ledger"))
+    code = cf_cli_sink_ledger(ctx, argc - 1, argv + 1, why, sizeof why);
+  else
+    return usage_error("sink", "what to do? ('ledger' or 'report')%s", "");
+  return why[0] ? usage_error("sink", "%s", why) : code;
 }
 
 static int cmd_verify(cf_ctx *ctx, int argc, char **argv) {
-  const char *file = NULL;
-  cf_audit_opts o = {NULL};
-  for (int i = 0; i < argc; i++) {
-    if (!strcmp(argv[i], "--inputs-dir") && i + 1 < argc)
-      o.inputs_dir = argv[++i];
-    else if (argv[i][0] != '-' && !file)
-      file = argv[i];
-    else
-      return usage_error("verify", "unexpected argument '%s'", argv[i]);
-  }
-  if (!file) return usage_error("verify", "give the ledger (or stock report) to verify%s", "");
-  cf_audit a;
-  int rc = cf_audit_file(ctx, file, &o, &a);
-  if (!rc) cf_audit_print(stdout, &a);
-  int code = rc ? exit_for_status(rc) : a.n_differs ? EXIT_MISMATCH : EXIT_OK;
-  if (rc) cf_log_error_chain(ctx);
-  cf_audit_free(&a);
-  return code;
+  char why[1024];
+  int code = cf_cli_verify(ctx, argc, argv, why, sizeof why);
+  return why[0] ? usage_error("verify", "%s", why) : code;
 }
 
 /* batch, status, history (cli_batch.h) */
