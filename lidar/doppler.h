@@ -24,7 +24,14 @@
  * subtracted background, (alpha n_k)^2 / N_bg (short background records
  * matter at low CNR). The search starts from the best template match on a
  * grid of half bins inside +-v_max, so sub-bin accuracy comes from the
- * fit, not from bin picking.
+ * fit, not from bin picking. The Jacobian's velocity column is the
+ * derivative of the response interpolant itself (response.h), not a
+ * finite difference of it: exact for the model the fit evaluates, and one
+ * table look-up instead of three. The iteration stops when every step is
+ * below 1e-3 of its parameter's predicted sigma (the diagonal of the
+ * inverse normal matrix): smaller steps cannot change anything the
+ * reported uncertainty would show, and a tolerance fixed in m/s either
+ * wastes iterations on weak gates or stops strong ones early.
  *
  * Uncertainty. Neighbouring bins are correlated by the window and the zero
  * padding (lidar/bin_covariance.h), so the weighted fit's inverse Fisher
