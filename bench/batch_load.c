@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "bench_child.h"
+#include "bench_load.h"
 #include "ndvi_bench.h"
 
 /* --- settings ---------------------------------------------------------------- */
@@ -571,10 +572,13 @@ int main(int argc, char **argv) {
   if (!o.skip_raster && generate_tiles(&o, self)) return 2;
   if (o.generate_only) return 0;
 
+  bench_load others; /* over every night measured, generation excluded */
+  bench_load_start(&others);
   for (int i = 0; i < o.nscales; i++)
     if (o.scales[i] < o.hours && nights(&o, o.scales[i], 0)) return 2;
   if (nights(&o, o.hours, 1)) return 2;
   summarize_firsts();
   printf("\nload at the end %.2f\n", load1());
+  bench_load_print("over all nights (the batch children excluded)", bench_load_others(&others));
   return 0;
 }

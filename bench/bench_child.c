@@ -1,6 +1,7 @@
 /* Spawning and measuring benchmark contenders; see bench_child.h. */
 #define _DEFAULT_SOURCE /* wait4, struct rusage */
 #include "bench_child.h"
+#include "bench_load.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,19 +16,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-/* Busy CPU seconds of the whole machine so far (all CPUs), or -1. */
-static double machine_busy_s(void) {
-  FILE *f = fopen("/proc/stat", "r");
-  if (!f) return -1;
-  unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
-  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait, &irq,
-                 &softirq, &steal);
-  fclose(f);
-  if (n != 8) return -1;
-  /* steal is time the hypervisor gave to other guests: contention too */
-  return (double)(user + nice + sys + irq + softirq + steal) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -104,7 +92,7 @@ static int run(const char *const *argv, const char *log_path, int poll_ms, bench
   }
   /* posix_spawn's argv is char *const[] for historical reasons; it does not
    * write to the strings */
-  double busy0 = machine_busy_s(), t0 = now_s();
+  double busy0 = bench_machine_busy_s(), t0 = now_s();
   pid_t pid;
   int e = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -130,7 +118,7 @@ static int run(const char *const *argv, const char *log_path, int poll_ms, bench
   }
   free(walk.seen);
   out->wall_s = now_s() - t0;
-  double busy1 = machine_busy_s();
+  double busy1 = bench_machine_busy_s();
   if (w < 0) {
     snprintf(out->how, sizeof out->how, "wait4 failed: %s", strerror(errno));
     return -1;

@@ -37,6 +37,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bench_load.h"
 #include "carbonflux/ctx.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/sim_flux.h"
@@ -130,6 +131,8 @@ int main(int argc, char **argv) {
   omp_set_num_threads(threads);
   double load[3] = {0};
   getloadavg(load, 3);
+  bench_load others;
+  bench_load_start(&others);
   printf("flux_bench: %d scans, %d draw(s), meander %.1f deg, %d threads, load average %.2f before\n", scans, draws,
          meander, threads, load[0]);
   cf_simflux_config c;
@@ -221,6 +224,7 @@ int main(int argc, char **argv) {
   }
   getloadavg(load, 3);
   printf("load average %.2f after\n", load[0]);
+  bench_load_print("while the flux estimates ran (this process and its children excluded)", bench_load_others(&others));
   free(ratio), free(mb);
   cf_ctx_destroy(ctx);
   if (!keep) {

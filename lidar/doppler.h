@@ -24,7 +24,14 @@
  * subtracted background, (alpha n_k)^2 / N_bg (short background records
  * matter at low CNR). The search starts from the best template match on a
  * grid of half bins inside +-v_max, so sub-bin accuracy comes from the
- * fit, not from bin picking.
+ * fit, not from bin picking. The Jacobian's velocity column is the
+ * derivative of the response interpolant itself (response.h), not a
+ * finite difference of it: exact for the model the fit evaluates, and one
+ * table look-up instead of three. The iteration stops when every step is
+ * below 1e-3 of its parameter's predicted sigma (the diagonal of the
+ * inverse normal matrix): smaller steps cannot change anything the
+ * reported uncertainty would show, and a tolerance fixed in m/s either
+ * wastes iterations on weak gates or stops strong ones early.
  *
  * Uncertainty. Neighbouring bins are correlated by the window and the zero
  * padding (lidar/bin_covariance.h), so the weighted fit's inverse Fisher
@@ -92,13 +99,14 @@ typedef struct {
   double bg_pulses[2]; /* pulses in the background records: their sampling error enters every gate */
   int k_lo, k_hi;    /* bins of the search band (inclusive) */
   /* the search grid's templates, the same for every gate: per wavelength
-   * and grid velocity, the first bin of its fit window, its width and the
+   * and grid velocity, the first bin of its fit window and the
    * template values (tabulated once instead of per gate) */
   int grid_n;        /* grid velocities: v_i = (i - grid_n/2) * grid_dv */
   double grid_dv;
-  int *grid_k0[2], *grid_nk[2];
+  int *grid_k0[2];
   int grid_win;      /* 2 fit_half + 1 */
-  double *grid_h[2]; /* [grid_n][grid_win] */
+  int grid_pad;      /* grid_win rounded up to a multiple of 4: the table's stride */
+  double *grid_h[2]; /* [grid_n][grid_pad], zero past each template's bins */
 } cf_doppler_setup;
 
 int cf_doppler_setup_init(cf_ctx *ctx, cf_doppler_setup *s, const cf_l0_config *cfg, const cf_doppler_opts *o,
@@ -117,7 +125,7 @@ typedef struct {
 
 /* Doubles of workspace cf_doppler_process needs (caller-owned, one per thread). */
 static inline size_t cf_doppler_work_size(const cf_doppler_setup *s) {
-  size_t per_gate = (size_t)4 * s->resp.nbins, per_ray = (size_t)3 * s->cfg.n_gates;
+  size_t per_gate = (size_t)8 * s->resp.nbins + (size_t)4 * s->grid_pad, per_ray = (size_t)3 * s->cfg.n_gates;
   return (per_gate > per_ray ? per_gate : per_ray) + (size_t)7 * s->grid_win;
 }
 

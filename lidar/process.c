@@ -21,6 +21,7 @@ void cf_lidar_opts_default(cf_lidar_opts *o) {
   o->do_wind = 1;
   o->co2_prior_ppm = 420.0;
   o->block_rays = 128;
+  o->fft_plan = CF_LIDAR_FFT_MEASURE;
 }
 
 /* --- where spectra come from: the file, or raw records turned into spectra --- */
@@ -64,7 +65,7 @@ static void source_free(spectra_source *s) {
   }
 }
 
-static int source_init(cf_ctx *ctx, spectra_source *s, cf_l0 *l0) {
+static int source_init(cf_ctx *ctx, spectra_source *s, cf_l0 *l0, int fft_plan) {
   memset(s, 0, sizeof *s);
   s->l0 = l0;
   size_t per = (size_t)l0->cfg.n_gates * cf_l0_nbins(&l0->cfg);
@@ -84,7 +85,7 @@ static int source_init(cf_ctx *ctx, spectra_source *s, cf_l0 *l0) {
   s->clipped = calloc((size_t)l0->n_rays * l0->cfg.n_gates, 1);
   if (!s->clipped) return cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory");
   cf_spectra_plan plan;
-  int rc = cf_spectra_plan_create(ctx, &l0->cfg, FFTW_ESTIMATE, &plan);
+  int rc = cf_spectra_plan_create(ctx, &l0->cfg, fft_plan == CF_LIDAR_FFT_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE, &plan);
   if (rc) return rc;
   for (int l = 0; !rc && l < 2; l++) {
     s->mem[l] = calloc((size_t)l0->n_rays * per, sizeof(float));
@@ -242,15 +243,17 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   cf_co2_linelist lines = {0};
   block_out bo = {0};
   scan_buf sb = {0};
-  float *spec[2] = {malloc((size_t)B * per * sizeof(float)), malloc((size_t)B * per * sizeof(float))};
+  /* two blocks of spectra: the rays of one are fitted while the next is read */
+  float *specbuf[2][2] = {{malloc((size_t)B * per * sizeof(float)), malloc((size_t)B * per * sizeof(float))},
+                          {malloc((size_t)B * per * sizeof(float)), malloc((size_t)B * per * sizeof(float))}};
   double *dwork = malloc((size_t)nthreads * cf_dial_work_size(c) * sizeof(double));
   double *range = malloc((size_t)G * sizeof *range);
   double *heights = malloc((size_t)G * sizeof *heights);
   cf_wind_level *levels = malloc((size_t)G * sizeof *levels);
   int *met_of_ray = malloc((size_t)B * sizeof *met_of_ray);
   double *pwork = NULL;
-  int rc = source_init(ctx, &src, l0);
-  if (!rc && (!os.tab || !os.built || !spec[0] || !spec[1] || !dwork || !range || !heights || !levels || !met_of_ray ||
+  int rc = source_init(ctx, &src, l0, o->fft_plan);
+  if (!rc && (!os.tab || !os.built || !specbuf[0][0] || !specbuf[0][1] || !specbuf[1][0] || !specbuf[1][1] || !dwork || !range || !heights || !levels || !met_of_ray ||
               block_alloc(&bo, (size_t)B * G)))
     rc = cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory for a block of %d rays", B);
   /* the FFTs we make of raw records always correlate neighbouring bins:
@@ -287,18 +290,35 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   double t_read = 0, t_rays = 0, t_sink = 0;
   if (!rc && sink->begin) rc = sink->begin(ctx, user, l0, heights, nh, o->do_wind ? nscans : 0);
 
-  for (int r0 = 0; !rc && r0 < l0->n_rays; r0 += B) {
-    int n = r0 + B <= l0->n_rays ? B : l0->n_rays - r0;
+  /* Block k's spectra are in specbuf[k % 2]; block k+1 is read into the
+   * other pair by one thread of the team that fits block k (it joins the
+   * fitting when its read is done). HDF5 is called by that one thread
+   * only, and the sink's writes (NetCDF, HDF5 again) come after the team
+   * has finished, in this thread: never two HDF5 calls at once. */
+  if (!rc && l0->n_rays > 0) {
     double t_a = omp_get_wtime();
-    rc = source_read(ctx, &src, r0, n, spec[0], spec[1]);
-    double t_b = omp_get_wtime();
-    t_read += t_b - t_a;
+    rc = source_read(ctx, &src, 0, B <= l0->n_rays ? B : l0->n_rays, specbuf[0][0], specbuf[0][1]);
+    t_read += omp_get_wtime() - t_a;
+  }
+  for (int r0 = 0, blk_i = 0; !rc && r0 < l0->n_rays; r0 += B, blk_i++) {
+    int n = r0 + B <= l0->n_rays ? B : l0->n_rays - r0;
+    float *const *spec = specbuf[blk_i % 2], *const *next = specbuf[(blk_i + 1) % 2];
+    int r1 = r0 + n, n1 = r1 + B <= l0->n_rays ? B : l0->n_rays - r1, rc_next = CF_OK;
+    double t_b = omp_get_wtime(), t_next = 0;
     for (int i = 0; !rc && o->do_dial && i < n; i++) {
       met_of_ray[i] = nearest_meteo(l0, l0->time[r0 + i]);
       rc = optics_for(ctx, &os, l0, &lines, o->co2_prior_ppm, zmax, met_of_ray[i]);
     }
     if (rc) break;
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 4)
+#pragma omp parallel num_threads(nthreads)
+    {
+#pragma omp single nowait
+    if (n1 > 0) {
+      double t_a = omp_get_wtime();
+      rc_next = source_read(ctx, &src, r1, n1, next[0], next[1]);
+      t_next = omp_get_wtime() - t_a;
+    }
+#pragma omp for schedule(dynamic, 4)
     for (int i = 0; i < n; i++) {
       int me = omp_get_thread_num(), ray = r0 + i;
       size_t off = (size_t)i * G;
@@ -320,8 +340,10 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
         for (int g = 0; g < G; g++) bo.qc[off + g] |= CF_QC_NO_CO2;
       }
     }
+    } /* the team: the next block is read and this one fitted */
     double t_c = omp_get_wtime();
-    t_rays += t_c - t_b;
+    t_rays += t_c - t_b - t_next;
+    t_read += t_next;
     cf_l2_rays blk = {r0, n, G, {bo.cnr[0], bo.cnr[1]}, bo.v, bo.vs, bo.nd, bo.nds, bo.ppm, bo.ppms, bo.qc};
     rc = sink->rays ? sink->rays(ctx, user, &blk) : CF_OK;
     for (int i = 0; !rc && o->do_wind && i < n; i++) {
@@ -333,10 +355,12 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
                            bo.vs + (size_t)i * G, bo.qc + (size_t)i * G))
         rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for a scan");
     }
+    if (!rc) rc = rc_next; /* a failed read of the next block, reported after this block is written */
     if (!rc) rc = cf_progress(ctx, (double)(r0 + n) / l0->n_rays, l0->path);
     t_sink += omp_get_wtime() - t_c;
   }
-  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s, Doppler and DIAL %.2f s, writing and wind %.2f s", l0->path,
+  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s (overlapped with the fits but the first block's), Doppler and "
+         "DIAL %.2f s, writing and wind %.2f s", l0->path,
          t_read, t_rays, t_sink);
   if (!rc && o->do_wind) rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
   if (!rc && sink->end) rc = sink->end(ctx, user);
@@ -351,8 +375,7 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   free(sb.sigma);
   free(sb.valid);
   free(sb.rays);
-  free(spec[0]);
-  free(spec[1]);
+  for (int b = 0; b < 2; b++) free(specbuf[b][0]), free(specbuf[b][1]);
   free(dwork);
   free(pwork);
   free(range);

@@ -4,10 +4,13 @@
  * The driver reads rays in blocks (one thread: HDF5), processes each ray
  * of a block in parallel (Doppler, then DIAL), and hands finished blocks
  * in ray order to a sink; when a scan is complete its rays' velocities go
- * to the wind fit and the profile goes to the sink too. Memory is one block
- * of spectra and results plus one scan's velocities, whatever the length
- * of the file: the L2 writer (l2_write.h) is a sink that appends to the
- * NetCDF file as blocks arrive.
+ * to the wind fit and the profile goes to the sink too. The next block is
+ * read while this one is fitted (a double buffer with one reader: one
+ * thread of the team reads, then joins the fits; HDF5 is never called by
+ * two threads at once, DESIGN.md), so reading costs wall time only for
+ * the first block. Memory is two blocks of spectra, one of results and
+ * one scan's velocities, whatever the length of the file: the L2 writer
+ * (l2_write.h) is a sink that appends to the NetCDF file as blocks arrive.
  *
  * Raw-level files are turned into spectra first (lidar/spectra.h); they are
  * short research dumps, so their spectra are kept in memory.
@@ -27,7 +30,10 @@ typedef struct {
   int do_dial, do_wind;
   double co2_prior_ppm; /* only for CO2 self-broadening in the cross-sections */
   int block_rays;       /* rays per processing block (default 128) */
+  int fft_plan;         /* raw files: CF_LIDAR_FFT_MEASURE (default) or CF_LIDAR_FFT_ESTIMATE (lidar/fft_wisdom.h) */
 } cf_lidar_opts;
+
+enum { CF_LIDAR_FFT_MEASURE = 0, CF_LIDAR_FFT_ESTIMATE = 1 };
 
 void cf_lidar_opts_default(cf_lidar_opts *o);
 

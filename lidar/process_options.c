@@ -5,6 +5,7 @@
 #include <string.h>
 
 const char *const cf_lidar_wind_error_names[] = {"propagated", "birge", "scaled", NULL};
+const char *const cf_lidar_fft_plan_names[] = {"measure", "estimate", NULL};
 
 #define KV_ROW(name, type, field, lo, hi, unit, choices, help) \
   {#name, CF_KV_##type, offsetof(cf_lidar_opts, field), lo, hi, unit, help, choices},

@@ -32,7 +32,11 @@
 #define CF_LIDAR_SPECTRA_SETTINGS(X)                                                                               \
   X(bins_correlated, BOOL, doppler.bins_correlated, 0, 1, "", NULL,                                                \
     "account for the correlation of neighbouring spectral bins that the window and zero padding cause "            \
-    "(no: only for simulated files drawn with independent bins)")
+    "(no: only for simulated files drawn with independent bins)")                                                  \
+  X(fft_plan, ENUM, fft_plan, 0, 0, "", cf_lidar_fft_plan_names,                                                   \
+    "raw files' FFT algorithm: measure (FFTW times the candidates once per machine and keeps its wisdom, "         \
+    "$CARBONFLUX_FFTW_WISDOM or ~/.cache/carbonflux) or estimate (a heuristic: no measuring, no file; the same "  \
+    "bits on every run)")
 
 /* lidar.doppler */
 #define CF_LIDAR_DOPPLER_SETTINGS(X)                                                                               \
@@ -71,6 +75,8 @@
 
 /* The choices of `errors`, in cf_wind_error_mode order. */
 extern const char *const cf_lidar_wind_error_names[];
+/* The choices of `fft_plan`, in cf_lidar_fft_plan order (process.h). */
+extern const char *const cf_lidar_fft_plan_names[];
 
 /* Every row above, over cf_lidar_opts, with cf_lidar_opts_default. */
 extern const cf_kv_table cf_lidar_settings;

@@ -2,6 +2,7 @@
 #include "lidar/response.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@
 /* table resolution: 64 points per FFT bin keeps cubic interpolation error
  * below 1e-7 of the peak for peaks a bin or more wide */
 enum { K_PER_BIN = 64 };
+
+static int series_coefficients(const cf_response *r, double *coef);
+static double series_sum(const cf_response *r, const double *coef, int nd, double nu);
 
 int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *c) {
   memset(r, 0, sizeof *r);
@@ -35,7 +39,18 @@ int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *c) {
     for (int n = 0; n + d < r->L; n++) s += r->w[n] * r->w[n + d];
     r->cw[d] = s;
   }
-  for (int i = 0; i < r->nk; i++) r->ktab[i] = cf_response_k_exact(r, (i - 1) * r->dnu);
+  /* the series' coefficients 2 C_w(d) rho(d), once (not per table point):
+   * the same operations as cf_response_k_exact, so the same bits */
+  double *coef = malloc((size_t)r->L * sizeof *coef);
+  if (!coef) {
+    cf_response_free(r);
+    return cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the spectral response");
+  }
+  int nd = series_coefficients(r, coef);
+  /* each table point is its own sum: shared over threads, same bits for any count */
+#pragma omp parallel for schedule(static) num_threads(cf_get_threads(ctx) > 0 ? cf_get_threads(ctx) : omp_get_max_threads())
+  for (int i = 0; i < r->nk; i++) r->ktab[i] = series_sum(r, coef, nd, (i - 1) * r->dnu);
+  free(coef);
   /* the peak's tails fall only as a power law (the window's edges), to
    * ~1e-14 at the negative-frequency image. Past 1e-9 of K(0) (about 28
    * bins for the default gating) they are taken as 0: a billionth of the
@@ -68,6 +83,23 @@ double cf_response_k_exact(const cf_response *r, double nu) {
   return s;
 }
 
+static int series_coefficients(const cf_response *r, double *coef) {
+  double inv4s2 = 1.0 / (4.0 * r->sigma * r->sigma);
+  int d = 1;
+  for (; d < r->L; d++) {
+    double rho = exp(-(double)d * d * inv4s2);
+    if (rho < 1e-17) break; /* as cf_response_k_exact */
+    coef[d] = 2.0 * r->cw[d] * rho;
+  }
+  return d; /* terms 1..d-1 */
+}
+
+static double series_sum(const cf_response *r, const double *coef, int nd, double nu) {
+  double s = r->cw[0];
+  for (int d = 1; d < nd; d++) s += coef[d] * cos(2 * CF_PI * nu * d);
+  return s;
+}
+
 double cf_response_k(const cf_response *r, double nu) {
   /* K is even and 1-periodic: fold into [0, 0.5] */
   nu = fabs(nu - floor(nu + 0.5));
@@ -79,6 +111,27 @@ double cf_response_k(const cf_response *r, double nu) {
   double t = x - i;
   const double *p = r->ktab + i - 1;
   /* Catmull-Rom cubic through p[0..3] at t in [0,1] between p[1] and p[2] */
+  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
+}
+
+double cf_response_k_dk(const cf_response *r, double nu, double *dk) {
+  /* fold as cf_response_k: nu = sign * |nu - round(nu)|, so dK/dnu carries the sign */
+  double off = nu - floor(nu + 0.5), sign = off < 0 ? -1.0 : 1.0;
+  nu = fabs(off);
+  if (nu > r->nu_cut) {
+    *dk = 0.0;
+    return 0.0;
+  }
+  double x = nu / r->dnu + 1.0;
+  int i = (int)x;
+  if (i < 1) i = 1;
+  if (i > r->nk - 3) i = r->nk - 3;
+  double t = x - i;
+  const double *p = r->ktab + i - 1;
+  /* the Catmull-Rom cubic of cf_response_k, c0 + c1 t + c2 t^2 + c3 t^3, and its slope */
+  double c1 = 0.5 * (p[2] - p[0]), c2 = 0.5 * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3]),
+         c3 = 0.5 * (3 * (p[1] - p[2]) + p[3] - p[0]);
+  *dk = sign * (c1 + t * (2 * c2 + 3 * c3 * t)) / r->dnu;
   return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
 }
 

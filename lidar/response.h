@@ -23,6 +23,13 @@
  * and the window given in the L0 header, nothing is tuned to the data.
  * K is tabulated finely once and interpolated (cubic), so evaluating it is
  * O(1); cf_response_k_exact sums the series for tests.
+ *
+ * The Doppler fit needs dK/dnu as well. It takes the derivative of the
+ * interpolant itself (cf_response_k_dk: the cubic's own slope, continuous
+ * across table points because Catmull-Rom is C1), not a finite difference
+ * of two more interpolations: one table look-up gives both, and the
+ * Jacobian is then exactly the derivative of the model the fit evaluates,
+ * so Gauss-Newton converges to the model's own least-squares optimum.
  */
 #ifndef CF_LIDAR_RESPONSE_H
 #define CF_LIDAR_RESPONSE_H
@@ -47,12 +54,36 @@ void cf_response_free(cf_response *r);
 
 /* K(nu) by table (nu in cycles/sample, any real). */
 double cf_response_k(const cf_response *r, double nu);
+/* K(nu) by table and its derivative dK/dnu (of the same interpolant) in *dk. */
+double cf_response_k_dk(const cf_response *r, double nu, double *dk);
 /* K(nu) by the full sum. */
 double cf_response_k_exact(const cf_response *r, double nu);
 /* Expected periodogram in bin k of a unit-variance return at f (Hz). */
 static inline double cf_response_signal(const cf_response *r, double f_hz, int k) {
   double a = (double)k / r->M, b = f_hz / r->fs;
   return 0.5 * (cf_response_k(r, a - b) + cf_response_k(r, a + b));
+}
+/* cf_response_signal and its derivative in f (per Hz) in *dh_df, from
+ * the interpolant's own slope. */
+static inline double cf_response_signal_df(const cf_response *r, double f_hz, int k, double *dh_df) {
+  double a = (double)k / r->M, b = f_hz / r->fs, d1, d2;
+  double h = 0.5 * (cf_response_k_dk(r, a - b, &d1) + cf_response_k_dk(r, a + b, &d2));
+  *dh_df = 0.5 * (d2 - d1) / r->fs;
+  return h;
+}
+/* The same where the caller knows the image term K(k/M + f/fs) is beyond
+ * nu_cut (cf_response_image_free): it is exactly 0 there, so this gives
+ * the same bits as cf_response_signal_df at half the cost. */
+static inline double cf_response_signal_df_direct(const cf_response *r, double f_hz, int k, double *dh_df) {
+  double a = (double)k / r->M, b = f_hz / r->fs, d1;
+  double h = 0.5 * (cf_response_k_dk(r, a - b, &d1) + 0.0);
+  *dh_df = 0.5 * (0.0 - d1) / r->fs;
+  return h;
+}
+/* 1 if the image term of every bin k0..k1 at f is beyond nu_cut (0 exactly). */
+static inline int cf_response_image_free(const cf_response *r, double f_hz, int k0, int k1) {
+  double lo = (double)k0 / r->M + f_hz / r->fs, hi = (double)k1 / r->M + f_hz / r->fs;
+  return lo > r->nu_cut && hi < 1.0 - r->nu_cut;
 }
 /* Expected periodogram of a process with autocorrelation R[0..nr-1]
  * (R(d) = 0 beyond) into out[nbins]. */

@@ -1,6 +1,8 @@
 /* Correlated accumulated spectra for the simulator; see sim_spectra.h. */
 #include "lidar/sim_spectra.h"
 
+#include "lidar/fft_wisdom.h"
+
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@ int cf_sim_spectra_init(cf_ctx *ctx, cf_sim_spectra *s, const cf_response *resp,
     for (int d = 0; d < M; d++) s->noise_amp[d] = sqrt(acf[d] > 0 ? acf[d] : 0);
     /* FFTW_ESTIMATE does not touch the arrays; workers execute the plan
      * on their own fftw_alloc'ed (equally aligned) buffers */
-    s->plan = fftw_plan_dft_1d(M, a, b, FFTW_FORWARD, FFTW_ESTIMATE);
+    s->plan = cf_fft_plan_dft_1d(M, a, b, FFTW_FORWARD, FFTW_ESTIMATE);
     if (!s->plan) rc = cf_error(ctx, CF_EINVAL, "", "", "FFTW could not plan a %d-point transform", M);
   }
   if (!rc) rc = cf_gamma_qtable_init(ctx, &s->qt[0], n_ray);
@@ -46,7 +48,7 @@ int cf_sim_spectra_init(cf_ctx *ctx, cf_sim_spectra *s, const cf_response *resp,
 }
 
 void cf_sim_spectra_free(cf_sim_spectra *s) {
-  if (s->plan) fftw_destroy_plan(s->plan);
+  if (s->plan) cf_fft_destroy(s->plan);
   cf_bincov_free(&s->cov);
   free(s->noise_amp);
   cf_gamma_qtable_free(&s->qt[0]);

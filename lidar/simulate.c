@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "lidar/fft_wisdom.h"
 #include "lidar/l0_write.h"
 #include "lidar/response.h"
 #include "lidar/sim_options.h"
@@ -157,7 +158,7 @@ static int raw_setup(cf_ctx *ctx, const sim_shared *s, raw_shared *rs) {
     return cf_error(ctx, CF_ENOMEM, "", "", "out of memory for raw simulation");
   }
   /* plan in this (the main) thread: only fftw_execute* is thread-safe */
-  rs->plan = fftw_plan_dft_1d(rs->nfft, a, b, FFTW_BACKWARD, FFTW_ESTIMATE);
+  rs->plan = cf_fft_plan_dft_1d(rs->nfft, a, b, FFTW_BACKWARD, FFTW_ESTIMATE);
   /* speckle: complex white noise through the Gaussian field envelope
    * g_m = exp(-m^2 / (2 s^2)), whose autocorrelation is exp(-d^2 / (4 s^2)).
    * In the frequency domain: PSD = |G_k|^2; z = IFFT(sqrt(PSD) xi). */
@@ -165,9 +166,9 @@ static int raw_setup(cf_ctx *ctx, const sim_shared *s, raw_shared *rs) {
     int mm = m <= rs->nfft / 2 ? m : m - rs->nfft;
     a[m] = exp(-(double)mm * mm / (2.0 * s->resp.sigma * s->resp.sigma));
   }
-  fftw_plan fwd = fftw_plan_dft_1d(rs->nfft, a, b, FFTW_FORWARD, FFTW_ESTIMATE);
+  fftw_plan fwd = cf_fft_plan_dft_1d(rs->nfft, a, b, FFTW_FORWARD, FFTW_ESTIMATE);
   fftw_execute(fwd);
-  fftw_destroy_plan(fwd);
+  cf_fft_destroy(fwd);
   double total = 0;
   for (int k = 0; k < rs->nfft; k++) {
     rs->speckle_psd[k] = creal(b[k]) * creal(b[k]) + cimag(b[k]) * cimag(b[k]);
@@ -182,7 +183,7 @@ static int raw_setup(cf_ctx *ctx, const sim_shared *s, raw_shared *rs) {
 }
 
 static void raw_free(raw_shared *rs) {
-  if (rs->plan) fftw_destroy_plan(rs->plan);
+  if (rs->plan) cf_fft_destroy(rs->plan);
   free(rs->speckle_psd);
 }
 

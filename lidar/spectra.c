@@ -1,6 +1,8 @@
 /* Raw records to accumulated spectra; see spectra.h. */
 #include "lidar/spectra.h"
 
+#include "lidar/fft_wisdom.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -17,40 +19,34 @@ int cf_spectra_plan_create(cf_ctx *ctx, const cf_l0_config *c, unsigned flags, c
   p->gate_first = c->gate_first;
   p->gate_step = c->gate_step;
   p->window = malloc((size_t)p->L * sizeof *p->window);
-  cf_spectra_work scratch;
-  if (!p->window || cf_spectra_work_alloc(&scratch, p)) {
-    free(p->window);
-    return cf_error(ctx, CF_ENOMEM, "", "fft_size", "out of memory for %d gates of %d points", p->n_gates, p->M);
-  }
+  if (!p->window) return cf_error(ctx, CF_ENOMEM, "", "fft_size", "out of memory for a window of %d points", p->L);
   for (int n = 0; n < p->L; n++)
     p->window[n] = c->window == CF_WINDOW_HANN ? 0.5 - 0.5 * cos(2 * CF_PI * n / (p->L - 1)) : 1.0;
-  int n = p->M;
-  /* r2c transforms preserve their input by default: the zero padding of
-   * a work buffer, written once, stays zero */
-  p->plan = fftw_plan_many_dft_r2c(1, &n, p->n_gates, scratch.in, NULL, 1, p->M, scratch.out, NULL, 1, p->nbins,
-                                   flags | FFTW_PRESERVE_INPUT);
-  cf_spectra_work_free(&scratch);
+  /* r2c transforms preserve their input (asked for explicitly): the zero
+   * padding of a work buffer, written once, stays zero */
+  p->plan = cf_fft_plan_r2c(ctx, p->M, flags | FFTW_PRESERVE_INPUT);
   if (!p->plan) {
     free(p->window);
+    p->window = NULL;
     return cf_error(ctx, CF_EINTERNAL, "", "fft_size", "FFTW could not plan %d-point transforms", p->M);
   }
   return CF_OK;
 }
 
 void cf_spectra_plan_destroy(cf_spectra_plan *p) {
-  if (p->plan) fftw_destroy_plan(p->plan);
+  if (p->plan) cf_fft_destroy(p->plan);
   free(p->window);
   memset(p, 0, sizeof *p);
 }
 
 int cf_spectra_work_alloc(cf_spectra_work *w, const cf_spectra_plan *p) {
-  w->in = fftw_alloc_real((size_t)p->n_gates * p->M);
-  w->out = fftw_alloc_complex((size_t)p->n_gates * p->nbins);
+  w->in = fftw_alloc_real((size_t)p->M);
+  w->out = fftw_alloc_complex((size_t)p->nbins);
   if (!w->in || !w->out) {
     cf_spectra_work_free(w);
     return -1;
   }
-  memset(w->in, 0, (size_t)p->n_gates * p->M * sizeof *w->in); /* the padding, once */
+  memset(w->in, 0, (size_t)p->M * sizeof *w->in); /* the padding, once */
   return 0;
 }
 
@@ -62,33 +58,50 @@ void cf_spectra_work_free(cf_spectra_work *w) {
 }
 
 /* Elementwise loops only (no sums reordered), so the AVX2 and the default
- * clone compute every element identically: same bits on any x86-64. */
+ * clone compute every element identically: same bits on any x86-64. The
+ * saturation test is an OR over samples: its order cannot matter. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const int16_t *records, int npulses,
-                           int64_t n_samples, double *acc) {
-  const int M = p->M, L = p->L, NB = p->nbins;
+                           int64_t n_samples, double *acc, uint8_t *clipped) {
+  const int L = p->L, NB = p->nbins;
+  const double *restrict win = p->window;
+  double *restrict in = w->in;
   for (int q = 0; q < npulses; q++) {
     const int16_t *x = records + (size_t)q * n_samples;
     for (int g = 0; g < p->n_gates; g++) {
-      double *in = w->in + (size_t)g * M;
-      const int16_t *s = x + p->gate_first + (size_t)g * p->gate_step;
-      for (int n = 0; n < L; n++) in[n] = p->window[n] * s[n];
-    }
-    fftw_execute_dft_r2c(p->plan, w->in, w->out);
-    const fftw_complex *X = w->out;
-    for (size_t k = 0; k < (size_t)p->n_gates * NB; k++) {
-      double re = X[k][0], im = X[k][1];
-      acc[k] += re * re + im * im;
+      const int16_t *restrict s = x + p->gate_first + (size_t)g * p->gate_step;
+      int sat = 0;
+      for (int n = 0; n < L; n++) {
+        in[n] = win[n] * s[n];
+        sat |= (s[n] == INT16_MAX) | (s[n] == INT16_MIN);
+      }
+      if (clipped) clipped[g] |= (uint8_t)sat;
+      /* the next gate's samples come from memory while this gate's FFT
+       * runs (a record is read once: nothing of it is in cache) */
+      const int16_t *nx = g + 1 < p->n_gates ? s + p->gate_step
+                                             : (q + 1 < npulses ? x + n_samples + p->gate_first : NULL);
+      for (int b = 0; nx && b < L; b += 32) __builtin_prefetch(nx + b);
+      fftw_execute_dft_r2c(p->plan, in, w->out);
+      const fftw_complex *restrict X = w->out;
+      double *restrict a = acc + (size_t)g * NB;
+      for (int k = 0; k < NB; k++) a[k] += X[k][0] * X[k][0] + X[k][1] * X[k][1];
     }
   }
 }
 
+size_t cf_spectra_part_size(const cf_spectra_plan *p, int64_t n) {
+  size_t nc = (size_t)((n + CF_SPECTRA_CHUNK - 1) / CF_SPECTRA_CHUNK);
+  return nc * ((size_t)p->n_gates * p->nbins * sizeof(double) + (size_t)p->n_gates);
+}
+
 int cf_spectra_sum(const cf_spectra_plan *p, const int16_t *records, int64_t n, int64_t n_samples, int nthreads,
-                   double *part, double *out) {
+                   void *part, double *out, uint8_t *clipped) {
   const size_t per = (size_t)p->n_gates * p->nbins;
   int64_t nc = (n + CF_SPECTRA_CHUNK - 1) / CF_SPECTRA_CHUNK;
+  double *psum = part;
+  uint8_t *pclip = (uint8_t *)(psum + (size_t)nc * per); /* [nc][n_gates] */
   int failed = 0;
 #pragma omp parallel num_threads(nthreads)
   {
@@ -100,38 +113,28 @@ int cf_spectra_sum(const cf_spectra_plan *p, const int16_t *records, int64_t n, 
     }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < nc; c++) {
-      double *acc = part + (size_t)c * per;
+      double *acc = psum + (size_t)c * per;
+      uint8_t *cl = pclip + (size_t)c * p->n_gates;
       memset(acc, 0, per * sizeof *acc);
+      memset(cl, 0, (size_t)p->n_gates);
       int64_t q0 = c * CF_SPECTRA_CHUNK;
       int np = (int)(q0 + CF_SPECTRA_CHUNK <= n ? CF_SPECTRA_CHUNK : n - q0);
-      if (ok) cf_spectra_accumulate(p, &w, records + (size_t)q0 * n_samples, np, n_samples, acc);
+      if (ok) cf_spectra_accumulate(p, &w, records + (size_t)q0 * n_samples, np, n_samples, acc, clipped ? cl : NULL);
     }
     cf_spectra_work_free(&w);
   }
   if (failed) return -1;
   memset(out, 0, per * sizeof *out);
-  for (int64_t c = 0; c < nc; c++) /* chunk order: deterministic */
-    for (size_t k = 0; k < per; k++) out[k] += part[(size_t)c * per + k];
+  for (int64_t c = 0; c < nc; c++) { /* chunk order: deterministic */
+    for (size_t k = 0; k < per; k++) out[k] += psum[(size_t)c * per + k];
+    for (int g = 0; clipped && g < p->n_gates; g++) clipped[g] |= pclip[(size_t)c * p->n_gates + g];
+  }
   return 0;
 }
 
 /* Sum the periodograms of records [first, first+n) of dataset `which`
  * (or of the background records) into out[n_gates][nbins], reading in
  * blocks and accumulating chunks in parallel, reduced in chunk order. */
-/* Mark gates in which any sample of `n` records sits at an int16 limit. */
-static void find_clipping(const cf_spectra_plan *p, const int16_t *x, int64_t n, int64_t ns, uint8_t *clipped) {
-  for (int64_t q = 0; q < n; q++)
-    for (int g = 0; g < p->n_gates; g++) {
-      if (clipped[g]) continue;
-      const int16_t *s = x + (size_t)q * ns + p->gate_first + (size_t)g * p->gate_step;
-      for (int i = 0; i < p->L; i++)
-        if (s[i] == INT16_MAX || s[i] == INT16_MIN) {
-          clipped[g] = 1;
-          break;
-        }
-    }
-}
-
 static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_t first, int64_t n,
                        const cf_spectra_plan *p, double *out, uint8_t *clipped) {
   const int64_t ns = l0->n_samples;
@@ -141,7 +144,7 @@ static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_
   int64_t chunks_per_read = ((int64_t)64 << 20) / (2 * ns * CF_SPECTRA_CHUNK);
   if (chunks_per_read < 1) chunks_per_read = 1;
   int16_t *buf = malloc((size_t)chunks_per_read * CF_SPECTRA_CHUNK * ns * sizeof *buf);
-  double *part = malloc((size_t)chunks_per_read * per * sizeof *part);
+  void *part = malloc(cf_spectra_part_size(p, chunks_per_read * CF_SPECTRA_CHUNK));
   double *acc = malloc(per * sizeof *acc);
   if (!buf || !part || !acc) {
     free(buf);
@@ -159,8 +162,7 @@ static int sum_records(cf_ctx *ctx, cf_l0 *l0, int which, int background, int64_
     /* HDF5 is read from this thread only */
     rc = background ? cf_l0_read_raw_background(ctx, l0, which, r0, nr, buf) : cf_l0_read_raw(ctx, l0, which, r0, nr, buf);
     if (rc) break;
-    if (clipped) find_clipping(p, buf, nr, ns, clipped);
-    if (cf_spectra_sum(p, buf, nr, ns, nthreads, part, acc)) {
+    if (cf_spectra_sum(p, buf, nr, ns, nthreads, part, acc, clipped)) {
       rc = cf_error(ctx, CF_ENOMEM, l0->path, "raw", "out of memory for FFT buffers");
       break;
     }
