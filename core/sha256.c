@@ -24,33 +24,35 @@ int cf_sha256_buffer(cf_ctx *ctx, const void *data, size_t n, char hex[CF_SHA256
   return CF_OK;
 }
 
-int cf_sha256_file(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]) {
+int cf_sha256_file_quiet(const char *path, char hex[CF_SHA256_HEX_LEN], char *why, size_t n) {
   FILE *f = fopen(path, "rb");
-  if (!f)
-    return cf_error(ctx, errno == ENOENT ? CF_ENOENT : CF_EIO, path, "", "cannot open to hash: %s",
-                    strerror(errno));
+  if (!f) {
+    int e = errno;
+    snprintf(why, n, "cannot open to hash: %s", strerror(e));
+    return e == ENOENT ? CF_ENOENT : CF_EIO;
+  }
   EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
   int rc = CF_OK;
   if (!md_ctx || !EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL)) {
-    rc = cf_error(ctx, CF_ENOMEM, path, "", "cannot start SHA-256");
+    rc = CF_ENOMEM, snprintf(why, n, "cannot start SHA-256");
     goto done;
   }
   unsigned char buf[1 << 16];
   size_t got;
   while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
     if (!EVP_DigestUpdate(md_ctx, buf, got)) {
-      rc = cf_error(ctx, CF_EINTERNAL, path, "", "SHA-256 update failed");
+      rc = CF_EINTERNAL, snprintf(why, n, "SHA-256 update failed");
       goto done;
     }
   }
   if (ferror(f)) {
-    rc = cf_error(ctx, CF_EIO, path, "", "read error while hashing");
+    rc = CF_EIO, snprintf(why, n, "read error while hashing");
     goto done;
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!EVP_DigestFinal_ex(md_ctx, md, &len) || len != 32) {
-    rc = cf_error(ctx, CF_EINTERNAL, path, "", "SHA-256 final failed");
+    rc = CF_EINTERNAL, snprintf(why, n, "SHA-256 final failed");
     goto done;
   }
   to_hex(md, hex);
@@ -58,4 +60,10 @@ done:
   EVP_MD_CTX_free(md_ctx);
   fclose(f);
   return rc;
+}
+
+int cf_sha256_file(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]) {
+  char why[300];
+  int rc = cf_sha256_file_quiet(path, hex, why, sizeof why);
+  return rc ? cf_error(ctx, rc, path, "", "%s", why) : CF_OK;
 }

@@ -13,6 +13,9 @@
 #define CF_SHA256_HEX_LEN 65 /* 64 hex digits and the terminating NUL */
 
 int cf_sha256_file(cf_ctx *ctx, const char *path, char hex[CF_SHA256_HEX_LEN]);
+/* The same without a context, for a thread of its own (a context is not
+ * shared between threads): 0, or a CF_E* code with the reason in `why`. */
+int cf_sha256_file_quiet(const char *path, char hex[CF_SHA256_HEX_LEN], char *why, size_t n);
 int cf_sha256_buffer(cf_ctx *ctx, const void *data, size_t n, char hex[CF_SHA256_HEX_LEN]);
 
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netcdf.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +39,27 @@ struct cf_l2_writer {
   int *scan_ids; /* [n_scans] L0 scan_id of each scan, in the order of its first ray */
   int n_scans, scan_cap;
   double scan_t0; /* time of the current (last) scan's first ray */
+  /* the input's SHA-256: given (meta.input_sha256) or hashed by `hasher`
+   * from sink_begin on; written as the last global attribute at finish */
+  char sha[CF_SHA256_HEX_LEN];
+  pthread_t hasher;
+  int hashing;          /* hasher was started and not yet joined */
+  int sha_rc;           /* CF_OK or the hasher's code, with sha_why */
+  char sha_why[300];
+  char *sha_path;       /* the file the hasher reads (a copy: the L0 may be closed first) */
 };
+
+static void *hash_input(void *arg) {
+  cf_l2_writer *w = arg;
+  w->sha_rc = cf_sha256_file_quiet(w->sha_path, w->sha, w->sha_why, sizeof w->sha_why);
+  return NULL;
+}
+
+/* Join the hasher if it runs; then w->sha or w->sha_rc holds the outcome. */
+static void hash_join(cf_l2_writer *w) {
+  if (w->hashing) pthread_join(w->hasher, NULL);
+  w->hashing = 0;
+}
 
 const char *cf_nc_failure_reason(int e, char *why, size_t n) {
   char sys[256] = "";
@@ -198,10 +219,19 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
     char why[320];
     if (e) return cf_error(ctx, CF_EIO, w->af.final_path, "wind_flag", "%s", cf_nc_failure_reason(e, why, sizeof why));
   }
-  /* global attributes */
-  char hex[CF_SHA256_HEX_LEN];
-  int rc = cf_sha256_file(ctx, l0->path, hex);
-  if (rc) return rc;
+  /* global attributes; input_sha256 comes at finish, once hashed */
+  if (w->meta.input_sha256) {
+    snprintf(w->sha, sizeof w->sha, "%s", w->meta.input_sha256);
+  } else {
+    w->sha_path = strdup(l0->path);
+    if (!w->sha_path) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+    if (pthread_create(&w->hasher, NULL, hash_input, w) == 0) {
+      w->hashing = 1;
+    } else { /* no thread to spare: hash here */
+      hash_input(w);
+      if (w->sha_rc) return cf_error(ctx, w->sha_rc, l0->path, "", "%s", w->sha_why);
+    }
+  }
   cf_strbuf hist;
   cf_strbuf_init(&hist);
   {
@@ -224,7 +254,6 @@ static int sink_begin(cf_ctx *ctx, void *user, const cf_l0 *l0, const double *he
   NC(put_text(w->nc, NC_GLOBAL, "history", cf_strbuf_str(&hist)));
   cf_strbuf_free(&hist);
   NC(put_text(w->nc, NC_GLOBAL, "carbonflux_version", cf_version()));
-  NC(put_text(w->nc, NC_GLOBAL, "input_sha256", hex));
   NC(put_text(w->nc, NC_GLOBAL, "processing_parameters", w->meta.parameters ? w->meta.parameters : "{}"));
   NC(put_text(w->nc, NC_GLOBAL, "featureType", "timeSeriesProfile"));
   NC(nc_put_att_double(w->nc, NC_GLOBAL, "site_latitude_deg", NC_DOUBLE, 1, &l0->cfg.site_lat));
@@ -371,8 +400,15 @@ int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
      * at a scratch file before closing, so that the close cannot fail and leave
      * HDF5 to crash at exit (l0_write.h) */
     char why[320];
+    hash_join(w);
+    if (ok && w->sha_rc) rc = cf_error(ctx, w->sha_rc, w->sha_path, "", "%s", w->sha_why);
     errno = 0;
-    int e = ok ? nc_sync(w->nc) : NC_NOERR;
+    int e = NC_NOERR;
+    if (ok && !rc && !(e = nc_redef(w->nc)) && !(e = put_text(w->nc, NC_GLOBAL, "input_sha256", w->sha)))
+      e = nc_enddef(w->nc);
+    if (e != NC_NOERR) rc = cf_error(ctx, CF_EIO, w->af.final_path, "input_sha256", "%s", cf_nc_failure_reason(e, why, sizeof why));
+    errno = 0;
+    e = ok && !rc ? nc_sync(w->nc) : NC_NOERR;
     if (e != NC_NOERR) rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "writing failed: %s", cf_nc_failure_reason(e, why, sizeof why));
     if (!ok || rc) cf_discard_open_file(w->af.part_path);
     errno = 0;
@@ -380,8 +416,10 @@ int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
     if (e != NC_NOERR && ok && !rc)
       rc = cf_error(ctx, CF_EIO, w->af.final_path, "", "closing failed: %s", cf_nc_failure_reason(e, why, sizeof why));
   }
+  hash_join(w); /* (a writer never begun has no hasher) */
   if (ok && !rc) rc = cf_atomic_commit(ctx, &w->af);
   cf_atomic_end(&w->af);
+  free(w->sha_path);
   free(w->fbuf);
   free(w->scan_ids);
   free(w);

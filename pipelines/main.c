@@ -566,7 +566,7 @@ static int cmd_lidar(cf_ctx *ctx, int argc, char **argv) {
   int bad = cf_cli_check_output(ctx, "lidar process", "output", out, in, "input");
   if (bad) return bad;
   char *history = command_line(g_argc, g_argv);
-  cf_l2_meta meta = {NULL, NULL, history, NULL};
+  cf_l2_meta meta = {.history = history};
   lidar_job job = {ctx, in, out, &o, &meta, EXIT_PROCESSING};
   int code = run_lidar_isolated(&job);
   free(history);

@@ -104,6 +104,13 @@ int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path) {
   return CF_OK;
 }
 
+const char *cf_run_input_sha256(const cf_run *run, const char *path) {
+  size_t n = strlen(path);
+  for (int i = run->ninputs - 1; i >= 0; i--) /* "PATH sha256:HEX" */
+    if (!strncmp(run->inputs[i], path, n) && !strncmp(run->inputs[i] + n, " sha256:", 8)) return run->inputs[i] + n + 8;
+  return NULL;
+}
+
 int cf_run_note_output(cf_ctx *ctx, cf_run *run, const char *path) {
   cf_run_summary *s = run->summary;
   char **no = realloc(s->outputs, (size_t)(s->noutputs + 1) * sizeof *no);

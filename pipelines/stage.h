@@ -157,6 +157,10 @@ void *cf_run_take_input(cf_run *run, const cf_stage *st);
 void cf_run_set_product(cf_run *run, int stage, cf_product_kind kind, void *p, void (*destroy)(void *));
 /* Record an input file for provenance (hashes it) and an output written. */
 int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path);
+/* The SHA-256 (hex) cf_run_note_input noted for `path` in this run, or NULL:
+ * a stage that records its input's hash reuses it rather than reading the
+ * file again. */
+const char *cf_run_input_sha256(const cf_run *run, const char *path);
 int cf_run_note_output(cf_ctx *ctx, cf_run *run, const char *path);
 /* Note an output and log the "wrote" event for it. */
 int cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path);

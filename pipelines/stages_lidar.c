@@ -122,7 +122,8 @@ static int run_write_l2(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   cf_strbuf hist;
   cf_strbuf_init(&hist);
   cf_strbuf_printf(&hist, "carbonflux run %s (stage %s)", st->source, st->name);
-  cf_l2_meta meta = {cf_stage_str(st, "title"), cf_stage_str(st, "institution"), cf_strbuf_str(&hist), params};
+  cf_l2_meta meta = {cf_stage_str(st, "title"), cf_stage_str(st, "institution"), cf_strbuf_str(&hist), params,
+                     cf_run_input_sha256(run, j->l0->path)};
   cf_l2_writer *w = NULL;
   int rc = path && params ? cf_l2_writer_create(ctx, path, &meta, &w) : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
   if (!rc) {

@@ -143,8 +143,25 @@ static void simulate_then_shipped_pipeline(void **state) {
   assert_true(cf_test_file_contains(nd, ":Conventions = \"CF-1.8\""));
   assert_true(cf_test_file_contains(nd, "radial_velocity:standard_name = \"radial_velocity_of_scatterers_away_from_instrument\""));
   assert_true(cf_test_file_contains(nd, "co2_mole_fraction:standard_name = \"mole_fraction_of_carbon_dioxide_in_air\""));
-  assert_true(cf_test_file_contains(nd, ":input_sha256 = "));
   assert_true(cf_test_file_contains(nd, "qc_flag:flag_meanings"));
+  /* input_sha256 is coreutils' sha256sum of the L0 file, both as the
+   * pipeline hands it over (noted when reading) and as `lidar process`
+   * hashes it in the writer's own thread while the rays are processed */
+  snprintf(args, sizeof args, "sha256sum '%s/site_l0.h5' | cut -c1-64 > '%s/sha.txt'", f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+  char want[128] = ":input_sha256 = \"";
+  FILE *sf = fopen(cf_test_path(f->dir, "sha.txt"), "r");
+  assert_non_null(sf);
+  assert_non_null(fgets(want + strlen(want), 65, sf));
+  fclose(sf);
+  strcat(want, "\"");
+  assert_int_equal(strlen(want), strlen(":input_sha256 = \"\"") + 64);
+  assert_true(cf_test_file_contains(nd, want));
+  snprintf(args, sizeof args, "-q lidar process '%s/site_l0.h5' -o '%s/direct_l2.nc'", f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  snprintf(args, sizeof args, "ncdump -h '%s/direct_l2.nc' > '%s/ncdump2.txt' 2>&1", f->dir, f->dir);
+  assert_int_equal(system(args), 0);
+  assert_true(cf_test_file_contains(cf_test_path(f->dir, "ncdump2.txt"), want));
   /* Debian's xarray opens it and decodes the CF time */
   snprintf(args, sizeof args,
            "/usr/bin/python3 -c \"import xarray as xr; d = xr.open_dataset('%s'); "
