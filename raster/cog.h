@@ -70,4 +70,10 @@ cf_raster *cf_cog_pack_create(cf_ctx *ctx, cf_raster *src, double scale, double 
 
 int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *opts, const char *where);
 
+/* The nodata used when none is given: 255 for Byte, 65535 for UInt16,
+ * 4294967295 for UInt32, -9999 otherwise. `type` is a GDALDataType. */
+double cf_cog_default_nodata(int type);
+/* The predictor used when none is given (GDAL's name), or NULL for none. */
+const char *cf_cog_default_predictor(int type, const char *compress);
+
 #endif
