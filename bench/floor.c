@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "raster/cog.h"
 #include "raster/tile_codec.h"
 
 #define WIN 512
@@ -100,16 +101,36 @@ static int load_tiles(const char *cog, cf_tile_codec *c, tile_set *ts) {
   return rc;
 }
 
-int bench_floor_main(const char *input, const char *cog, const char *compress, int level, int predictor,
-                     int threads) {
+/* The codec, level and predictor `cog` was written with, as far as the
+ * file says (the level it does not: carbonflux's default for the codec). */
+static void codec_of_file(const char *cog, char *compress, size_t n, int *level, int *predictor) {
+  GDALDatasetH ds = GDALOpen(cog, GA_ReadOnly);
+  const char *c = ds ? GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE") : NULL;
+  const char *p = ds ? GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE") : NULL;
+  snprintf(compress, n, "%s", c ? c : "NONE");
+  *predictor = p ? atoi(p) : 1;
+  *level = cf_cog_default_level(compress);
+  if (ds) GDALClose(ds);
+}
+
+int bench_floor_main(const char *const *inputs, int ninputs, const char *cog, const char *compress, int level,
+                     int predictor, int threads) {
   GDALAllRegister();
-  double c0 = cpu_s();
-  double decode_s = decode_floor(input, threads);
-  double decode_cpu = cpu_s() - c0;
-  if (decode_s < 0) {
-    fprintf(stderr, "floor: cannot read %s\n", input);
-    return -1;
+  char file_codec[32];
+  if (!strcmp(compress, "FILE")) {
+    codec_of_file(cog, file_codec, sizeof file_codec, &level, &predictor);
+    compress = file_codec;
   }
+  double c0 = cpu_s(), decode_s = 0;
+  for (int i = 0; i < ninputs; i++) {
+    double s = decode_floor(inputs[i], threads);
+    if (s < 0) {
+      fprintf(stderr, "floor: cannot read %s\n", inputs[i]);
+      return -1;
+    }
+    decode_s += s;
+  }
+  double decode_cpu = cpu_s() - c0;
   cf_tile_codec c = {0};
   c.compression = !strcasecmp(compress, "DEFLATE") ? CF_TIFF_DEFLATE : !strcasecmp(compress, "ZSTD") ? CF_TIFF_ZSTD
                                                                                                      : CF_TIFF_NONE;
@@ -142,6 +163,7 @@ int bench_floor_main(const char *input, const char *cog, const char *compress, i
     fprintf(stderr, "floor: compressing failed\n");
     return -1;
   }
+  printf("codec floor: %s level %d predictor %d\n", compress, level, predictor);
   printf("FLOORS decode_s=%.4f codec_s=%.4f codec_mb=%.2f tiles=%d decode_cpu_s=%.4f codec_cpu_s=%.4f\n", decode_s,
          codec_s, bytes / 1e6, ts.n, decode_cpu, codec_cpu);
   fflush(stdout);

@@ -19,10 +19,12 @@
 #ifndef CF_BENCH_FLOOR_H
 #define CF_BENCH_FLOOR_H
 
-/* The child: argv = input cog compress level predictor threads.
- * Returns 0, or prints why not and returns -1. */
-int bench_floor_main(const char *input, const char *cog, const char *compress, int level, int predictor,
-                     int threads);
+/* The child: the decode floor of every input (their sum), the codec floor
+ * of `cog` with `compress` (DEFLATE, ZSTD, NONE; or FILE: the codec and
+ * predictor the file says, at carbonflux's default level for it), `level`
+ * and `predictor`. Returns 0, or prints why not and returns -1. */
+int bench_floor_main(const char *const *inputs, int ninputs, const char *cog, const char *compress, int level,
+                     int predictor, int threads);
 
 /* Read the FLOORS line of `log_path` (the last one). 0 or -1. */
 int bench_floor_parse(const char *log_path, double *decode_s, double *codec_s, double *codec_mb, double *decode_cpu,

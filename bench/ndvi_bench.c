@@ -703,7 +703,8 @@ static int child_mode(int argc, char **argv, int *code) {
   int lv, pr;
   if (argc == 8 && !strcmp(argv[1], "--floors") && !parse_int(argv[5], 0, 22, &lv) && !parse_int(argv[6], 1, 3, &pr) &&
       !parse_int(argv[7], 1, 1024, &t)) {
-    *code = bench_floor_main(argv[2], argv[3], argv[4], lv, pr, t) ? EXIT_FAILED : EXIT_OK;
+    const char *in[1] = {argv[2]};
+    *code = bench_floor_main(in, 1, argv[3], argv[4], lv, pr, t) ? EXIT_FAILED : EXIT_OK;
     return 1;
   }
   if (argc == 5 && !strcmp(argv[1], "--plain-copy") && !parse_int(argv[4], 1, 1024, &t)) {

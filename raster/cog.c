@@ -60,10 +60,15 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
       return cf_error(ctx, CF_EINVAL, where, "scale", "scale must be a non-zero number and offset a number");
   }
   const char *c = o->compress ? o->compress : "DEFLATE";
-  const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LZMA", NULL};
+  const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LERC_DEFLATE", "LERC_ZSTD", "LZMA", NULL};
   int found = 0;
   for (int i = 0; ok[i]; i++) found |= strcasecmp(c, ok[i]) == 0;
   if (!found) return cf_error(ctx, CF_EINVAL, where, "compress", "unknown compression '%s'", c);
+  if (!(o->max_z_error >= 0) || !isfinite(o->max_z_error))
+    return cf_error(ctx, CF_EINVAL, where, "max_z_error", "max_z_error must be a number >= 0");
+  if (o->max_z_error > 0 && strncasecmp(c, "LERC", 4))
+    return cf_error(ctx, CF_EINVAL, where, "max_z_error",
+                    "max_z_error applies to the LERC codecs only, not to compress=%s", c);
   return CF_OK;
 }
 
@@ -395,6 +400,7 @@ static int gdal_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_
   if (level > 0) cog_co = CSLSetNameValue(cog_co, "LEVEL", CPLSPrintf("%d", level));
   const char *pred = o->predictor ? o->predictor : cf_cog_default_predictor(type, o->compress);
   if (pred) cog_co = CSLSetNameValue(cog_co, "PREDICTOR", pred);
+  if (o->max_z_error > 0) cog_co = CSLSetNameValue(cog_co, "MAX_Z_ERROR", CPLSPrintf("%.17g", o->max_z_error));
   cog_co = CSLSetNameValue(cog_co, "BLOCKSIZE", CPLSPrintf("%d", o->blocksize > 0 ? o->blocksize : 512));
   cog_co = CSLSetNameValue(cog_co, "OVERVIEWS", o->overviews ? o->overviews : "AUTO");
   cog_co = CSLSetNameValue(cog_co, "OVERVIEW_RESAMPLING",

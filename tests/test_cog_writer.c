@@ -18,7 +18,13 @@
  *  - 1 and 2 threads write identical bytes; GDAL says LAYOUT=COG and its
  *    validator accepts the files (where installed);
  *  - a write into a read-only directory and an input that fails mid-way
- *    leave no part or scratch file behind.
+ *    leave no part or scratch file behind;
+ *  - lossy LERC_ZSTD with max_z_error = 10 on a field of 0..2e6 (GDAL's COG
+ *    driver, the path for codecs the streaming writer does not do): every
+ *    pixel within 10
+ *    of the lossless file's (LERC's guarantee: |decoded - original| <=
+ *    MaxZError), nodata where the lossless file has it; max_z_error with a
+ *    lossless codec is refused, in a pipeline's stage and by --set.
  * Overview values are checked against an independent cascade in
  * test_cog_stream.
  */
@@ -314,6 +320,60 @@ static void failures_leave_nothing(void **state) {
   free(dir);
 }
 
+static void lerc_within_max_z_error(void **state) {
+  (void)state;
+  GDALAllRegister();
+  char *dir = cf_test_tmpdir();
+  const double max_err = 10; /* the field spans 0..2e6 with fractions (field()) */
+  cf_cog_options lossless = {.type = "Float32", .compress = "DEFLATE", .blocksize = 64};
+  cf_cog_options lerc = {.type = "Float32", .compress = "LERC_ZSTD", .max_z_error = max_err, .blocksize = 128};
+  char p1[1100], p2[1100];
+  snprintf(p1, sizeof p1, "%s", write_field(dir, "lossless.tif", 300, 200, 1, 0, 2e6, &lossless, 2));
+  snprintf(p2, sizeof p2, "%s", write_field(dir, "lerc.tif", 300, 200, 1, 0, 2e6, &lerc, 2));
+  GDALDatasetH a = GDALOpen(p1, GA_ReadOnly), b = GDALOpen(p2, GA_ReadOnly);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_string_equal(GDALGetMetadataItem(b, "COMPRESSION", "IMAGE_STRUCTURE"), "LERC_ZSTD");
+  static double va[300 * 200], vb[300 * 200];
+  assert_int_equal(GDALRasterIO(GDALGetRasterBand(a, 1), GF_Read, 0, 0, 300, 200, va, 300, 200, GDT_Float64, 0, 0), CE_None);
+  assert_int_equal(GDALRasterIO(GDALGetRasterBand(b, 1), GF_Read, 0, 0, 300, 200, vb, 300, 200, GDT_Float64, 0, 0), CE_None);
+  int differ = 0;
+  for (int i = 0; i < 300 * 200; i++) {
+    if (va[i] == -9999) {
+      assert_true(vb[i] == -9999);
+      continue;
+    }
+    assert_true(fabs(va[i] - vb[i]) <= max_err);
+    differ += va[i] != vb[i];
+  }
+  assert_true(differ > 0); /* lossy indeed: the check above could fail */
+  GDALClose(a);
+  GDALClose(b);
+  /* refused with a lossless codec: the stage and --set, from one declaration */
+  cf_test_write_tif(cf_test_path(dir, "in.tif"), 4, 4, 1, "Float32", (double[6]){0, 1, 0, 4, 0, -1}, "EPSG:32650",
+                    NULL, (double[16]){0}, 0);
+  cf_test_write_text(cf_test_path(dir, "p.yaml"), "pipeline:\n  - type: ingest.raster\n    path: in.tif\n"
+                                                  "  - type: write.cog\n    path: out.tif\n    max_z_error: 0.1\n");
+  char args[1400], log[1100];
+  snprintf(log, sizeof log, "%s", cf_test_path(dir, "log.txt"));
+  snprintf(args, sizeof args, "%s", cf_test_run_args(dir));
+  assert_int_equal(cf_test_cli(args, log), 1);
+  assert_true(cf_test_file_contains(log, "max_z_error"));
+  cf_test_write_text(cf_test_path(dir, "p.yaml"), "pipeline:\n  - type: ingest.raster\n    path: in.tif\n"
+                                                  "  - type: write.cog\n    path: out.tif\n");
+  snprintf(args, sizeof args, "%s --set write.cog.max_z_error=0.1", cf_test_run_args(dir));
+  assert_int_equal(cf_test_cli(args, log), 1);
+  assert_true(cf_test_file_contains(log, "max_z_error"));
+  snprintf(args, sizeof args, "%s --set write.cog.max_z_error=-1 --set write.cog.compress=LERC", cf_test_run_args(dir));
+  assert_int_equal(cf_test_cli(args, log), 1);
+  snprintf(args, sizeof args, "%s --set write.cog.max_z_error=0.1 --set write.cog.compress=LERC_DEFLATE",
+           cf_test_run_args(dir));
+  assert_int_equal(cf_test_cli(args, log), 0);
+  assert_int_equal(cf_test_count_entries(dir, "out.tif"), 1);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(types_codecs_predictors),
@@ -321,6 +381,7 @@ int main(void) {
       cmocka_unit_test(packed_int16_scale_offset),
       cmocka_unit_test(bigtiff_when_forced),
       cmocka_unit_test(failures_leave_nothing),
+      cmocka_unit_test(lerc_within_max_z_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
