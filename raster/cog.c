@@ -1,5 +1,6 @@
-/* The COG writer; see cog.h for why it goes through a temporary GTiff and
- * how its overviews are built as the tiles stream in. */
+/* The COG writer's options, its choice between the streaming writer
+ * (cog_stream.c) and GDAL's COG driver, and the GDAL path itself; see
+ * cog.h for which writes what. */
 #include "raster/cog.h"
 
 #include <cpl_string.h>
