@@ -298,7 +298,7 @@ static const cf_option_spec cog_opts[] = {
              "type if every band has the same, else -9999 (255 for Byte, 65535 for UInt16), replaced by a free "
              "value if valid pixels have it"},
     {.name = "compress", .type = CF_OPT_ENUM, .def = "ZSTD", .choices = compress_names,
-     .help = "compression; ZSTD level 1 by default: on the benchmark maps as small as DEFLATE (within 1 %) for less than half its CPU (README, Performance)"},
+     .help = "compression; ZSTD level 1 by default: on the benchmark maps within 1-4 % of DEFLATE's size for less than half its codec CPU (README, Performance)"},
     {.name = "level", .type = CF_OPT_INT, .has_min = 1, .min = 1, .has_max = 1, .max = 22,
      .help = "compression level (DEFLATE 1-9, ZSTD 1-22); default: the driver's"},
     {.name = "predictor", .type = CF_OPT_ENUM, .choices = predictor_names, .help = "TIFF predictor; default: FLOATING_POINT for float types, STANDARD for integer types (with DEFLATE, LZW or ZSTD)"},

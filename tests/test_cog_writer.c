@@ -14,7 +14,8 @@
  *  - 6 bands (the pool map's count) with descriptions, metadata, nodata,
  *    CRS and geotransform read back as written; an Int16 map packed with
  *    scale/offset carries them;
- *  - BigTIFF when forced by the test-only threshold;
+ *  - BigTIFF when forced by the test-only threshold; the tag reader on
+ *    GDAL's classic and BigTIFF files;
  *  - 1 and 2 threads write identical bytes; GDAL says LAYOUT=COG and its
  *    validator accepts the files (where installed);
  *  - a write into a read-only directory and an input that fails mid-way
@@ -31,6 +32,8 @@
 #include <gdal.h>
 #include <math.h>
 #include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +291,42 @@ static void bigtiff_when_forced(void **state) {
   free(dir);
 }
 
+/* The tag reader on what GDAL writes, classic and BigTIFF (a template of
+ * more than 4 GiB of pixels is a BigTIFF): ModelPixelScale is the
+ * geotransform's pixel size, GDAL_NODATA the nodata as text. */
+static void tag_reader_classic_and_bigtiff(void **state) {
+  (void)state;
+  GDALAllRegister();
+  for (int big = 0; big <= 1; big++) {
+    const char *name = "/vsimem/test_tags.tif";
+    char **co = CSLSetNameValue(NULL, "BIGTIFF", big ? "YES" : "NO");
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), name, 8, 8, 1, GDT_Float32, co);
+    CSLDestroy(co);
+    double gt[6] = {1000, 2.5, 0, 9000, 0, -4};
+    GDALSetGeoTransform(ds, gt);
+    GDALSetRasterNoDataValue(GDALGetRasterBand(ds, 1), -9999);
+    GDALClose(ds);
+    vsi_l_offset len = 0;
+    GByte *buf = VSIGetMemFileBuffer(name, &len, FALSE);
+    assert_non_null(buf);
+    assert_int_equal(buf[2], big ? 43 : 42);
+    static const uint16_t keep[] = {33550, 42113};
+    cf_tiff_tags tags;
+    char err[200];
+    assert_int_equal(cf_tiff_read_tags(buf, (size_t)len, keep, 2, &tags, err, sizeof err), 0);
+    assert_int_equal(tags.n, 2);
+    assert_int_equal(tags.tags[0].tag, 33550);
+    assert_int_equal(tags.tags[0].count, 3);
+    double scale[3];
+    memcpy(scale, tags.tags[0].bytes, sizeof scale); /* little-endian doubles, as this machine's */
+    assert_true(scale[0] == 2.5 && scale[1] == 4 && scale[2] == 0);
+    assert_int_equal(tags.tags[1].tag, 42113);
+    assert_string_equal((const char *)tags.tags[1].bytes, "-9999");
+    cf_tiff_tags_free(&tags);
+    VSIUnlink(name);
+  }
+}
+
 static void failures_leave_nothing(void **state) {
   (void)state;
   GDALAllRegister();
@@ -380,6 +419,7 @@ int main(void) {
       cmocka_unit_test(six_bands_metadata_and_threads),
       cmocka_unit_test(packed_int16_scale_offset),
       cmocka_unit_test(bigtiff_when_forced),
+      cmocka_unit_test(tag_reader_classic_and_bigtiff),
       cmocka_unit_test(failures_leave_nothing),
       cmocka_unit_test(lerc_within_max_z_error),
   };
