@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "bench_child.h"
+#include "floor.h"
 #include "ndvi_bench.h"
 #include "raster/cog.h"
 #include "sink/pool_map.h"
@@ -272,6 +273,10 @@ int main(int argc, char **argv) {
     int rc = !strcmp(argv[1], "--generate-scene") ? ndvi_scene_write(argv[2], n, t) : chm_write(argv[2], n, t);
     return rc ? EXIT_FAILED : EXIT_OK;
   }
+  if (argc == 7 && !strcmp(argv[1], "--floors")) { /* scene chm pools.tif threads FILE */
+    const char *in[2] = {argv[2], argv[3]};
+    return bench_floor_main(in, 2, argv[4], argv[6], 0, 1, atoi(argv[5])) ? EXIT_FAILED : EXIT_OK;
+  }
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   opts o = {.size = 10000, .threads = cpus > 0 ? (int)cpus : 1, .repeat = 5};
   const char *workdir = NULL;
@@ -311,7 +316,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "pool_map_bench: %d x %d, %d thread(s), in %s; generating the inputs\n", o.size, o.size, o.threads, o.dir);
   bench_child g1, g2;
   char scene[PATH_MAX + 64], chm[PATH_MAX + 64], ylog[PATH_MAX + 64], nyaml[PATH_MAX + 64], pyaml[PATH_MAX + 64],
-      nlog[PATH_MAX + 64], plog[PATH_MAX + 64];
+      nlog[PATH_MAX + 64], plog[PATH_MAX + 64], pools[PATH_MAX + 64], flog[PATH_MAX + 64];
   snprintf(scene, sizeof scene, "%s", pth(&o, "scene.tif"));
   snprintf(chm, sizeof chm, "%s", pth(&o, "chm.tif"));
   snprintf(ylog, sizeof ylog, "%s", pth(&o, "generate.log"));
@@ -319,12 +324,18 @@ int main(int argc, char **argv) {
   snprintf(pyaml, sizeof pyaml, "%s", pth(&o, "pools.yaml"));
   snprintf(nlog, sizeof nlog, "%s", pth(&o, "ndvi.log"));
   snprintf(plog, sizeof plog, "%s", pth(&o, "pools.log"));
+  snprintf(pools, sizeof pools, "%s", pth(&o, "pools.tif"));
+  snprintf(flog, sizeof flog, "%s", pth(&o, "floors.log"));
   const char *a1[] = {self, "--generate-scene", scene, ns, ts, NULL};
   const char *a2[] = {self, "--generate-chm", chm, ns, ts, NULL};
   int rc = run(&o, a1, ylog, &g1) || run(&o, a2, ylog, &g2) || write_pipelines(&o);
   static bench_child nd[MAX_REPEAT], po[MAX_REPEAT];
   const char *an[] = {cfbin, "-q", "--threads", ts, "run", nyaml, NULL};
   const char *ap[] = {cfbin, "-q", "--threads", ts, "run", pyaml, NULL};
+  /* the floors of the pool map (floor.h): both inputs decoded, the pool
+   * COG's tiles compressed again with its own codec */
+  const char *af[] = {self, "--floors", scene, chm, pools, ts, "FILE", NULL};
+  double fdec[MAX_REPEAT], fcod[MAX_REPEAT], fdcpu[MAX_REPEAT], fccpu[MAX_REPEAT], fmb = 0;
   for (int k = 0; !rc && k < o.repeat; k++) {
     fprintf(stderr, "pool_map_bench: run %d of %d\n", k + 1, o.repeat);
     /* rotate the order so neither always runs on a warm page cache */
@@ -332,6 +343,10 @@ int main(int argc, char **argv) {
       rc = run(&o, an, nlog, &nd[k]) || run(&o, ap, plog, &po[k]);
     else
       rc = run(&o, ap, plog, &po[k]) || run(&o, an, nlog, &nd[k]);
+    bench_child fc;
+    unlink(flog);
+    if (!rc && (run(&o, af, flog, &fc) || bench_floor_parse(flog, &fdec[k], &fcod[k], &fmb, &fdcpu[k], &fccpu[k])))
+      rc = -1;
   }
   int checked = 0;
   if (!rc) {
@@ -358,16 +373,24 @@ int main(int argc, char **argv) {
            sn.peak_kb / 1024.0);
     printf("  %-32s %8.2f %8.2f %9.2f %7.2f %9.1f\n", "pools from CHM+NDVI (6 bands)", sp.median_s, sp.best_s, rp,
            sp.cpu_s, sp.peak_kb / 1024.0);
+    double dec = median_of(fdec, o.repeat), cod = median_of(fcod, o.repeat);
+    double dcpu = median_of(fdcpu, o.repeat), ccpu = median_of(fccpu, o.repeat);
+    printf("  %-32s %8.2f %8.2f %9.2f %7.2f %9s\n", "decode floor (both inputs)", dec, fdec[0], mpx / dec, dcpu, "");
+    printf("  %-32s %8.2f %8.2f %9.2f %7.2f %9s  (%.1f MB)\n", "codec floor (pool COG's tiles)", cod, fcod[0], mpx / cod,
+           ccpu, "", fmb);
     printf("  (Mpx/s from the median; cpu s = median user+system time; peak = largest peak RSS of the runs, MiB)\n");
+    printf("  pools / codec floor: %.2f wall, %.2f CPU; pools / (decode + codec floor): %.2f wall, %.2f CPU\n",
+           sp.median_s / cod, sp.cpu_s / ccpu, sp.median_s / (dec + cod), sp.cpu_s / (dcpu + ccpu));
     printf("  throughput ratio pools/NDVI: %.3f median, %.3f best (target >= %.2f: %s)\n", rp / rn,
            sn.best_s / sp.best_s, TARGET_RATIO, rp / rn >= TARGET_RATIO ? "met" : "NOT met");
     printf("  verified %d pixels of the pool COG against the chain computed here (others nodata)\n", checked);
     printf("  other load on the machine: %.1f%% of its %ld CPU(s) while the contenders ran%s\n", 100 * load, cpus,
            load > 0.05 ? " (contention: wall times and their ratio are distorted)" : "");
     printf("RESULT size=%d threads=%d runs=%d ndvi_s=%.3f pools_s=%.3f ndvi_mpxs=%.2f pools_mpxs=%.2f ratio=%.3f "
-           "ndvi_peak_mb=%.1f pools_peak_mb=%.1f other_load_pct=%.1f\n",
+           "ndvi_peak_mb=%.1f pools_peak_mb=%.1f floor_s=%.3f floor_ratio=%.3f decode_s=%.3f floor_cpu_s=%.3f "
+           "pools_cpu_s=%.3f other_load_pct=%.1f\n",
            o.size, o.threads, o.repeat, sn.median_s, sp.median_s, rn, rp, rp / rn, sn.peak_kb / 1024.0,
-           sp.peak_kb / 1024.0, 100 * load);
+           sp.peak_kb / 1024.0, cod, sp.median_s / cod, dec, ccpu, sp.cpu_s, 100 * load);
   }
   if (rc || o.keep)
     fprintf(stderr, "pool_map_bench: files kept in %s\n", o.dir);

@@ -34,6 +34,8 @@ cf_require_pkg(YAML     yaml-0.1      libyaml-dev)
 cf_require_pkg(SQLITE3  sqlite3       libsqlite3-dev)
 cf_require_pkg(PLPLOT   plplot        "libplplot-dev plplot-driver-cairo")
 cf_require_pkg(CRYPTO   libcrypto     libssl-dev)
+cf_require_pkg(DEFLATE  libdeflate    libdeflate-dev) # raster/tile_codec.c: the COG writer's DEFLATE
+cf_require_pkg(ZSTD     libzstd       libzstd-dev)    # and ZSTD tiles
 
 find_package(OpenMP COMPONENTS C)
 if(NOT OpenMP_C_FOUND)

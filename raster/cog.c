@@ -1,5 +1,6 @@
-/* The COG writer; see cog.h for why it goes through a temporary GTiff and
- * how its overviews are built as the tiles stream in. */
+/* The COG writer's options, its choice between the streaming writer
+ * (cog_stream.c) and GDAL's COG driver, and the GDAL path itself; see
+ * cog.h for which writes what. */
 #include "raster/cog.h"
 
 #include <cpl_string.h>
@@ -16,8 +17,11 @@
 #include "core/fsutil.h"
 #include "core/strbuf.h"
 #include "ingest/gdal_util.h"
+#include "raster/cog_stream.h"
+#include "raster/overview.h"
 
-static double default_nodata(GDALDataType t) {
+double cf_cog_default_nodata(int type) {
+  GDALDataType t = (GDALDataType)type;
   switch (t) {
     case GDT_Byte: return 255;
     case GDT_UInt16: return 65535;
@@ -46,7 +50,7 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
     return cf_error(ctx, CF_EINVAL, where, "data_type",
                     "'%s' is not a supported output type (Byte, UInt16, Int16, UInt32, Int32, "
                     "Float32, Float64)", tn);
-  double nd = o->have_nodata ? o->nodata : default_nodata(t);
+  double nd = o->have_nodata ? o->nodata : cf_cog_default_nodata(t);
   if (!representable(t, nd))
     return cf_error(ctx, CF_EINVAL, where, "nodata", "nodata %g cannot be stored as %s", nd, tn);
   if (o->have_scale) {
@@ -57,11 +61,39 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
       return cf_error(ctx, CF_EINVAL, where, "scale", "scale must be a non-zero number and offset a number");
   }
   const char *c = o->compress ? o->compress : "DEFLATE";
-  const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LZMA", NULL};
+  const char *ok[] = {"DEFLATE", "LZW", "ZSTD", "NONE", "LERC", "LERC_DEFLATE", "LERC_ZSTD", "LZMA", NULL};
   int found = 0;
   for (int i = 0; ok[i]; i++) found |= strcasecmp(c, ok[i]) == 0;
   if (!found) return cf_error(ctx, CF_EINVAL, where, "compress", "unknown compression '%s'", c);
+  if (!(o->max_z_error >= 0) || !isfinite(o->max_z_error))
+    return cf_error(ctx, CF_EINVAL, where, "max_z_error", "max_z_error must be a number >= 0");
+  if (o->max_z_error > 0 && strncasecmp(c, "LERC", 4))
+    return cf_error(ctx, CF_EINVAL, where, "max_z_error",
+                    "max_z_error applies to the LERC codecs only, not to compress=%s", c);
   return CF_OK;
+}
+
+/* What both writers put on the dataset: georeferencing, per band nodata,
+ * description and scale/offset, and the metadata items. */
+void cf_cog_describe(void *dataset, cf_raster *r, const cf_cog_options *o, double nodata) {
+  GDALDatasetH ds = dataset;
+  GDALSetGeoTransform(ds, r->grid.gt);
+  GDALSetProjection(ds, r->grid.wkt);
+  for (int b = 0; b < r->nbands; b++) {
+    GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+    GDALSetRasterNoDataValue(band, nodata);
+    if (r->band_names[b][0]) GDALSetDescription(band, r->band_names[b]);
+    if (o->have_scale) {
+      GDALSetRasterScale(band, o->scale);
+      GDALSetRasterOffset(band, o->offset);
+    }
+  }
+  for (const char *const *m = o->metadata; m && *m; m++) {
+    char *key = NULL;
+    const char *val = CPLParseNameValue(*m, &key);
+    if (key && val) GDALSetMetadataItem(ds, key, val, NULL);
+    CPLFree(key);
+  }
 }
 
 /* Why a GDAL write failed, for a message that says it: GDAL reports a full
@@ -106,33 +138,6 @@ typedef struct {
   ovr_stream ovr;
 } cog_state;
 
-/* Halve a w x h, nb-band fragment (band-sequential data and validity) into
- * ceil(w/2) x ceil(h/2). */
-static void halve(const double *in, const uint8_t *iv, int w, int h, int nb, double *out, uint8_t *ov) {
-  int ow = (w + 1) / 2, oh = (h + 1) / 2;
-  for (int b = 0; b < nb; b++) {
-    const double *src = in + (size_t)b * w * h;
-    const uint8_t *sv = iv + (size_t)b * w * h;
-    double *dst = out + (size_t)b * ow * oh;
-    uint8_t *dv = ov + (size_t)b * ow * oh;
-    for (int Y = 0; Y < oh; Y++) {
-      int y1 = 2 * Y, y2 = 2 * Y + 1 < h ? 2 * Y + 1 : 2 * Y;
-      for (int X = 0; X < ow; X++) {
-        int x1 = 2 * X, x2 = 2 * X + 1 < w ? 2 * X + 1 : 2 * X;
-        double sum = 0.0; /* fixed order: row by row, left to right */
-        int n = 0;
-        for (int yy = y1; yy <= y2; yy++)
-          for (int xx = x1; xx <= x2; xx++) {
-            size_t i = (size_t)yy * w + xx;
-            if (sv[i]) sum += src[i], n++;
-          }
-        dst[(size_t)Y * ow + X] = n ? sum / n : 0.0;
-        dv[(size_t)Y * ow + X] = (uint8_t)(n > 0);
-      }
-    }
-  }
-}
-
 /* Write the streamed overview levels of one tile. */
 static int write_tile_overviews(cf_ctx *ctx, cog_state *s, const cf_window *w, cf_block *b) {
   int nb = b->nbands, x = w->x0, y = w->y0, nx = w->nx, ny = w->ny;
@@ -141,7 +146,7 @@ static int write_tile_overviews(cf_ctx *ctx, cog_state *s, const cf_window *w, c
   for (int k = 1; k <= s->ovr.m; k++) {
     double *out = s->ovr.data[k & 1];
     uint8_t *ov = s->ovr.valid[k & 1];
-    halve(in, iv, nx, ny, nb, out, ov);
+    cf_ovr_halve(in, iv, nx, ny, nb, out, ov);
     x /= 2, y /= 2, nx = (nx + 1) / 2, ny = (ny + 1) / 2;
     size_t n = (size_t)nx * ny;
     for (int band = 0; band < nb; band++) {
@@ -223,7 +228,7 @@ static int CPL_STDCALL copy_progress_fn(double f, const char *msg, void *user) {
  * lossless codecs that benefit (DEFLATE, LZW, ZSTD), the floating-point
  * one (3) for float types, the integer one (2) for integer types. Smooth
  * maps such as biomass or indices compress markedly better with it. */
-static const char *default_predictor(GDALDataType type, const char *compress) {
+const char *cf_cog_default_predictor(int type, const char *compress) {
   const char *c = compress ? compress : "DEFLATE";
   if (strcasecmp(c, "DEFLATE") && strcasecmp(c, "LZW") && strcasecmp(c, "ZSTD")) return NULL;
   if (GDALDataTypeIsComplex(type)) return NULL;
@@ -231,22 +236,34 @@ static const char *default_predictor(GDALDataType type, const char *compress) {
 }
 
 /* Level 1 for DEFLATE and ZSTD unless one is asked for: measured on the
- * benchmark maps (4000^2, 2 threads, FLOATING_POINT predictor; CPU s of a
- * GTiff copy / MB written), level 1 costs nothing in size:
- *   NDVI, 1 band:   DEFLATE 6 2.17 / 34.0, DEFLATE 1 1.92 / 34.0, ZSTD 1 1.51 / 34.3, ZSTD 9 2.60 / 33.0
- *   pools, 6 bands: DEFLATE 6 11.30 / 191.4, DEFLATE 1 8.92 / 194.6, ZSTD 1 5.56 / 202.8, ZSTD 9 13.55 / 179.0
- * (GDAL's defaults are 6 for DEFLATE and 9 for ZSTD). */
+ * benchmark maps through the streaming writer (4000^2, 2 threads,
+ * FLOATING_POINT predictor; CPU s of the whole run / MB written; the run
+ * without a codec 1.07 / 89.1 and 4.75 / 534.8), level 1 costs next to
+ * nothing in size:
+ *   NDVI, 1 band:   DEFLATE 6 2.26 / 46.6, DEFLATE 1 1.85 / 46.7, ZSTD 1 1.56 / 47.1, ZSTD 9 2.74 / 45.3
+ *   pools, 6 bands: DEFLATE 6 10.51 / 264.4, DEFLATE 1 7.87 / 268.5, ZSTD 1 6.19 / 278.1, ZSTD 9 12.66 / 247.1
+ * (GDAL's defaults are 6 for DEFLATE and 9 for ZSTD; README "Performance"). */
 int cf_cog_default_level(const char *compress) {
   const char *c = compress ? compress : "DEFLATE";
   return !strcasecmp(c, "DEFLATE") || !strcasecmp(c, "ZSTD") ? 1 : 0;
 }
 
+static int gdal_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *o);
+
 int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *o) {
   int rc = cf_cog_options_check(ctx, o, path);
   if (rc) return rc;
   cf_gdal_init();
+  if (cf_cog_stream_supports(o)) return cf_cog_stream_write(ctx, r, path, o);
+  return gdal_cog_write(ctx, r, path, o);
+}
+
+/* Through an uncompressed temporary GTiff and GDAL's COG driver: the codecs
+ * and resamplings the streaming writer does not do. */
+static int gdal_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_options *o) {
+  int rc;
   GDALDataType type = GDALGetDataTypeByName(o->type ? o->type : "Float32");
-  double nodata = o->have_nodata ? o->nodata : default_nodata(type);
+  double nodata = o->have_nodata ? o->nodata : cf_cog_default_nodata(type);
   int threads = cf_raster_threads(ctx);
 
   cf_atomic_file af;
@@ -298,23 +315,7 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
                   write_reason(path, why, sizeof why));
     goto done;
   }
-  GDALSetGeoTransform(s.ds, r->grid.gt);
-  GDALSetProjection(s.ds, r->grid.wkt);
-  for (int b = 0; b < r->nbands; b++) {
-    GDALRasterBandH band = GDALGetRasterBand(s.ds, b + 1);
-    GDALSetRasterNoDataValue(band, nodata);
-    if (r->band_names[b][0]) GDALSetDescription(band, r->band_names[b]);
-    if (o->have_scale) {
-      GDALSetRasterScale(band, o->scale);
-      GDALSetRasterOffset(band, o->offset);
-    }
-  }
-  for (const char *const *m = o->metadata; m && *m; m++) {
-    char *key = NULL;
-    const char *val = CPLParseNameValue(*m, &key);
-    if (key && val) GDALSetMetadataItem(s.ds, key, val, NULL);
-    CPLFree(key);
-  }
+  cf_cog_describe(s.ds, r, o, nodata);
   /* Overview levels halve until the smallest fits in one COG tile, as the
    * COG driver's AUTO would; they are made in the temporary file, so that
    * the COG driver copies them instead of building them through a
@@ -400,8 +401,9 @@ int cf_cog_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_cog_optio
   cog_co = CSLSetNameValue(cog_co, "COMPRESS", o->compress ? o->compress : "DEFLATE");
   int level = o->level > 0 ? o->level : cf_cog_default_level(o->compress);
   if (level > 0) cog_co = CSLSetNameValue(cog_co, "LEVEL", CPLSPrintf("%d", level));
-  const char *pred = o->predictor ? o->predictor : default_predictor(type, o->compress);
+  const char *pred = o->predictor ? o->predictor : cf_cog_default_predictor(type, o->compress);
   if (pred) cog_co = CSLSetNameValue(cog_co, "PREDICTOR", pred);
+  if (o->max_z_error > 0) cog_co = CSLSetNameValue(cog_co, "MAX_Z_ERROR", CPLSPrintf("%.17g", o->max_z_error));
   cog_co = CSLSetNameValue(cog_co, "BLOCKSIZE", CPLSPrintf("%d", o->blocksize > 0 ? o->blocksize : 512));
   cog_co = CSLSetNameValue(cog_co, "OVERVIEWS", o->overviews ? o->overviews : "AUTO");
   cog_co = CSLSetNameValue(cog_co, "OVERVIEW_RESAMPLING",

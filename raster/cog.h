@@ -1,33 +1,40 @@
 /*
  * Writing a node to a Cloud-Optimized GeoTIFF.
  *
- * GDAL's COG driver only copies from an existing dataset, so the writer
- * first evaluates the node tile by tile into an uncompressed temporary
- * GTiff (sequential writes, bounded memory), then lets the COG driver
- * compress it with NUM_THREADS and copy it. Both files live next to the
- * destination under part names and the COG is renamed into place only
- * when complete (core/fsutil.h).
+ * Two writers behind one call, chosen by the options
+ * (cf_cog_stream_supports):
  *
- * Overviews (AVERAGE, the default) are built as the tiles stream in: each
- * tile is halved into the temporary file's overview levels in the same
- * ordered pass (cog.c, ovr_stream), so there is no second, single-threaded
- * pass over the full-size file; only levels coarser than a tile are made
- * by GDAL at the end, from the finest of those, and they are small.
+ * The streaming writer (raster/cog_stream.c), for DEFLATE, ZSTD and NONE
+ * with AVERAGE overviews (or none) - every default. One pass: the tile
+ * engine evaluates the node in COG tiles, in Z order; each worker thread
+ * converts its tile to the file's type, runs the predictor and codec
+ * (raster/tile_codec.c) and appends it to a scratch file beside the
+ * output; overviews of every level, down to one tile, are built as the
+ * tiles stream in and compressed by the workers too; at the end
+ * raster/tiff_write.c lays the COG out (GDAL's ghost header, every IFD
+ * first, the smallest overview's tiles first, BigTIFF only past 4 GiB) and
+ * the part file is renamed into place. GDAL writes only a header-only
+ * template in memory, whose GeoTIFF and GDAL tags (CRS, geotransform,
+ * nodata, metadata, band descriptions, scale/offset) are copied into our
+ * IFDs byte for byte. No uncompressed temporary file, no second pass, no
+ * decode-and-recompress: what GDAL 3.6's COG driver forced on the writer
+ * before it (three passes and a 400 MB temporary file at 10000^2, the
+ * overviews single-threaded). Memory is a few tiles per thread plus one
+ * tile per overview level; the file is the same bytes for any thread count.
  *
- * What was measured and left: the temporary file stays uncompressed. On
- * the 2-core VM compressing it with ZSTD level 1 in GDAL's worker threads
- * cost more (compress + decode + the COG driver's recompression) than the
- * page writes it saved; and GDAL 3.6's COG driver always decodes and
- * recompresses its source's tiles (a ZSTD-1 source copied to ZSTD 9 comes
- * out 12 % smaller, so tiles are not copied raw), so a temporary file
- * already in the final codec would be compressed twice. Doing without the
- * temporary file means writing the COG layout (IFDs first, overviews
- * before the full resolution, GDAL's ghost header) and compressing tiles
- * ourselves: the remaining step of issue 12 point 2.
+ * GDAL's COG driver (gdal_cog_write in cog.c), for the rest (LZW, LZMA,
+ * the LERC codecs with max_z_error, resamplings other than AVERAGE, tiles
+ * not a multiple of 16): the node is evaluated into an uncompressed
+ * temporary GTiff whose overviews are streamed in as the tiles come (the
+ * levels a tile holds whole pixels of; GDAL builds the deeper ones), then
+ * the COG driver compresses it with NUM_THREADS. Both files live next to
+ * the destination under part names.
  *
- * Codec defaults (cf_cog_default_level, default_predictor in cog.c): level
- * 1 for DEFLATE and ZSTD, the floating-point predictor for float types;
- * the measurements are in cog.c.
+ * Codec defaults (cf_cog_default_level, cf_cog_default_predictor, and
+ * write.cog's `compress` in pipelines/stages_raster.c): the floating-point
+ * predictor for float types, horizontal differencing for integers, level 1
+ * for DEFLATE and ZSTD; the measurements are in cog.c and README
+ * "Performance".
  */
 #ifndef CF_RASTER_COG_H
 #define CF_RASTER_COG_H
@@ -38,7 +45,8 @@ typedef struct {
   const char *type;        /* GDAL type name, default "Float32" */
   int have_nodata;
   double nodata;           /* default -9999 (255 for Byte, 65535 for UInt16) */
-  const char *compress;    /* DEFLATE (default), LZW, ZSTD, NONE */
+  const char *compress;    /* DEFLATE (default), LZW, ZSTD, NONE, LERC, LERC_DEFLATE, LERC_ZSTD, LZMA */
+  double max_z_error;      /* LERC codecs: the largest error allowed per pixel (0 = lossless) */
   int level;               /* compression level, 0 = cf_cog_default_level */
   const char *predictor;   /* YES, NO, STANDARD, FLOATING_POINT; NULL = FLOATING_POINT
                               (3) for float types, STANDARD (2) for integer
@@ -69,5 +77,11 @@ int cf_cog_default_level(const char *compress);
 cf_raster *cf_cog_pack_create(cf_ctx *ctx, cf_raster *src, double scale, double offset);
 
 int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *opts, const char *where);
+
+/* The nodata used when none is given: 255 for Byte, 65535 for UInt16,
+ * 4294967295 for UInt32, -9999 otherwise. `type` is a GDALDataType. */
+double cf_cog_default_nodata(int type);
+/* The predictor used when none is given (GDAL's name), or NULL for none. */
+const char *cf_cog_default_predictor(int type, const char *compress);
 
 #endif

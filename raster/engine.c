@@ -39,6 +39,7 @@ void cf_tiling_make(cf_tiling *t, const cf_raster *r, int target_px) {
   t->ntx = (r->grid.width + t->tile_w - 1) / t->tile_w;
   t->nty = (r->grid.height + t->tile_h - 1) / t->tile_h;
   t->ntiles = t->ntx * t->nty;
+  t->order = NULL;
 }
 
 void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window *w) {
@@ -51,6 +52,11 @@ void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window
 
 int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
                         void *user, const char *task, double p0, double p1) {
+  return cf_engine_run_work(ctx, r, t, NULL, consume, user, task, p0, p1);
+}
+
+int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work,
+                       cf_tile_consumer consume, void *user, const char *task, double p0, double p1) {
   int nthreads = r->nthreads;
   int cap = t->tile_w * t->tile_h;
   cf_block *blocks = calloc((size_t)nthreads, sizeof *blocks);
@@ -77,17 +83,20 @@ int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_c
     cf_block *b = &blocks[me];
 #pragma omp for ordered schedule(dynamic, 1)
     for (int i = 0; i < t->ntiles; i++) {
+      int tile = t->order ? t->order[i] : i;
       cf_window w;
       cf_worker_status st = {0};
       int skip, read_rc = CF_OK;
 #pragma omp atomic read
       skip = stop;
       if (!skip) {
-        cf_tiling_window(t, &r->grid, i, &w);
+        cf_tiling_window(t, &r->grid, tile, &w);
         b->nx = w.nx;
         b->ny = w.ny;
         read_rc = r->ops->read(r, me, &w, b, &st);
         if (read_rc && !st.failed) cf_worker_fail(&st, read_rc, "", "", "tile read failed");
+        if (!st.failed && work && (read_rc = work(user, me, tile, &w, b, &st)) && !st.failed)
+          cf_worker_fail(&st, read_rc, "", "", "tile work failed");
       }
 #pragma omp ordered
       {
@@ -96,10 +105,10 @@ int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_c
           if (!stop) {
             if (st.failed) {
               fail = st;
-              failed_tile = i;
+              failed_tile = tile;
 #pragma omp atomic write
               stop = 1;
-            } else if ((consumer_rc = consume(ctx, user, i, &w, b)) != CF_OK ||
+            } else if ((consumer_rc = consume(ctx, user, tile, &w, b)) != CF_OK ||
                        cf_progress(ctx, p0 + (p1 - p0) * (i + 1) / t->ntiles, task) != CF_OK) {
               if (!consumer_rc) consumer_rc = CF_ECANCEL;
 #pragma omp atomic write

@@ -112,6 +112,11 @@ int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_wind
 
 typedef struct {
   int tile_w, tile_h, ntx, nty, ntiles;
+  /* the order tiles are visited and consumed in: order[i] is the i-th
+   * tile's index; NULL (cf_tiling_make) = 0, 1, 2, ... The COG writer
+   * visits tiles in Z order so that its overview tiles complete one at a
+   * time (raster/cog_stream.c). Borrowed. */
+  const int *order;
 } cf_tiling;
 
 /* Tiles aligned to the raster's natural block: each tile is a whole number
@@ -119,7 +124,8 @@ typedef struct {
 void cf_tiling_make(cf_tiling *t, const cf_raster *r, int target_px);
 void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window *w);
 
-/* Called in tile order (0, 1, 2, ...), one call at a time, for every tile. */
+/* Called in the tiling's order (0, 1, 2, ... unless t->order says
+ * otherwise), one call at a time, for every tile. */
 typedef int (*cf_tile_consumer)(cf_ctx *ctx, void *user, int tile, const cf_window *w,
                                 cf_block *block);
 
@@ -129,6 +135,18 @@ typedef int (*cf_tile_consumer)(cf_ctx *ctx, void *user, int tile, const cf_wind
  * Returns the error of the lowest failing tile, or of the consumer. */
 int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
                         void *user, const char *task, double p0, double p1);
+/* Work done on a tile in the worker thread that evaluated it, in parallel,
+ * before the tile is consumed (the COG writer compresses it here). It may
+ * use per-thread state of `user` indexed by `thread` (0 .. r->nthreads-1);
+ * the consumer of that tile then runs in the same thread (OpenMP runs an
+ * iteration's ordered section in the thread of the iteration), so it may
+ * pick up what the work left there. Like read(), it must depend only on
+ * the tile, never on the thread: errors go to `st`, as read()'s do. */
+typedef int (*cf_tile_worker)(void *user, int thread, int tile, const cf_window *w, cf_block *block,
+                              cf_worker_status *st);
+/* cf_engine_run_range with a work step per tile (NULL for none). */
+int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work,
+                       cf_tile_consumer consume, void *user, const char *task, double p0, double p1);
 static inline int cf_engine_run(cf_ctx *ctx, cf_raster *r, const cf_tiling *t,
                                 cf_tile_consumer consume, void *user, const char *task) {
   return cf_engine_run_range(ctx, r, t, consume, user, task, 0.0, 1.0);

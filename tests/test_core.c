@@ -225,10 +225,12 @@ static void part_file_never_follows_a_planted_symlink(void **state) {
   cf_ctx_destroy(ctx);
 }
 
-/* The COG writer's side file "<part>.src.tif" has a predictable name too:
- * a symlink planted there is never followed (the write fails, naming the
- * file, and the link's target is untouched). Run in this process
- * (isolation off) so that the part names are this PID's. */
+/* The COG writers' side files have predictable names too: the streaming
+ * writer's scratch file "<part>.tiles" (the default codecs) and the GDAL
+ * path's "<part>.src.tif". A symlink planted at either is never followed
+ * (the write fails, naming the file, and the link's target is untouched).
+ * Run in this process (isolation off) so that the part names are this
+ * PID's. */
 static void cog_side_file_never_follows_a_planted_symlink(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
@@ -250,6 +252,8 @@ static void cog_side_file_never_follows_a_planted_symlink(void **state) {
   for (int k = 1; k <= 50; k++) {
     snprintf(link, sizeof link, "%s/.out.tif.part-%ld-%d.src.tif", dir, (long)getpid(), n + k);
     assert_int_equal(symlink(victim, link), 0);
+    snprintf(link, sizeof link, "%s/.out.tif.part-%ld-%d.tiles", dir, (long)getpid(), n + k);
+    assert_int_equal(symlink(victim, link), 0);
   }
   cf_pipeline *p;
   assert_int_equal(cf_pipeline_load(ctx, cf_test_path(dir, "p.yaml"), NULL, 0, &p), CF_OK);
@@ -263,7 +267,7 @@ static void cog_side_file_never_follows_a_planted_symlink(void **state) {
   struct stat st;
   assert_int_equal(lstat(victim, &st), 0);
   assert_int_equal((int)st.st_size, 9); /* not truncated, not grown */
-  assert_int_equal(cf_test_count_entries(dir, "out.tif"), 50); /* the 50 planted links; no output, no part */
+  assert_int_equal(cf_test_count_entries(dir, "out.tif"), 100); /* the 2 x 50 planted links; no output, no part */
   cf_test_rmtree(dir);
   free(dir);
 }
