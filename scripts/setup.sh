@@ -17,7 +17,7 @@ PACKAGES="build-essential cmake pkg-config
   libgdal-dev gdal-bin python3-gdal python3-numpy
   libhdf5-dev hdf5-tools libfftw3-dev libproj-dev proj-bin
   libnetcdf-dev netcdf-bin liblapacke-dev libopenblas-dev
-  libyaml-dev libsqlite3-dev sqlite3 libplplot-dev plplot-driver-cairo libssl-dev
+  libyaml-dev libsqlite3-dev sqlite3 libplplot-dev plplot-driver-cairo libssl-dev libdeflate-dev libzstd-dev
   python3-xarray python3-netcdf4 python3-h5py
   libcmocka-dev chromium clang libclang-rt-14-dev libomp-14-dev
   munge slurmctld slurmd slurm-client libopenmpi-dev openmpi-bin"
