@@ -168,17 +168,22 @@ static int build_ifd(level_ifd *li, const cf_cog_layout *L, int k, int big) {
   uint8_t *fmt = li->fmt = malloc((size_t)nb * 2);
   uint8_t *extra = li->extra = malloc((size_t)nb * 2);
   if (!li->offsets || !li->counts || !bits || !fmt || !extra) return -1;
+  /* GDAL's GTiff and COG drivers write 3 and 4 Byte bands as RGB(A):
+   * Photometric RGB, a 4th band as unassociated alpha (ExtraSamples 2); so
+   * do we, or a warped photo would come back as three grey bands */
+  int rgb = L->bytes_per_sample == 1 && L->sample_format == 1 && (nb == 3 || nb == 4);
+  int colour = rgb ? 3 : 1; /* samples the photometric interpretation accounts for */
   for (int i = 0; i < nb; i++) {
     put_le(bits + 2 * i, (uint64_t)L->bytes_per_sample * 8, 2);
     put_le(fmt + 2 * i, (uint64_t)L->sample_format, 2);
-    put_le(extra + 2 * i, 0, 2); /* unspecified, as GDAL writes for bands beyond the first */
+    put_le(extra + 2 * i, rgb ? 2 : 0, 2); /* unassociated alpha / unspecified, as GDAL writes */
   }
   if (k > 0) add_long(b, 254, 1); /* NewSubfileType: reduced-resolution image */
   add_long(b, 256, (uint32_t)lv->width);
   add_long(b, 257, (uint32_t)lv->height);
   add_raw(b, 258, 3, (uint64_t)nb, bits, (size_t)nb * 2);
   add_short(b, 259, (unsigned)L->compression);
-  add_short(b, 262, 1); /* BlackIsZero */
+  add_short(b, 262, rgb ? 2 : 1); /* RGB or BlackIsZero */
   add_short(b, 277, (unsigned)nb);
   add_short(b, 284, 1); /* pixel-interleaved, as GDAL's COG */
   add_short(b, 317, (unsigned)L->predictor);
@@ -186,7 +191,7 @@ static int build_ifd(level_ifd *li, const cf_cog_layout *L, int k, int big) {
   add_long(b, 323, (uint32_t)L->tile);
   add_raw(b, 324, big ? 16 : 4, (uint64_t)nt, li->offsets, (size_t)nt * ws);
   add_raw(b, 325, 4, (uint64_t)nt, li->counts, (size_t)nt * 4);
-  if (nb > 1) add_raw(b, 338, 3, (uint64_t)nb - 1, extra, (size_t)(nb - 1) * 2);
+  if (nb > colour) add_raw(b, 338, 3, (uint64_t)(nb - colour), extra, (size_t)(nb - colour) * 2);
   add_raw(b, 339, 3, (uint64_t)nb, fmt, (size_t)nb * 2);
   const cf_tiff_tags *copy = k == 0 ? L->main_tags : L->ovr_tags;
   for (int i = 0; copy && i < copy->n && b->n < 40; i++) b->e[b->n++] = copy->tags[i];

@@ -327,6 +327,52 @@ static void tag_reader_classic_and_bigtiff(void **state) {
   }
 }
 
+/* 3 and 4 Byte bands come back as GDAL's own drivers write them: Red,
+ * Green, Blue (and Alpha); 3 UInt16 bands and 2 Byte bands stay grey
+ * (Gray, Undefined...). The reference is GDAL's COG driver on the same
+ * data, asked in the test. */
+static void byte_rgb_as_gdal_writes_it(void **state) {
+  (void)state;
+  GDALAllRegister();
+  char *dir = cf_test_tmpdir();
+  struct {
+    int nb;
+    const char *type;
+  } cases[] = {{3, "Byte"}, {4, "Byte"}, {2, "Byte"}, {3, "UInt16"}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    cf_cog_options o = {.type = cases[c].type, .compress = "ZSTD"};
+    char name[64];
+    snprintf(name, sizeof name, "rgb_%d_%s.tif", cases[c].nb, cases[c].type);
+    const char *path = write_field(dir, name, 100, 70, cases[c].nb, 0, 200, &o, 2);
+    assert_valid_cog(path);
+    GDALDatasetH ours = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ours);
+    /* GDAL's own COG of the same pixels */
+    char ref_path[1100];
+    snprintf(ref_path, sizeof ref_path, "%s/ref_%s", dir, name);
+    GDALDatasetH mem = GDALCreate(GDALGetDriverByName("GTiff"), cf_test_path(dir, "plain.tif"), 100, 70,
+                                  cases[c].nb, GDALGetDataTypeByName(cases[c].type), NULL);
+    assert_non_null(mem);
+    GDALDatasetH ref = GDALCreateCopy(GDALGetDriverByName("COG"), ref_path, mem, FALSE, NULL, NULL, NULL);
+    assert_non_null(ref);
+    for (int b = 1; b <= cases[c].nb; b++) {
+      GDALColorInterp want = GDALGetRasterColorInterpretation(GDALGetRasterBand(ref, b));
+      GDALColorInterp got = GDALGetRasterColorInterpretation(GDALGetRasterBand(ours, b));
+      if (want != got)
+        fail_msg("%s band %d: %s, GDAL's COG driver writes %s", name, b, GDALGetColorInterpretationName(got),
+                 GDALGetColorInterpretationName(want));
+    }
+    if (cases[c].nb >= 3 && !strcmp(cases[c].type, "Byte"))
+      assert_int_equal(GDALGetRasterColorInterpretation(GDALGetRasterBand(ours, 1)), GCI_RedBand);
+    GDALClose(ref);
+    GDALClose(mem);
+    GDALClose(ours);
+    assert_pixels(path, 100, 70, cases[c].nb, 0, 200, strcmp(cases[c].type, "Byte") ? 65535 : 255, 0);
+  }
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 static void failures_leave_nothing(void **state) {
   (void)state;
   GDALAllRegister();
@@ -420,6 +466,7 @@ int main(void) {
       cmocka_unit_test(packed_int16_scale_offset),
       cmocka_unit_test(bigtiff_when_forced),
       cmocka_unit_test(tag_reader_classic_and_bigtiff),
+      cmocka_unit_test(byte_rgb_as_gdal_writes_it),
       cmocka_unit_test(failures_leave_nothing),
       cmocka_unit_test(lerc_within_max_z_error),
   };
