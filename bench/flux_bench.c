@@ -98,33 +98,52 @@ static int cmp_d(const void *a, const void *b) {
 #define NQ 7 /* 6 sources and the park */
 static const char *QN[NQ] = {"STACK", "PARK_10", "PARK_20", "PARK_40", "CITY", "FOREST", "park (sum)"};
 
+/* The L2 file and truth of draw d in dir: draw 0 keeps the names of a
+ * single-draw --keep (l2.nc), so that a kept directory is reused as before. */
+#define PATH_LEN 600
+static void draw_paths(const char *dir, int d, char *l2, char *truth) {
+  if (d == 0) {
+    snprintf(l2, PATH_LEN, "%s/l2.nc", dir);
+    snprintf(truth, PATH_LEN, "%s/truth.json", dir);
+  } else {
+    snprintf(l2, PATH_LEN, "%s/l2_%04d.nc", dir, d);
+    snprintf(truth, PATH_LEN, "%s/truth_%04d.json", dir, d);
+  }
+}
+
+static double median_of(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_d);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int main(int argc, char **argv) {
-  int scans = 38, draws = 1, threads = 2, reuse = 0, compare = 0;
+  int scans = 38, draws = 1, threads = 2, reuse = 0, compare = 0, steady = 0, first = 0;
   double meander = 8.0;
   const char *keep = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--scans") && i + 1 < argc) scans = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--draws") && i + 1 < argc) draws = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--first") && i + 1 < argc) first = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--meander") && i + 1 < argc) meander = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--steady")) steady = 1;
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
     else if (!strcmp(argv[i], "--reuse")) reuse = 1;
     else if (!strcmp(argv[i], "--compare-threads")) compare = 1;
     else {
-      fprintf(stderr, "usage: flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR [--reuse]]\n"
-                      "                  [--compare-threads]\n");
+      fprintf(stderr, "usage: flux_bench [--scans N] [--draws D] [--first F] [--meander DEG | --steady] [--threads T]\n"
+                      "                  [--keep DIR [--reuse]] [--compare-threads]\n");
       return 1;
     }
   }
+  if (steady) meander = 0.0; /* the simulator's steady truth: no meander (meander_sigma=0) */
   GDALAllRegister();
   char tmpl[] = "/tmp/flux_bench.XXXXXX";
   const char *dir = keep ? keep : mkdtemp(tmpl);
   if (!dir) return 2;
-  char scene[512], prior[512], l2[512], truth[512];
+  char scene[512], prior[512], l2[PATH_LEN], truth[PATH_LEN];
   snprintf(scene, sizeof scene, "%s/scene.geojson", dir);
   snprintf(prior, sizeof prior, "%s/prior.geojson", dir);
-  snprintf(l2, sizeof l2, "%s/l2.nc", dir);
-  snprintf(truth, sizeof truth, "%s/truth.json", dir);
   cf_ctx *ctx = cf_ctx_create();
   cf_set_log_level(ctx, CF_LOG_WARN);
   cf_set_threads(ctx, threads);
@@ -133,8 +152,9 @@ int main(int argc, char **argv) {
   getloadavg(load, 3);
   bench_load others;
   bench_load_start(&others);
-  printf("flux_bench: %d scans, %d draw(s), meander %.1f deg, %d threads, load average %.2f before\n", scans, draws,
-         meander, threads, load[0]);
+  printf("flux_bench: %d scans, %d draw(s) from seed %d, %s, %d threads, load average %.2f before\n", scans, draws,
+         1000 + first, steady ? "STEADY wind (no meander)" : "meandering wind", threads, load[0]);
+  if (!steady) printf("  meander %.1f deg\n", meander);
   cf_simflux_config c;
   cf_simflux_defaults(&c);
   c.scans = scans;
@@ -144,12 +164,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", cf_error_message(ctx));
     return 2;
   }
-  double *ratio = calloc((size_t)draws * NQ, sizeof *ratio);
-  int inside[NQ] = {0}, runs = 0, fail = 0, mb_n = 0;
-  double *mb = calloc((size_t)draws, sizeof *mb);
-  printf("  draw   n_obs  state   est s   cpu s   peak MB  STACK            park sum        CITY             FOREST\n");
-  for (int d = 0; d < draws; d++) {
+  double *ratio = calloc((size_t)draws * NQ, sizeof *ratio), *rel = calloc((size_t)draws * NQ, sizeof *rel);
+  double *jm = calloc((size_t)draws + 1, sizeof *jm), *mb = calloc((size_t)draws + 1, sizeof *mb);
+  int inside[NQ] = {0}, runs = 0, fail = 0, mb_n = 0, sum_tighter = 0;
+  if (!ratio || !rel || !jm || !mb) return 2;
+  printf("  draw   n_obs  state   est s   cpu s   peak MB  J/m    STACK            park sum        CITY             "
+         "FOREST\n");
+  for (int d = first; d < first + draws; d++) {
     c.seed = 1000 + (uint64_t)d;
+    draw_paths(dir, d, l2, truth);
     cf_flux_sources src;
     cf_l2_set set;
     const char *paths[1] = {l2};
@@ -178,8 +201,13 @@ int main(int argc, char **argv) {
       q[6] = r.groups[0].rate_t_h, s[6] = r.groups[0].sigma_t_h;
       for (int k = 0; k < NQ; k++) {
         ratio[(size_t)runs * NQ + k] = q[k] / truth_q[k];
+        rel[(size_t)runs * NQ + k] = s[k] / fabs(q[k]);
         inside[k] += fabs(q[k] - truth_q[k]) <= s[k];
       }
+      /* the park's sum tighter than its members: its relative sigma below every member's */
+      sum_tighter += rel[(size_t)runs * NQ + 6] < fmin(rel[(size_t)runs * NQ + 1],
+                                                        fmin(rel[(size_t)runs * NQ + 2], rel[(size_t)runs * NQ + 3]));
+      jm[runs] = r.diag.chi2_per_obs;
       if (r.sources[0].mb_isolated) mb[mb_n++] = r.sources[0].mb_rate_t_h / 100.0;
       if (compare) {
         cf_flux_result r1;
@@ -195,8 +223,14 @@ int main(int argc, char **argv) {
         cf_set_threads(ctx, threads);
         omp_set_num_threads(threads);
       }
-      printf("  %4d %7ld %6d %7.1f %7.1f %9.0f  %6.1f +- %5.1f  %6.1f +- %5.1f  %6.1f +- %5.1f  %7.1f +- %5.1f\n", d,
-             r.diag.n_obs, r.diag.n_state, dt, dc, ru.ru_maxrss / 1024.0, q[0], s[0], q[6], s[6], q[4], s[4], q[5], s[5]);
+      printf("  %4d %7ld %6d %7.1f %7.1f %9.0f %6.3f  %6.1f +- %5.1f  %6.1f +- %5.1f  %6.1f +- %5.1f  %7.1f +- %5.1f\n",
+             d, r.diag.n_obs, r.diag.n_state, dt, dc, ru.ru_maxrss / 1024.0, r.diag.chi2_per_obs, q[0], s[0], q[6],
+             s[6], q[4], s[4], q[5], s[5]);
+      printf("        park members");
+      for (int k = 1; k <= 3; k++)
+        printf("  %5.1f +- %4.1f (posterior %4.1f, direction %4.1f, jackknife %4.1f)", q[k], s[k],
+               r.sources[k].sigma_posterior_t_h, r.sources[k].sigma_direction_t_h, r.sources[k].sigma_jackknife_t_h);
+      printf("\n");
       fflush(stdout);
       runs++;
     }
@@ -205,19 +239,27 @@ int main(int argc, char **argv) {
     cf_l2_set_free(&set);
   }
   if (runs) {
-    printf("\n  quantity      truth t/h  median est/truth  truth within 1 sigma\n");
+    printf("\n  quantity      truth t/h  median est/truth  truth within 1 sigma  median sigma/|estimate|\n");
     double *col = malloc((size_t)runs * sizeof *col);
+    if (!col) return 2;
     for (int k = 0; k < NQ; k++) {
       for (int i = 0; i < runs; i++) col[i] = ratio[(size_t)i * NQ + k];
-      qsort(col, (size_t)runs, sizeof *col, cmp_d);
-      double med = runs % 2 ? col[runs / 2] : 0.5 * (col[runs / 2 - 1] + col[runs / 2]);
-      printf("  %-12s %10.1f  %16.3f  %4d of %d (%.0f %%)\n", QN[k], truth_q[k], med, inside[k], runs,
-             100.0 * inside[k] / runs);
+      double med = median_of(col, runs);
+      for (int i = 0; i < runs; i++) col[i] = rel[(size_t)i * NQ + k];
+      printf("  %-12s %10.1f  %16.3f  %4d of %d (%3.0f %%)  %10.3f\n", QN[k], truth_q[k], med, inside[k], runs,
+             100.0 * inside[k] / runs, median_of(col, runs));
     }
     free(col);
+    int jm_in = 0;
+    for (int i = 0; i < runs; i++) jm_in += jm[i] >= 0.8 && jm[i] <= 1.2;
+    double jm_min = jm[0], jm_max = jm[0];
+    for (int i = 1; i < runs; i++) jm_min = fmin(jm_min, jm[i]), jm_max = fmax(jm_max, jm[i]);
+    printf("  J/m (cost at the optimum over the observations): median %.3f, range %.3f..%.3f, in [0.8, 1.2] in %d of "
+           "%d draws\n", median_of(jm, runs), jm_min, jm_max, jm_in, runs);
+    printf("  park sum's sigma/|estimate| below every member's in %d of %d draws\n", sum_tighter, runs);
     if (mb_n) {
-      qsort(mb, (size_t)mb_n, sizeof *mb, cmp_d);
-      printf("  mass balance of STACK isolated in %d of %d draws, median est/truth %.3f\n", mb_n, runs, mb[mb_n / 2]);
+      printf("  mass balance of STACK isolated in %d of %d draws, median est/truth %.3f\n", mb_n, runs,
+             median_of(mb, mb_n));
     } else {
       printf("  mass balance of STACK: not isolated in any draw\n");
     }
@@ -225,10 +267,14 @@ int main(int argc, char **argv) {
   getloadavg(load, 3);
   printf("load average %.2f after\n", load[0]);
   bench_load_print("while the flux estimates ran (this process and its children excluded)", bench_load_others(&others));
-  free(ratio), free(mb);
+  free(ratio), free(rel), free(jm), free(mb);
   cf_ctx_destroy(ctx);
   if (!keep) {
-    remove(scene), remove(prior), remove(l2), remove(truth), rmdir(dir);
+    for (int d = first; d < first + draws; d++) {
+      draw_paths(dir, d, l2, truth);
+      remove(l2), remove(truth);
+    }
+    remove(scene), remove(prior), rmdir(dir);
   }
   return fail ? 2 : 0;
 }

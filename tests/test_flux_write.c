@@ -108,7 +108,8 @@ static void make_result(cf_flux_result *r, int method) {
   r->sweeps[0] = (cf_flux_sweep){2, 0, 90, 300, 1400, 1718000000, 1718000090, 270, 5};
   r->sweeps[1] = (cf_flux_sweep){5, 180, 300, 500, 1200, 1718000090, 1718000180, 275, 5.4};
   r->diag = (cf_flux_diag){270000, 12, inv ? 1610 : 0, inv ? 37.6 : NAN, inv ? 1.04 : NAN, inv ? 1e-9 : NAN,
-                           inv ? 1 : 0, 1000, 1, 'C', 0, 8.5, 5.2, 271, 0.3, NAN, 6, 41.6};
+                           inv ? 1 : 0, 1000, 1, 'C', 0, 8.5, 5.2, 271, 0.3, NAN, 6, 41.6,
+                           inv ? 280000.5 : NAN, inv ? 280.25 : NAN};
   r->n_inputs = 1;
   r->input_paths = malloc(sizeof *r->input_paths);
   r->input_paths[0] = strdup("/data/flux_l2_20240615T100000Z.nc");
@@ -152,7 +153,8 @@ static const char *json_check =
     "want = {'n_obs': 270000, 'n_state': 1610, 'dofs': 37.6, 'chi2_per_obs': 1.04, 'blh_m': 1000, 'stability': 'C',"
     " 'blh_source': 'auto', 'stability_source': 'given', 'sigma_theta_deg': 8.5, 'wind_speed_ms': 5.2,"
     " 'wind_from_deg': 271, 'model_error_fraction': 0.3, 'model_floor_ppm': None, 'jackknife_blocks': 6,"
-    " 'n_outliers': 12, 'rcond': 1e-9, 'n_constrained': 1, 'n_air_mol_m3': 41.6}\n"
+    " 'n_outliers': 12, 'rcond': 1e-9, 'n_constrained': 1, 'n_air_mol_m3': 41.6, 'j_obs': 280000.5,"
+    " 'j_prior': 280.25}\n"
     "for k, v in want.items(): assert x[k] == v and type(x[k]) == type(v), (k, x[k], v)\n"
     "assert d['inputs'] == [{'path': '/data/flux_l2_20240615T100000Z.nc', 'sha256': 'ab' * 32}], d['inputs']\n"
     "assert d['settings'] == {'method': 'both', 'blh_m': 'auto', 'grid_m': 1000}, d['settings']\n"
@@ -201,6 +203,8 @@ static const char *nc_check =
     "assert np.ma.is_masked(d['rate_sigma_jackknife'][1]) and list(d['constrained'][:]) == [0, 0, 1]\n"
     "assert list(d['group_name'][:]) == ['park'] and d['group_rate'][0] == 122.5 and d['group_rate_sigma'][0] == 13\n"
     "assert (d.n_obs, d.n_state, d.dofs, d.chi2_per_obs, d.blh_m, d.stability) == (270000, 1610, 37.6, 1.04, 1000, 'C')\n"
+    "assert (d.j_obs, d.j_prior) == (280000.5, 280.25)\n"
+    "assert (d.j_obs, d.j_prior) == (280000.5, 280.25)\n"
     "assert d.input_files == '/data/flux_l2_20240615T100000Z.nc' and d.input_sha256 == 'ab' * 32\n"
     "assert 'flux_l2_20240615T100000Z.nc' in d.history and d.history[:4].isdigit() and d.history[19] == 'Z', d.history\n"
     "assert d.processing_parameters == '{\"method\": \"both\", \"blh_m\": \"auto\", \"grid_m\": 1000}'\n";

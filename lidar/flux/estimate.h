@@ -23,10 +23,14 @@
  *     from the residuals of a first solve (so that chi2 per observation of
  *     the plume-affected gates is 1).
  *  3. What a diagonal R cannot know, that one sweep's model errors are
- *     correlated (the whole plume is displaced at once), is measured by a
- *     delete-a-block jackknife over contiguous blocks of sweeps; the
- *     reported sigma of a source or a group is the larger of the posterior
- *     and the jackknife sigma.
+ *     correlated (the whole plume is displaced at once), enters twice: the
+ *     transport direction's error, shared by every gate of a sweep, is
+ *     propagated into each source's and group's variance (the sandwich
+ *     G U S U^T G^T of a diagonal-R estimate under that correlated error,
+ *     estimate_inversion.c "Direction error"), and a delete-a-block
+ *     jackknife over contiguous blocks of sweeps measures the spread the
+ *     estimate really has; the reported sigma of a source or a group is
+ *     the larger of the two.
  *
  * State: the flux of every cell of a square grid centred on the lidar (the
  * area sources live there: an area source's rate is the area-weighted sum
@@ -98,6 +102,11 @@ typedef struct {
   int estimated;                 /* 0: the inversion did not run */
   double rate_t_h, sigma_t_h;    /* reported: sigma = max(posterior, jackknife) */
   double sigma_posterior_t_h, sigma_jackknife_t_h; /* NaN when not computed */
+  /* the error shared by each sweep's gates through the transport direction
+   * (estimate_inversion.c, "Direction error"); the reported sigma is
+   * max(sqrt(posterior^2 + direction^2), jackknife) with the stability
+   * term added. NaN when not computed. */
+  double sigma_direction_t_h;
   double avg_kernel;             /* point: A_jj; area: w^T A w / w^T w over its cells */
   int constrained;               /* pinned at 0 by non-negativity */
   int mb_isolated;               /* mass balance: 1 = rate below */
@@ -109,7 +118,7 @@ typedef struct {
   char *name;
   int n_members;
   int *members;                  /* indices into sources */
-  double prior_t_h, rate_t_h, sigma_t_h, sigma_posterior_t_h, sigma_jackknife_t_h;
+  double prior_t_h, rate_t_h, sigma_t_h, sigma_posterior_t_h, sigma_jackknife_t_h, sigma_direction_t_h;
 } cf_flux_group_result;
 
 /* The flux map: nx * ny cells of res_m, row-major, row 0 the NORTH edge
@@ -137,7 +146,7 @@ typedef struct {
   long n_obs;                    /* observations used */
   long n_outliers;               /* dropped as spikes */
   int n_state;
-  double dofs, chi2_per_obs, rcond;
+  double dofs, chi2_per_obs, rcond; /* chi2_per_obs: J/m, see j_obs */
   int n_constrained;
   double blh_m;
   int blh_auto;                  /* 1 = estimated from CNR */
@@ -148,6 +157,11 @@ typedef struct {
   double model_error_fraction, model_floor_ppm;
   int jackknife_blocks;
   double n_air_mol_m3;
+  /* The cost at the optimum, J = (y - Hx)^T R^-1 (y - Hx) + (x - x_a)^T
+   * B^-1 (x - x_a): its two parts; chi2_per_obs = J/m over the m
+   * observations used, ~1 when R and B describe the misfit (the summary's
+   * diagnostics.chi2_per_obs is that J/m). */
+  double j_obs, j_prior;
 } cf_flux_diag;
 
 typedef struct {

@@ -30,10 +30,18 @@
  * measures the spread the data really have, including what is correlated
  * within a block (Efron and Tibshirani 1993, ch. 11; blocks of contiguous
  * sweeps so that the correlation between blocks is small: a block spans
- * several meander correlation times). A source's or group's reported
- * sigma is max(posterior, jackknife): the jackknife cannot be below the
- * noise the posterior already counts except by chance, and with K = 8 it
- * is itself uncertain (7 degrees of freedom), so the posterior floors it.
+ * several meander correlation times). What the jackknife cannot see is an
+ * error every block shares in the same way: the split between sources the
+ * data barely tell apart (the park's stacks, 700 m apart along the wind)
+ * rests on where the model puts each plume, and a direction error moves
+ * that split in every block alike. The posterior therefore carries the
+ * direction error each sweep's gates share ("Direction error" below, a
+ * sandwich term that the sources close together feel and a lone plume's
+ * total hardly does). A source's or group's reported sigma is
+ * max(sqrt(posterior^2 + direction^2), jackknife): the jackknife cannot be
+ * below the noise the posterior already counts except by chance, and with
+ * K = 8 it is itself uncertain (7 degrees of freedom), so the posterior
+ * floors it.
  *
  * Rows computed once. The plumes are most of the time (the cells' exact
  * integration above all), and the first solve's every-third rows are the
@@ -106,6 +114,11 @@ typedef struct {
   /* the pieces (see Ranks above) */
   const cf_par *par;
   int nb, rank;
+  /* the sweep-correlated direction error (see "Direction error" below):
+   * du [BLOCK] the derivative of a block's rows' point-source prediction
+   * by the direction, vdir [n_sweeps * n] H^T R^-1 du of each sweep */
+  double *du, *vdir;
+  int use_dir;        /* 0: no direction uncertainty (sigma_theta_deg 0), nothing to compute */
 } inv_ws;
 
 /* The sweeps of piece b: [*s0, *s1). */
@@ -342,6 +355,68 @@ static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_
   return CF_OK;
 }
 
+/* Direction error. The diagonal R counts every gate of a sweep as
+ * independent evidence, but the largest error of a sweep is shared by all
+ * its gates: the plume axis is off by the error of the transport
+ * direction, the same for the whole sweep (a meander moves every plume at
+ * once). For sources close together (the park's stacks 700 m apart) that
+ * error is what tells them apart in the model: a rotation about each
+ * source displaces their plumes at the gates by different amounts, so the
+ * split between them rests on the direction the model assumed. The error
+ * of sweep s is e_i = u_i delta_s for its gates, with
+ *     u_i = d(H_i x)/d(theta)     (the point sources' plumes, at x1),
+ *     delta_s ~ N(0, sigma_dir^2)  (the plume axis uncertainty the models use),
+ * independent between sweeps (what is correlated between sweeps is the
+ * jackknife's, whose blocks are contiguous sweeps). The estimate keeps the
+ * diagonal R; its error covariance is then the sandwich
+ *     P + G U S U^T G^T,  G = P H^T R^-1,  so  G u_s = P v_s,
+ *     v_s = sum over sweep s of h_i u_i / sigma_i^2,
+ * and a quantity w . x gets the variance sigma_dir^2 sum_s (w^T P v_s)^2
+ * on top of w^T P w. The diagonal of U S U^T is also in R already (the
+ * model error fitted from the residuals): counted twice, but it is the
+ * sum of thousands of gates' small terms against the coherent sum of the
+ * correlated part, a fraction about 1 / (gates in a plume crossing) of it.
+ * The cells (a city, a forest) are left out of u: a broad area's plume is
+ * barely changed by a rotation, and a row's cells are the costly part;
+ * the point sources' are a handful of plume evaluations. u_i by a central
+ * difference of the rotated plume (+-DIR_STEP radians: the truncation is
+ * (DIR_STEP x / sigma_y)^2 / 6 relative, below 1e-3 for x / sigma_y < 40). */
+#define DIR_STEP 0.005
+
+static void direction_sums(inv_ws *ws, const long *idx, int m, const unsigned char *keep, const double *x1) {
+  const cf_flux_state *st = ws->st;
+  size_t n = (size_t)st->n;
+  if (!ws->use_dir || st->n_points == 0) return;
+  const double c = cos(DIR_STEP), s = sin(DIR_STEP);
+#pragma omp parallel for schedule(static) num_threads(ws->nt)
+  for (int k = 0; k < m; k++) {
+    const cf_flux_obs *ob = &ws->obs[idx[k]];
+    cf_plume_receptor rec = {ob->e, ob->n, ob->z};
+    double d = 0;
+    for (int p = 0; p < st->n_points; p++) {
+      double xp = x1[st->i_points + p];
+      if (xp == 0.0) continue;
+      const cf_plume_model *m0 = cf_flux_met_model(ws->met, ob->sweep, hypot(ob->e - st->pe[p], ob->n - st->pn[p]));
+      cf_plume_model a = *m0, b = *m0; /* the travel direction turned by +DIR_STEP and -DIR_STEP */
+      a.de = c * m0->de - s * m0->dn, a.dn = s * m0->de + c * m0->dn;
+      b.de = c * m0->de + s * m0->dn, b.dn = -s * m0->de + c * m0->dn;
+      d += xp * (cf_plume_point(&a, st->pe[p], st->pn[p], st->ph[p], &rec) -
+                 cf_plume_point(&b, st->pe[p], st->pn[p], st->ph[p], &rec)) / (2 * DIR_STEP);
+    }
+    ws->du[k] = d;
+  }
+  /* v_s += h_i u_i / sigma_i^2 over the kept rows, in observation order */
+  int r = 0;
+  for (int k = 0; k < m; k++) {
+    if (keep && !keep[k]) continue;
+    double f = ws->du[k] / (ws->s[r] * ws->s[r]);
+    double *v = ws->vdir + (size_t)ws->obs[idx[k]].sweep * n;
+    if (f != 0.0)
+      for (int q = ws->row_ptr[r]; q < ws->row_ptr[r + 1]; q++) v[ws->col[q]] += ws->val[q] * f;
+    r++;
+  }
+}
+
 /* Pass 2: every observation with the model error, outliers dropped, the
  * sums of each jackknife block (= piece) kept in sums[b] and their total
  * in sums[nb] and the plan, on every rank. */
@@ -381,6 +456,7 @@ static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_e
           kept++;
         }
         rc = accumulate_rows(ctx, ws, plan, m, keep);
+        if (!rc) direction_sums(ws, idx, m, keep, x1);
         m = 0;
       }
     }
@@ -476,6 +552,10 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   ws.val = malloc((size_t)BLOCK * n * sizeof *ws.val);
   ws.y = malloc(BLOCK * sizeof *ws.y);
   ws.s = malloc(BLOCK * sizeof *ws.s);
+  ws.du = malloc(BLOCK * sizeof *ws.du);
+  ws.vdir = calloc((size_t)st->n_sweeps * n + 1, sizeof *ws.vdir);
+  ws.use_dir = ma->sdir > 0;
+  double *pw = malloc(n * sizeof *pw); /* P0 w of a quantity (the direction error) */
   double *x1 = malloc(n * sizeof *x1), *x = malloc(n * sizeof *x), *P = malloc(n * n * sizeof *P);
   double *P0 = malloc(n * n * sizeof *P0);
   double *Pj = NULL, *xj = NULL, *adiag = malloc(n * sizeof *adiag);
@@ -495,7 +575,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
       cf_log(ctx, CF_LOG_DEBUG, "flux: rank %d of %d has none of the %d pieces", ws.rank, size, nb);
   }
   cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
-  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
+  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !ws.du || !ws.vdir || !pw || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
     rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
   for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
   /* the reported quantities: every source, then every group (W: their weights) */
@@ -545,6 +625,13 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   }
   long n_used = 0, n_out = 0;
   if (!rc) rc = second_pass(ctx, &ws, plan, &me, x1, o->spike_sigma, sums, &n_used, &n_out);
+  /* each piece's direction sums from its owner (see Ranks above) */
+  for (int b = 0; b < ws.nb && !rc && cf_par_size(ws.par) > 1; b++) {
+    int s0, s1;
+    piece_sweeps(&ws, b, &s0, &s1);
+    rc = cf_par_bcast(ctx, ws.par, ws.vdir + (size_t)s0 * n, (size_t)(s1 - s0) * n * sizeof *ws.vdir,
+                      cf_par_owner(b, ws.nb, cf_par_size(ws.par)));
+  }
   cf_inv_diag dg = {0};
   if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg); /* the plan holds the total */
   if (!rc && K) {
@@ -595,6 +682,20 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
     double tot0;
     rc = cf_inv_group(ctx, st->n, w, x, P0, &tot0, &sig);
     if (rc) break;
+    /* the direction error shared by each sweep's gates (see "Direction
+     * error"): sigma_dir^2 sum_s (w^T P0 v_s)^2 on top of w^T P0 w */
+    for (size_t i = 0; i < n; i++) {
+      double t = 0;
+      for (size_t j = 0; j < n; j++) t += P0[i * n + j] * w[j];
+      pw[i] = t;
+    }
+    double sdir = ma->sdir * 3.14159265358979323846 / 180, var_dir = 0;
+    for (int sw = 0; sw < st->n_sweeps; sw++) {
+      double a = 0;
+      for (size_t j = 0; j < n; j++) a += pw[j] * ws.vdir[(size_t)sw * n + j];
+      var_dir += sdir * sdir * a * a;
+    }
+    double sdirt = sqrt(var_dir), sig_dir = sqrt(sig * sig + var_dir);
     tot = 0;
     for (size_t j = 0; j < n; j++) tot += w[j] * x[j];
     if (K) {
@@ -604,13 +705,14 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
       for (int b = 0; b < K; b++) ss += (jk[(size_t)b * nq + qk] - mean) * (jk[(size_t)b * nq + qk] - mean);
       sjk = sqrt((K - 1.0) / K * ss);
     }
-    double sigma = isfinite(sjk) && sjk > sig ? sjk : sig;
+    double sigma = isfinite(sjk) && sjk > sig_dir ? sjk : sig_dir;
     sigma = sqrt(sigma * sigma + spread[qk] * spread[qk]);
     if (qk < src->n) {
       cf_flux_source_result *r = &res->sources[qk];
       const cf_flux_source *s = &src->src[qk];
       r->estimated = 1;
       r->rate_t_h = tot, r->sigma_t_h = sigma, r->sigma_posterior_t_h = sig, r->sigma_jackknife_t_h = sjk;
+      r->sigma_direction_t_h = sdirt;
       double num = 0, den = 0;
       int pin = 0;
       for (size_t j = 0; j < n; j++)
@@ -625,6 +727,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
         break;
       }
       g->rate_t_h = tot, g->sigma_t_h = sigma, g->sigma_posterior_t_h = sig, g->sigma_jackknife_t_h = sjk;
+      g->sigma_direction_t_h = sdirt;
       for (int k = 0; k < src->n; k++)
         if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->n_members++, g->prior_t_h += src->src[k].prior_t_per_h;
       g->members = malloc((size_t)g->n_members * sizeof *g->members);
@@ -658,14 +761,14 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   if (!rc) {
     cf_flux_diag *d = &res->diag;
     d->n_obs = n_used, d->n_outliers = n_out, d->n_state = st->n;
-    d->dofs = dg.dofs, d->chi2_per_obs = dg.chi2_per_obs, d->rcond = dg.rcond, d->n_constrained = dg.n_constrained;
+    d->dofs = dg.dofs, d->chi2_per_obs = dg.chi2_per_obs, d->j_obs = dg.j_obs, d->j_prior = dg.j_prior, d->rcond = dg.rcond, d->n_constrained = dg.n_constrained;
     d->model_error_fraction = me.f, d->model_floor_ppm = me.floor_ppm, d->jackknife_blocks = K;
   }
   free(W), free(jk), free(gname), free(spread);
   for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
   free(sums);
   free(ws.first_at), free(ws.first_len), free(ws.first_col), free(ws.first_val);
-  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
+  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(ws.du), free(ws.vdir), free(pw), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
   cf_inv_plan_destroy(plan);
   return rc;
 }

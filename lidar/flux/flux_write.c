@@ -167,6 +167,7 @@ static void sources_json(cf_strbuf *sb, const cf_flux_result *r) {
     if (inv) {
       num(sb, "sigma_posterior_t_per_h", s->estimated ? s->sigma_posterior_t_h : NAN);
       num(sb, "sigma_jackknife_t_per_h", s->estimated ? s->sigma_jackknife_t_h : NAN);
+      num(sb, "sigma_direction_t_per_h", s->estimated ? s->sigma_direction_t_h : NAN);
       num(sb, "averaging_kernel", s->estimated ? s->avg_kernel : NAN);
       key(sb, "constrained", 0);
       cf_strbuf_puts(sb, s->constrained ? "true" : "false");
@@ -198,6 +199,7 @@ static void groups_json(cf_strbuf *sb, const cf_flux_result *r) {
     num(sb, "prior_t_per_h", G->prior_t_h);
     num(sb, "sigma_posterior_t_per_h", G->sigma_posterior_t_h);
     num(sb, "sigma_jackknife_t_per_h", G->sigma_jackknife_t_h);
+    num(sb, "sigma_direction_t_per_h", G->sigma_direction_t_h);
     cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_puts(sb, r->n_groups ? "\n  ],\n" : "],\n");
@@ -241,6 +243,8 @@ static void diagnostics_json(cf_strbuf *sb, const cf_flux_result *r) {
   cf_strbuf_printf(sb, "%d", d->n_state);
   num(sb, "dofs", d->dofs);
   num(sb, "chi2_per_obs", d->chi2_per_obs);
+  num(sb, "j_obs", d->j_obs);
+  num(sb, "j_prior", d->j_prior);
   num(sb, "blh_m", d->blh_m);
   str_or_null(sb, "stability", stab_ok ? stab : NULL);
   cf_strbuf_puts(sb, ",\n                  ");
@@ -634,7 +638,8 @@ static int put_globals(cf_ctx *ctx, const char *path, int nc, const cf_flux_resu
     double v;
   } dv[] = {{"site_latitude_deg", r->lat_deg},     {"site_longitude_deg", r->lon_deg},
             {"site_altitude_m", r->alt_m},         {"dofs", d->dofs},
-            {"chi2_per_obs", d->chi2_per_obs},     {"blh_m", d->blh_m},
+            {"chi2_per_obs", d->chi2_per_obs},     {"j_obs", d->j_obs},
+            {"j_prior", d->j_prior},               {"blh_m", d->blh_m},
             {"sigma_theta_deg", d->sigma_theta_deg}, {"model_error_fraction", d->model_error_fraction},
             {"model_floor_ppm", d->model_floor_ppm}, {"rcond", d->rcond}};
   /* a diagnostic that was not computed is left out (an attribute has no fill) */
