@@ -25,6 +25,10 @@ int cf_sha256_buffer(cf_ctx *ctx, const void *data, size_t n, char hex[CF_SHA256
 }
 
 int cf_sha256_file_quiet(const char *path, char hex[CF_SHA256_HEX_LEN], char *why, size_t n) {
+  return cf_sha256_file_until(path, hex, why, n, NULL);
+}
+
+int cf_sha256_file_until(const char *path, char hex[CF_SHA256_HEX_LEN], char *why, size_t n, const atomic_int *stop) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     int e = errno;
@@ -40,6 +44,10 @@ int cf_sha256_file_quiet(const char *path, char hex[CF_SHA256_HEX_LEN], char *wh
   unsigned char buf[1 << 16];
   size_t got;
   while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (stop && atomic_load(stop)) {
+      rc = CF_ECANCEL, snprintf(why, n, "hashing stopped: the result is no longer wanted");
+      goto done;
+    }
     if (!EVP_DigestUpdate(md_ctx, buf, got)) {
       rc = CF_EINTERNAL, snprintf(why, n, "SHA-256 update failed");
       goto done;

@@ -44,6 +44,7 @@ struct cf_l2_writer {
   char sha[CF_SHA256_HEX_LEN];
   pthread_t hasher;
   int hashing;          /* hasher was started and not yet joined */
+  atomic_int stop_hash; /* set when the product fails: the hash is not wanted */
   int sha_rc;           /* CF_OK or the hasher's code, with sha_why */
   char sha_why[300];
   char *sha_path;       /* the file the hasher reads (a copy: the L0 may be closed first) */
@@ -51,7 +52,7 @@ struct cf_l2_writer {
 
 static void *hash_input(void *arg) {
   cf_l2_writer *w = arg;
-  w->sha_rc = cf_sha256_file_quiet(w->sha_path, w->sha, w->sha_why, sizeof w->sha_why);
+  w->sha_rc = cf_sha256_file_until(w->sha_path, w->sha, w->sha_why, sizeof w->sha_why, &w->stop_hash);
   return NULL;
 }
 
@@ -400,6 +401,7 @@ int cf_l2_writer_finish(cf_ctx *ctx, cf_l2_writer *w, int ok) {
      * at a scratch file before closing, so that the close cannot fail and leave
      * HDF5 to crash at exit (l0_write.h) */
     char why[320];
+    if (!ok) atomic_store(&w->stop_hash, 1); /* a failed product needs no hash: do not read the rest */
     hash_join(w);
     if (ok && w->sha_rc) rc = cf_error(ctx, w->sha_rc, w->sha_path, "", "%s", w->sha_why);
     errno = 0;

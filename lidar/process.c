@@ -21,7 +21,12 @@ void cf_lidar_opts_default(cf_lidar_opts *o) {
   o->do_wind = 1;
   o->co2_prior_ppm = 420.0;
   o->block_rays = 128;
-  o->fft_plan = CF_LIDAR_FFT_MEASURE;
+  /* FFTW's heuristic plan by default: every process plans the same
+   * algorithm, so a rerun, another rank or another batch child gives the
+   * same bits (a measured plan may differ between processes timed under
+   * different load); measuring bought 0.98-1.11x on the per-gate plan
+   * (README "Performance"), so it is the option, not the default */
+  o->fft_plan = CF_LIDAR_FFT_ESTIMATE;
 }
 
 /* --- where spectra come from: the file, or raw records turned into spectra --- */

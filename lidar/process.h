@@ -30,7 +30,7 @@ typedef struct {
   int do_dial, do_wind;
   double co2_prior_ppm; /* only for CO2 self-broadening in the cross-sections */
   int block_rays;       /* rays per processing block (default 128) */
-  int fft_plan;         /* raw files: CF_LIDAR_FFT_MEASURE (default) or CF_LIDAR_FFT_ESTIMATE (lidar/fft_wisdom.h) */
+  int fft_plan;         /* raw files: CF_LIDAR_FFT_ESTIMATE (default) or CF_LIDAR_FFT_MEASURE (lidar/fft_wisdom.h) */
 } cf_lidar_opts;
 
 enum { CF_LIDAR_FFT_MEASURE = 0, CF_LIDAR_FFT_ESTIMATE = 1 };

@@ -34,9 +34,9 @@
     "account for the correlation of neighbouring spectral bins that the window and zero padding cause "            \
     "(no: only for simulated files drawn with independent bins)")                                                  \
   X(fft_plan, ENUM, fft_plan, 0, 0, "", cf_lidar_fft_plan_names,                                                   \
-    "raw files' FFT algorithm: measure (FFTW times the candidates once per machine and keeps its wisdom, "         \
-    "$CARBONFLUX_FFTW_WISDOM or ~/.cache/carbonflux) or estimate (a heuristic: no measuring, no file; the same "  \
-    "bits on every run)")
+    "raw files' FFT algorithm: estimate (FFTW's heuristic: no measuring, no file, the same bits in every "      \
+    "process and run) or measure (FFTW times the candidates once per machine and keeps its wisdom, "             \
+    "$CARBONFLUX_FFTW_WISDOM or ~/.cache/carbonflux; a process that measures anew may pick another algorithm)")
 
 /* lidar.doppler */
 #define CF_LIDAR_DOPPLER_SETTINGS(X)                                                                               \

@@ -65,6 +65,9 @@ int cf_cog_options_check(cf_ctx *ctx, const cf_cog_options *o, const char *where
   int found = 0;
   for (int i = 0; ok[i]; i++) found |= strcasecmp(c, ok[i]) == 0;
   if (!found) return cf_error(ctx, CF_EINVAL, where, "compress", "unknown compression '%s'", c);
+  /* libdeflate, which both writers' DEFLATE goes through, has levels 1-12 */
+  if (o->level > 12 && !strcasecmp(c, "DEFLATE"))
+    return cf_error(ctx, CF_EINVAL, where, "level", "level %d: DEFLATE takes 1 to 12 (ZSTD 1 to 22)", o->level);
   if (!(o->max_z_error >= 0) || !isfinite(o->max_z_error))
     return cf_error(ctx, CF_EINVAL, where, "max_z_error", "max_z_error must be a number >= 0");
   if (o->max_z_error > 0 && strncasecmp(c, "LERC", 4))

@@ -295,21 +295,47 @@ static int consume_tile(cf_ctx *ctx, void *user, int tile, const cf_window *w, c
 /* --- set-up ------------------------------------------------------------------------ */
 
 /* Z order (Morton) of an ntx x nty grid: the tiles under any overview tile
- * are consecutive. */
+ * are consecutive. Each tile's key interleaves the bits of its x and y;
+ * sorting the keys costs O(n log n) in the tiles, whatever the grid's
+ * shape (walking every key of the enclosing power-of-two square was
+ * quadratic in the longer side: a long strip took minutes). */
+typedef struct {
+  uint64_t key;
+  int index;
+} z_tile;
+
+static uint64_t spread_bits(uint64_t v) { /* bit b of v to bit 2b */
+  v &= 0xffffffffu;
+  v = (v | v << 16) & 0x0000ffff0000ffffull;
+  v = (v | v << 8) & 0x00ff00ff00ff00ffull;
+  v = (v | v << 4) & 0x0f0f0f0f0f0f0f0full;
+  v = (v | v << 2) & 0x3333333333333333ull;
+  v = (v | v << 1) & 0x5555555555555555ull;
+  return v;
+}
+
+static int by_key(const void *a, const void *b) {
+  uint64_t x = ((const z_tile *)a)->key, y = ((const z_tile *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
 static int *z_order(int ntx, int nty) {
-  int *order = malloc((size_t)ntx * nty * sizeof *order);
-  if (!order) return NULL;
-  uint64_t side = 1;
-  while (side < (uint64_t)ntx || side < (uint64_t)nty) side *= 2;
-  int n = 0;
-  for (uint64_t m = 0; m < side * side; m++) {
-    uint64_t x = 0, y = 0;
-    for (int bit = 0; bit < 32; bit++) {
-      x |= ((m >> (2 * bit)) & 1) << bit;
-      y |= ((m >> (2 * bit + 1)) & 1) << bit;
-    }
-    if (x < (uint64_t)ntx && y < (uint64_t)nty) order[n++] = (int)(y * ntx + x);
+  size_t n = (size_t)ntx * nty;
+  int *order = malloc(n * sizeof *order);
+  z_tile *t = malloc(n * sizeof *t);
+  if (!order || !t) {
+    free(order);
+    free(t);
+    return NULL;
   }
+  for (int y = 0; y < nty; y++)
+    for (int x = 0; x < ntx; x++) {
+      size_t i = (size_t)y * ntx + x;
+      t[i] = (z_tile){spread_bits((uint64_t)x) | spread_bits((uint64_t)y) << 1, (int)i};
+    }
+  qsort(t, n, sizeof *t, by_key); /* keys are distinct: the order is unique */
+  for (size_t i = 0; i < n; i++) order[i] = t[i].index;
+  free(t);
   return order;
 }
 
@@ -440,7 +466,10 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
                                                          : CF_TIFF_NONE;
   s.codec.level = o->level > 0 ? o->level : cf_cog_default_level(o->compress);
   if (s.codec.level <= 0) s.codec.level = s.codec.compression == CF_TIFF_ZSTD ? 9 : 6; /* GDAL's own defaults */
-  s.codec.predictor = s.codec.compression == CF_TIFF_NONE && !o->predictor ? 1 : predictor_of(o, s.type);
+  /* no codec, no predictor: TIFF readers undo a predictor only inside a
+   * codec, so a differenced tile stored raw would read back as differences
+   * (GDAL's COG driver also drops it for NONE) */
+  s.codec.predictor = s.codec.compression == CF_TIFF_NONE ? 1 : predictor_of(o, s.type);
   s.codec.bytes_per_sample = GDALGetDataTypeSizeBytes(s.type);
   s.codec.samples_per_pixel = s.nb;
   s.codec.tile_w = s.codec.tile_h = s.B;

@@ -373,6 +373,34 @@ static void byte_rgb_as_gdal_writes_it(void **state) {
   free(dir);
 }
 
+/* compress=NONE with an explicit predictor: TIFF readers undo a predictor
+ * only inside a codec, so the writer stores plain samples (it once stored
+ * differences tagged Predictor 2/3, read back as differences); every pixel
+ * as GDAL reads it equals the formula. A DEFLATE level past libdeflate's
+ * 12 is refused by the options check, naming the field. */
+static void none_with_a_predictor_and_deflate_levels(void **state) {
+  (void)state;
+  GDALAllRegister();
+  char *dir = cf_test_tmpdir();
+  cf_cog_options o16 = {.type = "UInt16", .compress = "NONE", .predictor = "YES"};
+  const char *p16 = write_field(dir, "none_pred_u16.tif", 130, 90, 2, 0, 60000, &o16, 2);
+  assert_valid_cog(p16);
+  assert_pixels(p16, 130, 90, 2, 0, 60000, 65535, 0);
+  cf_cog_options of = {.type = "Float32", .compress = "NONE", .predictor = "FLOATING_POINT"};
+  const char *pf = write_field(dir, "none_pred_f32.tif", 130, 90, 1, -3, 3, &of, 2);
+  assert_pixels(pf, 130, 90, 1, -3, 3, -9999, 1);
+  cf_ctx *ctx = cf_test_ctx();
+  cf_cog_options bad = {.compress = "DEFLATE", .level = 13};
+  assert_int_equal(cf_cog_options_check(ctx, &bad, "w"), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "DEFLATE takes 1 to 12"));
+  cf_error_clear(ctx);
+  cf_cog_options zstd = {.compress = "ZSTD", .level = 19};
+  assert_int_equal(cf_cog_options_check(ctx, &zstd, "w"), CF_OK);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 static void failures_leave_nothing(void **state) {
   (void)state;
   GDALAllRegister();
@@ -467,6 +495,7 @@ int main(void) {
       cmocka_unit_test(bigtiff_when_forced),
       cmocka_unit_test(tag_reader_classic_and_bigtiff),
       cmocka_unit_test(byte_rgb_as_gdal_writes_it),
+      cmocka_unit_test(none_with_a_predictor_and_deflate_levels),
       cmocka_unit_test(failures_leave_nothing),
       cmocka_unit_test(lerc_within_max_z_error),
   };
