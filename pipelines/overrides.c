@@ -12,7 +12,9 @@
  * else its type, with "-2", "-3", ... for the second and later stages of
  * the same type among the stages without a name (cf_pipeline_stage_name
  * below is the one place that rule lives; pipeline.c names loaded stages
- * with it too).
+ * with it too). An override may also reach a named stage by its type's
+ * name (TYPE the first stage of the type, TYPE-N the N-th, counting named
+ * ones), unless an unnamed stage has that very name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,8 @@ void cf_pipeline_stage_name(const cf_yaml_node *list, size_t i, char *buf, size_
     snprintf(buf, n, "%s", t->value);
 }
 
-/* The stage node called `name`: explicit names first, then default names. */
+/* The stage node called `name`: explicit names first, then the default
+ * names of the unnamed stages, then type names counting every stage. */
 static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
   for (size_t i = 0; i < list->n; i++) {
     const cf_yaml_node *nm = cf_yaml_map_get(list->items[i], "name");
@@ -55,6 +58,20 @@ static cf_yaml_node *stage_node_by_name(cf_yaml_node *list, const char *name) {
     if (cf_yaml_map_get(list->items[i], "name")) continue;
     cf_pipeline_stage_name(list, i, buf, sizeof buf);
     if (strcmp(buf, name) == 0) return list->items[i];
+  }
+  /* and, for a stage with a name of its own, its type's name as if it had
+   * none: TYPE the first stage of that type, TYPE-N the N-th, named or not
+   * (the shipped forest-stocks.yaml names its ingest stages and documents
+   * --set ingest.plots.path=...) */
+  int seen = 0;
+  for (size_t i = 0; i < list->n; i++) {
+    const cf_yaml_node *t = cf_yaml_map_get(list->items[i], "type");
+    if (!t || t->kind != CF_YAML_SCALAR) continue;
+    size_t tl = strlen(t->value);
+    if (strncmp(name, t->value, tl) != 0 || (name[tl] != '\0' && name[tl] != '-')) continue;
+    seen++;
+    int nth = name[tl] == '\0' ? 1 : atoi(name + tl + 1);
+    if (nth == seen) return list->items[i];
   }
   return NULL;
 }

@@ -45,7 +45,8 @@ typedef struct {
   const char *type;        /* GDAL type name, default "Float32" */
   int have_nodata;
   double nodata;           /* default -9999 (255 for Byte, 65535 for UInt16) */
-  const char *compress;    /* DEFLATE (default), LZW, ZSTD, NONE, LERC, LERC_DEFLATE, LERC_ZSTD, LZMA */
+  const char *compress;    /* DEFLATE (NULL: the library's default; write.cog's stage default is ZSTD), LZW, ZSTD, NONE,
+                              LERC, LERC_DEFLATE, LERC_ZSTD, LZMA */
   double max_z_error;      /* LERC codecs: the largest error allowed per pixel (0 = lossless) */
   int level;               /* compression level, 0 = cf_cog_default_level */
   const char *predictor;   /* YES, NO, STANDARD, FLOATING_POINT; NULL = FLOATING_POINT

@@ -182,9 +182,10 @@ static void set_overrides_and_its_errors(void **state) {
   const char *bad_form[] = {"resolution5"};
   assert_int_equal(load(f, y, bad_form, 1), CF_EINVAL);
   assert_non_null(strstr(cf_error_message(f->ctx), "STAGE.KEY=VALUE"));
-  /* unnamed stages answer to their type */
-  const char *by_type[] = {"ingest.raster.nodata=0"};
-  assert_int_equal(load(f, y, by_type, 1), CF_OK);
+  /* unnamed stages answer to their type; a named one too, when no
+   * unnamed stage has that name (grid is the only raster.warp) */
+  const char *by_type[] = {"ingest.raster.nodata=0", "raster.warp.resampling=bilinear"};
+  assert_int_equal(load(f, y, by_type, 2), CF_OK);
 }
 
 /* A stage's default name counts only the unnamed stages of its type (as
@@ -217,9 +218,20 @@ static void set_reaches_the_stage_of_that_default_name(void **state) {
   assert_true(strstr(grid, "30") < second);
   assert_non_null(strstr(second, "90"));
   cf_pipeline_free(p);
-  const char *no_second[] = {"raster.warp-2.resolution=90"}; /* only one unnamed warp */
-  assert_int_equal(load(f, y, no_second, 1), CF_EINVAL);
-  assert_non_null(strstr(cf_error_message(f->ctx), "no stage named 'raster.warp-2'"));
+  /* the named stage still answers to its type's position among every
+   * stage of the type (the shipped forest-stocks.yaml's documented
+   * --set ingest.plots.path): raster.warp-2 is the second warp, the same
+   * unnamed one; a third does not exist */
+  const char *second_by_position[] = {"raster.warp-2.resolution=120"};
+  assert_int_equal(cf_pipeline_load(f->ctx, f->yaml, second_by_position, 1, &p), CF_OK);
+  js = cf_pipeline_settings(p);
+  second = strstr(js, "\"name\":\"raster.warp\"");
+  assert_non_null(second);
+  assert_non_null(strstr(second, "120"));
+  cf_pipeline_free(p);
+  const char *no_third[] = {"raster.warp-3.resolution=90"};
+  assert_int_equal(load(f, y, no_third, 1), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(f->ctx), "no stage named 'raster.warp-3'"));
 }
 
 static void batch_outputs_need_stem(void **state) {
