@@ -48,6 +48,7 @@
 #include "core/strbuf.h"
 #include "ingest/gdal_util.h"
 #include "raster/overview.h"
+#include "raster/stored_value.h"
 #include "raster/tiff_write.h"
 #include "raster/tile_codec.h"
 
@@ -103,26 +104,18 @@ typedef struct {
   uint8_t *half_valid;
   int scratch_fd;
   uint64_t scratch_end;
-  omp_lock_t lock; /* scratch_end and the queue */
+  omp_lock_t lock; /* scratch_end, the queue and the spare tiles */
   ovr_job *queue;
   int qn, qcap;
+  uint8_t **spare; /* overview tiles' buffers stored and kept for reuse: a */
+  int nspare;      /* fresh multi-megabyte malloc costs a page fault a page */
   thread_state *th;
   int nthreads;
 } stream;
 
 /* --- the file's pixels ------------------------------------------------------- */
 
-/* A double as GDAL stores it (GDALCopyWords): integers rounded half away
- * from zero and clamped to the type, NaN as 0; Float32 clamped to the
- * largest float, else rounded to nearest. */
-#define CLAMP_ROUND(v, lo, hi) (isnan(v) ? 0 : (v) <= (lo) ? (lo) : (v) >= (hi) ? (hi) : round(v))
-
-static double to_float32(double v) {
-  if (v >= FLT_MAX && isfinite(v)) return FLT_MAX;
-  if (v <= -FLT_MAX && isfinite(v)) return -FLT_MAX;
-  return v;
-}
-
+/* Conversions to the file's type: raster/stored_value.h. */
 #define CONVERT(T, EXPR)                                                                 \
   for (int band = 0; band < nb; band++) {                                                \
     T *o = (T *)raw + band;                                                              \
@@ -146,13 +139,13 @@ static double to_float32(double v) {
 
 #define BY_TYPE(M)                                                                       \
   switch (s->type) {                                                                     \
-    case GDT_Byte: M(uint8_t, CLAMP_ROUND(val, 0, 255)); break;                          \
-    case GDT_UInt16: M(uint16_t, CLAMP_ROUND(val, 0, 65535)); break;                     \
-    case GDT_Int16: M(int16_t, CLAMP_ROUND(val, -32768, 32767)); break;                  \
-    case GDT_UInt32: M(uint32_t, CLAMP_ROUND(val, 0, 4294967295.0)); break;              \
-    case GDT_Int32: M(int32_t, CLAMP_ROUND(val, -2147483648.0, 2147483647.0)); break;    \
+    case GDT_Byte: M(uint8_t, CF_STORED_INT(val, 0, 255)); break;                        \
+    case GDT_UInt16: M(uint16_t, CF_STORED_INT(val, 0, 65535)); break;                   \
+    case GDT_Int16: M(int16_t, CF_STORED_INT(val, -32768, 32767)); break;                \
+    case GDT_UInt32: M(uint32_t, CF_STORED_INT(val, 0, 4294967295.0)); break;            \
+    case GDT_Int32: M(int32_t, CF_STORED_INT(val, -2147483648.0, 2147483647.0)); break;  \
     case GDT_Float64: M(double, val); break;                                             \
-    default: M(float, to_float32(val)); break;                                           \
+    default: M(float, cf_stored_float32(val)); break;                                    \
   }
 
 /* nx x ny band-sequential pixels into a B x B pixel-interleaved tile of the
@@ -208,6 +201,25 @@ static int store_tile(stream *s, thread_state *t, int level, int tile, uint8_t *
   return CF_OK;
 }
 
+/* Overview tile buffers: at most SPARE_MAX kept; the queue holds one per
+ * completed tile not yet stored, and stays short (see the essay). */
+#define SPARE_MAX 8
+
+static uint8_t *spare_get(stream *s) {
+  uint8_t *raw = NULL;
+  omp_set_lock(&s->lock);
+  if (s->nspare > 0) raw = s->spare[--s->nspare];
+  omp_unset_lock(&s->lock);
+  return raw ? raw : malloc(cf_tile_codec_raw_bytes(&s->codec));
+}
+
+static void spare_put(stream *s, uint8_t *raw) {
+  omp_set_lock(&s->lock);
+  if (s->nspare < SPARE_MAX) s->spare[s->nspare++] = raw, raw = NULL;
+  omp_unset_lock(&s->lock);
+  free(raw);
+}
+
 /* Take one queued overview tile, if any, and store it. */
 static int take_job(stream *s, thread_state *t, cf_worker_status *st, int *took) {
   ovr_job j = {0};
@@ -217,7 +229,7 @@ static int take_job(stream *s, thread_state *t, cf_worker_status *st, int *took)
   *took = j.raw != NULL;
   if (!j.raw) return CF_OK;
   int rc = store_tile(s, t, j.level, j.tile, j.raw, st);
-  free(j.raw);
+  spare_put(s, j.raw);
   return rc;
 }
 
@@ -276,7 +288,7 @@ static int place(cf_ctx *ctx, stream *s, int k, int cx, int cy, const double *fr
   int nxc = below->ntx - 2 * TX < 2 ? 1 : 2, nyc = below->nty - 2 * TY < 2 ? 1 : 2;
   if (++a->filled < nxc * nyc) return CF_OK;
   a->have = 0;
-  uint8_t *raw = malloc(cf_tile_codec_raw_bytes(&s->codec));
+  uint8_t *raw = spare_get(s);
   if (!raw) return cf_error(ctx, CF_ENOMEM, s->path, "", "out of memory");
   to_raw(s, a->data, a->valid, tw, th, raw);
   int rc = queue_push(ctx, s, k, TY * lv->ntx + TX, raw);
@@ -402,6 +414,8 @@ static void free_stream(stream *s) {
   free(s->th);
   for (int i = 0; i < s->qn; i++) free(s->queue[i].raw);
   free(s->queue);
+  for (int i = 0; i < s->nspare; i++) free(s->spare[i]);
+  free(s->spare);
   free(s->half), free(s->half_valid);
 }
 
@@ -416,7 +430,8 @@ static int alloc_stream(stream *s, const cf_raster *r) {
                   !(s->acc[k].valid = malloc(tile_px * s->nb))))
       return -1;
   }
-  if (!(s->th = calloc((size_t)s->nthreads, sizeof *s->th))) return -1;
+  if (!(s->th = calloc((size_t)s->nthreads, sizeof *s->th)) || !(s->spare = calloc(SPARE_MAX, sizeof *s->spare)))
+    return -1;
   for (int i = 0; i < s->nthreads; i++) {
     thread_state *t = &s->th[i];
     if (cf_tile_coder_init(&t->coder, &s->codec) || !(t->raw = malloc(raw))) return -1;
@@ -510,7 +525,7 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
   if ((rc = cf_engine_run_work(ctx, r, &t, work_tile, consume_tile, &s, path, 0.0, 0.9))) goto done;
   if ((rc = drain_queue(ctx, &s))) goto done;
   cf_cog_layout L = {s.B, s.nb, s.codec.bytes_per_sample, sample_format(s.type), s.codec.compression,
-                     s.codec.predictor, s.nlev + 1, s.lv, &main_tags, &ovr_tags};
+                     s.codec.predictor, s.nlev + 1, s.lv, &main_tags, &ovr_tags, s.nthreads};
   if ((out_fd = open(af.part_path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)) < 0) {
     rc = cf_error(ctx, CF_EIO, path, "", "cannot write: %s", strerror(errno));
     goto done;

@@ -138,3 +138,16 @@ int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_wind
   *out = b;
   return in->ops->read(in, thread, w, b, st);
 }
+
+int cf_raster_read_through(cf_raster *parent, int input, int thread, const cf_window *w, cf_block *out,
+                           cf_worker_status *st) {
+  cf_raster *in = parent->inputs[input];
+  if (thread < 0 || thread >= parent->nthreads)
+    return cf_worker_fail(st, CF_EINTERNAL, "", "", "thread %d of a node with %d thread slots", thread, parent->nthreads);
+  if (out->nbands != in->nbands || out->cap_px < w->nx * w->ny)
+    return cf_worker_fail(st, CF_EINTERNAL, "", "", "a %d-band block of %d px cannot take a %d-band %dx%d tile",
+                          out->nbands, out->cap_px, in->nbands, w->nx, w->ny);
+  out->nx = w->nx;
+  out->ny = w->ny;
+  return in->ops->read(in, thread, w, out, st);
+}

@@ -107,6 +107,11 @@ int cf_raster_find_band(const cf_raster *r, const char *name_or_number);
  * thread). */
 int cf_raster_read_input(cf_raster *parent, int input, int thread, const cf_window *w,
                          cf_block **out, cf_worker_status *st);
+/* Read `w` of input `input` straight into `out` (the parent's own output
+ * block, of the input's band count): for a node whose output is its input
+ * unchanged, which so needs neither a copy nor an input block per thread. */
+int cf_raster_read_through(cf_raster *parent, int input, int thread, const cf_window *w, cf_block *out,
+                           cf_worker_status *st);
 
 /* --- the tile engine -------------------------------------------------------- */
 

@@ -72,6 +72,7 @@ typedef struct {
   const cf_cog_level *levels;       /* [0] full resolution, then halving */
   const cf_tiff_tags *main_tags;    /* copied into the full resolution's IFD */
   const cf_tiff_tags *ovr_tags;     /* copied into every overview's IFD */
+  int nthreads;                     /* threads copying the tiles into place */
 } cf_cog_layout;
 
 /* Write the COG to out_fd (an empty file) from the blobs in scratch_fd.

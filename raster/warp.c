@@ -35,6 +35,7 @@
 #include "core/strbuf.h"
 #include "ingest/gdal_util.h"
 #include "raster/source.h"
+#include "raster/stored_value.h"
 
 const char *const cf_resampling_names[] = {"near", "bilinear", "cubic", "cubicspline", "lanczos",
                                            "average", "mode", "min", "max", "med", "q1", "q3",
@@ -570,9 +571,6 @@ typedef struct {
   uint8_t **seen;    /* per thread: small types, 65536 flags; others: NULL */
   int *hit;          /* per thread: the nodata occurred (other types) */
   double *lo, *hi;   /* per thread: range of the converted valid values */
-  void **typed;      /* per thread scratch: one band in `type` */
-  double **back;     /* per thread scratch: the same converted back */
-  size_t *cap;
 } guard_impl;
 
 static double type_default(GDALDataType t) {
@@ -619,38 +617,74 @@ double cf_nodata_candidate(const cf_raster *src, const char *type) {
   return type_default(t);
 }
 
+/* The value v reads back as once stored as type t (raster/stored_value.h). */
+static double stored(GDALDataType t, double v) {
+  switch (t) {
+    case GDT_Byte: return CF_STORED_INT(v, 0, 255);
+    case GDT_UInt16: return CF_STORED_INT(v, 0, 65535);
+    case GDT_Int16: return CF_STORED_INT(v, -32768, 32767);
+    case GDT_UInt32: return CF_STORED_INT(v, 0, 4294967295.0);
+    case GDT_Int32: return CF_STORED_INT(v, -2147483648.0, 2147483647.0);
+    case GDT_Float32: return cf_stored_float32(v);
+    default: return v;
+  }
+}
+
+/* What the guard records of one band's pixels: the stored values' range
+ * and whether the nodata is among them; for 8- and 16-bit types every
+ * value seen. Locals throughout, so that the stores into `seen` cannot
+ * make the compiler reload the guard's fields each pixel. */
+typedef struct {
+  double lo, hi;
+  int hit;
+} guard_scan;
+
+static void scan_float32(const double *v, const uint8_t *ok, size_t n, double nodata, guard_scan *g) {
+  double lo = g->lo, hi = g->hi;
+  int hit = 0;
+  for (size_t i = 0; i < n; i++) {
+    double c = cf_stored_float32(v[i]);
+    if (ok[i]) {
+      hit |= c == nodata;
+      lo = c < lo ? c : lo;
+      hi = c > hi ? c : hi;
+    }
+  }
+  g->lo = lo, g->hi = hi, g->hit |= hit;
+}
+
+static void scan_any(GDALDataType t, const double *v, const uint8_t *ok, size_t n, double nodata, uint8_t *seen,
+                     double type_min, guard_scan *g) {
+  double lo = g->lo, hi = g->hi;
+  int hit = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!ok[i]) continue;
+    double c = stored(t, v[i]);
+    if (seen) seen[(size_t)(c - type_min)] = 1;
+    hit |= c == nodata;
+    lo = c < lo ? c : lo;
+    hi = c > hi ? c : hi;
+  }
+  g->lo = lo, g->hi = hi, g->hit |= hit;
+}
+
+/* The guard's output is its input: it reads the input straight into its
+ * own block (no copy, no block of its own per thread) and looks at it. */
 static int guard_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
   guard_impl *g = r->impl;
-  cf_block *in;
-  int rc = cf_raster_read_input(r, 0, thread, w, &in, st);
+  int rc = cf_raster_read_through(r, 0, thread, w, out, st);
   if (rc) return rc;
   size_t px = (size_t)w->nx * w->ny;
-  memcpy(out->data, in->data, px * r->nbands * sizeof *out->data);
-  memcpy(out->valid, in->valid, px * r->nbands);
-  if (g->cap[thread] < px) {
-    free(g->typed[thread]);
-    free(g->back[thread]);
-    g->typed[thread] = malloc(px * sizeof(double));
-    g->back[thread] = malloc(px * sizeof(double));
-    g->cap[thread] = g->typed[thread] && g->back[thread] ? px : 0;
-    if (!g->cap[thread]) return cf_worker_fail(st, CF_ENOMEM, "", "", "out of memory checking nodata");
-  }
-  int tsize = GDALGetDataTypeSizeBytes(g->type);
+  guard_scan sc = {g->lo[thread], g->hi[thread], g->hit[thread]};
   for (int b = 0; b < r->nbands; b++) {
     const double *v = cf_block_band(out, b);
     const uint8_t *ok = cf_block_valid(out, b);
-    /* the values as the writer stores them: converted by GDAL to the type */
-    GDALCopyWords64(v, GDT_Float64, 8, g->typed[thread], g->type, tsize, (GPtrDiff_t)px);
-    GDALCopyWords64(g->typed[thread], g->type, tsize, g->back[thread], GDT_Float64, 8, (GPtrDiff_t)px);
-    const double *c = g->back[thread];
-    for (size_t i = 0; i < px; i++) {
-      if (!ok[i]) continue;
-      if (g->small) g->seen[thread][(size_t)(c[i] - g->type_min)] = 1;
-      if (c[i] == g->nodata) g->hit[thread] = 1;
-      if (c[i] < g->lo[thread]) g->lo[thread] = c[i];
-      if (c[i] > g->hi[thread]) g->hi[thread] = c[i];
-    }
+    if (g->type == GDT_Float32)
+      scan_float32(v, ok, px, g->nodata, &sc);
+    else
+      scan_any(g->type, v, ok, px, g->nodata, g->small ? g->seen[thread] : NULL, g->type_min, &sc);
   }
+  g->lo[thread] = sc.lo, g->hi[thread] = sc.hi, g->hit[thread] = sc.hit;
   return CF_OK;
 }
 
@@ -659,13 +693,8 @@ static void guard_destroy(cf_raster *r) {
   if (!g) return;
   for (int t = 0; t < r->nthreads; t++) {
     if (g->seen) free(g->seen[t]);
-    if (g->typed) free(g->typed[t]);
-    if (g->back) free(g->back[t]);
   }
   free(g->seen);
-  free(g->typed);
-  free(g->back);
-  free(g->cap);
   free(g->hit);
   free(g->lo);
   free(g->hi);
@@ -692,13 +721,10 @@ cf_raster *cf_nodata_guard_create(cf_ctx *ctx, cf_raster *src, const char *type,
     double hi;
     type_range(g->type, &g->type_min, &hi);
     g->seen = calloc((size_t)n, sizeof *g->seen);
-    g->typed = calloc((size_t)n, sizeof *g->typed);
-    g->back = calloc((size_t)n, sizeof *g->back);
-    g->cap = calloc((size_t)n, sizeof *g->cap);
     g->hit = calloc((size_t)n, sizeof *g->hit);
     g->lo = malloc((size_t)n * sizeof *g->lo);
     g->hi = malloc((size_t)n * sizeof *g->hi);
-    ok = g->seen && g->typed && g->back && g->cap && g->hit && g->lo && g->hi;
+    ok = g->seen && g->hit && g->lo && g->hi;
     for (int t = 0; ok && t < n; t++) {
       g->lo[t] = INFINITY;
       g->hi[t] = -INFINITY;
