@@ -150,22 +150,42 @@ done:
   return rc;
 }
 
-int cf_biomass_predict(const cf_biomass_model *m, const double *x0, cf_biomass_pred *out) {
+/* The linear predictor mu = z . coef and the leverage h of one pixel's
+ * features; -1 outside the model's domain. Shared by cf_biomass_predict
+ * and the map (map_read), so a map pixel is the prediction bit for bit. */
+static int predictor(const cf_biomass_model *m, const double *x0, double *mu, double *h) {
   double z[LD];
-  out->value = out->se_pred = out->se_mean = out->median = out->se_log = out->h0 = NAN;
   if (design_row(m->kind, m->p, x0, z)) return -1;
-  double mu = 0.0;
-  for (int j = 0; j <= m->p; j++) mu += m->coef[j] * z[j];
-  double h = leverage(m, z), s2 = m->s * m->s;
+  double sum = 0.0;
+  for (int j = 0; j <= m->p; j++) sum += m->coef[j] * z[j];
+  *mu = sum;
+  *h = leverage(m, z);
+  return 0;
+}
+
+/* The prediction and its prediction SE from mu and h (see the header). */
+static void value_and_se(const cf_biomass_model *m, double mu, double h, double *value, double *se_pred) {
+  double s2 = m->s * m->s;
   if (m->kind == CF_BIOMASS_LINEAR) {
-    out->value = out->median = mu;
+    *value = mu;
+    *se_pred = m->s * sqrt(1.0 + h);
+  } else {
+    *value = exp(mu) * exp(0.5 * s2);
+    *se_pred = *value * sqrt(expm1(s2) + s2 * h);
+  }
+}
+
+int cf_biomass_predict(const cf_biomass_model *m, const double *x0, cf_biomass_pred *out) {
+  out->value = out->se_pred = out->se_mean = out->median = out->se_log = out->h0 = NAN;
+  double mu, h;
+  if (predictor(m, x0, &mu, &h)) return -1;
+  value_and_se(m, mu, h, &out->value, &out->se_pred);
+  if (m->kind == CF_BIOMASS_LINEAR) {
+    out->median = mu;
     out->se_mean = m->s * sqrt(h);
-    out->se_pred = m->s * sqrt(1.0 + h);
   } else {
     out->median = exp(mu);
-    out->value = out->median * exp(0.5 * s2);
     out->se_mean = out->value * m->s * sqrt(h);
-    out->se_pred = out->value * sqrt(expm1(s2) + s2 * h);
     out->se_log = m->s * sqrt(1.0 + h);
   }
   out->h0 = h;
@@ -286,10 +306,12 @@ static int map_read(cf_raster *r, int thread, const cf_window *w, cf_block *out,
       good = ok[j][i];
       x0[j] = v[j][i];
     }
-    cf_biomass_pred pr;
-    good = good && cf_biomass_predict(&mi->m, x0, &pr) == 0;
-    agb[i] = good ? pr.value : NAN;
-    se[i] = good ? pr.se_pred : NAN;
+    double mu, h, value = NAN, se_pred = NAN;
+    good = good && predictor(&mi->m, x0, &mu, &h) == 0; /* cf_biomass_predict's value and SE only */
+    if (good) value_and_se(&mi->m, mu, h, &value, &se_pred);
+    good = good && isfinite(value) && isfinite(se_pred);
+    agb[i] = good ? value : NAN;
+    se[i] = good ? se_pred : NAN;
     va[i] = vs[i] = (uint8_t)good;
   }
   return CF_OK;

@@ -37,16 +37,22 @@ static GDALDatasetH handle_for(cf_raster *r, int thread, cf_worker_status *st) {
   return s->handles[thread];
 }
 
-/* Validity of one band from its values and nodata rule. */
-static void validity_from_values(const cf_raster_info *info, int b, const double *v, uint8_t *ok,
-                                 size_t n) {
+/* Validity of one band from its values and nodata rule, and the values of
+ * invalid pixels set to NaN (raster.h), in one pass. */
+static void validity_from_values(const cf_raster_info *info, int b, double *v, uint8_t *ok, size_t n) {
   if (info->mask[b] == CF_MASK_NODATA) {
     double nd = info->nodata[b];
     if (info->gdal_type[b] == GDT_Float32) {
       float ndf = (float)nd;
-      for (size_t i = 0; i < n; i++) ok[i] = !isnan(v[i]) && (float)v[i] != ndf;
+      for (size_t i = 0; i < n; i++) {
+        ok[i] = !isnan(v[i]) && (float)v[i] != ndf;
+        v[i] = ok[i] ? v[i] : NAN;
+      }
     } else {
-      for (size_t i = 0; i < n; i++) ok[i] = !isnan(v[i]) && v[i] != nd;
+      for (size_t i = 0; i < n; i++) {
+        ok[i] = !isnan(v[i]) && v[i] != nd;
+        v[i] = ok[i] ? v[i] : NAN;
+      }
     }
   } else {
     for (size_t i = 0; i < n; i++) ok[i] = !isnan(v[i]);
@@ -85,10 +91,11 @@ int cf_source_read_window(cf_raster *r, int thread, const cf_window *w, cf_block
       if (e != CE_None)
         return cf_worker_fail(st, CF_EIO, s->info.path, "mask", "mask read failed (%s)",
                               cf_gdal_last_error("I/O error"));
-      for (size_t i = 0; i < n; i++) ok[i] = ok[i] && m[i] != 0;
+      for (size_t i = 0; i < n; i++) {
+        ok[i] = ok[i] && m[i] != 0;
+        v[i] = ok[i] ? v[i] : NAN;
+      }
     }
-    for (size_t i = 0; i < n; i++)
-      if (!ok[i]) v[i] = NAN;
   }
   return CF_OK;
 }

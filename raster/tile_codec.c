@@ -67,20 +67,33 @@ static void predict_horizontal(const cf_tile_codec *c, uint8_t *tile) {
 /* Technical Note 3: byte planes, most significant first, then bytes
  * differenced with the pixel's sample count as stride. The samples are
  * little-endian in memory, so byte k of the significance order is byte
- * (bps - 1 - k) of the sample. */
+ * (bps - 1 - k) of the sample. The planes go to the coder's row buffer and
+ * the differences come back into the tile, both passes forward and
+ * branch-free (an in-place backward difference over a runtime stride does
+ * not vectorise). */
 static void predict_float(const cf_tile_codec *c, cf_tile_coder *w, uint8_t *tile) {
-  size_t n = (size_t)c->tile_w * c->samples_per_pixel;
+  size_t n = (size_t)c->tile_w * c->samples_per_pixel, spp = (size_t)c->samples_per_pixel;
   int bps = c->bytes_per_sample;
   size_t row_bytes = n * bps;
+  uint8_t *planes = w->row;
   for (int y = 0; y < c->tile_h; y++) {
     uint8_t *row = tile + (size_t)y * row_bytes;
-    memcpy(w->row, row, row_bytes);
-    for (int k = 0; k < bps; k++) {
-      uint8_t *plane = row + (size_t)k * n;
-      const uint8_t *src = w->row + (bps - 1 - k);
-      for (size_t i = 0; i < n; i++) plane[i] = src[i * bps];
+    if (bps == 4) {
+      uint8_t *p0 = planes, *p1 = planes + n, *p2 = planes + 2 * n, *p3 = planes + 3 * n;
+      for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, row + 4 * i, 4);
+        p0[i] = (uint8_t)(v >> 24), p1[i] = (uint8_t)(v >> 16), p2[i] = (uint8_t)(v >> 8), p3[i] = (uint8_t)v;
+      }
+    } else {
+      for (int k = 0; k < bps; k++) {
+        uint8_t *plane = planes + (size_t)k * n;
+        const uint8_t *src = row + (bps - 1 - k);
+        for (size_t i = 0; i < n; i++) plane[i] = src[i * bps];
+      }
     }
-    DIFF_ROW(uint8_t, row, row_bytes, c->samples_per_pixel);
+    memcpy(row, planes, spp);
+    for (size_t j = spp; j < row_bytes; j++) row[j] = (uint8_t)(planes[j] - planes[j - spp]);
   }
 }
 

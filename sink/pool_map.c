@@ -80,14 +80,17 @@ static int pool_read(cf_raster *r, int thread, const cf_window *w, cf_block *out
   const uint8_t *va = cf_block_valid(in, m->agb_band);
   const double *se = m->se_band >= 0 ? cf_block_band(in, m->se_band) : NULL;
   const uint8_t *vs = m->se_band >= 0 ? cf_block_valid(in, m->se_band) : NULL;
-  const int nb = r->nbands;
+  const int nb = r->nbands, nout = m->nout;
+  double *band[CF_POOL_COUNT + 2];
+  uint8_t *valid[CF_POOL_COUNT + 2];
+  for (int b = 0; b < nb; b++) band[b] = cf_block_band(out, b), valid[b] = cf_block_valid(out, b);
   for (size_t i = 0; i < n; i++) {
     cf_pool_pixel_result px;
     int good = va[i] && (!vs || (vs[i] && isfinite(se[i]) && se[i] >= 0.0)) && cf_pool_pixel(&m->p, a[i], &px) == 0;
-    for (int k = 0; k < m->nout; k++) cf_block_band(out, k)[i] = good ? px.pool[m->pool_of[k]] : NAN;
-    cf_block_band(out, m->nout)[i] = good ? px.total : NAN;
-    if (se) cf_block_band(out, m->nout + 1)[i] = good ? fabs(px.dtotal_dagb) * se[i] : NAN;
-    for (int b = 0; b < nb; b++) cf_block_valid(out, b)[i] = (uint8_t)good;
+    for (int k = 0; k < nout; k++) band[k][i] = good ? px.pool[m->pool_of[k]] : NAN;
+    band[nout][i] = good ? px.total : NAN;
+    if (se) band[nout + 1][i] = good ? fabs(px.dtotal_dagb) * se[i] : NAN;
+    for (int b = 0; b < nb; b++) valid[b][i] = (uint8_t)good;
   }
   return CF_OK;
 }
