@@ -2,26 +2,36 @@
  * The streaming COG writer (cog_stream.h).
  *
  * One pass. The tile engine evaluates the node in COG tiles (blocksize x
- * blocksize), visited in Z order; in the worker thread that evaluated a
+ * blocksize), handed out in Z order; in the worker thread that evaluated a
  * tile, the tile is converted to the file's type, run through the
  * predictor and codec (raster/tile_codec.h) and appended to a scratch file
- * beside the output, and halved into its part of overview level 1. The
- * ordered consumer places that fragment into level 1's tile being filled;
- * Z order makes the tiles of every level complete one at a time, so each
- * level needs a single tile of accumulator, whatever the raster's size. A
- * completed overview tile is halved into the level below it (serially: a
- * quarter of the pixels, then a sixteenth, ...) and queued; the workers
- * take queued overview tiles between their own and compress them as they
- * compress the full resolution's. At the end raster/tiff_write.c lays the
- * COG out from the scratch file and the part file is renamed into place.
+ * beside the output, and halved into its part of overview level 1. That
+ * fragment must be placed in Z order: Z order makes the tiles of every
+ * level complete one at a time, so each level needs a single tile of
+ * accumulator, whatever the raster's size. The placing is a window, not a
+ * barrier: the worker drops the fragment into slot (Z position mod K) and
+ * places every fragment that is next in order, then takes its next tile
+ * at once (an ordered section made a thread that finished early wait for
+ * the tile before it, which was slow whenever that one had taken queued
+ * overview tiles as well). A thread more than K positions ahead of the
+ * next fragment to place waits, placing what it can, so memory stays
+ * bounded; the tile at the next position never waits, so nothing
+ * deadlocks. A completed overview tile is halved into the level below it
+ * (under the window's lock: a quarter of the pixels, then a sixteenth,
+ * ...) and queued; the workers take queued overview tiles between their
+ * own and compress them as they compress the full resolution's. At the
+ * end raster/tiff_write.c lays the COG out from the scratch file, all
+ * threads copying, and the part file is renamed into place.
  *
- * Memory: per thread one engine block, one tile in the file's type and
- * the codec's buffers; per overview level one accumulator tile (doubles
- * and validity); the queue is short because every tile the workers
- * evaluate takes up to two queued tiles. Nothing grows with the raster but
- * the tile index (16 bytes per tile).
+ * Memory: per thread one engine block, one tile in the file's type, the
+ * codec's buffers and a level-1 fragment; K = 2 threads + 2 fragments in
+ * the window; per overview level one accumulator tile (doubles and
+ * validity); the queue is short because every tile the workers evaluate
+ * takes up to two queued tiles. Nothing grows with the raster but the tile
+ * index (16 bytes per tile).
  *
- * Bitwise: a tile's bytes depend on its pixels only, overview means are
+ * Bitwise: a tile's bytes depend on its pixels only, fragments are placed
+ * in Z order whatever order they were evaluated in, overview means are
  * taken in a fixed order (raster/overview.h), and the layout places tiles
  * by level and position, not by when they were compressed: any thread
  * count writes the same file.
@@ -37,6 +47,7 @@
 #include <gdal.h>
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +103,13 @@ typedef struct {
   int tx, ty, have, filled;
 } level_acc;
 
+/* A level-1 fragment waiting in the window for its turn in Z order. */
+typedef struct {
+  double *frag;
+  uint8_t *valid;
+  int w, h, tile, pos, ready;
+} window_slot;
+
 typedef struct {
   cf_tile_codec codec;
   GDALDataType type;
@@ -111,6 +129,14 @@ typedef struct {
   int nspare;      /* fresh multi-megabyte malloc costs a page fault a page */
   thread_state *th;
   int nthreads;
+  /* the window (see the essay): K slots, fragment at Z position p in slot
+   * p % K; next_pos is the next position to place; place_lock guards the
+   * slots, the accumulators and place_status */
+  window_slot *window;
+  int K, ntiles, next_pos, abort;
+  int *pos_of; /* tile index -> Z position */
+  omp_lock_t place_lock;
+  cf_worker_status place_status;
 } stream;
 
 /* --- the file's pixels ------------------------------------------------------- */
@@ -233,6 +259,8 @@ static int take_job(stream *s, thread_state *t, cf_worker_status *st, int *took)
   return rc;
 }
 
+static void deposit(stream *s, thread_state *t, int tile);
+
 /* The worker's step on a full-resolution tile (cf_tile_worker). */
 static int work_tile(void *user, int thread, int tile, const cf_window *w, cf_block *b, cf_worker_status *st) {
   stream *s = user;
@@ -246,12 +274,13 @@ static int work_tile(void *user, int thread, int tile, const cf_window *w, cf_bl
   }
   for (int k = 0, took = 1; k < 2 && took; k++)
     if ((rc = take_job(s, t, st, &took))) return rc;
+  if (s->nlev > 0) deposit(s, t, tile);
   return CF_OK;
 }
 
-/* --- overview tiles, in the ordered consumer -------------------------------------- */
+/* --- overview tiles, placed in Z order under the window's lock ----------------- */
 
-static int queue_push(cf_ctx *ctx, stream *s, int level, int tile, uint8_t *raw) {
+static int queue_push(cf_worker_status *st, stream *s, int level, int tile, uint8_t *raw) {
   omp_set_lock(&s->lock);
   int ok = 1;
   if (s->qn == s->qcap) {
@@ -263,19 +292,20 @@ static int queue_push(cf_ctx *ctx, stream *s, int level, int tile, uint8_t *raw)
   if (ok) s->queue[s->qn++] = (ovr_job){raw, level, tile};
   omp_unset_lock(&s->lock);
   if (!ok) free(raw);
-  return ok ? CF_OK : cf_error(ctx, CF_ENOMEM, s->path, "", "out of memory");
+  return ok ? CF_OK : cf_worker_fail(st, CF_ENOMEM, s->path, "", "out of memory");
 }
 
 /* Put fragment (fw x fh) of level-(k-1) tile (cx, cy) into level k's
  * accumulator; a completed level-k tile is queued and halved into k+1. */
-static int place(cf_ctx *ctx, stream *s, int k, int cx, int cy, const double *frag, const uint8_t *fv, int fw, int fh) {
+static int place(cf_worker_status *st, stream *s, int k, int cx, int cy, const double *frag, const uint8_t *fv, int fw,
+                 int fh) {
   level_acc *a = &s->acc[k];
   const cf_cog_level *below = &s->lv[k - 1], *lv = &s->lv[k];
   int B = s->B, TX = cx / 2, TY = cy / 2;
   if (!a->have) a->tx = TX, a->ty = TY, a->have = 1, a->filled = 0;
   if (a->tx != TX || a->ty != TY)
-    return cf_error(ctx, CF_EINTERNAL, s->path, "overviews", "level %d tile (%d, %d) arrived before (%d, %d) was complete",
-                    k, TX, TY, a->tx, a->ty);
+    return cf_worker_fail(st, CF_EINTERNAL, s->path, "overviews",
+                          "level %d tile (%d, %d) arrived before (%d, %d) was complete", k, TX, TY, a->tx, a->ty);
   int tw = lv->width - TX * B < B ? lv->width - TX * B : B;
   int th = lv->height - TY * B < B ? lv->height - TY * B : B;
   int ox = (cx & 1) * (B / 2), oy = (cy & 1) * (B / 2);
@@ -289,19 +319,63 @@ static int place(cf_ctx *ctx, stream *s, int k, int cx, int cy, const double *fr
   if (++a->filled < nxc * nyc) return CF_OK;
   a->have = 0;
   uint8_t *raw = spare_get(s);
-  if (!raw) return cf_error(ctx, CF_ENOMEM, s->path, "", "out of memory");
+  if (!raw) return cf_worker_fail(st, CF_ENOMEM, s->path, "", "out of memory");
   to_raw(s, a->data, a->valid, tw, th, raw);
-  int rc = queue_push(ctx, s, k, TY * lv->ntx + TX, raw);
+  int rc = queue_push(st, s, k, TY * lv->ntx + TX, raw);
   if (rc || k == s->nlev) return rc;
   cf_ovr_halve(a->data, a->valid, tw, th, s->nb, s->half, s->half_valid);
-  return place(ctx, s, k + 1, TX, TY, s->half, s->half_valid, (tw + 1) / 2, (th + 1) / 2);
+  return place(st, s, k + 1, TX, TY, s->half, s->half_valid, (tw + 1) / 2, (th + 1) / 2);
 }
 
-static int consume_tile(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_block *b) {
-  stream *s = user;
-  if (s->nlev == 0) return CF_OK;
-  thread_state *t = &s->th[omp_get_thread_num()]; /* the thread that did work_tile (raster.h) */
-  return place(ctx, s, 1, tile % s->lv[0].ntx, tile / s->lv[0].ntx, t->frag, t->frag_valid, t->frag_w, t->frag_h);
+/* --- the window: fragments placed in Z order ------------------------------------ */
+
+/* Place every deposited fragment that is next in Z order. With place_lock
+ * held; the first failure stops the run (s->abort). */
+static void drain_window(stream *s) {
+  for (;;) {
+    int next = s->next_pos;
+    window_slot *w = &s->window[next % s->K];
+    if (next >= s->ntiles || !w->ready || w->pos != next || s->place_status.failed) return;
+    if (place(&s->place_status, s, 1, w->tile % s->lv[0].ntx, w->tile / s->lv[0].ntx, w->frag, w->valid, w->w, w->h)) {
+#pragma omp atomic write
+      s->abort = 1;
+      return;
+    }
+    w->ready = 0;
+#pragma omp atomic write
+    s->next_pos = next + 1;
+  }
+}
+
+/* Hand the thread's level-1 fragment of `tile` to the window: wait (placing
+ * what is ready meanwhile) until the tile is within K of the next to place,
+ * swap the fragment into its slot, and place what has become ready. A run
+ * that is failing is left at once: the engine reports the failure. */
+static void deposit(stream *s, thread_state *t, int tile) {
+  int pos = s->pos_of[tile];
+  for (;;) {
+    int next, ab;
+#pragma omp atomic read
+    next = s->next_pos;
+#pragma omp atomic read
+    ab = s->abort;
+    if (ab) return;
+    if (pos < next + s->K) break;
+    if (omp_test_lock(&s->place_lock)) {
+      drain_window(s);
+      omp_unset_lock(&s->place_lock);
+    }
+    sched_yield();
+  }
+  omp_set_lock(&s->place_lock);
+  window_slot *w = &s->window[pos % s->K];
+  double *f = w->frag;
+  uint8_t *v = w->valid;
+  w->frag = t->frag, w->valid = t->frag_valid, w->w = t->frag_w, w->h = t->frag_h;
+  t->frag = f, t->frag_valid = v;
+  w->tile = tile, w->pos = pos, w->ready = 1;
+  drain_window(s);
+  omp_unset_lock(&s->place_lock);
 }
 
 /* --- set-up ------------------------------------------------------------------------ */
@@ -416,6 +490,9 @@ static void free_stream(stream *s) {
   free(s->queue);
   for (int i = 0; i < s->nspare; i++) free(s->spare[i]);
   free(s->spare);
+  for (int i = 0; s->window && i < s->K; i++) free(s->window[i].frag), free(s->window[i].valid);
+  free(s->window);
+  free(s->pos_of);
   free(s->half), free(s->half_valid);
 }
 
@@ -442,6 +519,13 @@ static int alloc_stream(stream *s, const cf_raster *r) {
   if (s->nlev > 0 && (!(s->half = malloc(tile_px / 4 * s->nb * sizeof(double))) ||
                       !(s->half_valid = malloc(tile_px / 4 * s->nb))))
     return -1;
+  if (s->nlev > 0) {
+    if (!(s->window = calloc((size_t)s->K, sizeof *s->window))) return -1;
+    for (int i = 0; i < s->K; i++)
+      if (!(s->window[i].frag = malloc(tile_px / 4 * s->nb * sizeof(double))) ||
+          !(s->window[i].valid = malloc(tile_px / 4 * s->nb)))
+        return -1;
+  }
   (void)r;
   return 0;
 }
@@ -476,6 +560,7 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
   s.B = o->blocksize > 0 ? o->blocksize : 512;
   s.nthreads = r->nthreads;
   s.scratch_fd = -1;
+  s.K = 2 * s.nthreads + 2; /* how far a thread may run ahead of the next fragment to place */
   s.codec.compression = is_codec(o->compress, "DEFLATE") ? CF_TIFF_DEFLATE
                         : is_codec(o->compress, "ZSTD")  ? CF_TIFF_ZSTD
                                                          : CF_TIFF_NONE;
@@ -506,6 +591,7 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
   cf_strbuf_init(&scratch);
   int *order = NULL, out_fd = -1, scratch_ours = 0, rc;
   omp_init_lock(&s.lock);
+  omp_init_lock(&s.place_lock);
   if ((rc = cf_atomic_begin(ctx, path, &af))) goto done;
   cf_strbuf_printf(&scratch, "%s.tiles", af.part_path);
   s.scratch_path = cf_strbuf_str(&scratch);
@@ -522,7 +608,20 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
     rc = cf_error(ctx, CF_EIO, path, "", "cannot open the scratch file %s: %s", s.scratch_path, strerror(errno));
     goto done;
   }
-  if ((rc = cf_engine_run_work(ctx, r, &t, work_tile, consume_tile, &s, path, 0.0, 0.9))) goto done;
+  if (!(s.pos_of = malloc((size_t)t.ntiles * sizeof *s.pos_of))) {
+    rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+    goto done;
+  }
+  for (int i = 0; i < t.ntiles; i++) s.pos_of[order[i]] = i;
+  s.ntiles = t.ntiles;
+  rc = cf_engine_run_unordered(ctx, r, &t, work_tile, &s, &s.abort, path, 0.0, 0.9);
+  if (!rc && s.place_status.failed)
+    rc = cf_error(ctx, s.place_status.frame.code, s.place_status.frame.where, s.place_status.frame.field, "%s",
+                  s.place_status.frame.reason);
+  if (!rc && s.nlev > 0 && s.next_pos != t.ntiles)
+    rc = cf_error(ctx, CF_EINTERNAL, path, "overviews", "%d of %d tiles placed in the overviews", s.next_pos,
+                  t.ntiles);
+  if (rc) goto done;
   if ((rc = drain_queue(ctx, &s))) goto done;
   cf_cog_layout L = {s.B, s.nb, s.codec.bytes_per_sample, sample_format(s.type), s.codec.compression,
                      s.codec.predictor, s.nlev + 1, s.lv, &main_tags, &ovr_tags, s.nthreads};
@@ -548,6 +647,7 @@ done:
   cf_tiff_tags_free(&main_tags);
   cf_tiff_tags_free(&ovr_tags);
   omp_destroy_lock(&s.lock);
+  omp_destroy_lock(&s.place_lock);
   free(order);
   free_stream(&s);
   return rc;

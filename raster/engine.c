@@ -50,6 +50,8 @@ void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window
   w->ny = w->y0 + t->tile_h <= g->height ? t->tile_h : g->height - w->y0;
 }
 
+static cf_block *thread_blocks(cf_ctx *ctx, const cf_raster *r, const cf_tiling *t);
+
 int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
                         void *user, const char *task, double p0, double p1) {
   return cf_engine_run_work(ctx, r, t, NULL, consume, user, task, p0, p1);
@@ -58,17 +60,8 @@ int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_c
 int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work,
                        cf_tile_consumer consume, void *user, const char *task, double p0, double p1) {
   int nthreads = r->nthreads;
-  int cap = t->tile_w * t->tile_h;
-  cf_block *blocks = calloc((size_t)nthreads, sizeof *blocks);
-  if (!blocks) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
-  for (int i = 0; i < nthreads; i++) {
-    if (cf_block_init(&blocks[i], r->nbands, cap)) {
-      for (int k = 0; k < i; k++) cf_block_free(&blocks[k]);
-      free(blocks);
-      return cf_error(ctx, CF_ENOMEM, "", "", "out of memory for %d tile buffers of %d px",
-                      nthreads, cap);
-    }
-  }
+  cf_block *blocks = thread_blocks(ctx, r, t);
+  if (!blocks) return cf_error_code(ctx);
 
   int stop = 0;           /* set inside the ordered section only */
   int failed_tile = -1;   /* lowest failing tile */
@@ -131,4 +124,88 @@ int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_wo
   }
   if (rc) return rc;
   return consumer_rc;
+}
+
+/* The blocks of the threads; NULL with the error set. */
+static cf_block *thread_blocks(cf_ctx *ctx, const cf_raster *r, const cf_tiling *t) {
+  cf_block *blocks = calloc((size_t)r->nthreads, sizeof *blocks);
+  if (!blocks) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory"), NULL;
+  for (int i = 0; i < r->nthreads; i++) {
+    if (cf_block_init(&blocks[i], r->nbands, t->tile_w * t->tile_h)) {
+      for (int k = 0; k < i; k++) cf_block_free(&blocks[k]);
+      free(blocks);
+      cf_error(ctx, CF_ENOMEM, "", "", "out of memory for %d tile buffers of %d px", r->nthreads,
+               t->tile_w * t->tile_h);
+      return NULL;
+    }
+  }
+  return blocks;
+}
+
+int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work, void *user,
+                            int *abort, const char *task, double p0, double p1) {
+  cf_block *blocks = thread_blocks(ctx, r, t);
+  if (!blocks) return cf_error_code(ctx);
+  int failed_pos = t->ntiles; /* lowest failing position so far; only falls */
+  int failed_tile = -1, done = 0, cancelled = 0;
+  cf_worker_status fail = {0};
+  if (cf_progress(ctx, p0, task)) cancelled = 1;
+  if (cancelled) {
+#pragma omp atomic write
+    *abort = 1;
+  }
+#pragma omp parallel num_threads(r->nthreads)
+  {
+    int me = omp_get_thread_num();
+    cf_block *b = &blocks[me];
+#pragma omp for schedule(dynamic, 1)
+    for (int i = 0; i < t->ntiles; i++) {
+      int first_bad, stop;
+#pragma omp atomic read
+      first_bad = failed_pos;
+#pragma omp atomic read
+      stop = cancelled;
+      /* a tile before the lowest failure always runs: the lowest failing
+       * tile is then found whatever the threads' timing */
+      if (stop || i > first_bad) continue;
+      int tile = t->order ? t->order[i] : i;
+      cf_window w;
+      cf_worker_status st = {0};
+      cf_tiling_window(t, &r->grid, tile, &w);
+      b->nx = w.nx;
+      b->ny = w.ny;
+      int rc = r->ops->read(r, me, &w, b, &st);
+      if (rc && !st.failed) cf_worker_fail(&st, rc, "", "", "tile read failed");
+      if (!st.failed && (rc = work(user, me, tile, &w, b, &st)) && !st.failed)
+        cf_worker_fail(&st, rc, "", "", "tile work failed");
+#pragma omp critical(cf_engine_unordered)
+      {
+        if (st.failed) {
+          if (i < failed_pos) {
+            fail = st;
+            failed_tile = tile;
+#pragma omp atomic write
+            failed_pos = i;
+          }
+#pragma omp atomic write
+          *abort = 1;
+        } else if (!cancelled && cf_progress(ctx, p0 + (p1 - p0) * ++done / t->ntiles, task) != CF_OK) {
+#pragma omp atomic write
+          cancelled = 1;
+#pragma omp atomic write
+          *abort = 1;
+        }
+      }
+    }
+  }
+  for (int i = 0; i < r->nthreads; i++) cf_block_free(&blocks[i]);
+  free(blocks);
+  if (failed_tile >= 0) {
+    cf_error(ctx, fail.frame.code, fail.frame.where, fail.frame.field, "%s", fail.frame.reason);
+    cf_window w;
+    cf_tiling_window(t, &r->grid, failed_tile, &w);
+    return cf_error(ctx, fail.frame.code, "", "", "tile %d (x %d..%d, y %d..%d) failed", failed_tile, w.x0,
+                    w.x0 + w.nx - 1, w.y0, w.y0 + w.ny - 1);
+  }
+  return cancelled ? CF_ECANCEL : CF_OK;
 }

@@ -141,7 +141,8 @@ typedef int (*cf_tile_consumer)(cf_ctx *ctx, void *user, int tile, const cf_wind
 int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
                         void *user, const char *task, double p0, double p1);
 /* Work done on a tile in the worker thread that evaluated it, in parallel,
- * before the tile is consumed (the COG writer compresses it here). It may
+ * before the tile is consumed (cf_engine_run_work) or instead of a
+ * consumer (cf_engine_run_unordered; the COG writer's). It may
  * use per-thread state of `user` indexed by `thread` (0 .. r->nthreads-1);
  * the consumer of that tile then runs in the same thread (OpenMP runs an
  * iteration's ordered section in the thread of the iteration), so it may
@@ -152,6 +153,17 @@ typedef int (*cf_tile_worker)(void *user, int thread, int tile, const cf_window 
 /* cf_engine_run_range with a work step per tile (NULL for none). */
 int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work,
                        cf_tile_consumer consume, void *user, const char *task, double p0, double p1);
+/* Evaluate every tile and run `work` on it, in parallel, with no ordered
+ * consumer: a thread goes on to its next tile as soon as its work is
+ * done, never waiting for the tile before it. Tiles are handed out in the
+ * tiling's order; a worker that must see them in that order keeps its own
+ * window (raster/cog_stream.c). *abort is set (atomically) as soon as any
+ * tile fails or the progress callback cancels, and a worker waiting on
+ * another tile must give up when it is. Returns the error of the lowest
+ * failing tile: every tile before it is run, so the error is the same for
+ * any thread count. */
+int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work, void *user,
+                            int *abort, const char *task, double p0, double p1);
 static inline int cf_engine_run(cf_ctx *ctx, cf_raster *r, const cf_tiling *t,
                                 cf_tile_consumer consume, void *user, const char *task) {
   return cf_engine_run_range(ctx, r, t, consume, user, task, 0.0, 1.0);

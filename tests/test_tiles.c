@@ -1,10 +1,15 @@
 /*
  * The tile engine: every pixel is delivered exactly once, tiles arrive in
  * order, tiles are whole multiples of the node's block, and an error in a
- * tile stops the run with that tile named.
+ * tile stops the run with that tile named. The unordered engine (no
+ * consumer; the COG writer's) also works every pixel once, and of two
+ * failing tiles names the one first in the tiling's order even when the
+ * later one fails first, with every tile before it worked.
  */
+#define _DEFAULT_SOURCE /* usleep */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cf_test.h"
 #include "raster/raster.h"
@@ -118,10 +123,67 @@ static void tile_failure_names_the_tile(void **state) {
   cf_ctx_destroy(ctx);
 }
 
+/* The unordered engine's worker: counts pixels (atomically: tiles are
+ * worked in parallel), fails on two tiles, the earlier one after a pause
+ * so that the later one fails first whenever there are two threads. */
+typedef struct {
+  int *count, width, worked_before_first_fail;
+  int fail_a, fail_b; /* tile indices; fail_a < fail_b */
+} unordered_work;
+
+static int work_count(void *user, int thread, int tile, const cf_window *w, cf_block *b, cf_worker_status *st) {
+  unordered_work *u = user;
+  (void)thread;
+  if (tile == u->fail_a) {
+    usleep(200000); /* 0.2 s: long enough for the other thread to reach fail_b first */
+    return cf_worker_fail(st, CF_EDATA, "fake.tif", "pixels", "tile %d is bad", tile);
+  }
+  if (tile == u->fail_b) return cf_worker_fail(st, CF_EIO, "fake.tif", "pixels", "tile %d is bad", tile);
+  for (int j = 0; j < w->ny; j++)
+    for (int i = 0; i < w->nx; i++) {
+      long idx = (long)(w->y0 + j) * u->width + (w->x0 + i);
+      if (b->data[j * w->nx + i] != (double)idx) continue; /* misplaced: counted as not covered */
+      __atomic_fetch_add(&u->count[idx], 1, __ATOMIC_RELAXED);
+    }
+  if (tile < u->fail_a) __atomic_fetch_add(&u->worked_before_first_fail, 1, __ATOMIC_RELAXED);
+  return CF_OK;
+}
+
+static void unordered_engine_covers_and_names_the_first_failure(void **state) {
+  (void)state;
+  for (int threads = 1; threads <= 4; threads *= 2) {
+    cf_ctx *ctx = cf_test_ctx();
+    cf_set_threads(ctx, threads);
+    cf_raster *r = fake_raster(ctx, 1000, 700, 128, 128, threads);
+    cf_tiling t;
+    cf_tiling_make(&t, r, 128 * 128); /* 8 x 6 tiles */
+    unordered_work u = {calloc(1000 * 700, sizeof(int)), 1000, 0, -1, -1};
+    int abort = 0;
+    assert_int_equal(cf_engine_run_unordered(ctx, r, &t, work_count, &u, &abort, "all", 0, 1), CF_OK);
+    assert_int_equal(abort, 0);
+    int bad = 0;
+    for (long i = 0; i < 1000L * 700; i++) bad += u.count[i] != 1;
+    assert_int_equal(bad, 0);
+
+    /* tiles 9 and 13 fail; 9 after a pause */
+    memset(u.count, 0, 1000 * 700 * sizeof(int));
+    u.fail_a = 9, u.fail_b = 13;
+    assert_int_equal(cf_engine_run_unordered(ctx, r, &t, work_count, &u, &abort, "fail", 0, 1), CF_EDATA);
+    assert_int_equal(abort, 1);
+    const char *m = cf_error_message(ctx);
+    assert_non_null(strstr(m, "fake.tif: pixels: tile 9 is bad"));
+    assert_int_equal(u.worked_before_first_fail, 9); /* tiles 0..8, each once */
+    free(u.count);
+    cf_raster_destroy(r);
+    cf_ctx_destroy(ctx);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tiles_cover_every_pixel_once),
       cmocka_unit_test(tile_failure_names_the_tile),
+      cmocka_unit_test(unordered_engine_covers_and_names_the_first_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
