@@ -459,11 +459,6 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
         if (k >= s->oob_lo && k <= s->oob_hi) sd += D[l][k];
         sn += nn[l][k];
       }
-      for (int k = s->k_lo; k <= s->k_hi; k++) { /* the search band's bins: all the search reads */
-        w[l][k] = np[l] / (nn[l][k] * nn[l][k]);
-        wD[l][k] = w[l][k] * D[l][k];
-      }
-      for (int k = s->k_hi + 1; k <= s->k_hi + s->grid_pad; k++) w[l][k] = wD[l][k] = 0.0; /* meet zero taps */
       gd.w[l] = w[l];
       gd.wD[l] = wD[l];
       double cnr = sd / sn;
@@ -477,6 +472,17 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
     if (!(cnr_best >= s->opts.cnr_min_db)) qc |= CF_QC_LOW_CNR;
     if (cnr_best > s->opts.hard_target_db) qc |= CF_QC_HARD_TARGET;
     if (cf_l0_gate_range(c, g) < s->opts.near_range_m) qc |= CF_QC_NEAR_RANGE;
+    if (qc & CF_QC_LOW_CNR) { /* below the threshold nothing is fitted (doppler.h, "Detection") */
+      out->qc[g] = qc;
+      continue;
+    }
+    for (int l = 0; l < 2; l++) {
+      for (int k = s->k_lo; k <= s->k_hi; k++) { /* the search band's bins: all the search reads */
+        w[l][k] = np[l] / (nn[l][k] * nn[l][k]);
+        wD[l][k] = w[l][k] * D[l][k];
+      }
+      for (int k = s->k_hi + 1; k <= s->k_hi + s->grid_pad; k++) w[l][k] = wD[l][k] = 0.0; /* meet zero taps */
+    }
     int edge = 0;
     double v0 = grid_search(s, &gd, &edge);
     double p[3], C[3][3];
