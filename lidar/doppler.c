@@ -171,7 +171,8 @@ static int solve3(const double A[3][3], const double b[3], double x[3], double A
 typedef struct {
   const double *D[2];     /* noise-subtracted per-pulse spectra of the gate */
   const double *noise[2]; /* alpha * per-pulse noise of the gate */
-  double N[2];            /* pulses */
+  double inv_n[2], inv_bg[2]; /* 1 / the ray's pulses, 1 / the background's, once per gate (divisions
+                               * per bin and iteration were the fit's slowest instructions) */
   const double *w[2], *wD[2]; /* the search's weights N / noise^2 and weight x D, per bin (once per gate) */
 } gate_data;
 
@@ -236,21 +237,22 @@ static double grid_search(const cf_doppler_setup *s, const gate_data *g, double 
   return (ibest - s->grid_n / 2 + shift) * s->grid_dv;
 }
 
-/* The model's terms at bin k of wavelength l for parameters p: template
- * h, its derivative in v, and the bin's variance (Gamma of the ray's
- * pulses plus the subtracted background's). */
+/* The model's terms at bin k of wavelength l for parameters p (f: the
+ * peak's frequency at p[2], once per window): template h, its derivative
+ * in v, and the bin's variance (Gamma of the ray's pulses plus the
+ * subtracted background's). */
 typedef struct {
   double h, dh, var;
 } bin_terms;
 
-static bin_terms terms_at(const cf_doppler_setup *s, const gate_data *g, int l, const double p[3], int k,
+static bin_terms terms_at(const cf_doppler_setup *s, const gate_data *g, int l, const double p[3], double f, int k,
                           int image_free) {
-  double f = freq_of(s, l, p[2]), dh_df;
+  double dh_df;
   bin_terms t;
   t.h = image_free ? cf_response_signal_df_direct(&s->resp, f, k, &dh_df) : cf_response_signal_df(&s->resp, f, k, &dh_df);
   t.dh = dh_df * (-2.0 / s->cfg.wavelength[l]); /* df/dv of freq_of */
   double model = p[l] * t.h, n = g->noise[l][k], theta = n + (model > 0 ? model : 0);
-  t.var = theta * theta / g->N[l] + n * n / s->bg_pulses[l];
+  t.var = theta * theta * g->inv_n[l] + n * n * g->inv_bg[l];
   return t;
 }
 
@@ -266,9 +268,10 @@ static int fit_in_windows(const cf_doppler_setup *s, const gate_data *g, const i
   for (int it = 0; it < 30; it++) {
     double A[3][3] = {{0}}, b[3] = {0}, dx[3];
     for (int l = 0; l < 2; l++) {
-      int image_free = cf_response_image_free(&s->resp, freq_of(s, l, p[2]), win[l][0], win[l][1]);
+      double f = freq_of(s, l, p[2]);
+      int image_free = cf_response_image_free(&s->resp, f, win[l][0], win[l][1]);
       for (int k = win[l][0]; k <= win[l][1]; k++) {
-        bin_terms t = terms_at(s, g, l, p, k, image_free);
+        bin_terms t = terms_at(s, g, l, p, f, k, image_free);
         double w = 1.0 / t.var, J[3] = {l == 0 ? t.h : 0, l == 1 ? t.h : 0, p[l] * t.dh}, r = g->D[l][k] - p[l] * t.h;
         for (int i = 0; i < 3; i++) {
           b[i] += w * J[i] * r;
@@ -341,7 +344,7 @@ static int fit_covariance(const cf_doppler_setup *s, const gate_data *g, const d
     double *nn = u + 3 * n; /* noise of each bin, after the weighted rows */
     int image_free = cf_response_image_free(&s->resp, f, k0, k1);
     for (int k = k0; k <= k1; k++) {
-      bin_terms t = terms_at(s, g, l, p, k, image_free);
+      bin_terms t = terms_at(s, g, l, p, f, k, image_free);
       double w = 1.0 / t.var, J[3] = {l == 0 ? t.h : 0, l == 1 ? t.h : 0, p[l] * t.dh};
       for (int i = 0; i < 3; i++) {
         u[3 * (k - k0) + i] = w * J[i];
@@ -355,9 +358,7 @@ static int fit_covariance(const cf_doppler_setup *s, const gate_data *g, const d
     if (!s->opts.bins_correlated) continue;
     double *sq = nn + n, *sr = sq + n, *si = sr + n; /* sqrt of the noise; one row of the return's part */
     for (int a = 0; a < n; a++) sq[a] = sqrt(nn[a]);
-    /* the pulse counts' reciprocals once: two divisions per bin pair were
-     * the loop's slowest instructions */
-    const double inv_n = 1.0 / g->N[l], inv_bg = 1.0 / s->bg_pulses[l];
+    const double inv_n = g->inv_n[l], inv_bg = g->inv_bg[l];
     /* B += U^T V U a row of V at a time: (V U)_a costs 3 per bin pair,
      * then one outer product per row (not 9 per pair) */
     for (int a = 0; a < n; a++) {
@@ -488,7 +489,8 @@ void cf_doppler_process(const cf_doppler_setup *s, const float *spec_on, const f
       if (cnr > 0 && 10.0 * log10(cnr) > cnr_best) cnr_best = 10.0 * log10(cnr);
       gd.D[l] = D[l];
       gd.noise[l] = nn[l];
-      gd.N[l] = np[l];
+      gd.inv_n[l] = 1.0 / np[l];
+      gd.inv_bg[l] = 1.0 / s->bg_pulses[l];
     }
     uint16_t qc = 0;
     if (!(cnr_best >= s->opts.cnr_min_db)) qc |= CF_QC_LOW_CNR;
