@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Two buffers of a chunk are kept per dataset (inflated, unshuffled) for
+ * as long as the file is open: past this size HDF5, which holds one chunk
+ * at a time, is the better reader (an hour's spectra come in 1 MB chunks) */
+#define CF_H5ROWS_MAX_CHUNK ((size_t)64 << 20)
+
 struct cf_h5_rows {
   hid_t d;
   int rank;
@@ -54,9 +59,10 @@ cf_h5_rows *cf_h5_rows_open(hid_t d, hid_t memtype) {
       r->shuffled = shuffled;
       r->cached = -1;
       size_t cb = r->row_bytes * (size_t)r->chunk_rows;
+      if (cb > CF_H5ROWS_MAX_CHUNK) cb = 0; /* refused below: HDF5 reads it one chunk at a time */
       r->inflater = libdeflate_alloc_decompressor();
-      r->inflated = malloc(cb);
-      r->chunk = shuffled ? malloc(cb) : r->inflated;
+      r->inflated = cb ? malloc(cb) : NULL;
+      r->chunk = shuffled && cb ? malloc(cb) : r->inflated;
       if (!r->inflater || !r->inflated || !r->chunk || r->elem == 0 || cb == 0) {
         cf_h5_rows_close(r);
         r = NULL;
