@@ -406,9 +406,9 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
     rc = block_finish(&done, &bo[prev_slot], prev_r0, prev_n);
     t_sink += omp_get_wtime() - t_c;
   }
-  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s (overlapped with the fits but the first block's), Doppler and "
-         "DIAL %.2f s, writing and wind %.2f s", l0->path,
-         t_read, t_rays, t_sink);
+  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s (overlapped with the fits but the first block's), writing and "
+         "wind %.2f s (overlapped but the last block's), Doppler and DIAL after the I/O thread's share %.2f s",
+         l0->path, t_read, t_sink, t_rays);
   if (!rc && o->do_wind) rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
   if (!rc && sink->end) rc = sink->end(ctx, user);
 
