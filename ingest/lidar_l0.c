@@ -10,6 +10,8 @@
  */
 #include "ingest/lidar_l0.h"
 
+#include "ingest/h5_chunk_rows.h"
+
 #include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@ typedef struct {
   hid_t file;
   hid_t dset[2];    /* spectra on/off or raw on/off */
   hid_t bg_raw[2];  /* raw background records */
+  cf_h5_rows *rows[2]; /* spectra on/off read past HDF5's filters where it applies (h5_chunk_rows.h), else NULL */
 } h5_state;
 
 /* --- HDF5 error silencing --------------------------------------------------- */
@@ -316,6 +319,7 @@ void cf_l0_close(cf_l0 *l0) {
     for (int k = 0; k < 2; k++) {
       if (h->dset[k] > 0) H5Dclose(h->dset[k]);
       if (h->bg_raw[k] > 0) H5Dclose(h->bg_raw[k]);
+      cf_h5_rows_close(h->rows[k]);
     }
     if (h->file > 0) H5Fclose(h->file);
     free(h);
@@ -511,6 +515,7 @@ static int read_level_spectra(rd *r, cf_l0 *l0, h5_state *h, int64_t limit) {
                       "shape [%llu][%llu][%llu] does not match [n_rays=%d][n_gates=%d][fft_size/2+1=%d]",
                       (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2], l0->n_rays,
                       c->n_gates, nb);
+    h->rows[k] = cf_h5_rows_open(h->dset[k], H5T_NATIVE_FLOAT);
     hid_t bd;
     hsize_t bdim[2];
     if ((rc = dset_open(r, bg[k], H5T_FLOAT, "floating point (float32)", 2, bdim, &bd))) return rc;
@@ -647,6 +652,15 @@ static int read_block(cf_ctx *ctx, const char *path, const char *name, hid_t d, 
 int cf_l0_read_spectra(cf_ctx *ctx, cf_l0 *l0, int which, int ray0, int n, float *buf) {
   h5_state *h = l0->h5;
   if (l0->cfg.level != CF_L0_SPECTRA) return cf_error(ctx, CF_EINVAL, l0->path, "level", "not a spectra-level file");
+  /* the direct path where it applies; anything it cannot do (or a chunk it
+   * finds corrupt) is read by HDF5, which then also says what is wrong */
+  if (h->rows[which] && ray0 >= 0 && n >= 0 && ray0 + n <= l0->n_rays) {
+    h5_quiet q;
+    quiet_on(&q);
+    int d = cf_h5_rows_read(h->rows[which], (size_t)ray0, (size_t)n, buf);
+    quiet_off(&q);
+    if (d == CF_H5ROWS_OK) return CF_OK;
+  }
   return read_block(ctx, l0->path, which == CF_ON ? "spectra/on" : "spectra/off", h->dset[which], 3, (hsize_t)ray0,
                     (hsize_t)n, H5T_NATIVE_FLOAT, buf);
 }

@@ -236,6 +236,43 @@ static int count_scans(const cf_l0 *l0) {
   return n;
 }
 
+/* What a fitted block still needs, in ray order: its rays to the sink,
+ * its velocities into the scan buffer, the wind fit of each scan it
+ * completes, progress. Runs in one thread at a time (it calls the sink:
+ * HDF5), while the team fits the next block. */
+typedef struct {
+  cf_ctx *ctx;
+  const cf_l0 *l0;
+  const cf_lidar_opts *o;
+  const cf_l2_sink *sink;
+  void *user;
+  scan_buf *sb;
+  const double *heights;
+  int nh;
+  cf_wind_level *levels;
+  int *scan_index;
+} block_done;
+
+static int block_finish(const block_done *d, const block_out *b, int r0, int n) {
+  cf_ctx *ctx = d->ctx;
+  const cf_l0 *l0 = d->l0;
+  const int G = l0->cfg.n_gates;
+  cf_l2_rays blk = {r0, n, G, {b->cnr[0], b->cnr[1]}, b->v, b->vs, b->nd, b->nds, b->ppm, b->ppms, b->qc};
+  int rc = d->sink->rays ? d->sink->rays(ctx, d->user, &blk) : CF_OK;
+  scan_buf *sb = d->sb;
+  for (int i = 0; !rc && d->o->do_wind && i < n; i++) {
+    int ray = r0 + i;
+    if (sb->n > 0 && l0->scan_id[ray] != sb->scan_id)
+      rc = scan_flush(ctx, sb, G, d->o, d->heights, d->nh, d->levels, d->scan_index, d->sink, d->user);
+    if (!rc && sb->n == 0) sb->scan_id = l0->scan_id[ray], sb->first_ray = ray;
+    if (!rc && scan_push(sb, G, l0->azimuth[ray], l0->elevation[ray], l0->time[ray], b->v + (size_t)i * G,
+                         b->vs + (size_t)i * G, b->qc + (size_t)i * G))
+      rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for a scan");
+  }
+  if (!rc) rc = cf_progress(ctx, (double)(r0 + n) / l0->n_rays, l0->path);
+  return rc;
+}
+
 int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2_sink *sink, void *user) {
   const cf_l0_config *c = &l0->cfg;
   const int G = c->n_gates, NB = cf_l0_nbins(c), B = o->block_rays > 0 ? o->block_rays : 128;
@@ -246,7 +283,8 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   memset(&ds, 0, sizeof ds);
   optics_set os = {l0->meteo.n, calloc((size_t)l0->meteo.n, sizeof(cf_optics)), calloc((size_t)l0->meteo.n, 1)};
   cf_co2_linelist lines = {0};
-  block_out bo = {0};
+  block_out bo[2]; /* results of the block being fitted and of the one being written */
+  memset(bo, 0, sizeof bo);
   scan_buf sb = {0};
   /* two blocks of spectra: the rays of one are fitted while the next is read */
   float *specbuf[2][2] = {{malloc((size_t)B * per * sizeof(float)), malloc((size_t)B * per * sizeof(float))},
@@ -259,7 +297,7 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   double *pwork = NULL;
   int rc = source_init(ctx, &src, l0, o->fft_plan);
   if (!rc && (!os.tab || !os.built || !specbuf[0][0] || !specbuf[0][1] || !specbuf[1][0] || !specbuf[1][1] || !dwork || !range || !heights || !levels || !met_of_ray ||
-              block_alloc(&bo, (size_t)B * G)))
+              block_alloc(&bo[0], (size_t)B * G) || block_alloc(&bo[1], (size_t)B * G)))
     rc = cf_error(ctx, CF_ENOMEM, l0->path, "", "out of memory for a block of %d rays", B);
   /* the FFTs we make of raw records always correlate neighbouring bins:
    * the user's choice is applied (and recorded) as given, but said */
@@ -295,21 +333,28 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   double t_read = 0, t_rays = 0, t_sink = 0;
   if (!rc && sink->begin) rc = sink->begin(ctx, user, l0, heights, nh, o->do_wind ? nscans : 0);
 
-  /* Block k's spectra are in specbuf[k % 2]; block k+1 is read into the
-   * other pair by one thread of the team that fits block k (it joins the
-   * fitting when its read is done). HDF5 is called by that one thread
-   * only, and the sink's writes (NetCDF, HDF5 again) come after the team
-   * has finished, in this thread: never two HDF5 calls at once. */
+  /* Block k's spectra are in specbuf[k % 2] and its results go to bo[k %
+   * 2]. While the team fits block k, one of its threads hands block k-1's
+   * finished results to the sink (the L2 file's writes and deflate, the
+   * wind fit of the scans it completes), then reads block k+1 into the
+   * other pair of spectra, then joins the fits. So neither reading nor
+   * writing costs wall time but for the first block's read and the last
+   * block's write. HDF5 (the L0 read, NetCDF-4's writes) is called by that
+   * one thread only, or by this one outside the team: never two HDF5 calls
+   * at once (DESIGN.md). The sink gets the blocks in order, as before. */
+  block_done done = {ctx, l0, o, sink, user, &sb, heights, nh, levels, &scan_index};
   if (!rc && l0->n_rays > 0) {
     double t_a = omp_get_wtime();
     rc = source_read(ctx, &src, 0, B <= l0->n_rays ? B : l0->n_rays, specbuf[0][0], specbuf[0][1]);
     t_read += omp_get_wtime() - t_a;
   }
+  int prev_r0 = -1, prev_n = 0, prev_slot = 0; /* the fitted block not yet handed to the sink */
   for (int r0 = 0, blk_i = 0; !rc && r0 < l0->n_rays; r0 += B, blk_i++) {
     int n = r0 + B <= l0->n_rays ? B : l0->n_rays - r0;
     float *const *spec = specbuf[blk_i % 2], *const *next = specbuf[(blk_i + 1) % 2];
-    int r1 = r0 + n, n1 = r1 + B <= l0->n_rays ? B : l0->n_rays - r1, rc_next = CF_OK;
-    double t_b = omp_get_wtime(), t_next = 0;
+    block_out *cur = &bo[blk_i % 2], *prev = &bo[(blk_i + 1) % 2];
+    int r1 = r0 + n, n1 = r1 + B <= l0->n_rays ? B : l0->n_rays - r1, rc_next = CF_OK, rc_prev = CF_OK;
+    double t_b = omp_get_wtime(), t_next = 0, t_prev = 0;
     for (int i = 0; !rc && o->do_dial && i < n; i++) {
       met_of_ray[i] = nearest_meteo(l0, l0->time[r0 + i]);
       rc = optics_for(ctx, &os, l0, &lines, o->co2_prior_ppm, zmax, met_of_ray[i]);
@@ -318,55 +363,52 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
 #pragma omp parallel num_threads(nthreads)
     {
 #pragma omp single nowait
-    if (n1 > 0) {
+    {
       double t_a = omp_get_wtime();
-      rc_next = source_read(ctx, &src, r1, n1, next[0], next[1]);
-      t_next = omp_get_wtime() - t_a;
+      if (prev_r0 >= 0) rc_prev = block_finish(&done, prev, prev_r0, prev_n);
+      t_prev = omp_get_wtime() - t_a;
+      if (n1 > 0 && !rc_prev) rc_next = source_read(ctx, &src, r1, n1, next[0], next[1]);
+      t_next = omp_get_wtime() - t_a - t_prev;
     }
 #pragma omp for schedule(dynamic, 4)
     for (int i = 0; i < n; i++) {
       int me = omp_get_thread_num(), ray = r0 + i;
       size_t off = (size_t)i * G;
-      cf_doppler_ray out = {{bo.cnr[0] + off, bo.cnr[1] + off}, bo.v + off, bo.vs + off, {bo.pw[0] + off, bo.pw[1] + off},
-                            {bo.ps[0] + off, bo.ps[1] + off}, bo.qc + off, {0, 0}, bo.pc + off};
+      cf_doppler_ray out = {{cur->cnr[0] + off, cur->cnr[1] + off}, cur->v + off, cur->vs + off,
+                            {cur->pw[0] + off, cur->pw[1] + off}, {cur->ps[0] + off, cur->ps[1] + off},
+                            cur->qc + off, {0, 0}, cur->pc + off};
       cf_doppler_process(&ds, spec[0] + (size_t)i * per, spec[1] + (size_t)i * per, src.pulses[CF_ON][ray],
                          src.pulses[CF_OFF][ray], l0->ray_ok[ray], pwork + (size_t)me * cf_doppler_work_size(&ds), &out);
-      for (int g = 0; g < G; g++) bo.nd[off + g] = bo.nds[off + g] = bo.ppm[off + g] = bo.ppms[off + g] = NAN;
+      for (int g = 0; g < G; g++) cur->nd[off + g] = cur->nds[off + g] = cur->ppm[off + g] = cur->ppms[off + g] = NAN;
       /* a saturated ADC distorts the spectrum: such gates are rejected */
       for (int g = 0; src.clipped && g < G; g++)
-        if (src.clipped[(size_t)ray * G + g]) bo.qc[off + g] |= CF_QC_HARD_TARGET;
+        if (src.clipped[(size_t)ray * G + g]) cur->qc[off + g] |= CF_QC_HARD_TARGET;
       if (o->do_dial && l0->ray_ok[ray]) {
-        cf_dial_input in = {{bo.pw[0] + off, bo.pw[1] + off}, {bo.ps[0] + off, bo.ps[1] + off}, bo.pc + off,
+        cf_dial_input in = {{cur->pw[0] + off, cur->pw[1] + off}, {cur->ps[0] + off, cur->ps[1] + off}, cur->pc + off,
                             {l0->energy[0][ray], l0->energy[1][ray]}, l0->elevation[ray]};
-        cf_dial_output dout = {bo.nd + off, bo.nds + off, bo.ppm + off, bo.ppms + off};
-        cf_dial_process(c, &o->dial, &os.tab[met_of_ray[i]], &in, CF_QC_REJECT_VELOCITY, bo.qc + off,
+        cf_dial_output dout = {cur->nd + off, cur->nds + off, cur->ppm + off, cur->ppms + off};
+        cf_dial_process(c, &o->dial, &os.tab[met_of_ray[i]], &in, CF_QC_REJECT_VELOCITY, cur->qc + off,
                         dwork + (size_t)me * cf_dial_work_size(c), &dout);
       } else {
-        for (int g = 0; g < G; g++) bo.qc[off + g] |= CF_QC_NO_CO2;
+        for (int g = 0; g < G; g++) cur->qc[off + g] |= CF_QC_NO_CO2;
       }
     }
-    } /* the team: the next block is read and this one fitted */
+    } /* the team: the previous block written, the next read and this one fitted */
     double t_c = omp_get_wtime();
-    t_rays += t_c - t_b - t_next;
+    t_rays += t_c - t_b - t_next - t_prev;
     t_read += t_next;
-    cf_l2_rays blk = {r0, n, G, {bo.cnr[0], bo.cnr[1]}, bo.v, bo.vs, bo.nd, bo.nds, bo.ppm, bo.ppms, bo.qc};
-    rc = sink->rays ? sink->rays(ctx, user, &blk) : CF_OK;
-    for (int i = 0; !rc && o->do_wind && i < n; i++) {
-      int ray = r0 + i;
-      if (sb.n > 0 && l0->scan_id[ray] != sb.scan_id)
-        rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
-      if (!rc && sb.n == 0) sb.scan_id = l0->scan_id[ray], sb.first_ray = ray;
-      if (!rc && scan_push(&sb, G, l0->azimuth[ray], l0->elevation[ray], l0->time[ray], bo.v + (size_t)i * G,
-                           bo.vs + (size_t)i * G, bo.qc + (size_t)i * G))
-        rc = cf_error(ctx, CF_ENOMEM, "", "", "out of memory for a scan");
-    }
-    if (!rc) rc = rc_next; /* a failed read of the next block, reported after this block is written */
-    if (!rc) rc = cf_progress(ctx, (double)(r0 + n) / l0->n_rays, l0->path);
+    t_sink += t_prev;
+    rc = rc_prev ? rc_prev : rc_next; /* the write first: a read error after a failed write is its echo */
+    prev_r0 = r0, prev_n = n, prev_slot = blk_i % 2;
+  }
+  if (!rc && prev_r0 >= 0) { /* the last block, after the team */
+    double t_c = omp_get_wtime();
+    rc = block_finish(&done, &bo[prev_slot], prev_r0, prev_n);
     t_sink += omp_get_wtime() - t_c;
   }
-  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s (overlapped with the fits but the first block's), Doppler and "
-         "DIAL %.2f s, writing and wind %.2f s", l0->path,
-         t_read, t_rays, t_sink);
+  cf_log(ctx, CF_LOG_DEBUG, "%s: reading %.2f s (overlapped with the fits but the first block's), writing and "
+         "wind %.2f s (overlapped but the last block's), Doppler and DIAL after the I/O thread's share %.2f s",
+         l0->path, t_read, t_sink, t_rays);
   if (!rc && o->do_wind) rc = scan_flush(ctx, &sb, G, o, heights, nh, levels, &scan_index, sink, user);
   if (!rc && sink->end) rc = sink->end(ctx, user);
 
@@ -375,7 +417,8 @@ int cf_lidar_process(cf_ctx *ctx, cf_l0 *l0, const cf_lidar_opts *o, const cf_l2
   free(os.tab);
   free(os.built);
   cf_co2_lines_free(&lines);
-  block_free(&bo);
+  block_free(&bo[0]);
+  block_free(&bo[1]);
   free(sb.v);
   free(sb.sigma);
   free(sb.valid);

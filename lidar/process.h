@@ -4,13 +4,15 @@
  * The driver reads rays in blocks (one thread: HDF5), processes each ray
  * of a block in parallel (Doppler, then DIAL), and hands finished blocks
  * in ray order to a sink; when a scan is complete its rays' velocities go
- * to the wind fit and the profile goes to the sink too. The next block is
- * read while this one is fitted (a double buffer with one reader: one
- * thread of the team reads, then joins the fits; HDF5 is never called by
- * two threads at once, DESIGN.md), so reading costs wall time only for
- * the first block. Memory is two blocks of spectra, one of results and
- * one scan's velocities, whatever the length of the file: the L2 writer
- * (l2_write.h) is a sink that appends to the NetCDF file as blocks arrive.
+ * to the wind fit and the profile goes to the sink too. While a block is
+ * fitted, one thread of the team hands the block before it to the sink
+ * (and the wind fit), then reads the next block, then joins the fits
+ * (double buffers with one I/O thread: HDF5 is never called by two
+ * threads at once, DESIGN.md), so reading and writing cost wall time only
+ * for the first block's read and the last block's write. Memory is two
+ * blocks of spectra, two of results and one scan's velocities, whatever
+ * the length of the file: the L2 writer (l2_write.h) is a sink that
+ * appends to the NetCDF file as blocks arrive.
  *
  * Raw-level files are turned into spectra first (lidar/spectra.h); they are
  * short research dumps, so their spectra are kept in memory.

@@ -100,41 +100,6 @@ static double series_sum(const cf_response *r, const double *coef, int nd, doubl
   return s;
 }
 
-double cf_response_k(const cf_response *r, double nu) {
-  /* K is even and 1-periodic: fold into [0, 0.5] */
-  nu = fabs(nu - floor(nu + 0.5));
-  if (nu > r->nu_cut) return 0.0;
-  double x = nu / r->dnu + 1.0; /* table index, entry 0 is nu = -dnu */
-  int i = (int)x;
-  if (i < 1) i = 1;
-  if (i > r->nk - 3) i = r->nk - 3;
-  double t = x - i;
-  const double *p = r->ktab + i - 1;
-  /* Catmull-Rom cubic through p[0..3] at t in [0,1] between p[1] and p[2] */
-  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
-}
-
-double cf_response_k_dk(const cf_response *r, double nu, double *dk) {
-  /* fold as cf_response_k: nu = sign * |nu - round(nu)|, so dK/dnu carries the sign */
-  double off = nu - floor(nu + 0.5), sign = off < 0 ? -1.0 : 1.0;
-  nu = fabs(off);
-  if (nu > r->nu_cut) {
-    *dk = 0.0;
-    return 0.0;
-  }
-  double x = nu / r->dnu + 1.0;
-  int i = (int)x;
-  if (i < 1) i = 1;
-  if (i > r->nk - 3) i = r->nk - 3;
-  double t = x - i;
-  const double *p = r->ktab + i - 1;
-  /* the Catmull-Rom cubic of cf_response_k, c0 + c1 t + c2 t^2 + c3 t^3, and its slope */
-  double c1 = 0.5 * (p[2] - p[0]), c2 = 0.5 * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3]),
-         c3 = 0.5 * (3 * (p[1] - p[2]) + p[3] - p[0]);
-  *dk = sign * (c1 + t * (2 * c2 + 3 * c3 * t)) / r->dnu;
-  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
-}
-
 void cf_response_noise(const cf_response *r, const double *R, int nr, double *out) {
   for (int k = 0; k < r->nbins; k++) {
     double s = r->cw[0] * R[0];

@@ -34,6 +34,8 @@
 #ifndef CF_LIDAR_RESPONSE_H
 #define CF_LIDAR_RESPONSE_H
 
+#include <math.h>
+
 #include "ingest/lidar_l0.h"
 
 typedef struct {
@@ -52,10 +54,44 @@ typedef struct {
 int cf_response_init(cf_ctx *ctx, cf_response *r, const cf_l0_config *cfg);
 void cf_response_free(cf_response *r);
 
-/* K(nu) by table (nu in cycles/sample, any real). */
-double cf_response_k(const cf_response *r, double nu);
+/* K(nu) by table (nu in cycles/sample, any real). Inline: the Doppler
+ * fit evaluates it for every bin of every iteration, and a call into
+ * another file cost as much as the interpolation. */
+static inline double cf_response_k(const cf_response *r, double nu) {
+  /* K is even and 1-periodic: fold into [0, 0.5] */
+  nu = fabs(nu - floor(nu + 0.5));
+  if (nu > r->nu_cut) return 0.0;
+  double x = nu / r->dnu + 1.0; /* table index, entry 0 is nu = -dnu */
+  int i = (int)x;
+  if (i < 1) i = 1;
+  if (i > r->nk - 3) i = r->nk - 3;
+  double t = x - i;
+  const double *p = r->ktab + i - 1;
+  /* Catmull-Rom cubic through p[0..3] at t in [0,1] between p[1] and p[2] */
+  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
+}
+
 /* K(nu) by table and its derivative dK/dnu (of the same interpolant) in *dk. */
-double cf_response_k_dk(const cf_response *r, double nu, double *dk);
+static inline double cf_response_k_dk(const cf_response *r, double nu, double *dk) {
+  /* fold as cf_response_k: nu = sign * |nu - round(nu)|, so dK/dnu carries the sign */
+  double off = nu - floor(nu + 0.5), sign = off < 0 ? -1.0 : 1.0;
+  nu = fabs(off);
+  if (nu > r->nu_cut) {
+    *dk = 0.0;
+    return 0.0;
+  }
+  double x = nu / r->dnu + 1.0;
+  int i = (int)x;
+  if (i < 1) i = 1;
+  if (i > r->nk - 3) i = r->nk - 3;
+  double t = x - i;
+  const double *p = r->ktab + i - 1;
+  /* the Catmull-Rom cubic of cf_response_k, c0 + c1 t + c2 t^2 + c3 t^3, and its slope */
+  double c1 = 0.5 * (p[2] - p[0]), c2 = 0.5 * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3]),
+         c3 = 0.5 * (3 * (p[1] - p[2]) + p[3] - p[0]);
+  *dk = sign * (c1 + t * (2 * c2 + 3 * c3 * t)) / r->dnu;
+  return p[1] + 0.5 * t * (p[2] - p[0] + t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
+}
 /* K(nu) by the full sum. */
 double cf_response_k_exact(const cf_response *r, double nu);
 /* Expected periodogram in bin k of a unit-variance return at f (Hz). */

@@ -68,26 +68,30 @@ void cf_spectra_accumulate(const cf_spectra_plan *p, cf_spectra_work *w, const i
   const int L = p->L, NB = p->nbins;
   const double *restrict win = p->window;
   double *restrict in = w->in;
-  for (int q = 0; q < npulses; q++) {
-    const int16_t *x = records + (size_t)q * n_samples;
-    for (int g = 0; g < p->n_gates; g++) {
-      const int16_t *restrict s = x + p->gate_first + (size_t)g * p->gate_step;
-      int sat = 0;
+  /* gate-major: one gate's row of accumulated power (2 KB) stays in L1
+   * over all the pulses, where pulse-major order fetched every gate's row
+   * from L2 for every pulse. Each row still sums its pulses in record
+   * order: the same additions in the same order, the same bits. */
+  for (int g = 0; g < p->n_gates; g++) {
+    double *restrict a = acc + (size_t)g * NB;
+    int sat = 0;
+    for (int q = 0; q < npulses; q++) {
+      const int16_t *restrict s = records + (size_t)q * n_samples + p->gate_first + (size_t)g * p->gate_step;
       for (int n = 0; n < L; n++) {
         in[n] = win[n] * s[n];
         sat |= (s[n] == INT16_MAX) | (s[n] == INT16_MIN);
       }
-      if (clipped) clipped[g] |= (uint8_t)sat;
-      /* the next gate's samples come from memory while this gate's FFT
-       * runs (a record is read once: nothing of it is in cache) */
-      const int16_t *nx = g + 1 < p->n_gates ? s + p->gate_step
-                                             : (q + 1 < npulses ? x + n_samples + p->gate_first : NULL);
+      /* the next pulse's samples of this gate (or the first pulse's of the
+       * next gate) come from memory while this FFT runs: a record is read
+       * once, nothing of it is in cache */
+      const int16_t *nx = q + 1 < npulses ? s + n_samples
+                                          : (g + 1 < p->n_gates ? records + p->gate_first + (size_t)(g + 1) * p->gate_step : NULL);
       for (int b = 0; nx && b < L; b += 32) __builtin_prefetch(nx + b);
       fftw_execute_dft_r2c(p->plan, in, w->out);
       const fftw_complex *restrict X = w->out;
-      double *restrict a = acc + (size_t)g * NB;
       for (int k = 0; k < NB; k++) a[k] += X[k][0] * X[k][0] + X[k][1] * X[k][1];
     }
+    if (clipped) clipped[g] |= (uint8_t)sat;
   }
 }
 

@@ -22,8 +22,10 @@
  * passes over 320 KB, which does not stay in the first-level cache. One
  * gate at a time, the int16 -> window conversion, the transform and the
  * accumulation all touch the same 4 KB input and 4 KB output, which stay
- * in L1; only the gate's raw samples (read once) and its 2 KB row of
- * accumulated power come from further away. Saturation (an int16 limit
+ * in L1; only the gate's raw samples (read once) come from further away.
+ * A chunk of pulses is taken gate by gate (all its pulses for gate 0, then
+ * gate 1, ...), so the gate's 2 KB row of accumulated power stays in L1
+ * too; each row still adds its pulses in record order. Saturation (an int16 limit
  * in a gate's samples) is found in the same pass as the conversion.
  * A transform's result does not depend on which gate it is, so per-gate
  * execution gives the same bits as the batched plan's codelets would for
