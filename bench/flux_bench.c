@@ -11,7 +11,7 @@
  * priors of cf_simflux_write_benchmark_priors (20-60 % off the truth).
  *
  *   flux_bench [--scans N] [--draws D] [--meander DEG] [--threads T] [--keep DIR [--reuse]]
- *              [--compare-threads]
+ *              [--compare-threads] [--set KEY=VALUE]...
  *
  * --scans 38 gives about 270,000 observations (90 rays x 80 gates a
  * sweep, less the missing rays). Each draw simulates with seed 1000 + d
@@ -22,6 +22,9 @@
  * --reuse a draw whose L2 file is already there is not simulated again
  * (one draw only: the file is that of the last draw kept), so that the
  * estimate can be timed again without the simulator's minutes.
+ * --set KEY=VALUE passes a setting of `carbonflux flux estimate` (for
+ * example sigma_z_scale=1 or stability=D) to every estimate; validated
+ * before the first draw.
  * --compare-threads estimates each draw a second time with one thread and
  * reports whether every number of the two results is bitwise the same.
  * Figures only: the exit status is 0 when every run succeeded.
@@ -120,6 +123,8 @@ int main(int argc, char **argv) {
   int scans = 38, draws = 1, threads = 2, reuse = 0, compare = 0, steady = 0, first = 0;
   double meander = 8.0;
   const char *keep = NULL;
+  const char *sets[32];
+  int n_sets = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--scans") && i + 1 < argc) scans = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--draws") && i + 1 < argc) draws = atoi(argv[++i]);
@@ -130,9 +135,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
     else if (!strcmp(argv[i], "--reuse")) reuse = 1;
     else if (!strcmp(argv[i], "--compare-threads")) compare = 1;
+    else if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < 32) sets[n_sets++] = argv[++i];
     else {
       fprintf(stderr, "usage: flux_bench [--scans N] [--draws D] [--first F] [--meander DEG | --steady] [--threads T]\n"
-                      "                  [--keep DIR [--reuse]] [--compare-threads]\n");
+                      "                  [--keep DIR [--reuse]] [--compare-threads] [--set KEY=VALUE]...\n");
       return 1;
     }
   }
@@ -146,6 +152,13 @@ int main(int argc, char **argv) {
   snprintf(prior, sizeof prior, "%s/prior.geojson", dir);
   cf_ctx *ctx = cf_ctx_create();
   cf_set_log_level(ctx, CF_LOG_WARN);
+  cf_flux_opts opts;
+  cf_flux_defaults(&opts);
+  for (int k = 0; k < n_sets; k++)
+    if (cf_flux_set(ctx, &opts, sets[k])) {
+      fprintf(stderr, "--set %s: %s\n", sets[k], cf_error_message(ctx));
+      return 1;
+    }
   cf_set_threads(ctx, threads);
   omp_set_num_threads(threads);
   double load[3] = {0};
@@ -155,6 +168,7 @@ int main(int argc, char **argv) {
   printf("flux_bench: %d scans, %d draw(s) from seed %d, %s, %d threads, load average %.2f before\n", scans, draws,
          1000 + first, steady ? "STEADY wind (no meander)" : "meandering wind", threads, load[0]);
   if (!steady) printf("  meander %.1f deg\n", meander);
+  for (int k = 0; k < n_sets; k++) printf("  estimate setting %s\n", sets[k]);
   cf_simflux_config c;
   cf_simflux_defaults(&c);
   c.scans = scans;
@@ -184,8 +198,7 @@ int main(int argc, char **argv) {
       fail++;
       continue;
     }
-    cf_flux_opts o;
-    cf_flux_defaults(&o);
+    cf_flux_opts o = opts;
     double t0 = now(), c0 = cpu_s();
     int rc = cf_flux_sources_read(ctx, prior, NULL, &src);
     if (!rc) rc = cf_flux_estimate(ctx, &set, &src, &o, &r);
@@ -230,6 +243,7 @@ int main(int argc, char **argv) {
       for (int k = 1; k <= 3; k++)
         printf("  %5.1f +- %4.1f (posterior %4.1f, direction %4.1f, jackknife %4.1f)", q[k], s[k],
                r.sources[k].sigma_posterior_t_h, r.sources[k].sigma_direction_t_h, r.sources[k].sigma_jackknife_t_h);
+      printf("  class %c, sigma_z x %.3f", r.diag.stability, r.diag.sigma_z_scale);
       printf("\n");
       fflush(stdout);
       runs++;

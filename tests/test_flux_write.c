@@ -108,7 +108,7 @@ static void make_result(cf_flux_result *r, int method) {
   r->sweeps[0] = (cf_flux_sweep){2, 0, 90, 300, 1400, 1718000000, 1718000090, 270, 5};
   r->sweeps[1] = (cf_flux_sweep){5, 180, 300, 500, 1200, 1718000090, 1718000180, 275, 5.4};
   r->diag = (cf_flux_diag){270000, 12, inv ? 1610 : 0, inv ? 37.6 : NAN, inv ? 1.04 : NAN, inv ? 1e-9 : NAN,
-                           inv ? 1 : 0, 1000, 1, 'C', 0, 8.5, 5.2, 271, 0.3, NAN, 6, 41.6,
+                           inv ? 1 : 0, 1000, 1, 'C', 0, 1.25, 0, 8.5, 5.2, 271, 0.3, NAN, 6, 41.6,
                            inv ? 280000.5 : NAN, inv ? 280.25 : NAN};
   r->n_inputs = 1;
   r->input_paths = malloc(sizeof *r->input_paths);

@@ -122,7 +122,7 @@ static size_t ppi_scene(const cf_plume_model *m, const double *se, const double 
 }
 
 static cf_plume_model model_c(void) {
-  cf_plume_met met = {0, 5, CF_STAB_C, 1000, N_AIR, 0};
+  cf_plume_met met = {0, 5, CF_STAB_C, 1000, N_AIR, 0, 0};
   cf_plume_model m;
   cf_ctx *ctx = cf_test_ctx();
   assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);

@@ -23,7 +23,7 @@
 #define N_AIR 41.6               /* mol/m^3: about 15 C, 1013 hPa */
 
 static cf_plume_model make_model(double from_deg, double u, cf_stability s, double blh) {
-  cf_plume_met met = {from_deg, u, s, blh, N_AIR, 0};
+  cf_plume_met met = {from_deg, u, s, blh, N_AIR, 0, 0};
   cf_plume_model m;
   cf_ctx *ctx = cf_test_ctx();
   assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);
@@ -149,6 +149,76 @@ static void ground_centreline_is_analytic(void **state) {
   cf_plume_receptor r = {0, -1000, 0};
   printf("  class D, u 3 m/s, 1 km: %.4f ppm per t CO2/h at the ground\n",
          cf_plume_point(&m, 0, 0, 0, &r));
+}
+
+/* (b') The factor on sigma_z (plume.h, "Vertical spread"): the model with
+ * sigma_z_scale s is the Gaussian plume with sigma_z = s * Briggs, checked
+ * against the closed forms with s sz written out here: ground source on
+ * the ground centreline, Q/(pi u sy s sz); elevated source H at its own
+ * height, Q/(2 pi u sy s sz) (1 + exp(-2 H^2 / (s sz)^2)) (the lid 20 km
+ * up: its images ~exp(-10^3) away). Mass stays conserved (the flux through
+ * a plane, as in (a), to 1e-9), sigma_y is untouched (the ratio of
+ * off-axis to on-axis is exp(-y^2/2sy^2) with Briggs's sy), the Gz table
+ * path gives what the direct integration gives (its 1e-3 bound, as in
+ * direction_uncertainty_and_tables), 0 means 1, and a factor outside
+ * [0.25, 4] is refused naming the field. */
+static void sigma_z_scale(void **state) {
+  (void)state;
+  cf_ctx *ctx = cf_test_ctx();
+  const double scales[] = {0.5, 1.35, 3.0}, xs[] = {300, 2000, 8000};
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 3; k++) {
+      cf_plume_met met = {0, 3.0, CF_STAB_D, 20000, N_AIR, 0, scales[i]};
+      cf_plume_model m;
+      assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);
+      double sy, sz;
+      briggs_by_hand('D', xs[k], &sy, &sz);
+      double ssz = scales[i] * sz;
+      cf_plume_receptor g = {0, -xs[k], 0}, e = {0, -xs[k], 150};
+      assert_close(cf_plume_point(&m, 0, 0, 0, &g), Q_MOL_S / (PI * 3.0 * sy * ssz) / N_AIR * 1e6, 1e-13, 0);
+      double want = Q_MOL_S / (2 * PI * 3.0 * sy * ssz) * (1 + exp(-2 * 150.0 * 150 / (ssz * ssz))) / N_AIR * 1e6;
+      assert_close(cf_plume_point(&m, 0, 0, 150, &e), want, 1e-13, 0);
+      cf_plume_receptor off = {0.5 * sy, -xs[k], 0}; /* half a sigma_y to the side (travel is south) */
+      assert_close(cf_plume_point(&m, 0, 0, 0, &off) / cf_plume_point(&m, 0, 0, 0, &g), exp(-0.125), 1e-13, 0);
+    }
+  /* mass: class D, lid 150 m, sz x 1.35 = 81 m at 2 km (the image series) */
+  cf_plume_met met = {270, 4.0, CF_STAB_D, 150, N_AIR, 0, 1.35};
+  cf_plume_model m;
+  assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);
+  double sy, sz;
+  briggs_by_hand('D', 2000, &sy, &sz);
+  assert_close(flux_through_plane(&m, 2000, 50, sy), Q_MOL_S, 1e-9, 0);
+  /* the Gz table carries the factor: a 1 km cell 5 km upwind, gate at 80 m */
+  met.blh_m = 1000;
+  assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);
+  cf_plume_vtable *vt = malloc(sizeof *vt);
+  assert_non_null(vt);
+  cf_plume_receptor r = {0, 100, 80};
+  cf_plume_vtable_init(&m, r.z, 0, 40000, vt);
+  cf_plume_cell cell = {-5000, 0, 1e6};
+  double exact = cf_plume_cell_ppm(&m, &cell, 0, &r), tab = cf_plume_cell_ppm_vt(&m, vt, &cell, &r);
+  assert_close(tab, exact, 1e-3, 0);
+  /* and differs from the unscaled model's by far more than that bound */
+  cf_plume_met met1 = met;
+  met1.sigma_z_scale = 0;
+  cf_plume_model m1;
+  assert_int_equal(cf_plume_model_init(ctx, &met1, &m1), CF_OK);
+  assert_true(fabs(cf_plume_cell_ppm(&m1, &cell, 0, &r) / exact - 1) > 0.05);
+  /* a table made for another factor is not used for this model */
+  cf_plume_vtable_init(&m1, r.z, 0, 40000, vt);
+  assert_close(cf_plume_cell_ppm_vt(&m, vt, &cell, &r), exact, 1e-15, 0);
+  free(vt);
+  met1.sigma_z_scale = 1;
+  cf_plume_model m2;
+  assert_int_equal(cf_plume_model_init(ctx, &met1, &m2), CF_OK);
+  cf_plume_receptor g = {-3000, 0, 0};
+  assert_true(cf_plume_point(&m2, -5000, 0, 0, &g) == cf_plume_point(&m1, -5000, 0, 0, &g)); /* 0 is 1 */
+  met1.sigma_z_scale = 4.5;
+  assert_int_equal(cf_plume_model_init(ctx, &met1, &m2), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "sigma_z_scale"));
+  met1.sigma_z_scale = NAN;
+  assert_int_equal(cf_plume_model_init(ctx, &met1, &m2), CF_EINVAL);
+  cf_ctx_destroy(ctx);
 }
 
 /* (c) Briggs sigmas at 100 m and 1 km: the values of the formulas worked
@@ -404,7 +474,7 @@ static void direction_uncertainty_and_tables(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
   const double sd = 3.0;
-  cf_plume_met wide = {270, 5, CF_STAB_D, 1000, N_AIR, sd};
+  cf_plume_met wide = {270, 5, CF_STAB_D, 1000, N_AIR, sd, 0};
   cf_plume_model mw;
   assert_int_equal(cf_plume_model_init(ctx, &wide, &mw), CF_OK);
   /* Gauss-Hermite nodes for N(0,1) by the Golub-Welsch-free route: a fine
@@ -469,7 +539,7 @@ static void far_cell_rule(void **state) {
   for (int cfg = 0; cfg < 60; cfg++) {
     cf_stability st = (cf_stability)(cfg % CF_STAB_COUNT);
     double blh = 300 + 1700 * cf_rng_uniform(&rng), from = 360 * cf_rng_uniform(&rng);
-    cf_plume_met met = {from, 2 + 8 * cf_rng_uniform(&rng), st, blh, N_AIR, 10 * cf_rng_uniform(&rng)};
+    cf_plume_met met = {from, 2 + 8 * cf_rng_uniform(&rng), st, blh, N_AIR, 10 * cf_rng_uniform(&rng), 0};
     cf_plume_model m;
     assert_int_equal(cf_plume_model_init(ctx, &met, &m), CF_OK);
     double z = 2 + (0.9 * blh - 2) * cf_rng_uniform(&rng), H = cfg % 3 == 0 ? 30.0 : 0.0;
@@ -603,7 +673,7 @@ static void jacobian_batch(void **state) {
   cf_plume_cell bad = {0, 0, 0};
   src[6].cells = &bad;
   assert_int_equal(cf_plume_jacobian(ctx, &m, rec, NR, src, NS, out, ld), CF_EINVAL);
-  cf_plume_met met = {270, 0, CF_STAB_D, 500, N_AIR, 0};
+  cf_plume_met met = {270, 0, CF_STAB_D, 500, N_AIR, 0, 0};
   cf_plume_model mm;
   assert_int_equal(cf_plume_model_init(ctx, &met, &mm), CF_EINVAL);
   met.wind_speed_ms = 3;
@@ -628,6 +698,7 @@ int main(void) {
       cmocka_unit_test(mass_is_conserved),
       cmocka_unit_test(no_jump_at_the_series_switch),
       cmocka_unit_test(ground_centreline_is_analytic),
+      cmocka_unit_test(sigma_z_scale),
       cmocka_unit_test(briggs_sigmas),
       cmocka_unit_test(geometry),
       cmocka_unit_test(area_sources),

@@ -39,6 +39,8 @@ enum { STAB_AUTO = 0, STAB_WIND = 7 };
   X(sigma_theta_deg, NUM_OR_ENUM, sigma_theta_deg, 0, 30, "deg", cf_flux_auto_names,                                 \
     "uncertainty of the transport direction, widens the modelled plume; auto: the direction fluctuation inside "   \
     "the sweeps (radial velocities)")                                                                              \
+  X(sigma_z_scale, NUM_OR_ENUM, sigma_z_scale, CF_PLUME_SZ_SCALE_MIN, CF_PLUME_SZ_SCALE_MAX, "", cf_flux_auto_names,  \
+    "factor on the class's Briggs sigma_z (the plume's depth); auto: fitted to the data with the class (plume.h)")  \
   X(domain_m, DOUBLE, domain_m, 2000, 400000, "m", NULL, "side of the square estimation domain centred on the lidar") \
   X(grid_m, DOUBLE, grid_m, 100, 50000, "m", NULL, "flux-map cell; domain_m / 2 must be a multiple of it")             \
   X(cell_sigma_umol, DOUBLE, cell_sigma_umol, 0.001, 1000, "umol m-2 s-1", NULL,                                      \
@@ -80,6 +82,7 @@ void cf_flux_defaults(cf_flux_opts *o) {
   o->blh_m = (cf_kv_num_or_choice){0, NAN};
   o->stability = 0;
   o->sigma_theta_deg = (cf_kv_num_or_choice){0, NAN};
+  o->sigma_z_scale = (cf_kv_num_or_choice){0, NAN};
   o->domain_m = 40000;
   o->grid_m = 1000;
   o->cell_sigma_umol = 5;
@@ -260,6 +263,7 @@ static int run_mass_balance(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_
     if (!(ms.x_max_m > ms.x_min_m)) ms.x_max_m = ms.x_min_m + 1000;
     double xm = 0.5 * (ms.x_min_m + ms.x_max_m), sy, sz;
     cf_briggs_rural((cf_stability)(res->diag.stability - 'A'), xm, &sy, &sz);
+    sz *= met->sigma_z_scale; /* the plume models' vertical spread (plume.h) */
     ms.window_half_m = o->mb_window_m > 0 ? o->mb_window_m
                                           : 2.5 * hypot(sy, xm * tan(met->sigma_theta_deg * 3.14159265358979 / 180));
     /* a neighbour downwind of this source whose plume would share the
@@ -397,6 +401,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   memset(&st, 0, sizeof st);
   double max_dist = 0;
   rc = cf_flux_met_build(ctx, set, o, blh, &met);
+  /* the factor on sigma_z: given, or 1 (Briggs as written) until the inversion fits it */
+  met.sigma_z_scale = o->sigma_z_scale.choice == 0 ? 1.0 : o->sigma_z_scale.value;
+  out->diag.sigma_z_scale = met.sigma_z_scale;
+  out->diag.sigma_z_scale_auto = o->sigma_z_scale.choice == 0;
   if (!rc) {
     double sdir = o->sigma_theta_deg.choice == 0 ? met.sigma_dir_deg : o->sigma_theta_deg.value;
     if (o->sigma_theta_deg.choice == 0 && met.sigma_dir_deg >= 30.0)
@@ -473,7 +481,8 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
   }
   free(med);
   if (!rc && o->method != CF_FLUX_MASS_BALANCE) {
-    cf_flux_model_args ma = {&met, &st, obs, blh, n_air, out->diag.sigma_theta_deg, max_dist, o->stability == STAB_AUTO};
+    cf_flux_model_args ma = {&met, &st, obs, blh, n_air, out->diag.sigma_theta_deg, max_dist, o->stability == STAB_AUTO,
+                             o->sigma_z_scale.choice == 0};
     rc = cf_flux_run_inversion(ctx, &st, &ma, obs, n_obs, src, o, out);
   }
   if (!rc && !out->sources) {

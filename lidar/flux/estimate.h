@@ -67,6 +67,7 @@ typedef struct {
   cf_kv_num_or_choice blh_m;     /* choice 0 = auto (from CNR), else metres */
   int stability;                 /* 0 = auto (the best fit), 1..6 = A..F, 7 = wind (EPA sigma_A) */
   cf_kv_num_or_choice sigma_theta_deg; /* choice 0 = auto (from the data) */
+  cf_kv_num_or_choice sigma_z_scale; /* choice 0 = auto (fitted with the class), else the factor on sigma_z */
   double meander_tau_s;
   double domain_m, grid_m;
   double cell_sigma_umol;        /* prior sigma of a cell with no source, umol m-2 s-1 */
@@ -152,6 +153,8 @@ typedef struct {
   int blh_auto;                  /* 1 = estimated from CNR */
   char stability;                /* 'A'..'F' */
   int stability_auto;
+  double sigma_z_scale;          /* the factor on the class's sigma_z (plume.h, "Vertical spread") */
+  int sigma_z_scale_auto;        /* 1 = fitted to the data */
   double sigma_theta_deg;        /* meander used in the forward model */
   double wind_speed_ms, wind_from_deg; /* mean over sweeps */
   double model_error_fraction, model_floor_ppm;

@@ -45,6 +45,7 @@ typedef struct {
   double sigma_theta_deg;  /* total direction SD (between + within sweeps), for stability */
   double sigma_between_deg; /* circular SD of the sweeps' directions: the meander the record shows */
   double sigma_dir_deg;    /* the plume axis's direction uncertainty used in the models */
+  double sigma_z_scale;    /* the factor on the Briggs sigma_z the models use (plume.h) */
   double mean_speed_ms, mean_from_deg;
   double min_speed_ms;
 } cf_flux_met;
@@ -113,6 +114,7 @@ typedef struct {
   cf_flux_obs *obs;
   double blh, n_air, sdir, max_dist;
   int auto_stab;
+  int auto_sz;             /* fit the factor on sigma_z (estimate_inversion.c) */
 } cf_flux_model_args;
 
 /* The inversion of obs[0..n_obs-1] for the sources `src` (estimate_inversion.c):

@@ -330,7 +330,7 @@ int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *m, cf_stability stab, double bl
       if (early < 0) early = 0;
       double sd = sqrt(sigma_dir * sigma_dir + early * early * m->sigma_between_deg * m->sigma_between_deg);
       if (sd > 30.0) sd = 30.0;
-      cf_plume_met pm = {from_deg_of(u, v), sp, stab, blh, n_air, sd};
+      cf_plume_met pm = {from_deg_of(u, v), sp, stab, blh, n_air, sd, m->sigma_z_scale};
       int rc = cf_plume_model_init(ctx, &pm, &m->models[(size_t)s * m->n_bins + b]);
       if (rc) return rc;
     }

@@ -252,6 +252,9 @@ static void diagnostics_json(cf_strbuf *sb, const cf_flux_result *r) {
   cf_strbuf_json_string(sb, d->blh_auto ? "auto" : "given");
   key(sb, "stability_source", 0);
   cf_strbuf_json_string(sb, d->stability_auto ? "auto" : "given");
+  num(sb, "sigma_z_scale", d->sigma_z_scale);
+  key(sb, "sigma_z_scale_source", 0);
+  cf_strbuf_json_string(sb, d->sigma_z_scale_auto ? "auto" : "given");
   num(sb, "sigma_theta_deg", d->sigma_theta_deg);
   num(sb, "wind_speed_ms", d->wind_speed_ms);
   num(sb, "wind_from_deg", d->wind_from_deg);
@@ -660,6 +663,9 @@ static int put_globals(cf_ctx *ctx, const char *path, int nc, const cf_flux_resu
   NCK(put_text(nc, NC_GLOBAL, "stability", stab));
   NCK(put_text(nc, NC_GLOBAL, "blh_source", d->blh_auto ? "auto" : "given"));
   NCK(put_text(nc, NC_GLOBAL, "stability_source", d->stability_auto ? "auto" : "given"));
+  var_ = "sigma_z_scale";
+  NCK(nc_put_att_double(nc, NC_GLOBAL, "sigma_z_scale", NC_DOUBLE, 1, &d->sigma_z_scale));
+  NCK(put_text(nc, NC_GLOBAL, "sigma_z_scale_source", d->sigma_z_scale_auto ? "auto" : "given"));
   return CF_OK;
 }
 

@@ -150,10 +150,15 @@ int cf_plume_model_init(cf_ctx *ctx, const cf_plume_met *met, cf_plume_model *m)
   if (!(met->sigma_dir_deg >= 0 && met->sigma_dir_deg < 45))
     return cf_error(ctx, CF_EINVAL, WHERE, "sigma_dir_deg",
                     "%g degree: a direction uncertainty must be in [0, 45)", met->sigma_dir_deg);
+  if (!(met->sigma_z_scale == 0 ||
+        (met->sigma_z_scale >= CF_PLUME_SZ_SCALE_MIN && met->sigma_z_scale <= CF_PLUME_SZ_SCALE_MAX)))
+    return cf_error(ctx, CF_EINVAL, WHERE, "sigma_z_scale", "%g: a factor on sigma_z must be 0 (none) or in [%g, %g]",
+                    met->sigma_z_scale, CF_PLUME_SZ_SCALE_MIN, CF_PLUME_SZ_SCALE_MAX);
   pthread_once(&erfcx_once, erfcx_fill); /* before any evaluation (see the top) */
   memset(m, 0, sizeof *m);
   m->met = *met;
   m->tan_dir = tan(met->sigma_dir_deg * D2R);
+  m->sz_scale = met->sigma_z_scale == 0 ? 1.0 : met->sigma_z_scale;
   double t = met->wind_from_deg * D2R;
   m->de = -sin(t);
   m->dn = -cos(t);
@@ -217,6 +222,7 @@ static double lateral_segment(double y, double sy, double w) {
 /* Briggs' sigmas widened by the direction uncertainty (plume.h). */
 static void spread(const cf_plume_model *m, double x, double *sy, double *sz) {
   cf_briggs_rural(m->met.stability, x, sy, sz);
+  *sz *= m->sz_scale;
   if (m->tan_dir > 0) *sy = sqrt(*sy * *sy + x * m->tan_dir * x * m->tan_dir);
 }
 
@@ -287,14 +293,14 @@ static int cross_section(double de, double dn, double w, double t, double *lo, d
 #define SIGMA_STEP 2.0
 
 void cf_plume_vtable_init(const cf_plume_model *m, double z, double H, double x_max, cf_plume_vtable *t) {
-  t->stability = m->met.stability, t->blh_m = m->met.blh_m, t->z = z, t->h_src = H;
+  t->stability = m->met.stability, t->blh_m = m->met.blh_m, t->z = z, t->h_src = H, t->sz_scale = m->sz_scale;
   t->x_max = x_max > 2.0 ? x_max : 2.0;
   t->log_x0 = 0.0; /* 1 m */
   double dl = log(t->x_max) / (CF_PLUME_VTABLE_N - 1);
   t->inv_dlog = 1.0 / dl;
   for (int i = 0; i < CF_PLUME_VTABLE_N; i++) {
     double x = exp(i * dl), sy, sz;
-    cf_briggs_rural(m->met.stability, x, &sy, &sz);
+    spread(m, x, &sy, &sz);
     double g = vertical(z, H, m->met.blh_m, sz);
     t->log_g[i] = g > 0 ? log(g) : -INFINITY;
   }
@@ -401,7 +407,7 @@ double cf_plume_cell_ppm(const cf_plume_model *m, const cf_plume_cell *c, double
 
 double cf_plume_cell_ppm_far(const cf_plume_model *m, const cf_plume_vtable *t, const cf_plume_cell *c,
                              const cf_plume_receptor *r) {
-  if (t->stability != m->met.stability || t->blh_m != m->met.blh_m || t->z != r->z) return NAN;
+  if (t->stability != m->met.stability || t->blh_m != m->met.blh_m || t->sz_scale != m->sz_scale || t->z != r->z) return NAN;
   if (!receptor_inside(m, r)) return NAN;
   double w = sqrt(c->area_m2), hw = 0.5 * w;
   double ve = r->e - c->e, vn = r->n - c->n;
@@ -432,7 +438,7 @@ double cf_plume_cell_ppm_far(const cf_plume_model *m, const cf_plume_vtable *t, 
 
 double cf_plume_cell_ppm_vt(const cf_plume_model *m, const cf_plume_vtable *t, const cf_plume_cell *c,
                             const cf_plume_receptor *r) {
-  if (t->stability != m->met.stability || t->blh_m != m->met.blh_m || t->z != r->z) return cell_ppm(m, NULL, c, t->h_src, r);
+  if (t->stability != m->met.stability || t->blh_m != m->met.blh_m || t->sz_scale != m->sz_scale || t->z != r->z) return cell_ppm(m, NULL, c, t->h_src, r);
   double far = cf_plume_cell_ppm_far(m, t, c, r);
   return isnan(far) ? cell_ppm(m, t, c, t->h_src, r) : far;
 }
