@@ -111,6 +111,9 @@ static int load_chunk(cf_h5_rows *r, long long c) {
   off[0] = (hsize_t)c * r->chunk_rows;
   hsize_t stored = 0;
   if (H5Dget_chunk_storage_size(r->d, off, &stored) < 0 || stored == 0) return CF_H5ROWS_UNSUPPORTED; /* never written */
+  /* deflate never stores more than its bound: a larger size is a corrupt
+   * index, left to H5Dread to report rather than allocated */
+  if (stored > libdeflate_zlib_compress_bound(NULL, r->row_bytes * (size_t)r->chunk_rows)) return CF_H5ROWS_UNSUPPORTED;
   if (stored > r->stored_cap) {
     unsigned char *p = realloc(r->stored, (size_t)stored);
     if (!p) return CF_H5ROWS_UNSUPPORTED;

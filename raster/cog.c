@@ -19,6 +19,7 @@
 #include "ingest/gdal_util.h"
 #include "raster/cog_stream.h"
 #include "raster/overview.h"
+#include "raster/stored_value.h"
 
 double cf_cog_default_nodata(int type) {
   GDALDataType t = (GDALDataType)type;
@@ -170,14 +171,6 @@ static int write_tile_overviews(cf_ctx *ctx, cog_state *s, const cf_window *w, c
   return CF_OK;
 }
 
-/* A double as GDAL stores it in Float32 (GDALCopyWords): finite values
- * beyond the range clamp to the largest float, the rest round to nearest. */
-static float to_float32(double v) {
-  if (v >= FLT_MAX && isfinite(v)) return FLT_MAX;
-  if (v <= -FLT_MAX && isfinite(v)) return -FLT_MAX;
-  return (float)v;
-}
-
 static int write_tile(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_block *b) {
   cog_state *s = user;
   (void)tile;
@@ -195,7 +188,7 @@ static int write_tile(cf_ctx *ctx, void *user, int tile, const cf_window *w, cf_
     for (int band = 0; band < nb; band++) {
       const double *d = b->data + band * np;
       const uint8_t *v = b->valid + band * np;
-      for (size_t i = 0; i < np; i++) f[i * nb + band] = to_float32(v[i] ? d[i] : s->nodata);
+      for (size_t i = 0; i < np; i++) f[i * nb + band] = cf_stored_float32(v[i] ? d[i] : s->nodata);
     }
     e = GDALDatasetRasterIO(s->ds, GF_Write, w->x0, w->y0, w->nx, w->ny, f, w->nx, w->ny, GDT_Float32, nb, NULL,
                             (GSpacing)nb * sizeof(float), (GSpacing)nb * sizeof(float) * w->nx, sizeof(float));

@@ -141,7 +141,7 @@ typedef struct {
 
 /* --- the file's pixels ------------------------------------------------------- */
 
-/* Conversions to the file's type: raster/stored_value.h. */
+/* Conversions to the file's type, GDAL's: raster/stored_value.h. */
 #define CONVERT(T, EXPR)                                                                 \
   for (int band = 0; band < nb; band++) {                                                \
     T *o = (T *)raw + band;                                                              \
@@ -165,11 +165,11 @@ typedef struct {
 
 #define BY_TYPE(M)                                                                       \
   switch (s->type) {                                                                     \
-    case GDT_Byte: M(uint8_t, CF_STORED_INT(val, 0, 255)); break;                        \
-    case GDT_UInt16: M(uint16_t, CF_STORED_INT(val, 0, 65535)); break;                   \
-    case GDT_Int16: M(int16_t, CF_STORED_INT(val, -32768, 32767)); break;                \
-    case GDT_UInt32: M(uint32_t, CF_STORED_INT(val, 0, 4294967295.0)); break;            \
-    case GDT_Int32: M(int32_t, CF_STORED_INT(val, -2147483648.0, 2147483647.0)); break;  \
+    case GDT_Byte: M(uint8_t, cf_stored_int(val, 0, 255)); break;                        \
+    case GDT_UInt16: M(uint16_t, cf_stored_int(val, 0, 65535)); break;                   \
+    case GDT_Int16: M(int16_t, cf_stored_int(val, -32768, 32767)); break;                \
+    case GDT_UInt32: M(uint32_t, cf_stored_int(val, 0, 4294967295.0)); break;            \
+    case GDT_Int32: M(int32_t, cf_stored_int(val, -2147483648.0, 2147483647.0)); break;  \
     case GDT_Float64: M(double, val); break;                                             \
     default: M(float, cf_stored_float32(val)); break;                                    \
   }
@@ -615,7 +615,7 @@ int cf_cog_stream_write(cf_ctx *ctx, cf_raster *r, const char *path, const cf_co
   for (int i = 0; i < t.ntiles; i++) s.pos_of[order[i]] = i;
   s.ntiles = t.ntiles;
   rc = cf_engine_run_unordered(ctx, r, &t, work_tile, &s, &s.abort, path, 0.0, 0.9);
-  if (!rc && s.place_status.failed)
+  if (s.place_status.failed) /* the overviews' own failure: the error, or a cause of the tile's */
     rc = cf_error(ctx, s.place_status.frame.code, s.place_status.frame.where, s.place_status.frame.field, "%s",
                   s.place_status.frame.reason);
   if (!rc && s.nlev > 0 && s.next_pos != t.ntiles)

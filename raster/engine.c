@@ -158,16 +158,22 @@ int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_ti
   {
     int me = omp_get_thread_num();
     cf_block *b = &blocks[me];
-#pragma omp for schedule(dynamic, 1)
+    /* monotonic: tiles are handed out in increasing order, which a worker
+     * keeping a window (cog_stream.c) relies on to never wait on a tile no
+     * thread holds; plain dynamic may be nonmonotonic (OpenMP 5.0) */
+#pragma omp for schedule(monotonic : dynamic, 1)
     for (int i = 0; i < t->ntiles; i++) {
-      int first_bad, stop;
+      int first_bad, stop, aborted;
 #pragma omp atomic read
       first_bad = failed_pos;
 #pragma omp atomic read
       stop = cancelled;
+#pragma omp atomic read
+      aborted = *abort;
       /* a tile before the lowest failure always runs: the lowest failing
-       * tile is then found whatever the threads' timing */
-      if (stop || i > first_bad) continue;
+       * tile is then found whatever the threads' timing; a worker's own
+       * abort (no tile failed) stops everything */
+      if (stop || i > first_bad || (aborted && first_bad == t->ntiles)) continue;
       int tile = t->order ? t->order[i] : i;
       cf_window w;
       cf_worker_status st = {0};

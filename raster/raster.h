@@ -157,11 +157,14 @@ int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_wo
  * consumer: a thread goes on to its next tile as soon as its work is
  * done, never waiting for the tile before it. Tiles are handed out in the
  * tiling's order; a worker that must see them in that order keeps its own
- * window (raster/cog_stream.c). *abort is set (atomically) as soon as any
- * tile fails or the progress callback cancels, and a worker waiting on
- * another tile must give up when it is. Returns the error of the lowest
- * failing tile: every tile before it is run, so the error is the same for
- * any thread count. */
+ * window (raster/cog_stream.c): the schedule is monotonic, so every tile
+ * before a worker's is held by a running thread or done. *abort is set
+ * (atomically) as soon as any tile fails or the progress callback cancels,
+ * and a worker waiting on another tile must give up when it is; a worker
+ * may set it too (a failure outside any tile, which it reports itself),
+ * and no further tile is started. Returns the error of the lowest failing
+ * tile: every tile before it is run, so the error is the same for any
+ * thread count. */
 int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_worker work, void *user,
                             int *abort, const char *task, double p0, double p1);
 static inline int cf_engine_run(cf_ctx *ctx, cf_raster *r, const cf_tiling *t,

@@ -331,8 +331,9 @@ int cf_cog_assemble(cf_ctx *ctx, const cf_cog_layout *L, int scratch_fd, int out
       seen = stop;
       if (seen) continue;
       if (copy_range(scratch_fd, lv->blob_off[i], out_fd, to[i], lv->data_bytes[i] + CF_COG_BLOB_EXTRA)) {
+        int e = errno ? errno : EIO; /* before the lock, whose futex may set errno */
 #pragma omp critical(cf_cog_assemble)
-        if (!failed_errno) failed_errno = errno ? errno : EIO; /* read after the loop's barrier */
+        if (!failed_errno) failed_errno = e; /* read after the loop's barrier */
 #pragma omp atomic write
         stop = 1;
       }

@@ -617,19 +617,6 @@ double cf_nodata_candidate(const cf_raster *src, const char *type) {
   return type_default(t);
 }
 
-/* The value v reads back as once stored as type t (raster/stored_value.h). */
-static double stored(GDALDataType t, double v) {
-  switch (t) {
-    case GDT_Byte: return CF_STORED_INT(v, 0, 255);
-    case GDT_UInt16: return CF_STORED_INT(v, 0, 65535);
-    case GDT_Int16: return CF_STORED_INT(v, -32768, 32767);
-    case GDT_UInt32: return CF_STORED_INT(v, 0, 4294967295.0);
-    case GDT_Int32: return CF_STORED_INT(v, -2147483648.0, 2147483647.0);
-    case GDT_Float32: return cf_stored_float32(v);
-    default: return v;
-  }
-}
-
 /* What the guard records of one band's pixels: the stored values' range
  * and whether the nodata is among them; for 8- and 16-bit types every
  * value seen. Locals throughout, so that the stores into `seen` cannot
@@ -659,7 +646,7 @@ static void scan_any(GDALDataType t, const double *v, const uint8_t *ok, size_t 
   int hit = 0;
   for (size_t i = 0; i < n; i++) {
     if (!ok[i]) continue;
-    double c = stored(t, v[i]);
+    double c = cf_stored_value(t, v[i]);
     if (seen) seen[(size_t)(c - type_min)] = 1;
     hit |= c == nodata;
     lo = c < lo ? c : lo;
