@@ -110,7 +110,12 @@ static int load_chunk(cf_h5_rows *r, long long c) {
   hsize_t off[H5S_MAX_RANK] = {0};
   off[0] = (hsize_t)c * r->chunk_rows;
   hsize_t stored = 0;
-  if (H5Dget_chunk_storage_size(r->d, off, &stored) < 0 || stored == 0) return CF_H5ROWS_UNSUPPORTED; /* never written */
+  herr_t got_size = -1;
+  H5E_BEGIN_TRY { /* an unwritten chunk is an answer here, not an error to print */
+    got_size = H5Dget_chunk_storage_size(r->d, off, &stored);
+  }
+  H5E_END_TRY;
+  if (got_size < 0 || stored == 0) return CF_H5ROWS_UNSUPPORTED; /* never written */
   /* deflate never stores more than its bound: a larger size is a corrupt
    * index, left to H5Dread to report rather than allocated */
   if (stored > libdeflate_zlib_compress_bound(NULL, r->row_bytes * (size_t)r->chunk_rows)) return CF_H5ROWS_UNSUPPORTED;

@@ -98,6 +98,16 @@ def dataset_options(shape, opt):
     """Chunking and filters for a dataset of this shape."""
     if not opt.chunked or len(shape) == 0 or 0 in shape:
         return {}
+    if opt.row_chunks:
+        # whole rows per chunk, gzip + shuffle only: the layout carbonflux
+        # reads past HDF5's filter pipeline (ingest/h5_chunk_rows.c)
+        return {
+            "chunks": (max(1, min(shape[0], opt.row_chunks)),) + tuple(shape[1:]),
+            "maxshape": (None,) + tuple(shape[1:]),
+            "compression": "gzip",
+            "compression_opts": 6,
+            "shuffle": True,
+        }
     # chunk edges that do not divide the extents, so that edge chunks are partial
     edges = {1: (5,), 2: (7, 999), 3: (2, 3, 100)}[len(shape)]
     return {
@@ -163,6 +173,8 @@ def parse(argv):
     p.add_argument("--wide-datasets", action="store_true",
                    help="every integer dataset as int64, every float dataset as float64 (numpy's defaults)")
     p.add_argument("--chunked", action="store_true", help="chunked datasets with gzip, shuffle and fletcher32")
+    p.add_argument("--row-chunks", type=int, default=0,
+                   help="with --chunked: N whole rows per chunk, gzip and shuffle, no checksum")
     p.add_argument("--lzf", action="store_true", help="the big datasets compressed with h5py's own LZF filter")
     p.add_argument("--extras", action="store_true", help="add attributes, datasets, groups and links nobody asked for")
     p.add_argument("--libver", choices=("earliest", "latest"), default="earliest")
