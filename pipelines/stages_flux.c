@@ -49,6 +49,7 @@ static void destroy_job(void *p) {
 #define FLUX_SETTING(name_, type_) {.name = #name_, .type = CF_SETTING_OPT_##type_, .settings = &cf_flux_settings}
 #define FLUX_MET_SETTINGS                                                                                           \
   FLUX_SETTING(blh_m, NUM_OR_ENUM), FLUX_SETTING(stability, ENUM), FLUX_SETTING(sigma_theta_deg, NUM_OR_ENUM),      \
+      FLUX_SETTING(sigma_z_scale, NUM_OR_ENUM),                                                                     \
       FLUX_SETTING(instrument_height_m, DOUBLE), FLUX_SETTING(p_hpa, DOUBLE), FLUX_SETTING(t_k, DOUBLE),           \
       FLUX_SETTING(max_range_m, DOUBLE), FLUX_SETTING(min_height_m, DOUBLE)
 

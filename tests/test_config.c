@@ -13,6 +13,7 @@
 
 #include "carbonflux/pipeline.h"
 #include "cf_test.h"
+#include "lidar/flux/estimate.h"
 #include "lidar/process_options.h"
 #include "lidar/sim_options.h"
 #include "lidar/simulate.h"
@@ -386,6 +387,40 @@ static void lidar_settings_agree_in_both_interfaces(void **state) {
   free(exposed);
 }
 
+/* The flux estimate's settings (cf_flux_settings, lidar/flux/estimate.c)
+ * reach a pipeline through the two flux stages: every row but `method`
+ * (which the stage's own type sets) must be an option of at least one of
+ * them, with the row's type, so that a setting added to the command cannot
+ * be forgotten in the pipeline (sigma_z_scale once was). */
+static int flux_opt_type_of(cf_kv_type t) {
+  return t == CF_KV_NUM_OR_ENUM ? CF_SETTING_OPT_NUM_OR_ENUM : opt_type_of(t);
+}
+
+static void flux_settings_reach_the_flux_stages(void **state) {
+  (void)state;
+  size_t n = cf_flux_settings.n;
+  int *exposed = calloc(n, sizeof *exposed);
+  assert_non_null(exposed);
+  for (const cf_stage_def *const *d = cf_stage_all(); *d; d++)
+    for (int k = 0; (*d)->options[k].name; k++) {
+      const cf_option_spec *o = &(*d)->options[k];
+      if (o->settings != &cf_flux_settings) continue;
+      const cf_kv_opt *row = cf_kv_find(&cf_flux_settings, o->name);
+      assert_non_null(row);
+      assert_int_equal(o->type, flux_opt_type_of(row->type));
+      exposed[row - cf_flux_settings.opts]++;
+    }
+  for (size_t i = 0; i < n; i++) {
+    const char *key = cf_flux_settings.opts[i].key;
+    int stage_sets_it = !strcmp(key, "method");
+    if ((exposed[i] == 0) != stage_sets_it) print_error("flux row %s: exposed by %d stages\n", key, exposed[i]);
+    assert_int_equal(exposed[i] == 0, stage_sets_it);
+  }
+  /* the met rows (the plume model's) are options of both stages */
+  assert_int_equal(exposed[cf_kv_find(&cf_flux_settings, "sigma_z_scale") - cf_flux_settings.opts], 2);
+  free(exposed);
+}
+
 /* The issue's case: a hard-target limit above the range is a configuration
  * error found by validation (before: accepted, then a failure mid-run). */
 static void hard_target_range_is_checked_before_running(void **state) {
@@ -605,6 +640,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(set_reaches_the_stage_of_that_default_name, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_outputs_need_stem, setup, teardown),
       cmocka_unit_test_setup_teardown(lidar_settings_agree_in_both_interfaces, setup, teardown),
+      cmocka_unit_test_setup_teardown(flux_settings_reach_the_flux_stages, setup, teardown),
       cmocka_unit_test_setup_teardown(hard_target_range_is_checked_before_running, setup, teardown),
       cmocka_unit_test_setup_teardown(lidar_stage_defaults_are_the_command_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(processing_parameters_record_the_wind_error_mode, setup, teardown),
