@@ -354,7 +354,28 @@ static void bounds_in_both(fixture *f, const char *stage, const cf_kv_opt *row) 
 }
 
 static int opt_type_of(cf_kv_type t) {
-  return t == CF_KV_DOUBLE ? CF_OPT_DOUBLE : t == CF_KV_INT ? CF_OPT_INT : t == CF_KV_BOOL ? CF_OPT_BOOL : CF_OPT_ENUM;
+  return t == CF_KV_DOUBLE ? CF_OPT_DOUBLE : t == CF_KV_INT ? CF_OPT_INT : t == CF_KV_BOOL ? CF_OPT_BOOL
+         : t == CF_KV_NUM_OR_ENUM ? CF_SETTING_OPT_NUM_OR_ENUM : CF_OPT_ENUM;
+}
+
+/* How many stage options are each row of `table` (calloc'ed, one count a
+ * row), each checked to have the row's type; with `f`, a value of every
+ * such (stage, row) pair is also checked to be valid in a pipeline exactly
+ * when it is on the command line. */
+static int *stages_exposing(const cf_kv_table *table, fixture *f) {
+  int *exposed = calloc(table->n, sizeof *exposed);
+  assert_non_null(exposed);
+  for (const cf_stage_def *const *d = cf_stage_all(); *d; d++)
+    for (int k = 0; (*d)->options[k].name; k++) {
+      const cf_option_spec *o = &(*d)->options[k];
+      if (o->settings != table) continue;
+      const cf_kv_opt *row = cf_kv_find(table, o->name);
+      assert_non_null(row);
+      assert_int_equal(o->type, opt_type_of(row->type));
+      exposed[row - table->opts]++;
+      if (f) bounds_in_both(f, (*d)->type, row);
+    }
+  return exposed;
 }
 
 /* Every stage option that is a lidar setting is a row of the one table with
@@ -365,17 +386,7 @@ static void lidar_settings_agree_in_both_interfaces(void **state) {
   fixture *f = *state;
   write_lidar_inputs(f);
   size_t n = cf_lidar_settings.n;
-  int *exposed = calloc(n, sizeof *exposed);
-  for (const cf_stage_def *const *d = cf_stage_all(); *d; d++)
-    for (int k = 0; (*d)->options[k].name; k++) {
-      const cf_option_spec *o = &(*d)->options[k];
-      if (o->settings != &cf_lidar_settings) continue;
-      const cf_kv_opt *row = cf_kv_find(&cf_lidar_settings, o->name);
-      assert_non_null(row);
-      assert_int_equal(o->type, opt_type_of(row->type));
-      exposed[row - cf_lidar_settings.opts]++;
-      bounds_in_both(f, (*d)->type, row);
-    }
+  int *exposed = stages_exposing(&cf_lidar_settings, f);
   for (size_t i = 0; i < n; i++) {
     const char *key = cf_lidar_settings.opts[i].key;
     int command_only = !strcmp(key, "dial") || !strcmp(key, "wind") || !strcmp(key, "block_rays");
@@ -392,24 +403,10 @@ static void lidar_settings_agree_in_both_interfaces(void **state) {
  * (which the stage's own type sets) must be an option of at least one of
  * them, with the row's type, so that a setting added to the command cannot
  * be forgotten in the pipeline (sigma_z_scale once was). */
-static int flux_opt_type_of(cf_kv_type t) {
-  return t == CF_KV_NUM_OR_ENUM ? CF_SETTING_OPT_NUM_OR_ENUM : opt_type_of(t);
-}
-
 static void flux_settings_reach_the_flux_stages(void **state) {
   (void)state;
   size_t n = cf_flux_settings.n;
-  int *exposed = calloc(n, sizeof *exposed);
-  assert_non_null(exposed);
-  for (const cf_stage_def *const *d = cf_stage_all(); *d; d++)
-    for (int k = 0; (*d)->options[k].name; k++) {
-      const cf_option_spec *o = &(*d)->options[k];
-      if (o->settings != &cf_flux_settings) continue;
-      const cf_kv_opt *row = cf_kv_find(&cf_flux_settings, o->name);
-      assert_non_null(row);
-      assert_int_equal(o->type, flux_opt_type_of(row->type));
-      exposed[row - cf_flux_settings.opts]++;
-    }
+  int *exposed = stages_exposing(&cf_flux_settings, NULL);
   for (size_t i = 0; i < n; i++) {
     const char *key = cf_flux_settings.opts[i].key;
     int stage_sets_it = !strcmp(key, "method");
