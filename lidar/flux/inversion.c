@@ -84,13 +84,17 @@
  * sparse accumulation (cf_inv_accumulate_sparse) has the one parallel
  * section of this file: thread t updates only the rows a of H^T R^-1 H
  * with a % T == t, every element still summed over the block's rows in
- * order, so its sums do not depend on T either. Otherwise the threads are OpenBLAS's,
- * which split dsyrk and dgemv over output elements, not over the summed
- * dimension, so each element's sum has one order whatever the thread count;
- * the factorisation avoids OpenBLAS's threaded LAPACK (see Solving).
- * tests/test_inversion.c checks 1 and 2 OpenBLAS threads bitwise; that is a
- * property of the OpenBLAS build we test (Debian 12's 0.3.21, pthreads), not
- * a promise of every BLAS.
+ * order, so its sums do not depend on T either. OpenBLAS itself runs on
+ * one thread: a plan sets it so (openblas_set_num_threads(1), process-wide)
+ * because its threaded routines do NOT round alike for 1 and 2 threads:
+ * at n = 300, dsyrk and dgemv (accumulating), the dtrsm of dpotrs (the
+ * inverses of B and M) each gave different last bits for 1 and 2 OpenBLAS
+ * threads (Debian 12's 0.3.21, pthreads; at n = 96 it does not thread, and
+ * the test at that size had passed). The one costly BLAS call of an
+ * estimate, the inverse's n triangular solves, is split by columns over
+ * our own threads instead (chol_inverse), each column the same arithmetic
+ * on any thread. tests/test_inversion.c checks 1 and 2 threads, ours and
+ * the caller's OpenBLAS setting, bitwise at n = 300.
  */
 #include "lidar/flux/inversion.h"
 
@@ -101,6 +105,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The column chunk of the inverse (chol_inverse). */
+#define CHOL_NB 128
 
 #define WHERE "inversion"
 #define DEFAULT_MIN_RCOND 1e-12
@@ -205,8 +212,25 @@ static lapack_int chol_upper(int n, double *a) {
 static int chol_inverse(cf_ctx *ctx, int n, const double *fac, double *inv) {
   memset(inv, 0, (size_t)n * n * sizeof *inv);
   for (int i = 0; i < n; i++) inv[(size_t)i * n + i] = 1.0;
-  lapack_int info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, n, fac, n, inv, n);
-  if (info != 0) return cf_error(ctx, CF_EINTERNAL, WHERE, "", "LAPACKE_dpotrs: info %d", (int)info);
+  /* CHOL_NB columns at a time, chunks on our threads (OpenBLAS runs on one:
+   * see Determinism): a column's solve is the same arithmetic whatever
+   * columns it comes with and whichever thread does it, and between
+   * chunks a cancellation (SIGTERM) is seen; the whole inverse is about
+   * 0.4 s of CPU at n = 1,650 */
+  int nt = cf_get_threads(ctx), bad = 0;
+  if (nt <= 0) nt = omp_get_max_threads();
+  if (nt < 1) nt = 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(| : bad)
+  for (int j = 0; j < n; j += CHOL_NB) {
+    if (bad || cf_cancelled(ctx)) {
+      bad |= 1;
+      continue;
+    }
+    int nb = n - j < CHOL_NB ? n - j : CHOL_NB;
+    if (LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, nb, fac, n, inv + j, n) != 0) bad |= 2;
+  }
+  if (bad & 2) return cf_error(ctx, CF_EINTERNAL, WHERE, "", "LAPACKE_dpotrs failed");
+  if (bad) return cf_error(ctx, CF_ECANCEL, WHERE, "", "cancelled");
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++) {
       double s = 0.5 * (inv[(size_t)i * n + j] + inv[(size_t)j * n + i]);
@@ -272,6 +296,10 @@ int cf_inv_plan_create(cf_ctx *ctx, const cf_inv_params *q, cf_inv_plan **out) {
     return cf_error(ctx, CF_ENOMEM, WHERE, "n", "state of %zu elements with blocks of %zu rows too large", n, mb);
   cf_inv_plan *p = calloc(1, sizeof *p);
   if (!p) return cf_error(ctx, CF_ENOMEM, WHERE, "", "out of memory for the plan");
+  /* OpenBLAS on one thread, whatever the caller or OPENBLAS_NUM_THREADS set
+   * (see Determinism): its threaded dsyrk, dgemv and dtrsm round
+   * differently for 1 and 2 threads from n of a few hundred */
+  openblas_set_num_threads(1);
   p->n = q->n;
   p->max_block = q->max_block;
   p->min_rcond = q->min_rcond > 0.0 ? q->min_rcond : DEFAULT_MIN_RCOND;
