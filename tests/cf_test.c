@@ -229,3 +229,13 @@ void cf_test_write_l2_pipeline(const char *dir) {
                      "  - type: write.l2\n"
                      "    path: out/{stem}_l2.nc\n");
 }
+
+int cf_test_draws(int full, int sanitized) {
+#if defined(__SANITIZE_ADDRESS__)
+  const char *all = getenv("CF_TEST_FULL_DRAWS");
+  return all && !strcmp(all, "1") ? full : sanitized;
+#else
+  (void)sanitized;
+  return full;
+#endif
+}

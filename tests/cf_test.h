@@ -82,6 +82,16 @@ void cf_test_assert_page_whole(const char *out, const char *shot, int tables, in
 /* A file's bytes as a NUL-ended string (malloc'ed), NULL if unreadable. */
 char *cf_test_slurp(const char *path);
 
+/* The number of random draws of a statistical test: `full` in the normal
+ * build, where the test asserts its statistical claim (a sigma's coverage,
+ * a false-alarm rate); `sanitized` in a sanitizer build (build-asan, seen
+ * as __SANITIZE_ADDRESS__), unless CF_TEST_FULL_DRAWS=1 is set. There
+ * every draw is 3 to 5 times slower, and what the sanitizers look for,
+ * memory and undefined-behaviour errors, lies on the code paths each draw
+ * takes alike. The asserted bands stay as they are; each call says why
+ * they still hold for its smaller count. */
+int cf_test_draws(int full, int sanitized);
+
 /* A context that logs only errors, to a file under the given dir. */
 cf_ctx *cf_test_ctx(void);
 
