@@ -4,7 +4,7 @@
  * threads at the full size, and, over weather draws, the accuracy and the
  * coverage of the reported sigma against the simulator's truth.
  *
- * The scene (lidar/flux/sim_flux.c): a 100 t/h stack 8 km upwind, a park
+ * The scene (lidar/flux/sim_flux_scene.c): a 100 t/h stack 8 km upwind, a park
  * of 10, 20 and 40 t/h stacks 700 m apart, a 150 t/h city of 8 x 8 km, a
  * forest of -10 umol m-2 s-1 over 15 x 15 km; 5 m/s; PPI sweeps at 2, 5
  * and 10 degrees, 150 m gates, 4 ppm noise. The estimate starts from the

@@ -263,6 +263,15 @@ int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text
   return cf_atomic_write_bytes(ctx, af, text, strlen(text));
 }
 
+int cf_write_text_file_atomic(cf_ctx *ctx, const char *path, const char *text) {
+  cf_atomic_file af;
+  int rc = cf_atomic_begin(ctx, path, &af);
+  if (!rc) rc = cf_atomic_write_text(ctx, &af, text);
+  if (!rc) rc = cf_atomic_commit(ctx, &af);
+  cf_atomic_end(&af);
+  return rc;
+}
+
 int cf_atomic_write_bytes(cf_ctx *ctx, const cf_atomic_file *af, const void *data, size_t n) {
   errno = 0;
   FILE *f = fopen(af->part_path, "wb");

@@ -44,6 +44,9 @@ int cf_atomic_commit_all(cf_ctx *ctx, cf_atomic_file *const *files, int n);
 /* Write `text` into af's part file (every write and the close checked);
  * a failure names the final path and says why (cf_write_errno). */
 int cf_atomic_write_text(cf_ctx *ctx, const cf_atomic_file *af, const char *text);
+/* The whole protocol for one text file: `text` to `path` through a part
+ * file, committed only when written and closed. */
+int cf_write_text_file_atomic(cf_ctx *ctx, const char *path, const char *text);
 /* A JSON product with its CSV table beside it: `json` to json_path (its
  * name must end in .json) and `csv` to the same stem with .csv, both via
  * part files committed together (all or none). `json` or `csv` NULL (a

@@ -1,5 +1,6 @@
 /* `carbonflux batch`, `status`, `history` (cli_batch.h): arguments to the
- * library calls of batch/, the exit code. */
+ * library calls of batch/, the exit code, and the three commands' rows in
+ * the command table (cli_command.h). */
 #include "pipelines/cli_batch.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "batch/batch.h"
 #include "batch/status.h"
 #include "core/par.h"
+#include "pipelines/cli_command.h"
 
 /* "I:J" or "K/N" as two non-negative integers. */
 static int two_ints(const char *s, char sep, int *a, int *b) {
@@ -138,3 +140,33 @@ int cf_cli_history(cf_ctx *ctx, int argc, char **argv, char *why, size_t cap) {
   if (rc) cf_log_error_chain(ctx);
   return rc ? exit_for(rc) : 0;
 }
+
+/* The rows of batch, status and history in the command table
+ * (cli_command.h): a usage error's reason comes back in `why`. */
+static int run_batch(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
+  char why[1024];
+  int code = cf_cli_batch(ctx, argc, argv, command_line ? command_line : "", why, sizeof why);
+  return why[0] ? cf_cli_usage_error("batch", "%s", why) : code;
+}
+
+static int run_status(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
+  (void)command_line;
+  char why[1024];
+  int code = cf_cli_status(ctx, argc, argv, why, sizeof why);
+  return why[0] ? cf_cli_usage_error("status", "%s", why) : code;
+}
+
+static int run_history(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
+  (void)command_line;
+  char why[1024];
+  int code = cf_cli_history(ctx, argc, argv, why, sizeof why);
+  return why[0] ? cf_cli_usage_error("history", "%s", why) : code;
+}
+
+static void help_batch(FILE *out) { fputs(CF_CLI_BATCH_USAGE, out); }
+static void help_status(FILE *out) { fputs(CF_CLI_STATUS_USAGE, out); }
+static void help_history(FILE *out) { fputs(CF_CLI_HISTORY_USAGE, out); }
+
+const cf_cli_command cf_cli_cmd_batch = {"batch", help_batch, run_batch, 1};
+const cf_cli_command cf_cli_cmd_status = {"status", help_status, run_status, 0};
+const cf_cli_command cf_cli_cmd_history = {"history", help_history, run_history, 0};

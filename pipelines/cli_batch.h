@@ -1,5 +1,6 @@
 /* `carbonflux batch`, `status` and `history`: the command's side of
- * batch/batch.h and batch/status.h (main.c dispatches to them). */
+ * batch/batch.h and batch/status.h (their rows in the command table are
+ * in cli_batch.c). */
 #ifndef CF_PIPELINES_CLI_BATCH_H
 #define CF_PIPELINES_CLI_BATCH_H
 

@@ -1,6 +1,7 @@
 /* `carbonflux sink ledger` and `carbonflux verify` (cli_sink.h): arguments
  * to the library calls of sink/issuance/ledger.h and sink/audit/audit.h,
- * the exit code. */
+ * the exit code; and the rows of `sink` (ledger and report) and `verify`
+ * in the command table (cli_command.h). */
 #include "pipelines/cli_sink.h"
 
 #include <stdio.h>
@@ -8,8 +9,10 @@
 
 #include "core/fsutil.h"
 #include "pipelines/cli.h"
+#include "pipelines/cli_command.h"
 #include "sink/audit/audit.h"
 #include "sink/issuance/ledger.h"
+#include "sink/issuance/report.h"
 
 int cf_cli_sink_ledger(cf_ctx *ctx, int argc, char **argv, char *why, size_t cap) {
   why[0] = 0;
@@ -89,3 +92,40 @@ int cf_cli_verify(cf_ctx *ctx, int argc, char **argv, char *why, size_t cap) {
   cf_audit_free(&a);
   return code;
 }
+
+static void help_sink(FILE *out) {
+  fputs(CF_CLI_SINK_USAGE, out);
+  cf_ledger_settings d;
+  cf_ledger_settings_default(&d);
+  cf_kv_describe(out, cf_ledger_settings_table.opts, cf_ledger_settings_table.n, &d);
+  cf_ireport_settings rd;
+  cf_ireport_settings_default(&rd);
+  fputs("\nSettings of the report:\n\n", out);
+  cf_kv_describe(out, cf_ireport_settings_table.opts, cf_ireport_settings_table.n, &rd);
+}
+
+/* sink ledger, sink report (cli_sink_report.h) */
+static int run_sink(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
+  (void)command_line;
+  char why[1024];
+  int code;
+  if (argc >= 1 && !strcmp(argv[0], "report"))
+    code = cf_cli_sink_report(ctx, argc - 1, argv + 1, why, sizeof why);
+  else if (argc >= 1 && !strcmp(argv[0], "ledger"))
+    code = cf_cli_sink_ledger(ctx, argc - 1, argv + 1, why, sizeof why);
+  else
+    return cf_cli_usage_error("sink", "what to do? ('ledger' or 'report')%s", "");
+  return why[0] ? cf_cli_usage_error("sink", "%s", why) : code;
+}
+
+static void help_verify(FILE *out) { fputs(CF_CLI_VERIFY_USAGE, out); }
+
+static int run_verify(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
+  (void)command_line;
+  char why[1024];
+  int code = cf_cli_verify(ctx, argc, argv, why, sizeof why);
+  return why[0] ? cf_cli_usage_error("verify", "%s", why) : code;
+}
+
+const cf_cli_command cf_cli_cmd_sink = {"sink", help_sink, run_sink, 0};
+const cf_cli_command cf_cli_cmd_verify = {"verify", help_verify, run_verify, 0};

@@ -1,6 +1,6 @@
 /* `carbonflux sink ledger` and `carbonflux verify`: the command's side of
- * sink/issuance/ledger.h and sink/audit/audit.h (main.c dispatches to
- * them; `sink report` is cli_sink_report.h). */
+ * sink/issuance/ledger.h and sink/audit/audit.h (their rows in the
+ * command table are in cli_sink.c; `sink report` is cli_sink_report.h). */
 #ifndef CF_PIPELINES_CLI_SINK_H
 #define CF_PIPELINES_CLI_SINK_H
 

@@ -1,5 +1,5 @@
 /* `carbonflux sink report`: the command's side of sink/issuance/report.h,
- * compiled into the command only (main.c dispatches to it). */
+ * compiled into the command only (the `sink` row of cli_sink.c runs it). */
 #ifndef CF_PIPELINES_CLI_SINK_REPORT_H
 #define CF_PIPELINES_CLI_SINK_REPORT_H
 

@@ -52,6 +52,36 @@ void cf_tiling_window(const cf_tiling *t, const cf_grid *g, int index, cf_window
 
 static cf_block *thread_blocks(cf_ctx *ctx, const cf_raster *r, const cf_tiling *t);
 
+static void thread_blocks_free(cf_block *blocks, int n) {
+  for (int i = 0; i < n; i++) cf_block_free(&blocks[i]);
+  free(blocks);
+}
+
+/* Read tile `tile` into the thread's block and run the worker on it (none
+ * for a read-only run); a failure is recorded in `st`, whose first failure
+ * wins (the worker's own message over the generic one). */
+static void evaluate_tile(cf_raster *r, const cf_tiling *t, int me, int tile, cf_tile_worker work, void *user,
+                          cf_window *w, cf_block *b, cf_worker_status *st) {
+  cf_tiling_window(t, &r->grid, tile, w);
+  b->nx = w->nx;
+  b->ny = w->ny;
+  int rc = r->ops->read(r, me, w, b, st);
+  if (rc && !st->failed) cf_worker_fail(st, rc, "", "", "tile read failed");
+  if (!st->failed && work && (rc = work(user, me, tile, w, b, st)) && !st->failed)
+    cf_worker_fail(st, rc, "", "", "tile work failed");
+}
+
+/* The failing tile's own message, then which tile it was (pixel window),
+ * under the failure's code: one report for both engine loops. */
+static int report_failed_tile(cf_ctx *ctx, const cf_raster *r, const cf_tiling *t, int tile,
+                              const cf_worker_status *fail) {
+  cf_error(ctx, fail->frame.code, fail->frame.where, fail->frame.field, "%s", fail->frame.reason);
+  cf_window w;
+  cf_tiling_window(t, &r->grid, tile, &w);
+  return cf_error(ctx, fail->frame.code, "", "", "tile %d (x %d..%d, y %d..%d) failed", tile, w.x0,
+                  w.x0 + w.nx - 1, w.y0, w.y0 + w.ny - 1);
+}
+
 int cf_engine_run_range(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_consumer consume,
                         void *user, const char *task, double p0, double p1) {
   return cf_engine_run_work(ctx, r, t, NULL, consume, user, task, p0, p1);
@@ -79,18 +109,10 @@ int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_wo
       int tile = t->order ? t->order[i] : i;
       cf_window w;
       cf_worker_status st = {0};
-      int skip, read_rc = CF_OK;
+      int skip;
 #pragma omp atomic read
       skip = stop;
-      if (!skip) {
-        cf_tiling_window(t, &r->grid, tile, &w);
-        b->nx = w.nx;
-        b->ny = w.ny;
-        read_rc = r->ops->read(r, me, &w, b, &st);
-        if (read_rc && !st.failed) cf_worker_fail(&st, read_rc, "", "", "tile read failed");
-        if (!st.failed && work && (read_rc = work(user, me, tile, &w, b, &st)) && !st.failed)
-          cf_worker_fail(&st, read_rc, "", "", "tile work failed");
-      }
+      if (!skip) evaluate_tile(r, t, me, tile, work, user, &w, b, &st);
 #pragma omp ordered
       {
 #pragma omp critical(cf_engine_consume)
@@ -113,15 +135,8 @@ int cf_engine_run_work(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_tile_wo
     }
   }
 
-  for (int i = 0; i < nthreads; i++) cf_block_free(&blocks[i]);
-  free(blocks);
-  if (failed_tile >= 0) {
-    cf_error(ctx, fail.frame.code, fail.frame.where, fail.frame.field, "%s", fail.frame.reason);
-    cf_window w;
-    cf_tiling_window(t, &r->grid, failed_tile, &w);
-    return cf_error(ctx, fail.frame.code, "", "", "tile %d (x %d..%d, y %d..%d) failed", failed_tile,
-                    w.x0, w.x0 + w.nx - 1, w.y0, w.y0 + w.ny - 1);
-  }
+  thread_blocks_free(blocks, nthreads);
+  if (failed_tile >= 0) return report_failed_tile(ctx, r, t, failed_tile, &fail);
   if (rc) return rc;
   return consumer_rc;
 }
@@ -132,8 +147,7 @@ static cf_block *thread_blocks(cf_ctx *ctx, const cf_raster *r, const cf_tiling 
   if (!blocks) return cf_error(ctx, CF_ENOMEM, "", "", "out of memory"), NULL;
   for (int i = 0; i < r->nthreads; i++) {
     if (cf_block_init(&blocks[i], r->nbands, t->tile_w * t->tile_h)) {
-      for (int k = 0; k < i; k++) cf_block_free(&blocks[k]);
-      free(blocks);
+      thread_blocks_free(blocks, i);
       cf_error(ctx, CF_ENOMEM, "", "", "out of memory for %d tile buffers of %d px", r->nthreads,
                t->tile_w * t->tile_h);
       return NULL;
@@ -177,13 +191,7 @@ int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_ti
       int tile = t->order ? t->order[i] : i;
       cf_window w;
       cf_worker_status st = {0};
-      cf_tiling_window(t, &r->grid, tile, &w);
-      b->nx = w.nx;
-      b->ny = w.ny;
-      int rc = r->ops->read(r, me, &w, b, &st);
-      if (rc && !st.failed) cf_worker_fail(&st, rc, "", "", "tile read failed");
-      if (!st.failed && (rc = work(user, me, tile, &w, b, &st)) && !st.failed)
-        cf_worker_fail(&st, rc, "", "", "tile work failed");
+      evaluate_tile(r, t, me, tile, work, user, &w, b, &st);
 #pragma omp critical(cf_engine_unordered)
       {
         if (st.failed) {
@@ -204,14 +212,7 @@ int cf_engine_run_unordered(cf_ctx *ctx, cf_raster *r, const cf_tiling *t, cf_ti
       }
     }
   }
-  for (int i = 0; i < r->nthreads; i++) cf_block_free(&blocks[i]);
-  free(blocks);
-  if (failed_tile >= 0) {
-    cf_error(ctx, fail.frame.code, fail.frame.where, fail.frame.field, "%s", fail.frame.reason);
-    cf_window w;
-    cf_tiling_window(t, &r->grid, failed_tile, &w);
-    return cf_error(ctx, fail.frame.code, "", "", "tile %d (x %d..%d, y %d..%d) failed", failed_tile, w.x0,
-                    w.x0 + w.nx - 1, w.y0, w.y0 + w.ny - 1);
-  }
+  thread_blocks_free(blocks, r->nthreads);
+  if (failed_tile >= 0) return report_failed_tile(ctx, r, t, failed_tile, &fail);
   return cancelled ? CF_ECANCEL : CF_OK;
 }

@@ -324,8 +324,8 @@ static void test_determinism(void **state) {
 
 /* Without noise, offsets, spikes and missing rays, each gate holds exactly
  * co2 + gradient + the puff sum at the gate: the ray-wise sum of the
- * simulator (lidar/flux/sim_flux.c ray_excess, with its culling) against
- * cf_simflux_excess_ppm at the gate's position computed here (tangent
+ * simulator (cf_simflux_ray_excess in lidar/flux/sim_flux_puffs.c, with
+ * its culling) against cf_simflux_excess_ppm at the gate's position computed here (tangent
  * plane e, n; height with the curvature term, geometry.h). Tolerance
  * 1e-4 ppm: float32 storage of ~420 ppm resolves 3e-5 ppm. */
 static void test_noise_free_values(void **state) {

@@ -142,7 +142,7 @@ int cf_simulate_flux(cf_ctx *ctx, const cf_simflux_config *c, const char *source
                      const char *truth_path);
 
 /* The issue's benchmark scene as GeoJSON around the site of `c` (see
- * sim_flux.c for the layout). */
+ * sim_flux_scene.c for the layout). */
 int cf_simflux_write_benchmark_scene(cf_ctx *ctx, const cf_simflux_config *c, const char *path);
 /* The same scene with the priors an estimate starts from (off the truth by
  * 20-60 %, sigmas that cover it): the sources layer of the demo and the
