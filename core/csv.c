@@ -6,6 +6,7 @@
  * are set once the record is complete (the buffer may move while it grows).
  */
 #include "core/csv.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -167,6 +168,23 @@ static int point_fields(cf_ctx *ctx, cf_csv *c) {
   return CF_OK;
 }
 
+/* Every field of the record just read is UTF-8 (csv.h), else CF_EDATA
+ * naming the line and the column (by its header once there is one). */
+static int check_utf8(cf_ctx *ctx, const cf_csv *c) {
+  for (int i = 0; i < c->nstarts; i++) {
+    const char *f = c->buf + c->starts[i];
+    long at = cf_utf8_invalid_at(f, strlen(f));
+    if (at < 0) continue;
+    char where[64] = ""; /* the header's own fields have no column name yet */
+    if (!c->header) snprintf(where, sizeof where, ", column %d of the header", i + 1);
+    return cf_error(ctx, CF_EDATA, c->name, c->header && i < c->ncols ? c->header[i] : "",
+                    "line %ld%s: byte 0x%02X (byte %ld of the field) is not UTF-8; the file must be UTF-8 "
+                    "(a Latin-1 or Windows-1252 export? save it again as UTF-8)",
+                    c->row.line, where, (unsigned char)f[at], at + 1);
+  }
+  return CF_OK;
+}
+
 static char *trimmed_copy(const char *s) {
   while (*s == ' ' || *s == '\t') s++;
   size_t n = strlen(s);
@@ -192,6 +210,7 @@ static int read_header(cf_ctx *ctx, cf_csv *c) {
   int rc = read_record(ctx, c);
   if (rc == 0) return cf_error(ctx, CF_EDATA, c->name, "", "empty file: no header row");
   if (rc < 0) return rc;
+  if ((rc = check_utf8(ctx, c))) return rc;
   c->ncols = c->nstarts;
   c->header = calloc((size_t)c->ncols, sizeof *c->header);
   if (!c->header) return cf_error(ctx, CF_ENOMEM, c->name, "", "out of memory");
@@ -275,6 +294,7 @@ int cf_csv_next(cf_ctx *ctx, cf_csv *c, const cf_csv_row **row) {
   if (c->nstarts != c->ncols)
     return cf_error(ctx, CF_EDATA, c->name, "", "line %ld: %d field%s, but the header has %d columns", c->row.line,
                     c->nstarts, c->nstarts == 1 ? "" : "s", c->ncols);
+  if ((rc = check_utf8(ctx, c))) return rc;
   rc = point_fields(ctx, c);
   if (rc) return rc;
   *row = &c->row;

@@ -18,6 +18,9 @@
  *   - work and memory are bounded: a field is at most CF_CSV_MAX_FIELD
  *     bytes and a record at most CF_CSV_MAX_FIELDS fields, each limit an
  *     error naming the line (a binary file fed by mistake ends there);
+ *   - every field (the header's too) is UTF-8 (core/utf8.h): a byte that
+ *     is not is an error naming the file, the line and the column, so a
+ *     Latin-1 name never reaches a JSON, CSV or NetCDF output;
  *   - column names are matched without regard to ASCII case, after
  *     trimming surrounding spaces (as the forest-io spec requires).
  *

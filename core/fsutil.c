@@ -391,6 +391,34 @@ char *cf_path_real(const char *path) {
   return cf_strbuf_take(&sb);
 }
 
+char *cf_path_relative(const char *path, const char *from_dir, int *shared) {
+  char *rp = cf_path_real(path), *rd = cf_path_real(from_dir);
+  cf_strbuf sb;
+  cf_strbuf_init(&sb);
+  if (!rp || !rd) sb.failed = 1;
+  size_t common = 0; /* length of the shared folder prefix of rd, ending before a '/' or at its end */
+  int n_shared = 0;
+  if (rp && rd && strcmp(rd, "/")) {
+    for (size_t i = 1; rd[i - 1] && rd[i - 1] == rp[i - 1]; i++)
+      if ((rd[i] == '/' || !rd[i]) && (rp[i] == '/' || !rp[i])) common = i, n_shared++;
+    for (const char *p = rd + common; *p; p++)
+      if (*p == '/') cf_strbuf_puts(&sb, "../");
+  }
+  if (rp) cf_strbuf_puts(&sb, rp[common] == '/' ? rp + common + 1 : rp + common);
+  if (rp && !rp[common] && !sb.len) cf_strbuf_puts(&sb, "."); /* path is from_dir itself */
+  if (shared) *shared = n_shared;
+  free(rp), free(rd);
+  return cf_strbuf_take(&sb);
+}
+
+char *cf_path_recorded_relative(const char *path, const char *doc_path) {
+  if (!doc_path || !path || !cf_file_exists(path)) return NULL;
+  char *dir = cf_path_dirname(doc_path);
+  char *rel = dir ? cf_path_relative(path, dir, NULL) : NULL;
+  free(dir);
+  return rel;
+}
+
 char *cf_path_identity(const char *path) {
   char *real = cf_path_real(path);
   struct stat st;

@@ -87,6 +87,19 @@ char *cf_path_real(const char *path);
  * "#DEV:INODE" if cf_path_real(path) exists (so symlinks, "..", hard links
  * meet), else that real path. Equal strings: one file. */
 char *cf_path_identity(const char *path);
+/* `path` relative to directory `from_dir` ("../forest/plots.csv"), both
+ * first made real (cf_path_real), so that a document can name a file it
+ * records by where it lies from the document: a package moved or copied
+ * as a whole still finds its files. *shared (if given) is the number of
+ * leading folders the two have in common (0: only the root). malloc'ed;
+ * NULL if out of memory or the current directory is unknown. */
+char *cf_path_relative(const char *path, const char *from_dir, int *shared);
+/* The path a document at `doc_path` records for an input file `path`
+ * beside the path as given: relative to the document's folder
+ * (cf_path_relative). NULL when doc_path is NULL, when `path` is not an
+ * existing file (a GDAL connection string, /vsi... name), or out of
+ * memory: the record then carries the path as given only. */
+char *cf_path_recorded_relative(const char *path, const char *doc_path);
 /* Non-zero if `a` and `b` are the same file (equal cf_path_identity). */
 int cf_path_same(const char *a, const char *b);
 /* Non-zero if `stem` can stand for {stem} in a path: not empty, ".", ".."

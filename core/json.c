@@ -3,6 +3,7 @@
 #include "core/json.h"
 
 #include "core/sha256.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,6 +113,19 @@ static char *parse_string(parser *ps) {
       free(out);
       fail(ps, CF_EDATA, "a control character inside a string (escape it)");
       return NULL;
+    }
+    if (u >= 0x80) { /* RFC 8259 8.1: JSON text is UTF-8 */
+      int len = cf_utf8_len((const unsigned char *)c, (size_t)(q - c));
+      if (!len) {
+        char what[120];
+        snprintf(what, sizeof what, "a string holds byte 0x%02X, which is not UTF-8 (a Latin-1 file? save it as UTF-8)", u);
+        free(out);
+        fail(ps, CF_EDATA, what);
+        return NULL;
+      }
+      memcpy(out + n, c, (size_t)len);
+      n += (size_t)len, c += len - 1;
+      continue;
     }
     if (u != '\\') {
       out[n++] = (char)u;

@@ -16,10 +16,13 @@
  * process never calls setlocale, so the decimal point is '.'), giving the
  * nearest double; integers beyond 2^53 lose digits as in any JSON reader.
  * Strings are UTF-8 with the escapes decoded (\uXXXX with surrogate
- * pairs; a lone surrogate is an error); a NUL escape (\u0000) is refused,
- * as C strings cannot hold it. A byte-order mark is skipped. Duplicate
- * keys in one object are an error: which one a reader would take is
- * exactly the ambiguity a verification must not have.
+ * pairs; a lone surrogate is an error); bytes that are not UTF-8 (a
+ * Latin-1 0xEA, an overlong or truncated sequence: core/utf8.h) are an
+ * error naming the line and the byte, as RFC 8259 8.1 requires UTF-8;
+ * a NUL escape (\u0000) is refused, as C strings cannot hold it. A
+ * byte-order mark is skipped. Duplicate keys in one object are an error:
+ * which one a reader would take is exactly the ambiguity a verification
+ * must not have.
  */
 #ifndef CF_CORE_JSON_H
 #define CF_CORE_JSON_H

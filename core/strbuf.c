@@ -1,5 +1,6 @@
 /* Growable string buffer; see strbuf.h. */
 #include "core/strbuf.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -60,10 +61,17 @@ void cf_strbuf_json_string(cf_strbuf *sb, const char *s) {
       case '\r': cf_strbuf_puts(sb, "\\r"); break;
       case '\t': cf_strbuf_puts(sb, "\\t"); break;
       default:
-        if (*p < 0x20)
+        if (*p < 0x20) {
           cf_strbuf_printf(sb, "\\u%04x", *p);
-        else
+        } else if (*p < 0x80) {
           cf_strbuf_putn(sb, (const char *)p, 1);
+        } else {
+          /* RFC 8259 JSON is UTF-8: a byte that is not (the readers reject
+           * such input; this is the last guard) becomes U+FFFD, one each */
+          int n = cf_utf8_len(p, 4); /* NUL-terminated: the NUL ends a sequence cut short */
+          if (n) cf_strbuf_putn(sb, (const char *)p, (size_t)n), p += n - 1;
+          else cf_strbuf_puts(sb, "\\ufffd");
+        }
     }
   }
   cf_strbuf_putn(sb, "\"", 1);

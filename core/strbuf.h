@@ -20,7 +20,9 @@ void cf_strbuf_putn(cf_strbuf *sb, const char *s, size_t n);
 void cf_strbuf_puts(cf_strbuf *sb, const char *s);
 void cf_strbuf_printf(cf_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Append `s` as a JSON string literal, quotes included. */
+/* Append `s` as a JSON string literal, quotes included; a byte that is
+ * not UTF-8 (core/utf8.h) is written as \ufffd, so the output is always
+ * RFC 8259 JSON. */
 void cf_strbuf_json_string(cf_strbuf *sb, const char *s);
 /* Append a double as JSON: shortest round-trip form, null if not finite. */
 void cf_strbuf_json_double(cf_strbuf *sb, double v);

@@ -23,6 +23,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/utf8.h"
 #include "ingest/gdal_util.h"
 #include "ingest/vector.h"
 
@@ -201,6 +202,8 @@ static int read_feature(rd *r, OGRFeatureH f, OGRCoordinateTransformationH ct,
   else
     snprintf(r->label, sizeof r->label, "FID %lld", s->fid);
   if (!nm || !nm[0]) return bad(r, F_NAME, "%s", "is empty (every source needs a unique name)");
+  if (cf_utf8_invalid_at(nm, strlen(nm)) >= 0) /* it reaches the summary JSON and the L3 file */
+    return bad(r, F_NAME, "%s", "is not UTF-8; the layer must be UTF-8 (a shapefile needs a .cpg naming its encoding)");
   s->name = strdup(nm);
   if (!s->name) return cf_error(r->ctx, CF_ENOMEM, r->path, "name", "out of memory");
 
@@ -236,6 +239,7 @@ static int read_feature(rd *r, OGRFeatureH f, OGRCoordinateTransformationH ct,
   }
   if (r->idx[F_GROUP] >= 0 && OGR_F_IsFieldSetAndNotNull(f, r->idx[F_GROUP])) {
     const char *g = OGR_F_GetFieldAsString(f, r->idx[F_GROUP]);
+    if (g && cf_utf8_invalid_at(g, strlen(g)) >= 0) return bad(r, F_GROUP, "%s", "is not UTF-8; the layer must be UTF-8");
     if (g && g[0]) {
       s->group = strdup(g);
       if (!s->group) return cf_error(r->ctx, CF_ENOMEM, r->path, "group", "out of memory");

@@ -14,6 +14,7 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "core/utf8.h"
 
 typedef struct {
   int is_num; /* 0 text (NULL: an empty cell), 1 number */
@@ -310,29 +311,13 @@ void cf_report_param_text(cf_report *r, const char *name, const char *value, con
 
 /* ---------------------------------------------------------------- HTML text */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-static int utf8_len(const unsigned char *s) {
-  unsigned c = s[0];
-  int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-  if (n <= 1) return n;
-  unsigned cp = c & (0x3F >> (n - 1));
-  for (int k = 1; k < n; k++) {
-    if ((s[k] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (s[k] & 0x3F);
-  }
-  static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 /* Walk s, handing each piece to put: valid UTF-8 as it is, U+FFFD for a
  * byte that is not UTF-8 and for control characters other than tab, CR
  * and LF; `entities` also turns & < > " ' into HTML entities. */
 static void clean_text(cf_strbuf *sb, const char *s, int entities) {
   const unsigned char *p = (const unsigned char *)(s ? s : "");
   while (*p) {
-    int n = utf8_len(p);
+    int n = cf_utf8_len(p, 4); /* NUL-terminated: the NUL ends a sequence cut short */
     const char *rep = NULL;
     if (n == 0 || (n == 1 && ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F)))
       rep = "\xEF\xBF\xBD", n = 1; /* one replacement per bad byte */

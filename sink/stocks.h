@@ -206,12 +206,15 @@ int cf_forest_stocks(cf_ctx *ctx, const char *plots_path, const char *trees_path
 void cf_stocks_result_free(cf_stocks_result *r);
 
 /* Write REPORT.json and, beside it, REPORT.csv (the same stem), each to a
- * part file renamed when complete. `settings_json` is the run's settings
+ * part file renamed when complete. Each input is recorded with its path
+ * as given and, for a plain file, its `relative_path` from the report's
+ * folder (cf_path_recorded_relative). `settings_json` is the run's settings
  * as a JSON object (cf_kv_json over cf_stocks_settings and the inventory
  * keys), copied into the report. */
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json);
-/* REPORT.json's text (malloc'ed; NULL when out of memory), as written:
+/* REPORT.json's text (malloc'ed; NULL when out of memory), as written
+ * but for the inputs' `relative_path` (which needs the report's place):
  * `carbonflux verify` compares a recomputation with a report through it. */
 char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json);
 

@@ -112,7 +112,9 @@ static void project_json(cf_strbuf *sb, const cf_stocks_result *r) {
   cf_strbuf_puts(sb, "}");
 }
 
-char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json) {
+/* The report's text; `doc_path` (NULL: none) is where it will lie, for the
+ * inputs' paths relative to it. */
+static char *report_json(const cf_stocks_result *r, const char *settings_json, const char *doc_path) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\n");
@@ -194,6 +196,12 @@ char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json
     cf_strbuf_puts(&sb, i ? ",{" : "{");
     cf_strbuf_json_key(&sb, "path", 1);
     cf_strbuf_json_string(&sb, r->inputs[i].path);
+    char *rel = cf_path_recorded_relative(r->inputs[i].path, doc_path);
+    if (rel) { /* where verify looks first: the package may have moved (forest-io welcomes more keys) */
+      cf_strbuf_json_key(&sb, "relative_path", 0);
+      cf_strbuf_json_string(&sb, rel);
+      free(rel);
+    }
     cf_strbuf_json_key(&sb, "sha256", 0);
     cf_strbuf_json_string(&sb, r->inputs[i].sha256);
     cf_strbuf_json_key(&sb, "role", 0);
@@ -210,6 +218,10 @@ char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json
   cf_strbuf_json_string(&sb, cf_version());
   cf_strbuf_puts(&sb, "}\n}\n");
   return cf_strbuf_take(&sb);
+}
+
+char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json) {
+  return report_json(r, settings_json, NULL);
 }
 
 static char *report_csv(const cf_stocks_result *r) {
@@ -258,7 +270,7 @@ static char *report_csv(const cf_stocks_result *r) {
 
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json) {
-  char *json = cf_stocks_report_json(r, settings_json), *csv = report_csv(r);
+  char *json = report_json(r, settings_json, json_path), *csv = report_csv(r);
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "report");
   free(json);
   free(csv);

@@ -28,6 +28,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/utf8.h"
 #include "ingest/gdal_util.h"
 #include "sink/inventory.h"
 #include "sink/inventory_internal.h"
@@ -291,8 +292,13 @@ static int read_layer(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf
       label = NULL;
     else
       label = OGR_F_GetFieldAsString(f, fidx);
+    long bad_at = label ? cf_utf8_invalid_at(label, strlen(label)) : -1;
     if (!label) {
       rc = cf_error(ctx, CF_EDATA, path, want, "feature %lld has no stratum", fid);
+    } else if (bad_at >= 0) { /* the layer's encoding is not what GDAL was told (a .dbf without .cpg) */
+      rc = cf_error(ctx, CF_EDATA, path, want, "feature %lld: byte 0x%02X (byte %ld of the stratum) is not UTF-8; "
+                    "the layer must be UTF-8 (for a shapefile, a .cpg file naming its encoding lets GDAL convert it)",
+                    fid, (unsigned char)label[bad_at], bad_at + 1);
     } else if (t != wkbPolygon && t != wkbMultiPolygon) {
       rc = cf_error(ctx, CF_EDATA, path, "geometry", "feature %lld (stratum '%s') is %s, not a polygon", fid, label,
                     g ? OGRGeometryTypeToName(t) : "empty");
@@ -334,8 +340,12 @@ static int read_layer(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf
                             *slot);
             *slot = v;
           }
-          if (!rc && eco_idx >= 0 && OGR_F_IsFieldSetAndNotNull(f, eco_idx) && !s->ecozone &&
-              !(s->ecozone = strdup(OGR_F_GetFieldAsString(f, eco_idx))))
+          const char *eco = eco_idx >= 0 && OGR_F_IsFieldSetAndNotNull(f, eco_idx) ? OGR_F_GetFieldAsString(f, eco_idx) : NULL;
+          long eco_bad = eco ? cf_utf8_invalid_at(eco, strlen(eco)) : -1;
+          if (!rc && eco_bad >= 0)
+            rc = cf_error(ctx, CF_EDATA, path, "ecozone", "feature %lld: byte 0x%02X is not UTF-8; the layer must be UTF-8",
+                          fid, (unsigned char)eco[eco_bad]);
+          if (!rc && eco && !s->ecozone && !(s->ecozone = strdup(eco)))
             rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
         }
       }

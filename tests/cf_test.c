@@ -68,6 +68,15 @@ int cf_test_file_contains(const char *path, const char *needle) {
   return found;
 }
 
+void cf_test_sha256sum(const char *path, char hex[65]) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
+  FILE *f = popen(cmd, "r");
+  assert_non_null(f);
+  assert_int_equal(fscanf(f, "%64s", hex), 1);
+  pclose(f);
+}
+
 int cf_test_count_entries(const char *dir, const char *part) {
   DIR *d = opendir(dir);
   if (!d) return 0;

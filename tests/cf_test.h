@@ -33,6 +33,9 @@ void cf_test_write_text(const char *path, const char *text);
 int cf_test_file_contains(const char *path, const char *needle);
 /* Number of entries in `dir` whose name contains `part` (e.g. ".part-"). */
 int cf_test_count_entries(const char *dir, const char *part);
+/* coreutils' sha256sum of a file (64 hex digits): a hash computed
+ * independently of core/sha256. */
+void cf_test_sha256sum(const char *path, char hex[65]);
 
 /* Write a north-up GeoTIFF. data is [band][row][col] doubles; srs is
  * "EPSG:n" or WKT, or NULL for no CRS; nodata NULL for none (else one

@@ -66,6 +66,11 @@ static void malformed_tables_name_the_line(void **state) {
       {"a,b\n1,\"x\"y\n", "t.csv: line 2, field 2: text after the closing quote"},
       {"a,b\n1,abc\n", "t.csv: b: line 2: 'abc' is not a finite number"},
       {"a,b\n1,1e999\n", "t.csv: b: line 2: '1e999' is not a finite number"},
+      /* bytes that are not UTF-8 (RFC 3629; the cases of tests/test_utf8.c) */
+      {"stratum,area_ha\nFor\xEAt,50\n", "t.csv: stratum: line 2: byte 0xEA (byte 4 of the field) is not UTF-8"},
+      {"a,b\n1,\xC0\xAF\n", "t.csv: b: line 2: byte 0xC0 (byte 1 of the field) is not UTF-8"},
+      {"a,b\n1,2\n3,\"x\n\xE2\x82\"\n", "t.csv: b: line 3: byte 0xE2 (byte 3 of the field) is not UTF-8"},
+      {"a,b\n\xED\xA0\x80,2\n", "t.csv: a: line 2: byte 0xED"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     cf_ctx *ctx = cf_test_ctx();
@@ -87,6 +92,9 @@ static void malformed_tables_name_the_line(void **state) {
   assert_int_equal(cf_csv_open_text(ctx, "e.csv", "", &c), CF_EDATA);
   assert_null(c);
   assert_int_equal(cf_csv_open(ctx, "/nonexistent/x.csv", &c), CF_ENOENT);
+  assert_int_equal(cf_csv_open_text(ctx, "h.csv", "plot,Stra\xDF" "e\n1,2\n", &c), CF_EDATA); /* Latin-1 sharp s */
+  assert_non_null(strstr(cf_error_message(ctx), "h.csv: line 1, column 2 of the header: byte 0xDF"));
+  assert_null(c);
   cf_ctx_destroy(ctx);
 }
 

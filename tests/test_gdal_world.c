@@ -95,15 +95,6 @@ static void zonal_mean_is(const char *dir, const char *vector, int n, double mea
 
 static void sh(const char *cmd) { assert_int_equal(system(cmd), 0); }
 
-/* sha256sum's hex digest of a file */
-static void sha256_of(const char *path, char hex[65]) {
-  char cmd[1200];
-  snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
-  FILE *f = popen(cmd, "r");
-  assert_non_null(f);
-  assert_int_equal(fscanf(f, "%64s", hex), 1);
-  pclose(f);
-}
 
 /* A dataset metadata item (of `domain`, NULL: the default one), malloc'ed. */
 static char *metadata_in(const char *path, const char *key, const char *domain) {
@@ -119,7 +110,7 @@ static char *metadata_in(const char *path, const char *key, const char *domain) 
 /* CARBONFLUX_INPUTS of `out` lists DIR/REL with sha256sum's digest of it. */
 static void check_provenance(const char *dir, const char *rel, const char *out) {
   char hex[65], want[1200];
-  sha256_of(cf_test_path(dir, rel), hex);
+  cf_test_sha256sum(cf_test_path(dir, rel), hex);
   snprintf(want, sizeof want, "%s/%s sha256:%s", dir, rel, hex);
   char *inputs = metadata_in(cf_test_path(dir, out), "CARBONFLUX_INPUTS", NULL);
   assert_non_null(inputs);

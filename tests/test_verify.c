@@ -12,6 +12,7 @@
  * fails (exit 5) and names the input or the table, while the tables it
  * cannot move still match. No number of our own code is asserted.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,104 @@ static void moved_package(void **state) {
   free(moved), free(alone);
 }
 
+/* Run a shell command (printf-style). */
+__attribute__((format(printf, 1, 2))) static void run_sh(const char *fmt, ...) {
+  char cmd[4000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The demo's layout, PKG/forest/ (inventories) and PKG/out/ (stock reports
+ * and the ledger), written with absolute paths as the demo does. A copy of
+ * the package is checked where it lies: a tampered copy fails naming the
+ * copy's file and both hashes (sha256sum's), even with the untouched
+ * original in place (which the recorded absolute paths point at); the
+ * original still verifies; moved away from where it was written, the
+ * package verifies from its relative paths, and says so per file. */
+static void package_copied_and_moved(void **state) {
+  fixture *f = *state;
+  char pkg[512], copy[512], moved[512], args[8192];
+  snprintf(pkg, sizeof pkg, "%s/pkg", f->dir);
+  snprintf(copy, sizeof copy, "%s/copy", f->dir);
+  snprintf(moved, sizeof moved, "%s/moved", f->dir);
+  run_sh("mkdir -p '%s/forest' '%s/out' && mv '%s'/*.csv '%s/forest/'", pkg, pkg, f->dir, pkg);
+  for (int k = 0; k < 2; k++) {
+    int year = k ? 2023 : 2019;
+    snprintf(args, sizeof args,
+             "-q forest stocks --plots '%s/forest/plots.csv' --trees '%s/forest/trees.csv' --strata '%s/forest/strata.csv' "
+             "-o '%s/out/s%d.json' col.dbh_cm=DBH allometry=0.1*D^2 year=%d", pkg, pkg, pkg, pkg, year, year);
+    assert_int_equal(cf_test_cli(args, f->log), 0);
+  }
+  snprintf(args, sizeof args, "-q sink ledger --event 2019-06-01='%s/out/s2019.json' --event 2023-11-01='%s/out/s2023.json' "
+           "--policy vm0047 risk_rating_pct=15 -o '%s/out/ledger.json'", pkg, pkg, pkg);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  /* the records: the path as given and the one from the recording file's folder */
+  assert_true(cf_test_file_contains(cf_test_path(pkg, "out/s2019.json"), "\"relative_path\":\"../forest/plots.csv\""));
+  assert_true(cf_test_file_contains(cf_test_path(pkg, "out/ledger.json"), "\"relative_path\":\"s2019.json\""));
+  char orig_path[1200];
+  snprintf(orig_path, sizeof orig_path, "\"path\":\"%s/forest/plots.csv\"", pkg);
+  assert_true(cf_test_file_contains(cf_test_path(pkg, "out/s2019.json"), orig_path));
+
+  /* a copy with one plot's area changed (P4 0.1 -> 0.2) */
+  run_sh("cp -r '%s' '%s'", pkg, copy);
+  flip_digit_after(cf_test_path(copy, "forest/plots.csv"), "P4,B,0.");
+  char was[80], now[80], line[1600];
+  cf_test_sha256sum(cf_test_path(pkg, "forest/plots.csv"), was);
+  cf_test_sha256sum(cf_test_path(copy, "forest/plots.csv"), now);
+  assert_int_equal(verify(f, cf_test_path(copy, "out/ledger.json"), NULL), 5);
+  snprintf(line, sizeof line, "DIFFERS: %s/out/../forest/plots.csv (found by the recorded path relative to the recording "
+           "file) has sha256 %s, the record says %s", copy, now, was);
+  assert_true(cf_test_file_contains(f->log, line));
+  assert_true(says(f, "plots", "DIFFERS at plots[3].area_ha: recorded 0.1, recomputed 0.2"));
+  snprintf(line, sizeof line, "--inputs-dir '%s/out'", copy); /* the tester's second try: the same outcome */
+  assert_int_equal(verify(f, cf_test_path(copy, "out/ledger.json"), line), 5);
+  snprintf(line, sizeof line, "DIFFERS: %s/out/../forest/plots.csv (found under --inputs-dir", copy);
+  assert_true(cf_test_file_contains(f->log, line));
+  assert_int_equal(verify(f, cf_test_path(pkg, "out/ledger.json"), NULL), 0); /* the original is intact */
+
+  /* the package moved away from where it was written */
+  run_sh("mv '%s' '%s'", pkg, moved);
+  assert_int_equal(verify(f, cf_test_path(moved, "out/ledger.json"), NULL), 0);
+  snprintf(line, sizeof line, "sha256 matches (found as %s/out/../forest/plots.csv, by the recorded path relative", moved);
+  assert_true(cf_test_file_contains(f->log, line));
+  snprintf(line, sizeof line, "sha256 matches (found as %s/out/s2023.json, by the recorded path relative", moved);
+  assert_true(cf_test_file_contains(f->log, line));
+  assert_true(says(f, "stems", "matches"));
+  assert_true(says(f, "vintages", "matches"));
+}
+
+/* Documents written before `relative_path` (removed here with Python's
+ * json module) verify as before: in place, found at the recorded path;
+ * moved together, by the bare name beside the recording file. */
+static void documents_without_relative_paths(void **state) {
+  fixture *f = *state;
+  const char *strip = "[r.pop(\"relative_path\") for r in d[\"inputs\"]]";
+  const char *lg = cf_test_path(f->dir, "ledger.json");
+  edit_json(lg, strip);
+  assert_false(cf_test_file_contains(lg, "relative_path"));
+  assert_int_equal(verify(f, lg, NULL), 0);
+  char line[1600];
+  snprintf(line, sizeof line, "sha256 matches (found as %s/s2019.json, at the recorded path)", f->dir);
+  assert_true(cf_test_file_contains(f->log, line));
+  /* a stock report of that time, on its own (its hash is the ledger's business) */
+  const char *s23 = cf_test_path(f->dir, "s2023.json");
+  edit_json(s23, strip);
+  assert_int_equal(verify(f, s23, NULL), 0);
+  snprintf(line, sizeof line, "sha256 matches (found as %s/plots.csv, at the recorded path)", f->dir);
+  assert_true(cf_test_file_contains(f->log, line));
+  assert_true(says(f, "strata", "matches"));
+  char *moved = cf_test_tmpdir();
+  run_sh("mv '%s'/*.csv '%s'/*.json '%s'", f->dir, f->dir, moved);
+  assert_int_equal(verify(f, cf_test_path(moved, "s2023.json"), NULL), 0);
+  snprintf(line, sizeof line, "sha256 matches (found as %s/plots.csv, by its name beside the recording file)", moved);
+  assert_true(cf_test_file_contains(f->log, line));
+  cf_test_rmtree(moved);
+  free(moved);
+}
+
 /* Not a ledger: another schema version and a CSV are exit 4 naming the
  * file; a missing ledger and no file at all are exit 1. */
 static void not_a_ledger(void **state) {
@@ -256,12 +355,8 @@ static void reports_of_other_software(void **state) {
 /* The hook of an HTML report: it names its ledger and that ledger's hash. */
 static void report_names_its_ledger(void **state) {
   fixture *f = *state;
-  char sha[80] = "", cmd[2000], html[1000];
-  snprintf(cmd, sizeof cmd, "sha256sum '%s/ledger.json'", f->dir);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  assert_int_equal(fscanf(p, "%64s", sha), 1);
-  pclose(p);
+  char sha[80] = "", html[1000];
+  cf_test_sha256sum(cf_test_path(f->dir, "ledger.json"), sha);
   const char *tmpl = "<!doctype html><html><head><title>r</title>\n<script type=\"application/json\" id=\"carbonflux-audit\">"
                      "{\"ledger\":{\"path\":\"ledger.json\",\"sha256\":\"%s\"}}</script></head><body></body></html>\n";
   snprintf(html, sizeof html, tmpl, sha);
@@ -320,6 +415,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ledger_number_edited, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(missing_inputs, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(moved_package, setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(package_copied_and_moved, setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(documents_without_relative_paths, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(not_a_ledger, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(report_names_its_ledger, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(reports_of_other_software, setup, cf_test_dir_teardown),

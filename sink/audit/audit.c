@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/fsutil.h"
+#include "core/strbuf.h"
 #include "sink/audit/audit_internal.h"
 #include "sink/issuance/ledger.h"
 
@@ -53,45 +54,70 @@ static const char *base_name(const char *p) {
   return s ? s + 1 : p;
 }
 
-/* The candidates of audit.h, in order; the first that exists. */
-static char *locate(const cf_audit_opts *o, const char *recorded_by, const char *path) {
+/* Where an input is looked for, in the order of audit.h, each with how it
+ * was found (named on the input's line). */
+enum { N_CANDIDATES = 7 };
+typedef struct {
+  char *path[N_CANDIDATES];
+  const char *how[N_CANDIDATES];
+  int n;
+} candidates;
+
+static void candidate(candidates *c, char *path, const char *how) {
+  if (!path) return; /* out of memory: one place fewer to look */
+  c->path[c->n] = path, c->how[c->n] = how, c->n++;
+}
+
+static void candidates_of(candidates *c, const cf_audit_opts *o, const char *recorded_by, const char *path,
+                          const char *rel) {
+  memset(c, 0, sizeof *c);
   char *dir = cf_path_dirname(recorded_by);
-  const char *base = o && o->inputs_dir ? o->inputs_dir : dir ? dir : ".";
-  char *cand[3] = {path[0] != '/' ? cf_path_join(base, path) : NULL, strdup(path), cf_path_join(base, base_name(path))};
-  char *found = NULL;
-  for (int k = 0; k < 3; k++) {
-    if (!found && cand[k] && cf_file_exists(cand[k]))
-      found = cand[k];
-    else
-      free(cand[k]);
-  }
+  const char *in = o && o->inputs_dir ? o->inputs_dir : NULL, *doc = dir ? dir : ".";
+  int relative = path[0] && path[0] != '/';
+  if (in && rel[0]) candidate(c, cf_path_join(in, rel), "under --inputs-dir by the recorded relative path");
+  if (in && relative) candidate(c, cf_path_join(in, path), "under --inputs-dir");
+  if (in) candidate(c, cf_path_join(in, base_name(path)), "by its name under --inputs-dir");
+  if (rel[0]) candidate(c, cf_path_join(doc, rel), "by the recorded path relative to the recording file");
+  else if (relative) candidate(c, cf_path_join(doc, path), "relative to the recording file"); /* older records */
+  candidate(c, strdup(path), "at the recorded path");
+  candidate(c, cf_path_join(doc, base_name(path)), "by its name beside the recording file");
   free(dir);
-  return found;
 }
 
 char *cf_audit_input(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth, const char *recorded_by,
-                     const char *label, const char *path, const char *sha256, int *matches) {
+                     const char *label, const char *path, const char *rel, const char *sha256, int *matches) {
   *matches = 0;
-  char *found = path[0] ? locate(o, recorded_by, path) : NULL;
-  if (!found) {
-    cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "MISSING: '%s' (recorded sha256 %s) is not found%s%s",
-                 path, sha256, o && o->inputs_dir ? " under " : "", o && o->inputs_dir ? o->inputs_dir : "");
+  candidates c = {0};
+  if (path[0]) candidates_of(&c, o, recorded_by, path, rel ? rel : "");
+  int k = 0;
+  while (k < c.n && !cf_file_exists(c.path[k])) k++;
+  if (k == c.n) {
+    cf_strbuf tried;
+    cf_strbuf_init(&tried);
+    for (int i = 0; i < c.n; i++) cf_strbuf_printf(&tried, "%s%s", i ? ", " : "", c.path[i]);
+    cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "MISSING: '%s' (recorded sha256 %s) is not found (looked for %s)",
+                 path, sha256, c.n ? cf_strbuf_str(&tried) : "nothing: no path recorded");
+    cf_strbuf_free(&tried);
+    for (int i = 0; i < c.n; i++) free(c.path[i]);
     return NULL;
   }
+  char *found = c.path[k];
+  const char *how = c.how[k];
+  for (int i = 0; i < c.n; i++)
+    if (i != k) free(c.path[i]);
   char hex[CF_SHA256_HEX_LEN] = "";
   if (cf_sha256_file(ctx, found, hex)) {
     cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "UNREADABLE: %s", cf_error_message(ctx));
     cf_error_clear(ctx);
   } else if (!sha256[0]) {
     cf_audit_add(a, CF_AUDIT_WARNING, depth, "input", label, "no sha256 recorded (not a plain file when it was read); "
-                 "%s hashes to %s", found, hex);
+                 "%s (%s) hashes to %s", found, how, hex);
     *matches = 1;
   } else if (strcmp(hex, sha256)) {
-    cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "DIFFERS: %s has sha256 %s, the record says %s", found,
-                 hex, sha256);
+    cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "DIFFERS: %s (found %s) has sha256 %s, the record says %s",
+                 found, how, hex, sha256);
   } else {
-    cf_audit_add(a, CF_AUDIT_MATCH, depth, "input", label, "sha256 matches%s%s%s", strcmp(found, path) ? " (found as " : "",
-                 strcmp(found, path) ? found : "", strcmp(found, path) ? ")" : "");
+    cf_audit_add(a, CF_AUDIT_MATCH, depth, "input", label, "sha256 matches (found as %s, %s)", found, how);
     *matches = 1;
   }
   return found;
@@ -195,7 +221,7 @@ static int audit_html(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, const ch
   int matches = 0;
   char label[1100];
   snprintf(label, sizeof label, "ledger of the report %s", lpath);
-  char *found = rc ? NULL : cf_audit_input(ctx, a, o, 0, path, label, lpath, lsha, &matches);
+  char *found = rc ? NULL : cf_audit_input(ctx, a, o, 0, path, label, lpath, NULL, lsha, &matches);
   cf_json *doc = NULL;
   if (found && !(rc = cf_json_load_file(ctx, found, &doc))) {
     if (strcmp(cf_audit_str(doc, "schema"), CF_LEDGER_SCHEMA))

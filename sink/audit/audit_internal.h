@@ -11,11 +11,14 @@
 void cf_audit_add(cf_audit *a, cf_audit_outcome oc, int depth, const char *kind, const char *name,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Find the file an input record names (the order of audit.h), re-hash it
- * and add its line. Returns the path found (malloc'ed) or NULL when it is
- * missing; *matches is 1 when its SHA-256 is the recorded one. */
+/* Find the file an input record names (`path` as recorded and `rel`, its
+ * path relative to the folder of the file `recorded_by`, NULL or "" in
+ * older records; the order of audit.h), re-hash it and add its line,
+ * which says where it was found and how. Returns the path found
+ * (malloc'ed) or NULL when it is missing; *matches is 1 when its SHA-256
+ * is the recorded one. */
 char *cf_audit_input(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth, const char *recorded_by,
-                     const char *label, const char *path, const char *sha256, int *matches);
+                     const char *label, const char *path, const char *rel, const char *sha256, int *matches);
 
 /* The software version line (a warning when it is not this one) and the
  * seeds line of a document with "software" and "random_seeds". */

@@ -109,7 +109,8 @@ int cf_audit_ledger(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth,
     char label[1100];
     snprintf(label, sizeof label, "%s %s %s", cf_audit_str(r, "role"), cf_audit_str(r, "date"), cf_audit_str(r, "path"));
     int matches;
-    found[i] = cf_audit_input(ctx, a, o, depth, path, label, cf_audit_str(r, "path"), cf_audit_str(r, "sha256"), &matches);
+    found[i] = cf_audit_input(ctx, a, o, depth, path, label, cf_audit_str(r, "path"),
+                   cf_audit_str(r, "relative_path"), cf_audit_str(r, "sha256"), &matches);
     missing += !found[i];
   }
   int rc = CF_OK;

@@ -168,7 +168,8 @@ int cf_audit_stocks(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth,
     char label[1100];
     snprintf(label, sizeof label, "%s %s", role, cf_audit_str(r, "path"));
     int matches;
-    char *f = cf_audit_input(ctx, a, o, depth, path, label, cf_audit_str(r, "path"), cf_audit_str(r, "sha256"), &matches);
+    char *f = cf_audit_input(ctx, a, o, depth, path, label, cf_audit_str(r, "path"),
+                   cf_audit_str(r, "relative_path"), cf_audit_str(r, "sha256"), &matches);
     missing += !f;
     if (k < N_ROLES && !input[k]) {
       found[k] = f, input[k] = r;

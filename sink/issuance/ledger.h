@@ -206,9 +206,12 @@ int cf_ledger_compute(cf_ctx *ctx, const cf_ledger_inputs *in, cf_ledger *out);
 void cf_ledger_free(cf_ledger *l);
 
 /* Write LEDGER.json and, beside it, LEDGER.csv (one row per period and
- * vintage), all or none (part files renamed together). */
+ * vintage), all or none (part files renamed together). Each stock report
+ * is recorded with its path as given and its `relative_path` from the
+ * ledger's folder (cf_path_recorded_relative). */
 int cf_ledger_write(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_ledger *l, const char *json_path);
-/* LEDGER.json's text (malloc'ed; NULL when out of memory), as written:
+/* LEDGER.json's text (malloc'ed; NULL when out of memory), as written
+ * but for the inputs' `relative_path`:
  * `carbonflux verify` compares a recomputation with a ledger through it. */
 char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l);
 

@@ -4,8 +4,8 @@
  * sees a ledger without its table.
  *
  * The JSON is self-describing, for `carbonflux verify` and the report:
- * the schema and software version; every input with its path, role, date
- * and SHA-256 (of the very bytes that were parsed); the policy with its
+ * the schema and software version; every input with its path (as given,
+ * and relative to the ledger's folder), role, date and SHA-256 (of the very bytes that were parsed); the policy with its
  * rules and whether its references were checked; every setting with its
  * value, the text that sets it again (cf_ledger_settings_set), unit and
  * source (default, or who gave it); every parameter with value, unit and
@@ -86,11 +86,14 @@ static void settings_json(cf_strbuf *sb, const cf_ledger_inputs *in) {
   cf_strbuf_puts(sb, "}");
 }
 
-static void input_json(cf_strbuf *sb, const cf_ledger_event *e, const char *role, int first) {
+static void input_json(cf_strbuf *sb, const cf_ledger_event *e, const char *role, int first, const char *doc_path) {
   cf_strbuf_puts(sb, first ? "\n  {\"role\":" : ",\n  {\"role\":");
   cf_strbuf_json_string(sb, role);
   text(sb, "date", e->date);
   text(sb, "path", e->report.path);
+  char *rel = cf_path_recorded_relative(e->report.path, doc_path);
+  if (rel) text(sb, "relative_path", rel); /* where verify looks first: the package may have moved */
+  free(rel);
   text(sb, "sha256", e->report.sha256);
   text(sb, "schema", CF_STOCKS_SCHEMA);
   cf_strbuf_puts(sb, "}");
@@ -201,7 +204,9 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
   cf_strbuf_puts(sb, "]}");
 }
 
-char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
+/* The ledger's text; `doc_path` (NULL: none) is where it will lie, for the
+ * inputs' paths relative to it. */
+static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const char *doc_path) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "{\"schema\":");
@@ -214,8 +219,8 @@ char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
   cf_strbuf_puts(&sb, ",\n\"settings\":");
   settings_json(&sb, in);
   cf_strbuf_puts(&sb, ",\n\"inputs\":[");
-  for (int k = 0; k < in->n_events; k++) input_json(&sb, &in->events[k], "event", k == 0);
-  for (int k = 0; k < in->n_baseline; k++) input_json(&sb, &in->baseline[k], "baseline", 0);
+  for (int k = 0; k < in->n_events; k++) input_json(&sb, &in->events[k], "event", k == 0, doc_path);
+  for (int k = 0; k < in->n_baseline; k++) input_json(&sb, &in->baseline[k], "baseline", 0, doc_path);
   cf_strbuf_puts(&sb, "],\n\"emissions\":[");
   for (int i = 0; i < in->n_emissions; i++) {
     cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
@@ -257,6 +262,8 @@ char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) {
   return cf_strbuf_take(&sb);
 }
 
+char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) { return ledger_json(in, l, NULL); }
+
 static char *ledger_csv(const cf_ledger *l) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
@@ -282,7 +289,7 @@ static char *ledger_csv(const cf_ledger *l) {
 }
 
 int cf_ledger_write(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_ledger *l, const char *json_path) {
-  char *json = cf_ledger_json(in, l), *csv = ledger_csv(l);
+  char *json = ledger_json(in, l, json_path), *csv = ledger_csv(l);
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "ledger");
   free(json);
   free(csv);

@@ -182,26 +182,13 @@ static const char *recorded_stratum_field(const cf_ireport_doc *d) {
  * folder ("../ledger.json") when the two share a folder below the root,
  * so that they can be moved together; else absolute. */
 static char *ledger_reference(const char *ledger, const char *html) {
-  char *dir = cf_path_dirname(html), *rd = dir ? cf_path_real(dir) : NULL, *rl = cf_path_real(ledger);
-  cf_strbuf sb;
-  cf_strbuf_init(&sb);
-  int ok = rd && rl;
-  if (ok) {
-    size_t common = 0; /* length of the shared folder prefix, ending before a '/' */
-    for (size_t i = 1; rd[i - 1] && rd[i - 1] == rl[i - 1]; i++)
-      if ((rd[i] == '/' || !rd[i]) && rl[i] == '/') common = i;
-    if (common == 0) {
-      cf_strbuf_puts(&sb, rl);
-    } else {
-      for (const char *p = rd + common; *p; p++)
-        if (*p == '/') cf_strbuf_puts(&sb, "../");
-      cf_strbuf_puts(&sb, rl + common + 1);
-    }
-  }
-  free(dir), free(rd), free(rl);
-  if (ok) return cf_strbuf_take(&sb); /* NULL if it ran out of memory */
-  cf_strbuf_free(&sb);
-  return NULL;
+  char *dir = cf_path_dirname(html);
+  int shared = 0;
+  char *rel = dir ? cf_path_relative(ledger, dir, &shared) : NULL;
+  free(dir);
+  if (!rel || shared > 0) return rel; /* NULL if it ran out of memory */
+  free(rel);
+  return cf_path_real(ledger);
 }
 
 /* --- maps and geometry ---------------------------------------------------------------- */
