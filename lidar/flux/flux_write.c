@@ -754,8 +754,8 @@ static int write_map_tif(cf_ctx *ctx, const cf_flux_result *r, const cf_atomic_f
   if (!rc && !md) rc = cf_error_code(ctx);
   for (const char *const *m = md; !rc && *m; m++) { /* as raster/cog.c sets a COG's */
     char *k = NULL;
-    const char *v = CPLParseNameValue(*m, &k);
-    if (k && v && GDALSetMetadataItem(mem, k, v, NULL) != CE_None)
+    const char *val = CPLParseNameValue(*m, &k);
+    if (k && val && GDALSetMetadataItem(mem, k, val, NULL) != CE_None)
       rc = cf_error(ctx, CF_ENOMEM, af->final_path, k, "cannot set the metadata: %s", cf_gdal_last_error("MEM driver"));
     CPLFree(k);
   }
