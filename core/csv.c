@@ -328,3 +328,9 @@ void cf_csv_put_field(cf_strbuf *sb, const char *s) {
   }
   cf_strbuf_puts(sb, "\"");
 }
+
+void cf_csv_provenance_row_end(cf_strbuf *sb, const char *json_sha256) {
+  cf_strbuf_puts(sb, ",");
+  cf_csv_put_field(sb, cf_version());
+  cf_strbuf_printf(sb, ",%s\r\n", json_sha256);
+}

@@ -79,4 +79,14 @@ int cf_csv_double(cf_ctx *ctx, const cf_csv *c, const cf_csv_row *row, int col, 
  * above, Python's csv module and spreadsheets read back the same text. */
 void cf_csv_put_field(cf_strbuf *sb, const char *s);
 
+/* Provenance of a CSV that is the table twin of a JSON (the stocks
+ * report's, the ledger's). Their readers are strict RFC 4180 ones (the
+ * header is the first line), so no '#' lines as the pipeline CSVs have;
+ * every row ends in two columns instead: the software version and the
+ * SHA-256 of the JSON written beside it, which holds the inputs with their
+ * SHA-256 and the settings. The header's last two names, and the cells
+ * that end a row (with its CRLF). */
+#define CF_CSV_PROVENANCE_HEADER "carbonflux_version,json_sha256"
+void cf_csv_provenance_row_end(cf_strbuf *sb, const char *json_sha256);
+
 #endif

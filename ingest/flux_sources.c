@@ -19,10 +19,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <cpl_conv.h>
+#include <cpl_string.h>
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/sha256.h"
 #include "core/utf8.h"
 #include "ingest/gdal_util.h"
 #include "ingest/vector.h"
@@ -40,6 +42,8 @@ void cf_flux_sources_free(cf_flux_sources *s) {
   free(s->src);
   free(s->path);
   free(s->layer);
+  for (int i = 0; i < s->n_files && s->files; i++) free(s->files[i].path);
+  free(s->files);
   memset(s, 0, sizeof *s);
 }
 
@@ -248,6 +252,45 @@ static int read_feature(rd *r, OGRFeatureH f, OGRCoordinateTransformationH ct,
   return take_geometry(r, f, ct, gd, s);
 }
 
+/* The layer's files and their SHA-256 (cf_flux_sources_file, in the header). */
+static int add_file(cf_ctx *ctx, cf_flux_sources *out, const char *file) {
+  for (int i = 0; i < out->n_files; i++)
+    if (!strcmp(out->files[i].path, file)) return CF_OK;
+  cf_flux_sources_file *nf = realloc(out->files, (size_t)(out->n_files + 1) * sizeof *nf);
+  if (!nf) return cf_error(ctx, CF_ENOMEM, out->path, "", "out of memory");
+  out->files = nf;
+  cf_flux_sources_file *f = &out->files[out->n_files];
+  if (!(f->path = strdup(file))) return cf_error(ctx, CF_ENOMEM, out->path, "", "out of memory");
+  out->n_files++;
+  return cf_sha256_file(ctx, file, f->sha256);
+}
+
+static int list_files(cf_ctx *ctx, GDALDatasetH ds, const char *path, cf_flux_sources *out) {
+  int rc = CF_OK;
+  if (cf_gdal_is_name(path)) {
+    char *file = cf_gdal_name_file(path);
+    if (file)
+      rc = add_file(ctx, out, file);
+    else
+      cf_log(ctx, CF_LOG_WARN, "sources %s: sha256 n/a (virtual, no local file to hash)", path);
+    free(file);
+    return rc;
+  }
+  char **list = GDALGetFileList(ds);
+  for (char **p = list; p && *p && !rc; p++) {
+    struct stat st;
+    if (stat(*p, &st) == 0 && S_ISREG(st.st_mode)) rc = add_file(ctx, out, *p);
+  }
+  CSLDestroy(list);
+  /* a driver that lists nothing (a directory of layers): the name given */
+  if (!rc && out->n_files == 0) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) rc = add_file(ctx, out, path);
+    else cf_log(ctx, CF_LOG_WARN, "sources %s: GDAL names no file of the layer: no SHA-256 recorded", path);
+  }
+  return rc;
+}
+
 /* --- public ------------------------------------------------------------------------- */
 
 int cf_flux_sources_read(cf_ctx *ctx, const char *path, const char *layer_name,
@@ -366,6 +409,7 @@ int cf_flux_sources_read(cf_ctx *ctx, const char *path, const char *layer_name,
                       out->src[i].name, out->src[i].fid, out->src[j].fid);
         break;
       }
+  if (!rc) rc = list_files(ctx, ds, path, out);
 done:
   if (ct) OCTDestroyCoordinateTransformation(ct);
   if (src_srs) OSRDestroySpatialReference(src_srs);

@@ -32,6 +32,7 @@
 #define CF_INGEST_FLUX_SOURCES_H
 
 #include "carbonflux/ctx.h"
+#include "core/sha256.h"
 #include "ingest/vector.h"
 
 typedef enum { CF_SOURCE_POINT = 0, CF_SOURCE_AREA = 1 } cf_source_kind;
@@ -49,11 +50,25 @@ typedef struct {
   double area_m2;             /* area: geodesic area on WGS84; point: 0 */
 } cf_flux_source;
 
+/* The files that define the layer, for provenance: GDAL's own list of the
+ * dataset's files (GDALGetFileList: a Shapefile's .shp, .shx, .dbf, .prj
+ * and .cpg; a GeoJSON's or GeoPackage's one file), local regular files
+ * only, in GDAL's order (the file named first). A GDAL name inside an
+ * archive (/vsizip/a.zip/s.shp) records the plain file behind it (a.zip);
+ * a name with no local file (/vsicurl/) records none, and a warning says
+ * so. Each with the SHA-256 of its bytes, hashed right after the read. */
+typedef struct {
+  char *path;
+  char sha256[CF_SHA256_HEX_LEN];
+} cf_flux_sources_file;
+
 typedef struct {
   char *path;
   char *layer; /* the layer read */
   int n;
   cf_flux_source *src;
+  int n_files;
+  cf_flux_sources_file *files;
 } cf_flux_sources;
 
 /* Read the layer `layer` of `path` (NULL: the first layer). CF_ENOENT,

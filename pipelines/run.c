@@ -26,6 +26,7 @@
 
 #include "core/fsutil.h"
 #include "core/isolate.h"
+#include "core/provenance.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
 #include "ingest/library_log.h"
@@ -88,11 +89,8 @@ int cf_run_note_input(cf_ctx *ctx, cf_run *run, const char *path) {
   char hex[CF_SHA256_HEX_LEN];
   int rc = cf_sha256_file(ctx, path, hex);
   if (rc) return rc;
-  cf_strbuf sb;
-  cf_strbuf_init(&sb);
-  cf_strbuf_printf(&sb, "%s sha256:%s", path, hex);
   char **ni = realloc(run->inputs, (size_t)(run->ninputs + 1) * sizeof *ni);
-  char *s = cf_strbuf_take(&sb);
+  char *s = cf_provenance_input(path, hex);
   if (!ni || !s) {
     free(s);
     if (ni) run->inputs = ni;
@@ -129,43 +127,13 @@ int cf_run_wrote(cf_ctx *ctx, cf_run *run, const char *path) {
 }
 
 static void free_prov(cf_run *run) {
-  for (char **p = run->prov; p && *p; p++) free(*p);
-  free(run->prov);
+  cf_provenance_free(run->prov);
   run->prov = NULL;
 }
 
 const char *const *cf_run_provenance(cf_ctx *ctx, cf_run *run) {
   free_prov(run);
-  cf_strbuf in, line;
-  cf_strbuf_init(&in);
-  cf_strbuf_init(&line);
-  cf_strbuf_puts(&in, "[");
-  for (int i = 0; i < run->ninputs; i++) {
-    if (i) cf_strbuf_puts(&in, ",");
-    cf_strbuf_json_string(&in, run->inputs[i]);
-  }
-  cf_strbuf_puts(&in, "]");
-  run->prov = calloc(4, sizeof *run->prov); /* three lines and the NULL that ends them */
-  int ok = run->prov != NULL;
-  if (ok) {
-    cf_strbuf_printf(&line, "CARBONFLUX_VERSION=%s", cf_version());
-    ok = (run->prov[0] = cf_strbuf_take(&line)) != NULL;
-  }
-  if (ok) {
-    cf_strbuf_printf(&line, "CARBONFLUX_INPUTS=%s", cf_strbuf_str(&in));
-    ok = !in.failed && (run->prov[1] = cf_strbuf_take(&line)) != NULL;
-  }
-  if (ok) {
-    cf_strbuf_printf(&line, "CARBONFLUX_SETTINGS=%s", run->p->settings_json);
-    ok = (run->prov[2] = cf_strbuf_take(&line)) != NULL;
-  }
-  cf_strbuf_free(&in);
-  cf_strbuf_free(&line);
-  if (!ok) { /* an output without its provenance would pass for a complete one */
-    free_prov(run);
-    cf_error(ctx, CF_ENOMEM, "", "", "out of memory for the provenance metadata");
-    return NULL;
-  }
+  run->prov = cf_provenance_lines(ctx, (const char *const *)run->inputs, run->ninputs, run->p->settings_json);
   return (const char *const *)run->prov;
 }
 

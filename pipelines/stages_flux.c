@@ -74,7 +74,8 @@ static int run_ingest_l2(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   if (!rc) rc = cf_l2_read_set(ctx, (const char *const *)paths, n, 0, 0, &j->set);
   if (!rc) rc = cf_flux_sources_read(ctx, sources, cf_stage_has(st, "layer") ? cf_stage_str(st, "layer") : NULL, &j->src);
   for (int i = 0; !rc && i < n; i++) rc = cf_run_note_input(ctx, run, paths[i]);
-  if (!rc) rc = cf_run_note_input(ctx, run, sources);
+  /* the layer's files (a Shapefile's .shp, .shx, .dbf, .prj), as its reader hashed them */
+  for (int i = 0; !rc && i < j->src.n_files; i++) rc = cf_run_note_input(ctx, run, j->src.files[i].path);
   if (!rc) {
     cf_log(ctx, CF_LOG_INFO, "read %d L2 file(s) and %d sources", n, j->src.n);
     cf_run_set_product(run, st->index, CF_PRODUCT_FLUX, j, destroy_job);
@@ -172,15 +173,25 @@ static const cf_option_spec write_opts[] = {
     {NULL}};
 
 static int run_write_flux(cf_ctx *ctx, cf_run *run, cf_stage *st) {
-  const flux_job *j = cf_run_input(run, st);
-  const cf_flux_result *r = j ? (j->inv.n_sources ? &j->inv : &j->mb) : NULL;
+  flux_job *j = cf_run_input(run, st);
+  cf_flux_result *r = j ? (j->inv.n_sources ? &j->inv : &j->mb) : NULL;
   if (!r || !r->n_sources)
     return cf_error(ctx, CF_EINVAL, st->source, "input",
                     "stage '%s': its input has no estimate yet (put lidar.flux_massbalance or lidar.inversion before it)",
                     st->name);
   char *dir = cf_stage_path(st, run, "path");
   if (!dir) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
-  int rc = cf_flux_write_outputs(ctx, r, dir);
+  /* provenance as every output of a run has it: the command (as write.l2
+   * records it) and the run's inputs and every stage's settings on the map */
+  cf_strbuf hist;
+  cf_strbuf_init(&hist);
+  cf_strbuf_printf(&hist, "carbonflux run %s (stage %s)", st->source, st->name);
+  free(r->history);
+  r->history = cf_strbuf_take(&hist);
+  r->map_metadata = cf_run_provenance(ctx, run);
+  int rc = r->history && r->map_metadata ? CF_OK : cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+  if (!rc) rc = cf_flux_write_outputs(ctx, r, dir);
+  r->map_metadata = NULL; /* the run's, freed with it */
   const char *names[4] = {"flux_summary.json", "flux_l3.nc", "flux_map.tif", "flux_map.png"};
   for (int k = 0; k < 4 && !rc; k++) {
     char *f = cf_path_join(dir, names[k]);

@@ -9,8 +9,12 @@
  * the CSV, never 0, and `excluded_pools` gives the reason. Numbers are
  * written in their shortest exact form (cf_strbuf_json_double), so the
  * report holds the very doubles that were computed. The CSV has no comment
- * lines (strict RFC 4180 readers reject them); its provenance is the JSON
- * beside it.
+ * lines (strict RFC 4180 readers, Python's csv.DictReader among them, take
+ * the first line for the header); its provenance is the JSON beside it,
+ * which every row names in two last columns (forest-io.md welcomes more
+ * columns): `carbonflux_version` and `json_sha256`, the SHA-256 of that
+ * JSON's bytes, whose inputs (with their SHA-256), settings and parameters
+ * say how each number was made (core/csv.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 
 #include "core/csv.h"
 #include "core/fsutil.h"
+#include "core/sha256.h"
 #include "core/strbuf.h"
 #include "sink/stocks.h"
 
@@ -224,12 +229,12 @@ char *cf_stocks_report_json(const cf_stocks_result *r, const char *settings_json
   return report_json(r, settings_json, NULL);
 }
 
-static char *report_csv(const cf_stocks_result *r) {
+static char *report_csv(const cf_stocks_result *r, const char *json_sha256) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "stratum,area_ha,n_plots,agb_mean_t_dm_per_ha,biomass_mean_t_dm_per_ha,biomass_sd_t_dm_per_ha,"
                       "biomass_se_t_dm_per_ha,agb_t_c_per_ha,bgb_t_c_per_ha,deadwood_t_c_per_ha,litter_t_c_per_ha,"
-                      "soc_t_c_per_ha,stock_t_co2e,uncertainty_pct,t_value,stock_discounted_t_co2e\r\n");
+                      "soc_t_c_per_ha,stock_t_co2e,uncertainty_pct,t_value,stock_discounted_t_co2e," CF_CSV_PROVENANCE_HEADER "\r\n");
   for (int h = 0; h < r->n_strata; h++) {
     const cf_stocks_stratum *S = &r->strata[h];
     cf_csv_put_field(&sb, S->name);
@@ -241,7 +246,8 @@ static char *report_csv(const cf_stocks_result *r) {
     cf_strbuf_csv_double(&sb, S->biomass.se);
     for (int p = 0; p < CF_POOL_COUNT; p++) cf_strbuf_csv_double(&sb, S->per_ha.pool[p].estimated ? S->per_ha.pool[p].value : NAN);
     cf_strbuf_csv_double(&sb, S->stock_t_co2e);
-    cf_strbuf_puts(&sb, ",,,\r\n"); /* U%, t and the discount are the project's */
+    cf_strbuf_puts(&sb, ",,,"); /* U%, t and the discount are the project's */
+    cf_csv_provenance_row_end(&sb, json_sha256);
   }
   /* the project row: per-hectare values are area-weighted means */
   const cf_stratified_estimate *E = &r->estimate;
@@ -264,13 +270,14 @@ static char *report_csv(const cf_stocks_result *r) {
   cf_strbuf_csv_double(&sb, E->uncertainty_pct);
   cf_strbuf_csv_double(&sb, E->t_value);
   cf_strbuf_csv_double(&sb, T->total_discounted_t_co2e);
-  cf_strbuf_puts(&sb, "\r\n");
+  cf_csv_provenance_row_end(&sb, json_sha256);
   return cf_strbuf_take(&sb);
 }
 
 int cf_stocks_write(cf_ctx *ctx, const cf_stocks_result *r, const char *json_path,
                     const char *settings_json) {
-  char *json = report_json(r, settings_json, json_path), *csv = report_csv(r);
+  char *json = report_json(r, settings_json, json_path), hex[CF_SHA256_HEX_LEN];
+  char *csv = json && !cf_sha256_buffer(ctx, json, strlen(json), hex) ? report_csv(r, hex) : NULL;
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "report");
   free(json);
   free(csv);

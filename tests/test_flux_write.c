@@ -3,7 +3,8 @@
  *
  * A result is built by hand: a 4 x 3 grid of 1 km cells west -2 km, north
  * 1.5 km of the lidar with one cell not estimated, three sources (two
- * points in group "park", one area source), two sweeps, one input. Every
+ * points in group "park", one area source), two sweeps, two inputs (an L2
+ * file and the sources layer), the history a pipeline gives. Every
  * expected value below is written out here, not taken from the writer:
  *  - the JSON read by Debian's python json module: every spec field, the
  *    extras, null for a NaN, the mass-balance-only variant;
@@ -13,7 +14,9 @@
  *    inversion;
  *  - the GeoTIFF read by GDAL: geotransform, nodata at the NaN cell, the
  *    values (Float32: relative 1e-7, the float rounding is at most 2^-24 =
- *    6e-8), an AEQD CRS with the site as its centre;
+ *    6e-8), an AEQD CRS with the site as its centre, the CARBONFLUX_*
+ *    provenance made of the result's inputs and settings, or the lines a
+ *    pipeline hands it;
  *  - the PNG: its size (200 pixels per cell, the legend strip under it),
  *    red at the strongest source cell, blue at the strongest sink cell,
  *    black at the lidar;
@@ -40,6 +43,7 @@
 #define NX 4
 #define NY 3
 #define SHA "abababababababababababababababababababababababababababababababab"
+#define SHA_SRC "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
 /* flux (umol m-2 s-1), row 0 the north edge; (1, 2) not estimated. The
  * 98th percentile of the 11 |values| (rank floor(0.98 x 10) = 9 of the
@@ -110,12 +114,16 @@ static void make_result(cf_flux_result *r, int method) {
   r->diag = (cf_flux_diag){270000, 12, inv ? 1610 : 0, inv ? 37.6 : NAN, inv ? 1.04 : NAN, inv ? 1e-9 : NAN,
                            inv ? 1 : 0, 1000, 1, 'C', 0, 1.25, 0, 8.5, 5.2, 271, 0.3, NAN, 6, 41.6,
                            inv ? 280000.5 : NAN, inv ? 280.25 : NAN};
-  r->n_inputs = 1;
-  r->input_paths = malloc(sizeof *r->input_paths);
+  r->n_inputs = 2; /* an L2 file and the sources layer */
+  r->n_source_files = 1;
+  r->input_paths = malloc(2 * sizeof *r->input_paths);
   r->input_paths[0] = strdup("/data/flux_l2_20240615T100000Z.nc");
-  r->input_sha256 = malloc(sizeof *r->input_sha256);
+  r->input_paths[1] = strdup("/data/sources.geojson");
+  r->input_sha256 = malloc(2 * sizeof *r->input_sha256);
   snprintf(r->input_sha256[0], 65, "%s", SHA);
+  snprintf(r->input_sha256[1], 65, "%s", SHA_SRC);
   r->settings_json = strdup("{\"method\": \"both\", \"blh_m\": \"auto\", \"grid_m\": 1000}");
+  r->history = strdup("carbonflux run flux.yaml (stage write.flux)");
 }
 
 static void run_python(const char *dir, const char *script, const char *arg) {
@@ -156,7 +164,8 @@ static const char *json_check =
     " 'n_outliers': 12, 'rcond': 1e-9, 'n_constrained': 1, 'n_air_mol_m3': 41.6, 'j_obs': 280000.5,"
     " 'j_prior': 280.25}\n"
     "for k, v in want.items(): assert x[k] == v and type(x[k]) == type(v), (k, x[k], v)\n"
-    "assert d['inputs'] == [{'path': '/data/flux_l2_20240615T100000Z.nc', 'sha256': 'ab' * 32}], d['inputs']\n"
+    "assert d['inputs'] == [{'path': '/data/flux_l2_20240615T100000Z.nc', 'sha256': 'ab' * 32, 'role': 'l2'},"
+    " {'path': '/data/sources.geojson', 'sha256': 'cd' * 32, 'role': 'sources'}], d['inputs']\n"
     "assert d['settings'] == {'method': 'both', 'blh_m': 'auto', 'grid_m': 1000}, d['settings']\n"
     "assert d['site'] == {'latitude': 48, 'longitude': 11, 'altitude': 500, 'crs': '" CRS "'}, d['site']\n"
     "assert d['software']['name'] == 'carbonflux' and d['software']['version'].count('.') == 2, d['software']\n";
@@ -205,8 +214,11 @@ static const char *nc_check =
     "assert (d.n_obs, d.n_state, d.dofs, d.chi2_per_obs, d.blh_m, d.stability) == (270000, 1610, 37.6, 1.04, 1000, 'C')\n"
     "assert (d.j_obs, d.j_prior) == (280000.5, 280.25)\n"
     "assert (d.j_obs, d.j_prior) == (280000.5, 280.25)\n"
-    "assert d.input_files == '/data/flux_l2_20240615T100000Z.nc' and d.input_sha256 == 'ab' * 32\n"
-    "assert 'flux_l2_20240615T100000Z.nc' in d.history and d.history[:4].isdigit() and d.history[19] == 'Z', d.history\n"
+    "assert d.input_files == '/data/flux_l2_20240615T100000Z.nc\\n/data/sources.geojson', d.input_files\n"
+    "assert d.input_sha256 == 'ab' * 32 + '\\n' + 'cd' * 32, d.input_sha256\n"
+    "assert d.history[:4].isdigit() and d.history[19] == 'Z', d.history\n"
+    "assert d.history[21:].startswith('carbonflux run flux.yaml (stage write.flux) (carbonflux '), d.history\n"
+    "assert d.history.endswith(', inputs flux_l2_20240615T100000Z.nc; sources sources.geojson)'), d.history\n"
     "assert d.processing_parameters == '{\"method\": \"both\", \"blh_m\": \"auto\", \"grid_m\": 1000}'\n";
 
 static void json_and_l3_carry_the_spec_fields(void **state) {
@@ -287,7 +299,28 @@ static void geotiff_georeferenced_with_nodata(void **state) {
   assert_close(OSRGetProjParm(srs, SRS_PP_LONGITUDE_OF_CENTER, NAN, NULL), 11.0, 0, 1e-12);
   assert_close(OSRGetSemiMajor(srs, NULL), 6378137.0, 0, 1e-6);
   OSRDestroySpatialReference(srs);
+  /* the provenance every raster carries (README "Outputs"), from the
+   * result's inputs and settings: written out here */
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_VERSION", NULL), cf_version());
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_INPUTS", NULL),
+                      "[\"/data/flux_l2_20240615T100000Z.nc sha256:" SHA "\",\"/data/sources.geojson sha256:" SHA_SRC "\"]");
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_SETTINGS", NULL),
+                      "{\"method\": \"both\", \"blh_m\": \"auto\", \"grid_m\": 1000}");
   GDALClose(ds);
+  /* a pipeline hands its run's lines (pipelines/stage.h): those, not the result's */
+  const char *run_md[] = {"CARBONFLUX_VERSION=run", "CARBONFLUX_INPUTS=[\"a.nc sha256:00\"]",
+                          "CARBONFLUX_SETTINGS={\"pipeline\":[]}", NULL};
+  r.map_metadata = run_md;
+  char sub[1200];
+  snprintf(sub, sizeof sub, "%s", cf_test_path(dir, "run"));
+  assert_int_equal(cf_flux_write_outputs(ctx, &r, sub), CF_OK);
+  ds = GDALOpen(cf_test_path(sub, "flux_map.tif"), GA_ReadOnly);
+  assert_non_null(ds);
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_VERSION", NULL), "run");
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_INPUTS", NULL), "[\"a.nc sha256:00\"]");
+  assert_string_equal(GDALGetMetadataItem(ds, "CARBONFLUX_SETTINGS", NULL), "{\"pipeline\":[]}");
+  GDALClose(ds);
+  r.map_metadata = NULL;
   cf_flux_result_free(&r);
   cf_test_rmtree(dir);
   free(dir);

@@ -124,6 +124,13 @@ static void spec_report_example(void **state) {
            "assert any(q[\"name\"]==\"carbon_fraction\" and q[\"value\"]==0.47 and \"Table 4.3\" in q[\"source\"] for q in d[\"parameters\"])\n"
            "rows=list(csv.DictReader(open(sys.argv[2])))\n"
            "assert [r[\"stratum\"] for r in rows]==[\"A\",\"B\",\"project\"]\n"
+           /* provenance: each row names its JSON twin by the SHA-256 hashlib computes of it */
+           "import hashlib\n"
+           "h=hashlib.sha256(open(sys.argv[1],\"rb\").read()).hexdigest()\n"
+           "assert all(r[\"json_sha256\"]==h and r[\"carbonflux_version\"]==d[\"software\"][\"version\"] for r in rows), rows\n"
+           "import os\n"
+           "assert sorted(os.path.basename(i[\"path\"]) for i in d[\"inputs\"])==[\"plots.csv\",\"strata.csv\"], d[\"inputs\"]\n"
+           "assert all(i[\"sha256\"]==hashlib.sha256(open(i[\"path\"],\"rb\").read()).hexdigest() for i in d[\"inputs\"]), d[\"inputs\"]\n"
            "assert rows[0][\"soc_t_c_per_ha\"]==\"\" and abs(float(rows[2][\"stock_t_co2e\"])-12774.21)<5e-3\n"
            "' '%s/out/r.json' '%s/out/r.csv'",
            f->dir, f->dir);

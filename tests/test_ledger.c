@@ -266,6 +266,20 @@ static void test_ccer_excludes_dead_wood_litter_soc(void **state) {
   assert_int_equal(cf_ledger_write(ctx, &in, &l, out), CF_OK);
   assert_true(cf_test_file_contains(out, "\"pools_excluded_by_policy\":[\"deadwood\",\"litter\",\"soc\"]"));
   assert_true(cf_test_file_contains(cf_test_path(dir, "ledger.csv"), "4227.82773942"));
+  /* the CSV's provenance: every row names the JSON beside it by the
+   * SHA-256 Python's hashlib computes of its bytes, and the version the
+   * JSON records; Python's csv module reads the header from line one */
+  char py[4000];
+  snprintf(py, sizeof py,
+           "/usr/bin/python3 -c 'import csv, hashlib, json, sys\n"
+           "h = hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest()\n"
+           "v = json.load(open(sys.argv[1]))[\"software\"][\"version\"]\n"
+           "rows = list(csv.DictReader(open(sys.argv[2], newline=\"\")))\n"
+           "assert rows and rows[0][\"period\"] == \"1\", rows\n"
+           "assert all(r[\"json_sha256\"] == h and r[\"carbonflux_version\"] == v for r in rows), (h, v, rows)\n"
+           "' '%s' '%s'",
+           out, cf_test_path(dir, "ledger.csv"));
+  assert_int_equal(system(py), 0);
   cf_json *doc = NULL;
   assert_int_equal(cf_json_load_file(ctx, out, &doc), CF_OK); /* our own reader reads it back */
   assert_string_equal(cf_json_get(doc, "schema")->string, "carbonflux-ledger/1");

@@ -226,7 +226,7 @@ static void test_mass_conservation(void **state) {
   s.prior_t_per_h = 50;
   s.prior_sigma_t_per_h = 10;
   s.lon = c.lon, s.lat = c.lat;
-  cf_flux_sources src = {NULL, NULL, 1, &s};
+  cf_flux_sources src = {.n = 1, .src = &s};
   cf_simflux_model *m;
   assert_int_equal(cf_simflux_model_create(ctx, &c, &src, c.t0 + 10, &m), CF_OK);
   double u, v;

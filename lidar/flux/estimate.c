@@ -20,6 +20,7 @@
 #include "core/sha256.h"
 #include "lidar/flux/boundary_layer.h"
 #include "lidar/flux/estimate_internal.h"
+#include "lidar/flux/flux_provenance.h"
 #include "lidar/flux/inversion.h"
 
 const char *const cf_flux_method_names[] = {"inversion", "mass_balance", "both", NULL};
@@ -323,26 +324,6 @@ static int run_mass_balance(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_
 
 /* --- the whole estimate ----------------------------------------------------------- */
 
-static int fill_inputs(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_opts *o, cf_flux_result *r) {
-  r->n_inputs = set->n;
-  r->input_paths = calloc((size_t)set->n + 1, sizeof *r->input_paths);
-  r->input_sha256 = calloc((size_t)set->n + 1, sizeof *r->input_sha256);
-  if (!r->input_paths || !r->input_sha256) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inputs", "out of memory");
-  for (int f = 0; f < set->n; f++) {
-    r->input_paths[f] = strdup(set->files[f].path);
-    if (!r->input_paths[f]) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inputs", "out of memory");
-    int rc = cf_sha256_file(ctx, set->files[f].path, r->input_sha256[f]);
-    if (rc) return rc;
-  }
-  cf_strbuf sb;
-  cf_strbuf_init(&sb);
-  cf_kv_json(&sb, rows, NROWS, o);
-  cf_strbuf_puts(&sb, "}");
-  r->settings_json = strdup(cf_strbuf_str(&sb));
-  cf_strbuf_free(&sb);
-  return r->settings_json ? CF_OK : cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "settings", "out of memory");
-}
-
 int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *src, const cf_flux_opts *o,
                      cf_flux_result *out) {
   memset(out, 0, sizeof *out);
@@ -353,9 +334,10 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
     return cf_error(ctx, CF_EDATA, src && src->path ? src->path : CF_FLUX_WHERE, "name", "the sources layer has no source");
   /* the inputs' hashes first: the same file given twice (a glob and its
    * path) would count every observation twice and shrink every sigma */
-  rc = fill_inputs(ctx, set, o, out);
-  for (int a = 0; a < out->n_inputs && !rc; a++)
-    for (int b = a + 1; b < out->n_inputs && !rc; b++)
+  rc = cf_flux_fill_provenance(ctx, set, src, o, out);
+  int n_l2 = out->n_inputs - out->n_source_files;
+  for (int a = 0; a < n_l2 && !rc; a++)
+    for (int b = a + 1; b < n_l2 && !rc; b++)
       if (!strcmp(out->input_sha256[a], out->input_sha256[b]))
         rc = cf_error(ctx, CF_EDATA, out->input_paths[b], "sha256",
                       "is the same file as %s (identical content): each L2 file may be given once",
@@ -524,6 +506,11 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
 
 int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
                 const char *sources_layer, const cf_flux_opts *o, const char *outdir) {
+  return cf_flux_run_as(ctx, l2_paths, n_paths, sources_path, sources_layer, o, outdir, NULL);
+}
+
+int cf_flux_run_as(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
+                   const char *sources_layer, const cf_flux_opts *o, const char *outdir, const char *command_line) {
   int rc = cf_flux_opts_check(ctx, o);
   if (rc) return rc;
   cf_l2_set set;
@@ -535,6 +522,11 @@ int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const cha
   cf_flux_result r;
   memset(&r, 0, sizeof r);
   if (!rc) rc = cf_flux_estimate(ctx, &set, &src, o, &r);
+  if (!rc) {
+    r.history = command_line ? strdup(command_line)
+                             : cf_flux_command_line(l2_paths, n_paths, sources_path, sources_layer, o, outdir);
+    if (!r.history) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "history", "out of memory");
+  }
   /* under MPI every rank has the same result (estimate_inversion.c, "Ranks"); one writes it */
   if (!rc && cf_par_rank(cf_ctx_par(ctx)) == 0) rc = cf_flux_write_outputs(ctx, &r, outdir);
   cf_flux_result_free(&r); /* borrows names from src: free first */
@@ -557,5 +549,5 @@ int cf_flux_merge_mass_balance(cf_ctx *ctx, cf_flux_result *r, const cf_flux_res
     memcpy(r->sources[k].mb_reason, mb->sources[k].mb_reason, sizeof r->sources[k].mb_reason);
   }
   r->method = CF_FLUX_BOTH;
-  return CF_OK;
+  return cf_flux_merge_settings(ctx, r, mb);
 }

@@ -179,10 +179,21 @@ typedef struct {
   int n_sweeps;
   cf_flux_sweep *sweeps;
   cf_flux_diag diag;
+  /* Provenance (lidar/flux/flux_provenance.h). The inputs are the L2
+   * files as given and then the sources layer's files (its last
+   * n_source_files: a Shapefile's .shp, .shx, .dbf, .prj...), the priors
+   * being as much an input of the rates as the scans. */
   int n_inputs;
-  char **input_paths;            /* the L2 files as given */
+  int n_source_files;
+  char **input_paths;
   char (*input_sha256)[65];
   char *settings_json;           /* {"method": ..., ...} every setting's value */
+  cf_flux_opts opts;             /* the settings settings_json was made of */
+  char *history;                 /* the command that made it (NULL: "carbonflux flux estimate") */
+  /* KEY=VALUE lines for flux_map.tif's metadata, borrowed, NULL-ended: a
+   * pipeline's run provenance (pipelines/stage.h); NULL: this result's own
+   * (cf_flux_provenance_lines) */
+  const char *const *map_metadata;
 } cf_flux_result;
 
 void cf_flux_result_free(cf_flux_result *r);
@@ -202,10 +213,18 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
  * alone writes it. */
 int cf_flux_run(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
                 const char *sources_layer, const cf_flux_opts *o, const char *outdir);
+/* The same, recording `command_line` (the words the user typed, joined)
+ * as the L3 file's history; cf_flux_run records the equivalent command
+ * made from its arguments (cf_flux_command_line: the files, --sources,
+ * -o and every setting that is not its default). */
+int cf_flux_run_as(cf_ctx *ctx, const char *const *l2_paths, int n_paths, const char *sources_path,
+                   const char *sources_layer, const cf_flux_opts *o, const char *outdir, const char *command_line);
 
 /* Put the mass-balance answers of `mb` (a run with method mass_balance on
  * the same sources) into `r` (a run with method inversion), which becomes
- * method both: what the pipeline's two stages make of their two runs. */
+ * method both: what the pipeline's two stages make of their two runs. Its
+ * settings become method both too, with the values the mass balance ran
+ * with where they differ (cf_flux_merge_settings). */
 int cf_flux_merge_mass_balance(cf_ctx *ctx, cf_flux_result *r, const cf_flux_result *mb);
 
 /* The outputs of flux-io.md into `outdir` (created if missing): all four

@@ -40,11 +40,13 @@
 #include <time.h>
 
 #include "core/fsutil.h"
+#include "core/provenance.h"
 #include "core/strbuf.h"
 #include "core/utc.h"
 #include "ingest/gdal_util.h"
 #include "lidar/flux/estimate.h"
 #include "lidar/flux/flux_png.h"
+#include "lidar/flux/flux_provenance.h"
 #include "lidar/l0_write.h"
 #include "lidar/l2_write.h"
 
@@ -69,7 +71,13 @@ void cf_flux_result_free(cf_flux_result *r) {
   free(r->input_paths);
   free(r->input_sha256);
   free(r->settings_json);
+  free(r->history);
   memset(r, 0, sizeof *r);
+}
+
+/* What input i is: an L2 file or one of the sources layer's files. */
+static const char *input_role(const cf_flux_result *r, int i) {
+  return i >= r->n_inputs - r->n_source_files ? "sources" : "l2";
 }
 
 static int inversion_ran(const cf_flux_result *r) {
@@ -120,6 +128,9 @@ static int check_result(cf_ctx *ctx, const cf_flux_result *r, const char *where)
     return cf_error(ctx, CF_EINVAL, where, "sweeps", "%d sweeps without their array", r->n_sweeps);
   if (r->n_inputs < 0 || (r->n_inputs && (!r->input_paths || !r->input_sha256)))
     return cf_error(ctx, CF_EINVAL, where, "inputs", "%d inputs without their paths and digests", r->n_inputs);
+  if (r->n_source_files < 0 || r->n_source_files > r->n_inputs)
+    return cf_error(ctx, CF_EINVAL, where, "inputs", "%d of %d inputs are the sources layer's", r->n_source_files,
+                    r->n_inputs);
   for (int i = 0; i < r->n_inputs; i++)
     if (!r->input_paths[i]) return cf_error(ctx, CF_EINVAL, where, "inputs", "input %d has no path", i);
   return CF_OK;
@@ -292,6 +303,8 @@ int cf_flux_summary_json(cf_ctx *ctx, const cf_flux_result *r, cf_strbuf *out) {
     cf_strbuf_json_string(sb, r->input_paths[i]);
     key(sb, "sha256", 0);
     cf_strbuf_json_string(sb, r->input_sha256[i]);
+    key(sb, "role", 0);
+    cf_strbuf_json_string(sb, input_role(r, i));
     cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_puts(sb, r->n_inputs ? "\n  ],\n" : "],\n");
@@ -602,10 +615,14 @@ static int put_globals(cf_ctx *ctx, const char *path, int nc, const cf_flux_resu
   cf_strbuf_init(&hist), cf_strbuf_init(&files), cf_strbuf_init(&sums), cf_strbuf_init(&src);
   char when[32]; /* now, or SOURCE_DATE_EPOCH (core/utc.h) */
   cf_utc_product_time(when, sizeof when);
-  cf_strbuf_printf(&hist, "%s carbonflux flux estimate (carbonflux %s, inputs", when, cf_version());
+  /* CF history: the UTC time, the command, and the inputs' names last (as the L2 writer's) */
+  cf_strbuf_printf(&hist, "%s %s (carbonflux %s, inputs", when, r->history ? r->history : "carbonflux flux estimate",
+                   cf_version());
   for (int i = 0; i < r->n_inputs; i++) {
     const char *base = strrchr(r->input_paths[i], '/');
-    cf_strbuf_printf(&hist, "%s %s", i ? "," : "", base ? base + 1 : r->input_paths[i]);
+    int first_source = i == r->n_inputs - r->n_source_files;
+    cf_strbuf_printf(&hist, "%s%s %s", i ? (first_source ? ";" : ",") : "", first_source ? " sources" : "",
+                     base ? base + 1 : r->input_paths[i]);
     cf_strbuf_printf(&files, "%s%s", i ? "\n" : "", r->input_paths[i]);
     cf_strbuf_printf(&sums, "%s%s", i ? "\n" : "", r->input_sha256[i]);
   }
@@ -731,6 +748,18 @@ static int write_map_tif(cf_ctx *ctx, const cf_flux_result *r, const cf_atomic_f
     if (GDALRasterIO(band, GF_Write, 0, 0, g->nx, g->ny, buf, g->nx, g->ny, GDT_Float32, 0, 0) != CE_None)
       rc = cf_error(ctx, CF_EIO, af->final_path, "", "cannot fill the map: %s", cf_gdal_last_error("MEM driver"));
   }
+  /* the provenance every raster of ours carries (README "Outputs") */
+  char **own = !rc && !r->map_metadata ? cf_flux_provenance_lines(ctx, r) : NULL;
+  const char *const *md = r->map_metadata ? r->map_metadata : (const char *const *)own;
+  if (!rc && !md) rc = cf_error_code(ctx);
+  for (const char *const *m = md; !rc && *m; m++) { /* as raster/cog.c sets a COG's */
+    char *k = NULL;
+    const char *val = CPLParseNameValue(*m, &k);
+    if (k && val && GDALSetMetadataItem(mem, k, val, NULL) != CE_None)
+      rc = cf_error(ctx, CF_ENOMEM, af->final_path, k, "cannot set the metadata: %s", cf_gdal_last_error("MEM driver"));
+    CPLFree(k);
+  }
+  cf_provenance_free(own);
   if (!rc) {
     GDALSetMetadataItem(mem, "TIFFTAG_SOFTWARE", "carbonflux", NULL);
     char **co = NULL;

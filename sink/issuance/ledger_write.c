@@ -14,14 +14,19 @@
  * vintages. Numbers are written in their shortest exact form, so reading
  * the JSON gives back the very doubles; a quantity that does not exist is
  * null, never 0. The CSV has one row per period and vintage (RFC 4180,
- * no comment lines); its provenance is the JSON beside it.
+ * no comment lines); its provenance is the JSON beside it, which every row
+ * names in two last columns, `carbonflux_version` and `json_sha256` (the
+ * SHA-256 of the JSON's bytes), as the stocks report's CSV does
+ * (core/csv.h).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/csv.h"
 #include "core/fsutil.h"
+#include "core/sha256.h"
 #include "core/strbuf.h"
 #include "sink/issuance/ledger.h"
 
@@ -264,14 +269,14 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
 
 char *cf_ledger_json(const cf_ledger_inputs *in, const cf_ledger *l) { return ledger_json(in, l, NULL); }
 
-static char *ledger_csv(const cf_ledger *l) {
+static char *ledger_csv(const cf_ledger *l, const char *json_sha256) {
   cf_strbuf sb;
   cf_strbuf_init(&sb);
   cf_strbuf_puts(&sb, "period,start,end,vintage,share,years,stock_t1_t_co2e,stock_t2_t_co2e,change_t_co2e,u_pct,"
                       "uncertainty_deduction_t_co2e,baseline_t_co2e,emissions_t_co2e,leakage_t_co2e,net_t_co2e,"
                       "cumulative_net_t_co2e,credited_t_co2e,reversal_t_co2e,deficit_t_co2e,buffer_pct,buffer_t_co2e,"
                       "issuable_t_co2e,cumulative_issuable_t_co2e,vintage_net_t_co2e,vintage_credited_t_co2e,"
-                      "vintage_buffer_t_co2e,vintage_issuable_t_co2e,policy\r\n");
+                      "vintage_buffer_t_co2e,vintage_issuable_t_co2e,policy," CF_CSV_PROVENANCE_HEADER "\r\n");
   for (int k = 0; k < l->n_periods; k++) {
     const cf_ledger_period *P = &l->periods[k];
     for (int v = 0; v < P->n_vintages; v++) {
@@ -282,14 +287,16 @@ static char *ledger_csv(const cf_ledger *l) {
                             P->deficit, P->buffer_pct, P->buffer, P->issuable, P->cum_issuable, V->net, V->credited,
                             V->buffer, V->issuable};
       for (size_t i = 0; i < sizeof row / sizeof *row; i++) cf_strbuf_csv_double(&sb, row[i]);
-      cf_strbuf_printf(&sb, ",%s\r\n", l->policy->name);
+      cf_strbuf_printf(&sb, ",%s", l->policy->name);
+      cf_csv_provenance_row_end(&sb, json_sha256);
     }
   }
   return cf_strbuf_take(&sb);
 }
 
 int cf_ledger_write(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_ledger *l, const char *json_path) {
-  char *json = ledger_json(in, l, json_path), *csv = ledger_csv(l);
+  char *json = ledger_json(in, l, json_path), hex[CF_SHA256_HEX_LEN];
+  char *csv = json && !cf_sha256_buffer(ctx, json, strlen(json), hex) ? ledger_csv(l, hex) : NULL;
   int rc = cf_atomic_write_json_csv(ctx, json_path, json, csv, "ledger");
   free(json);
   free(csv);
