@@ -32,7 +32,6 @@ static void help_flux(FILE *out) {
 }
 
 static int run_flux(cf_ctx *ctx, int argc, char **argv, const char *command_line) {
-  (void)command_line;
   if (argc < 1 || strcmp(argv[0], "estimate"))
     return cf_cli_usage_error("flux", "what to do? (only 'estimate' for now)%s", "");
   const char *sources = NULL, *layer = NULL, *out = NULL;
@@ -77,7 +76,7 @@ static int run_flux(cf_ctx *ctx, int argc, char **argv, const char *command_line
     }
   }
   if (code == EXIT_OK) {
-    int rc = cf_flux_run(ctx, l2, n, sources, layer, &o, out);
+    int rc = cf_flux_run_as(ctx, l2, n, sources, layer, &o, out, command_line); /* the history: the words typed */
     if (rc) {
       cf_log_error_chain(ctx);
       code = cf_cli_exit_for_status(rc);

@@ -80,7 +80,8 @@ def check(cmd_out, pipe_out, l2, shp, yaml):
         settings = json.loads(md["CARBONFLUX_SETTINGS"])
         if out == cmd_out:
             assert settings == d["settings"], settings
-            assert ("carbonflux flux estimate %s --sources %s -o %s " % (l2, shp, cmd_out)) in hist, hist
+            # the words typed (the binary's path and global options before them)
+            assert ("carbonflux -q flux estimate %s --sources %s -o %s " % (l2, shp, cmd_out)) in hist, hist
             for kv in ("blh_m=1000", "stability=D", "grid_m=2000"):
                 assert (" " + kv + " ") in hist, (kv, hist)
             assert "method=" not in hist, hist

@@ -12,7 +12,7 @@
  *    each with its role and SHA-256;
  *  - flux_l3.nc `input_files` / `input_sha256` the same list, its
  *    `processing_parameters` the summary's settings, `history` the command
- *    that made it: `carbonflux flux estimate L2 --sources SHP -o OUT` and
+ *    that made it: the words typed (`carbonflux -q flux estimate L2 --sources SHP -o OUT ...`) and
  *    the settings given (not method, left at its default), or `carbonflux
  *    run PIPELINE (stage write.flux)`;
  *  - flux_map.tif CARBONFLUX_VERSION (the summary's software version),
