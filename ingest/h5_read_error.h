@@ -10,9 +10,10 @@
  * a frame carrying the operating system's errno, or a frame of the filter
  * pipeline or of data storage (H5E_PLINE, H5E_STORAGE) or of the chunk
  * index (H5E_BTREE), or none of these: without a system error the file is
- * what HDF5 tripped over (an address past its end). This reads the stack HDF5 left for the calling thread
- * (its automatic printing may be off: the stack is kept regardless) and
- * pushes one frame in our words.
+ * what HDF5 tripped over (an address past its end). This reads the stack
+ * HDF5 left for the calling thread (its automatic printing may be off: the
+ * stack is kept regardless; any later HDF5 call clears it, so read it
+ * first) and pushes one frame in our words.
  */
 #ifndef CF_INGEST_H5_READ_ERROR_H
 #define CF_INGEST_H5_READ_ERROR_H
