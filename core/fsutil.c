@@ -57,9 +57,40 @@ int cf_mkdirs(cf_ctx *ctx, const char *path, int is_dir) {
   free(p);
   return CF_OK;
 fail:;
-  int rc = cf_error(ctx, CF_EIO, p, "", "cannot create directory: %s", strerror(errno));
+  int rc = cf_error(ctx, CF_EIO, path, "", "cannot create directory '%s': %s", p, strerror(errno));
   free(p);
   return rc;
+}
+
+int cf_dir_unwritable(const char *dir, char *why, size_t n) {
+  char *p = strdup(dir && dir[0] ? dir : ".");
+  if (!p) return snprintf(why, n, "out of memory"), 1;
+  struct stat sb;
+  /* the nearest part of the path that exists: the rest is to be made in it */
+  while (stat(p, &sb) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) { /* ENOTDIR: a file further up, found below */
+      snprintf(why, n, "'%s': %s", p, strerror(errno));
+      free(p);
+      return 1;
+    }
+    char *slash = strrchr(p, '/');
+    if (!slash) {
+      snprintf(p, strlen(p) + 1, ".");
+    } else if (slash == p) {
+      p[1] = '\0';
+    } else {
+      *slash = '\0';
+    }
+  }
+  int bad = 1;
+  if (!S_ISDIR(sb.st_mode))
+    snprintf(why, n, "'%s' is not a directory", p);
+  else if (access(p, W_OK | X_OK) != 0)
+    snprintf(why, n, "cannot write in directory '%s': %s", p, strerror(errno));
+  else
+    bad = 0;
+  free(p);
+  return bad;
 }
 
 /* Is `name` a part file of `base` (".BASE.part-PID-N" with an optional

@@ -71,6 +71,12 @@ int cf_remove_stale_part_files(cf_ctx *ctx, const char *dir, const char *why);
 int cf_file_exists(const char *path);
 /* mkdir -p for the directory part of `path` (or for `path` if is_dir). */
 int cf_mkdirs(cf_ctx *ctx, const char *path, int is_dir);
+/* Could cf_mkdirs make directory `dir` and a file be written in it? Looks,
+ * makes nothing: the nearest existing part of the path must be a directory
+ * we may write in (not a regular file, not on a read-only filesystem).
+ * 0 if so; else 1 and the reason in why[n]. For validation, so that a run
+ * fails before any work rather than after it. */
+int cf_dir_unwritable(const char *dir, char *why, size_t n);
 /* Join `base_dir` and `rel` unless rel is absolute or base_dir is empty.
  * Returns a malloc'ed string. */
 char *cf_path_join(const char *base_dir, const char *rel);

@@ -11,6 +11,7 @@
 #include "ingest/lidar_l0.h"
 
 #include "ingest/h5_chunk_rows.h"
+#include "ingest/h5_read_error.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -277,7 +278,7 @@ static int read_vector(rd *r, const char *name, H5T_class_t cls, hid_t memtype, 
    * could wrap to a small number) */
   if ((double)n * (double)elsize > (double)r->limit) {
     H5Dclose(d);
-    return cf_error(r->ctx, CF_ENOMEM, r->path, name, "%llu values would not fit in memory (more than %lld bytes)",
+    return cf_error(r->ctx, CF_EDATA, r->path, name, "%llu values would not fit in memory (more than %lld bytes)",
                     (unsigned long long)n, (long long)r->limit);
   }
   *out = malloc(n ? n * elsize : 1);
@@ -286,7 +287,7 @@ static int read_vector(rd *r, const char *name, H5T_class_t cls, hid_t memtype, 
     return cf_error(r->ctx, CF_ENOMEM, r->path, name, "out of memory");
   }
   if (n && H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-    rc = cf_error(r->ctx, CF_EDATA, r->path, name, "read failed");
+    rc = cf_h5_read_error(r->ctx, r->path, name, "read");
   H5Dclose(d);
   return rc;
 }
@@ -504,7 +505,7 @@ static int read_level_spectra(rd *r, cf_l0 *l0, h5_state *h, int64_t limit) {
   const cf_l0_config *c = &l0->cfg;
   int nb = cf_l0_nbins(c);
   if (checked_bytes(limit, 4, 2, c->n_gates, nb) < 0)
-    return cf_error(r->ctx, CF_ENOMEM, r->path, "n_gates", "%d gates of %d bins would not fit in memory", c->n_gates, nb);
+    return cf_error(r->ctx, CF_EDATA, r->path, "n_gates", "%d gates of %d bins would not fit in memory", c->n_gates, nb);
   const char *names[2] = {"spectra/on", "spectra/off"}, *bg[2] = {"background/on", "background/off"};
   for (int k = 0; k < 2; k++) {
     hsize_t d[3];
@@ -530,7 +531,7 @@ static int read_level_spectra(rd *r, cf_l0 *l0, h5_state *h, int64_t limit) {
       return cf_error(r->ctx, CF_ENOMEM, r->path, bg[k], "out of memory");
     }
     herr_t e = H5Dread(bd, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, l0->background[k]);
-    rc = e < 0 ? cf_error(r->ctx, CF_EDATA, r->path, bg[k], "read failed")
+    rc = e < 0 ? cf_h5_read_error(r->ctx, r->path, bg[k], "read")
                : attr_pulses(r, bd, bg[k], &l0->background_pulses[k]);
     H5Dclose(bd);
     if (rc) return rc;
@@ -559,7 +560,7 @@ static int read_level_raw(rd *r, cf_l0 *l0, h5_state *h, int64_t limit) {
                       "gates run past the end of a pulse record: they need %lld samples, %s has %lld",
                       (long long)need, names[k], (long long)l0->n_samples);
     if (checked_bytes(limit, 2, 64, l0->n_samples, 1) < 0)
-      return cf_error(r->ctx, CF_ENOMEM, r->path, names[k], "%lld samples per pulse would not fit in memory",
+      return cf_error(r->ctx, CF_EDATA, r->path, names[k], "%lld samples per pulse would not fit in memory",
                       (long long)l0->n_samples);
     if ((rc = read_vector(r, rays[k], H5T_INTEGER, H5T_NATIVE_INT32, 4, d[0], (void **)&l0->pulse_ray[k]))) return rc;
     for (int64_t p = 0; p < l0->n_pulses[k]; p++)
@@ -624,29 +625,69 @@ done:
   return CF_OK;
 }
 
+/* Rows [first, first+count) of `d` (every other dimension whole) into buf:
+ * CF_OK, or the failure's code with its reason in why[256], taken from
+ * HDF5's error stack before any other HDF5 call (each clears it). */
+static int read_rows(hid_t d, hid_t fs, int rank, const hsize_t *dims, hsize_t first, hsize_t count, hid_t memtype,
+                     void *buf, char *why) {
+  hsize_t start[3] = {first, 0, 0}, cnt[3] = {count, 0, 0};
+  for (int i = 1; i < rank; i++) cnt[i] = dims[i];
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+  hid_t ms = H5Screate_simple(rank, cnt, NULL);
+  int rc = H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf) < 0 ? cf_h5_read_failure(why, 256) : CF_OK;
+  H5Sclose(ms);
+  return rc;
+}
+
+/* A block that failed to read: read it again chunk by chunk, so that the
+ * message can name the chunk whose content is bad (a block of rays spans
+ * several chunks), and say why from HDF5's error stack (h5_read_error.h). */
+static int block_failure(cf_ctx *ctx, const char *path, const char *name, hid_t d, hid_t fs, int rank,
+                         const hsize_t *dims, hsize_t first, hsize_t count, hid_t memtype, void *buf, int code,
+                         const char *why) {
+  char chunk_why[256];
+  hsize_t chunk[3] = {0, 0, 0};
+  hid_t dcpl = H5Dget_create_plist(d);
+  int chunked = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, rank, chunk) == rank &&
+                chunk[0] > 0;
+  if (dcpl >= 0) H5Pclose(dcpl);
+  chunked = chunked && code != CF_EIO; /* a system error is not a chunk's: no chunk to name */
+  size_t row_bytes = H5Tget_size(memtype);
+  for (int i = 1; i < rank; i++) row_bytes *= (size_t)dims[i];
+  for (hsize_t row = first; chunked && row < first + count;) {
+    hsize_t c0 = row / chunk[0] * chunk[0], end = c0 + chunk[0] < first + count ? c0 + chunk[0] : first + count;
+    int rc = read_rows(d, fs, rank, dims, row, end - row, memtype, (char *)buf + (row - first) * row_bytes, chunk_why);
+    if (rc) {
+      hsize_t c1 = c0 + chunk[0] < dims[0] ? c0 + chunk[0] : dims[0];
+      return cf_error(ctx, rc, path, name, "records %llu..%llu: the chunk at records %llu..%llu: %s",
+                      (unsigned long long)first, (unsigned long long)(first + count - 1), (unsigned long long)c0,
+                      (unsigned long long)(c1 - 1), chunk_why);
+    }
+    row = end;
+  }
+  /* not chunked, or every chunk read on its own: the block's own failure */
+  return cf_error(ctx, code, path, name, "records %llu..%llu: %s", (unsigned long long)first,
+                  (unsigned long long)(first + count - 1), why);
+}
+
 static int read_block(cf_ctx *ctx, const char *path, const char *name, hid_t d, int rank, hsize_t first,
                       hsize_t count, hid_t memtype, void *buf) {
   hid_t fs = H5Dget_space(d);
-  hsize_t dims[3], start[3] = {first, 0, 0}, cnt[3];
+  hsize_t dims[3];
   H5Sget_simple_extent_dims(fs, dims, NULL);
   if (first + count > dims[0]) {
     H5Sclose(fs);
     return cf_error(ctx, CF_EINVAL, path, name, "block %llu+%llu is past the end (%llu)", (unsigned long long)first,
                     (unsigned long long)count, (unsigned long long)dims[0]);
   }
-  cnt[0] = count;
-  for (int i = 1; i < rank; i++) cnt[i] = dims[i];
-  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
-  hid_t ms = H5Screate_simple(rank, cnt, NULL);
   h5_quiet q;
   quiet_on(&q);
-  herr_t e = H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf);
+  char why[256];
+  int rc = read_rows(d, fs, rank, dims, first, count, memtype, buf, why);
+  if (rc) rc = block_failure(ctx, path, name, d, fs, rank, dims, first, count, memtype, buf, rc, why);
   quiet_off(&q);
-  H5Sclose(ms);
   H5Sclose(fs);
-  return e < 0 ? cf_error(ctx, CF_EIO, path, name, "read of records %llu..%llu failed", (unsigned long long)first,
-                          (unsigned long long)(first + count - 1))
-               : CF_OK;
+  return rc;
 }
 
 int cf_l0_read_spectra(cf_ctx *ctx, cf_l0 *l0, int which, int ray0, int n, float *buf) {

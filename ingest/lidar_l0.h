@@ -77,7 +77,10 @@ struct cf_l0 {
 
 /* Open and validate. `max_bytes` bounds any single allocation the file's
  * sizes would need (0 = a default of 4 GiB): larger is rejected as "would
- * not fit in memory". */
+ * not fit in memory", CF_EDATA (the spec's Validity section lists such
+ * sizes among the invalid files: the input is rejected, not the run failed).
+ * A read that fails on the file's content (a corrupt chunk, a checksum) is
+ * CF_EDATA too, one the system fails (EIO) CF_EIO (h5_read_error.h). */
 int cf_l0_open(cf_ctx *ctx, const char *path, int64_t max_bytes, cf_l0 **out);
 void cf_l0_close(cf_l0 *l0);
 

@@ -15,6 +15,7 @@
 #include "core/strbuf.h"
 #include "ingest/gdal_util.h"
 #include "pipelines/pipeline_internal.h"
+#include "pipelines/preflight.h"
 
 const cf_option_spec *cf_stage_option(const cf_stage *st, const char *name, int *index) {
   for (int i = 0; st->def->options[i].name; i++) {
@@ -419,8 +420,11 @@ int cf_option_check(cf_ctx *ctx, const cf_stage *st, const cf_option_spec *o,
       {
         char *full = cf_gdal_name_resolve(cf_stage_base_dir(st, n), n->value);
         if (!full) return cf_error(ctx, CF_ENOMEM, st->source, o->name, "out of memory");
+        char why[1200];
         if (input_missing(full) && !written_before(st, full))
           rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "input file '%s' does not exist", full);
+        else if (o->read_by_hdf5 && cf_preflight_hdf5_input(full, !written_before(st, full), why, sizeof why))
+          rc = cf_yaml_error(ctx, CF_EINVAL, st->source, n, "option '%s' of %s: %s", o->name, st->def->type, why);
         free(full);
       }
       return rc;

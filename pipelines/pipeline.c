@@ -30,6 +30,7 @@
 #include "core/strbuf.h"
 #include "core/suggest.h"
 #include "pipelines/pipeline_internal.h"
+#include "pipelines/preflight.h"
 
 /* --- small helpers ------------------------------------------------------------ */
 
@@ -449,7 +450,7 @@ static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
         rc = cf_error(ctx, CF_ECANCEL, p->doc.source, "", "cancelled while validating");
         break;
       }
-      if (!strcmp(st->def->type, "write.quicklook")) continue; /* a prefix, not a file name */
+      int prefix_only = !strcmp(st->def->type, "write.quicklook"); /* a prefix, not a file name */
       for (int k = 0; st->def->options[k].name; k++) {
         const cf_yaml_node *v = st->values[k];
         if (st->def->options[k].type != CF_OPT_OUTPUT_PATH || !v || v->kind != CF_YAML_SCALAR || cf_yaml_is_null(v))
@@ -464,6 +465,22 @@ static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
         char *full = cf_path_join(cf_stage_base_dir(st, v), v->value);
         char *path = full ? cf_str_replace(full, "stem", stem ? stem : "out") : NULL;
         free(full);
+        /* its directory: once per option, or per item where {stem} is in it */
+        const char *slash = strrchr(v->value, '/'), *stem_at = strstr(v->value, "{stem}");
+        if (path && (it == 0 || (slash && stem_at && stem_at < slash))) {
+          char why[1200];
+          char *dir = cf_path_dirname(path);
+          if (dir && cf_dir_unwritable(dir, why, sizeof why)) {
+            cf_yaml_error(ctx, CF_EINVAL, p->doc.source, v, "output '%s' (option '%s' of stage '%s') cannot be written: %s",
+                          path, st->def->options[k].name, st->name, why);
+            errors++;
+          }
+          free(dir);
+        }
+        if (prefix_only) {
+          free(path);
+          continue;
+        }
         list_add(&out, path, st, v, batch_item);
       }
     }
@@ -641,7 +658,9 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   }
   if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, src, "", "cancelled while validating");
   int orc = check_outputs(ctx, p);
+  int band_errors = cf_preflight_bands(ctx, p); /* reported with the outputs' problems */
   if (orc) return orc;
+  if (band_errors) return CF_EINVAL;
   p->settings_json = settings_json(ctx, p, 0);
   return p->settings_json ? CF_OK : cf_error_code(ctx);
 }

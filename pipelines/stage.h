@@ -56,6 +56,8 @@ typedef enum {
   CF_PRODUCT_LEDGER    /* the path of a LEDGER.json written by sink.ledger (a malloc'ed string) */
 } cf_product_kind;
 
+typedef struct cf_stage cf_stage;
+
 typedef struct {
   const char *name;
   cf_opt_type type;
@@ -71,7 +73,18 @@ typedef struct {
    * the row's (CF_OPT_DOUBLE, _INT, _BOOL, _ENUM) and the other fields
    * above are unused. Unset, it keeps the table's default. */
   const cf_kv_table *settings;
+  /* CF_OPT_STRING naming a band of the stage's raster input (a name or a
+   * 1-based number): validation checks it against the bands the input
+   * file has, where they can be known before the run (preflight.c). */
+  int band_of_input;
+  /* With band_of_input: does the stage use this band as set (e.g. EVI's
+   * blue, not NDVI's)? NULL: always. */
+  int (*band_used)(const cf_stage *st);
+  /* An input read by HDF5, which opens plain local files only (not GDAL's
+   * /vsizip/ and the like): validation says so, and opens the file. */
+  int read_by_hdf5;
 } cf_option_spec;
+
 
 /* The stage option type of a settings row of each kvtable type (for
  * {.name = ..., .type = CF_SETTING_OPT_DOUBLE, .settings = &table}). */
@@ -82,7 +95,6 @@ typedef struct {
 #define CF_SETTING_OPT_INT CF_OPT_INT
 #define CF_SETTING_OPT_ENUM CF_OPT_ENUM
 
-typedef struct cf_stage cf_stage;
 typedef struct cf_run cf_run;
 
 typedef struct {

@@ -86,7 +86,7 @@ static const cf_kv_table gedi_settings = {gedi_rows, sizeof gedi_rows / sizeof *
                                           gedi_defaults, "GEDI L2A filter"};
 
 static const cf_option_spec gedi_opts[] = {
-    {.name = "path", .type = CF_OPT_INPUT_PATH, .required = 1, .help = "GEDI L2A HDF5 file (GEDI02_A_*.h5, or a subset of it)"},
+    {.name = "path", .type = CF_OPT_INPUT_PATH, .required = 1, .read_by_hdf5 = 1, .help = "GEDI L2A HDF5 file (GEDI02_A_*.h5, or a subset of it)"},
     {.name = "sensitivity_min", .type = CF_OPT_DOUBLE, .settings = &gedi_settings},
     {.name = "quality", .type = CF_OPT_BOOL, .settings = &gedi_settings},
     {.name = "degrade", .type = CF_OPT_BOOL, .settings = &gedi_settings},

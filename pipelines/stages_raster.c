@@ -178,12 +178,16 @@ static int run_warp(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 
 static const char *const index_names[] = {"ndvi", "evi", "savi", NULL};
 
+static int index_is_evi(const cf_stage *st) {
+  return cf_index_kind_parse(cf_stage_str(st, "index")) == CF_INDEX_EVI;
+}
+
 static const cf_option_spec index_opts[] = {
     {.name = "index", .type = CF_OPT_ENUM, .required = 1, .choices = index_names,
      .help = "ndvi, evi (MODIS coefficients) or savi (L = 0.5)"},
-    {.name = "red", .type = CF_OPT_STRING, .def = "red", .help = "red band: name or 1-based number"},
-    {.name = "nir", .type = CF_OPT_STRING, .def = "nir", .help = "near-infrared band: name or 1-based number"},
-    {.name = "blue", .type = CF_OPT_STRING, .def = "blue", .help = "blue band (EVI only): name or 1-based number"},
+    {.name = "red", .type = CF_OPT_STRING, .def = "red", .band_of_input = 1, .help = "red band: name or 1-based number"},
+    {.name = "nir", .type = CF_OPT_STRING, .def = "nir", .band_of_input = 1, .help = "near-infrared band: name or 1-based number"},
+    {.name = "blue", .type = CF_OPT_STRING, .def = "blue", .band_of_input = 1, .band_used = index_is_evi, .help = "blue band (EVI only): name or 1-based number"},
     {.name = "scale", .type = CF_OPT_DOUBLE, .def = "1", .help = "reflectance = DN * scale + offset"},
     {.name = "offset", .type = CF_OPT_DOUBLE, .def = "0", .help = "reflectance = DN * scale + offset"},
     {NULL}};
@@ -240,7 +244,7 @@ static int run_clip(cf_ctx *ctx, cf_run *run, cf_stage *st) {
 static const cf_option_spec zonal_opts[] = {
     {.name = "zones", .type = CF_OPT_STAGE_REF, .ref_kind = CF_PRODUCT_VECTOR, .required = 1,
      .help = "ingest.vector stage with one polygon per zone"},
-    {.name = "band", .type = CF_OPT_STRING, .def = "1", .help = "band: name or 1-based number"},
+    {.name = "band", .type = CF_OPT_STRING, .def = "1", .band_of_input = 1, .help = "band: name or 1-based number"},
     {.name = "path", .type = CF_OPT_OUTPUT_PATH, .required = 1, .help = "CSV file to write (may use {stem})"},
     {NULL}};
 

@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <gdal.h>
+#include <hdf5.h>
+#include <stdint.h>
 #include <math.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
@@ -247,4 +249,22 @@ int cf_test_draws(int full, int sanitized) {
   (void)sanitized;
   return full;
 #endif
+}
+
+void cf_test_corrupt_h5_chunk(const char *path, const char *name, unsigned long long row0) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  assert_true(d >= 0);
+  hsize_t off[3] = {(hsize_t)row0, 0, 0}, size = 0;
+  assert_true(H5Dget_chunk_storage_size(d, off, &size) >= 0);
+  assert_true(size > 256);
+  unsigned char *buf = malloc(size);
+  uint32_t mask = 0;
+  assert_true(H5Dread_chunk(d, H5P_DEFAULT, off, &mask, buf) >= 0);
+  for (hsize_t i = size / 2; i < size / 2 + 64; i++) buf[i] ^= 0xff;
+  assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, size, buf) >= 0);
+  free(buf);
+  H5Dclose(d);
+  H5Fclose(f);
 }

@@ -95,6 +95,11 @@ char *cf_test_slurp(const char *path);
  * they still hold for its smaller count. */
 int cf_test_draws(int full, int sanitized);
 
+/* Invert 64 bytes in the middle of the stored chunk of HDF5 dataset `name`
+ * that starts at row `row0` (rank <= 3), written back as stored (filter mask
+ * 0): the file's structure stays sound, the chunk's content is corrupt. */
+void cf_test_corrupt_h5_chunk(const char *path, const char *name, unsigned long long row0);
+
 /* A context that logs only errors, to a file under the given dir. */
 cf_ctx *cf_test_ctx(void);
 

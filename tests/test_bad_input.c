@@ -158,11 +158,15 @@ static void batch_goes_on_past_a_bad_input(void **state) {
   assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), ".part-"), 0);
 }
 
-static void unwritable_output_is_a_processing_failure(void **state) {
+/* An output whose directory cannot be made is found at validation (both
+ * --check and the run's start: pipelines/pipeline.c check_outputs), before
+ * any work: exit 1, naming the output and its option. */
+static void unwritable_output_is_refused_before_the_run(void **state) {
   fixture *f = *state;
   cf_test_write_text(cf_test_path(f->dir, "out"), "a file where the output folder should be");
-  assert_int_equal(run_ndvi(f, "good.tif", NULL), 2);
-  expect_log(f, "cannot create directory");
+  assert_int_equal(run_ndvi(f, "good.tif", NULL), 1);
+  expect_log(f, "(option 'path' of stage 'write.cog') cannot be written");
+  expect_log(f, "/out' is not a directory");
 }
 
 /* Cancelling (a progress callback saying stop, the same flag SIGINT and
@@ -776,7 +780,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(zero_sized_raster, setup, teardown),
       cmocka_unit_test_setup_teardown(nan_nodata_on_integer_band, setup, teardown),
       cmocka_unit_test_setup_teardown(batch_goes_on_past_a_bad_input, setup, teardown),
-      cmocka_unit_test_setup_teardown(unwritable_output_is_a_processing_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(unwritable_output_is_refused_before_the_run, setup, teardown),
       cmocka_unit_test_setup_teardown(cancelled_run_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(warp_of_an_index_to_another_crs, setup, teardown),
       cmocka_unit_test_setup_teardown(warp_of_an_index_in_its_own_crs, setup, teardown),

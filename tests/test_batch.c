@@ -272,6 +272,28 @@ static void status_and_history(void **state) {
   assert_true(cf_test_file_contains(cf_test_path(f->dir, "err.txt"), "no run 'nosuchrun'"));
 }
 
+/* An L0 file whose stored data is corrupt (a deflated chunk of spectra/on
+ * with 64 bytes inverted: ingest/h5_read_error.h) is a rejected input like
+ * the text file: quarantined with the reader's reason, not "failed" and
+ * retried every night. Same four items as above, bad.h5 now a corrupt copy
+ * of b.h5: the expected counts are the first two nights' above. */
+static void corrupt_chunk_is_quarantined(void **state) {
+  cf_test_dir *f = *state;
+  setup_batch(f->dir);
+  const char *bad = cf_test_path(f->dir, "in/bad.h5");
+  sh("cp '%s'/b.h5 '%s'", g_inputs, bad);
+  cf_test_corrupt_h5_chunk(bad, "spectra/on", 0);
+  assert_int_equal(cli(f->dir, batch_args), 3);
+  expect_counts(f->dir, 4, 4, 4, 0, 0, 3, 1, 0);
+  assert_int_equal(cli(f->dir, batch_args), 3);
+  expect_counts(f->dir, 4, 0, 0, 3, 1, 0, 0, 0);
+  assert_int_equal(cli(f->dir, "status --catalogue out/catalogue.sqlite"), 0);
+  const char *out = cf_test_path(f->dir, "out.txt");
+  assert_true(cf_test_file_contains(out, "quarantined 1, failed 0"));
+  assert_true(cf_test_file_contains(out, "spectra/on: records 0.."));
+  assert_true(cf_test_file_contains(out, "deflate data error"));
+}
+
 static void foreign_catalogue_version(void **state) {
   cf_test_dir *f = *state;
   setup_batch(f->dir);
@@ -442,6 +464,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(catalogue_decides_what_runs, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(status_and_history, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(corrupt_chunk_is_quarantined, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(foreign_catalogue_version, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(json_logs_carry_run_and_item, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(dry_run_shard_items_summary, cf_test_dir_setup, cf_test_dir_teardown),

@@ -178,7 +178,7 @@ static void meteo_extent_beyond_any_file(void **state) {
  * = 2 MiB as doubles, over a bound of 1 MiB = 1048576 bytes. */
 static void meteo_vector_over_the_memory_bound(void **state) {
   (void)state;
-  expect_l0_reject("meteo-over-max-bytes", 1 << 20, CF_ENOMEM, "meteo/time",
+  expect_l0_reject("meteo-over-max-bytes", 1 << 20, CF_EDATA, "meteo/time",
                    "262144 values would not fit in memory (more than 1048576 bytes)");
 }
 

@@ -286,13 +286,13 @@ static void sizes_that_do_not_fit(void **state) {
   hsize_t d[2] = {6, (hsize_t)1 << 40};
   replace_dset(f->path, "raw/on", H5T_STD_I16LE, 2, d);
   replace_dset(f->path, "raw/off", H5T_STD_I16LE, 2, d);
-  expect_reject(f, 0, CF_ENOMEM, "raw/on", "samples per pulse would not fit in memory");
+  expect_reject(f, 0, CF_EDATA, "raw/on", "samples per pulse would not fit in memory");
 }
 
 static void spectra_sizes_that_do_not_fit(void **state) {
   fixture *f = *state;
   /* the caller's memory bound: 2 x 4 gates x 9 bins x 4 bytes = 288 bytes > 200 */
-  expect_reject(f, 200, CF_ENOMEM, "n_gates", "would not fit in memory");
+  expect_reject(f, 200, CF_EDATA, "n_gates", "would not fit in memory");
 }
 
 static void zero_pulses_and_nan_spectra_are_flagged_not_fatal(void **state) {
