@@ -56,7 +56,11 @@ typedef struct {
 typedef struct cf_inv_plan cf_inv_plan;
 
 /* Validate the parameters, build and factor the prior, allocate every
- * workspace (O(n^2 + max_block n) doubles). The plan copies what it needs. */
+ * workspace (O(n^2 + max_block n) doubles). The plan copies what it needs.
+ * Side effect, process-wide: OpenBLAS is set to one thread
+ * (openblas_set_num_threads(1)), since its threaded routines round
+ * differently for different thread counts (inversion.c, Determinism); a
+ * caller that wants OpenBLAS threads elsewhere sets them again after. */
 int cf_inv_plan_create(cf_ctx *ctx, const cf_inv_params *params, cf_inv_plan **out);
 void cf_inv_plan_destroy(cf_inv_plan *plan);
 
