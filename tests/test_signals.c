@@ -288,6 +288,25 @@ static void test_lidar_process(void **state) {
   cancel_run(d, "lidar process", argv, 1.0, SIGTERM, outputs);
 }
 
+/* (e) flux estimate of a small benchmark scene (4 sweeps of 45 rays, about
+ * 13 s on 2 quiet cores): SIGTERM at 1 s (the class selection's solves)
+ * and at 4 s (later passes); it checks every 256 rows of a pass, between
+ * chunks of the inverse and in the active set (it had taken 15-37 s) */
+static void test_flux_estimate(void **state) {
+  const dirs *d = *state;
+  char scene[1200], l2[1200], args[4096];
+  snprintf(scene, sizeof scene, "%s/scene.geojson", d->in);
+  snprintf(l2, sizeof l2, "%s/l2.nc", d->in);
+  snprintf(args, sizeof args, "-q simulate flux --benchmark-scene '%s'", scene);
+  assert_int_equal(cf_test_cli(args, NULL), 0);
+  snprintf(args, sizeof args, "-q simulate flux --sources '%s' -o '%s' scans=4 rays=45 gates=60", scene, l2);
+  assert_int_equal(cf_test_cli(args, NULL), 0);
+  const char *argv[] = {"-q", "flux", "estimate", l2, "--sources", scene, "-o", d->out, NULL};
+  const char *outputs[] = {"flux_summary.json", "flux_l3.nc", "flux_map.tif", "flux_map.png", NULL};
+  cancel_run(d, "flux estimate", argv, 1.0, SIGTERM, outputs);
+  cancel_run(d, "flux estimate", argv, 4.0, SIGTERM, outputs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pipeline_validation, setup, teardown),
@@ -295,6 +314,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_simulate_raw_pulses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_simulate_raw_background, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lidar_process, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flux_estimate, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
