@@ -1,5 +1,6 @@
 /*
- * The flux outputs (lidar/flux/flux_write.c, ../shared/spec/flux-io.md).
+ * The flux outputs (lidar/flux/flux_write.c, flux_summary.c, flux_l3.c,
+ * flux_png.c; ../shared/spec/flux-io.md).
  *
  * A result is built by hand: a 4 x 3 grid of 1 km cells west -2 km, north
  * 1.5 km of the lidar with one cell not estimated, three sources (two

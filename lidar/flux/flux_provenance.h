@@ -1,10 +1,10 @@
 /*
  * What a flux estimate records of how it was made (README "Outputs"): the
  * inputs with their SHA-256 (the L2 files and the sources layer's files),
- * every setting's value, the command. flux_write.c writes them into the
- * summary's `inputs` and `settings`, the L3 file's `input_files`,
- * `input_sha256`, `processing_parameters` and `history`, and flux_map.tif's
- * CARBONFLUX_* metadata.
+ * every setting's value, the command. The writers put them into the
+ * summary's `inputs` and `settings` (flux_summary.c), the L3 file's
+ * `input_files`, `input_sha256`, `processing_parameters` and `history`
+ * (flux_l3.c), and flux_map.tif's CARBONFLUX_* metadata (flux_write.c).
  *
  * Why the sources layer is an input like the scans: its priors and their
  * sigmas decide every rate the inversion reports (a halved prior sigma

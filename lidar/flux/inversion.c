@@ -93,7 +93,7 @@
  * the test at that size had passed). The one costly BLAS call of an
  * estimate, the inverse's n triangular solves, is split by columns over
  * our own threads instead (chol_inverse), each column the same arithmetic
- * on any thread. tests/test_inversion.c checks 1 and 2 threads, ours and
+ * on any thread. tests/test_inversion_wide.c checks 1 and 2 threads, ours and
  * the caller's OpenBLAS setting, bitwise at n = 300.
  */
 #include "lidar/flux/inversion.h"
@@ -197,7 +197,7 @@ static int validate_params(cf_ctx *ctx, const cf_inv_params *q) {
 /* Cholesky factor U^T U of the row-major upper triangle of a, in place.
  * LAPACK's unblocked dpotf2 rather than dpotrf: OpenBLAS's dpotrf (and
  * dpotrf2, dpotri) split their work by thread count and round differently
- * for 1 and 2 threads, which dpotf2 does not (tests/test_inversion.c).
+ * for 1 and 2 threads, which dpotf2 does not (tests/test_inversion_wide.c).
  * Row-major upper is column-major lower. Returns LAPACK's info. */
 static lapack_int chol_upper(int n, double *a) {
   char uplo = 'L';
