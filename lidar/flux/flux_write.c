@@ -62,6 +62,8 @@ void cf_flux_result_free(cf_flux_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* What the writers share (flux_write_internal.h says what each is). */
+
 int cf_flux_inversion_ran(const cf_flux_result *r) {
   return r->method == CF_FLUX_INVERSION || r->method == CF_FLUX_BOTH;
 }
