@@ -340,8 +340,8 @@ static int cmp_d(const void *a, const void *b) {
 /* The scene's observations (its current data) and wind history with the
  * plume models of the given settings, as cf_flux_estimate sets them up
  * through the internal API. The caller frees *ob and met. */
-static void scene_models(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, cf_flux_met *met_out, cf_flux_obs **ob_out,
-                         double *max_dist_out) {
+static void scene_models_ex(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, int narrow_history,
+                            cf_flux_met *met_out, cf_flux_obs **ob_out, double *max_dist_out) {
   const cf_l2 *l2 = &sc->set.files[0];
   double blh = o->blh_m.value, n_air = o->p_hpa * 100.0 / (8.314462618 * o->t_k);
   cf_flux_met met;
@@ -364,8 +364,16 @@ static void scene_models(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, cf
   double max_dist = o->domain_m * 1.4142135623730951 + max_h;
   double sdir = o->sigma_theta_deg.value;
   met.sigma_z_scale = o->sigma_z_scale.value; /* the settings give it (exact_opts: 1) */
+  double sigma_between = met.sigma_between_deg;
+  if (narrow_history) met.sigma_between_deg = 0; /* no widening before the first sweep */
   assert_int_equal(cf_flux_met_models(ctx, &met, (cf_stability)(o->stability - 1), blh, n_air, sdir, max_dist), CF_OK);
+  met.sigma_between_deg = sigma_between;
   *met_out = met, *ob_out = ob, *max_dist_out = max_dist;
+}
+
+static void scene_models(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, cf_flux_met *met_out, cf_flux_obs **ob_out,
+                         double *max_dist_out) {
+  scene_models_ex(ctx, sc, o, 0, met_out, ob_out, max_dist_out);
 }
 
 /* H (n_obs x n) for the scene's current data through the internal API, as
@@ -717,22 +725,36 @@ static void test_truth_recovered(void **state) {
 /* The point sources' part of every observation (their true rates) with each
  * sweep's plumes turned by turn[s] radians about their sources: the travel
  * direction of the models rotated, exactly (not linearised). */
-static void point_part(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, const double *turn, double *out) {
+/* The points' part of the scene's signal with each sweep's plumes turned
+ * by turn[s] and, for the share f of a plume's travel time before the
+ * first sweep (cf_flux_met_unobserved), by f * history more: the
+ * unobserved wind's one rotation. The estimator widens that share of the
+ * plume by the meander (the mean plume of all the rotations it does not
+ * know); one member of that ensemble is the narrow plume turned, so with
+ * narrow_history the truth's plume is not widened there. *sigma_between:
+ * the estimator's measure of the sweeps' direction spread, which sizes
+ * that rotation. */
+static void point_part(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, const double *turn, double history,
+                       int narrow_history, double *out, double *sigma_between) {
   cf_flux_met met;
   cf_flux_obs *ob;
   double max_dist;
-  scene_models(ctx, sc, o, &met, &ob, &max_dist);
+  scene_models_ex(ctx, sc, o, narrow_history, &met, &ob, &max_dist);
   for (long i = 0; i < sc->n_obs; i++) {
     cf_plume_receptor rec = {ob[i].e, ob[i].n, ob[i].z};
-    double v = 0, c = cos(turn[ob[i].sweep]), sn = sin(turn[ob[i].sweep]);
+    double v = 0;
     for (int p = 0; p < NPTS; p++) {
-      cf_plume_model m = *cf_flux_met_model(&met, ob[i].sweep, hypot(ob[i].e - PT_E[p], ob[i].n - PT_N[p]));
+      double d = hypot(ob[i].e - PT_E[p], ob[i].n - PT_N[p]);
+      double a = turn[ob[i].sweep] + cf_flux_met_unobserved(&met, ob[i].sweep, d) * history;
+      double c = cos(a), sn = sin(a);
+      cf_plume_model m = *cf_flux_met_model(&met, ob[i].sweep, d);
       double de = m.de, dn = m.dn;
       m.de = c * de - sn * dn, m.dn = sn * de + c * dn;
       v += PT_TRUE[p] * cf_plume_point(&m, PT_E[p], PT_N[p], PT_H[p], &rec);
     }
     out[i] = v;
   }
+  if (sigma_between) *sigma_between = met.sigma_between_deg;
   free(ob);
   cf_flux_met_free(&met);
 }
@@ -742,9 +764,14 @@ static void point_part(cf_ctx *ctx, const scene *sc, const cf_flux_opts *o, cons
 /* The truth of (3) with each sweep's plumes turned by an angle drawn from
  * N(0, TURN_DEG^2), the direction uncertainty the estimate is told
  * (sigma_theta_deg): an error every gate of a sweep shares, which a
- * diagonal R cannot know. The reported sigma carries it (the sandwich
- * term of estimate_inversion.c, "Direction error") and must cover the
- * truth as (3) does: 55-80 % of 2 x 30 trials (binomial SD 6 %, see (3)).
+ * diagonal R cannot know; and the share of each plume's travel before
+ * the first sweep turned by one more angle drawn from N(0, sigma_b^2),
+ * sigma_b the spread of the sweeps' directions the estimator measures
+ * (about 3 degrees here): the unobserved history's rotation, which all
+ * sweeps share. The reported sigma carries both (the sandwich terms of
+ * estimate_inversion.c, "Direction error" and "History error") and must
+ * cover the truth as (3) does: 55-80 % of 2 x 30 trials (binomial SD 6 %,
+ * see (3)).
  * The posterior alone covers almost never here (2 of 60 when this was
  * written): 1 ppm gates resolve each plume's position far better than
  * 1.5 degrees. The term is linear in the turn; at 1.5 degrees (a shift of
@@ -764,15 +791,17 @@ static void test_direction_error_covered(void **state) {
   scene_make(ctx, &o, 6, 36, 14, &sc);
   double *straight = malloc((size_t)sc.n_obs * sizeof *straight), *turned = malloc((size_t)sc.n_obs * sizeof *turned);
   assert_non_null(straight), assert_non_null(turned);
-  double zero[6] = {0}, turn[6];
-  point_part(ctx, &sc, &o, zero, straight);
-  int in_rep = 0, in_post = 0, trials = 0;
-  double dir_share = 0, bias = 0;
+  double zero[6] = {0}, turn[6], sigma_b = 0;
+  point_part(ctx, &sc, &o, zero, 0.0, 0, straight, &sigma_b);
+  assert_true(sigma_b > 1.0); /* the scene's sweeps differ by +-4 degrees */
+  int in_rep = 0, in_post = 0, in_nohist = 0, trials = 0;
+  double dir_share = 0, hist_share = 0, bias = 0;
   for (int d = 0; d < DRAWS; d++) {
     cf_rng rng;
     cf_rng_seed(&rng, 7000 + (uint64_t)d, 1);
     for (int s = 0; s < sc.n_sweeps; s++) turn[s] = TURN_DEG * D2R * cf_rng_normal(&rng);
-    point_part(ctx, &sc, &o, turn, turned);
+    double history = sigma_b * D2R * cf_rng_normal(&rng);
+    point_part(ctx, &sc, &o, turn, history, 1, turned, NULL);
     cf_rng_seed(&rng, 7000 + (uint64_t)d, 0);
     cf_l2 *l = &sc.set.files[0];
     for (long i = 0; i < sc.n_obs; i++)
@@ -782,17 +811,23 @@ static void test_direction_error_covered(void **state) {
     for (int p = 0; p < NPTS; p++) {
       const cf_flux_source_result *s = &r.sources[point_index(&sc, p)];
       double e = fabs(s->rate_t_h - PT_TRUE[p]);
-      /* no jackknife, a given class: sigma^2 = posterior^2 + direction^2 */
-      assert_close(s->sigma_t_h, hypot(s->sigma_posterior_t_h, s->sigma_direction_t_h), 1e-12, 0);
+      /* no jackknife, a given class: sigma^2 = posterior^2 + direction^2 + history^2 */
+      assert_close(s->sigma_t_h, hypot(hypot(s->sigma_posterior_t_h, s->sigma_direction_t_h), s->sigma_history_t_h),
+                   1e-12, 0);
+      assert_true(s->sigma_class_t_h == 0.0);
+      hist_share += s->sigma_history_t_h / s->sigma_t_h / (DRAWS * NPTS);
       in_rep += e <= s->sigma_t_h, in_post += e <= s->sigma_posterior_t_h, trials++;
+      in_nohist += e <= hypot(s->sigma_posterior_t_h, s->sigma_direction_t_h);
       bias += (s->rate_t_h - PT_TRUE[p]) / s->sigma_t_h / (DRAWS * NPTS);
       dir_share += s->sigma_direction_t_h / s->sigma_t_h / (DRAWS * NPTS);
     }
     cf_flux_result_free(&r);
   }
   print_message("direction error: %d of %d inside the reported 1 sigma (%.1f %%), %d inside the posterior's alone "
-                "(%.1f %%); the direction term is %.2f of the reported sigma on average, mean z %.2f\n", in_rep, trials,
-                100.0 * in_rep / trials, in_post, 100.0 * in_post / trials, dir_share, bias);
+                "(%.1f %%); the direction and history terms are %.2f and %.2f of the reported sigma on average "
+                "(sigma_b %.2f deg), mean z %.2f; %d inside without the history term\n",
+                in_rep, trials, 100.0 * in_rep / trials, in_post, 100.0 * in_post / trials, dir_share, hist_share, sigma_b,
+                bias, in_nohist);
   double cov = (double)in_rep / trials;
   assert_true(cov >= 0.55 && cov <= 0.80);
   free(straight), free(turned);

@@ -481,6 +481,7 @@ int cf_flux_estimate(cf_ctx *ctx, const cf_l2_set *set, const cf_flux_sources *s
     r->prior_t_h = s->prior_t_per_h, r->prior_sigma_t_h = s->prior_sigma_t_per_h;
     cf_geo_local(&site, s->lon, s->lat, &r->e_m, &r->n_m);
     if (!r->estimated) r->rate_t_h = r->sigma_t_h = r->sigma_posterior_t_h = r->sigma_jackknife_t_h = r->sigma_direction_t_h = r->avg_kernel = NAN;
+    if (!r->estimated) r->sigma_history_t_h = r->sigma_class_t_h = NAN;
   }
   if (!rc && o->method != CF_FLUX_INVERSION)
     rc = run_mass_balance(ctx, &st, &met, obs, n_obs, src, &site, o, blh, n_air, out);

@@ -108,6 +108,12 @@ typedef struct {
    * max(sqrt(posterior^2 + direction^2), jackknife) with the stability
    * term added. NaN when not computed. */
   double sigma_direction_t_h;
+  /* the rotation of the unobserved wind history before the first sweep,
+   * shared by all sweeps, and the class term (half the difference of the
+   * two best classes at their fitted depths); both added in quadrature
+   * outside the jackknife, which cannot see what all its blocks share.
+   * 0 when not computed. */
+  double sigma_history_t_h, sigma_class_t_h;
   double avg_kernel;             /* point: A_jj; area: w^T A w / w^T w over its cells */
   int constrained;               /* pinned at 0 by non-negativity */
   int mb_isolated;               /* mass balance: 1 = rate below */
@@ -120,6 +126,7 @@ typedef struct {
   int n_members;
   int *members;                  /* indices into sources */
   double prior_t_h, rate_t_h, sigma_t_h, sigma_posterior_t_h, sigma_jackknife_t_h, sigma_direction_t_h;
+  double sigma_history_t_h, sigma_class_t_h;
 } cf_flux_group_result;
 
 /* The flux map: nx * ny cells of res_m, row-major, row 0 the NORTH edge

@@ -59,6 +59,9 @@ int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *met, cf_stability stab, double 
                        double sigma_dir_deg, double max_dist_m);
 /* The model of sweep s for a source at distance d_m from the receptor. */
 const cf_plume_model *cf_flux_met_model(const cf_flux_met *met, int s, double d_m);
+/* The share (0..1) of that model's travel time that lies before the first
+ * sweep, where no wind was observed (the first sweep's is held). */
+double cf_flux_met_unobserved(const cf_flux_met *met, int s, double d_m);
 void cf_flux_met_free(cf_flux_met *met);
 
 /* An observation in the local frame. */

@@ -116,8 +116,10 @@ typedef struct {
   int nb, rank;
   /* the sweep-correlated direction error (see "Direction error" below):
    * du [BLOCK] the derivative of a block's rows' point-source prediction
-   * by the direction, vdir [n_sweeps * n] H^T R^-1 du of each sweep */
-  double *du, *vdir;
+   * by the direction, vdir [n_sweeps * n] H^T R^-1 du of each sweep;
+   * dh and vhist the same for the unobserved history's rotation (see
+   * "History error") */
+  double *du, *vdir, *dh, *vhist;
   int use_dir;        /* 0: no direction uncertainty (sigma_theta_deg 0), nothing to compute */
 } inv_ws;
 
@@ -386,6 +388,30 @@ static int first_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_
  * (DIR_STEP x / sigma_y)^2 / 6 relative, below 1e-3 for x / sigma_y < 40). */
 #define DIR_STEP 0.005
 
+/* History error. Before the first sweep no wind was observed: the
+ * history holds the first sweep's wind there (flux_met.c), and the plume
+ * is widened by the meander the record shows for that share of its path
+ * (the ensemble's mean plume). That widening is right for the plume's
+ * expected shape and wrong for its error's correlation: the path the
+ * CO2 of every sweep took before the record began is one path, so its
+ * error is one rotation, shared by all sweeps, which neither the
+ * per-sweep term above (independent between sweeps) nor the jackknife
+ * (whose blocks all share it) can see. Model the unobserved history's
+ * mean direction as off by delta ~ N(0, sigma_between^2): held over a
+ * past much longer than the meander's memory, the first sweep's
+ * direction is one draw of the meander about a mean the record does not
+ * know better, so the error of the held direction is of the size of the
+ * meander itself (the circular SD of the sweeps' directions, a lower
+ * estimate from a record of a few correlation times). A plume model
+ * whose travel time has the share f before the first sweep
+ * (cf_flux_met_unobserved) turns by f delta, so with
+ *     u^h_i = sum over the point sources p of f_ip d(H_ip x_p)/d(theta)
+ * a quantity w . x gets the variance sigma_between^2 (w^T P sum_s v^h_s)^2,
+ * v^h_s the sweep sums of h_i u^h_i / sigma_i^2, added in quadrature
+ * outside the jackknife. The stack 8 km upwind of the benchmark's lidar
+ * travels 27 minutes, all of it before the first of 12 sweeps for the
+ * first and a third for the last. */
+
 static void direction_sums(inv_ws *ws, const long *idx, int m, const unsigned char *keep, const double *x1) {
   const cf_flux_state *st = ws->st;
   size_t n = (size_t)st->n;
@@ -395,27 +421,33 @@ static void direction_sums(inv_ws *ws, const long *idx, int m, const unsigned ch
   for (int k = 0; k < m; k++) {
     const cf_flux_obs *ob = &ws->obs[idx[k]];
     cf_plume_receptor rec = {ob->e, ob->n, ob->z};
-    double d = 0;
+    double d = 0, h = 0;
     for (int p = 0; p < st->n_points; p++) {
       double xp = x1[st->i_points + p];
       if (xp == 0.0) continue;
-      const cf_plume_model *m0 = cf_flux_met_model(ws->met, ob->sweep, hypot(ob->e - st->pe[p], ob->n - st->pn[p]));
+      double dist = hypot(ob->e - st->pe[p], ob->n - st->pn[p]);
+      const cf_plume_model *m0 = cf_flux_met_model(ws->met, ob->sweep, dist);
       cf_plume_model a = *m0, b = *m0; /* the travel direction turned by +DIR_STEP and -DIR_STEP */
       a.de = c * m0->de - s * m0->dn, a.dn = s * m0->de + c * m0->dn;
       b.de = c * m0->de + s * m0->dn, b.dn = -s * m0->de + c * m0->dn;
-      d += xp * (cf_plume_point(&a, st->pe[p], st->pn[p], st->ph[p], &rec) -
-                 cf_plume_point(&b, st->pe[p], st->pn[p], st->ph[p], &rec)) / (2 * DIR_STEP);
+      double dp = xp * (cf_plume_point(&a, st->pe[p], st->pn[p], st->ph[p], &rec) -
+                        cf_plume_point(&b, st->pe[p], st->pn[p], st->ph[p], &rec)) / (2 * DIR_STEP);
+      d += dp;
+      h += dp * cf_flux_met_unobserved(ws->met, ob->sweep, dist);
     }
     ws->du[k] = d;
+    ws->dh[k] = h;
   }
   /* v_s += h_i u_i / sigma_i^2 over the kept rows, in observation order */
   int r = 0;
   for (int k = 0; k < m; k++) {
     if (keep && !keep[k]) continue;
-    double f = ws->du[k] / (ws->s[r] * ws->s[r]);
-    double *v = ws->vdir + (size_t)ws->obs[idx[k]].sweep * n;
+    double f = ws->du[k] / (ws->s[r] * ws->s[r]), g = ws->dh[k] / (ws->s[r] * ws->s[r]);
+    double *v = ws->vdir + (size_t)ws->obs[idx[k]].sweep * n, *vh = ws->vhist + (size_t)ws->obs[idx[k]].sweep * n;
     if (f != 0.0)
       for (int q = ws->row_ptr[r]; q < ws->row_ptr[r + 1]; q++) v[ws->col[q]] += ws->val[q] * f;
+    if (g != 0.0)
+      for (int q = ws->row_ptr[r]; q < ws->row_ptr[r + 1]; q++) vh[ws->col[q]] += ws->val[q] * g;
     r++;
   }
 }
@@ -507,7 +539,7 @@ static int subsample_cost(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_f
  * quadrature). */
 static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, const double *W, int nq,
                             cf_inv_sums *sums, double *x, double *P, double *spread, double *j_best,
-                            cf_flux_result *res) {
+                            cf_stability *runner_up, cf_flux_result *res) {
   size_t n = (size_t)ws->st->n;
   double J[CF_STAB_COUNT], *q = calloc((size_t)CF_STAB_COUNT * nq + 1, sizeof *q);
   if (!q) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
@@ -530,6 +562,7 @@ static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf
     for (int t = 0; t < nq; t++) spread[t] = 0.5 * fabs(q[(size_t)best * nq + t] - q[(size_t)second * nq + t]);
     res->diag.stability = cf_stability_letter((cf_stability)best);
     *j_best = J[best];
+    *runner_up = (cf_stability)second;
     cf_log(ctx, CF_LOG_INFO, "flux: stability by the data: class %c (J %.1f; next best %c, J %.1f)",
            res->diag.stability, J[best], cf_stability_letter((cf_stability)second), J[second]);
     rc = cf_flux_met_models(ctx, ma->met, (cf_stability)best, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
@@ -564,7 +597,7 @@ static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf
 #define SZ_KMAX 6 /* 1.25^6 = 3.8: inside [CF_PLUME_SZ_SCALE_MIN, _MAX] */
 
 static int choose_sz_scale(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, cf_stability stab,
-                           double j_class, cf_inv_sums *sums, double *x, double *P, cf_flux_result *res) {
+                           double j_class, cf_inv_sums *sums, double *x, double *P, double *s_out) {
   double J[2 * SZ_KMAX + 1];
   int have[2 * SZ_KMAX + 1] = {0};
   int lo = 0, hi = 0, rc = CF_OK; /* the bracket [lo, hi] in k */
@@ -609,10 +642,43 @@ static int choose_sz_scale(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_
   double s = exp(u);
   cf_log(ctx, CF_LOG_INFO, "flux: vertical spread by the data: sigma_z x %.3f of class %c (J %.1f at x %.3f, %.1f at x 1)",
          s, cf_stability_letter(stab), J[best + SZ_KMAX], pow(SZ_STEP, best), J[SZ_KMAX]);
-  res->diag.sigma_z_scale = s;
-  ma->met->sigma_z_scale = s;
-  rc = cf_flux_met_models(ctx, ma->met, stab, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
-  if (!rc) rc = cf_flux_state_tables(ctx, ma->st, ma->met, ma->obs, ws->n_obs);
+  *s_out = s;
+  return CF_OK;
+}
+
+/* The class term at the fitted depth. choose_stability's half-difference
+ * of the two best classes is taken at sigma_z x 1; once the depth is
+ * fitted, most of what set those two classes apart (how deep the plume
+ * is at the gates) is the factor's, and the half-difference at x 1
+ * measures a depth the data have ruled out (on the meandering benchmark
+ * 33 t/h of the stack's reported sigma, three times its error). What the
+ * depth cannot absorb is the form of the growth with distance, the
+ * classes' own: so the runner-up class gets its own depth fit, both
+ * classes are solved at their fitted depths on the selection's rows,
+ * and half the difference of their estimates is the class term. */
+static int class_spread_at_depth(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma,
+                                 const double *W, int nq, cf_stability best, double s_best, cf_stability second,
+                                 cf_inv_sums *sums, double *x, double *P, double *spread) {
+  size_t n = (size_t)ws->st->n;
+  double s_second = 1, J;
+  int rc = choose_sz_scale(ctx, ws, plan, ma, second, NAN, sums, x, P, &s_second);
+  double q[2];
+  for (int t = 0; t < nq && !rc; t++) spread[t] = 0;
+  for (int pass = 0; pass < 2 && !rc; pass++) {
+    ma->met->sigma_z_scale = pass ? s_second : s_best;
+    rc = subsample_cost(ctx, ws, plan, ma, pass ? second : best, SELECT_EVERY, sums, x, P, &J);
+    for (int t = 0; t < nq && !rc; t++) {
+      double v = 0;
+      for (size_t j = 0; j < n; j++) v += W[(size_t)t * n + j] * x[j];
+      if (pass == 0) spread[t] = v; /* held until the runner-up's is known */
+      else spread[t] = 0.5 * fabs(v - spread[t]);
+      if (t == 0) q[pass] = v;
+    }
+  }
+  if (!rc)
+    cf_log(ctx, CF_LOG_INFO, "flux: class term at the fitted depths: %c x %.3f against %c x %.3f (first source %.1f "
+                             "against %.1f t/h)", cf_stability_letter(best), s_best, cf_stability_letter(second),
+           s_second, q[0], q[1]);
   return rc;
 }
 
@@ -644,6 +710,8 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   ws.s = malloc(BLOCK * sizeof *ws.s);
   ws.du = malloc(BLOCK * sizeof *ws.du);
   ws.vdir = calloc((size_t)st->n_sweeps * n + 1, sizeof *ws.vdir);
+  ws.dh = malloc(BLOCK * sizeof *ws.dh);
+  ws.vhist = calloc((size_t)st->n_sweeps * n + 1, sizeof *ws.vhist);
   ws.use_dir = ma->sdir > 0;
   double *pw = malloc(n * sizeof *pw); /* P0 w of a quantity (the direction error) */
   double *x1 = malloc(n * sizeof *x1), *x = malloc(n * sizeof *x), *P = malloc(n * n * sizeof *P);
@@ -665,7 +733,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
       cf_log(ctx, CF_LOG_DEBUG, "flux: rank %d of %d has none of the %d pieces", ws.rank, size, nb);
   }
   cf_inv_sums *sums = calloc((size_t)nb + 1, sizeof *sums);
-  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !ws.du || !ws.vdir || !pw || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
+  if (!ws.H || !ws.row_ptr || !ws.col || !ws.val || !ws.y || !ws.s || !ws.du || !ws.vdir || !ws.dh || !ws.vhist || !pw || !x1 || !x || !P || !P0 || !adiag || !pinned || !sums)
     rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "inversion", "out of memory for %zu state elements", n);
   for (int b = 0; b <= nb && !rc; b++) rc = cf_inv_sums_init(ctx, st->n, &sums[b]);
   /* the reported quantities: every source, then every group (W: their weights) */
@@ -701,9 +769,21 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
     if (!spread) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
   }
   double j_class = NAN; /* the class selection's J of the class kept, at sigma_z_scale 1 */
-  if (!rc && ma->auto_stab) rc = choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, res);
-  if (!rc && ma->auto_sz)
-    rc = choose_sz_scale(ctx, &ws, plan, ma, (cf_stability)(res->diag.stability - 'A'), j_class, sums, x1, P, res);
+  cf_stability second = CF_STAB_D;
+  if (!rc && ma->auto_stab)
+    rc = choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, &second, res);
+  if (!rc && ma->auto_sz) {
+    cf_stability stab = (cf_stability)(res->diag.stability - 'A');
+    double s = 1;
+    rc = choose_sz_scale(ctx, &ws, plan, ma, stab, j_class, sums, x1, P, &s);
+    if (!rc && ma->auto_stab) rc = class_spread_at_depth(ctx, &ws, plan, ma, W, nq, stab, s, second, sums, x1, P, spread);
+    if (!rc) {
+      res->diag.sigma_z_scale = s;
+      ma->met->sigma_z_scale = s;
+      rc = cf_flux_met_models(ctx, ma->met, stab, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
+      if (!rc) rc = cf_flux_state_tables(ctx, ma->st, ma->met, ma->obs, ws.n_obs);
+    }
+  }
   model_error_est me = {0};
   if (!rc) {
     cf_log(ctx, CF_LOG_INFO, "flux: inversion of %d state elements from %ld observations (%d sweeps, %d jackknife "
@@ -724,6 +804,9 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
     piece_sweeps(&ws, b, &s0, &s1);
     rc = cf_par_bcast(ctx, ws.par, ws.vdir + (size_t)s0 * n, (size_t)(s1 - s0) * n * sizeof *ws.vdir,
                       cf_par_owner(b, ws.nb, cf_par_size(ws.par)));
+    if (!rc)
+      rc = cf_par_bcast(ctx, ws.par, ws.vhist + (size_t)s0 * n, (size_t)(s1 - s0) * n * sizeof *ws.vhist,
+                        cf_par_owner(b, ws.nb, cf_par_size(ws.par)));
   }
   cf_inv_diag dg = {0};
   if (!rc) rc = cf_inv_solve_ex(ctx, plan, x, P, P0, adiag, pinned, &dg); /* the plan holds the total */
@@ -788,6 +871,12 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
       for (size_t j = 0; j < n; j++) a += pw[j] * ws.vdir[(size_t)sw * n + j];
       var_dir += sdir * sdir * a * a;
     }
+    /* the unobserved history's rotation, shared by every sweep (see
+     * "History error"): sigma_between^2 (w^T P0 sum_s vhist_s)^2 */
+    double ah = 0, sb = met->sigma_between_deg * 3.14159265358979323846 / 180;
+    for (int sw = 0; sw < st->n_sweeps; sw++)
+      for (size_t j = 0; j < n; j++) ah += pw[j] * ws.vhist[(size_t)sw * n + j];
+    double shist = ws.use_dir ? sb * fabs(ah) : 0.0;
     double sdirt = sqrt(var_dir), sig_dir = sqrt(sig * sig + var_dir);
     tot = 0;
     for (size_t j = 0; j < n; j++) tot += w[j] * x[j];
@@ -799,13 +888,13 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
       sjk = sqrt((K - 1.0) / K * ss);
     }
     double sigma = isfinite(sjk) && sjk > sig_dir ? sjk : sig_dir;
-    sigma = sqrt(sigma * sigma + spread[qk] * spread[qk]);
+    sigma = sqrt(sigma * sigma + shist * shist + spread[qk] * spread[qk]);
     if (qk < src->n) {
       cf_flux_source_result *r = &res->sources[qk];
       const cf_flux_source *s = &src->src[qk];
       r->estimated = 1;
       r->rate_t_h = tot, r->sigma_t_h = sigma, r->sigma_posterior_t_h = sig, r->sigma_jackknife_t_h = sjk;
-      r->sigma_direction_t_h = sdirt;
+      r->sigma_direction_t_h = sdirt, r->sigma_history_t_h = shist, r->sigma_class_t_h = spread[qk];
       double num = 0, den = 0;
       int pin = 0;
       for (size_t j = 0; j < n; j++)
@@ -820,7 +909,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
         break;
       }
       g->rate_t_h = tot, g->sigma_t_h = sigma, g->sigma_posterior_t_h = sig, g->sigma_jackknife_t_h = sjk;
-      g->sigma_direction_t_h = sdirt;
+      g->sigma_direction_t_h = sdirt, g->sigma_history_t_h = shist, g->sigma_class_t_h = spread[qk];
       for (int k = 0; k < src->n; k++)
         if (src->src[k].group && !strcmp(src->src[k].group, g->name)) g->n_members++, g->prior_t_h += src->src[k].prior_t_per_h;
       g->members = malloc((size_t)g->n_members * sizeof *g->members);
@@ -861,7 +950,7 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   for (int b = 0; b <= nb && sums; b++) cf_inv_sums_free(&sums[b]);
   free(sums);
   free(ws.first_at), free(ws.first_len), free(ws.first_col), free(ws.first_val);
-  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(ws.du), free(ws.vdir), free(pw), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
+  free(ws.H), free(ws.row_ptr), free(ws.col), free(ws.val), free(ws.y), free(ws.s), free(ws.du), free(ws.vdir), free(ws.dh), free(ws.vhist), free(pw), free(x1), free(x), free(P), free(P0), free(Pj), free(xj), free(adiag), free(pinned);
   cf_inv_plan_destroy(plan);
   return rc;
 }

@@ -300,6 +300,18 @@ static void wind_integral(const cf_flux_met *m, double t, double *iu, double *iv
   *iu = au, *iv = av, *is = as;
 }
 
+/* The share of travel-time bin b of sweep s that lies before the first
+ * sweep, where the history holds the first sweep's wind. */
+static double unobserved_share(const cf_flux_met *m, int s, long b) {
+  double T = b * m->dt_s, early = T > 0 ? (m->sw[0].t_start - (m->sw[s].t_mid - T)) / T : 0.0;
+  return early < 0 ? 0.0 : early > 1 ? 1.0 : early;
+}
+
+static long bin_of(const cf_flux_met *m, int s, double d) {
+  long b = lround(d / m->sw[s].speed_ms / m->dt_s);
+  return b >= m->n_bins ? m->n_bins - 1 : b;
+}
+
 int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *m, cf_stability stab, double blh, double n_air, double sigma_dir,
                        double max_dist) {
   m->dt_s = 60.0;
@@ -326,8 +338,7 @@ int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *m, cf_stability stab, double bl
        * path the direction is uncertain by the meander the record shows,
        * and the plume is widened by it (plume.h) instead of being placed
        * with a confidence the data do not give. */
-      double T = b * m->dt_s, early = T > 0 ? (m->sw[0].t_start - (w->t_mid - T)) / T : 0.0;
-      if (early < 0) early = 0;
+      double early = unobserved_share(m, s, b);
       double sd = sqrt(sigma_dir * sigma_dir + early * early * m->sigma_between_deg * m->sigma_between_deg);
       if (sd > 30.0) sd = 30.0;
       cf_plume_met pm = {from_deg_of(u, v), sp, stab, blh, n_air, sd, m->sigma_z_scale};
@@ -339,8 +350,7 @@ int cf_flux_met_models(cf_ctx *ctx, cf_flux_met *m, cf_stability stab, double bl
 }
 
 const cf_plume_model *cf_flux_met_model(const cf_flux_met *m, int s, double d) {
-  double T = d / m->sw[s].speed_ms;
-  long b = lround(T / m->dt_s);
-  if (b >= m->n_bins) b = m->n_bins - 1;
-  return &m->models[(size_t)s * m->n_bins + (size_t)b];
+  return &m->models[(size_t)s * m->n_bins + (size_t)bin_of(m, s, d)];
 }
+
+double cf_flux_met_unobserved(const cf_flux_met *m, int s, double d) { return unobserved_share(m, s, bin_of(m, s, d)); }

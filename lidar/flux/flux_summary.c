@@ -62,6 +62,8 @@ static void sources_json(cf_strbuf *sb, const cf_flux_result *r) {
       num(sb, "sigma_posterior_t_per_h", s->estimated ? s->sigma_posterior_t_h : NAN);
       num(sb, "sigma_jackknife_t_per_h", s->estimated ? s->sigma_jackknife_t_h : NAN);
       num(sb, "sigma_direction_t_per_h", s->estimated ? s->sigma_direction_t_h : NAN);
+      num(sb, "sigma_history_t_per_h", s->estimated ? s->sigma_history_t_h : NAN);
+      num(sb, "sigma_class_t_per_h", s->estimated ? s->sigma_class_t_h : NAN);
       num(sb, "averaging_kernel", s->estimated ? s->avg_kernel : NAN);
       key(sb, "constrained", 0);
       cf_strbuf_puts(sb, s->constrained ? "true" : "false");
@@ -94,6 +96,8 @@ static void groups_json(cf_strbuf *sb, const cf_flux_result *r) {
     num(sb, "sigma_posterior_t_per_h", G->sigma_posterior_t_h);
     num(sb, "sigma_jackknife_t_per_h", G->sigma_jackknife_t_h);
     num(sb, "sigma_direction_t_per_h", G->sigma_direction_t_h);
+    num(sb, "sigma_history_t_per_h", G->sigma_history_t_h);
+    num(sb, "sigma_class_t_per_h", G->sigma_class_t_h);
     cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_puts(sb, r->n_groups ? "\n  ],\n" : "],\n");
