@@ -58,10 +58,13 @@ static void write_report_ex(const char *path, const double pools[5], double u90,
     }
     n += (size_t)snprintf(text + n, sizeof text - n, "}}");
   }
+  char u[64]; /* NaN: null, as the writer gives it for a mean of 0 */
+  if (isnan(u90)) snprintf(u, sizeof u, "null");
+  else snprintf(u, sizeof u, "%.17g", u90);
   snprintf(text + n, sizeof text - n,
-           "],\"project\":{\"area_ha\":100,\"df\":9,\"uncertainty_pct\":%.17g,\"pools_t_co2e\":{%s,\"total\":%.17g},"
-           "\"discount\":{\"uncertainty_pct_90\":%.17g},\"total_t_co2e\":%.17g,\"total_discounted_t_co2e\":%.17g}}\n",
-           u90, pj, total, u90, total, total);
+           "],\"project\":{\"area_ha\":100,\"df\":9,\"uncertainty_pct\":%s,\"pools_t_co2e\":{%s,\"total\":%.17g},"
+           "\"discount\":{\"uncertainty_pct_90\":%s},\"total_t_co2e\":%.17g,\"total_discounted_t_co2e\":%.17g}}\n",
+           u, pj, total, u, total, total);
   cf_test_write_text(path, text);
 }
 
@@ -338,6 +341,44 @@ static void test_gold_standard_crown_cover_and_cap(void **state) {
   free(dir);
 }
 
+/* Bare land at planting: the first report has every pool 0 and U null
+ * (no relative uncertainty for a mean of 0). Read as U = 0, its
+ * half-width is 0 whatever U would be.
+ *   event 1 2020-01-01: 0 + 0 t CO2e, U null; event 2 2024-01-01:
+ *   8000 + 2000 = 10000, U 12 %. dC = 10000; half-width sqrt(0^2 +
+ *   (0.12 x 10000)^2) = 1200, U = 12 % -> AR-TOOL14 band 10-15 %: 25 % x
+ *   1200 = 300; net 9700 (no baseline, leakage, emission); tCERs 9700.
+ * A null U beside a sampled stock above 0 stays an error naming the field. */
+static void test_zero_first_event(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){0, 0, NA, NA, NA}, NA);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){8000, 2000, NA, NA, NA}, 12);
+  write_report(cf_test_path(dir, "bad.json"), (double[5]){10, 0, NA, NA, NA}, NA);
+  const char *dates[2] = {"2020-01-01", "2024-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[1] = {"policy=cdm-ar-acm0003"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  const cf_ledger_period *p = &l.periods[0];
+  assert_close(p->c.u1_pct, 0, 0, 0);
+  assert_close(p->c.half_width, 1200, 1e-12, 0);
+  assert_close(p->deduction, 300, 1e-12, 0);
+  assert_close(p->net, 9700, 1e-12, 0);
+  assert_close(p->tcer, 9700, 1e-12, 0);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_stocks_in r;
+  assert_int_equal(cf_stocks_in_read(ctx, cf_test_path(dir, "bad.json"), &r), CF_EDATA);
+  assert_non_null(strstr(cf_error_message(ctx), "bad.json"));
+  assert_non_null(strstr(cf_error_message(ctx), "project.uncertainty_pct"));
+  cf_error_clear(ctx);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* VM0047 census mortality: M = 0.20, n = 50: sqrt(0.2 x 0.8 / 49) / 0.8 =
  * 0.0714286; x T(49) = 1.6766 -> 0.11975 (the quoted figure; 0.5e-5 is
  * half its last digit). T(49) itself: 1.6766 to its 4 decimals. */
@@ -554,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_vm0047_unc_and_buffer),
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),
+      cmocka_unit_test(test_zero_first_event),
       cmocka_unit_test(test_vm0047_mortality_uncertainty),
       cmocka_unit_test(test_permanent_plots),
       cmocka_unit_test(test_report_from_other_software),

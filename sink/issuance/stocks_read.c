@@ -117,9 +117,21 @@ static int read_u90(rd *r, const cf_json *proj, cf_stocks_in *out) {
     snprintf(out->u90_from, sizeof out->u90_from, "project.discount.uncertainty_pct_90");
   } else {
     double u;
-    int rc = num(r, proj, "uncertainty_pct", "project.uncertainty_pct", 0, &u);
+    int rc = num(r, proj, "uncertainty_pct", "project.uncertainty_pct", 1, &u);
     if (rc) return rc;
-    if (fabs(out->confidence - 0.90) < 1e-12) {
+    if (isnan(u)) {
+      /* A writer gives no U where the mean is 0 (bare land at planting, a
+       * treeless baseline): no relative uncertainty, but no sampled stock
+       * either, so its half-width is 0 whatever U would be. Read as U = 0
+       * only then; null beside a sampled stock above 0 is an error. */
+      for (int k = 0; k < CF_POOL_COUNT; k++)
+        if (k != CF_POOL_SOC && out->pool_estimated[k] && out->pools_t_co2e[k] != 0.0)
+          return cf_error(r->ctx, CF_EDATA, r->path, "project.uncertainty_pct",
+                          "is null but project.pools_t_co2e.%s is %g: a sampled stock needs its uncertainty",
+                          cf_pool_name((cf_pool_id)k), out->pools_t_co2e[k]);
+      out->u90_pct = 0.0;
+      snprintf(out->u90_from, sizeof out->u90_from, "project.uncertainty_pct null, every sampled pool 0: U = 0");
+    } else if (fabs(out->confidence - 0.90) < 1e-12) {
       out->u90_pct = u;
       snprintf(out->u90_from, sizeof out->u90_from, "project.uncertainty_pct (confidence 0.90)");
     } else {
