@@ -101,7 +101,18 @@ static int ledger_of(cf_ctx *ctx, const char *dir, int n, const char *const *dat
  *   deepened): adjusted -5372.9313756287; baseline 250; leakage 0 (no
  *   gain); net -5622.9313756287. cum_net = 6067.9820078339 - 5622.9313756287
  *   = 445.0506322052. Nothing credited; reversal = deficit = 5622.9313756287;
- *   tCER (the whole, reissued) 445.0506322052; lCERs to replace: 5622.93...
+ *   lCERs to replace: 5622.93...
+ * tCERs (the default) are the whole since event 1, taken against event 1
+ * (AR-ACM0003: net removals since the project start, reissued): at event 3
+ *   dC = 13750 - 10000 = 3750; half-width sqrt(800^2 + (0.09 x 13750)^2) =
+ *   sqrt(640000 + 1531406.25) = 1473.5692213127; U = 39.295 % > 30 %: all
+ *   of it deducted; adjusted 2276.4307786873; baseline 100 x 6.5 = 650;
+ *   emissions 50; leakage 0.05 x (2276.4307786873 - 650) = 81.3215389344;
+ *   net 2276.4307786873 - 650 - 50 - 81.3215389344 = 1495.1092397529 =
+ *   tCERs (the chained sum of the two periods' nets, 445.05, would count
+ *   event 2's error twice). The period's row holds the increments: deduction
+ *   1473.5692213127 - 660.0189391222 = 813.5502821905, net 1495.1092397529
+ *   - 6067.9820078339 = -4572.8727680810.
  */
 static void test_cdm_two_periods_with_reversal(void **state) {
   (void)state;
@@ -118,6 +129,7 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   for (int k = 0; k < 3; k++) assert_int_equal(cf_ledger_add_event(ctx, &in, dates[k], cf_test_path(dir, files[k])), CF_OK);
   for (int k = 0; k < 4; k++) assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[k]), CF_OK);
   assert_int_equal(cf_ledger_add_emission(ctx, &in, "2019-01-01=50:fertiliser N2O"), CF_OK);
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
   assert_int_equal(l.n_periods, 2);
   const cf_ledger_period *p1 = &l.periods[0], *p2 = &l.periods[1];
@@ -144,13 +156,31 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   assert_close(p2->reversal, 5622.9313756287, 1e-12, 0);
   assert_close(p2->deficit, 5622.9313756287, 1e-12, 0);
   assert_close(p2->lcer_to_replace, 5622.9313756287, 1e-12, 0);
-  /* tCERs (the default): the whole net removal to date, reissued */
-  assert_close(p2->issuable, 445.0506322052, 1e-10, 0);
-  assert_int_equal(p2->units, 445);
   assert_close(l.deficit, 5622.9313756287, 1e-12, 0);
+  assert_close(p2->tcer, 1495.1092397529, 1e-12, 0); /* the tCER figure is the since-start one */
   /* every row names its equation */
   assert_non_null(strstr(l.policy->eq[CF_EQ_NET], "AR-ACM0003"));
   cf_ledger_free(&l);
+  /* tCERs: the whole since event 1, reissued */
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=tcer"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  p1 = &l.periods[0], p2 = &l.periods[1];
+  assert_close(p1->tcer, 6067.9820078339, 1e-12, 0);
+  assert_close(p1->net, 6067.9820078339, 1e-12, 0);
+  assert_close(p2->since_start.half_width, 1473.5692213127, 1e-12, 0);
+  assert_close(p2->since_start.deduction, 1473.5692213127, 1e-12, 0);
+  assert_close(p2->since_start.baseline, 650, 1e-12, 0);
+  assert_close(p2->since_start.emissions, 50, 0, 0);
+  assert_close(p2->since_start.leakage, 81.3215389344, 1e-10, 0);
+  assert_close(p2->since_start.net, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->deduction, 813.5502821905, 1e-11, 0);
+  assert_close(p2->net, -4572.8727680810, 1e-12, 0);
+  assert_close(p2->cum_net, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->tcer, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->issuable, 1495.1092397529, 1e-12, 0);
+  assert_int_equal(p2->units, 1495);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   /* lCERs: incremental; the reversal is carried, the next gain makes it good
    * first. Same events plus a fourth, 2024-07-01, at 20000 t CO2e (U 5 %):
    * dC = 6250, half-width sqrt(1237.5^2 + 1000^2) = 1591.0435..., U = 25.457 %
@@ -160,7 +190,6 @@ static void test_cdm_two_periods_with_reversal(void **state) {
    * the deficit shrinks to 1104.0499. */
   write_report(cf_test_path(dir, "e4.json"), (double[5]){16000, 4000, NA, NA, NA}, 5);
   assert_int_equal(cf_ledger_add_event(ctx, &in, "2024-07-01", cf_test_path(dir, "e4.json")), CF_OK);
-  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
   const cf_ledger_period *p3 = &l.periods[2];
   double hw3 = sqrt(1237.5 * 1237.5 + 1000.0 * 1000.0); /* 1591.0435... (written out above) */
@@ -171,6 +200,49 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   assert_close(p3->credited, 0, 0, 0);
   assert_close(p3->deficit, 6067.9820078339 - (445.0506322052 + net3), 1e-9, 0);
   assert_close(l.total_issuable, 6067.9820078339, 1e-12, 0); /* the lCERs of period 1 only */
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* tCERs do not depend on how many verifications were made (the
+ * reviewer's case): 1250 -> 10000 -> 20000 t CO2e, U 8 % at each event,
+ * cdm-ar-acm0003, no baseline, leakage or emission.
+ *   Against event 1 at the last verification: dC = 18750; half-width
+ *   sqrt((0.08 x 1250)^2 + (0.08 x 20000)^2) = sqrt(100^2 + 1600^2) =
+ *   1603.1219541881; U = 8.550 % <= 10 %: nothing deducted; tCERs 18750,
+ *   with the verification in 2021 or without it.
+ *   (The per-period chain gave 8750 + 10000 - 50 % x sqrt(800^2 + 1600^2) =
+ *   18750 - 894.4271909999 = 17855.5728090001 with it.)
+ * lCERs keep the period's own deduction (ledger.h): 17855.5728090001. */
+static void test_tcer_independent_of_verifications(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){1000, 250, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){8000, 2000, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e3.json"), (double[5]){16000, 4000, NA, NA, NA}, 8);
+  const char *dates[3] = {"2019-01-01", "2021-01-01", "2023-01-01"}, *files[3] = {"e1.json", "e2.json", "e3.json"};
+  const char *dates2[2] = {"2019-01-01", "2023-01-01"}, *files2[2] = {"e1.json", "e3.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "cdm_credit=lcer"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 3, dates, files, kv, 1, &in, &l), CF_OK);
+  assert_close(l.periods[1].since_start.half_width, 1603.1219541881, 1e-12, 0);
+  assert_close(l.periods[1].tcer, 18750, 1e-12, 0);
+  assert_close(l.total_issuable, 18750, 1e-12, 0);
+  assert_int_equal(l.total_units, 18750);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  assert_int_equal(ledger_of(ctx, dir, 2, dates2, files2, kv, 1, &in, &l), CF_OK);
+  assert_close(l.periods[0].tcer, 18750, 1e-12, 0);
+  assert_int_equal(l.total_units, 18750);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  assert_int_equal(ledger_of(ctx, dir, 3, dates, files, kv, 2, &in, &l), CF_OK);
+  assert_close(l.total_issuable, 17855.5728090001, 1e-12, 0);
   cf_ledger_free(&l);
   cf_ledger_inputs_free(&in);
   cf_ctx_destroy(ctx);
@@ -592,6 +664,7 @@ static void test_bad_input(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cdm_two_periods_with_reversal),
+      cmocka_unit_test(test_tcer_independent_of_verifications),
       cmocka_unit_test(test_vm0047_unc_and_buffer),
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),

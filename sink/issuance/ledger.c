@@ -275,9 +275,10 @@ static int record_params(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_polic
 
 /* --- the periods ------------------------------------------------------------------------ */
 
-static double baseline_change(const cf_ledger_inputs *in, const cf_policy *p, int k) {
+/* Baseline removals from event j to event k (j < k). */
+static double baseline_between(const cf_ledger_inputs *in, const cf_policy *p, int j, int k) {
   const cf_ledger_settings *s = &in->settings;
-  const cf_ledger_event *a = &in->events[k - 1], *b = &in->events[k];
+  const cf_ledger_event *a = &in->events[j], *b = &in->events[k];
   switch (s->baseline) {
     case CF_BASELINE_RATE: return s->baseline_rate * cf_date_span(a->ymd, b->ymd);
     case CF_BASELINE_CROWN_COVER: {
@@ -290,9 +291,38 @@ static double baseline_change(const cf_ledger_inputs *in, const cf_policy *p, in
     }
     case CF_BASELINE_SERIES:
       return cf_baseline_series_stock(&in->baseline[k].report, p->pools) -
-             cf_baseline_series_stock(&in->baseline[k - 1].report, p->pools);
+             cf_baseline_series_stock(&in->baseline[j].report, p->pools);
     default: return 0.0;
   }
+}
+
+/* From event j to event k, given the change c of the counted pools between
+ * them: the policy's deduction on it, the baseline, the emissions of the
+ * periods ending after j up to k, leakage and the net removal. One
+ * formula for a period (j = k - 1) and for tCERs' whole since the start
+ * (j = 0). */
+static int net_between(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy *p, int j, int k,
+                       const cf_period_change *c, cf_ledger_net *n) {
+  memset(n, 0, sizeof *n);
+  n->change = c->change, n->half_width = c->half_width, n->u_pct = c->u_pct;
+  /* the policy's uncertainty rule on the change; a change of 0 has nothing to deduct */
+  if (c->change != 0.0 && isfinite(c->u_pct)) {
+    cf_discount_result dr;
+    int rc = cf_discount_apply(ctx, p->discount, c->change, c->u_pct, c->half_width, CF_SIDE_PROJECT, &dr);
+    if (rc) return rc;
+    n->deduction = dr.deduction;
+  } else if (c->change != 0.0) {
+    n->deduction = fabs(c->change); /* an unbounded uncertainty: nothing can be claimed */
+  }
+  n->baseline = baseline_between(in, p, j, k);
+  for (int i = 0; i < in->n_emissions; i++)
+    for (int e = j + 1; e <= k; e++)
+      if (!strcmp(in->emissions[i].end, in->events[e].date)) n->emissions += in->emissions[i].t_co2e;
+  double lf = p->leakage_zero || isnan(in->settings.leakage_fraction) ? 0.0 : in->settings.leakage_fraction;
+  double adjusted = c->change - n->deduction;
+  n->leakage = lf * fmax(0.0, adjusted - n->baseline);
+  n->net = adjusted - n->baseline - n->emissions - n->leakage;
+  return CF_OK;
 }
 
 /* Calendar-year vintages of a period, in proportion of time; the last
@@ -319,6 +349,7 @@ static int split_vintages(cf_ctx *ctx, double t1, double t2, cf_ledger_period *P
 typedef struct {
   double cum_net, prev_level, peak, buffer_pool, cum_issuable, cum_lcer;
   long long cum_units;
+  cf_ledger_net since; /* tCERs: from event 1 to the last event so far */
 } running;
 
 static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy *p, int k, running *r,
@@ -331,25 +362,38 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   int rc = cf_period_change_compute(ctx, &a->report, &b->report, cf_date_span(a->ymd, b->ymd), p->pools, (cf_change_design)s->design,
                                     in->maps, in->n_maps, &P->c);
   if (rc) return rc;
-  const cf_period_change *c = &P->c;
-  /* the policy's uncertainty rule on the change; a change of 0 has nothing to deduct */
-  if (c->change != 0.0 && isfinite(c->u_pct)) {
-    cf_discount_result dr;
-    rc = cf_discount_apply(ctx, p->discount, c->change, c->u_pct, c->half_width, CF_SIDE_PROJECT, &dr);
+  cf_ledger_net n;
+  rc = net_between(ctx, in, p, k - 1, k, &P->c, &n);
+  if (rc) return rc;
+  P->deduction = n.deduction, P->baseline = n.baseline, P->emissions = n.emissions, P->leakage = n.leakage;
+  P->net = n.net;
+  if (p->temporary) {
+    /* tCERs are the whole net removal since the start, re-issued at each
+     * verification: its change, half-width and deduction are taken against
+     * event 1 (a sum of per-period deductions would depend on how many
+     * verifications were made, each intermediate inventory's error entering
+     * two periods). With cdm_credit=tcer the period's row holds the
+     * increments of those since-start figures, so that the rows still add
+     * up to the whole; with lcer the row keeps the period's own. */
+    cf_period_change c0;
+    const cf_ledger_event *e0 = &in->events[0];
+    rc = cf_period_change_compute(ctx, &e0->report, &b->report, cf_date_span(e0->ymd, b->ymd), p->pools,
+                                  (cf_change_design)s->design, in->maps, in->n_maps, &c0);
+    if (!rc) rc = net_between(ctx, in, p, 0, k, &c0, &P->since_start);
+    cf_period_change_free(&c0);
     if (rc) return rc;
-    P->deduction = dr.deduction;
-  } else if (c->change != 0.0) {
-    P->deduction = fabs(c->change); /* an unbounded uncertainty: nothing can be claimed */
+    P->has_since_start = 1;
   }
-  P->change_adjusted = c->change - P->deduction;
-  P->baseline = baseline_change(in, p, k);
-  for (int i = 0; i < in->n_emissions; i++)
-    if (!strcmp(in->emissions[i].end, b->date)) P->emissions += in->emissions[i].t_co2e;
-  double lf = p->leakage_zero || isnan(s->leakage_fraction) ? 0.0 : s->leakage_fraction;
-  P->leakage = lf * fmax(0.0, P->change_adjusted - P->baseline);
-  P->net = P->change_adjusted - P->baseline - P->emissions - P->leakage;
+  int tcers = p->temporary && s->cdm_credit == 0;
+  if (tcers) {
+    P->deduction = P->since_start.deduction - r->since.deduction;
+    P->leakage = P->since_start.leakage - r->since.leakage;
+    P->net = P->since_start.net - r->since.net;
+    r->since = P->since_start;
+  }
+  P->change_adjusted = P->c.change - P->deduction;
   /* the cumulative difference */
-  r->cum_net += P->net;
+  r->cum_net = tcers ? P->since_start.net : r->cum_net + P->net;
   P->cum_net = r->cum_net;
   P->level = isnan(s->long_term_average_t_co2e) ? r->cum_net : fmin(r->cum_net, s->long_term_average_t_co2e);
   P->capped = r->cum_net - P->level;
@@ -367,12 +411,13 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   P->buffer_pool = r->buffer_pool;
   long long units_before = (long long)floor(r->cum_issuable);
   if (p->temporary) {
-    P->tcer = fmax(0.0, P->level);
+    double whole = P->since_start.net;
+    P->tcer = fmax(0.0, isnan(s->long_term_average_t_co2e) ? whole : fmin(whole, s->long_term_average_t_co2e));
     P->lcer = P->credited;
     P->lcer_to_replace = fmin(P->reversal, r->cum_lcer);
     r->cum_lcer += P->lcer - P->lcer_to_replace;
   }
-  if (p->temporary && s->cdm_credit == 0) { /* tCERs: the whole, reissued at each verification */
+  if (tcers) { /* the whole, reissued at each verification */
     P->issuable = P->tcer;
     r->cum_issuable = P->issuable;
     P->units = (long long)floor(P->issuable);

@@ -41,6 +41,20 @@
  *                buffer pool cancelled for this period's reversal
  *   issuable     credited - buffer; for CDM tCERs: max(0, level)
  *                (tCERs are reissued for the whole at each verification)
+ * CDM tCERs (cdm_credit=tcer) are the net removals since the project
+ * start (AR-ACM0003), so their change, half-width and deduction are taken
+ * from event 1 to event k at every verification (since_start, given beside
+ * lCERs too, where it is the tcer figure only): the same
+ * events give the same tCERs however many verifications lay between. The
+ * period's deduction, leakage and net are then the increments of the
+ * since-start figures (a deduction may be negative: a later inventory
+ * narrowed the whole's uncertainty) and cum_net is the since-start net.
+ * lCERs and permanent units are issued for the increment since the last
+ * verification, so their deduction is the period's own: the period's
+ * half-width sqrt(h(k-1)^2 + h(k)^2) is that increment's, and their sum
+ * over periods deducts more than one deduction on the whole would (each
+ * intermediate inventory's error enters two periods) -- the conservative
+ * side, kept deliberately: units already issued are never reopened.
  *   units        whole units: floor(cum issuable) - floor(cum issuable
  *                before), so rounding neither loses nor duplicates units
  * and each of these rows names its equation (policy.h, `eq`). A period is
@@ -170,6 +184,14 @@ typedef struct {
   double net, credited, buffer, issuable;
 } cf_ledger_vintage;
 
+/* The net removal from one event to a later one (t CO2e): the change of
+ * the counted pools with its 90 % half-width and U%, the policy's
+ * deduction on it, baseline, emissions, leakage and net. */
+typedef struct {
+  double change, half_width, u_pct;
+  double deduction, baseline, emissions, leakage, net;
+} cf_ledger_net;
+
 typedef struct {
   int index;                    /* 1-based */
   char start[11], end[11];
@@ -181,6 +203,8 @@ typedef struct {
   double issuable, cum_issuable;
   long long units, cum_units;
   double tcer, lcer, lcer_to_replace; /* CDM */
+  int has_since_start;          /* CDM (tCER or lCER): since_start holds */
+  cf_ledger_net since_start;    /* CDM: from event 1 to this period's end; tcer = max(0, its net, capped) */
   int n_vintages;
   cf_ledger_vintage *vintages;
 } cf_ledger_period;

@@ -155,7 +155,7 @@ static void change_json(cf_strbuf *sb, const cf_period_change *c) {
   cf_strbuf_puts(sb, "]}");
 }
 
-static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P) {
+static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P, const char *start_date) {
   cf_strbuf_printf(sb, "{\"period\":%d", P->index);
   text(sb, "start", P->start);
   text(sb, "end", P->end);
@@ -183,6 +183,22 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
     cf_strbuf_json_member(sb, "tcer_t_co2e", P->tcer);
     cf_strbuf_json_member(sb, "lcer_t_co2e", P->lcer);
     cf_strbuf_json_member(sb, "lcer_to_replace_t_co2e", P->lcer_to_replace);
+  }
+  if (P->has_since_start) { /* tCERs: the whole since event 1 (ledger.h) */
+    const cf_ledger_net *n = &P->since_start;
+    cf_strbuf_json_key(sb, "since_start", 0);
+    cf_strbuf_puts(sb, "{");
+    cf_strbuf_json_key(sb, "start", 1);
+    cf_strbuf_json_string(sb, start_date);
+    cf_strbuf_json_member(sb, "change_t_co2e", n->change);
+    cf_strbuf_json_member(sb, "half_width_t_co2e", n->half_width);
+    cf_strbuf_json_member(sb, "u_pct", n->u_pct);
+    cf_strbuf_json_member(sb, "uncertainty_deduction_t_co2e", n->deduction);
+    cf_strbuf_json_member(sb, "baseline_t_co2e", n->baseline);
+    cf_strbuf_json_member(sb, "emissions_t_co2e", n->emissions);
+    cf_strbuf_json_member(sb, "leakage_t_co2e", n->leakage);
+    cf_strbuf_json_member(sb, "net_t_co2e", n->net);
+    cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_json_member(sb, "issuable_t_co2e", P->issuable);
   cf_strbuf_json_member(sb, "cumulative_issuable_t_co2e", P->cum_issuable);
@@ -255,7 +271,7 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
   cf_strbuf_puts(&sb, "],\n\"periods\":[");
   for (int k = 0; k < l->n_periods; k++) {
     cf_strbuf_puts(&sb, k ? ",\n" : "\n");
-    period_json(&sb, l->policy, &l->periods[k]);
+    period_json(&sb, l->policy, &l->periods[k], l->periods[0].start);
   }
   cf_strbuf_puts(&sb, "],\n\"totals\":{\"net_t_co2e\":");
   cf_strbuf_json_double(&sb, l->total_net);
