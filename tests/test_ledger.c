@@ -250,6 +250,54 @@ static void test_tcer_independent_of_verifications(void **state) {
   free(dir);
 }
 
+/* baseline=series carries the baseline reports' sampling error: the
+ * baseline change gets its half-width as the project's does and the
+ * policy's deduction raises it (AR-TOOL14: conservative upwards).
+ *   project 2020-01-01 10000 (U 5 %) -> 2025-01-01 15000 (U 5 %): dC 5000,
+ *   half-width sqrt(500^2 + 750^2) = 901.3878188660, U 18.03 % -> 50 %:
+ *   450.6939094330; adjusted 4549.3060905670.
+ *   baseline 1000 (U 20 %) -> 1500 (U 20 %): dB 500, half-width
+ *   sqrt(200^2 + 300^2) = 360.5551275464, U 72.11 % > 30 %: all of it
+ *   added: baseline 860.5551275464 (was 500 undiscounted).
+ *   net = tCERs = 4549.3060905670 - 860.5551275464 = 3688.7509630206. */
+static void test_baseline_series_uncertainty(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){8000, 2000, NA, NA, NA}, 5);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){12000, 3000, NA, NA, NA}, 5);
+  write_report(cf_test_path(dir, "b1.json"), (double[5]){800, 200, NA, NA, NA}, 20);
+  write_report(cf_test_path(dir, "b2.json"), (double[5]){1200, 300, NA, NA, NA}, 20);
+  const char *dates[2] = {"2020-01-01", "2025-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "baseline=series"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  cf_ledger_inputs_init(&in);
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(cf_ledger_add_event(ctx, &in, dates[k], cf_test_path(dir, files[k])), CF_OK);
+    assert_int_equal(cf_ledger_add_baseline(ctx, &in, dates[k], cf_test_path(dir, k ? "b2.json" : "b1.json")), CF_OK);
+    assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[k]), CF_OK);
+  }
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  const cf_ledger_period *p = &l.periods[0];
+  assert_close(p->deduction, 450.6939094330, 1e-12, 0);
+  assert_close(p->own.baseline_change, 500, 1e-12, 0);
+  assert_close(p->own.baseline_half_width, 360.5551275464, 1e-12, 0);
+  assert_close(p->own.baseline_deduction, 360.5551275464, 1e-12, 0);
+  assert_close(p->baseline, 860.5551275464, 1e-12, 0);
+  assert_close(p->net, 3688.7509630206, 1e-12, 0);
+  assert_close(p->tcer, 3688.7509630206, 1e-12, 0);
+  char *out = strdup(cf_test_path(dir, "ledger.json"));
+  assert_int_equal(cf_ledger_write(ctx, &in, &l, out), CF_OK);
+  assert_true(cf_test_file_contains(out, "\"baseline_uncertainty\":{\"change_t_co2e\":500"));
+  free(out);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* VM0047: UNC_t and the 12 % buffer floor.
  *   event 1 2019-01-15: 8000 + 2000 = 10000, U 8 %; event 2 2023-06-15:
  *   12000 + 3000 = 15000, U 9 %. Period 4 years 5 months = 4 + 5/12 =
@@ -665,6 +713,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cdm_two_periods_with_reversal),
       cmocka_unit_test(test_tcer_independent_of_verifications),
+      cmocka_unit_test(test_baseline_series_uncertainty),
       cmocka_unit_test(test_vm0047_unc_and_buffer),
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),

@@ -296,6 +296,18 @@ static double baseline_between(const cf_ledger_inputs *in, const cf_policy *p, i
   }
 }
 
+/* baseline=series: the 90 % half-width of the baseline change from event
+ * j to k, as change.h takes the project's for independent inventories:
+ * sqrt((u_j S_j)^2 + (u_k S_k)^2) over the counted sampled pools S (all
+ * but soc) of the two baseline reports. */
+static double baseline_half_width(const cf_ledger_inputs *in, const cf_policy *p, int j, int k) {
+  double h[2];
+  const cf_stocks_in *rep[2] = {&in->baseline[j].report, &in->baseline[k].report};
+  for (int e = 0; e < 2; e++)
+    h[e] = rep[e]->u90_pct / 100.0 * cf_baseline_series_stock(rep[e], p->pools & ~CF_POOL_BIT(CF_POOL_SOC));
+  return sqrt(h[0] * h[0] + h[1] * h[1]);
+}
+
 /* From event j to event k, given the change c of the counted pools between
  * them: the policy's deduction on it, the baseline, the emissions of the
  * periods ending after j up to k, leakage and the net removal. One
@@ -314,7 +326,22 @@ static int net_between(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy 
   } else if (c->change != 0.0) {
     n->deduction = fabs(c->change); /* an unbounded uncertainty: nothing can be claimed */
   }
-  n->baseline = baseline_between(in, p, j, k);
+  /* the baseline change, raised by the policy's rule on its uncertainty
+   * (AR-TOOL14: a baseline estimate is made conservative upwards) */
+  n->baseline_change = n->baseline = baseline_between(in, p, j, k);
+  n->baseline_u_pct = NAN;
+  if (in->settings.baseline == CF_BASELINE_SERIES) {
+    n->baseline_half_width = baseline_half_width(in, p, j, k);
+    if (n->baseline_change != 0.0) {
+      n->baseline_u_pct = n->baseline_half_width / fabs(n->baseline_change) * 100.0;
+      cf_discount_result dr;
+      int rc = cf_discount_apply(ctx, p->discount, n->baseline_change, n->baseline_u_pct, n->baseline_half_width,
+                                 CF_SIDE_BASELINE, &dr);
+      if (rc) return rc;
+      n->baseline_deduction = dr.deduction;
+      n->baseline = dr.discounted;
+    }
+  }
   for (int i = 0; i < in->n_emissions; i++)
     for (int e = j + 1; e <= k; e++)
       if (!strcmp(in->emissions[i].end, in->events[e].date)) n->emissions += in->emissions[i].t_co2e;
@@ -367,6 +394,7 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   if (rc) return rc;
   P->deduction = n.deduction, P->baseline = n.baseline, P->emissions = n.emissions, P->leakage = n.leakage;
   P->net = n.net;
+  P->own = n;
   if (p->temporary) {
     /* tCERs are the whole net removal since the start, re-issued at each
      * verification: its change, half-width and deduction are taken against
@@ -387,6 +415,7 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   int tcers = p->temporary && s->cdm_credit == 0;
   if (tcers) {
     P->deduction = P->since_start.deduction - r->since.deduction;
+    P->baseline = P->since_start.baseline - r->since.baseline;
     P->leakage = P->since_start.leakage - r->since.leakage;
     P->net = P->since_start.net - r->since.net;
     r->since = P->since_start;

@@ -23,7 +23,12 @@
  *                (change.h), with its 90 % half-width and U%
  *   deduction    the policy's uncertainty rule on the change (>= 0; it
  *                lowers a gain and deepens a loss)
- *   baseline     dC_BSL (baseline.h): crown cover, a rate or a stock series
+ *   baseline     dC_BSL (baseline.h): crown cover, a rate or a stock series;
+ *                a series' change carries the baseline reports' sampling
+ *                error, half-width sqrt((u1 B1)^2 + (u2 B2)^2) over their
+ *                sampled pools as change.h does for the project, and the
+ *                policy's deduction at that U% raises it (AR-TOOL14: a
+ *                baseline is made conservative upwards)
  *   emissions    project emissions entered for the period
  *   leakage      0 where the policy's applicability makes it so, else
  *                leakage_fraction x max(0, change - deduction - baseline)
@@ -190,6 +195,9 @@ typedef struct {
 typedef struct {
   double change, half_width, u_pct;
   double deduction, baseline, emissions, leakage, net;
+  /* baseline = baseline_change + baseline_deduction (baseline=series: the
+   * policy's rule at the baseline change's own half-width and U%; else 0) */
+  double baseline_change, baseline_half_width, baseline_u_pct, baseline_deduction;
 } cf_ledger_net;
 
 typedef struct {
@@ -203,6 +211,7 @@ typedef struct {
   double issuable, cum_issuable;
   long long units, cum_units;
   double tcer, lcer, lcer_to_replace; /* CDM */
+  cf_ledger_net own;             /* the period's own figures (= the rows above but for tCERs) */
   int has_since_start;          /* CDM (tCER or lCER): since_start holds */
   cf_ledger_net since_start;    /* CDM: from event 1 to this period's end; tcer = max(0, its net, capped) */
   int n_vintages;

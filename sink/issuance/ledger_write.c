@@ -28,6 +28,7 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "sink/issuance/baseline.h"
 #include "sink/issuance/ledger.h"
 
 static void text(cf_strbuf *sb, const char *k, const char *v) {
@@ -155,7 +156,21 @@ static void change_json(cf_strbuf *sb, const cf_period_change *c) {
   cf_strbuf_puts(sb, "]}");
 }
 
-static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P, const char *start_date) {
+/* baseline=series: the baseline change, its half-width and the deduction that raised it */
+static void baseline_uncertainty_json(cf_strbuf *sb, const cf_ledger_net *n) {
+  cf_strbuf_json_key(sb, "baseline_uncertainty", 0);
+  cf_strbuf_puts(sb, "{");
+  cf_strbuf_json_key(sb, "change_t_co2e", 1);
+  cf_strbuf_json_double(sb, n->baseline_change);
+  cf_strbuf_json_member(sb, "half_width_t_co2e", n->baseline_half_width);
+  cf_strbuf_json_member(sb, "u_pct", n->baseline_u_pct);
+  cf_strbuf_json_member(sb, "deduction_t_co2e", n->baseline_deduction);
+  cf_strbuf_json_member(sb, "baseline_t_co2e", n->baseline);
+  cf_strbuf_puts(sb, "}");
+}
+
+static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P, const char *start_date,
+                        int series) {
   cf_strbuf_printf(sb, "{\"period\":%d", P->index);
   text(sb, "start", P->start);
   text(sb, "end", P->end);
@@ -198,8 +213,10 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
     cf_strbuf_json_member(sb, "emissions_t_co2e", n->emissions);
     cf_strbuf_json_member(sb, "leakage_t_co2e", n->leakage);
     cf_strbuf_json_member(sb, "net_t_co2e", n->net);
+    if (series) baseline_uncertainty_json(sb, n);
     cf_strbuf_puts(sb, "}");
   }
+  if (series) baseline_uncertainty_json(sb, &P->own);
   cf_strbuf_json_member(sb, "issuable_t_co2e", P->issuable);
   cf_strbuf_json_member(sb, "cumulative_issuable_t_co2e", P->cum_issuable);
   cf_strbuf_printf(sb, ",\"units\":%lld,\"cumulative_units\":%lld", P->units, P->cum_units);
@@ -271,7 +288,7 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
   cf_strbuf_puts(&sb, "],\n\"periods\":[");
   for (int k = 0; k < l->n_periods; k++) {
     cf_strbuf_puts(&sb, k ? ",\n" : "\n");
-    period_json(&sb, l->policy, &l->periods[k], l->periods[0].start);
+    period_json(&sb, l->policy, &l->periods[k], l->periods[0].start, in->settings.baseline == CF_BASELINE_SERIES);
   }
   cf_strbuf_puts(&sb, "],\n\"totals\":{\"net_t_co2e\":");
   cf_strbuf_json_double(&sb, l->total_net);
