@@ -559,8 +559,14 @@ int cf_stocks_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
                     "no relative uncertainty to discount", E->mean, E->se);
   }
   r->uncertainty_pct_90 = E->mean > 0 ? u90 : NAN;
+  /* Dead wood and litter are fractions of tree carbon here (AR-TOOL12, a
+   * given fraction or the tool's default), so they carry the tree
+   * biomass's sampling error at the same U: the deduction is on all the
+   * tree-proportional pools, as the ledger's change takes them as sampled
+   * (sink/issuance/change.h). SOC is modelled, not sampled. */
+  const unsigned sampled = CF_POOLS_TREES | CF_POOL_BIT(CF_POOL_DEADWOOD) | CF_POOL_BIT(CF_POOL_LITTER);
   rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, r->areas, cf_stocks_discount_names[o->discount],
-                                 (cf_discount_side)o->side, CF_POOLS_TREES, u90, &r->totals);
+                                 (cf_discount_side)o->side, sampled, u90, &r->totals);
   free(per_ha);
   if (!rc) {
     const cf_discount_policy *pol = cf_discount_policy_find(cf_stocks_discount_names[o->discount]);

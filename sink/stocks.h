@@ -21,8 +21,9 @@
  *                                      carbon (AR-TOOL12) or given; SOC
  *                                      (AR-TOOL16) = SOC_initial + accrual
  *   project totals, t CO2e          -> the discount of the chosen policy on
- *                                      the tree pools (their U% is the
- *                                      stratified estimate's)
+ *                                      the tree pools and dead wood and
+ *                                      litter, their fractions (their U% is
+ *                                      the stratified estimate's)
  * Report and CSV: sink/stocks_report.c, the contract of
  * ../shared/spec/forest-io.md.
  *

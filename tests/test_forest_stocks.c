@@ -294,6 +294,32 @@ static double report_number(const char *json, const char *expr) {
   return v;
 }
 
+/* Dead wood and litter as fractions of tree carbon carry its sampling
+ * error: the deduction is on agb + bgb + dead wood + litter at the tree
+ * biomass's U. One stratum of 100 ha, plots AGB 40, 60, 50, 70 t d.m./ha,
+ * R = 0.25: tree biomass 50, 75, 62.5, 87.5, mean 68.75, SD 16.137431
+ * (1.25 x sqrt(500/3)), SE 8.0687153046; t(0.95, 3) = 2.3533634348 (tables:
+ * 2.353); U = 27.6198102744 % -> AR-TOOL14 band 20-30 %: 75 % of the
+ * half-width. Stock 68.75 x 0.47 x (1 + 0.1 + 0.05) x 100 x 44/12 =
+ * 13625.1041666667 t CO2e; deduction 0.75 x 0.276198102744 x 13625.1041666667
+ * = 2822.4209403948 (on agb + bgb alone it was 2454.2790786042). */
+static void deduction_on_dead_wood_and_litter(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,40\np2,S,0.1,60\np3,S,0.1,50\np4,S,0.1,70\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,100\n");
+  const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,deadwood,litter", "deadwood_fraction=0.1",
+                      "litter_fraction=0.05", "discount=ar-tool14"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 5, 0, &r);
+  assert_close(r.uncertainty_pct_90, 27.6198102744, 1e-10, 0);
+  assert_close(r.totals.total_t_co2e, 13625.1041666667, 1e-12, 0);
+  assert_int_equal(r.totals.discount_pools, CF_POOLS_TREES | CF_POOL_BIT(CF_POOL_DEADWOOD) | CF_POOL_BIT(CF_POOL_LITTER));
+  assert_close(r.totals.discount.deduction, 2822.4209403948, 1e-10, 0);
+  assert_close(r.totals.total_discounted_t_co2e, 13625.1041666667 - 2822.4209403948, 1e-10, 0);
+  cf_stocks_result_free(&r);
+}
+
 /* Cases a reviewer found: stems with and without a year in one plot add
  * up; leaving bgb out of the claim keeps BGB in the tree biomass and in
  * the tree carbon that dead wood is a fraction of (the pipeline and the
@@ -420,6 +446,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(pipeline_equals_command_on_the_demo_inventory, cf_test_dir_setup,
                                       cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(same_report_for_any_thread_count, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(deduction_on_dead_wood_and_litter, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(review_cases, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
   };
