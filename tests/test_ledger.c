@@ -499,6 +499,44 @@ static void test_zero_first_event(void **state) {
   free(dir);
 }
 
+/* A report must agree with itself (stocks_read.c): one stratum of 100 ha
+ * at agb 12 t C/ha gives 12 x 100 x 44/12 = 4400 t CO2e; a project that
+ * says 4000, an area of 90 ha or a total other than the pools' sum is
+ * refused, naming the file and the field. */
+static void test_report_sums_checked(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  const char *fmt = "{\"schema\":\"carbonflux-stocks/1\",\"confidence\":0.9,\"strata\":[{\"stratum\":\"A\","
+                    "\"area_ha\":100,\"n_plots\":5,\"biomass_mean_t_dm_per_ha\":50,\"biomass_se_t_dm_per_ha\":2,"
+                    "\"pools_t_c_per_ha\":{\"agb\":12,\"bgb\":null,\"deadwood\":null,\"litter\":null,\"soc\":null}}],"
+                    "\"project\":{\"area_ha\":%s,\"uncertainty_pct\":5,\"pools_t_co2e\":{\"agb\":%s,\"bgb\":null,"
+                    "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":%s,\"total_discounted_t_co2e\":1}}";
+  const char *cases[4][4] = {{"100", "4400", "4400", NULL},
+                             {"100", "4000", "4000", "project.pools_t_co2e.agb"},
+                             {"90", "4400", "4400", "project.area_ha"},
+                             {"100", "4400", "4500", "project.total_t_co2e"}};
+  for (int k = 0; k < 4; k++) {
+    char text[2048];
+    snprintf(text, sizeof text, fmt, cases[k][0], cases[k][1], cases[k][2]);
+    cf_test_write_text(cf_test_path(dir, "r.json"), text);
+    cf_stocks_in r;
+    int rc = cf_stocks_in_read(ctx, cf_test_path(dir, "r.json"), &r);
+    if (!cases[k][3]) {
+      assert_int_equal(rc, CF_OK);
+      cf_stocks_in_free(&r);
+      continue;
+    }
+    assert_int_equal(rc, CF_EDATA);
+    assert_non_null(strstr(cf_error_message(ctx), "r.json"));
+    assert_non_null(strstr(cf_error_message(ctx), cases[k][3]));
+    cf_error_clear(ctx);
+  }
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* VM0047 census mortality: M = 0.20, n = 50: sqrt(0.2 x 0.8 / 49) / 0.8 =
  * 0.0714286; x T(49) = 1.6766 -> 0.11975 (the quoted figure; 0.5e-5 is
  * half its last digit). T(49) itself: 1.6766 to its 4 decimals. */
@@ -519,27 +557,37 @@ static void test_vm0047_mortality_uncertainty(void **state) {
  * b1..b3 grow 5, 7, 9. Means 12 and 7, both s = 2, s^2/n = 4/3. Mean
  * difference 0.6 x 12 + 0.4 x 7 = 10; SE = sqrt((0.36 + 0.16) x 4/3) =
  * sqrt(0.693333) = 0.8326664; df = 6 - 2 = 4, t(0.95, 4) = 2.1318468 (tables:
- * 2.132); half-width 1.7751178, U = 17.751178 % of the change. The stocks
- * 10000 -> 12000: half-width 0.17751178 x 2000 = 355.02356. */
+ * 2.132); half-width 1.7751178, U = 17.751178 % of the change.
+ * The reports agree with their plots (stocks_read.c checks the pools
+ * against the strata): tree biomass means A 50 -> 62, B 35 -> 42 t d.m./ha,
+ * CF 0.47 and R = 0.25 (agb = 0.8 x biomass, bgb = 0.2 x biomass), so the
+ * stocks are 0.47 x (50 x 60 + 35 x 40) x 44/12 = 7582.6666667 -> 0.47 x
+ * (62 x 60 + 42 x 40) x 44/12 = 9306 t CO2e: dC = 1723.3333333 (= the mean
+ * difference 10 x 100 ha x 0.47 x 44/12); half-width 0.177511719 x
+ * 1723.3333333 = 305.91186. */
 static void test_permanent_plots(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
   cf_ctx *ctx = cf_test_ctx();
   const double b1[6] = {40, 50, 60, 30, 35, 40}, d[6] = {10, 12, 14, 5, 7, 9};
   for (int e = 0; e < 2; e++) {
+    /* tree biomass means per stratum at this event, and the pools they give */
+    double mA = e ? 62 : 50, mB = e ? 42 : 35, c = 0.47, q = 44.0 / 12.0;
     char text[4096];
     size_t n = (size_t)snprintf(text, sizeof text,
                                 "{\"schema\":\"carbonflux-stocks/1\",\"confidence\":0.9,\"strata\":["
-                                "{\"stratum\":\"A\",\"area_ha\":60,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":50,"
-                                "\"biomass_se_t_dm_per_ha\":5,\"pools_t_c_per_ha\":{\"agb\":1,\"bgb\":1,\"deadwood\":null,"
+                                "{\"stratum\":\"A\",\"area_ha\":60,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":%.17g,"
+                                "\"biomass_se_t_dm_per_ha\":5,\"pools_t_c_per_ha\":{\"agb\":%.17g,\"bgb\":%.17g,\"deadwood\":null,"
                                 "\"litter\":null,\"soc\":null}},"
-                                "{\"stratum\":\"B\",\"area_ha\":40,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":35,"
-                                "\"biomass_se_t_dm_per_ha\":3,\"pools_t_c_per_ha\":{\"agb\":1,\"bgb\":1,\"deadwood\":null,"
+                                "{\"stratum\":\"B\",\"area_ha\":40,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":%.17g,"
+                                "\"biomass_se_t_dm_per_ha\":3,\"pools_t_c_per_ha\":{\"agb\":%.17g,\"bgb\":%.17g,\"deadwood\":null,"
                                 "\"litter\":null,\"soc\":null}}],"
-                                "\"project\":{\"area_ha\":100,\"uncertainty_pct\":7,\"pools_t_co2e\":{\"agb\":%d,\"bgb\":%d,"
-                                "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":1,"
-                                "\"total_discounted_t_co2e\":1},\"plots\":[",
-                                e ? 9600 : 8000, e ? 2400 : 2000);
+                                "\"project\":{\"area_ha\":100,\"uncertainty_pct\":7,\"pools_t_co2e\":{\"agb\":%.17g,\"bgb\":%.17g,"
+                                "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":%.17g,"
+                                "\"total_discounted_t_co2e\":%.17g},\"plots\":[",
+                                mA, 0.8 * c * mA, 0.2 * c * mA, mB, 0.8 * c * mB, 0.2 * c * mB,
+                                0.8 * c * (60 * mA + 40 * mB) * q, 0.2 * c * (60 * mA + 40 * mB) * q,
+                                c * (60 * mA + 40 * mB) * q, c * (60 * mA + 40 * mB) * q);
     for (int i = 0; i < 6; i++)
       n += (size_t)snprintf(text + n, sizeof text - n, "%s{\"plot\":\"%c%d\",\"stratum\":\"%c\",\"biomass_t_dm_per_ha\":%g}",
                             i ? "," : "", i < 3 ? 'a' : 'b', i % 3 + 1, i < 3 ? 'A' : 'B', b1[i] + (e ? d[i] : 0));
@@ -557,10 +605,11 @@ static void test_permanent_plots(void **state) {
   assert_close(c->mean_diff, 10, 1e-14, 0);
   assert_close(c->se_diff, 0.8326664, 1e-7, 0);
   assert_close(c->t_value, 2.1318468, 1e-7, 0);
-  assert_close(c->half_width, 355.02356, 1e-6, 0);
-  /* gold standard: U 17.75 % <= 20 %: nothing deducted; buffer 20 % of 2000 */
+  assert_close(c->change, 1723.3333333333, 1e-12, 0);
+  assert_close(c->half_width, 305.91186, 1e-6, 0);
+  /* gold standard: U 17.75 % <= 20 %: nothing deducted; buffer 20 % of 1723.3333333 */
   assert_close(l.periods[0].deduction, 0, 0, 0);
-  assert_close(l.periods[0].buffer, 400, 1e-12, 0);
+  assert_close(l.periods[0].buffer, 344.6666666667, 1e-12, 0);
   cf_ledger_free(&l);
   cf_ledger_inputs_free(&in);
   cf_ctx_destroy(ctx);
@@ -718,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),
       cmocka_unit_test(test_zero_first_event),
+      cmocka_unit_test(test_report_sums_checked),
       cmocka_unit_test(test_vm0047_mortality_uncertainty),
       cmocka_unit_test(test_permanent_plots),
       cmocka_unit_test(test_report_from_other_software),

@@ -26,6 +26,10 @@
  *  - the plots behind the estimate (plot, stratum, tree biomass t d.m./ha),
  *    optional in the contract: the ledger needs them only for remeasured
  *    permanent plots.
+ * The report must agree with itself (to 1e-9 relative: the writer gives
+ * shortest exact doubles, so only the order of sums differs): the project
+ * area is the strata's sum, each project pool in t CO2e is the strata's
+ * t C/ha x area x 44/12, and the total is the estimated pools' sum.
  * The file's SHA-256 is computed from the very bytes parsed.
  */
 #ifndef CF_SINK_ISSUANCE_STOCKS_READ_H
