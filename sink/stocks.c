@@ -224,17 +224,73 @@ static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_pl
   return CF_OK;
 }
 
+/* IPCC 2006 Table 4.4's R of each stratum (ratio[h]; NaN for a stratum
+ * without plots this year). Table 4.4 classes a forest by its AGB per
+ * hectare, a property of the stand, not of one plot: the class is chosen
+ * from the stratum's mean AGB, so all of a stratum's plots take one R (a
+ * plot's own AGB would put a sparse plot of a dense stand in another
+ * class, and a plot of 0 in a class that may not exist). Where no class
+ * of the forest type holds that mean (Quercus spp. is given only above
+ * 70 t/ha) the nearest class of the type is used, said in the parameter's
+ * source and the log, and marked unchecked. */
+static int ipcc2006_ratios(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r,
+                           double *ratio) {
+  size_t ns = r->inv_strata->n;
+  double *sum = calloc(ns + 1, sizeof *sum);
+  int *n = calloc(ns + 1, sizeof *n), rc = CF_OK;
+  if (!sum || !n) rc = cf_error(ctx, CF_ENOMEM, "forest stocks", "", "out of memory");
+  for (int i = 0; !rc && i < r->n_est_plots; i++) {
+    long h = cf_strata_find(r->inv_strata, r->plots->p[r->plot_index[i]].stratum);
+    if (h >= 0) sum[h] += r->plot_agb[i], n[h]++;
+  }
+  for (size_t h = 0; !rc && h < ns; h++) {
+    const cf_stratum *s = &r->inv_strata->s[h];
+    ratio[h] = NAN;
+    if (!n[h]) continue;
+    const char *eco = s->ecozone ? s->ecozone : o->ecozone;
+    if (!eco[0]) {
+      rc = cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
+                    "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
+                    s->stratum);
+      break;
+    }
+    double mean = sum[h] / n[h], at;
+    cf_param_value v;
+    rc = cf_root_shoot_ipcc2006_nearest(ctx, P, eco, o->forest_type, mean, &v, &at);
+    if (rc) break;
+    ratio[h] = v.value;
+    char src[640];
+    if (at == mean) {
+      snprintf(src, sizeof src, "%s, class of the stratum's mean AGB %.6g t d.m./ha (table %s, %s line %ld)", v.source,
+               mean, v.table, v.origin, v.line);
+    } else {
+      snprintf(src, sizeof src, "%s: no %s class holds the stratum's mean AGB %.6g t d.m./ha, the nearest (at %.6g) "
+               "is used (table %s, %s line %ld)", v.source, o->forest_type, mean, at, v.table, v.origin, v.line);
+      cf_log(ctx, CF_LOG_WARN, "root_shoot=ipcc2006: stratum '%s' has a mean AGB of %g t d.m./ha, which no %s class "
+             "of Table 4.4 holds: the nearest class's R = %g is used", s->stratum, mean, o->forest_type, v.value);
+    }
+    rc = add_param(ctx, r, "root_shoot", s->stratum, v.value, v.unit, src, v.checked && at == mean);
+  }
+  free(sum);
+  free(n);
+  return rc;
+}
+
 /* Root-to-shoot ratio of each plot, and its tree biomass AGB x (1 + R). */
 static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r) {
   /* R and the tree biomass are computed whatever `pools` says: the
    * stratified estimate is of AGB x (1 + R) (the spec's biomass_*), and dead
    * wood and litter are fractions of tree carbon, above and below ground
    * (AR-TOOL12); leaving bgb out of the claim only leaves out its pool */
-  int recorded = 0;
-  for (int i = 0; i < r->n_est_plots; i++) {
+  int recorded = 0, rc = CF_OK;
+  double *stratum_r = NULL;
+  if (o->root_shoot.choice == ROOT_IPCC2006) {
+    stratum_r = malloc((r->inv_strata->n + 1) * sizeof *stratum_r);
+    rc = stratum_r ? ipcc2006_ratios(ctx, P, o, r, stratum_r) : cf_error(ctx, CF_ENOMEM, "forest stocks", "", "out of memory");
+  }
+  for (int i = 0; !rc && i < r->n_est_plots; i++) {
     const cf_plot *p = &r->plots->p[r->plot_index[i]];
     double agb = r->plot_agb[i], ratio = 0;
-    int rc = CF_OK;
     if (o->root_shoot.choice < 0) {
       ratio = o->root_shoot.value;
       if (!recorded++) rc = add_param(ctx, r, "root_shoot", "", ratio, "t d.m./t d.m.", "setting root_shoot", 1);
@@ -250,29 +306,17 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
           rc = add_param(ctx, r, "root_shoot", "", NAN, "t d.m./t d.m.", src, v.checked);
         }
       }
+      /* what fails here is this plot's data */
+      if (rc && rc != CF_ENOMEM)
+        rc = cf_error(ctx, CF_EDATA, r->plots->path, "agb_t_dm_per_ha", "line %ld: plot %s", p->line, p->plot);
     } else {
-      long h = cf_strata_find(r->inv_strata, p->stratum);
-      const char *eco = h >= 0 && r->inv_strata->s[h].ecozone ? r->inv_strata->s[h].ecozone : o->ecozone;
-      if (!eco[0])
-        return cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
-                        "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
-                        p->stratum);
-      cf_param_value v;
-      rc = cf_root_shoot_ipcc2006(ctx, P, eco, o->forest_type, agb, &v);
-      if (!rc) {
-        ratio = v.value;
-        char name[96];
-        snprintf(name, sizeof name, "root_shoot:%s", p->plot);
-        rc = add_table_param(ctx, r, name, p->stratum, &v);
-      }
+      ratio = stratum_r[cf_strata_find(r->inv_strata, p->stratum)];
     }
-    /* the settings were checked: what fails here is this plot's data (an AGB outside Table 4.4's classes) */
-    if (rc) return cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, r->plots->path, "agb_t_dm_per_ha", "line %ld: plot %s",
-                            p->line, p->plot);
     r->plot_r[i] = ratio;
-    r->plot_biomass[i] = agb * (1 + ratio);
+    r->plot_biomass[i] = agb * (1 + ratio); /* a plot of AGB 0 has no roots either */
   }
-  return CF_OK;
+  free(stratum_r);
+  return rc;
 }
 
 /* --- pools ------------------------------------------------------------------------- */

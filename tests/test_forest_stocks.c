@@ -294,6 +294,45 @@ static double report_number(const char *json, const char *expr) {
   return v;
 }
 
+/* IPCC 2006 Table 4.4: the R class from the stratum's mean AGB. Plots of
+ * 0, 40, 100 and 68 t d.m./ha (mean 52) in a temperate stratum:
+ *  - conifer: 52 lies in the 50-150 class, R = 0.29 for every plot (plot
+ *    by plot, the 40 would have taken the < 50 class's 0.40 and the 0 one
+ *    as well); tree biomass 0, 51.6, 129, 87.72, mean 52 x 1.29 = 67.08;
+ *  - quercus, which the table gives only above 70 t/ha: the nearest class
+ *    (> 70, R = 0.30) is used and the run goes on (it stopped at the plot of
+ *    40), the parameter marked unchecked; mean 52 x 1.30 = 67.6. */
+static void ipcc2006_class_of_the_stratum(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,0\np2,S,0.1,40\np3,S,0.1,100\np4,S,0.1,68\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,100\n");
+  const char *kv[] = {"root_shoot=ipcc2006", "ecozone=temperate", "forest_type=conifer"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 3, 0, &r);
+  const double biomass[4] = {0, 51.6, 129, 87.72};
+  for (int i = 0; i < 4; i++) {
+    assert_close(r.plot_r[i], 0.29, 0, 0);
+    assert_close(r.plot_biomass[i], biomass[i], 1e-14, 0);
+  }
+  assert_close(r.estimate.mean, 67.08, 1e-14, 0);
+  cf_stocks_result_free(&r);
+  const char *kvq[] = {"root_shoot=ipcc2006", "ecozone=temperate", "forest_type=quercus"};
+  run_stocks(f->dir, kvq, 3, 0, &r);
+  assert_close(r.plot_r[1], 0.30, 0, 0);
+  assert_close(r.plot_biomass[0], 0, 0, 0);
+  assert_close(r.estimate.mean, 67.6, 1e-14, 0);
+  int found = 0;
+  for (int k = 0; k < r.nparams; k++)
+    if (!strcmp(r.params[k].name, "root_shoot")) {
+      found = 1;
+      assert_false(r.params[k].checked);
+      assert_non_null(strstr(r.params[k].source, "nearest"));
+    }
+  assert_true(found);
+  cf_stocks_result_free(&r);
+}
+
 /* Dead wood and litter as fractions of tree carbon carry its sampling
  * error: the deduction is on agb + bgb + dead wood + litter at the tree
  * biomass's U. One stratum of 100 ha, plots AGB 40, 60, 50, 70 t d.m./ha,
@@ -447,6 +486,7 @@ int main(void) {
                                       cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(same_report_for_any_thread_count, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(deduction_on_dead_wood_and_litter, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(ipcc2006_class_of_the_stratum, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(review_cases, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
   };
