@@ -42,7 +42,7 @@ void cf_stocks_opts_default(cf_stocks_opts *o) {
   o->elevation_m = 0;
   o->precipitation_mm = NAN;
   o->soc_ref = NAN;
-  o->f_lu = o->f_mg = o->f_in = 1.0;
+  o->f_lu = o->f_mg = o->f_in = NAN; /* required with pool soc: no silent 1.0 (AR-TOOL16 has no default) */
   o->years_since_planting = NAN;
   o->discount = 1; /* ar-tool14: the CDM tool this estimator follows */
   o->side = CF_SIDE_PROJECT;
@@ -373,30 +373,60 @@ static int dom_fraction(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
 /* Per-stratum value: the strata column when given, else the setting. */
 static double stratum_or(double column, double setting) { return isfinite(column) ? column : setting; }
 
+/* The AR-TOOL16 factors a stratum's SOC needs, each from the strata
+ * column or the setting, never a silent default: an f of 1.0 (no change
+ * from the reference) is a claim about the pre-project land that the user
+ * makes, so they must say it. `setting` names what to give. */
+static int soc_factor(cf_ctx *ctx, const cf_stratum *s, const char *name, double column, double setting, double *v,
+                      const char **from) {
+  *v = stratum_or(column, setting);
+  *from = isfinite(column) ? "strata column" : "setting";
+  if (isfinite(*v)) return CF_OK;
+  return cf_error(ctx, CF_EINVAL, "forest stocks", name,
+                  "pool soc needs %s for stratum '%s' (setting %s= or the strata column %s; AR-TOOL16's factor of the "
+                  "pre-project land, 1 for no change from SOC_REF)",
+                  name, s->stratum, name, name);
+}
+
 static int soc_of(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r, const cf_stratum *s, cf_stocks_stratum *out,
                   double *t_c) {
-  double ref = stratum_or(s->soc_ref_t_c_per_ha, o->soc_ref), lu = stratum_or(s->f_lu, o->f_lu),
-         mg = stratum_or(s->f_mg, o->f_mg), in = stratum_or(s->f_in, o->f_in),
-         yrs = stratum_or(s->years_since_planting, o->years_since_planting);
+  double ref = stratum_or(s->soc_ref_t_c_per_ha, o->soc_ref), yrs = stratum_or(s->years_since_planting, o->years_since_planting);
   if (!isfinite(ref))
     return cf_error(ctx, CF_EINVAL, "forest stocks", "soc_ref",
                     "pool soc needs SOC_REF for stratum '%s' (setting soc_ref= or the strata column soc_ref_t_c_per_ha)",
                     s->stratum);
+  double lu, mg, in;
+  const char *from[5] = {isfinite(s->soc_ref_t_c_per_ha) ? "strata column" : "setting", "", "", "",
+                         isfinite(s->years_since_planting) ? "strata column" : "setting"};
+  int rc = soc_factor(ctx, s, "f_lu", s->f_lu, o->f_lu, &lu, &from[1]);
+  if (!rc) rc = soc_factor(ctx, s, "f_mg", s->f_mg, o->f_mg, &mg, &from[2]);
+  if (!rc) rc = soc_factor(ctx, s, "f_in", s->f_in, o->f_in, &in, &from[3]);
+  if (rc) return rc;
   if (!isfinite(yrs))
     return cf_error(ctx, CF_EINVAL, "forest stocks", "years_since_planting",
                     "pool soc needs the years since planting for stratum '%s' (setting or strata column)", s->stratum);
   cf_soc_result soc;
-  int rc = cf_soc_ar_tool16(ctx, ref, lu, mg, in, yrs, &soc);
+  rc = cf_soc_ar_tool16(ctx, ref, lu, mg, in, yrs, &soc);
   if (rc) return cf_error(ctx, rc, "forest stocks", "soc", "stratum '%s'", s->stratum);
   out->soc_initial = soc.soc_initial;
   out->soc_rate = soc.rate;
   *t_c = soc.soc_initial + soc.accrued;
-  const char *src = "CDM AR-TOOL16: SOC_initial = SOC_REF x f_LU x f_MG x f_IN; (SOC_REF - SOC_initial)/20 per year, "
-                    "at most 0.8 t C/ha/yr, for at most 20 years";
+  /* each value is the user's (a setting or a strata column), said so; the
+   * AR-TOOL16 formula it enters is named beside it */
+  const char *formula = "in CDM AR-TOOL16: SOC_initial = SOC_REF x f_LU x f_MG x f_IN; (SOC_REF - SOC_initial)/20 per "
+                        "year, at most 0.8 t C/ha/yr, for at most 20 years";
   const char *names[5] = {"soc_ref", "f_lu", "f_mg", "f_in", "years_since_planting"};
+  const char *cols[5] = {"soc_ref_t_c_per_ha", "f_lu", "f_mg", "f_in", "years_since_planting"};
   double vals[5] = {ref, lu, mg, in, yrs};
   const char *units[5] = {"t C/ha", "", "", "", "yr"};
-  for (int k = 0; k < 5 && !rc; k++) rc = add_param(ctx, r, names[k], s->stratum, vals[k], units[k], src, 1);
+  for (int k = 0; k < 5 && !rc; k++) {
+    char src[400];
+    if (!strcmp(from[k], "setting"))
+      snprintf(src, sizeof src, "setting %s, %s", names[k], formula);
+    else
+      snprintf(src, sizeof src, "strata column %s of %s, %s", cols[k], r->inv_strata->path, formula);
+    rc = add_param(ctx, r, names[k], s->stratum, vals[k], units[k], src, 1);
+  }
   return rc;
 }
 
@@ -473,6 +503,12 @@ int cf_stocks_map_params(cf_ctx *ctx, const cf_stocks_opts *o, cf_pool_map_param
       rc = cf_error(ctx, CF_EINVAL, "pool map", "soc_ref", "soc is in pools: give soc_ref (t C/ha, > 0)");
     else if (!isfinite(o->years_since_planting))
       rc = cf_error(ctx, CF_EINVAL, "pool map", "years_since_planting", "soc is in pools: give years_since_planting");
+    const char *fn[3] = {"f_lu", "f_mg", "f_in"};
+    double fv[3] = {o->f_lu, o->f_mg, o->f_in};
+    for (int k = 0; k < 3 && !rc; k++)
+      if (!isfinite(fv[k]))
+        rc = cf_error(ctx, CF_EINVAL, "pool map", fn[k],
+                      "soc is in pools: give %s (AR-TOOL16's factor of the pre-project land, 1 for no change)", fn[k]);
     cf_soc_result r;
     if (!rc) rc = cf_soc_ar_tool16(ctx, o->soc_ref, o->f_lu, o->f_mg, o->f_in, o->years_since_planting, &r);
     if (!rc) {

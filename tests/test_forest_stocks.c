@@ -144,10 +144,10 @@ static void every_pool_by_hand(void **state) {
                      "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.05,100\np2,S,0.05,120\np3,S,0.05,140\n");
   cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
   const char *kv[] = {"pools=agb,bgb,deadwood,litter,soc", "root_shoot=ar-tool14", "deadwood_fraction=0.1",
-                      "litter_fraction=0.05", "soc_ref=60", "f_lu=0.8", "years_since_planting=5",
+                      "litter_fraction=0.05", "soc_ref=60", "f_lu=0.8", "f_mg=1", "f_in=1", "years_since_planting=5",
                       "carbon_fraction=0.47", "discount=none"};
   cf_stocks_result r;
-  run_stocks(f->dir, kv, 9, 0, &r);
+  run_stocks(f->dir, kv, 11, 0, &r);
   const double b[3] = {100, 120, 140};
   double bio = 0;
   for (int i = 0; i < 3; i++) bio += b[i] * (1 + exp(-1.085 + 0.9256 * log(b[i])) / b[i]) / 3;
@@ -451,6 +451,9 @@ static void bad_inventories(void **state) {
        "stratum,area_ha\nS,1\n", "allometry=jenkins2003", "ZZZZ", 4},
       {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
        "pools=agb,soc", "soc_ref", 1},
+      /* AR-TOOL16's factors have no default: one missing is named, not taken as 1 */
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha,f_in\nS,1,1\n",
+       "pools=agb,soc soc_ref=60 f_lu=0.8 years_since_planting=5", "pool soc needs f_mg for stratum 'S'", 1},
       {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
        "confidence=2", "confidence", 1},
   };
