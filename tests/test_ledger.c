@@ -499,6 +499,65 @@ static void test_zero_first_event(void **state) {
   free(dir);
 }
 
+/* AR-ACM0003 leakage as t CO2e per period (--leakage), instead of a
+ * fraction. Events 2015-01-01 10000 (U 8 %) -> 2019-01-01 17500 (U 6 %):
+ * dC 7500, half-width sqrt(800^2 + 1050^2) = 1320.0378782444, U 17.6 % ->
+ * 50 %: 660.0189391222; adjusted 6839.9810608778; leakage 120 t entered:
+ * net = tCERs = 6839.9810608778 - 120 = 6719.9810608778. Both a fraction
+ * and tonnages, tonnages where the policy makes leakage zero, or a date that
+ * ends no period: refused, naming the option. */
+static void test_leakage_tonnage(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){8000, 2000, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){14000, 3500, NA, NA, NA}, 6);
+  const char *dates[2] = {"2015-01-01", "2019-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "leakage_fraction=0.05"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=120:displaced grazing"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  assert_close(l.periods[0].leakage, 120, 0, 0);
+  assert_close(l.periods[0].net, 6719.9810608778, 1e-12, 0);
+  assert_close(l.periods[0].tcer, 6719.9810608778, 1e-12, 0);
+  char *out = strdup(cf_test_path(dir, "ledger.json"));
+  assert_int_equal(cf_ledger_write(ctx, &in, &l, out), CF_OK);
+  assert_true(cf_test_file_contains(out, "\"leakage\":[{\"end\":\"2019-01-01\",\"t_co2e\":120,\"what\":\"displaced grazing\"}]"));
+  free(out);
+  cf_ledger_free(&l);
+  /* both ways at once */
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[1]), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "leakage_fraction"));
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  /* a policy that makes leakage zero */
+  const char *kv2[1] = {"policy=ccer-14-001"};
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv2, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=120"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "leakage"));
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  /* a date that ends no period */
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2018-01-01=120"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "2018-01-01"));
+  cf_error_clear(ctx);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=-5"), CF_EINVAL);
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* A report must agree with itself (stocks_read.c): one stratum of 100 ha
  * at agb 12 t C/ha gives 12 x 100 x 44/12 = 4400 t CO2e; a project that
  * says 4000, an area of 90 ha or a total other than the pools' sum is
@@ -767,6 +826,7 @@ int main(void) {
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),
       cmocka_unit_test(test_zero_first_event),
+      cmocka_unit_test(test_leakage_tonnage),
       cmocka_unit_test(test_report_sums_checked),
       cmocka_unit_test(test_vm0047_mortality_uncertainty),
       cmocka_unit_test(test_permanent_plots),

@@ -68,6 +68,7 @@ void cf_ledger_inputs_free(cf_ledger_inputs *in) {
   free_events(in->events, in->n_events);
   free_events(in->baseline, in->n_baseline);
   free(in->emissions);
+  free(in->leakages);
   free(in->maps);
   memset(in, 0, sizeof *in);
 }
@@ -114,7 +115,9 @@ int cf_ledger_split_event(cf_ctx *ctx, const char *spec, const char *what, char 
   return CF_OK;
 }
 
-int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+/* "DATE=T_CO2E[:WHAT]" appended to *list (emissions and leakage alike);
+ * `what` names the option in a message. */
+static int add_tonnage(cf_ctx *ctx, cf_ledger_emission **list, int *n, const char *spec, const char *what) {
   const char *eq = strchr(spec, '=');
   int y, m, d;
   char date[11] = "";
@@ -122,17 +125,25 @@ int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) 
   char *end = NULL;
   double v = eq ? strtod(eq + 1, &end) : NAN;
   if (!eq || cf_date_parse(date, &y, &m, &d) || end == eq + 1 || !isfinite(v) || v < 0 || (*end && *end != ':'))
-    return cf_error(ctx, CF_EINVAL, WHERE, "emission",
-                    "'%s' is not DATE=T_CO2E[:WHAT] (the period ending on DATE, t CO2e >= 0)", spec);
-  cf_ledger_emission *ne = realloc(in->emissions, (size_t)(in->n_emissions + 1) * sizeof *ne);
-  if (!ne) return cf_error(ctx, CF_ENOMEM, WHERE, "emission", "out of memory");
-  in->emissions = ne;
-  cf_ledger_emission *e = &ne[in->n_emissions++];
+    return cf_error(ctx, CF_EINVAL, WHERE, what, "'%s' is not DATE=T_CO2E[:WHAT] (the period ending on DATE, t CO2e >= 0)",
+                    spec);
+  cf_ledger_emission *ne = realloc(*list, (size_t)(*n + 1) * sizeof *ne);
+  if (!ne) return cf_error(ctx, CF_ENOMEM, WHERE, what, "out of memory");
+  *list = ne;
+  cf_ledger_emission *e = &ne[(*n)++];
   memset(e, 0, sizeof *e);
   memcpy(e->end, date, sizeof e->end);
   e->t_co2e = v;
   snprintf(e->what, sizeof e->what, "%s", *end == ':' ? end + 1 : "");
   return CF_OK;
+}
+
+int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+  return add_tonnage(ctx, &in->emissions, &in->n_emissions, spec, "emission");
+}
+
+int cf_ledger_add_leakage(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+  return add_tonnage(ctx, &in->leakages, &in->n_leakages, spec, "leakage");
 }
 
 int cf_ledger_add_map(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
@@ -162,6 +173,12 @@ static int check_settings(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
     return cf_error(ctx, CF_EINVAL, WHERE, "leakage_fraction",
                     "policy %s makes leakage zero (%s); leakage_fraction=%g does not apply", p->name, p->leakage_rule,
                     s->leakage_fraction);
+  if (p->leakage_zero && in->n_leakages)
+    return cf_error(ctx, CF_EINVAL, WHERE, "leakage", "policy %s makes leakage zero (%s); --leakage does not apply",
+                    p->name, p->leakage_rule);
+  if (in->n_leakages && !isnan(s->leakage_fraction))
+    return cf_error(ctx, CF_EINVAL, WHERE, "leakage_fraction",
+                    "leakage is given both as leakage_fraction and as tonnages (--leakage): give one of them");
   if (isnan(p->buffer_pct) && isnan(s->risk_rating_pct))
     return cf_error(ctx, CF_EINVAL, WHERE, "risk_rating_pct",
                     "policy %s takes its buffer from the non-permanence risk rating: give risk_rating_pct (%s)", p->name,
@@ -210,12 +227,16 @@ static int check_events(cf_ctx *ctx, const cf_ledger_inputs *in) {
                         "baseline report %d is dated %s, event %d %s: the series must have the events' dates", k + 1,
                         in->baseline[k].date, k + 1, in->events[k].date);
   }
-  for (int i = 0; i < in->n_emissions; i++) {
-    int k = 1;
-    while (k < in->n_events && strcmp(in->events[k].date, in->emissions[i].end)) k++;
-    if (k == in->n_events)
-      return cf_error(ctx, CF_EINVAL, WHERE, "emission", "emission %d is for the period ending %s, which is no event's date "
-                      "after the first", i + 1, in->emissions[i].end);
+  for (int q = 0; q < 2; q++) {
+    const cf_ledger_emission *list = q ? in->leakages : in->emissions;
+    const char *what = q ? "leakage" : "emission";
+    for (int i = 0; i < (q ? in->n_leakages : in->n_emissions); i++) {
+      int k = 1;
+      while (k < in->n_events && strcmp(in->events[k].date, list[i].end)) k++;
+      if (k == in->n_events)
+        return cf_error(ctx, CF_EINVAL, WHERE, what, "%s %d is for the period ending %s, which is no event's date "
+                        "after the first", what, i + 1, list[i].end);
+    }
   }
   return CF_OK;
 }
@@ -308,6 +329,15 @@ static double baseline_half_width(const cf_ledger_inputs *in, const cf_policy *p
   return sqrt(h[0] * h[0] + h[1] * h[1]);
 }
 
+/* The t CO2e entered for the periods ending after event j up to event k. */
+static double tonnage_between(const cf_ledger_inputs *in, const cf_ledger_emission *list, int n, int j, int k) {
+  double sum = 0.0;
+  for (int i = 0; i < n; i++)
+    for (int e = j + 1; e <= k; e++)
+      if (!strcmp(list[i].end, in->events[e].date)) sum += list[i].t_co2e;
+  return sum;
+}
+
 /* From event j to event k, given the change c of the counted pools between
  * them: the policy's deduction on it, the baseline, the emissions of the
  * periods ending after j up to k, leakage and the net removal. One
@@ -342,12 +372,12 @@ static int net_between(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy 
       n->baseline = dr.discounted;
     }
   }
-  for (int i = 0; i < in->n_emissions; i++)
-    for (int e = j + 1; e <= k; e++)
-      if (!strcmp(in->emissions[i].end, in->events[e].date)) n->emissions += in->emissions[i].t_co2e;
+  n->emissions = tonnage_between(in, in->emissions, in->n_emissions, j, k);
   double lf = p->leakage_zero || isnan(in->settings.leakage_fraction) ? 0.0 : in->settings.leakage_fraction;
   double adjusted = c->change - n->deduction;
-  n->leakage = lf * fmax(0.0, adjusted - n->baseline);
+  /* leakage as tonnages entered per period (AR-ACM0003 LK in t CO2e), or as a fraction */
+  n->leakage = in->n_leakages ? tonnage_between(in, in->leakages, in->n_leakages, j, k)
+                              : lf * fmax(0.0, adjusted - n->baseline);
   n->net = adjusted - n->baseline - n->emissions - n->leakage;
   return CF_OK;
 }

@@ -12,9 +12,11 @@
  *     cf_ledger_inputs_set(ctx, &in, "policy=vm0047"); ...    ("KEY=text" of each setting whose
  *                                                            source is not "default"; a default
  *                                                            reads "unset" and needs no call)
+ *     cf_ledger_add_emission / cf_ledger_add_leakage / cf_ledger_add_map (each entry of the
+ *                                                            JSON's "emissions", "leakage", "stratum_map")
  *     cf_ledger_compute(ctx, &in, &ledger);   ... cf_ledger_free(&ledger); cf_ledger_inputs_free(&in);
  * cf_ledger_compute takes nothing but `in` (events parsed with their
- * SHA-256, baseline events, emissions, stratum map, settings), touches no
+ * SHA-256, baseline events, emissions, leakage, stratum map, settings), touches no
  * file and no clock, and is deterministic: the same inputs give the same
  * doubles, bit for bit.
  *
@@ -30,7 +32,8 @@
  *                policy's deduction at that U% raises it (AR-TOOL14: a
  *                baseline is made conservative upwards)
  *   emissions    project emissions entered for the period
- *   leakage      0 where the policy's applicability makes it so, else
+ *   leakage      0 where the policy's applicability makes it so, else the
+ *                tonnage entered for the period (--leakage DATE=T), else
  *                leakage_fraction x max(0, change - deduction - baseline)
  *   net          change - deduction - baseline - emissions - leakage
  *   cum_net      sum of net up to k
@@ -151,6 +154,8 @@ typedef struct {
   cf_ledger_event *baseline;   /* baseline=series: one per project event, same dates */
   int n_emissions;
   cf_ledger_emission *emissions;
+  int n_leakages;
+  cf_ledger_emission *leakages; /* leakage in t CO2e per period (instead of leakage_fraction) */
   int n_maps;
   cf_stratum_map *maps;
   cf_ledger_settings settings;
@@ -166,6 +171,10 @@ int cf_ledger_add_event(cf_ctx *ctx, cf_ledger_inputs *in, const char *date, con
 int cf_ledger_add_baseline(cf_ctx *ctx, cf_ledger_inputs *in, const char *date, const char *path);
 /* "DATE=VALUE[:WHAT]" (t CO2e >= 0, for the period ending on DATE). */
 int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
+/* "DATE=VALUE[:WHAT]": leakage (AR-ACM0003 LK) of the period ending on DATE
+ * in t CO2e >= 0; with any such entry the leakage of every period is the
+ * tonnage entered for it (0 where none), and leakage_fraction is refused. */
+int cf_ledger_add_leakage(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
 /* "FROM=TO" */
 int cf_ledger_add_map(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
 /* Parse "DATE=PATH" into its two parts (date[11]); CF_EINVAL naming `what`. */

@@ -259,13 +259,16 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
   cf_strbuf_puts(&sb, ",\n\"inputs\":[");
   for (int k = 0; k < in->n_events; k++) input_json(&sb, &in->events[k], "event", k == 0, doc_path);
   for (int k = 0; k < in->n_baseline; k++) input_json(&sb, &in->baseline[k], "baseline", 0, doc_path);
-  cf_strbuf_puts(&sb, "],\n\"emissions\":[");
-  for (int i = 0; i < in->n_emissions; i++) {
-    cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
-    cf_strbuf_json_string(&sb, in->emissions[i].end);
-    cf_strbuf_json_member(&sb, "t_co2e", in->emissions[i].t_co2e);
-    text(&sb, "what", in->emissions[i].what);
-    cf_strbuf_puts(&sb, "}");
+  for (int q = 0; q < 2; q++) { /* "emissions" and "leakage": entered tonnages per period */
+    const cf_ledger_emission *list = q ? in->leakages : in->emissions;
+    cf_strbuf_puts(&sb, q ? "],\n\"leakage\":[" : "],\n\"emissions\":[");
+    for (int i = 0; i < (q ? in->n_leakages : in->n_emissions); i++) {
+      cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
+      cf_strbuf_json_string(&sb, list[i].end);
+      cf_strbuf_json_member(&sb, "t_co2e", list[i].t_co2e);
+      text(&sb, "what", list[i].what);
+      cf_strbuf_puts(&sb, "}");
+    }
   }
   cf_strbuf_puts(&sb, "],\n\"stratum_map\":[");
   for (int i = 0; i < in->n_maps; i++) {
