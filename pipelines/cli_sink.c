@@ -33,6 +33,8 @@ int cf_cli_sink_ledger(cf_ctx *ctx, int argc, char **argv, char *why, size_t cap
       if (!rc) rc = a[2] == 'e' ? cf_ledger_add_event(ctx, &in, date, path) : cf_ledger_add_baseline(ctx, &in, date, path);
     } else if (!strcmp(a, "--emission") && v) {
       rc = cf_ledger_add_emission(ctx, &in, argv[++i]);
+    } else if (!strcmp(a, "--leakage") && v) {
+      rc = cf_ledger_add_leakage(ctx, &in, argv[++i]);
     } else if (!strcmp(a, "--stratum-map") && v) {
       rc = cf_ledger_add_map(ctx, &in, argv[++i]);
     } else if (!strcmp(a, "--policy") && v) {

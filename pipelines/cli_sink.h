@@ -12,7 +12,8 @@
 #define CF_CLI_SINK_USAGE \
   "Usage: carbonflux sink ledger --event DATE=REPORT.json --event DATE=REPORT.json [--event ...]\n" \
   "                              --policy NAME -o LEDGER.json [--baseline DATE=REPORT.json]...\n" \
-  "                              [--emission DATE=T_CO2E[:WHAT]]... [--stratum-map FROM=TO]... [KEY=VALUE]...\n" \
+  "                              [--emission DATE=T_CO2E[:WHAT]]... [--leakage DATE=T_CO2E[:WHAT]]...\n" \
+  "                              [--stratum-map FROM=TO]... [KEY=VALUE]...\n" \
   "\n" \
   "The issuance ledger of a forestry sink project: from its stock reports (carbonflux-stocks/1, written by\n" \
   "`carbonflux forest stocks`) at two or more monitoring events (DATE = YYYY-MM-DD, in date order) to the\n" \
@@ -25,6 +26,7 @@
   "  --policy NAME          ccer-14-001, cdm-ar-acm0003, vm0047 or gold-standard (also policy=NAME)\n" \
   "  --baseline DATE=FILE   baseline stock report at an event's date (with baseline=series)\n" \
   "  --emission DATE=T[:W]  project emissions of T t CO2e in the period ending on DATE (W: what they are)\n" \
+  "  --leakage DATE=T[:W]   leakage of T t CO2e in the period ending on DATE (instead of leakage_fraction)\n" \
   "  --stratum-map FROM=TO  read stratum FROM of any event as TO (strata must match between events)\n" \
   "\n" \
   "Exit 1: usage, a setting, an unknown policy, events out of order or a period of zero length, a missing\n" \

@@ -51,6 +51,8 @@ static const cf_option_spec change_opts[] = {
     {.name = "stratum_map", .type = CF_OPT_STRING_LIST, .help = "FROM=TO: read stratum FROM of any event as TO"},
     {.name = "emissions", .type = CF_OPT_STRING_LIST,
      .help = "DATE=T_CO2E[:WHAT]: project emissions in the period ending on DATE"},
+    {.name = "leakage", .type = CF_OPT_STRING_LIST,
+     .help = "DATE=T_CO2E[:WHAT]: leakage in the period ending on DATE (instead of leakage_fraction)"},
     LEDGER_SETTING(policy, TEXT),
     LEDGER_SETTING(design, ENUM),
     {NULL}};
@@ -74,6 +76,8 @@ static int check_change(cf_ctx *ctx, cf_stage *st) {
     rc = cf_ledger_add_map(tmp, &in, cf_stage_list_str(st, "stratum_map", i));
   for (int i = 0; !rc && cf_stage_has(st, "emissions") && i < cf_stage_list_len(st, "emissions"); i++)
     rc = cf_ledger_add_emission(tmp, &in, cf_stage_list_str(st, "emissions", i));
+  for (int i = 0; !rc && cf_stage_has(st, "leakage") && i < cf_stage_list_len(st, "leakage"); i++)
+    rc = cf_ledger_add_leakage(tmp, &in, cf_stage_list_str(st, "leakage", i));
   char **paths = NULL;
   int n = 0;
   if (!rc && !cf_stage_paths(tmp, st, "events", &paths, &n) && n != cf_stage_list_len(st, "dates"))
@@ -110,6 +114,8 @@ static int run_change(cf_ctx *ctx, cf_run *run, cf_stage *st) {
     rc = cf_ledger_add_map(ctx, in, cf_stage_list_str(st, "stratum_map", i));
   for (int i = 0; !rc && cf_stage_has(st, "emissions") && i < cf_stage_list_len(st, "emissions"); i++)
     rc = cf_ledger_add_emission(ctx, in, cf_stage_list_str(st, "emissions", i));
+  for (int i = 0; !rc && cf_stage_has(st, "leakage") && i < cf_stage_list_len(st, "leakage"); i++)
+    rc = cf_ledger_add_leakage(ctx, in, cf_stage_list_str(st, "leakage", i));
   /* the periods' change now, so that reports which do not fit stop here
    * (order, lengths, strata, pools) and the log shows each change; the
    * ledger's settings come in sink.ledger, so a policy-neutral rate and

@@ -340,3 +340,30 @@ int cf_root_shoot_ipcc2006(cf_ctx *ctx, const cf_params *p, const char *ecozone,
   if (!rc) rc = cf_param_table_number(ctx, t, row, "r_ratio", out);
   return rc;
 }
+
+int cf_root_shoot_ipcc2006_nearest(cf_ctx *ctx, const cf_params *p, const char *ecozone, const char *forest_type,
+                                   double agb, cf_param_value *out, double *class_agb) {
+  *class_agb = agb;
+  cf_ctx *tmp = cf_ctx_create();
+  if (!tmp) return cf_error(ctx, CF_ENOMEM, "root_shoot", "", "out of memory");
+  int rc = cf_root_shoot_ipcc2006(tmp, p, ecozone, forest_type, agb, out);
+  cf_ctx_destroy(tmp);
+  if (rc != CF_ENOENT) return rc ? cf_root_shoot_ipcc2006(ctx, p, ecozone, forest_type, agb, out) : CF_OK;
+  /* no class holds agb: the nearest bound of the forest type's classes */
+  const cf_param_table *t;
+  if ((rc = cf_params_find(ctx, p, "root_shoot_ipcc2006", &t))) return rc;
+  int ce = cf_param_table_column(t, "ecozone"), cft = cf_param_table_column(t, "forest_type");
+  int clo = cf_param_table_column(t, "agb_min_t_dm_per_ha"), chi = cf_param_table_column(t, "agb_max_t_dm_per_ha");
+  double best = INFINITY, at = NAN;
+  for (int i = 0; i < cf_param_table_rows(t); i++) {
+    if (strcasecmp(cf_param_table_text(t, i, ce), ecozone) || strcasecmp(cf_param_table_text(t, i, cft), forest_type))
+      continue;
+    double lo = cf_param_table_value(t, i, clo), hi = cf_param_table_value(t, i, chi);
+    /* the class is [lo, hi): its nearest point to agb (hi itself is outside, so a hair below it) */
+    double x = !isnan(lo) && agb < lo ? lo : !isnan(hi) && agb >= hi ? nextafter(hi, -INFINITY) : agb;
+    if (fabs(x - agb) < best) best = fabs(x - agb), at = x;
+  }
+  if (isnan(at)) return cf_root_shoot_ipcc2006(ctx, p, ecozone, forest_type, agb, out); /* no such type: its error */
+  *class_agb = at;
+  return cf_root_shoot_ipcc2006(ctx, p, ecozone, forest_type, at, out);
+}

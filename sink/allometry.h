@@ -118,5 +118,12 @@ int cf_root_shoot_artool14(cf_ctx *ctx, const cf_params *p, double agb_t_dm_per_
  * an ecozone, forest type ("all" where the table has no split) and AGB. */
 int cf_root_shoot_ipcc2006(cf_ctx *ctx, const cf_params *p, const char *ecozone, const char *forest_type,
                            double agb_t_dm_per_ha, cf_param_value *r);
+/* The same, but where no class of the forest type holds agb (Table 4.4
+ * gives Quercus spp. only above 70 t/ha) the nearest class of that type is
+ * used: *class_agb is the AGB looked up (= agb when a class holds it). The
+ * errors of cf_root_shoot_ipcc2006 for an ecozone or type the table does
+ * not have. */
+int cf_root_shoot_ipcc2006_nearest(cf_ctx *ctx, const cf_params *p, const char *ecozone, const char *forest_type,
+                                   double agb, cf_param_value *out, double *class_agb);
 
 #endif

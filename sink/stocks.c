@@ -42,7 +42,7 @@ void cf_stocks_opts_default(cf_stocks_opts *o) {
   o->elevation_m = 0;
   o->precipitation_mm = NAN;
   o->soc_ref = NAN;
-  o->f_lu = o->f_mg = o->f_in = 1.0;
+  o->f_lu = o->f_mg = o->f_in = NAN; /* required with pool soc: no silent 1.0 (AR-TOOL16 has no default) */
   o->years_since_planting = NAN;
   o->discount = 1; /* ar-tool14: the CDM tool this estimator follows */
   o->side = CF_SIDE_PROJECT;
@@ -224,17 +224,73 @@ static int plots_of_year(cf_ctx *ctx, cf_stocks_result *r, int year, const cf_pl
   return CF_OK;
 }
 
+/* IPCC 2006 Table 4.4's R of each stratum (ratio[h]; NaN for a stratum
+ * without plots this year). Table 4.4 classes a forest by its AGB per
+ * hectare, a property of the stand, not of one plot: the class is chosen
+ * from the stratum's mean AGB, so all of a stratum's plots take one R (a
+ * plot's own AGB would put a sparse plot of a dense stand in another
+ * class, and a plot of 0 in a class that may not exist). Where no class
+ * of the forest type holds that mean (Quercus spp. is given only above
+ * 70 t/ha) the nearest class of the type is used, said in the parameter's
+ * source and the log, and marked unchecked. */
+static int ipcc2006_ratios(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r,
+                           double *ratio) {
+  size_t ns = r->inv_strata->n;
+  double *sum = calloc(ns + 1, sizeof *sum);
+  int *n = calloc(ns + 1, sizeof *n), rc = CF_OK;
+  if (!sum || !n) rc = cf_error(ctx, CF_ENOMEM, "forest stocks", "", "out of memory");
+  for (int i = 0; !rc && i < r->n_est_plots; i++) {
+    long h = cf_strata_find(r->inv_strata, r->plots->p[r->plot_index[i]].stratum);
+    if (h >= 0) sum[h] += r->plot_agb[i], n[h]++;
+  }
+  for (size_t h = 0; !rc && h < ns; h++) {
+    const cf_stratum *s = &r->inv_strata->s[h];
+    ratio[h] = NAN;
+    if (!n[h]) continue;
+    const char *eco = s->ecozone ? s->ecozone : o->ecozone;
+    if (!eco[0]) {
+      rc = cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
+                    "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
+                    s->stratum);
+      break;
+    }
+    double mean = sum[h] / n[h], at;
+    cf_param_value v;
+    rc = cf_root_shoot_ipcc2006_nearest(ctx, P, eco, o->forest_type, mean, &v, &at);
+    if (rc) break;
+    ratio[h] = v.value;
+    char src[640];
+    if (at == mean) {
+      snprintf(src, sizeof src, "%s, class of the stratum's mean AGB %.6g t d.m./ha (table %s, %s line %ld)", v.source,
+               mean, v.table, v.origin, v.line);
+    } else {
+      snprintf(src, sizeof src, "%s: no %s class holds the stratum's mean AGB %.6g t d.m./ha, the nearest (at %.6g) "
+               "is used (table %s, %s line %ld)", v.source, o->forest_type, mean, at, v.table, v.origin, v.line);
+      cf_log(ctx, CF_LOG_WARN, "root_shoot=ipcc2006: stratum '%s' has a mean AGB of %g t d.m./ha, which no %s class "
+             "of Table 4.4 holds: the nearest class's R = %g is used", s->stratum, mean, o->forest_type, v.value);
+    }
+    rc = add_param(ctx, r, "root_shoot", s->stratum, v.value, v.unit, src, v.checked && at == mean);
+  }
+  free(sum);
+  free(n);
+  return rc;
+}
+
 /* Root-to-shoot ratio of each plot, and its tree biomass AGB x (1 + R). */
 static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o, cf_stocks_result *r) {
   /* R and the tree biomass are computed whatever `pools` says: the
    * stratified estimate is of AGB x (1 + R) (the spec's biomass_*), and dead
    * wood and litter are fractions of tree carbon, above and below ground
    * (AR-TOOL12); leaving bgb out of the claim only leaves out its pool */
-  int recorded = 0;
-  for (int i = 0; i < r->n_est_plots; i++) {
+  int recorded = 0, rc = CF_OK;
+  double *stratum_r = NULL;
+  if (o->root_shoot.choice == ROOT_IPCC2006) {
+    stratum_r = malloc((r->inv_strata->n + 1) * sizeof *stratum_r);
+    rc = stratum_r ? ipcc2006_ratios(ctx, P, o, r, stratum_r) : cf_error(ctx, CF_ENOMEM, "forest stocks", "", "out of memory");
+  }
+  for (int i = 0; !rc && i < r->n_est_plots; i++) {
     const cf_plot *p = &r->plots->p[r->plot_index[i]];
     double agb = r->plot_agb[i], ratio = 0;
-    int rc = CF_OK;
     if (o->root_shoot.choice < 0) {
       ratio = o->root_shoot.value;
       if (!recorded++) rc = add_param(ctx, r, "root_shoot", "", ratio, "t d.m./t d.m.", "setting root_shoot", 1);
@@ -250,29 +306,17 @@ static int plot_biomass(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
           rc = add_param(ctx, r, "root_shoot", "", NAN, "t d.m./t d.m.", src, v.checked);
         }
       }
+      /* what fails here is this plot's data */
+      if (rc && rc != CF_ENOMEM)
+        rc = cf_error(ctx, CF_EDATA, r->plots->path, "agb_t_dm_per_ha", "line %ld: plot %s", p->line, p->plot);
     } else {
-      long h = cf_strata_find(r->inv_strata, p->stratum);
-      const char *eco = h >= 0 && r->inv_strata->s[h].ecozone ? r->inv_strata->s[h].ecozone : o->ecozone;
-      if (!eco[0])
-        return cf_error(ctx, CF_EINVAL, "forest stocks", "ecozone",
-                        "root_shoot=ipcc2006 needs the ecozone (setting ecozone= or a strata column) for stratum '%s'",
-                        p->stratum);
-      cf_param_value v;
-      rc = cf_root_shoot_ipcc2006(ctx, P, eco, o->forest_type, agb, &v);
-      if (!rc) {
-        ratio = v.value;
-        char name[96];
-        snprintf(name, sizeof name, "root_shoot:%s", p->plot);
-        rc = add_table_param(ctx, r, name, p->stratum, &v);
-      }
+      ratio = stratum_r[cf_strata_find(r->inv_strata, p->stratum)];
     }
-    /* the settings were checked: what fails here is this plot's data (an AGB outside Table 4.4's classes) */
-    if (rc) return cf_error(ctx, rc == CF_ENOMEM ? rc : CF_EDATA, r->plots->path, "agb_t_dm_per_ha", "line %ld: plot %s",
-                            p->line, p->plot);
     r->plot_r[i] = ratio;
-    r->plot_biomass[i] = agb * (1 + ratio);
+    r->plot_biomass[i] = agb * (1 + ratio); /* a plot of AGB 0 has no roots either */
   }
-  return CF_OK;
+  free(stratum_r);
+  return rc;
 }
 
 /* --- pools ------------------------------------------------------------------------- */
@@ -329,30 +373,60 @@ static int dom_fraction(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts *o
 /* Per-stratum value: the strata column when given, else the setting. */
 static double stratum_or(double column, double setting) { return isfinite(column) ? column : setting; }
 
+/* The AR-TOOL16 factors a stratum's SOC needs, each from the strata
+ * column or the setting, never a silent default: an f of 1.0 (no change
+ * from the reference) is a claim about the pre-project land that the user
+ * makes, so they must say it. `setting` names what to give. */
+static int soc_factor(cf_ctx *ctx, const cf_stratum *s, const char *name, double column, double setting, double *v,
+                      const char **from) {
+  *v = stratum_or(column, setting);
+  *from = isfinite(column) ? "strata column" : "setting";
+  if (isfinite(*v)) return CF_OK;
+  return cf_error(ctx, CF_EINVAL, "forest stocks", name,
+                  "pool soc needs %s for stratum '%s' (setting %s= or the strata column %s; AR-TOOL16's factor of the "
+                  "pre-project land, 1 for no change from SOC_REF)",
+                  name, s->stratum, name, name);
+}
+
 static int soc_of(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r, const cf_stratum *s, cf_stocks_stratum *out,
                   double *t_c) {
-  double ref = stratum_or(s->soc_ref_t_c_per_ha, o->soc_ref), lu = stratum_or(s->f_lu, o->f_lu),
-         mg = stratum_or(s->f_mg, o->f_mg), in = stratum_or(s->f_in, o->f_in),
-         yrs = stratum_or(s->years_since_planting, o->years_since_planting);
+  double ref = stratum_or(s->soc_ref_t_c_per_ha, o->soc_ref), yrs = stratum_or(s->years_since_planting, o->years_since_planting);
   if (!isfinite(ref))
     return cf_error(ctx, CF_EINVAL, "forest stocks", "soc_ref",
                     "pool soc needs SOC_REF for stratum '%s' (setting soc_ref= or the strata column soc_ref_t_c_per_ha)",
                     s->stratum);
+  double lu, mg, in;
+  const char *from[5] = {isfinite(s->soc_ref_t_c_per_ha) ? "strata column" : "setting", "", "", "",
+                         isfinite(s->years_since_planting) ? "strata column" : "setting"};
+  int rc = soc_factor(ctx, s, "f_lu", s->f_lu, o->f_lu, &lu, &from[1]);
+  if (!rc) rc = soc_factor(ctx, s, "f_mg", s->f_mg, o->f_mg, &mg, &from[2]);
+  if (!rc) rc = soc_factor(ctx, s, "f_in", s->f_in, o->f_in, &in, &from[3]);
+  if (rc) return rc;
   if (!isfinite(yrs))
     return cf_error(ctx, CF_EINVAL, "forest stocks", "years_since_planting",
                     "pool soc needs the years since planting for stratum '%s' (setting or strata column)", s->stratum);
   cf_soc_result soc;
-  int rc = cf_soc_ar_tool16(ctx, ref, lu, mg, in, yrs, &soc);
+  rc = cf_soc_ar_tool16(ctx, ref, lu, mg, in, yrs, &soc);
   if (rc) return cf_error(ctx, rc, "forest stocks", "soc", "stratum '%s'", s->stratum);
   out->soc_initial = soc.soc_initial;
   out->soc_rate = soc.rate;
   *t_c = soc.soc_initial + soc.accrued;
-  const char *src = "CDM AR-TOOL16: SOC_initial = SOC_REF x f_LU x f_MG x f_IN; (SOC_REF - SOC_initial)/20 per year, "
-                    "at most 0.8 t C/ha/yr, for at most 20 years";
+  /* each value is the user's (a setting or a strata column), said so; the
+   * AR-TOOL16 formula it enters is named beside it */
+  const char *formula = "in CDM AR-TOOL16: SOC_initial = SOC_REF x f_LU x f_MG x f_IN; (SOC_REF - SOC_initial)/20 per "
+                        "year, at most 0.8 t C/ha/yr, for at most 20 years";
   const char *names[5] = {"soc_ref", "f_lu", "f_mg", "f_in", "years_since_planting"};
+  const char *cols[5] = {"soc_ref_t_c_per_ha", "f_lu", "f_mg", "f_in", "years_since_planting"};
   double vals[5] = {ref, lu, mg, in, yrs};
   const char *units[5] = {"t C/ha", "", "", "", "yr"};
-  for (int k = 0; k < 5 && !rc; k++) rc = add_param(ctx, r, names[k], s->stratum, vals[k], units[k], src, 1);
+  for (int k = 0; k < 5 && !rc; k++) {
+    char src[400];
+    if (!strcmp(from[k], "setting"))
+      snprintf(src, sizeof src, "setting %s, %s", names[k], formula);
+    else
+      snprintf(src, sizeof src, "strata column %s of %s, %s", cols[k], r->inv_strata->path, formula);
+    rc = add_param(ctx, r, names[k], s->stratum, vals[k], units[k], src, 1);
+  }
   return rc;
 }
 
@@ -429,6 +503,12 @@ int cf_stocks_map_params(cf_ctx *ctx, const cf_stocks_opts *o, cf_pool_map_param
       rc = cf_error(ctx, CF_EINVAL, "pool map", "soc_ref", "soc is in pools: give soc_ref (t C/ha, > 0)");
     else if (!isfinite(o->years_since_planting))
       rc = cf_error(ctx, CF_EINVAL, "pool map", "years_since_planting", "soc is in pools: give years_since_planting");
+    const char *fn[3] = {"f_lu", "f_mg", "f_in"};
+    double fv[3] = {o->f_lu, o->f_mg, o->f_in};
+    for (int k = 0; k < 3 && !rc; k++)
+      if (!isfinite(fv[k]))
+        rc = cf_error(ctx, CF_EINVAL, "pool map", fn[k],
+                      "soc is in pools: give %s (AR-TOOL16's factor of the pre-project land, 1 for no change)", fn[k]);
     cf_soc_result r;
     if (!rc) rc = cf_soc_ar_tool16(ctx, o->soc_ref, o->f_lu, o->f_mg, o->f_in, o->years_since_planting, &r);
     if (!rc) {
@@ -559,8 +639,14 @@ int cf_stocks_pools(cf_ctx *ctx, const cf_stocks_opts *o, cf_stocks_result *r) {
                     "no relative uncertainty to discount", E->mean, E->se);
   }
   r->uncertainty_pct_90 = E->mean > 0 ? u90 : NAN;
+  /* Dead wood and litter are fractions of tree carbon here (AR-TOOL12, a
+   * given fraction or the tool's default), so they carry the tree
+   * biomass's sampling error at the same U: the deduction is on all the
+   * tree-proportional pools, as the ledger's change takes them as sampled
+   * (sink/issuance/change.h). SOC is modelled, not sampled. */
+  const unsigned sampled = CF_POOLS_TREES | CF_POOL_BIT(CF_POOL_DEADWOOD) | CF_POOL_BIT(CF_POOL_LITTER);
   rc = cf_project_totals_compute(ctx, r->n_strata, per_ha, r->areas, cf_stocks_discount_names[o->discount],
-                                 (cf_discount_side)o->side, CF_POOLS_TREES, u90, &r->totals);
+                                 (cf_discount_side)o->side, sampled, u90, &r->totals);
   free(per_ha);
   if (!rc) {
     const cf_discount_policy *pol = cf_discount_policy_find(cf_stocks_discount_names[o->discount]);

@@ -21,8 +21,9 @@
  *                                      carbon (AR-TOOL12) or given; SOC
  *                                      (AR-TOOL16) = SOC_initial + accrual
  *   project totals, t CO2e          -> the discount of the chosen policy on
- *                                      the tree pools (their U% is the
- *                                      stratified estimate's)
+ *                                      the tree pools and dead wood and
+ *                                      litter, their fractions (their U% is
+ *                                      the stratified estimate's)
  * Report and CSV: sink/stocks_report.c, the contract of
  * ../shared/spec/forest-io.md.
  *
@@ -91,9 +92,9 @@ extern const char *const cf_stocks_biome_names[];
   X(precipitation_mm, DOUBLE, precipitation_mm, 0, 20000, "mm/yr", NULL,                                           \
     "AR-TOOL12 default class (needed for tropical sites below 2000 m)")                                            \
   X(soc_ref, DOUBLE, soc_ref, 0, 1000, "t C/ha", NULL, "AR-TOOL16 reference soil carbon stock (a strata column overrides)") \
-  X(f_lu, DOUBLE, f_lu, 0, 2, "", NULL, "AR-TOOL16 land-use factor of the pre-project land")                       \
-  X(f_mg, DOUBLE, f_mg, 0, 2, "", NULL, "AR-TOOL16 management factor")                                             \
-  X(f_in, DOUBLE, f_in, 0, 2, "", NULL, "AR-TOOL16 input factor")                                                 \
+  X(f_lu, DOUBLE, f_lu, 0, 2, "", NULL, "AR-TOOL16 land-use factor of the pre-project land (required with pool soc; a strata column overrides)")                       \
+  X(f_mg, DOUBLE, f_mg, 0, 2, "", NULL, "AR-TOOL16 management factor (required with pool soc; a strata column overrides)")                                             \
+  X(f_in, DOUBLE, f_in, 0, 2, "", NULL, "AR-TOOL16 input factor (required with pool soc; a strata column overrides)")                                                 \
   X(years_since_planting, DOUBLE, years_since_planting, 0, 500, "yr", NULL,                                        \
     "age of the planting at the monitoring date (AR-TOOL16 accrual, at most 20 years)")                            \
   X(discount, ENUM, discount, 0, 0, "", cf_stocks_discount_names, "the uncertainty deduction policy")              \

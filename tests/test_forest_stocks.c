@@ -144,10 +144,10 @@ static void every_pool_by_hand(void **state) {
                      "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.05,100\np2,S,0.05,120\np3,S,0.05,140\n");
   cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
   const char *kv[] = {"pools=agb,bgb,deadwood,litter,soc", "root_shoot=ar-tool14", "deadwood_fraction=0.1",
-                      "litter_fraction=0.05", "soc_ref=60", "f_lu=0.8", "years_since_planting=5",
+                      "litter_fraction=0.05", "soc_ref=60", "f_lu=0.8", "f_mg=1", "f_in=1", "years_since_planting=5",
                       "carbon_fraction=0.47", "discount=none"};
   cf_stocks_result r;
-  run_stocks(f->dir, kv, 9, 0, &r);
+  run_stocks(f->dir, kv, 11, 0, &r);
   const double b[3] = {100, 120, 140};
   double bio = 0;
   for (int i = 0; i < 3; i++) bio += b[i] * (1 + exp(-1.085 + 0.9256 * log(b[i])) / b[i]) / 3;
@@ -294,6 +294,71 @@ static double report_number(const char *json, const char *expr) {
   return v;
 }
 
+/* IPCC 2006 Table 4.4: the R class from the stratum's mean AGB. Plots of
+ * 0, 40, 100 and 68 t d.m./ha (mean 52) in a temperate stratum:
+ *  - conifer: 52 lies in the 50-150 class, R = 0.29 for every plot (plot
+ *    by plot, the 40 would have taken the < 50 class's 0.40 and the 0 one
+ *    as well); tree biomass 0, 51.6, 129, 87.72, mean 52 x 1.29 = 67.08;
+ *  - quercus, which the table gives only above 70 t/ha: the nearest class
+ *    (> 70, R = 0.30) is used and the run goes on (it stopped at the plot of
+ *    40), the parameter marked unchecked; mean 52 x 1.30 = 67.6. */
+static void ipcc2006_class_of_the_stratum(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,0\np2,S,0.1,40\np3,S,0.1,100\np4,S,0.1,68\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,100\n");
+  const char *kv[] = {"root_shoot=ipcc2006", "ecozone=temperate", "forest_type=conifer"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 3, 0, &r);
+  const double biomass[4] = {0, 51.6, 129, 87.72};
+  for (int i = 0; i < 4; i++) {
+    assert_close(r.plot_r[i], 0.29, 0, 0);
+    assert_close(r.plot_biomass[i], biomass[i], 1e-14, 0);
+  }
+  assert_close(r.estimate.mean, 67.08, 1e-14, 0);
+  cf_stocks_result_free(&r);
+  const char *kvq[] = {"root_shoot=ipcc2006", "ecozone=temperate", "forest_type=quercus"};
+  run_stocks(f->dir, kvq, 3, 0, &r);
+  assert_close(r.plot_r[1], 0.30, 0, 0);
+  assert_close(r.plot_biomass[0], 0, 0, 0);
+  assert_close(r.estimate.mean, 67.6, 1e-14, 0);
+  int found = 0;
+  for (int k = 0; k < r.nparams; k++)
+    if (!strcmp(r.params[k].name, "root_shoot")) {
+      found = 1;
+      assert_false(r.params[k].checked);
+      assert_non_null(strstr(r.params[k].source, "nearest"));
+    }
+  assert_true(found);
+  cf_stocks_result_free(&r);
+}
+
+/* Dead wood and litter as fractions of tree carbon carry its sampling
+ * error: the deduction is on agb + bgb + dead wood + litter at the tree
+ * biomass's U. One stratum of 100 ha, plots AGB 40, 60, 50, 70 t d.m./ha,
+ * R = 0.25: tree biomass 50, 75, 62.5, 87.5, mean 68.75, SD 16.137431
+ * (1.25 x sqrt(500/3)), SE 8.0687153046; t(0.95, 3) = 2.3533634348 (tables:
+ * 2.353); U = 27.6198102744 % -> AR-TOOL14 band 20-30 %: 75 % of the
+ * half-width. Stock 68.75 x 0.47 x (1 + 0.1 + 0.05) x 100 x 44/12 =
+ * 13625.1041666667 t CO2e; deduction 0.75 x 0.276198102744 x 13625.1041666667
+ * = 2822.4209403948 (on agb + bgb alone it was 2454.2790786042). */
+static void deduction_on_dead_wood_and_litter(void **state) {
+  cf_test_dir *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,40\np2,S,0.1,60\np3,S,0.1,50\np4,S,0.1,70\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,100\n");
+  const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,deadwood,litter", "deadwood_fraction=0.1",
+                      "litter_fraction=0.05", "discount=ar-tool14"};
+  cf_stocks_result r;
+  run_stocks(f->dir, kv, 5, 0, &r);
+  assert_close(r.uncertainty_pct_90, 27.6198102744, 1e-10, 0);
+  assert_close(r.totals.total_t_co2e, 13625.1041666667, 1e-12, 0);
+  assert_int_equal(r.totals.discount_pools, CF_POOLS_TREES | CF_POOL_BIT(CF_POOL_DEADWOOD) | CF_POOL_BIT(CF_POOL_LITTER));
+  assert_close(r.totals.discount.deduction, 2822.4209403948, 1e-10, 0);
+  assert_close(r.totals.total_discounted_t_co2e, 13625.1041666667 - 2822.4209403948, 1e-10, 0);
+  cf_stocks_result_free(&r);
+}
+
 /* Cases a reviewer found: stems with and without a year in one plot add
  * up; leaving bgb out of the claim keeps BGB in the tree biomass and in
  * the tree carbon that dead wood is a fraction of (the pipeline and the
@@ -386,6 +451,9 @@ static void bad_inventories(void **state) {
        "stratum,area_ha\nS,1\n", "allometry=jenkins2003", "ZZZZ", 4},
       {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
        "pools=agb,soc", "soc_ref", 1},
+      /* AR-TOOL16's factors have no default: one missing is named, not taken as 1 */
+      {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha,f_in\nS,1,1\n",
+       "pools=agb,soc soc_ref=60 f_lu=0.8 years_since_planting=5", "pool soc needs f_mg for stratum 'S'", 1},
       {"plot,stratum,area_ha,agb_t_dm_per_ha\np1,S,0.1,10\np2,S,0.1,20\n", NULL, "stratum,area_ha\nS,1\n",
        "confidence=2", "confidence", 1},
   };
@@ -420,6 +488,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(pipeline_equals_command_on_the_demo_inventory, cf_test_dir_setup,
                                       cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(same_report_for_any_thread_count, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(deduction_on_dead_wood_and_litter, cf_test_dir_setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(ipcc2006_class_of_the_stratum, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(review_cases, cf_test_dir_setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(bad_inventories, cf_test_dir_setup, cf_test_dir_teardown),
   };

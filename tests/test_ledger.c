@@ -58,10 +58,13 @@ static void write_report_ex(const char *path, const double pools[5], double u90,
     }
     n += (size_t)snprintf(text + n, sizeof text - n, "}}");
   }
+  char u[64]; /* NaN: null, as the writer gives it for a mean of 0 */
+  if (isnan(u90)) snprintf(u, sizeof u, "null");
+  else snprintf(u, sizeof u, "%.17g", u90);
   snprintf(text + n, sizeof text - n,
-           "],\"project\":{\"area_ha\":100,\"df\":9,\"uncertainty_pct\":%.17g,\"pools_t_co2e\":{%s,\"total\":%.17g},"
-           "\"discount\":{\"uncertainty_pct_90\":%.17g},\"total_t_co2e\":%.17g,\"total_discounted_t_co2e\":%.17g}}\n",
-           u90, pj, total, u90, total, total);
+           "],\"project\":{\"area_ha\":100,\"df\":9,\"uncertainty_pct\":%s,\"pools_t_co2e\":{%s,\"total\":%.17g},"
+           "\"discount\":{\"uncertainty_pct_90\":%s},\"total_t_co2e\":%.17g,\"total_discounted_t_co2e\":%.17g}}\n",
+           u, pj, total, u, total, total);
   cf_test_write_text(path, text);
 }
 
@@ -98,7 +101,18 @@ static int ledger_of(cf_ctx *ctx, const char *dir, int n, const char *const *dat
  *   deepened): adjusted -5372.9313756287; baseline 250; leakage 0 (no
  *   gain); net -5622.9313756287. cum_net = 6067.9820078339 - 5622.9313756287
  *   = 445.0506322052. Nothing credited; reversal = deficit = 5622.9313756287;
- *   tCER (the whole, reissued) 445.0506322052; lCERs to replace: 5622.93...
+ *   lCERs to replace: 5622.93...
+ * tCERs (the default) are the whole since event 1, taken against event 1
+ * (AR-ACM0003: net removals since the project start, reissued): at event 3
+ *   dC = 13750 - 10000 = 3750; half-width sqrt(800^2 + (0.09 x 13750)^2) =
+ *   sqrt(640000 + 1531406.25) = 1473.5692213127; U = 39.295 % > 30 %: all
+ *   of it deducted; adjusted 2276.4307786873; baseline 100 x 6.5 = 650;
+ *   emissions 50; leakage 0.05 x (2276.4307786873 - 650) = 81.3215389344;
+ *   net 2276.4307786873 - 650 - 50 - 81.3215389344 = 1495.1092397529 =
+ *   tCERs (the chained sum of the two periods' nets, 445.05, would count
+ *   event 2's error twice). The period's row holds the increments: deduction
+ *   1473.5692213127 - 660.0189391222 = 813.5502821905, net 1495.1092397529
+ *   - 6067.9820078339 = -4572.8727680810.
  */
 static void test_cdm_two_periods_with_reversal(void **state) {
   (void)state;
@@ -115,6 +129,7 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   for (int k = 0; k < 3; k++) assert_int_equal(cf_ledger_add_event(ctx, &in, dates[k], cf_test_path(dir, files[k])), CF_OK);
   for (int k = 0; k < 4; k++) assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[k]), CF_OK);
   assert_int_equal(cf_ledger_add_emission(ctx, &in, "2019-01-01=50:fertiliser N2O"), CF_OK);
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
   assert_int_equal(l.n_periods, 2);
   const cf_ledger_period *p1 = &l.periods[0], *p2 = &l.periods[1];
@@ -141,13 +156,31 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   assert_close(p2->reversal, 5622.9313756287, 1e-12, 0);
   assert_close(p2->deficit, 5622.9313756287, 1e-12, 0);
   assert_close(p2->lcer_to_replace, 5622.9313756287, 1e-12, 0);
-  /* tCERs (the default): the whole net removal to date, reissued */
-  assert_close(p2->issuable, 445.0506322052, 1e-10, 0);
-  assert_int_equal(p2->units, 445);
   assert_close(l.deficit, 5622.9313756287, 1e-12, 0);
+  assert_close(p2->tcer, 1495.1092397529, 1e-12, 0); /* the tCER figure is the since-start one */
   /* every row names its equation */
   assert_non_null(strstr(l.policy->eq[CF_EQ_NET], "AR-ACM0003"));
   cf_ledger_free(&l);
+  /* tCERs: the whole since event 1, reissued */
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=tcer"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  p1 = &l.periods[0], p2 = &l.periods[1];
+  assert_close(p1->tcer, 6067.9820078339, 1e-12, 0);
+  assert_close(p1->net, 6067.9820078339, 1e-12, 0);
+  assert_close(p2->since_start.half_width, 1473.5692213127, 1e-12, 0);
+  assert_close(p2->since_start.deduction, 1473.5692213127, 1e-12, 0);
+  assert_close(p2->since_start.baseline, 650, 1e-12, 0);
+  assert_close(p2->since_start.emissions, 50, 0, 0);
+  assert_close(p2->since_start.leakage, 81.3215389344, 1e-10, 0);
+  assert_close(p2->since_start.net, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->deduction, 813.5502821905, 1e-11, 0);
+  assert_close(p2->net, -4572.8727680810, 1e-12, 0);
+  assert_close(p2->cum_net, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->tcer, 1495.1092397529, 1e-12, 0);
+  assert_close(p2->issuable, 1495.1092397529, 1e-12, 0);
+  assert_int_equal(p2->units, 1495);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   /* lCERs: incremental; the reversal is carried, the next gain makes it good
    * first. Same events plus a fourth, 2024-07-01, at 20000 t CO2e (U 5 %):
    * dC = 6250, half-width sqrt(1237.5^2 + 1000^2) = 1591.0435..., U = 25.457 %
@@ -157,7 +190,6 @@ static void test_cdm_two_periods_with_reversal(void **state) {
    * the deficit shrinks to 1104.0499. */
   write_report(cf_test_path(dir, "e4.json"), (double[5]){16000, 4000, NA, NA, NA}, 5);
   assert_int_equal(cf_ledger_add_event(ctx, &in, "2024-07-01", cf_test_path(dir, "e4.json")), CF_OK);
-  assert_int_equal(cf_ledger_inputs_set(ctx, &in, "cdm_credit=lcer"), CF_OK);
   assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
   const cf_ledger_period *p3 = &l.periods[2];
   double hw3 = sqrt(1237.5 * 1237.5 + 1000.0 * 1000.0); /* 1591.0435... (written out above) */
@@ -168,6 +200,97 @@ static void test_cdm_two_periods_with_reversal(void **state) {
   assert_close(p3->credited, 0, 0, 0);
   assert_close(p3->deficit, 6067.9820078339 - (445.0506322052 + net3), 1e-9, 0);
   assert_close(l.total_issuable, 6067.9820078339, 1e-12, 0); /* the lCERs of period 1 only */
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* tCERs do not depend on how many verifications were made (the
+ * reviewer's case): 1250 -> 10000 -> 20000 t CO2e, U 8 % at each event,
+ * cdm-ar-acm0003, no baseline, leakage or emission.
+ *   Against event 1 at the last verification: dC = 18750; half-width
+ *   sqrt((0.08 x 1250)^2 + (0.08 x 20000)^2) = sqrt(100^2 + 1600^2) =
+ *   1603.1219541881; U = 8.550 % <= 10 %: nothing deducted; tCERs 18750,
+ *   with the verification in 2021 or without it.
+ *   (The per-period chain gave 8750 + 10000 - 50 % x sqrt(800^2 + 1600^2) =
+ *   18750 - 894.4271909999 = 17855.5728090001 with it.)
+ * lCERs keep the period's own deduction (ledger.h): 17855.5728090001. */
+static void test_tcer_independent_of_verifications(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){1000, 250, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){8000, 2000, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e3.json"), (double[5]){16000, 4000, NA, NA, NA}, 8);
+  const char *dates[3] = {"2019-01-01", "2021-01-01", "2023-01-01"}, *files[3] = {"e1.json", "e2.json", "e3.json"};
+  const char *dates2[2] = {"2019-01-01", "2023-01-01"}, *files2[2] = {"e1.json", "e3.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "cdm_credit=lcer"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 3, dates, files, kv, 1, &in, &l), CF_OK);
+  assert_close(l.periods[1].since_start.half_width, 1603.1219541881, 1e-12, 0);
+  assert_close(l.periods[1].tcer, 18750, 1e-12, 0);
+  assert_close(l.total_issuable, 18750, 1e-12, 0);
+  assert_int_equal(l.total_units, 18750);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  assert_int_equal(ledger_of(ctx, dir, 2, dates2, files2, kv, 1, &in, &l), CF_OK);
+  assert_close(l.periods[0].tcer, 18750, 1e-12, 0);
+  assert_int_equal(l.total_units, 18750);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  assert_int_equal(ledger_of(ctx, dir, 3, dates, files, kv, 2, &in, &l), CF_OK);
+  assert_close(l.total_issuable, 17855.5728090001, 1e-12, 0);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* baseline=series carries the baseline reports' sampling error: the
+ * baseline change gets its half-width as the project's does and the
+ * policy's deduction raises it (AR-TOOL14: conservative upwards).
+ *   project 2020-01-01 10000 (U 5 %) -> 2025-01-01 15000 (U 5 %): dC 5000,
+ *   half-width sqrt(500^2 + 750^2) = 901.3878188660, U 18.03 % -> 50 %:
+ *   450.6939094330; adjusted 4549.3060905670.
+ *   baseline 1000 (U 20 %) -> 1500 (U 20 %): dB 500, half-width
+ *   sqrt(200^2 + 300^2) = 360.5551275464, U 72.11 % > 30 %: all of it
+ *   added: baseline 860.5551275464 (was 500 undiscounted).
+ *   net = tCERs = 4549.3060905670 - 860.5551275464 = 3688.7509630206. */
+static void test_baseline_series_uncertainty(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){8000, 2000, NA, NA, NA}, 5);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){12000, 3000, NA, NA, NA}, 5);
+  write_report(cf_test_path(dir, "b1.json"), (double[5]){800, 200, NA, NA, NA}, 20);
+  write_report(cf_test_path(dir, "b2.json"), (double[5]){1200, 300, NA, NA, NA}, 20);
+  const char *dates[2] = {"2020-01-01", "2025-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "baseline=series"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  cf_ledger_inputs_init(&in);
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(cf_ledger_add_event(ctx, &in, dates[k], cf_test_path(dir, files[k])), CF_OK);
+    assert_int_equal(cf_ledger_add_baseline(ctx, &in, dates[k], cf_test_path(dir, k ? "b2.json" : "b1.json")), CF_OK);
+    assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[k]), CF_OK);
+  }
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  const cf_ledger_period *p = &l.periods[0];
+  assert_close(p->deduction, 450.6939094330, 1e-12, 0);
+  assert_close(p->own.baseline_change, 500, 1e-12, 0);
+  assert_close(p->own.baseline_half_width, 360.5551275464, 1e-12, 0);
+  assert_close(p->own.baseline_deduction, 360.5551275464, 1e-12, 0);
+  assert_close(p->baseline, 860.5551275464, 1e-12, 0);
+  assert_close(p->net, 3688.7509630206, 1e-12, 0);
+  assert_close(p->tcer, 3688.7509630206, 1e-12, 0);
+  char *out = strdup(cf_test_path(dir, "ledger.json"));
+  assert_int_equal(cf_ledger_write(ctx, &in, &l, out), CF_OK);
+  assert_true(cf_test_file_contains(out, "\"baseline_uncertainty\":{\"change_t_co2e\":500"));
+  free(out);
   cf_ledger_free(&l);
   cf_ledger_inputs_free(&in);
   cf_ctx_destroy(ctx);
@@ -338,6 +461,141 @@ static void test_gold_standard_crown_cover_and_cap(void **state) {
   free(dir);
 }
 
+/* Bare land at planting: the first report has every pool 0 and U null
+ * (no relative uncertainty for a mean of 0). Read as U = 0, its
+ * half-width is 0 whatever U would be.
+ *   event 1 2020-01-01: 0 + 0 t CO2e, U null; event 2 2024-01-01:
+ *   8000 + 2000 = 10000, U 12 %. dC = 10000; half-width sqrt(0^2 +
+ *   (0.12 x 10000)^2) = 1200, U = 12 % -> AR-TOOL14 band 10-15 %: 25 % x
+ *   1200 = 300; net 9700 (no baseline, leakage, emission); tCERs 9700.
+ * A null U beside a sampled stock above 0 stays an error naming the field. */
+static void test_zero_first_event(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){0, 0, NA, NA, NA}, NA);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){8000, 2000, NA, NA, NA}, 12);
+  write_report(cf_test_path(dir, "bad.json"), (double[5]){10, 0, NA, NA, NA}, NA);
+  const char *dates[2] = {"2020-01-01", "2024-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[1] = {"policy=cdm-ar-acm0003"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  const cf_ledger_period *p = &l.periods[0];
+  assert_close(p->c.u1_pct, 0, 0, 0);
+  assert_close(p->c.half_width, 1200, 1e-12, 0);
+  assert_close(p->deduction, 300, 1e-12, 0);
+  assert_close(p->net, 9700, 1e-12, 0);
+  assert_close(p->tcer, 9700, 1e-12, 0);
+  cf_ledger_free(&l);
+  cf_ledger_inputs_free(&in);
+  cf_stocks_in r;
+  assert_int_equal(cf_stocks_in_read(ctx, cf_test_path(dir, "bad.json"), &r), CF_EDATA);
+  assert_non_null(strstr(cf_error_message(ctx), "bad.json"));
+  assert_non_null(strstr(cf_error_message(ctx), "project.uncertainty_pct"));
+  cf_error_clear(ctx);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* AR-ACM0003 leakage as t CO2e per period (--leakage), instead of a
+ * fraction. Events 2015-01-01 10000 (U 8 %) -> 2019-01-01 17500 (U 6 %):
+ * dC 7500, half-width sqrt(800^2 + 1050^2) = 1320.0378782444, U 17.6 % ->
+ * 50 %: 660.0189391222; adjusted 6839.9810608778; leakage 120 t entered:
+ * net = tCERs = 6839.9810608778 - 120 = 6719.9810608778. Both a fraction
+ * and tonnages, tonnages where the policy makes leakage zero, or a date that
+ * ends no period: refused, naming the option. */
+static void test_leakage_tonnage(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  write_report(cf_test_path(dir, "e1.json"), (double[5]){8000, 2000, NA, NA, NA}, 8);
+  write_report(cf_test_path(dir, "e2.json"), (double[5]){14000, 3500, NA, NA, NA}, 6);
+  const char *dates[2] = {"2015-01-01", "2019-01-01"}, *files[2] = {"e1.json", "e2.json"};
+  const char *kv[2] = {"policy=cdm-ar-acm0003", "leakage_fraction=0.05"};
+  cf_ledger_inputs in;
+  cf_ledger l;
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=120:displaced grazing"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);
+  assert_close(l.periods[0].leakage, 120, 0, 0);
+  assert_close(l.periods[0].net, 6719.9810608778, 1e-12, 0);
+  assert_close(l.periods[0].tcer, 6719.9810608778, 1e-12, 0);
+  char *out = strdup(cf_test_path(dir, "ledger.json"));
+  assert_int_equal(cf_ledger_write(ctx, &in, &l, out), CF_OK);
+  assert_true(cf_test_file_contains(out, "\"leakage\":[{\"end\":\"2019-01-01\",\"t_co2e\":120,\"what\":\"displaced grazing\"}]"));
+  free(out);
+  cf_ledger_free(&l);
+  /* both ways at once */
+  assert_int_equal(cf_ledger_inputs_set(ctx, &in, kv[1]), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "leakage_fraction"));
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  /* a policy that makes leakage zero */
+  const char *kv2[1] = {"policy=ccer-14-001"};
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv2, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=120"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "leakage"));
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  /* a date that ends no period */
+  assert_int_equal(ledger_of(ctx, dir, 2, dates, files, kv, 1, &in, &l), CF_OK);
+  cf_ledger_free(&l);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2018-01-01=120"), CF_OK);
+  assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_EINVAL);
+  assert_non_null(strstr(cf_error_message(ctx), "2018-01-01"));
+  cf_error_clear(ctx);
+  assert_int_equal(cf_ledger_add_leakage(ctx, &in, "2019-01-01=-5"), CF_EINVAL);
+  cf_error_clear(ctx);
+  cf_ledger_inputs_free(&in);
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
+/* A report must agree with itself (stocks_read.c): one stratum of 100 ha
+ * at agb 12 t C/ha gives 12 x 100 x 44/12 = 4400 t CO2e; a project that
+ * says 4000, an area of 90 ha or a total other than the pools' sum is
+ * refused, naming the file and the field. */
+static void test_report_sums_checked(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  cf_ctx *ctx = cf_test_ctx();
+  const char *fmt = "{\"schema\":\"carbonflux-stocks/1\",\"confidence\":0.9,\"strata\":[{\"stratum\":\"A\","
+                    "\"area_ha\":100,\"n_plots\":5,\"biomass_mean_t_dm_per_ha\":50,\"biomass_se_t_dm_per_ha\":2,"
+                    "\"pools_t_c_per_ha\":{\"agb\":12,\"bgb\":null,\"deadwood\":null,\"litter\":null,\"soc\":null}}],"
+                    "\"project\":{\"area_ha\":%s,\"uncertainty_pct\":5,\"pools_t_co2e\":{\"agb\":%s,\"bgb\":null,"
+                    "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":%s,\"total_discounted_t_co2e\":1}}";
+  const char *cases[4][4] = {{"100", "4400", "4400", NULL},
+                             {"100", "4000", "4000", "project.pools_t_co2e.agb"},
+                             {"90", "4400", "4400", "project.area_ha"},
+                             {"100", "4400", "4500", "project.total_t_co2e"}};
+  for (int k = 0; k < 4; k++) {
+    char text[2048];
+    snprintf(text, sizeof text, fmt, cases[k][0], cases[k][1], cases[k][2]);
+    cf_test_write_text(cf_test_path(dir, "r.json"), text);
+    cf_stocks_in r;
+    int rc = cf_stocks_in_read(ctx, cf_test_path(dir, "r.json"), &r);
+    if (!cases[k][3]) {
+      assert_int_equal(rc, CF_OK);
+      cf_stocks_in_free(&r);
+      continue;
+    }
+    assert_int_equal(rc, CF_EDATA);
+    assert_non_null(strstr(cf_error_message(ctx), "r.json"));
+    assert_non_null(strstr(cf_error_message(ctx), cases[k][3]));
+    cf_error_clear(ctx);
+  }
+  cf_ctx_destroy(ctx);
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 /* VM0047 census mortality: M = 0.20, n = 50: sqrt(0.2 x 0.8 / 49) / 0.8 =
  * 0.0714286; x T(49) = 1.6766 -> 0.11975 (the quoted figure; 0.5e-5 is
  * half its last digit). T(49) itself: 1.6766 to its 4 decimals. */
@@ -358,27 +616,37 @@ static void test_vm0047_mortality_uncertainty(void **state) {
  * b1..b3 grow 5, 7, 9. Means 12 and 7, both s = 2, s^2/n = 4/3. Mean
  * difference 0.6 x 12 + 0.4 x 7 = 10; SE = sqrt((0.36 + 0.16) x 4/3) =
  * sqrt(0.693333) = 0.8326664; df = 6 - 2 = 4, t(0.95, 4) = 2.1318468 (tables:
- * 2.132); half-width 1.7751178, U = 17.751178 % of the change. The stocks
- * 10000 -> 12000: half-width 0.17751178 x 2000 = 355.02356. */
+ * 2.132); half-width 1.7751178, U = 17.751178 % of the change.
+ * The reports agree with their plots (stocks_read.c checks the pools
+ * against the strata): tree biomass means A 50 -> 62, B 35 -> 42 t d.m./ha,
+ * CF 0.47 and R = 0.25 (agb = 0.8 x biomass, bgb = 0.2 x biomass), so the
+ * stocks are 0.47 x (50 x 60 + 35 x 40) x 44/12 = 7582.6666667 -> 0.47 x
+ * (62 x 60 + 42 x 40) x 44/12 = 9306 t CO2e: dC = 1723.3333333 (= the mean
+ * difference 10 x 100 ha x 0.47 x 44/12); half-width 0.177511719 x
+ * 1723.3333333 = 305.91186. */
 static void test_permanent_plots(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
   cf_ctx *ctx = cf_test_ctx();
   const double b1[6] = {40, 50, 60, 30, 35, 40}, d[6] = {10, 12, 14, 5, 7, 9};
   for (int e = 0; e < 2; e++) {
+    /* tree biomass means per stratum at this event, and the pools they give */
+    double mA = e ? 62 : 50, mB = e ? 42 : 35, c = 0.47, q = 44.0 / 12.0;
     char text[4096];
     size_t n = (size_t)snprintf(text, sizeof text,
                                 "{\"schema\":\"carbonflux-stocks/1\",\"confidence\":0.9,\"strata\":["
-                                "{\"stratum\":\"A\",\"area_ha\":60,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":50,"
-                                "\"biomass_se_t_dm_per_ha\":5,\"pools_t_c_per_ha\":{\"agb\":1,\"bgb\":1,\"deadwood\":null,"
+                                "{\"stratum\":\"A\",\"area_ha\":60,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":%.17g,"
+                                "\"biomass_se_t_dm_per_ha\":5,\"pools_t_c_per_ha\":{\"agb\":%.17g,\"bgb\":%.17g,\"deadwood\":null,"
                                 "\"litter\":null,\"soc\":null}},"
-                                "{\"stratum\":\"B\",\"area_ha\":40,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":35,"
-                                "\"biomass_se_t_dm_per_ha\":3,\"pools_t_c_per_ha\":{\"agb\":1,\"bgb\":1,\"deadwood\":null,"
+                                "{\"stratum\":\"B\",\"area_ha\":40,\"n_plots\":3,\"biomass_mean_t_dm_per_ha\":%.17g,"
+                                "\"biomass_se_t_dm_per_ha\":3,\"pools_t_c_per_ha\":{\"agb\":%.17g,\"bgb\":%.17g,\"deadwood\":null,"
                                 "\"litter\":null,\"soc\":null}}],"
-                                "\"project\":{\"area_ha\":100,\"uncertainty_pct\":7,\"pools_t_co2e\":{\"agb\":%d,\"bgb\":%d,"
-                                "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":1,"
-                                "\"total_discounted_t_co2e\":1},\"plots\":[",
-                                e ? 9600 : 8000, e ? 2400 : 2000);
+                                "\"project\":{\"area_ha\":100,\"uncertainty_pct\":7,\"pools_t_co2e\":{\"agb\":%.17g,\"bgb\":%.17g,"
+                                "\"deadwood\":null,\"litter\":null,\"soc\":null},\"total_t_co2e\":%.17g,"
+                                "\"total_discounted_t_co2e\":%.17g},\"plots\":[",
+                                mA, 0.8 * c * mA, 0.2 * c * mA, mB, 0.8 * c * mB, 0.2 * c * mB,
+                                0.8 * c * (60 * mA + 40 * mB) * q, 0.2 * c * (60 * mA + 40 * mB) * q,
+                                c * (60 * mA + 40 * mB) * q, c * (60 * mA + 40 * mB) * q);
     for (int i = 0; i < 6; i++)
       n += (size_t)snprintf(text + n, sizeof text - n, "%s{\"plot\":\"%c%d\",\"stratum\":\"%c\",\"biomass_t_dm_per_ha\":%g}",
                             i ? "," : "", i < 3 ? 'a' : 'b', i % 3 + 1, i < 3 ? 'A' : 'B', b1[i] + (e ? d[i] : 0));
@@ -396,10 +664,11 @@ static void test_permanent_plots(void **state) {
   assert_close(c->mean_diff, 10, 1e-14, 0);
   assert_close(c->se_diff, 0.8326664, 1e-7, 0);
   assert_close(c->t_value, 2.1318468, 1e-7, 0);
-  assert_close(c->half_width, 355.02356, 1e-6, 0);
-  /* gold standard: U 17.75 % <= 20 %: nothing deducted; buffer 20 % of 2000 */
+  assert_close(c->change, 1723.3333333333, 1e-12, 0);
+  assert_close(c->half_width, 305.91186, 1e-6, 0);
+  /* gold standard: U 17.75 % <= 20 %: nothing deducted; buffer 20 % of 1723.3333333 */
   assert_close(l.periods[0].deduction, 0, 0, 0);
-  assert_close(l.periods[0].buffer, 400, 1e-12, 0);
+  assert_close(l.periods[0].buffer, 344.6666666667, 1e-12, 0);
   cf_ledger_free(&l);
   cf_ledger_inputs_free(&in);
   cf_ctx_destroy(ctx);
@@ -551,9 +820,14 @@ static void test_bad_input(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cdm_two_periods_with_reversal),
+      cmocka_unit_test(test_tcer_independent_of_verifications),
+      cmocka_unit_test(test_baseline_series_uncertainty),
       cmocka_unit_test(test_vm0047_unc_and_buffer),
       cmocka_unit_test(test_ccer_excludes_dead_wood_litter_soc),
       cmocka_unit_test(test_gold_standard_crown_cover_and_cap),
+      cmocka_unit_test(test_zero_first_event),
+      cmocka_unit_test(test_leakage_tonnage),
+      cmocka_unit_test(test_report_sums_checked),
       cmocka_unit_test(test_vm0047_mortality_uncertainty),
       cmocka_unit_test(test_permanent_plots),
       cmocka_unit_test(test_report_from_other_software),

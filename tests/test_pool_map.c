@@ -219,8 +219,9 @@ static void settings_resolve_to_parameters(void **state) {
   cf_stocks_opts s;
   cf_stocks_opts_default(&s);
   const cf_kv_table *t = &cf_stocks_settings;
-  const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,soc", "soc_ref=60", "f_lu=0.8", "years_since_planting=10"};
-  for (int i = 0; i < 5; i++) assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, kv[i], "t", NULL), CF_OK);
+  const char *kv[] = {"root_shoot=0.25", "pools=agb,bgb,soc", "soc_ref=60", "f_lu=0.8", "f_mg=1", "f_in=1",
+                      "years_since_planting=10"};
+  for (int i = 0; i < 7; i++) assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, kv[i], "t", NULL), CF_OK);
   cf_pool_map_params p;
   assert_int_equal(cf_stocks_map_params(ctx, &s, &p, NULL), CF_OK);
   assert_int_equal(p.root_shoot, CF_ROOT_SHOOT_FIXED);
@@ -235,6 +236,12 @@ static void settings_resolve_to_parameters(void **state) {
   assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, "pools=agb,soc", "t", NULL), CF_OK);
   assert_int_equal(cf_stocks_map_params(ctx, &s, &p, NULL), CF_EINVAL);
   assert_string_equal(cf_error_get(ctx, 0)->field, "soc_ref");
+  cf_error_clear(ctx);
+  /* ... and without f_mg (AR-TOOL16 has no default: 1.0 is not assumed) */
+  const char *kv2[] = {"soc_ref=60", "f_lu=0.8", "f_in=1", "years_since_planting=10"};
+  for (int i = 0; i < 4; i++) assert_int_equal(cf_kv_set(ctx, t->opts, t->n, &s, kv2[i], "t", NULL), CF_OK);
+  assert_int_equal(cf_stocks_map_params(ctx, &s, &p, NULL), CF_EINVAL);
+  assert_string_equal(cf_error_get(ctx, 0)->field, "f_mg");
   cf_ctx_destroy(ctx);
 }
 

@@ -15,7 +15,11 @@
  *               (The equation numbers could not be confirmed here.)
  *  rate         a given removal rate in t CO2e/yr times the period length
  *  series       baseline stock reports at the same dates as the project's
- *               events: the change of their counted pools, undiscounted
+ *               events: the change of their counted pools, undiscounted,
+ *               which the ledger then raises by the policy's deduction at
+ *               the change's half-width sqrt((u1 B1)^2 + (u2 B2)^2) over
+ *               the reports' sampled pools (ledger.h; a report's own
+ *               side=baseline deduction is on its stock, not the change)
  */
 #ifndef CF_SINK_ISSUANCE_BASELINE_H
 #define CF_SINK_ISSUANCE_BASELINE_H

@@ -68,6 +68,7 @@ void cf_ledger_inputs_free(cf_ledger_inputs *in) {
   free_events(in->events, in->n_events);
   free_events(in->baseline, in->n_baseline);
   free(in->emissions);
+  free(in->leakages);
   free(in->maps);
   memset(in, 0, sizeof *in);
 }
@@ -114,7 +115,9 @@ int cf_ledger_split_event(cf_ctx *ctx, const char *spec, const char *what, char 
   return CF_OK;
 }
 
-int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+/* "DATE=T_CO2E[:WHAT]" appended to *list (emissions and leakage alike);
+ * `what` names the option in a message. */
+static int add_tonnage(cf_ctx *ctx, cf_ledger_emission **list, int *n, const char *spec, const char *what) {
   const char *eq = strchr(spec, '=');
   int y, m, d;
   char date[11] = "";
@@ -122,17 +125,25 @@ int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) 
   char *end = NULL;
   double v = eq ? strtod(eq + 1, &end) : NAN;
   if (!eq || cf_date_parse(date, &y, &m, &d) || end == eq + 1 || !isfinite(v) || v < 0 || (*end && *end != ':'))
-    return cf_error(ctx, CF_EINVAL, WHERE, "emission",
-                    "'%s' is not DATE=T_CO2E[:WHAT] (the period ending on DATE, t CO2e >= 0)", spec);
-  cf_ledger_emission *ne = realloc(in->emissions, (size_t)(in->n_emissions + 1) * sizeof *ne);
-  if (!ne) return cf_error(ctx, CF_ENOMEM, WHERE, "emission", "out of memory");
-  in->emissions = ne;
-  cf_ledger_emission *e = &ne[in->n_emissions++];
+    return cf_error(ctx, CF_EINVAL, WHERE, what, "'%s' is not DATE=T_CO2E[:WHAT] (the period ending on DATE, t CO2e >= 0)",
+                    spec);
+  cf_ledger_emission *ne = realloc(*list, (size_t)(*n + 1) * sizeof *ne);
+  if (!ne) return cf_error(ctx, CF_ENOMEM, WHERE, what, "out of memory");
+  *list = ne;
+  cf_ledger_emission *e = &ne[(*n)++];
   memset(e, 0, sizeof *e);
   memcpy(e->end, date, sizeof e->end);
   e->t_co2e = v;
   snprintf(e->what, sizeof e->what, "%s", *end == ':' ? end + 1 : "");
   return CF_OK;
+}
+
+int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+  return add_tonnage(ctx, &in->emissions, &in->n_emissions, spec, "emission");
+}
+
+int cf_ledger_add_leakage(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
+  return add_tonnage(ctx, &in->leakages, &in->n_leakages, spec, "leakage");
 }
 
 int cf_ledger_add_map(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec) {
@@ -162,6 +173,12 @@ static int check_settings(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
     return cf_error(ctx, CF_EINVAL, WHERE, "leakage_fraction",
                     "policy %s makes leakage zero (%s); leakage_fraction=%g does not apply", p->name, p->leakage_rule,
                     s->leakage_fraction);
+  if (p->leakage_zero && in->n_leakages)
+    return cf_error(ctx, CF_EINVAL, WHERE, "leakage", "policy %s makes leakage zero (%s); --leakage does not apply",
+                    p->name, p->leakage_rule);
+  if (in->n_leakages && !isnan(s->leakage_fraction))
+    return cf_error(ctx, CF_EINVAL, WHERE, "leakage_fraction",
+                    "leakage is given both as leakage_fraction and as tonnages (--leakage): give one of them");
   if (isnan(p->buffer_pct) && isnan(s->risk_rating_pct))
     return cf_error(ctx, CF_EINVAL, WHERE, "risk_rating_pct",
                     "policy %s takes its buffer from the non-permanence risk rating: give risk_rating_pct (%s)", p->name,
@@ -210,12 +227,16 @@ static int check_events(cf_ctx *ctx, const cf_ledger_inputs *in) {
                         "baseline report %d is dated %s, event %d %s: the series must have the events' dates", k + 1,
                         in->baseline[k].date, k + 1, in->events[k].date);
   }
-  for (int i = 0; i < in->n_emissions; i++) {
-    int k = 1;
-    while (k < in->n_events && strcmp(in->events[k].date, in->emissions[i].end)) k++;
-    if (k == in->n_events)
-      return cf_error(ctx, CF_EINVAL, WHERE, "emission", "emission %d is for the period ending %s, which is no event's date "
-                      "after the first", i + 1, in->emissions[i].end);
+  for (int q = 0; q < 2; q++) {
+    const cf_ledger_emission *list = q ? in->leakages : in->emissions;
+    const char *what = q ? "leakage" : "emission";
+    for (int i = 0; i < (q ? in->n_leakages : in->n_emissions); i++) {
+      int k = 1;
+      while (k < in->n_events && strcmp(in->events[k].date, list[i].end)) k++;
+      if (k == in->n_events)
+        return cf_error(ctx, CF_EINVAL, WHERE, what, "%s %d is for the period ending %s, which is no event's date "
+                        "after the first", what, i + 1, list[i].end);
+    }
   }
   return CF_OK;
 }
@@ -275,9 +296,10 @@ static int record_params(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_polic
 
 /* --- the periods ------------------------------------------------------------------------ */
 
-static double baseline_change(const cf_ledger_inputs *in, const cf_policy *p, int k) {
+/* Baseline removals from event j to event k (j < k). */
+static double baseline_between(const cf_ledger_inputs *in, const cf_policy *p, int j, int k) {
   const cf_ledger_settings *s = &in->settings;
-  const cf_ledger_event *a = &in->events[k - 1], *b = &in->events[k];
+  const cf_ledger_event *a = &in->events[j], *b = &in->events[k];
   switch (s->baseline) {
     case CF_BASELINE_RATE: return s->baseline_rate * cf_date_span(a->ymd, b->ymd);
     case CF_BASELINE_CROWN_COVER: {
@@ -290,9 +312,74 @@ static double baseline_change(const cf_ledger_inputs *in, const cf_policy *p, in
     }
     case CF_BASELINE_SERIES:
       return cf_baseline_series_stock(&in->baseline[k].report, p->pools) -
-             cf_baseline_series_stock(&in->baseline[k - 1].report, p->pools);
+             cf_baseline_series_stock(&in->baseline[j].report, p->pools);
     default: return 0.0;
   }
+}
+
+/* baseline=series: the 90 % half-width of the baseline change from event
+ * j to k, as change.h takes the project's for independent inventories:
+ * sqrt((u_j S_j)^2 + (u_k S_k)^2) over the counted sampled pools S (all
+ * but soc) of the two baseline reports. */
+static double baseline_half_width(const cf_ledger_inputs *in, const cf_policy *p, int j, int k) {
+  double h[2];
+  const cf_stocks_in *rep[2] = {&in->baseline[j].report, &in->baseline[k].report};
+  for (int e = 0; e < 2; e++)
+    h[e] = rep[e]->u90_pct / 100.0 * cf_baseline_series_stock(rep[e], p->pools & ~CF_POOL_BIT(CF_POOL_SOC));
+  return sqrt(h[0] * h[0] + h[1] * h[1]);
+}
+
+/* The t CO2e entered for the periods ending after event j up to event k. */
+static double tonnage_between(const cf_ledger_inputs *in, const cf_ledger_emission *list, int n, int j, int k) {
+  double sum = 0.0;
+  for (int i = 0; i < n; i++)
+    for (int e = j + 1; e <= k; e++)
+      if (!strcmp(list[i].end, in->events[e].date)) sum += list[i].t_co2e;
+  return sum;
+}
+
+/* From event j to event k, given the change c of the counted pools between
+ * them: the policy's deduction on it, the baseline, the emissions of the
+ * periods ending after j up to k, leakage and the net removal. One
+ * formula for a period (j = k - 1) and for tCERs' whole since the start
+ * (j = 0). */
+static int net_between(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy *p, int j, int k,
+                       const cf_period_change *c, cf_ledger_net *n) {
+  memset(n, 0, sizeof *n);
+  n->change = c->change, n->half_width = c->half_width, n->u_pct = c->u_pct;
+  /* the policy's uncertainty rule on the change; a change of 0 has nothing to deduct */
+  if (c->change != 0.0 && isfinite(c->u_pct)) {
+    cf_discount_result dr;
+    int rc = cf_discount_apply(ctx, p->discount, c->change, c->u_pct, c->half_width, CF_SIDE_PROJECT, &dr);
+    if (rc) return rc;
+    n->deduction = dr.deduction;
+  } else if (c->change != 0.0) {
+    n->deduction = fabs(c->change); /* an unbounded uncertainty: nothing can be claimed */
+  }
+  /* the baseline change, raised by the policy's rule on its uncertainty
+   * (AR-TOOL14: a baseline estimate is made conservative upwards) */
+  n->baseline_change = n->baseline = baseline_between(in, p, j, k);
+  n->baseline_u_pct = NAN;
+  if (in->settings.baseline == CF_BASELINE_SERIES) {
+    n->baseline_half_width = baseline_half_width(in, p, j, k);
+    if (n->baseline_change != 0.0) {
+      n->baseline_u_pct = n->baseline_half_width / fabs(n->baseline_change) * 100.0;
+      cf_discount_result dr;
+      int rc = cf_discount_apply(ctx, p->discount, n->baseline_change, n->baseline_u_pct, n->baseline_half_width,
+                                 CF_SIDE_BASELINE, &dr);
+      if (rc) return rc;
+      n->baseline_deduction = dr.deduction;
+      n->baseline = dr.discounted;
+    }
+  }
+  n->emissions = tonnage_between(in, in->emissions, in->n_emissions, j, k);
+  double lf = p->leakage_zero || isnan(in->settings.leakage_fraction) ? 0.0 : in->settings.leakage_fraction;
+  double adjusted = c->change - n->deduction;
+  /* leakage as tonnages entered per period (AR-ACM0003 LK in t CO2e), or as a fraction */
+  n->leakage = in->n_leakages ? tonnage_between(in, in->leakages, in->n_leakages, j, k)
+                              : lf * fmax(0.0, adjusted - n->baseline);
+  n->net = adjusted - n->baseline - n->emissions - n->leakage;
+  return CF_OK;
 }
 
 /* Calendar-year vintages of a period, in proportion of time; the last
@@ -319,6 +406,7 @@ static int split_vintages(cf_ctx *ctx, double t1, double t2, cf_ledger_period *P
 typedef struct {
   double cum_net, prev_level, peak, buffer_pool, cum_issuable, cum_lcer;
   long long cum_units;
+  cf_ledger_net since; /* tCERs: from event 1 to the last event so far */
 } running;
 
 static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy *p, int k, running *r,
@@ -331,25 +419,40 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   int rc = cf_period_change_compute(ctx, &a->report, &b->report, cf_date_span(a->ymd, b->ymd), p->pools, (cf_change_design)s->design,
                                     in->maps, in->n_maps, &P->c);
   if (rc) return rc;
-  const cf_period_change *c = &P->c;
-  /* the policy's uncertainty rule on the change; a change of 0 has nothing to deduct */
-  if (c->change != 0.0 && isfinite(c->u_pct)) {
-    cf_discount_result dr;
-    rc = cf_discount_apply(ctx, p->discount, c->change, c->u_pct, c->half_width, CF_SIDE_PROJECT, &dr);
+  cf_ledger_net n;
+  rc = net_between(ctx, in, p, k - 1, k, &P->c, &n);
+  if (rc) return rc;
+  P->deduction = n.deduction, P->baseline = n.baseline, P->emissions = n.emissions, P->leakage = n.leakage;
+  P->net = n.net;
+  P->own = n;
+  if (p->temporary) {
+    /* tCERs are the whole net removal since the start, re-issued at each
+     * verification: its change, half-width and deduction are taken against
+     * event 1 (a sum of per-period deductions would depend on how many
+     * verifications were made, each intermediate inventory's error entering
+     * two periods). With cdm_credit=tcer the period's row holds the
+     * increments of those since-start figures, so that the rows still add
+     * up to the whole; with lcer the row keeps the period's own. */
+    cf_period_change c0;
+    const cf_ledger_event *e0 = &in->events[0];
+    rc = cf_period_change_compute(ctx, &e0->report, &b->report, cf_date_span(e0->ymd, b->ymd), p->pools,
+                                  (cf_change_design)s->design, in->maps, in->n_maps, &c0);
+    if (!rc) rc = net_between(ctx, in, p, 0, k, &c0, &P->since_start);
+    cf_period_change_free(&c0);
     if (rc) return rc;
-    P->deduction = dr.deduction;
-  } else if (c->change != 0.0) {
-    P->deduction = fabs(c->change); /* an unbounded uncertainty: nothing can be claimed */
+    P->has_since_start = 1;
   }
-  P->change_adjusted = c->change - P->deduction;
-  P->baseline = baseline_change(in, p, k);
-  for (int i = 0; i < in->n_emissions; i++)
-    if (!strcmp(in->emissions[i].end, b->date)) P->emissions += in->emissions[i].t_co2e;
-  double lf = p->leakage_zero || isnan(s->leakage_fraction) ? 0.0 : s->leakage_fraction;
-  P->leakage = lf * fmax(0.0, P->change_adjusted - P->baseline);
-  P->net = P->change_adjusted - P->baseline - P->emissions - P->leakage;
+  int tcers = p->temporary && s->cdm_credit == 0;
+  if (tcers) {
+    P->deduction = P->since_start.deduction - r->since.deduction;
+    P->baseline = P->since_start.baseline - r->since.baseline;
+    P->leakage = P->since_start.leakage - r->since.leakage;
+    P->net = P->since_start.net - r->since.net;
+    r->since = P->since_start;
+  }
+  P->change_adjusted = P->c.change - P->deduction;
   /* the cumulative difference */
-  r->cum_net += P->net;
+  r->cum_net = tcers ? P->since_start.net : r->cum_net + P->net;
   P->cum_net = r->cum_net;
   P->level = isnan(s->long_term_average_t_co2e) ? r->cum_net : fmin(r->cum_net, s->long_term_average_t_co2e);
   P->capped = r->cum_net - P->level;
@@ -367,12 +470,13 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   P->buffer_pool = r->buffer_pool;
   long long units_before = (long long)floor(r->cum_issuable);
   if (p->temporary) {
-    P->tcer = fmax(0.0, P->level);
+    double whole = P->since_start.net;
+    P->tcer = fmax(0.0, isnan(s->long_term_average_t_co2e) ? whole : fmin(whole, s->long_term_average_t_co2e));
     P->lcer = P->credited;
     P->lcer_to_replace = fmin(P->reversal, r->cum_lcer);
     r->cum_lcer += P->lcer - P->lcer_to_replace;
   }
-  if (p->temporary && s->cdm_credit == 0) { /* tCERs: the whole, reissued at each verification */
+  if (tcers) { /* the whole, reissued at each verification */
     P->issuable = P->tcer;
     r->cum_issuable = P->issuable;
     P->units = (long long)floor(P->issuable);

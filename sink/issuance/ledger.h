@@ -12,9 +12,11 @@
  *     cf_ledger_inputs_set(ctx, &in, "policy=vm0047"); ...    ("KEY=text" of each setting whose
  *                                                            source is not "default"; a default
  *                                                            reads "unset" and needs no call)
+ *     cf_ledger_add_emission / cf_ledger_add_leakage / cf_ledger_add_map (each entry of the
+ *                                                            JSON's "emissions", "leakage", "stratum_map")
  *     cf_ledger_compute(ctx, &in, &ledger);   ... cf_ledger_free(&ledger); cf_ledger_inputs_free(&in);
  * cf_ledger_compute takes nothing but `in` (events parsed with their
- * SHA-256, baseline events, emissions, stratum map, settings), touches no
+ * SHA-256, baseline events, emissions, leakage, stratum map, settings), touches no
  * file and no clock, and is deterministic: the same inputs give the same
  * doubles, bit for bit.
  *
@@ -23,9 +25,15 @@
  *                (change.h), with its 90 % half-width and U%
  *   deduction    the policy's uncertainty rule on the change (>= 0; it
  *                lowers a gain and deepens a loss)
- *   baseline     dC_BSL (baseline.h): crown cover, a rate or a stock series
+ *   baseline     dC_BSL (baseline.h): crown cover, a rate or a stock series;
+ *                a series' change carries the baseline reports' sampling
+ *                error, half-width sqrt((u1 B1)^2 + (u2 B2)^2) over their
+ *                sampled pools as change.h does for the project, and the
+ *                policy's deduction at that U% raises it (AR-TOOL14: a
+ *                baseline is made conservative upwards)
  *   emissions    project emissions entered for the period
- *   leakage      0 where the policy's applicability makes it so, else
+ *   leakage      0 where the policy's applicability makes it so, else the
+ *                tonnage entered for the period (--leakage DATE=T), else
  *                leakage_fraction x max(0, change - deduction - baseline)
  *   net          change - deduction - baseline - emissions - leakage
  *   cum_net      sum of net up to k
@@ -41,6 +49,20 @@
  *                buffer pool cancelled for this period's reversal
  *   issuable     credited - buffer; for CDM tCERs: max(0, level)
  *                (tCERs are reissued for the whole at each verification)
+ * CDM tCERs (cdm_credit=tcer) are the net removals since the project
+ * start (AR-ACM0003), so their change, half-width and deduction are taken
+ * from event 1 to event k at every verification (since_start, given beside
+ * lCERs too, where it is the tcer figure only): the same
+ * events give the same tCERs however many verifications lay between. The
+ * period's deduction, leakage and net are then the increments of the
+ * since-start figures (a deduction may be negative: a later inventory
+ * narrowed the whole's uncertainty) and cum_net is the since-start net.
+ * lCERs and permanent units are issued for the increment since the last
+ * verification, so their deduction is the period's own: the period's
+ * half-width sqrt(h(k-1)^2 + h(k)^2) is that increment's, and their sum
+ * over periods deducts more than one deduction on the whole would (each
+ * intermediate inventory's error enters two periods) -- the conservative
+ * side, kept deliberately: units already issued are never reopened.
  *   units        whole units: floor(cum issuable) - floor(cum issuable
  *                before), so rounding neither loses nor duplicates units
  * and each of these rows names its equation (policy.h, `eq`). A period is
@@ -132,6 +154,8 @@ typedef struct {
   cf_ledger_event *baseline;   /* baseline=series: one per project event, same dates */
   int n_emissions;
   cf_ledger_emission *emissions;
+  int n_leakages;
+  cf_ledger_emission *leakages; /* leakage in t CO2e per period (instead of leakage_fraction) */
   int n_maps;
   cf_stratum_map *maps;
   cf_ledger_settings settings;
@@ -147,6 +171,10 @@ int cf_ledger_add_event(cf_ctx *ctx, cf_ledger_inputs *in, const char *date, con
 int cf_ledger_add_baseline(cf_ctx *ctx, cf_ledger_inputs *in, const char *date, const char *path);
 /* "DATE=VALUE[:WHAT]" (t CO2e >= 0, for the period ending on DATE). */
 int cf_ledger_add_emission(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
+/* "DATE=VALUE[:WHAT]": leakage (AR-ACM0003 LK) of the period ending on DATE
+ * in t CO2e >= 0; with any such entry the leakage of every period is the
+ * tonnage entered for it (0 where none), and leakage_fraction is refused. */
+int cf_ledger_add_leakage(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
 /* "FROM=TO" */
 int cf_ledger_add_map(cf_ctx *ctx, cf_ledger_inputs *in, const char *spec);
 /* Parse "DATE=PATH" into its two parts (date[11]); CF_EINVAL naming `what`. */
@@ -170,6 +198,17 @@ typedef struct {
   double net, credited, buffer, issuable;
 } cf_ledger_vintage;
 
+/* The net removal from one event to a later one (t CO2e): the change of
+ * the counted pools with its 90 % half-width and U%, the policy's
+ * deduction on it, baseline, emissions, leakage and net. */
+typedef struct {
+  double change, half_width, u_pct;
+  double deduction, baseline, emissions, leakage, net;
+  /* baseline = baseline_change + baseline_deduction (baseline=series: the
+   * policy's rule at the baseline change's own half-width and U%; else 0) */
+  double baseline_change, baseline_half_width, baseline_u_pct, baseline_deduction;
+} cf_ledger_net;
+
 typedef struct {
   int index;                    /* 1-based */
   char start[11], end[11];
@@ -181,6 +220,9 @@ typedef struct {
   double issuable, cum_issuable;
   long long units, cum_units;
   double tcer, lcer, lcer_to_replace; /* CDM */
+  cf_ledger_net own;             /* the period's own figures (= the rows above but for tCERs) */
+  int has_since_start;          /* CDM (tCER or lCER): since_start holds */
+  cf_ledger_net since_start;    /* CDM: from event 1 to this period's end; tcer = max(0, its net, capped) */
   int n_vintages;
   cf_ledger_vintage *vintages;
 } cf_ledger_period;

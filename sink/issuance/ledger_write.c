@@ -28,6 +28,7 @@
 #include "core/fsutil.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
+#include "sink/issuance/baseline.h"
 #include "sink/issuance/ledger.h"
 
 static void text(cf_strbuf *sb, const char *k, const char *v) {
@@ -155,7 +156,21 @@ static void change_json(cf_strbuf *sb, const cf_period_change *c) {
   cf_strbuf_puts(sb, "]}");
 }
 
-static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P) {
+/* baseline=series: the baseline change, its half-width and the deduction that raised it */
+static void baseline_uncertainty_json(cf_strbuf *sb, const cf_ledger_net *n) {
+  cf_strbuf_json_key(sb, "baseline_uncertainty", 0);
+  cf_strbuf_puts(sb, "{");
+  cf_strbuf_json_key(sb, "change_t_co2e", 1);
+  cf_strbuf_json_double(sb, n->baseline_change);
+  cf_strbuf_json_member(sb, "half_width_t_co2e", n->baseline_half_width);
+  cf_strbuf_json_member(sb, "u_pct", n->baseline_u_pct);
+  cf_strbuf_json_member(sb, "deduction_t_co2e", n->baseline_deduction);
+  cf_strbuf_json_member(sb, "baseline_t_co2e", n->baseline);
+  cf_strbuf_puts(sb, "}");
+}
+
+static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_period *P, const char *start_date,
+                        int series) {
   cf_strbuf_printf(sb, "{\"period\":%d", P->index);
   text(sb, "start", P->start);
   text(sb, "end", P->end);
@@ -184,6 +199,24 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
     cf_strbuf_json_member(sb, "lcer_t_co2e", P->lcer);
     cf_strbuf_json_member(sb, "lcer_to_replace_t_co2e", P->lcer_to_replace);
   }
+  if (P->has_since_start) { /* tCERs: the whole since event 1 (ledger.h) */
+    const cf_ledger_net *n = &P->since_start;
+    cf_strbuf_json_key(sb, "since_start", 0);
+    cf_strbuf_puts(sb, "{");
+    cf_strbuf_json_key(sb, "start", 1);
+    cf_strbuf_json_string(sb, start_date);
+    cf_strbuf_json_member(sb, "change_t_co2e", n->change);
+    cf_strbuf_json_member(sb, "half_width_t_co2e", n->half_width);
+    cf_strbuf_json_member(sb, "u_pct", n->u_pct);
+    cf_strbuf_json_member(sb, "uncertainty_deduction_t_co2e", n->deduction);
+    cf_strbuf_json_member(sb, "baseline_t_co2e", n->baseline);
+    cf_strbuf_json_member(sb, "emissions_t_co2e", n->emissions);
+    cf_strbuf_json_member(sb, "leakage_t_co2e", n->leakage);
+    cf_strbuf_json_member(sb, "net_t_co2e", n->net);
+    if (series) baseline_uncertainty_json(sb, n);
+    cf_strbuf_puts(sb, "}");
+  }
+  if (series) baseline_uncertainty_json(sb, &P->own);
   cf_strbuf_json_member(sb, "issuable_t_co2e", P->issuable);
   cf_strbuf_json_member(sb, "cumulative_issuable_t_co2e", P->cum_issuable);
   cf_strbuf_printf(sb, ",\"units\":%lld,\"cumulative_units\":%lld", P->units, P->cum_units);
@@ -226,13 +259,16 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
   cf_strbuf_puts(&sb, ",\n\"inputs\":[");
   for (int k = 0; k < in->n_events; k++) input_json(&sb, &in->events[k], "event", k == 0, doc_path);
   for (int k = 0; k < in->n_baseline; k++) input_json(&sb, &in->baseline[k], "baseline", 0, doc_path);
-  cf_strbuf_puts(&sb, "],\n\"emissions\":[");
-  for (int i = 0; i < in->n_emissions; i++) {
-    cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
-    cf_strbuf_json_string(&sb, in->emissions[i].end);
-    cf_strbuf_json_member(&sb, "t_co2e", in->emissions[i].t_co2e);
-    text(&sb, "what", in->emissions[i].what);
-    cf_strbuf_puts(&sb, "}");
+  for (int q = 0; q < 2; q++) { /* "emissions" and "leakage": entered tonnages per period */
+    const cf_ledger_emission *list = q ? in->leakages : in->emissions;
+    cf_strbuf_puts(&sb, q ? "],\n\"leakage\":[" : "],\n\"emissions\":[");
+    for (int i = 0; i < (q ? in->n_leakages : in->n_emissions); i++) {
+      cf_strbuf_puts(&sb, i ? ",{\"end\":" : "{\"end\":");
+      cf_strbuf_json_string(&sb, list[i].end);
+      cf_strbuf_json_member(&sb, "t_co2e", list[i].t_co2e);
+      text(&sb, "what", list[i].what);
+      cf_strbuf_puts(&sb, "}");
+    }
   }
   cf_strbuf_puts(&sb, "],\n\"stratum_map\":[");
   for (int i = 0; i < in->n_maps; i++) {
@@ -255,7 +291,7 @@ static char *ledger_json(const cf_ledger_inputs *in, const cf_ledger *l, const c
   cf_strbuf_puts(&sb, "],\n\"periods\":[");
   for (int k = 0; k < l->n_periods; k++) {
     cf_strbuf_puts(&sb, k ? ",\n" : "\n");
-    period_json(&sb, l->policy, &l->periods[k]);
+    period_json(&sb, l->policy, &l->periods[k], l->periods[0].start, in->settings.baseline == CF_BASELINE_SERIES);
   }
   cf_strbuf_puts(&sb, "],\n\"totals\":{\"net_t_co2e\":");
   cf_strbuf_json_double(&sb, l->total_net);

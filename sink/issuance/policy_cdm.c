@@ -31,7 +31,8 @@ const cf_policy cf_policy_cdm_ar_acm0003 = {
     .uncertainty_rule = "AR-TOOL14 v04.2 Appendix 2 Table 1: 0/25/50/75/100 % of the half-width of the 90 % interval "
                         "of the change for U <= 10/15/20/30/> 30 %",
     .leakage_zero = 0,
-    .leakage_rule = "AR-ACM0003 v2.0 leakage LK (AR-TOOL15, displacement of agricultural activities) as a fraction",
+    .leakage_rule = "AR-ACM0003 v2.0 leakage LK (AR-TOOL15, displacement of agricultural activities) as t CO2e "
+                    "entered per period, or as a fraction of the net change",
     .buffer_pct = 0.0,
     .buffer_min_pct = 0.0,
     .buffer_rule = "no buffer: non-permanence by temporary credits (tCER expire, lCER are replaced on reversal)",

@@ -505,6 +505,10 @@ int cf_ireport_uncertainty(cf_ireport_rd *lr, cf_ireport_doc *d) {
                    "90 %% half-width); the change counts as %s t CO2e.",
                 pname, rule, grouped(ded, a, sizeof a), 100.0 * ded / fabs(change),
                 hw > 0 ? 100.0 * ded / hw : NAN, grouped(adj, c, sizeof c));
+    else if (ded < 0) /* tCERs: the deduction on the whole since the start fell (ledger.h) */
+      paragraph(s, "Rule applied (%s): %s, to the change since the first event (tCERs). Outcome: that deduction is "
+                   "%s t CO2e smaller than at the last verification; the period's change counts as %s t CO2e.",
+                pname, rule, grouped(-ded, a, sizeof a), grouped(adj, c, sizeof c));
     else
       paragraph(s, "Rule applied (%s): %s. Outcome: no deduction; the change counts in full (%s t CO2e).", pname, rule,
                 grouped(adj, c, sizeof c));

@@ -117,9 +117,21 @@ static int read_u90(rd *r, const cf_json *proj, cf_stocks_in *out) {
     snprintf(out->u90_from, sizeof out->u90_from, "project.discount.uncertainty_pct_90");
   } else {
     double u;
-    int rc = num(r, proj, "uncertainty_pct", "project.uncertainty_pct", 0, &u);
+    int rc = num(r, proj, "uncertainty_pct", "project.uncertainty_pct", 1, &u);
     if (rc) return rc;
-    if (fabs(out->confidence - 0.90) < 1e-12) {
+    if (isnan(u)) {
+      /* A writer gives no U where the mean is 0 (bare land at planting, a
+       * treeless baseline): no relative uncertainty, but no sampled stock
+       * either, so its half-width is 0 whatever U would be. Read as U = 0
+       * only then; null beside a sampled stock above 0 is an error. */
+      for (int k = 0; k < CF_POOL_COUNT; k++)
+        if (k != CF_POOL_SOC && out->pool_estimated[k] && out->pools_t_co2e[k] != 0.0)
+          return cf_error(r->ctx, CF_EDATA, r->path, "project.uncertainty_pct",
+                          "is null but project.pools_t_co2e.%s is %g: a sampled stock needs its uncertainty",
+                          cf_pool_name((cf_pool_id)k), out->pools_t_co2e[k]);
+      out->u90_pct = 0.0;
+      snprintf(out->u90_from, sizeof out->u90_from, "project.uncertainty_pct null, every sampled pool 0: U = 0");
+    } else if (fabs(out->confidence - 0.90) < 1e-12) {
       out->u90_pct = u;
       snprintf(out->u90_from, sizeof out->u90_from, "project.uncertainty_pct (confidence 0.90)");
     } else {
@@ -138,6 +150,45 @@ static int read_u90(rd *r, const cf_json *proj, cf_stocks_in *out) {
   }
   if (!isfinite(out->u90_pct) || out->u90_pct < 0)
     return bad(r, out->u90_from, "%smust be finite and >= 0 (a project mean <= 0 has no relative uncertainty)", "");
+  return CF_OK;
+}
+
+/* a and b agree to 1e-9 relative: the writer gives each number as its
+ * shortest exact double, so only the order of its sums differs from ours
+ * (a few ulps); 1e-9 leaves room for a writer that rounds to 10 digits. */
+static int agree(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)); }
+
+/* The report agrees with itself: the project's area is its strata's, each
+ * project pool (t CO2e) is the strata's t C/ha x area x 44/12, and the
+ * total is the sum of the estimated pools. A report that does not (edited
+ * by hand, written by a faulty writer) would give a change that none of its
+ * numbers support; the ledger refuses it, naming the field. */
+static int check_sums(rd *r, const cf_stocks_in *out) {
+  char msg[300];
+  double area = 0, total = 0;
+  for (int h = 0; h < out->n_strata; h++) area += out->strata[h].area_ha;
+  if (!agree(out->area_ha, area)) {
+    snprintf(msg, sizeof msg, "is %.17g ha but the strata's areas sum to %.17g ha", out->area_ha, area);
+    return bad(r, "project.area_ha", "%s", msg);
+  }
+  for (int k = 0; k < CF_POOL_COUNT; k++) {
+    if (!out->pool_estimated[k]) continue;
+    double sum = 0;
+    for (int h = 0; h < out->n_strata; h++)
+      sum += out->strata[h].pool_t_c_per_ha[k] * out->strata[h].area_ha * CF_CO2_PER_C;
+    total += out->pools_t_co2e[k];
+    if (!agree(out->pools_t_co2e[k], sum)) {
+      char f[64];
+      snprintf(f, sizeof f, "project.pools_t_co2e.%s", cf_pool_name((cf_pool_id)k));
+      snprintf(msg, sizeof msg, "is %.17g t CO2e but the strata give %.17g (pools_t_c_per_ha x area_ha x 44/12)",
+               out->pools_t_co2e[k], sum);
+      return bad(r, f, "%s", msg);
+    }
+  }
+  if (!agree(out->total_t_co2e, total)) {
+    snprintf(msg, sizeof msg, "is %.17g t CO2e but the estimated pools sum to %.17g", out->total_t_co2e, total);
+    return bad(r, "project.total_t_co2e", "%s", msg);
+  }
   return CF_OK;
 }
 
@@ -184,6 +235,7 @@ static int read_doc(rd *r, const cf_json *doc, cf_stocks_in *out) {
         snprintf(f, sizeof f, "strata[%d].pools_t_c_per_ha.%s", h, cf_pool_name((cf_pool_id)k));
         return bad(r, f, "is %s where project.pools_t_co2e has it the other way", out->pool_estimated[k] ? "null" : "a number");
       }
+  if ((rc = check_sums(r, out))) return rc;
   return read_plots(r, cf_json_get(doc, "plots"), out);
 }
 

@@ -19,9 +19,17 @@
  *    (project.discount.uncertainty_pct_90 when the writer gives it, else
  *    project.uncertainty_pct converted from the report's confidence to
  *    90 % with Student's t at the report's df: U90 = U x t90(df)/tc(df));
+ *    a null U (the writer's "no relative uncertainty" for a mean of 0:
+ *    bare land at planting, a treeless baseline) is read as U = 0 when
+ *    every sampled pool (all but soc) is 0, whose half-width is 0 at any
+ *    U, and is an error beside a sampled stock above 0;
  *  - the plots behind the estimate (plot, stratum, tree biomass t d.m./ha),
  *    optional in the contract: the ledger needs them only for remeasured
  *    permanent plots.
+ * The report must agree with itself (to 1e-9 relative: the writer gives
+ * shortest exact doubles, so only the order of sums differs): the project
+ * area is the strata's sum, each project pool in t CO2e is the strata's
+ * t C/ha x area x 44/12, and the total is the estimated pools' sum.
  * The file's SHA-256 is computed from the very bytes parsed.
  */
 #ifndef CF_SINK_ISSUANCE_STOCKS_READ_H
