@@ -11,8 +11,8 @@
  * cf_root_shoot_ar_tool14 (sink/pools.c), the single copy of the formula. */
 #define AR_TOOL14_EXPONENT 0.9256
 
-int cf_pool_pixel(const cf_pool_map_params *p, double a, cf_pool_pixel_result *out) {
-  if (!isfinite(a) || a < 0.0) return -1;
+/* BGB and its derivative in AGB: the one costly step (an exp and a log). */
+static inline void root_part(const cf_pool_map_params *p, double a, double *bgb_out, double *dbgb_out) {
   double bgb, dbgb;
   if (p->root_shoot == CF_ROOT_SHOOT_AR_TOOL14) {
     bgb = a > 0.0 ? a * cf_root_shoot_ar_tool14(a) : 0.0;
@@ -21,6 +21,12 @@ int cf_pool_pixel(const cf_pool_map_params *p, double a, cf_pool_pixel_result *o
     bgb = a * p->root_shoot_ratio;
     dbgb = p->root_shoot_ratio;
   }
+  *bgb_out = bgb, *dbgb_out = dbgb;
+}
+
+/* The pools, their total and its derivative from AGB, BGB and dBGB/dAGB. */
+static inline void pools_from(const cf_pool_map_params *p, double a, double bgb, double dbgb,
+                              cf_pool_pixel_result *out) {
   const double cf = p->carbon_fraction, fd = p->deadwood_fraction, fl = p->litter_fraction;
   double c_agb = cf * a, c_bgb = cf * bgb, c_tree = c_agb + c_bgb;
   out->pool[CF_POOL_AGB] = c_agb;
@@ -38,6 +44,13 @@ int cf_pool_pixel(const cf_pool_map_params *p, double a, cf_pool_pixel_result *o
   d += fsum * cf * (1.0 + dbgb);
   out->total = total;
   out->dtotal_dagb = d;
+}
+
+int cf_pool_pixel(const cf_pool_map_params *p, double a, cf_pool_pixel_result *out) {
+  if (!isfinite(a) || a < 0.0) return -1;
+  double bgb, dbgb;
+  root_part(p, a, &bgb, &dbgb);
+  pools_from(p, a, bgb, dbgb, out);
   return 0;
 }
 
@@ -70,6 +83,34 @@ typedef struct {
 
 static const char *const WHERE = "pool_map";
 
+/* The map runs cf_pool_pixel's two steps (root_part, pools_from: the same
+ * code, so the same bits) over a chunk of pixels each, the exp and log of
+ * every pixel first, then the arithmetic, inlined, not a call per pixel. A
+ * pixel not valid computes on a stand-in AGB of 0 and is masked. */
+#define POOL_CHUNK 256
+
+static void pool_chunk(const pool_impl *m, const double *a, const uint8_t *va, const double *se, const uint8_t *vs,
+                       size_t n, double *const *band, uint8_t *const *valid, int nb) {
+  double ac[POOL_CHUNK], bgb[POOL_CHUNK], dbgb[POOL_CHUNK];
+  uint8_t good[POOL_CHUNK];
+  for (size_t i = 0; i < n; i++) {
+    int g = va[i] && (!vs || (vs[i] && isfinite(se[i]) && se[i] >= 0.0)) && isfinite(a[i]) && a[i] >= 0.0;
+    good[i] = (uint8_t)g;
+    ac[i] = g ? a[i] : 0.0;
+  }
+  for (size_t i = 0; i < n; i++) root_part(&m->p, ac[i], &bgb[i], &dbgb[i]);
+  const int nout = m->nout;
+  for (size_t i = 0; i < n; i++) {
+    cf_pool_pixel_result px;
+    pools_from(&m->p, ac[i], bgb[i], dbgb[i], &px);
+    int g = good[i];
+    for (int k = 0; k < nout; k++) band[k][i] = g ? px.pool[m->pool_of[k]] : NAN;
+    band[nout][i] = g ? px.total : NAN;
+    if (se) band[nout + 1][i] = g ? fabs(px.dtotal_dagb) * se[i] : NAN;
+  }
+  for (int b = 0; b < nb; b++) memcpy(valid[b], good, n);
+}
+
 static int pool_read(cf_raster *r, int thread, const cf_window *w, cf_block *out, cf_worker_status *st) {
   const pool_impl *m = r->impl;
   cf_block *in;
@@ -80,17 +121,13 @@ static int pool_read(cf_raster *r, int thread, const cf_window *w, cf_block *out
   const uint8_t *va = cf_block_valid(in, m->agb_band);
   const double *se = m->se_band >= 0 ? cf_block_band(in, m->se_band) : NULL;
   const uint8_t *vs = m->se_band >= 0 ? cf_block_valid(in, m->se_band) : NULL;
-  const int nb = r->nbands, nout = m->nout;
+  const int nb = r->nbands;
   double *band[CF_POOL_COUNT + 2];
   uint8_t *valid[CF_POOL_COUNT + 2];
-  for (int b = 0; b < nb; b++) band[b] = cf_block_band(out, b), valid[b] = cf_block_valid(out, b);
-  for (size_t i = 0; i < n; i++) {
-    cf_pool_pixel_result px;
-    int good = va[i] && (!vs || (vs[i] && isfinite(se[i]) && se[i] >= 0.0)) && cf_pool_pixel(&m->p, a[i], &px) == 0;
-    for (int k = 0; k < nout; k++) band[k][i] = good ? px.pool[m->pool_of[k]] : NAN;
-    band[nout][i] = good ? px.total : NAN;
-    if (se) band[nout + 1][i] = good ? fabs(px.dtotal_dagb) * se[i] : NAN;
-    for (int b = 0; b < nb; b++) valid[b][i] = (uint8_t)good;
+  for (size_t i0 = 0; i0 < n; i0 += POOL_CHUNK) {
+    size_t c = n - i0 < POOL_CHUNK ? n - i0 : POOL_CHUNK;
+    for (int b = 0; b < nb; b++) band[b] = cf_block_band(out, b) + i0, valid[b] = cf_block_valid(out, b) + i0;
+    pool_chunk(m, a + i0, va + i0, se ? se + i0 : NULL, vs ? vs + i0 : NULL, c, band, valid, nb);
   }
   return CF_OK;
 }

@@ -448,7 +448,10 @@ static void map_equals_pointwise_and_is_thread_invariant(void **state) {
     cf_biomass_pred pr;
     int expect = chm[k] != nod && cf_biomass_predict(&m2, x0, &pr) == 0;
     assert_int_equal(c1.ok[k], expect ? 3 : 0);
-    if (expect) assert_memory_equal(&c1.agb[k], &pr.value, sizeof(double));
+    if (expect) {
+      assert_memory_equal(&c1.agb[k], &pr.value, sizeof(double));
+      assert_memory_equal(&c1.se[k], &pr.se_pred, sizeof(double));
+    }
   }
   collect_free(&c1);
   collect_free(&c2);

@@ -196,6 +196,41 @@ static void identical_bits_for_1_and_2_threads(void **state) {
   free(dir);
 }
 
+/* The node computes in chunks of pixels (sink/pool_map.c); every valid
+ * pixel must be cf_pool_pixel's own result, bit for bit, and total_se
+ * |dT/da| x se, with all pools and with some left out. */
+static void map_is_pool_pixel_bitwise(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  const char *tif = cf_test_path(dir, "agb.tif");
+  write_agb(tif);
+  const unsigned sets[] = {0x1f, CF_POOL_BIT(CF_POOL_AGB) | CF_POOL_BIT(CF_POOL_LITTER)};
+  for (int s = 0; s < 2; s++) {
+    cf_pool_map_params p = params(sets[s]);
+    collected c = run_map(tif, sets[s], 1, NULL);
+    int nout = c.nbands - 2, pool_of[CF_POOL_COUNT], n = 0;
+    for (int k = 0; k < CF_POOL_COUNT; k++)
+      if (sets[s] & CF_POOL_BIT(k)) pool_of[n++] = k;
+    assert_int_equal(n, nout);
+    for (int j = 0; j < H; j++)
+      for (int i = 0; i < W; i++) {
+        double a = agb_at(i, j), se = a == -9999.0 ? -9999.0 : 0.2 * fabs(a) + 1.0;
+        cf_pool_pixel_result px;
+        int good = a != -9999.0 && cf_pool_pixel(&p, a, &px) == 0;
+        size_t o = (size_t)j * W + i;
+        for (int b = 0; b < c.nbands; b++) assert_int_equal(c.ok[b * W * H + o], good);
+        if (!good) continue;
+        for (int k = 0; k < nout; k++) assert_memory_equal(&c.px[k * W * H + o], &px.pool[pool_of[k]], sizeof(double));
+        assert_memory_equal(&c.px[nout * W * H + o], &px.total, sizeof(double));
+        double want_se = fabs(px.dtotal_dagb) * se;
+        assert_memory_equal(&c.px[(nout + 1) * W * H + o], &want_se, sizeof(double));
+      }
+    free(c.px), free(c.ok);
+  }
+  cf_test_rmtree(dir);
+  free(dir);
+}
+
 static void bad_parameters_are_named(void **state) {
   (void)state;
   cf_ctx *ctx = cf_test_ctx();
@@ -251,6 +286,7 @@ int main(void) {
       cmocka_unit_test(excluded_pools_have_no_band),
       cmocka_unit_test(se_matches_finite_difference),
       cmocka_unit_test(identical_bits_for_1_and_2_threads),
+      cmocka_unit_test(map_is_pool_pixel_bitwise),
       cmocka_unit_test(bad_parameters_are_named),
       cmocka_unit_test(settings_resolve_to_parameters),
   };
