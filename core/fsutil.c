@@ -493,7 +493,7 @@ int cf_atomic_write_json_csv(cf_ctx *ctx, const char *json_path, const char *jso
   if (!rc) rc = cf_atomic_begin(ctx, csv_path, &ac);
   if (!rc) rc = cf_atomic_write_text(ctx, &aj, json);
   if (!rc) rc = cf_atomic_write_text(ctx, &ac, csv);
-  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, json_path, "", "cancelled");
+  if (!rc) rc = cf_check_cancel(ctx, json_path, NULL);
   cf_atomic_file *const both[2] = {&aj, &ac};
   if (!rc) rc = cf_atomic_commit_all(ctx, both, 2);
   cf_atomic_end(&aj);

@@ -3,9 +3,11 @@
  *
  * Long work calls cf_progress() from the thread that owns the context (the
  * tile engine reports from its ordered writer section), so callbacks need
- * no locking. cf_cancel() only stores a flag and is safe from a signal
- * handler: the CLI installs one for SIGINT/SIGTERM so that an interrupted
- * nightly job removes its temporary files instead of leaving them behind.
+ * no locking; work that has no progress to report at a point where it can
+ * still stop cleanly calls cf_check_cancel(), the one check and message.
+ * cf_cancel() only stores a flag and is safe from a signal handler: the
+ * CLI installs one for SIGINT/SIGTERM so that an interrupted nightly job
+ * removes its temporary files instead of leaving them behind.
  */
 #include "core/ctx_internal.h"
 
@@ -18,8 +20,15 @@ void cf_cancel(cf_ctx *ctx) { ctx->cancel = 1; }
 
 int cf_cancelled(const cf_ctx *ctx) { return ctx && ctx->cancel; }
 
+int cf_check_cancel(cf_ctx *ctx, const char *where, const char *during) {
+  if (!cf_cancelled(ctx)) return CF_OK;
+  if (during) return cf_error(ctx, CF_ECANCEL, where, "", "cancelled while %s", during);
+  return cf_error(ctx, CF_ECANCEL, where, "", "cancelled");
+}
+
 int cf_progress(cf_ctx *ctx, double complete, const char *message) {
-  if (ctx->cancel) return cf_error(ctx, CF_ECANCEL, "", "", "cancelled");
+  int rc = cf_check_cancel(ctx, "", NULL);
+  if (rc) return rc;
   if (ctx->progress && !ctx->progress(complete, message, ctx->progress_user)) {
     ctx->cancel = 1;
     return cf_error(ctx, CF_ECANCEL, "", "", "cancelled by the progress callback");

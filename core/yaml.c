@@ -274,10 +274,7 @@ static int load(cf_ctx *ctx, const char *src, yaml_parser_t *parser, cf_yaml_doc
   int rc = CF_OK;
   for (unsigned long nev = 0;; nev++) {
     /* a signal stops a large file within a batch of events, not at its end */
-    if (nev % 4096 == 0 && cf_cancelled(ctx)) {
-      rc = cf_error(ctx, CF_ECANCEL, src, "", "cancelled while loading");
-      break;
-    }
+    if (nev % 4096 == 0 && (rc = cf_check_cancel(ctx, src, "loading"))) break;
     yaml_event_t e;
     if (!yaml_parser_parse(parser, &e)) {
       char where[600];

@@ -157,11 +157,10 @@ int cf_sim_truth_write(cf_ctx *ctx, const cf_sim_truth *t, const cf_optics *op, 
   NC(nc_close(nc));
   nc = -1;
   /* the last moment a signal can still leave nothing behind */
-  if (cf_cancelled(ctx))
-    rc = cf_error(ctx, CF_ECANCEL, path, "", "cancelled");
-  else if (part)
+  rc = cf_check_cancel(ctx, path, NULL);
+  if (!rc && part)
     *part = af, memset(&af, 0, sizeof af); /* handed over, uncommitted */
-  else
+  else if (!rc)
     rc = cf_atomic_commit(ctx, &af);
 done:
   if (nc >= 0) {

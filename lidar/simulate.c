@@ -372,7 +372,7 @@ static int write_raw_background(cf_ctx *ctx, const sim_shared *s, const raw_shar
          : cf_cancelled(ctx) ? CF_OK /* the block is incomplete: not written, reported below */
                              : cf_l0_writer_raw_background(ctx, wr, l, r0, n, buf);
     /* a scheduler's SIGTERM must stop this phase too, between blocks */
-    if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+    if (!rc) rc = cf_check_cancel(ctx, "simulate", NULL);
   }
   return rc;
 }
@@ -485,7 +485,7 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
       for (int64_t k = 0; !rc && k < nrec; k += WRITE_RECORDS) {
         int64_t m = nrec - k < WRITE_RECORDS ? nrec - k : WRITE_RECORDS;
         rc = cf_l0_writer_raw(ctx, wr, l, (int64_t)r0 * pulses + k, m, pbuf + (size_t)k * s.n_samples, pray + k);
-        if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+        if (!rc) rc = cf_check_cancel(ctx, "simulate", NULL);
       }
     }
     if (!rc) rc = cf_progress(ctx, (double)(r0 + nb) / n_rays, "simulate");
@@ -505,7 +505,7 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
       draw_background(&s, &sw[0], l, c->background_pulses, spec[0]);
       rc = cf_l0_writer_background(ctx, wr, l, spec[0], c->background_pulses);
     }
-    if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+    if (!rc) rc = cf_check_cancel(ctx, "simulate", NULL);
   }
   /* The L0 file and its truth are one product: both are closed as part
    * files and only then renamed into place together, so a failure or a
@@ -519,7 +519,7 @@ int cf_simulate_lidar(cf_ctx *ctx, const cf_sim_config *c, const char *l0_path, 
     for (int i = 0; i < n_rays; i++) cf_sim_truth_set_geometry(&truth, i, t[i], az[i], el[i], scan[i]);
     rc = cf_sim_truth_write(ctx, &truth, &s.optics, truth_path, &truth_part);
   }
-  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, "simulate", "", "cancelled");
+  if (!rc) rc = cf_check_cancel(ctx, "simulate", NULL);
   cf_atomic_file *const parts[2] = {&l0_part, &truth_part};
   if (!rc) rc = cf_atomic_commit_all(ctx, parts, truth_path ? 2 : 1);
   cf_atomic_end(&l0_part);

@@ -20,6 +20,7 @@ int cf_cli_sink_report(cf_ctx *ctx, int argc, char **argv, char *why, size_t cap
     else if (v && !strcmp(a, "--pool-map")) spec.pool_map = argv[++i];
     else if (v && !strcmp(a, "--strata")) spec.strata_path = argv[++i];
     else if (v && !strcmp(a, "--plots")) spec.plots_path = argv[++i];
+    else if (v && !strcmp(a, "--inputs-dir")) spec.inputs_dir = argv[++i];
     else if (a[0] != '-' && strchr(a, '=')) rc = cf_ireport_settings_set(ctx, &spec.settings, a);
     else return snprintf(why, cap, "unexpected argument '%s'", a), 1;
   }

@@ -446,10 +446,7 @@ static int check_outputs(cf_ctx *ctx, const cf_pipeline *p) {
     char *stem = item ? cf_path_stem(item) : NULL;
     for (int i = 0; i < p->nstages; i++) {
       const cf_stage *st = &p->stages[i];
-      if (cf_cancelled(ctx)) {
-        rc = cf_error(ctx, CF_ECANCEL, p->doc.source, "", "cancelled while validating");
-        break;
-      }
+      if ((rc = cf_check_cancel(ctx, p->doc.source, "validating"))) break;
       int prefix_only = !strcmp(st->def->type, "write.quicklook"); /* a prefix, not a file name */
       for (int k = 0; st->def->options[k].name; k++) {
         const cf_yaml_node *v = st->values[k];
@@ -553,7 +550,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   p->batch_stage = -1;
   for (size_t i = 0; i < list->n; i++) {
     /* a signal stops validation between stages (each is cheap on its own) */
-    if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, src, "", "cancelled while validating");
+    if (cf_check_cancel(ctx, src, "validating")) return CF_ECANCEL;
     cf_stage *st = &p->stages[p->nstages];
     cf_yaml_node *node = list->items[i];
     cf_yaml_node *type = cf_yaml_map_get(node, "type");
@@ -656,7 +653,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
       }
     }
   }
-  if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, src, "", "cancelled while validating");
+  if (cf_check_cancel(ctx, src, "validating")) return CF_ECANCEL;
   int orc = check_outputs(ctx, p);
   int band_errors = cf_preflight_bands(ctx, p); /* reported with the outputs' problems */
   if (orc) return orc;

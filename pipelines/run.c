@@ -407,8 +407,7 @@ int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opt
   int last_rc = CF_OK, nbad = 0;
   bad_item *bad = calloc((size_t)nitems, sizeof *bad);
   for (int it = first; it < last; it++) {
-    if (cf_cancelled(ctx)) {
-      cf_error(ctx, CF_ECANCEL, "", "", "cancelled");
+    if (cf_check_cancel(ctx, "", NULL)) {
       cf_log_error_chain(ctx);
       summary->cancelled = 1;
       last_rc = CF_ECANCEL;

@@ -676,7 +676,7 @@ int cf_report_write_with(cf_ctx *ctx, const cf_report *r, const char *html_path,
     if (!rc) rc = cf_atomic_write_text(ctx, &af[i + 1], csv);
     free(path), free(csv);
   }
-  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, html_path, "", "cancelled");
+  if (!rc) rc = cf_check_cancel(ctx, html_path, NULL);
   for (int i = 0; i <= nt && afp; i++) afp[i] = &af[i];
   for (int i = 0; i < n_extra && afp; i++) afp[nt + 1 + i] = extra[i];
   if (!rc) rc = cf_atomic_commit_all(ctx, afp, nt + 1 + n_extra);

@@ -148,7 +148,7 @@ int cf_report_vector_prepare(cf_ctx *ctx, const cf_report_vector_spec *s, const 
   if (!rc) rc = make_file(ctx, s, src, "GPKG", 0, &a[0], &w_gpkg);
   if (!rc) rc = make_file(ctx, s, src, "LIBKML", 1, &a[1], &w_kml);
   cf_gdal_quiet_pop();
-  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, stem_path, "", "cancelled");
+  if (!rc) rc = cf_check_cancel(ctx, stem_path, NULL);
   if (!rc) *n_plots_written = w_gpkg;
   else cf_atomic_end(&a[0]), cf_atomic_end(&a[1]);
   cf_strbuf_free(&gp), cf_strbuf_free(&km);

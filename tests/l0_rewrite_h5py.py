@@ -20,7 +20,14 @@ String forms (--strings), for every string attribute:
   fixed-spacepad   fixed length, ASCII, padded with 6 spaces
   fixed-utf8       fixed length, UTF-8, NUL-padded, 3 NULs past the text
 
-Used by tests/test_l0_h5py.c (Debian's python3-h5py, run as /usr/bin/python3).
+--corrupt-chunk DATASET:ROW then damages the written file in place: the
+stored chunk of DATASET holding record ROW is found with h5py's
+`id.get_chunk_info_by_coord` (its byte offset and stored size in the file)
+and 64 bytes in its middle are inverted, so the file's structure stays
+sound and only that chunk's compressed content is wrong.
+
+Used by tests/test_l0_h5py.c and tests/test_l0_corrupt.c (Debian's
+python3-h5py, run as /usr/bin/python3).
 """
 import argparse
 import sys
@@ -179,6 +186,8 @@ def parse(argv):
     p.add_argument("--extras", action="store_true", help="add attributes, datasets, groups and links nobody asked for")
     p.add_argument("--libver", choices=("earliest", "latest"), default="earliest")
     p.add_argument("--instrument-id", help="replace the instrument_id text (e.g. non-ASCII)")
+    p.add_argument("--corrupt-chunk", metavar="DATASET:ROW",
+                   help="afterwards, invert 64 bytes in the middle of DATASET's stored chunk holding record ROW")
     return p.parse_args(argv)
 
 
@@ -194,6 +203,28 @@ def run(opt):
                         data = dst[group][name][()]
                         del dst[group][name]
                         dst[group].create_dataset(name, data=data, compression="lzf")
+    if opt.corrupt_chunk:
+        corrupt_chunk(opt.dst, opt.corrupt_chunk)
+
+
+def corrupt_chunk(path, spec):
+    """Invert 64 bytes in the middle of the stored chunk of dataset:row,
+    located by HDF5's own chunk index (offset and size in the file)."""
+    name, row = spec.rsplit(":", 1)
+    with h5py.File(path, "r") as f:
+        d = f[name]
+        if d.chunks is None:
+            raise SystemExit("%s: %s is not chunked" % (path, name))
+        coord = (int(row) // d.chunks[0] * d.chunks[0],) + (0,) * (len(d.shape) - 1)
+        info = d.id.get_chunk_info_by_coord(coord)
+    if info.byte_offset is None or info.size < 128:
+        raise SystemExit("%s: %s's chunk at %s is not stored or too small (%s bytes)" % (path, name, coord, info.size))
+    start = info.byte_offset + info.size // 2 - 32
+    with open(path, "r+b") as raw:
+        raw.seek(start)
+        stored = raw.read(64)
+        raw.seek(start)
+        raw.write(bytes(b ^ 0xFF for b in stored))
 
 
 def main(argv):

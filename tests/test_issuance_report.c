@@ -25,7 +25,11 @@
  *    stock report changed after the ledger,
  *    a ledger of another schema, an unknown setting, a pipeline whose
  *    write.report has no ledger: exit code, message, nothing written.
+ *  - A package moved away from where it was written reports where it
+ *    lies (the same tables as in place), and a tampered copy beside the
+ *    intact original is refused naming the copy's file and both hashes.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,30 +184,39 @@ static void report_of_a_real_ledger(void **state) {
   free(dir);
 }
 
+/* Two stock reports from plot AGB (strata a CSV of areas, plots without
+ * coordinates) and their Gold Standard ledger: INV/strata.csv,
+ * INV/plots_{1,2}.csv, OUT/s{1,2}.json, OUT/ledger.json, all named by
+ * absolute paths. */
+static void two_event_ledger(const char *inv, const char *out, const char *log) {
+  char args[2400];
+  cf_test_write_text(cf_test_path(inv, "strata.csv"), "stratum,area_ha\nA,60\nB,40\n");
+  /* plot AGB (t d.m./ha) at the two events, illustrative */
+  const char *agb[2][4] = {{"100", "120", "80", "90"}, {"110", "135", "86", "99"}};
+  for (int e = 0; e < 2; e++) {
+    char text[300], name[32];
+    snprintf(text, sizeof text, "plot,stratum,area_ha,agb_t_dm_per_ha\np1,A,0.05,%s\np2,A,0.05,%s\np3,B,0.05,%s\n"
+                                "p4,B,0.05,%s\n", agb[e][0], agb[e][1], agb[e][2], agb[e][3]);
+    snprintf(name, sizeof name, "plots_%d.csv", e + 1);
+    cf_test_write_text(cf_test_path(inv, name), text);
+    snprintf(args, sizeof args, "-q forest stocks --plots '%s/%s' --strata '%s/strata.csv' -o '%s/s%d.json' root_shoot=0.25",
+             inv, name, inv, out, e + 1);
+    assert_int_equal(cf_test_cli(args, log), 0);
+  }
+  snprintf(args, sizeof args, "-q sink ledger --event 2020-01-01='%s/s1.json' --event 2025-01-01='%s/s2.json' "
+           "--policy gold-standard design=permanent -o '%s/ledger.json'", out, out, out);
+  assert_int_equal(cf_test_cli(args, log), 0);
+}
+
 /* Stock reports whose strata are a CSV of areas (no geometry) and whose
  * plots have no coordinates: the report has its tables, no boundaries, no
  * GeoPackage or KML; the per-stratum stocks are the reports' own. */
 static void report_without_geometry(void **state) {
   (void)state;
   char *dir = cf_test_tmpdir();
-  cf_test_write_text(cf_test_path(dir, "strata.csv"), "stratum,area_ha\nA,60\nB,40\n");
-  /* plot AGB (t d.m./ha) at the two events, illustrative */
-  const char *agb[2][4] = {{"100", "120", "80", "90"}, {"110", "135", "86", "99"}};
   char args[2400], log[1100];
   snprintf(log, sizeof log, "%s", cf_test_path(dir, "log.txt"));
-  for (int e = 0; e < 2; e++) {
-    char text[300], name[32];
-    snprintf(text, sizeof text, "plot,stratum,area_ha,agb_t_dm_per_ha\np1,A,0.05,%s\np2,A,0.05,%s\np3,B,0.05,%s\n"
-                                "p4,B,0.05,%s\n", agb[e][0], agb[e][1], agb[e][2], agb[e][3]);
-    snprintf(name, sizeof name, "plots_%d.csv", e + 1);
-    cf_test_write_text(cf_test_path(dir, name), text);
-    snprintf(args, sizeof args, "-q forest stocks --plots '%s' --strata '%s' -o '%s/s%d.json' root_shoot=0.25",
-             cf_test_path(dir, name), cf_test_path(dir, "strata.csv"), dir, e + 1);
-    assert_int_equal(cf_test_cli(args, log), 0);
-  }
-  snprintf(args, sizeof args, "-q sink ledger --event 2020-01-01='%s/s1.json' --event 2025-01-01='%s/s2.json' "
-           "--policy gold-standard design=permanent -o '%s/ledger.json'", dir, dir, dir);
-  assert_int_equal(cf_test_cli(args, log), 0);
+  two_event_ledger(dir, dir, log);
   snprintf(args, sizeof args, "-q sink report --ledger '%s/ledger.json' -o '%s/r/report.html'", dir, dir);
   assert_int_equal(cf_test_cli(args, log), 0);
   assert_true(cf_file_exists(cf_test_path(dir, "r/report.html")));
@@ -223,10 +236,104 @@ static void report_without_geometry(void **state) {
   free(dir);
 }
 
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...) {
+  char cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  if (system(cmd) != 0) fail_msg("failed: %s", cmd);
+}
+
+/* A package in the demo's layout (PKG/forest/ inventories, PKG/out/ stock
+ * reports and ledger, written with absolute paths) moved away from where
+ * it was written: the report is made from the files where they lie (the
+ * recorded paths point at nothing), and its tables are byte for byte the
+ * ones made in place but for their "# ..." header lines (the time the
+ * table was made, and the inputs named where they now are): the same
+ * ledger and stock reports, and no number may depend on where the files
+ * lie. A copy beside the
+ * untouched original with one inventory byte or one stock report byte
+ * changed is refused (exit 4) naming the copy's file and both hashes
+ * (sha256sum's, not ours), also with --inputs-dir, and nothing is written:
+ * the original the recorded paths name is never used in its place. */
+static void report_of_a_moved_package(void **state) {
+  (void)state;
+  char *dir = cf_test_tmpdir();
+  char pkg[600], moved[600], copy[600], log[1100], args[4000], line[2000];
+  snprintf(pkg, sizeof pkg, "%s/pkg", dir);
+  snprintf(moved, sizeof moved, "%s/moved", dir);
+  snprintf(copy, sizeof copy, "%s/copy", dir);
+  snprintf(log, sizeof log, "%s", cf_test_path(dir, "log.txt"));
+  sh("mkdir -p '%s/forest' '%s/out'", pkg, pkg);
+  char inv[700], out[700];
+  snprintf(inv, sizeof inv, "%s/forest", pkg);
+  snprintf(out, sizeof out, "%s/out", pkg);
+  two_event_ledger(inv, out, log);
+  snprintf(args, sizeof args, "-q sink report --ledger '%s/out/ledger.json' -o '%s/r0/report.html'", pkg, dir);
+  assert_int_equal(cf_test_cli(args, log), 0);
+
+  /* moved: the recorded paths name nothing; the report lists the files where they lie */
+  sh("mv '%s' '%s'", pkg, moved);
+  snprintf(args, sizeof args, "-q sink report --ledger '%s/out/ledger.json' -o '%s/r1/report.html'", moved, dir);
+  int code = cf_test_cli(args, log);
+  if (code) fail_msg("sink report of the moved package: exit %d\n%s", code, cf_test_slurp(log));
+  snprintf(line, sizeof line, "%s/out/../forest/plots_2.csv", moved);
+  assert_true(cf_test_file_contains(cf_test_path(dir, "r1/report.html"), line));
+  snprintf(line, sizeof line, "%s/out/s2.json", moved);
+  assert_true(cf_test_file_contains(cf_test_path(dir, "r1/report.html"), line));
+  assert_false(cf_test_file_contains(cf_test_path(dir, "r1/report.html"), "not found here"));
+  const char *tables[] = {"stocks_event1.csv", "stocks_event2.csv", "ledger_period1.csv", "ledger_totals.csv"};
+  for (int t = 0; t < 4; t++) sh("diff -I '^# ' '%s/r0/%s' '%s/r1/%s' >/dev/null", dir, tables[t], dir, tables[t]);
+
+  /* back in place, and a copy beside it with one plot's AGB changed (99 -> 98) */
+  sh("mv '%s' '%s' && cp -r '%s' '%s'", moved, pkg, pkg, copy);
+  sh("sed -i 's/^p4,B,0.05,99$/p4,B,0.05,98/' '%s/forest/plots_2.csv'", copy);
+  char was[80], now[80];
+  cf_test_sha256sum(cf_test_path(pkg, "forest/plots_2.csv"), was);
+  cf_test_sha256sum(cf_test_path(copy, "forest/plots_2.csv"), now);
+  assert_string_not_equal(was, now);
+  for (int with_dir = 0; with_dir < 2; with_dir++) {
+    char extra[700] = "";
+    if (with_dir) snprintf(extra, sizeof extra, "--inputs-dir '%s/out'", copy);
+    snprintf(args, sizeof args, "-q sink report --ledger '%s/out/ledger.json' -o '%s/bad/report.html' %s", copy, dir, extra);
+    assert_int_equal(cf_test_cli(args, log), 4);
+    snprintf(line, sizeof line, "%s/out/../forest/plots_2.csv (found %s", copy,
+             with_dir ? "under --inputs-dir" : "by the recorded path relative");
+    if (!cf_test_file_contains(log, line)) fail_msg("no '%s' in:\n%s", line, cf_test_slurp(log));
+    snprintf(line, sizeof line, "has SHA-256 %s now", now);
+    assert_true(cf_test_file_contains(log, line));
+    snprintf(line, sizeof line, "recorded %s", was);
+    assert_true(cf_test_file_contains(log, line));
+    assert_int_equal(cf_test_count_entries(cf_test_path(dir, "bad"), ""), 0);
+  }
+
+  /* the copy's stock report changed (its inventory restored): refused naming it and both hashes */
+  sh("cp '%s/forest/plots_2.csv' '%s/forest/plots_2.csv'", pkg, copy);
+  cf_test_sha256sum(cf_test_path(pkg, "out/s2.json"), was);
+  FILE *f = fopen(cf_test_path(copy, "out/s2.json"), "a");
+  assert_non_null(f);
+  fputs("\n", f); /* still the same JSON, no longer the same bytes */
+  fclose(f);
+  cf_test_sha256sum(cf_test_path(copy, "out/s2.json"), now);
+  snprintf(args, sizeof args, "-q sink report --ledger '%s/out/ledger.json' -o '%s/bad/report.html'", copy, dir);
+  assert_int_equal(cf_test_cli(args, log), 4);
+  snprintf(line, sizeof line, "the stock report %s/out/s2.json (found by the recorded path relative to the recording file) "
+           "has SHA-256 %s, the ledger was computed from %s", copy, now, was);
+  if (!cf_test_file_contains(log, line)) fail_msg("no '%s' in:\n%s", line, cf_test_slurp(log));
+  assert_int_equal(cf_test_count_entries(cf_test_path(dir, "bad"), ""), 0);
+
+  if (keep()) print_message("kept %s\n", dir);
+  else cf_test_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(report_of_a_real_ledger),
       cmocka_unit_test(report_without_geometry),
+      cmocka_unit_test(report_of_a_moved_package),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

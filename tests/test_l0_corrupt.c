@@ -15,7 +15,9 @@
  * Both readers: level spectra written by our L0 writer (shuffle + deflate)
  * is read past HDF5's filters (ingest/h5_chunk_rows.c), which on a corrupt
  * chunk hands the block to H5Dread; the same dataset rewritten with a
- * Fletcher32 filter, and level raw, are read by H5Dread alone.
+ * Fletcher32 filter, and level raw, are read by H5Dread alone. And a file
+ * h5py wrote (not our writer), damaged at the chunk offset HDF5 gives
+ * h5py, classified the same.
  */
 #include <hdf5.h>
 #include <stdarg.h>
@@ -188,6 +190,52 @@ static void lidar_process_of_a_corrupt_file_exits_4(void **state) {
   assert_int_equal(cf_test_count_entries(g_dir, "cmd.nc"), 0);
 }
 
+/* The same on a file other software wrote: our simulation rewritten from
+ * scratch by h5py (tests/l0_rewrite_h5py.py, Debian's python3-h5py, per
+ * ../shared/spec/lidar-l0.md) in chunks of 2 whole rays under gzip and
+ * shuffle (the layout the direct reader takes), then the stored chunk of
+ * spectra/on holding rays 2..3 damaged in place at the offset HDF5's chunk
+ * index gives h5py (dataset.id.get_chunk_info_by_coord): 64 bytes in its
+ * middle inverted. Known before the test runs: rays 0..1 and 4..5 read
+ * intact, a block over rays 2..3 is CF_EDATA naming the file, the dataset,
+ * the chunk and zlib's reason, and `lidar process` exits 4 with nothing
+ * left. */
+static void corrupt_chunk_of_an_h5py_file(void **state) {
+  (void)state;
+  const char *ours = simulate("ours.h5", "spectra");
+  char path[1200], cmd[4000], log[1200];
+  snprintf(path, sizeof path, "%s/h5py.h5", g_dir);
+  snprintf(log, sizeof log, "%s/h5py.log", g_dir);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/l0_rewrite_h5py.py' '%s' '%s' --chunked --row-chunks 2 "
+           "--corrupt-chunk spectra/on:2 > '%s' 2>&1", CF_SOURCE_DIR, ours, path, log);
+  if (system(cmd) != 0) fail_msg("the h5py rewrite failed (needs Debian's python3-h5py): %s\n%s", cmd, cf_test_slurp(log));
+  cf_ctx *ctx = cf_test_ctx();
+  cf_l0 *l0;
+  assert_int_equal(cf_l0_open(ctx, path, 0, &l0), CF_OK);
+  assert_int_equal(l0->n_rays, 6);
+  size_t n = (size_t)l0->n_rays * (size_t)l0->cfg.n_gates * (size_t)cf_l0_nbins(&l0->cfg);
+  float *buf = malloc(n * sizeof *buf);
+  assert_int_equal(cf_l0_read_spectra(ctx, l0, CF_ON, 0, 2, buf), CF_OK);
+  assert_int_equal(cf_l0_read_spectra(ctx, l0, CF_ON, 4, 2, buf), CF_OK);
+  assert_int_equal(cf_l0_read_spectra(ctx, l0, CF_ON, 0, l0->n_rays, buf), CF_EDATA);
+  expect_frame(ctx, CF_EDATA, path, "spectra/on", "records 0..5", "the chunk at records 2..3", "deflate data error",
+               (char *)NULL);
+  cf_error_clear(ctx);
+  assert_int_equal(cf_l0_read_spectra(ctx, l0, CF_OFF, 0, l0->n_rays, buf), CF_OK); /* the other wavelength */
+  free(buf);
+  cf_l0_close(l0);
+  cf_ctx_destroy(ctx);
+
+  char out[1200], args[3000], needle[1400];
+  snprintf(out, sizeof out, "%s/h5py.nc", g_dir);
+  snprintf(args, sizeof args, "lidar process '%s' -o '%s'", path, out);
+  assert_int_equal(cf_test_cli(args, log), 4);
+  snprintf(needle, sizeof needle, "%s: spectra/on: records ", path);
+  if (!cf_test_file_contains(log, needle)) fail_msg("no '%s' in:\n%s", needle, cf_test_slurp(log));
+  assert_true(cf_test_file_contains(log, "deflate data error"));
+  assert_int_equal(cf_test_count_entries(g_dir, "h5py.nc"), 0);
+}
+
 /* The classifier on the stack HDF5's sec2 driver leaves for a read the
  * system failed (H5FD_sec2_read's own wording, errno 5 = EIO), pushed by
  * hand: no filesystem here fails on demand. It must stay a processing
@@ -223,6 +271,7 @@ int main(void) {
       cmocka_unit_test(corrupt_chunk_under_fletcher32_h5dread),
       cmocka_unit_test(corrupt_raw_chunk_h5dread),
       cmocka_unit_test(lidar_process_of_a_corrupt_file_exits_4),
+      cmocka_unit_test(corrupt_chunk_of_an_h5py_file),
       cmocka_unit_test(a_system_read_error_stays_eio),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

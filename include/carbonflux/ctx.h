@@ -125,6 +125,13 @@ int cf_progress(cf_ctx *ctx, double complete, const char *message);
 void cf_cancel(cf_ctx *ctx);
 /* Thread-safe: non-zero once cancellation was requested. */
 int cf_cancelled(const cf_ctx *ctx);
+/* The one "is the run cancelled?" check of long work (SIGINT/SIGTERM set
+ * the flag through cf_cancel): CF_OK, or CF_ECANCEL with the frame
+ * `where`: "cancelled" ("cancelled while DURING" when `during` is given),
+ * so every place that stops says so in the same words. Call it from the
+ * thread that owns the context (it pushes an error frame); inside a
+ * parallel region read cf_cancelled and report after the region. */
+int cf_check_cancel(cf_ctx *ctx, const char *where, const char *during);
 
 /* State of a terminal progress bar; zero-initialise, stream NULL = stderr. */
 typedef struct {

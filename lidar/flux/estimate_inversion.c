@@ -169,7 +169,7 @@ static int share_sums(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, cf_inv_sums *s
 static int accumulate_rows(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, int m, const unsigned char *keep) {
   /* every pass comes here each BLOCK rows (tens of ms): the place to see
    * a cancellation (SIGINT, SIGTERM, a scheduler's kill) within a second */
-  if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, CF_FLUX_WHERE, "", "cancelled");
+  if (cf_check_cancel(ctx, CF_FLUX_WHERE, NULL)) return CF_ECANCEL;
   size_t n = (size_t)ws->st->n;
   int kept = 0, nnz = 0;
   ws->row_ptr[0] = 0;

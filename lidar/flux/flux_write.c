@@ -241,7 +241,7 @@ int cf_flux_write_outputs(cf_ctx *ctx, const cf_flux_result *r, const char *outd
   if (!rc) rc = cf_flux_l3_write(ctx, r, &af[F_L3], wkt, lat, lon);
   if (!rc && has_map) rc = write_map_tif(ctx, r, &af[F_TIF], wkt);
   if (!rc && has_map) rc = cf_flux_png_write(ctx, r, af[F_PNG].part_path, af[F_PNG].final_path);
-  if (!rc && cf_cancelled(ctx)) rc = cf_error(ctx, CF_ECANCEL, outdir, "", "cancelled");
+  if (!rc) rc = cf_check_cancel(ctx, outdir, NULL);
   if (!rc) {
     cf_atomic_file *all[NF] = {&af[0], &af[1], &af[2], &af[3]};
     rc = cf_atomic_commit_all(ctx, all, nf);

@@ -633,7 +633,7 @@ int cf_inv_solve_ex(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *P
   /* phase 1, greedy: pin every negative source at once, re-condition, and
    * repeat until none is negative (at most one step per source) */
   for (;;) {
-    if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, WHERE, "", "cancelled");
+    if (cf_check_cancel(ctx, WHERE, NULL)) return CF_ECANCEL;
     int from = k;
     for (int i = 0; i < n; i++)
       if (p->source[i] && !p->pin[i] && x[i] < 0.0) {
@@ -665,7 +665,7 @@ int cf_inv_solve_ex(cf_ctx *ctx, cf_inv_plan *p, double *x, double *P, double *P
     k--;
     int how = PINS_REFACTOR; /* the set lost a member */
     for (;;) {
-      if (cf_cancelled(ctx)) return cf_error(ctx, CF_ECANCEL, WHERE, "", "cancelled"); /* seconds at n = 1,610 */
+      if (cf_check_cancel(ctx, WHERE, NULL)) return CF_ECANCEL; /* seconds at n = 1,610 */
       if (++steps > max_steps)
         return cf_error(ctx, CF_EINTERNAL, WHERE, "source",
                         "non-negativity active set did not settle in %d steps", max_steps);

@@ -1,8 +1,9 @@
 /*
  * The audit's frame (audit.h): what a file is (a ledger, a stock report,
- * an HTML report naming its ledger), the outcome lines, finding and
- * re-hashing an input, the software and seeds lines, and the per-table
- * lines of a comparison. The ledger and the stock report each have their
+ * an HTML report naming its ledger), the outcome lines, re-hashing an
+ * input (found by sink/input_resolve.h, the search `sink report` uses
+ * too), the software and seeds lines, and the per-table lines of a
+ * comparison. The ledger and the stock report each have their
  * own file (audit_ledger.c, audit_stocks.c).
  */
 #include <math.h>
@@ -11,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fsutil.h"
-#include "core/strbuf.h"
+#include "sink/input_resolve.h"
 #include "sink/audit/audit_internal.h"
 #include "sink/issuance/ledger.h"
 
@@ -49,62 +49,19 @@ const char *cf_audit_str(const cf_json *j, const char *key) {
   return v && v->type == CF_JSON_STRING ? v->string : "";
 }
 
-static const char *base_name(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s ? s + 1 : p;
-}
-
-/* Where an input is looked for, in the order of audit.h, each with how it
- * was found (named on the input's line). */
-enum { N_CANDIDATES = 7 };
-typedef struct {
-  char *path[N_CANDIDATES];
-  const char *how[N_CANDIDATES];
-  int n;
-} candidates;
-
-static void candidate(candidates *c, char *path, const char *how) {
-  if (!path) return; /* out of memory: one place fewer to look */
-  c->path[c->n] = path, c->how[c->n] = how, c->n++;
-}
-
-static void candidates_of(candidates *c, const cf_audit_opts *o, const char *recorded_by, const char *path,
-                          const char *rel) {
-  memset(c, 0, sizeof *c);
-  char *dir = cf_path_dirname(recorded_by);
-  const char *in = o && o->inputs_dir ? o->inputs_dir : NULL, *doc = dir ? dir : ".";
-  int relative = path[0] && path[0] != '/';
-  if (in && rel[0]) candidate(c, cf_path_join(in, rel), "under --inputs-dir by the recorded relative path");
-  if (in && relative) candidate(c, cf_path_join(in, path), "under --inputs-dir");
-  if (in) candidate(c, cf_path_join(in, base_name(path)), "by its name under --inputs-dir");
-  if (rel[0]) candidate(c, cf_path_join(doc, rel), "by the recorded path relative to the recording file");
-  else if (relative) candidate(c, cf_path_join(doc, path), "relative to the recording file"); /* older records */
-  candidate(c, strdup(path), "at the recorded path");
-  candidate(c, cf_path_join(doc, base_name(path)), "by its name beside the recording file");
-  free(dir);
-}
-
 char *cf_audit_input(cf_ctx *ctx, cf_audit *a, const cf_audit_opts *o, int depth, const char *recorded_by,
                      const char *label, const char *path, const char *rel, const char *sha256, int *matches) {
   *matches = 0;
-  candidates c = {0};
-  if (path[0]) candidates_of(&c, o, recorded_by, path, rel ? rel : "");
-  int k = 0;
-  while (k < c.n && !cf_file_exists(c.path[k])) k++;
-  if (k == c.n) {
-    cf_strbuf tried;
-    cf_strbuf_init(&tried);
-    for (int i = 0; i < c.n; i++) cf_strbuf_printf(&tried, "%s%s", i ? ", " : "", c.path[i]);
+  const char *how = "";
+  char *tried = NULL;
+  char *found = cf_input_resolve(o ? o->inputs_dir : NULL, recorded_by, path, rel, &how, &tried);
+  if (!found) {
     cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "MISSING: '%s' (recorded sha256 %s) is not found (looked for %s)",
-                 path, sha256, c.n ? cf_strbuf_str(&tried) : "nothing: no path recorded");
-    cf_strbuf_free(&tried);
-    for (int i = 0; i < c.n; i++) free(c.path[i]);
+                 path, sha256, tried && tried[0] ? tried : "nothing: no path recorded");
+    free(tried);
     return NULL;
   }
-  char *found = c.path[k];
-  const char *how = c.how[k];
-  for (int i = 0; i < c.n; i++)
-    if (i != k) free(c.path[i]);
+  free(tried);
   char hex[CF_SHA256_HEX_LEN] = "";
   if (cf_sha256_file(ctx, found, hex)) {
     cf_audit_add(a, CF_AUDIT_DIFFERS, depth, "input", label, "UNREADABLE: %s", cf_error_message(ctx));

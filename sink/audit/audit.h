@@ -21,20 +21,15 @@
  * and there is no seed to set again; a non-empty list is reported, as it
  * would mean a writer this code does not know.
  *
- * Where the inputs are looked for. Records carry each input's path as it
- * was given (absolute or relative to the writer's working directory, for
- * people) and, since the relative paths were added, `relative_path`: the
- * path from the folder of the file that records it (the ledger's for its
- * stock reports, each stock report's for its inventories). In order:
- * under --inputs-dir DIR when given (the relative path, then a relative
- * recorded path, then the bare file name); then the relative path from
- * the recording file's folder (older records without one: their recorded
- * path there, when it is relative); only then the recorded path as it is;
- * last the bare file name beside the recording file. So a copied or moved
- * package is checked where it lies, not at the place it was written (a
- * tampered copy fails, even with the original still in place). The first
- * candidate that exists is hashed and named on its line with how it was
- * found; the hash decides whether it is the one.
+ * Where the inputs are looked for: sink/input_resolve.h, the search the
+ * issuance report uses too. In short: under --inputs-dir DIR when given;
+ * then the recorded relative path from the recording file's folder; only
+ * then the recorded path as it is; last the bare file name beside the
+ * recording file. So a copied or moved package is checked where it lies,
+ * not at the place it was written (a tampered copy fails, even with the
+ * original still in place). The first candidate that exists is hashed and
+ * named on its line with how it was found; the hash decides whether it is
+ * the one.
  *
  * A report that points at its ledger (the HTML report of write.report)
  * is verified through it: the report holds

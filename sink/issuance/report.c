@@ -1,6 +1,7 @@
 /* The issuance report (report.h): its settings, the inputs with their
- * SHA-256, the maps, the geometry beside it, and the one commit of every
- * file. The sections' contents are in report_tables.c. */
+ * SHA-256 (found where verify finds them, sink/input_resolve.h), the
+ * maps, the geometry beside it, and the one commit of every file. The
+ * sections' contents are in report_tables.c. */
 #include "sink/issuance/report.h"
 
 #include <math.h>
@@ -13,6 +14,7 @@
 #include "core/fsutil.h"
 #include "core/strbuf.h"
 #include "ingest/gdal_util.h"
+#include "sink/input_resolve.h"
 #include "sink/inventory.h"
 #include "sink/issuance/ledger.h"
 #include "sink/issuance/report_internal.h"
@@ -49,6 +51,13 @@ int cf_ireport_settings_set(cf_ctx *ctx, cf_ireport_settings *s, const char *kv)
 
 /* --- inputs ---------------------------------------------------------------------- */
 
+/* An input record's path from the folder of the file that records it;
+ * NULL in records written before there was one. */
+static const char *relative_path_of(const cf_json *rec) {
+  const cf_json *v = cf_json_get(rec, "relative_path");
+  return v && v->type == CF_JSON_STRING ? v->string : NULL;
+}
+
 /* The stock reports the ledger lists, each read and checked against the
  * SHA-256 the ledger recorded; the events in the ledger's order. */
 static int read_events(cf_ireport_rd *lr, cf_ireport_doc *d) {
@@ -64,13 +73,25 @@ static int read_events(cf_ireport_rd *lr, cf_ireport_doc *d) {
     const char *date = cf_ireport_str(lr, in->items[i], w, "date");
     if (lr->rc || strcmp(role, "event")) continue;
     cf_ireport_event *e = &d->events[d->n_events++];
-    e->date = date, e->path = path, e->ledger_input = (int)i;
+    e->date = date, e->ledger_input = (int)i;
+    const char *how = "";
+    char *tried = NULL;
+    e->path = cf_input_resolve(d->spec->inputs_dir, lr->path, path, relative_path_of(in->items[i]),
+                               &how, &tried);
+    if (!e->path) {
+      lr->rc = cf_error(lr->ctx, CF_ENOENT, lr->path, w, "the stock report %s is not found (looked for %s)", path,
+                        tried && tried[0] ? tried : "nothing");
+      free(tried);
+      return lr->rc;
+    }
+    free(tried);
     char now[CF_SHA256_HEX_LEN];
-    int rc = cf_json_load_file_sha256(lr->ctx, path, &e->doc, now);
+    int rc = cf_json_load_file_sha256(lr->ctx, e->path, &e->doc, now);
     if (rc) return lr->rc = rc;
     if (strcmp(now, sha))
-      return lr->rc = cf_error(lr->ctx, CF_EDATA, lr->path, w, "the stock report %s has SHA-256 %s now, the ledger was "
-                               "computed from %s: the report would show other numbers than the ledger's", path, now, sha);
+      return lr->rc = cf_error(lr->ctx, CF_EDATA, lr->path, w, "the stock report %s (found %s) has SHA-256 %s, the ledger "
+                               "was computed from %s: the report would show other numbers than the ledger's", e->path, how,
+                               now, sha);
   }
   if (!lr->rc && d->n_events < 2)
     lr->rc = cf_error(lr->ctx, CF_EDATA, lr->path, "inputs", "%d stock reports with role \"event\"; a ledger has at least 2",
@@ -98,23 +119,30 @@ static int add_input(cf_ctx *ctx, cf_ireport_doc *d, const char *path, const cha
   return cf_report_add_input(ctx, d->r, path, role, sha);
 }
 
-/* A file a document recorded with its hash (at `field` of `doc_path`),
- * listed as `role`: it must still have that hash; one no longer present is
+/* A file a document recorded with its hash (at `field` of `doc_path`, the
+ * document as found), looked for as verify does (sink/input_resolve.h) and
+ * listed as `role`: what is found must have that hash, else the report is
+ * refused naming the file found and both hashes; one not found anywhere is
  * listed with the recorded hash, saying so. */
-static int add_recorded(cf_ctx *ctx, cf_ireport_doc *d, const char *path, const char *sha, const char *role,
-                        const char *doc_path, const char *field) {
+static int add_recorded(cf_ctx *ctx, cf_ireport_doc *d, const cf_json *rec, const char *path, const char *sha,
+                        const char *role, const char *doc_path, const char *field) {
   char label[400];
-  snprintf(label, sizeof label, "%s", role);
-  if (cf_file_exists(path)) {
+  const char *how = "";
+  char *found = cf_input_resolve(d->spec->inputs_dir, doc_path, path, relative_path_of(rec), &how, NULL);
+  int rc = CF_OK;
+  if (found) {
+    snprintf(label, sizeof label, "%s", role);
     char now[CF_SHA256_HEX_LEN];
-    int rc = cf_sha256_file(ctx, path, now);
+    rc = cf_sha256_file(ctx, found, now);
     if (!rc && strcmp(now, sha))
-      rc = cf_error(ctx, CF_EDATA, doc_path, field, "%s has SHA-256 %s now; %s recorded %s", path, now, doc_path, sha);
-    if (rc) return rc;
+      rc = cf_error(ctx, CF_EDATA, doc_path, field, "%s (found %s) has SHA-256 %s now; %s recorded %s", found, how, now,
+                    doc_path, sha);
   } else {
     snprintf(label, sizeof label, "%s (not found here: the SHA-256 recorded)", role);
   }
-  return add_input(ctx, d, path, label, sha);
+  if (!rc) rc = add_input(ctx, d, found ? found : path, label, sha);
+  free(found);
+  return rc;
 }
 
 /* Every input with its SHA-256: the ledger, its stock reports, and their
@@ -134,7 +162,8 @@ static int list_inputs(cf_ireport_rd *lr, cf_ireport_doc *d) {
     if (k >= 0) snprintf(role, sizeof role, "stock report, event %d (%s)", k + 1, d->events[k].date);
     else snprintf(role, sizeof role, "%s stock report (%s)", r, cf_ireport_str(lr, in->items[i], w, "date"));
     if (!lr->rc) /* an event's hash is checked as it is read (read_events) */
-      rc = k >= 0 ? add_input(ctx, d, path, role, sha) : add_recorded(ctx, d, path, sha, role, lr->path, w);
+      rc = k >= 0 ? add_input(ctx, d, d->events[k].path, role, sha)
+                  : add_recorded(ctx, d, in->items[i], path, sha, role, lr->path, w);
   }
   /* the inventories behind the stocks, as each stock report recorded them */
   for (int k = 0; k < d->n_events && !rc && !lr->rc; k++) {
@@ -148,19 +177,26 @@ static int list_inputs(cf_ireport_rd *lr, cf_ireport_doc *d) {
       if (r.rc) continue;
       char label[256];
       snprintf(label, sizeof label, "%s of the stocks from event %d on", role, k + 1);
-      rc = add_recorded(ctx, d, path, sha, label, d->events[k].path, w);
+      rc = add_recorded(ctx, d, inv->items[i], path, sha, label, d->events[k].path, w);
     }
     if (r.rc) rc = r.rc;
   }
   return rc ? rc : lr->rc;
 }
 
-/* The input of role `role` the last event's stock report recorded, NULL if none. */
-static const char *recorded_input(const cf_ireport_doc *d, const char *role) {
-  const cf_json *inv = cf_json_get(d->events[d->n_events - 1].doc, "inputs");
+/* The input of role `role` the last event's stock report recorded, found
+ * as add_recorded finds it (malloc'ed; the recorded path when it is not
+ * found, a GDAL name say), NULL if none. */
+static char *recorded_input(const cf_ireport_doc *d, const char *role) {
+  const cf_ireport_event *last = &d->events[d->n_events - 1];
+  const cf_json *inv = cf_json_get(last->doc, "inputs");
   for (size_t i = 0; inv && inv->type == CF_JSON_ARRAY && i < inv->n; i++) {
     const cf_json *r = cf_json_get(inv->items[i], "role"), *p = cf_json_get(inv->items[i], "path");
-    if (r && p && r->type == CF_JSON_STRING && p->type == CF_JSON_STRING && !strcmp(r->string, role)) return p->string;
+    if (!r || !p || r->type != CF_JSON_STRING || p->type != CF_JSON_STRING || strcmp(r->string, role)) continue;
+    const char *how = "";
+    char *found = cf_input_resolve(d->spec->inputs_dir, last->path, p->string,
+                                   relative_path_of(inv->items[i]), &how, NULL);
+    return found ? found : strdup(p->string);
   }
   return NULL;
 }
@@ -279,10 +315,12 @@ int cf_ireport_write(cf_ctx *ctx, const cf_ireport_spec *spec, cf_ireport_info *
   }
   /* strata and plots: as given, else as the last stock report read them
    * (strata given as a CSV of areas have no geometry to draw or export) */
-  const char *strata = spec->strata_path ? spec->strata_path : rc ? NULL : recorded_input(&d, "strata");
+  char *strata_found = spec->strata_path || rc ? NULL : recorded_input(&d, "strata");
+  char *plots_found = spec->plots_path || rc ? NULL : recorded_input(&d, "plots");
+  const char *strata = spec->strata_path ? spec->strata_path : strata_found;
   size_t ns = strata && !spec->strata_path ? strlen(strata) : 0;
   if (ns > 4 && !strcasecmp(strata + ns - 4, ".csv")) strata = NULL;
-  const char *plots = spec->plots_path ? spec->plots_path : rc ? NULL : recorded_input(&d, "plots");
+  const char *plots = spec->plots_path ? spec->plots_path : plots_found;
   const char *field = spec->settings.stratum_field[0] ? spec->settings.stratum_field
                       : rc || spec->strata_path ? NULL : recorded_stratum_field(&d);
   if (!rc) {
@@ -347,12 +385,12 @@ int cf_ireport_write(cf_ctx *ctx, const cf_ireport_spec *spec, cf_ireport_info *
   }
   cf_atomic_end(&parts[0]), cf_atomic_end(&parts[1]);
   free_marks(&marks);
-  for (int k = 0; k < d.n_events; k++) cf_json_free(d.events[k].doc);
+  for (int k = 0; k < d.n_events; k++) cf_json_free(d.events[k].doc), free(d.events[k].path);
   for (int i = 0; i < d.n_listed; i++) free(d.listed[i]);
   free(d.listed);
   free(d.events);
   cf_json_free(d.ledger);
   cf_report_destroy(d.r);
-  free(ledger_ref), free(stem);
+  free(ledger_ref), free(stem), free(strata_found), free(plots_found);
   return rc;
 }

@@ -11,6 +11,13 @@
  * does not carry (per-stratum pools in t C/ha, plots, U%, the stocks'
  * parameters and inventories); each must still have the SHA-256 the
  * ledger recorded, or the report is refused (it would mix two versions).
+ * Recorded inputs are looked for as `carbonflux verify` looks for them
+ * (sink/input_resolve.h: --inputs-dir, then the recorded relative path
+ * from the recording file, then the recorded path, then the bare name), so
+ * a package moved or copied to another machine reports where it lies; the
+ * file found is the one hashed and listed, and a file found with another
+ * hash is refused, naming it and both hashes (never passed over for a
+ * later candidate).
  *
  * What the report holds (sink/report_html.h renders it):
  *   - metadata: software and version, generation time, the ledger (path
@@ -81,6 +88,7 @@ typedef struct {
   const char *pool_map;    /* the pool COG for the maps; NULL: no maps */
   const char *strata_path; /* NULL: the last event's stock report's strata */
   const char *plots_path;  /* NULL: the last event's stock report's plots */
+  const char *inputs_dir;  /* looked in first for recorded inputs (sink/input_resolve.h); NULL: none */
   cf_ireport_settings settings;
   long long generated;     /* seconds since 1970 (UTC); < 0: now */
 } cf_ireport_spec;

@@ -33,7 +33,8 @@ void cf_ireport_value_text(const cf_json *v, char *out, size_t cap);
 
 /* One monitoring event: its stock report as the ledger lists it. */
 typedef struct {
-  const char *date, *path; /* from the ledger */
+  const char *date;        /* from the ledger */
+  char *path;              /* where it was found (sink/input_resolve.h), malloc'ed */
   int ledger_input;        /* index in the ledger's inputs */
   cf_json *doc;            /* the stock report */
 } cf_ireport_event;
