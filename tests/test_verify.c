@@ -354,6 +354,25 @@ static void reports_of_other_software(void **state) {
   assert_true(says(f, "change per pool", "matches"));
 }
 
+/* Leakage entered as a tonnage (`--leakage`, AR-ACM0003's AR-TOOL15 form)
+ * is recorded in the ledger's "leakage" list: verify must enter it again
+ * when it recomputes, or its leakage table reads "recorded 120,
+ * recomputed 0". And an edited tonnage is caught. */
+static void entered_leakage(void **state) {
+  fixture *f = *state;
+  const char *d = f->dir;
+  char args[4096];
+  snprintf(args, sizeof args, "-q sink ledger --event 2019-06-01='%s/s2019.json' --event 2023-11-01='%s/s2023.json' "
+           "--policy cdm-ar-acm0003 --leakage 2023-11-01=120:grazing -o '%s/leak.json'", d, d, d);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  assert_int_equal(verify(f, cf_test_path(d, "leak.json"), NULL), 0);
+  assert_true(says(f, "leakage", "matches"));
+  assert_true(says(f, "emissions, leakage and stratum map entered", "matches"));
+  edit_json(cf_test_path(d, "leak.json"), "d[\"leakage\"][0][\"t_co2e\"] = 150");
+  assert_int_equal(verify(f, cf_test_path(d, "leak.json"), NULL), 5);
+  assert_true(says(f, "leakage", "DIFFERS"));
+}
+
 /* The hook of an HTML report: it names its ledger and that ledger's hash. */
 static void report_names_its_ledger(void **state) {
   fixture *f = *state;
@@ -421,6 +440,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(documents_without_relative_paths, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(not_a_ledger, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(report_names_its_ledger, setup, cf_test_dir_teardown),
+      cmocka_unit_test_setup_teardown(entered_leakage, setup, cf_test_dir_teardown),
       cmocka_unit_test_setup_teardown(reports_of_other_software, setup, cf_test_dir_teardown),
       cmocka_unit_test(table_comparison),
   };

@@ -24,7 +24,7 @@ static const cf_json_table ledger_tables[] = {
     {NULL, P("schema", "software", "random_seeds", "inputs")},
     {"policy", P("policy", "units")},
     {"settings", P("settings")},
-    {"emissions and stratum map entered", P("emissions", "stratum_map")},
+    {"emissions, leakage and stratum map entered", P("emissions", "leakage", "stratum_map")},
     {"parameters", P("parameters")},
     {"change per pool", P("periods.period", "periods.start", "periods.end", "periods.stocks", "periods.change_t_co2e")},
     {"uncertainty", P("periods.stocks.uncertainty")},
@@ -46,16 +46,19 @@ static const cf_json_table ledger_tables[] = {
 };
 #define N_LEDGER_TABLES ((int)(sizeof ledger_tables / sizeof *ledger_tables))
 
-/* The recorded emissions, stratum map and settings into `in`. */
+/* The recorded emissions, leakage, stratum map and settings into `in`. */
 static int entered(cf_ctx *ctx, const cf_json *doc, cf_ledger_inputs *in) {
-  const cf_json *em = cf_json_get(doc, "emissions"), *map = cf_json_get(doc, "stratum_map");
+  const cf_json *map = cf_json_get(doc, "stratum_map");
   int rc = CF_OK;
   char spec[600];
-  for (size_t i = 0; !rc && em && i < em->n; i++) {
-    const cf_json *t = cf_json_get(em->items[i], "t_co2e");
-    snprintf(spec, sizeof spec, "%s=%.17g:%s", cf_audit_str(em->items[i], "end"), t ? t->number : -1.0,
-             cf_audit_str(em->items[i], "what"));
-    rc = cf_ledger_add_emission(ctx, in, spec);
+  for (int q = 0; q < 2; q++) { /* the tonnages entered per period, as ledger_write.c records them */
+    const cf_json *em = cf_json_get(doc, q ? "leakage" : "emissions");
+    for (size_t i = 0; !rc && em && i < em->n; i++) {
+      const cf_json *t = cf_json_get(em->items[i], "t_co2e");
+      snprintf(spec, sizeof spec, "%s=%.17g:%s", cf_audit_str(em->items[i], "end"), t ? t->number : -1.0,
+               cf_audit_str(em->items[i], "what"));
+      rc = q ? cf_ledger_add_leakage(ctx, in, spec) : cf_ledger_add_emission(ctx, in, spec);
+    }
   }
   for (size_t i = 0; !rc && map && i < map->n; i++) {
     snprintf(spec, sizeof spec, "%s=%s", cf_audit_str(map->items[i], "from"), cf_audit_str(map->items[i], "to"));
