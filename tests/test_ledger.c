@@ -337,6 +337,13 @@ static void test_vm0047_unc_and_buffer(void **state) {
   double sum = 0;
   for (int v = 0; v < 5; v++) sum += p->vintages[v].issuable;
   assert_close(sum, p->issuable, 1e-15, 0);
+  /* whole units by vintage, the cumulative floor within the period (first
+   * period: nothing before): issuable per vintage 753.1668, 783.1863 x 3,
+   * 356.3471; running sums 753.17, 1536.35, 2319.54, 3102.73, 3459.07;
+   * floors 753, 1536, 2319, 3102, 3459: units 753, 783, 783, 783, 357,
+   * which sum to the period's 3459 */
+  const long long vu[5] = {753, 783, 783, 783, 357};
+  for (int v = 0; v < 5; v++) assert_int_equal(p->vintages[v].units, vu[v]);
   cf_ledger_free(&l);
   assert_int_equal(cf_ledger_inputs_set(ctx, &in, "risk_rating_pct=15"), CF_OK);
   assert_int_equal(cf_ledger_compute(ctx, &in, &l), CF_OK);

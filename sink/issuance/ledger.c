@@ -384,7 +384,7 @@ static int net_between(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_policy 
 
 /* Calendar-year vintages of a period, in proportion of time; the last
  * takes the remainder so that the vintages sum to the period exactly. */
-static int split_vintages(cf_ctx *ctx, double t1, double t2, cf_ledger_period *P) {
+static int split_vintages(cf_ctx *ctx, double t1, double t2, double base, cf_ledger_period *P) {
   int y1 = (int)floor(t1), y2 = (int)floor(t2);
   if (t2 == floor(t2)) y2--; /* a period ending on 1 January has nothing in that year */
   P->vintages = calloc((size_t)(y2 - y1 + 1), sizeof *P->vintages);
@@ -395,11 +395,17 @@ static int split_vintages(cf_ctx *ctx, double t1, double t2, cf_ledger_period *P
     v->year = y;
     v->share = (fmin(t2, y + 1.0) - fmax(t1, (double)y)) / (t2 - t1);
     double *f[4] = {&v->net, &v->credited, &v->buffer, &v->issuable};
+    long long before = (long long)floor(base + sum[3]);
     for (int q = 0; q < 4; q++) {
       *f[q] = y == y2 ? whole[q] - sum[q] : whole[q] * v->share;
       sum[q] += *f[q];
     }
+    v->units = (long long)floor(base + sum[3]) - before;
   }
+  /* the last vintage closes the period's units exactly, whatever the sum's rounding */
+  long long others = 0;
+  for (int k = 0; k + 1 < P->n_vintages; k++) others += P->vintages[k].units;
+  if (P->n_vintages) P->vintages[P->n_vintages - 1].units = P->units - others;
   return CF_OK;
 }
 
@@ -469,6 +475,7 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   r->buffer_pool += P->buffer - P->buffer_cancelled;
   P->buffer_pool = r->buffer_pool;
   long long units_before = (long long)floor(r->cum_issuable);
+  double cum_before = r->cum_issuable;
   if (p->temporary) {
     double whole = P->since_start.net;
     P->tcer = fmax(0.0, isnan(s->long_term_average_t_co2e) ? whole : fmin(whole, s->long_term_average_t_co2e));
@@ -489,7 +496,7 @@ static int compute_period(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   }
   P->cum_issuable = r->cum_issuable;
   P->cum_units = r->cum_units;
-  return split_vintages(ctx, a->t, b->t, P);
+  return split_vintages(ctx, a->t, b->t, tcers ? 0.0 : cum_before, P);
 }
 
 int cf_ledger_compute(cf_ctx *ctx, const cf_ledger_inputs *in, cf_ledger *out) {

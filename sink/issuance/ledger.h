@@ -67,7 +67,13 @@
  *                before), so rounding neither loses nor duplicates units
  * and each of these rows names its equation (policy.h, `eq`). A period is
  * split into calendar-year vintages in proportion of time (t of change.h);
- * the last vintage takes the remainder, so the vintages sum exactly.
+ * the last vintage takes the remainder, so the vintages sum exactly. A
+ * vintage's whole units follow the units rule within the period, in
+ * vintage order: floor(C + S_k) - floor(C + S_(k-1)), C the cumulative
+ * issuable before the period (0 for tCERs, reissued whole) and S_k the
+ * period's issuable through vintage k; the last takes the period's units
+ * less the others', so a registry issuing by vintage issues the period's
+ * units exactly.
  */
 #ifndef CF_SINK_ISSUANCE_LEDGER_H
 #define CF_SINK_ISSUANCE_LEDGER_H
@@ -196,6 +202,7 @@ typedef struct {
   int year;
   double share;                 /* of the period's time */
   double net, credited, buffer, issuable;
+  long long units;              /* whole units: the period's by the cumulative floor, in vintage order */
 } cf_ledger_vintage;
 
 /* The net removal from one event to a later one (t CO2e): the change of

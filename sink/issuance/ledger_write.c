@@ -237,6 +237,7 @@ static void period_json(cf_strbuf *sb, const cf_policy *p, const cf_ledger_perio
     cf_strbuf_json_member(sb, "credited_t_co2e", V->credited);
     cf_strbuf_json_member(sb, "buffer_t_co2e", V->buffer);
     cf_strbuf_json_member(sb, "issuable_t_co2e", V->issuable);
+    cf_strbuf_printf(sb, ",\"units\":%lld", V->units);
     cf_strbuf_puts(sb, "}");
   }
   cf_strbuf_puts(sb, "]}");
@@ -312,7 +313,8 @@ static char *ledger_csv(const cf_ledger *l, const char *json_sha256) {
                       "uncertainty_deduction_t_co2e,baseline_t_co2e,emissions_t_co2e,leakage_t_co2e,net_t_co2e,"
                       "cumulative_net_t_co2e,credited_t_co2e,reversal_t_co2e,deficit_t_co2e,buffer_pct,buffer_t_co2e,"
                       "issuable_t_co2e,cumulative_issuable_t_co2e,vintage_net_t_co2e,vintage_credited_t_co2e,"
-                      "vintage_buffer_t_co2e,vintage_issuable_t_co2e,policy," CF_CSV_PROVENANCE_HEADER "\r\n");
+                      "vintage_buffer_t_co2e,vintage_issuable_t_co2e,vintage_units,policy," CF_CSV_PROVENANCE_HEADER
+                      "\r\n");
   for (int k = 0; k < l->n_periods; k++) {
     const cf_ledger_period *P = &l->periods[k];
     for (int v = 0; v < P->n_vintages; v++) {
@@ -323,7 +325,7 @@ static char *ledger_csv(const cf_ledger *l, const char *json_sha256) {
                             P->deficit, P->buffer_pct, P->buffer, P->issuable, P->cum_issuable, V->net, V->credited,
                             V->buffer, V->issuable};
       for (size_t i = 0; i < sizeof row / sizeof *row; i++) cf_strbuf_csv_double(&sb, row[i]);
-      cf_strbuf_printf(&sb, ",%s", l->policy->name);
+      cf_strbuf_printf(&sb, ",%lld,%s", V->units, l->policy->name);
       cf_csv_provenance_row_end(&sb, json_sha256);
     }
   }
