@@ -26,6 +26,7 @@
 
 #include "core/fsutil.h"
 #include "core/isolate.h"
+#include "core/output_journal.h"
 #include "core/provenance.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
@@ -226,6 +227,9 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
   run.products = calloc((size_t)p->nstages, sizeof *run.products);
   /* without its stem an item's outputs would be named "out" */
   int rc = run.products && (!run.item || run.item_stem) ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  /* all of the item's outputs or none: a stage that fails takes back what
+   * the stages before it committed (core/output_journal.h) */
+  if (!rc) rc = cf_output_journal_begin(ctx);
   const char *crash_on = child_report_fd >= 0 ? getenv("CF_TEST_CRASH_ON") : NULL;
   for (int s = 0; s < p->nstages && !rc; s++) {
     cf_stage *st = &p->stages[s];
@@ -238,6 +242,7 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
     if (rc) cf_error(ctx, rc, "", "", "stage '%s' (%s, %s:%d)", st->name, st->def->type, st->source, st->node->line);
   }
   run_clear(&run);
+  cf_output_journal_end(ctx, rc == CF_OK);
   res->rc = rc;
   if (!rc) {
     res->stage = -1;
@@ -428,6 +433,10 @@ int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opt
       run_stages(ctx, p, summary, it, &res);
     }
     int rejected = res.rc && !res.cancelled && is_input_problem(res.code);
+    if (res.rc) { /* its outputs were taken back (run_stages): none to list */
+      for (int i = outputs_before; i < summary->noutputs; i++) free(summary->outputs[i]);
+      summary->noutputs = outputs_before;
+    }
     if (opts && opts->on_item) {
       cf_item_report r = {it,
                           item,
