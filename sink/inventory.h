@@ -118,6 +118,13 @@ typedef struct {
   char *dead_codes[CF_INV_MAX_CODES];
   int ndead;
   char *stratum_field; /* NULL: "stratum" */
+  /* Validation: the readers open the file, resolve the columns and stop
+   * (no rows, no hash); a table without a column fails as in a run. So
+   * `run --check` says "column 'dbh_cm' is missing" before a run does. */
+  int header_only;
+  /* How a message tells to map a column: 0 as a command line's key
+   * (col.FIELD=HEADER), 1 as a pipeline stage's option (columns: [FIELD=HEADER]). */
+  int pipeline_form;
 } cf_inv_options;
 
 /* Defaults (no mapping, dead_codes=DS,DC,DN). */

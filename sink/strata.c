@@ -96,17 +96,18 @@ static int read_csv(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_s
   char looked[256];
   int col_s = cf_inv_column(c, o, CF_INV_STRATUM, 0, looked, sizeof looked);
   if (col_s < 0) {
-    rc = cf_inv_missing_column(ctx, c, CF_INV_STRATUM, looked);
+    rc = cf_inv_missing_column(ctx, c, o, CF_INV_STRATUM, looked);
     goto done;
   }
   int col_a = cf_inv_column(c, o, CF_INV_AREA_HA, 0, looked, sizeof looked);
   if (col_a < 0) {
-    rc = cf_inv_missing_column(ctx, c, CF_INV_AREA_HA, looked);
+    rc = cf_inv_missing_column(ctx, c, o, CF_INV_AREA_HA, looked);
     goto done;
   }
   int col_o[NOVR];
   for (size_t k = 0; k < NOVR; k++) col_o[k] = cf_inv_column(c, o, OVERRIDE[k].f, 0, looked, sizeof looked);
   int col_eco = cf_inv_column(c, o, CF_INV_ECOZONE, 0, looked, sizeof looked);
+  if (o && o->header_only) goto done; /* validation: the columns are there */
   size_t cap = 0;
   const cf_csv_row *r;
   int got;
@@ -375,8 +376,9 @@ int cf_strata_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_st
   if (!out->path) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
   if (is_csv)
     rc = read_csv(ctx, path, o, out);
-  else
+  else if (!(o && o->header_only)) /* a layer's fields are checked as it is read */
     rc = read_layer(ctx, path, o, out);
+  if (!rc && o && o->header_only) return rc; /* the caller frees */
   if (!rc) rc = cf_inv_hash(ctx, path, out->sha256);
   if (!rc) rc = cf_inv_options_record(ctx, o, &out->options);
   if (rc) cf_strata_free(out);

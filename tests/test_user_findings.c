@@ -5,6 +5,10 @@
  *   - a run that fails leaves none of its outputs (DESIGN: "no partial
  *     output files"): not even those of stages that finished before the
  *     failing one, and an output it replaced is back as it was;
+ *   - `run --check` opens the inventory tables' headers: a column the run
+ *     would miss fails the check, with the mapping in the form of where the
+ *     user is (a stage's `columns: [dbh_cm=HEADER]`; the command line's
+ *     col.dbh_cm=HEADER);
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -17,6 +21,7 @@
 
 #define RGB CF_SHARED_DATA "/RGB.byte.tif"
 #define BLOCKS CF_SHARED_DATA "/kootenay/kootenayBlocks.shp"
+#define TEMPEST_TREES CF_SHARED_DATA "/tempest_tree_inventory.csv" /* wide: DBH_2019 ... DBH_2026 */
 
 typedef cf_test_dir fixture;
 #define setup cf_test_dir_setup
@@ -109,10 +114,62 @@ static void failed_run_puts_back_the_output_it_replaced(void **state) {
   expect_no_log(f, "could not be kept");
 }
 
+/* The TEMPEST plots and one stratum (the tester's plots_whole.csv, strata_one.csv). */
+static void write_tempest_tables(fixture *f) {
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha\nControl,SERC,0.2\nFreshwater,SERC,0.2\nSaltwater,SERC,0.2\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nSERC,0.6\n");
+}
+
+static void check_opens_the_inventory_headers(void **state) {
+  fixture *f = *state;
+  write_tempest_tables(f);
+  char yaml[1024];
+  snprintf(yaml, sizeof yaml,
+           "version: 1\n"
+           "pipeline:\n"
+           "  - {type: ingest.plots, name: plots, path: plots.csv}\n"
+           "  - {type: ingest.trees, name: trees, path: %s}\n"
+           "  - {type: ingest.strata, name: strata, path: strata.csv}\n"
+           "  - {type: sink.allometry, plots: plots, trees: trees, strata: strata, allometry: chave2014}\n"
+           "  - {type: sink.strata}\n"
+           "  - {type: sink.pools, biome: temperate}\n"
+           "  - {type: write.stocks, path: out/stocks.json}\n",
+           TEMPEST_TREES);
+  cf_test_write_text(cf_test_path(f->dir, "fs.yaml"), yaml);
+  char args[1400];
+  snprintf(args, sizeof args, "run '%s/fs.yaml' --check", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "stage 'trees'");
+  expect_log(f, "column 'dbh_cm' is missing");
+  expect_log(f, "'columns: [dbh_cm=HEADER]'");
+  expect_log(f, "DBH_2019"); /* the header's names, to pick from */
+  expect_no_log(f, "col.dbh_cm");
+  /* mapped as the hint says, the check passes */
+  char *mapped = cf_test_slurp(cf_test_path(f->dir, "fs.yaml"));
+  assert_non_null(mapped);
+  char *at = strstr(mapped, "name: trees, ");
+  assert_non_null(at);
+  char yaml2[1400];
+  snprintf(yaml2, sizeof yaml2, "%.*sname: trees, columns: [\"dbh_cm=DBH_{year}\"], years: [2026], %s",
+           (int)(at - mapped), mapped, at + strlen("name: trees, "));
+  free(mapped);
+  cf_test_write_text(cf_test_path(f->dir, "fs2.yaml"), yaml2);
+  snprintf(args, sizeof args, "run '%s/fs2.yaml' --check", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  /* the command line says it in its own form */
+  snprintf(args, sizeof args,
+           "forest stocks --plots '%s/plots.csv' --trees '%s' --strata '%s/strata.csv' -o '%s/out/s.json' biome=temperate",
+           f->dir, TEMPEST_TREES, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "column 'dbh_cm' is missing (name another with col.dbh_cm=HEADER)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
       cmocka_unit_test_setup_teardown(failed_run_puts_back_the_output_it_replaced, setup, teardown),
+      cmocka_unit_test_setup_teardown(check_opens_the_inventory_headers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
