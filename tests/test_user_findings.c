@@ -9,12 +9,17 @@
  *     would miss fails the check, with the mapping in the form of where the
  *     user is (a stage's `columns: [dbh_cm=HEADER]`; the command line's
  *     col.dbh_cm=HEADER);
+ *   - exit codes as the README's table says: an output folder that cannot
+ *     be made is exit 1 on a command as in `run`; a GeoTIFF whose pixels
+ *     cannot be read (truncated) is the input rejected (exit 4), not a
+ *     processing failure (exit 2) a batch would retry every night;
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cf_test.h"
@@ -165,11 +170,53 @@ static void check_opens_the_inventory_headers(void **state) {
   expect_log(f, "column 'dbh_cm' is missing (name another with col.dbh_cm=HEADER)");
 }
 
+static void command_output_folder_that_cannot_be_made_is_exit_1(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\nA,S,0.1,100\nB,S,0.1,120\nC,S,0.1,90\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
+  cf_test_write_text(cf_test_path(f->dir, "out"), "a file where the output folder should be");
+  char args[1400];
+  snprintf(args, sizeof args, "forest stocks --plots '%s/plots.csv' --strata '%s/strata.csv' -o '%s/out/r.json' biome=temperate",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "cannot be written");
+  expect_log(f, "/out' is not a directory");
+  /* and with a folder it runs: the exit 1 was the folder's */
+  unlink(cf_test_path(f->dir, "out"));
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+}
+
+static void truncated_geotiff_is_a_rejected_input(void **state) {
+  fixture *f = *state;
+  enum { W = 64, H = 64 };
+  static double d[W * H];
+  for (int i = 0; i < W * H; i++) d[i] = 5 + (i % 17);
+  double gt[6] = {500000, 10, 0, 5000000, 0, -10};
+  const char *tif = cf_test_path(f->dir, "chm.tif");
+  cf_test_write_tif(tif, W, H, 1, "Float64", gt, "EPSG:32611", NULL, d, 0); /* strips of one row */
+  struct stat sb;
+  assert_int_equal(stat(tif, &sb), 0);
+  assert_int_equal(truncate(tif, sb.st_size / 2), 0); /* the header is first: the file opens, half its rows do not read */
+  cf_test_write_text(cf_test_path(f->dir, "p.yaml"),
+                     "pipeline:\n"
+                     "  - {type: ingest.raster, path: chm.tif}\n"
+                     "  - {type: write.cog, path: out/chm.tif}\n");
+  char args[1200];
+  snprintf(args, sizeof args, "run '%s/p.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "chm.tif: read of window");
+  expect_log(f, "rejected");
+  assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "chm"), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
       cmocka_unit_test_setup_teardown(failed_run_puts_back_the_output_it_replaced, setup, teardown),
       cmocka_unit_test_setup_teardown(check_opens_the_inventory_headers, setup, teardown),
+      cmocka_unit_test_setup_teardown(command_output_folder_that_cannot_be_made_is_exit_1, setup, teardown),
+      cmocka_unit_test_setup_teardown(truncated_geotiff_is_a_rejected_input, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
