@@ -13,6 +13,8 @@
  *     be made is exit 1 on a command as in `run`; a GeoTIFF whose pixels
  *     cannot be read (truncated) is the input rejected (exit 4), not a
  *     processing failure (exit 2) a batch would retry every night;
+ *   - a usage error is its message and one line saying where the usage is,
+ *     not the message followed by 40 lines of help;
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -210,6 +212,35 @@ static void truncated_geotiff_is_a_rejected_input(void **state) {
   assert_int_equal(cf_test_count_entries(cf_test_path(f->dir, "out"), "chm"), 0);
 }
 
+/* Lines in a file (its newlines). */
+static int count_lines(const char *path) {
+  char *text = cf_test_slurp(path);
+  int n = 0;
+  for (const char *c = text; c && *c; c++) n += *c == '\n';
+  free(text);
+  return n;
+}
+
+static void usage_errors_say_what_is_wrong_and_where_the_help_is(void **state) {
+  fixture *f = *state;
+  static const struct {
+    const char *args, *message, *pointer;
+  } cases[] = {
+      {"forest stocks --plots p.csv --strata s.csv -o o/r.txt", "not 'o/r.txt'", "run 'carbonflux forest --help' for usage"},
+      {"--threads 0 version", "--threads takes a number from 1 to 1024, not '0'", "run 'carbonflux --help' for usage"},
+      {"--log-format xml version", "--log-format is text or json, not 'xml'", "run 'carbonflux --help' for usage"},
+      {"batch --shard 2/1 x.yaml", "not '2/1'", "run 'carbonflux batch --help' for usage"},
+      {"frobnicate", "no command 'frobnicate'", "run 'carbonflux --help' for usage"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    assert_int_equal(cf_test_cli(cases[i].args, f->log), 1);
+    expect_log(f, cases[i].message);
+    expect_log(f, cases[i].pointer);
+    expect_no_log(f, "Usage: carbonflux");
+    assert_int_equal(count_lines(f->log), 2);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -217,6 +248,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(check_opens_the_inventory_headers, setup, teardown),
       cmocka_unit_test_setup_teardown(command_output_folder_that_cannot_be_made_is_exit_1, setup, teardown),
       cmocka_unit_test_setup_teardown(truncated_geotiff_is_a_rejected_input, setup, teardown),
+      cmocka_unit_test_setup_teardown(usage_errors_say_what_is_wrong_and_where_the_help_is, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
