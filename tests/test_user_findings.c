@@ -15,6 +15,7 @@
  *     processing failure (exit 2) a batch would retry every night;
  *   - a usage error is its message and one line saying where the usage is,
  *     not the message followed by 40 lines of help;
+ *   - a bad value names its own setting (unknown_species, not allometry);
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -241,6 +242,22 @@ static void usage_errors_say_what_is_wrong_and_where_the_help_is(void **state) {
   }
 }
 
+static void a_bad_unknown_species_names_its_setting(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"), "plot,stratum,area_ha\nA,S,0.1\nB,S,0.1\n");
+  cf_test_write_text(cf_test_path(f->dir, "trees.csv"), "plot,dbh_cm,species\nA,20,\nB,25,\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
+  char args[1400];
+  snprintf(args, sizeof args,
+           "forest stocks --plots '%s/plots.csv' --trees '%s/trees.csv' --strata '%s/strata.csv' -o '%s/out/r.json' "
+           "biome=temperate allometry=jenkins2003 unknown_species=mixed_hardwood",
+           f->dir, f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 1);
+  expect_log(f, "unknown_species: 'mixed_hardwood' is not an equation");
+  expect_no_log(f, "allometry: allometry");
+  expect_no_log(f, "allometry: not an equation");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -249,6 +266,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(command_output_folder_that_cannot_be_made_is_exit_1, setup, teardown),
       cmocka_unit_test_setup_teardown(truncated_geotiff_is_a_rejected_input, setup, teardown),
       cmocka_unit_test_setup_teardown(usage_errors_say_what_is_wrong_and_where_the_help_is, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_bad_unknown_species_names_its_setting, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
