@@ -30,6 +30,7 @@
 
 #include "core/utf8.h"
 #include "ingest/gdal_util.h"
+#include "ingest/vector.h"
 #include "sink/inventory.h"
 #include "sink/inventory_internal.h"
 
@@ -249,6 +250,13 @@ static int read_layer(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf
     rc = cf_error(ctx, CF_EDATA, path, "crs",
                   "the layer has no coordinate reference system: its area on the ellipsoid is unknown (add a .prj)");
     goto done;
+  }
+  OGREnvelope layer_env;
+  if (OGR_L_GetExtent(layer, &layer_env, TRUE) == OGRERR_NONE) {
+    const double ext[4] = {layer_env.MinX, layer_env.MinY, layer_env.MaxX, layer_env.MaxY};
+    rc = cf_vector_check_lonlat(ctx, path, OGR_L_GetName(layer), srs, ext,
+                                "write the layer with its real CRS (ogr2ogr -a_srs EPSG:32617 for UTM 17N)");
+    if (rc) goto done;
   }
   char *wkt = NULL;
   OSRExportToWkt(srs, &wkt);

@@ -16,6 +16,8 @@
  *   - a usage error is its message and one line saying where the usage is,
  *     not the message followed by 40 lines of help;
  *   - a bad value names its own setting (unknown_species, not allometry);
+ *   - projected coordinates in a layer that declares a geographic CRS are
+ *     said to be so, naming the file and the layer (not "no area");
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -258,6 +260,44 @@ static void a_bad_unknown_species_names_its_setting(void **state) {
   expect_no_log(f, "allometry: not an equation");
 }
 
+/* A GeoJSON of one 200 m square stand in UTM metres that says CRS84. */
+static void write_utm_as_wgs84(const char *path) {
+  cf_test_write_text(path,
+                     "{\"type\": \"FeatureCollection\", \"name\": \"stands\", \"crs\": {\"type\": \"name\", "
+                     "\"properties\": {\"name\": \"urn:ogc:def:crs:OGC:1.3:CRS84\"}}, \"features\": [{\"type\": "
+                     "\"Feature\", \"properties\": {\"stratum\": \"S1\"}, \"geometry\": {\"type\": \"Polygon\", "
+                     "\"coordinates\": [[[503000, 3405000], [503200, 3405000], [503200, 3405200], [503000, 3405200], "
+                     "[503000, 3405000]]]}}]}\n");
+}
+
+static void projected_coordinates_in_a_geographic_layer_are_named(void **state) {
+  fixture *f = *state;
+  write_utm_as_wgs84(cf_test_path(f->dir, "stands.geojson"));
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\nA,S1,0.1,100\nB,S1,0.1,120\n");
+  char args[1400];
+  snprintf(args, sizeof args,
+           "forest stocks --plots '%s/plots.csv' --strata '%s/stands.geojson' -o '%s/out/r.json' biome=temperate",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "stands.geojson: crs: layer 'stands': the coordinates reach x 503000..503200, y 3405000..3405200");
+  expect_log(f, "not longitude/latitude");
+  expect_no_log(f, "has no area");
+  /* the same file as a pipeline's zones (ingest.vector): read, then refused */
+  char yaml[1024];
+  snprintf(yaml, sizeof yaml,
+           "pipeline:\n"
+           "  - {type: ingest.raster, name: chm, path: %s}\n"
+           "  - {type: ingest.vector, name: zones, path: stands.geojson}\n"
+           "  - {type: raster.zonal, input: chm, zones: zones, path: out/z.csv}\n",
+           RGB);
+  cf_test_write_text(cf_test_path(f->dir, "z.yaml"), yaml);
+  snprintf(args, sizeof args, "run '%s/z.yaml'", f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "layer 'stands': the coordinates reach");
+  expect_log(f, "assign_crs");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -267,6 +307,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(truncated_geotiff_is_a_rejected_input, setup, teardown),
       cmocka_unit_test_setup_teardown(usage_errors_say_what_is_wrong_and_where_the_help_is, setup, teardown),
       cmocka_unit_test_setup_teardown(a_bad_unknown_species_names_its_setting, setup, teardown),
+      cmocka_unit_test_setup_teardown(projected_coordinates_in_a_geographic_layer_are_named, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
