@@ -18,6 +18,8 @@
  *   - a bad value names its own setting (unknown_species, not allometry);
  *   - projected coordinates in a layer that declares a geographic CRS are
  *     said to be so, naming the file and the layer (not "no area");
+ *   - a VM0047 risk rating below the 12 % floor is raised with a warning
+ *     naming the rule, and the setting's help says so;
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -298,6 +300,48 @@ static void projected_coordinates_in_a_geographic_layer_are_named(void **state) 
   expect_log(f, "assign_crs");
 }
 
+/* Two stock reports of one stratum (plots with measured AGB) by the command. */
+static void write_two_stock_reports(fixture *f) {
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,100\n");
+  cf_test_write_text(cf_test_path(f->dir, "p1.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\nA,S,0.1,100\nB,S,0.1,110\nC,S,0.1,105\n");
+  cf_test_write_text(cf_test_path(f->dir, "p2.csv"),
+                     "plot,stratum,area_ha,agb_t_dm_per_ha\nA,S,0.1,150\nB,S,0.1,160\nC,S,0.1,155\n");
+  char args[1400];
+  for (int e = 1; e <= 2; e++) {
+    snprintf(args, sizeof args, "forest stocks --plots '%s/p%d.csv' --strata '%s/strata.csv' -o '%s/s%d.json' biome=temperate",
+             f->dir, e, f->dir, f->dir, e);
+    assert_int_equal(cf_test_cli(args, f->log), 0);
+  }
+}
+
+static void vm0047_rating_below_its_floor_is_raised_with_a_warning(void **state) {
+  fixture *f = *state;
+  write_two_stock_reports(f);
+  char args[1400];
+  snprintf(args, sizeof args,
+           "sink ledger --event 2020-01-01='%s/s1.json' --event 2025-01-01='%s/s2.json' --policy vm0047 "
+           "risk_rating_pct=5 -o '%s/ledger.json'",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  expect_log(f, "warning: risk_rating_pct=5 is below the floor of policy vm0047: the buffer is 12 %");
+  expect_log(f, "at least 12 %"); /* the rule, as the policy states it */
+  char *ledger = cf_test_slurp(cf_test_path(f->dir, "ledger.json"));
+  assert_non_null(ledger);
+  assert_non_null(strstr(ledger, "the rating given is below the floor"));
+  free(ledger);
+  /* at the floor or above: no warning */
+  snprintf(args, sizeof args,
+           "sink ledger --event 2020-01-01='%s/s1.json' --event 2025-01-01='%s/s2.json' --policy vm0047 "
+           "risk_rating_pct=12 -o '%s/ledger.json'",
+           f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 0);
+  expect_no_log(f, "below the floor");
+  /* the setting's help says it */
+  assert_int_equal(cf_test_cli("sink --help", f->log), 0);
+  expect_log(f, "a lower rating is raised to 12 %, with a warning");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -308,6 +352,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(usage_errors_say_what_is_wrong_and_where_the_help_is, setup, teardown),
       cmocka_unit_test_setup_teardown(a_bad_unknown_species_names_its_setting, setup, teardown),
       cmocka_unit_test_setup_teardown(projected_coordinates_in_a_geographic_layer_are_named, setup, teardown),
+      cmocka_unit_test_setup_teardown(vm0047_rating_below_its_floor_is_raised_with_a_warning, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
