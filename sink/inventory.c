@@ -416,6 +416,16 @@ int cf_inventory_link(cf_ctx *ctx, cf_trees *trees, const cf_plots *plots, const
     t->plot_row = -1;
     size_t lo = lower_bound(k, plots->n, t->plot), hi = lo;
     while (hi < plots->n && strcmp(k[hi].id, t->plot) == 0) hi++;
+    if (lo == hi && t->subplot_blank) { /* the reason is the empty subplot, not the plot */
+      rc = cf_error(ctx, CF_EDATA, trees->path, "subplot",
+                    "line %ld: the %s (col.subplot) is empty, so the stem's plot id is '%s' alone, which is not in the "
+                    "plots table %s (ids there are PLOT/%s); fill in the row's %s, or read whole plots without "
+                    "col.subplot",
+                    t->line, trees->subplot_header ? trees->subplot_header : "subplot", t->plot, plots->path,
+                    trees->subplot_header ? trees->subplot_header : "SUBPLOT",
+                    trees->subplot_header ? trees->subplot_header : "subplot");
+      break;
+    }
     if (lo == hi) {
       rc = cf_error(ctx, CF_EDATA, trees->path, "plot", "line %ld: plot '%s' is not in the plots table %s", t->line,
                     t->plot, plots->path);

@@ -159,6 +159,7 @@ typedef struct {
   int live;             /* 1 live, 0 dead */
   long line;            /* line of the source row */
   long plot_row;        /* index into cf_plots.p once linked, else -1 */
+  int subplot_blank;    /* the subplot is mapped but empty on this row: `plot` is the plot alone */
 } cf_tree;
 
 typedef struct {
@@ -167,6 +168,7 @@ typedef struct {
   char *path;
   char sha256[CF_SHA256_HEX_LEN];
   char *options; /* cf_inv_options_record of the options it was read with */
+  char *subplot_header;         /* the column col.subplot maps, NULL if none (for messages) */
   size_t n_rows;                /* data rows read */
   size_t n_skipped_blank_dbh;   /* stem-years with no diameter */
   size_t n_skipped_out_of_plot; /* rows with in_plot false */

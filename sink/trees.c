@@ -30,6 +30,7 @@ void cf_trees_free(cf_trees *t) {
   free(t->t);
   free(t->path);
   free(t->options);
+  free(t->subplot_header);
   memset(t, 0, sizeof *t);
 }
 
@@ -137,6 +138,10 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
     goto done;
   }
   if (o->header_only) goto done; /* validation: the columns are there */
+  if (col_sub >= 0 && !(out->subplot_header = strdup(cf_csv_header(c, col_sub)))) {
+    rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
+    goto done;
+  }
 
   size_t cap = 0;
   const cf_csv_row *r;
@@ -213,6 +218,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
         free(b);
       } else {
         t->plot = cf_inv_strdup_trim(r->fields[col_plot], 0, &oom);
+        t->subplot_blank = col_sub >= 0;
       }
       if (cols[1][y] >= 0) t->species = cf_inv_strdup_trim(r->fields[cols[1][y]], 1, &oom);
       if (cols[5][y] >= 0) t->nest = cf_inv_strdup_trim(r->fields[cols[5][y]], 1, &oom);

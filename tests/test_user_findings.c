@@ -20,6 +20,9 @@
  *     said to be so, naming the file and the layer (not "no area");
  *   - a VM0047 risk rating below the 12 % floor is raised with a warning
  *     naming the rule, and the setting's help says so;
+ *   - a stem whose mapped subplot is empty is said to be so, by line (the
+ *     README's TEMPEST recipe with col.subplot=Section stopped on "plot
+ *     'Saltwater' is not in the plots table");
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -342,6 +345,24 @@ static void vm0047_rating_below_its_floor_is_raised_with_a_warning(void **state)
   expect_log(f, "a lower rating is raised to 12 %, with a warning");
 }
 
+static void an_empty_subplot_is_named_with_its_line(void **state) {
+  fixture *f = *state;
+  cf_test_write_text(cf_test_path(f->dir, "plots.csv"),
+                     "plot,stratum,area_ha\nC/East,S,0.1\nC/West,S,0.1\nF/East,S,0.1\n");
+  cf_test_write_text(cf_test_path(f->dir, "trees.csv"),
+                     "Plot,Section,DBH,Species\nC,East,20,\nC,West,22,\nF,,25,\nF,East,21,\n");
+  cf_test_write_text(cf_test_path(f->dir, "strata.csv"), "stratum,area_ha\nS,10\n");
+  char args[1400];
+  snprintf(args, sizeof args,
+           "forest stocks --plots '%s/plots.csv' --trees '%s/trees.csv' --strata '%s/strata.csv' -o '%s/out/r.json' "
+           "col.plot=Plot col.subplot=Section col.dbh_cm=DBH col.species=Species allometry=jenkins2003 "
+           "unknown_species=jenkins2003_mixed_hardwood biome=temperate",
+           f->dir, f->dir, f->dir, f->dir);
+  assert_int_equal(cf_test_cli(args, f->log), 4);
+  expect_log(f, "trees.csv: subplot: line 4: the Section (col.subplot) is empty, so the stem's plot id is 'F' alone");
+  expect_no_log(f, "plot 'F' is not in the plots table");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -353,6 +374,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_bad_unknown_species_names_its_setting, setup, teardown),
       cmocka_unit_test_setup_teardown(projected_coordinates_in_a_geographic_layer_are_named, setup, teardown),
       cmocka_unit_test_setup_teardown(vm0047_rating_below_its_floor_is_raised_with_a_warning, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_empty_subplot_is_named_with_its_line, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
