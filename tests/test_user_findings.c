@@ -23,6 +23,8 @@
  *   - a stem whose mapped subplot is empty is said to be so, by line (the
  *     README's TEMPEST recipe with col.subplot=Section stopped on "plot
  *     'Saltwater' is not in the plots table");
+ *   - a quicklook's units follow its quantity ("CO2 dry-air mole fraction
+ *     (ppm), ... gates with sigma <= 25 ppm", not "... 25 ppm (ppm)");
  * The real files are read in place from ../shared/data; every file a case
  * writes is in its own temporary directory.
  */
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "cf_test.h"
+#include "lidar/quicklook.h"
 
 #define RGB CF_SHARED_DATA "/RGB.byte.tif"
 #define BLOCKS CF_SHARED_DATA "/kootenay/kootenayBlocks.shp"
@@ -363,6 +366,15 @@ static void an_empty_subplot_is_named_with_its_line(void **state) {
   expect_no_log(f, "plot 'F' is not in the plots table");
 }
 
+static void quicklook_units_follow_their_quantity(void **state) {
+  (void)state;
+  char t[160];
+  cf_quicklook_title(t, sizeof t, "CO2 dry-air mole fraction", "ppm", "0.5 s rays, gates with sigma <= 25 ppm");
+  assert_string_equal(t, "CO2 dry-air mole fraction (ppm), 0.5 s rays, gates with sigma <= 25 ppm");
+  cf_quicklook_title(t, sizeof t, "wideband CNR, off-line", "dB", "");
+  assert_string_equal(t, "wideband CNR, off-line (dB)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
@@ -375,6 +387,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(projected_coordinates_in_a_geographic_layer_are_named, setup, teardown),
       cmocka_unit_test_setup_teardown(vm0047_rating_below_its_floor_is_raised_with_a_warning, setup, teardown),
       cmocka_unit_test_setup_teardown(an_empty_subplot_is_named_with_its_line, setup, teardown),
+      cmocka_unit_test(quicklook_units_follow_their_quantity),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
