@@ -4,7 +4,8 @@
  * behaviour the README and DESIGN promise, so that it stays fixed.
  *   - a run that fails leaves none of its outputs (DESIGN: "no partial
  *     output files"): not even those of stages that finished before the
- *     failing one, and an output it replaced is back as it was;
+ *     failing one, and an output it replaced is back as it was; zones
+ *     that overlap none of the pipeline's rasters fail `run --check`;
  *   - `run --check` opens the inventory tables' headers: a column the run
  *     would miss fails the check, with the mapping in the form of where the
  *     user is (a stage's `columns: [dbh_cm=HEADER]`; the command line's
@@ -62,10 +63,13 @@ static void expect_no_log(fixture *f, const char *text) {
 }
 
 /* The tester's pipeline: a pool map of RGB.byte.tif (UTM 18N) written as a
- * COG, then its totals over the Kootenay cut blocks (UTM 11N): no block
- * overlaps the raster, so the zonal stage rejects the input (exit 4) after
- * the COG stage has committed out/rgb_pools.tif. */
-static void write_wrong_area_pipeline(fixture *f) {
+ * COG, then its totals over polygons (`zones`, a layer file). With the
+ * Kootenay cut blocks (UTM 11N) no block overlaps the raster: validation
+ * says so (run --check, and before any run). With one polygon inside the
+ * raster but smaller than a pixel and away from every pixel centre, the
+ * pipeline is valid and the zonal stage rejects the input at run time
+ * (exit 4), after the COG stage has committed out/rgb_pools.tif. */
+static void write_pool_pipeline(fixture *f, const char *zones) {
   char yaml[2048];
   snprintf(yaml, sizeof yaml,
            "version: 1\n"
@@ -93,20 +97,51 @@ static void write_wrong_area_pipeline(fixture *f) {
            "    input: pool_map\n"
            "    zones: blocks\n"
            "    path: out/rgb_pools_by_block.csv\n",
-           RGB, BLOCKS);
-  cf_test_write_text(cf_test_path(f->dir, "wrongarea.yaml"), yaml);
+           RGB, zones);
+  cf_test_write_text(cf_test_path(f->dir, "pools.yaml"), yaml);
 }
 
-static int run_wrong_area(fixture *f) {
+/* zones.geojson: a 10 m square 1 m inside the raster's top-left corner
+ * (its pixels are ~300 m: no pixel centre within 140 m of it). */
+static void write_pixel_corner_zone(fixture *f) {
+  int w, h, has_nd;
+  double gt[6], nd;
+  free(cf_test_read_band(RGB, 1, &w, &h, gt, &nd, &has_nd));
+  double x0 = gt[0] + 1, x1 = gt[0] + 11, y1 = gt[3] - 1, y0 = gt[3] - 11;
+  char json[1024];
+  snprintf(json, sizeof json,
+           "{\"type\": \"FeatureCollection\", \"name\": \"speck\", \"crs\": {\"type\": \"name\", \"properties\": "
+           "{\"name\": \"urn:ogc:def:crs:EPSG::32618\"}}, \"features\": [{\"type\": \"Feature\", \"properties\": {}, "
+           "\"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[%.3f, %.3f], [%.3f, %.3f], [%.3f, %.3f], "
+           "[%.3f, %.3f], [%.3f, %.3f]]]}}]}\n",
+           x0, y0, x1, y0, x1, y1, x0, y1, x0, y0);
+  cf_test_write_text(cf_test_path(f->dir, "zones.geojson"), json);
+  write_pool_pipeline(f, "zones.geojson");
+}
+
+static int run_pools(fixture *f, const char *extra) {
   char args[1200];
-  snprintf(args, sizeof args, "run '%s/wrongarea.yaml'", f->dir);
+  snprintf(args, sizeof args, "run '%s/pools.yaml'%s", f->dir, extra);
   return cf_test_cli(args, f->log);
+}
+
+static void zones_that_miss_the_raster_fail_the_check(void **state) {
+  fixture *f = *state;
+  write_pool_pipeline(f, BLOCKS);
+  assert_int_equal(run_pools(f, " --check"), 1);
+  expect_log(f, "option 'zones' of stage 'sink.pool_zonal': the polygons of stage 'blocks' and the raster");
+  expect_log(f, "do not overlap");
+  assert_int_equal(run_pools(f, ""), 1); /* and the run refuses before anything */
+  assert_int_equal(cf_test_count_entries(f->dir, "out"), 0);
+  /* zones inside the raster pass */
+  write_pixel_corner_zone(f);
+  assert_int_equal(run_pools(f, " --check"), 0);
 }
 
 static void failed_run_takes_back_the_outputs_of_earlier_stages(void **state) {
   fixture *f = *state;
-  write_wrong_area_pipeline(f);
-  assert_int_equal(run_wrong_area(f), 4);
+  write_pixel_corner_zone(f);
+  assert_int_equal(run_pools(f, ""), 4);
   expect_log(f, "covers no pixel centre");
   expect_log(f, "removed ");
   const char *out = cf_test_path(f->dir, "out");
@@ -116,13 +151,13 @@ static void failed_run_takes_back_the_outputs_of_earlier_stages(void **state) {
 
 static void failed_run_puts_back_the_output_it_replaced(void **state) {
   fixture *f = *state;
-  write_wrong_area_pipeline(f);
+  write_pixel_corner_zone(f);
   const char *old = "the pool map of an earlier run\n";
   char cmd[1200];
   snprintf(cmd, sizeof cmd, "mkdir -p '%s/out'", f->dir);
   assert_int_equal(system(cmd), 0);
   cf_test_write_text(cf_test_path(f->dir, "out/rgb_pools.tif"), old);
-  assert_int_equal(run_wrong_area(f), 4);
+  assert_int_equal(run_pools(f, ""), 4);
   expect_log(f, "restored ");
   char *now = cf_test_slurp(cf_test_path(f->dir, "out/rgb_pools.tif"));
   assert_non_null(now);
@@ -378,6 +413,7 @@ static void quicklook_units_follow_their_quantity(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
+      cmocka_unit_test_setup_teardown(zones_that_miss_the_raster_fail_the_check, setup, teardown),
       cmocka_unit_test_setup_teardown(failed_run_puts_back_the_output_it_replaced, setup, teardown),
       cmocka_unit_test_setup_teardown(check_opens_the_inventory_headers, setup, teardown),
       cmocka_unit_test_setup_teardown(command_output_folder_that_cannot_be_made_is_exit_1, setup, teardown),
