@@ -51,6 +51,17 @@ static char *single_file(const cf_pipeline *p, const cf_stage *src) {
   return cf_gdal_name_resolve(cf_stage_base_dir(src, v), v->value);
 }
 
+/* The header of raster stage `src`'s file (its assign_crs applied), read in
+ * a quiet context: a file the run cannot read is the run's to report. */
+static int header_of(const cf_stage *src, const char *file, cf_raster_info *info) {
+  cf_ctx *quiet = cf_ctx_create();
+  cf_raster_open_opts o = {0};
+  o.assign_crs = cf_stage_str(src, "assign_crs");
+  int rc = quiet ? cf_raster_info_read(quiet, file, &o, info) : CF_ENOMEM;
+  cf_ctx_destroy(quiet);
+  return rc;
+}
+
 /* Band names of raster stage `src`: its `bands` option, else the file's
  * band descriptions. 0 and *n set, or -1 when they cannot be known now
  * (the run will say why the file cannot be read). */
@@ -68,13 +79,8 @@ static int bands_of(const cf_pipeline *p, const cf_stage *src, char ***names, in
     free(file);
     return -1;
   }
-  /* header only; a quiet context: a file the run cannot read is the run's to report */
-  cf_ctx *quiet = cf_ctx_create();
   cf_raster_info info = {0};
-  cf_raster_open_opts o = {0};
-  o.assign_crs = cf_stage_str(src, "assign_crs");
-  int rc = quiet ? cf_raster_info_read(quiet, file, &o, &info) : CF_ENOMEM;
-  cf_ctx_destroy(quiet);
+  int rc = header_of(src, file, &info);
   free(file);
   if (rc) return -1;
   *names = calloc((size_t)info.nbands + 1, sizeof **names);
@@ -236,12 +242,8 @@ int cf_preflight_overlap(cf_ctx *ctx, const cf_pipeline *p) {
         known = -1; /* a raster not known now: say nothing */
         break;
       }
-      cf_ctx *quiet = cf_ctx_create();
       cf_raster_info info = {0};
-      cf_raster_open_opts ro = {0};
-      ro.assign_crs = cf_stage_str(rst, "assign_crs");
-      int rc = quiet ? cf_raster_info_read(quiet, file, &ro, &info) : CF_ENOMEM;
-      cf_ctx_destroy(quiet);
+      int rc = header_of(rst, file, &info);
       double ve[4];
       if (rc || vector_extent_in(vst, info.wkt, ve) != 0) {
         if (!rc) cf_raster_info_free(&info);
