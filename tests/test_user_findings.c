@@ -125,6 +125,32 @@ static int run_pools(fixture *f, const char *extra) {
   return cf_test_cli(args, f->log);
 }
 
+/* The same when the item's process crashes in the last stage (the test
+ * hook: SIGSEGV as sink.pool_zonal starts): its journal died with it, and
+ * the parent takes the COG back (the old one restored from the child's
+ * kept link, or the new one removed). */
+static void crashed_item_leaves_none_of_its_outputs(void **state) {
+  fixture *f = *state;
+  write_pixel_corner_zone(f);
+  setenv("CF_TEST_CRASH_ON", "RGB.byte@sink.pool_zonal", 1);
+  assert_int_equal(run_pools(f, ""), 4);
+  expect_log(f, "removed ");
+  expect_log(f, "rgb_pools.tif, written by the crashed item");
+  const char *out = cf_test_path(f->dir, "out");
+  assert_int_equal(cf_test_count_entries(out, "rgb_pools"), 0);
+  /* an earlier map is put back as it was */
+  const char *old = "the pool map of an earlier run\n";
+  cf_test_write_text(cf_test_path(f->dir, "out/rgb_pools.tif"), old);
+  assert_int_equal(run_pools(f, ""), 4);
+  unsetenv("CF_TEST_CRASH_ON");
+  expect_log(f, "restored ");
+  char *now = cf_test_slurp(cf_test_path(f->dir, "out/rgb_pools.tif"));
+  assert_non_null(now);
+  assert_string_equal(now, old);
+  free(now);
+  assert_int_equal(cf_test_count_entries(out, ".part-"), 0);
+}
+
 static void zones_that_miss_the_raster_fail_the_check(void **state) {
   fixture *f = *state;
   write_pool_pipeline(f, BLOCKS);
@@ -414,6 +440,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(failed_run_takes_back_the_outputs_of_earlier_stages, setup, teardown),
       cmocka_unit_test_setup_teardown(zones_that_miss_the_raster_fail_the_check, setup, teardown),
+      cmocka_unit_test_setup_teardown(crashed_item_leaves_none_of_its_outputs, setup, teardown),
       cmocka_unit_test_setup_teardown(failed_run_puts_back_the_output_it_replaced, setup, teardown),
       cmocka_unit_test_setup_teardown(check_opens_the_inventory_headers, setup, teardown),
       cmocka_unit_test_setup_teardown(command_output_folder_that_cannot_be_made_is_exit_1, setup, teardown),
