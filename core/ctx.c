@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/ctx_internal.h"
+#include "core/output_journal.h"
 #include "core/strbuf.h"
 
 #ifndef CF_VERSION_STRING
@@ -29,6 +30,7 @@ cf_ctx *cf_ctx_create(void) {
 
 void cf_ctx_destroy(cf_ctx *ctx) {
   if (!ctx) return;
+  cf_output_journal_end(ctx, 1);
   free(ctx->message);
   for (int i = 0; i < ctx->nlog_fields; i++) free(ctx->log_keys[i]), free(ctx->log_values[i]);
   free(ctx);

@@ -36,6 +36,7 @@ struct cf_ctx {
   int no_overwrite; /* 0 (the default): outputs may be replaced */
   int no_isolation; /* 0 (the default): each item in a child process */
   struct cf_par *par; /* the ranks the work may spread over (core/par.h); NULL: one */
+  struct cf_output_journal *journal; /* open during a pipeline run (core/output_journal.h) */
 };
 
 #endif

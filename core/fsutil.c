@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "core/output_journal.h"
 #include "core/strbuf.h"
 
 static atomic_int part_counter;
@@ -241,9 +242,12 @@ int cf_create_exclusive(cf_ctx *ctx, const char *path) {
 }
 
 int cf_atomic_commit(cf_ctx *ctx, cf_atomic_file *af) {
-  if (rename(af->part_path, af->final_path) != 0)
-    return cf_error(ctx, CF_EIO, af->final_path, "", "cannot rename %s into place: %s",
-                    af->part_path, strerror(errno));
+  cf_output_journal_note(ctx, af->final_path, af->part_path); /* taken back if the run fails */
+  if (rename(af->part_path, af->final_path) != 0) {
+    int e = errno;
+    cf_output_journal_forget(ctx, af->final_path);
+    return cf_error(ctx, CF_EIO, af->final_path, "", "cannot rename %s into place: %s", af->part_path, strerror(e));
+  }
   free(af->part_path);
   af->part_path = NULL;
   return CF_OK;

@@ -30,6 +30,8 @@ const char *cf_gdal_last_error(const char *fallback) {
   return m && m[0] ? m : fallback;
 }
 
+int cf_gdal_read_status(void) { return CPLGetLastErrorNo() == CPLE_OutOfMemory ? CF_ENOMEM : CF_EDATA; }
+
 void cf_gdal_quiet_push(void) {
   CPLPushErrorHandler(CPLQuietErrorHandler);
   CPLErrorReset();

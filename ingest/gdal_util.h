@@ -18,6 +18,15 @@
 void cf_gdal_init(void);
 /* GDAL's last error text for this thread, or `fallback`. */
 const char *cf_gdal_last_error(const char *fallback);
+/* The status of a failed read of an input's pixels, from GDAL's last error
+ * of this thread: CF_ENOMEM when GDAL ran out of memory, else CF_EDATA.
+ * A read that fails in a file GDAL opened (a truncated GeoTIFF:
+ * "TIFFReadEncodedStrip() failed", a corrupt block) is the input's fault:
+ * the item is rejected (exit 3/4, a batch quarantines it) rather than
+ * failed (exit 2, retried every night with the same result). GDAL does not
+ * tell a short read at the end of a truncated file from one the operating
+ * system failed, so both count as the file's. */
+int cf_gdal_read_status(void);
 /* Silence GDAL's stderr output for the calling thread (push/pop pairs). */
 void cf_gdal_quiet_push(void);
 void cf_gdal_quiet_pop(void);

@@ -92,6 +92,19 @@ int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer_name, const 
   return cf_vector_read_assign(ctx, path, layer_name, label_field, NULL, out);
 }
 
+int cf_vector_check_lonlat(cf_ctx *ctx, const char *path, const char *layer, void *srs, const double ext[4],
+                           const char *fix) {
+  if (!srs || !OSRIsGeographic((OGRSpatialReferenceH)srs)) return CF_OK;
+  const double tol = 1e-6; /* degrees: a vertex written as 180.0000000001 is still on the globe */
+  if (ext[0] >= -180 - tol && ext[2] <= 360 + tol && ext[1] >= -90 - tol && ext[3] <= 90 + tol) return CF_OK;
+  const char *name = OSRGetName((OGRSpatialReferenceH)srs);
+  return cf_error(ctx, CF_EDATA, path, "crs",
+                  "layer '%s': the coordinates reach x %.10g..%.10g, y %.10g..%.10g, which is not longitude/latitude "
+                  "(-180..360, -90..90), yet the layer's CRS (%s) is geographic: they look projected (metres) and the "
+                  "file declares the wrong CRS; %s",
+                  layer ? layer : "", ext[0], ext[2], ext[1], ext[3], name ? name : "geographic", fix);
+}
+
 int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name, const char *label_field,
                           const char *assign_crs, cf_vector *out) {
   memset(out, 0, sizeof *out);
@@ -107,6 +120,7 @@ int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name,
     return cf_error(ctx, CF_EDATA, path, "", "not a vector file OGR can read (%s)",
                     cf_gdal_last_error("format not recognised"));
   int rc = CF_OK;
+  OGRSpatialReferenceH declared = NULL;
   OGRLayerH layer = layer_name ? GDALDatasetGetLayerByName(ds, layer_name)
                                : (GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL);
   if (!layer) {
@@ -127,6 +141,7 @@ int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name,
   }
   char *wkt = NULL;
   OSRExportToWkt(srs, &wkt);
+  declared = OSRClone(srs); /* for the check of the coordinates read */
   cf_srs_free(assigned);
   out->wkt = strdup(wkt ? wkt : "");
   CPLFree(wkt);
@@ -197,7 +212,10 @@ int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer_name,
     goto done;
   }
   vector_update_ext(out);
+  rc = cf_vector_check_lonlat(ctx, path, OGR_L_GetName(layer), declared, out->ext,
+                              "give the stage assign_crs with their real CRS (e.g. EPSG:32617 for UTM 17N)");
 done:
+  if (declared) OSRDestroySpatialReference(declared);
   GDALClose(ds);
   if (rc) cf_vector_free(out);
   return rc;

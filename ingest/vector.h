@@ -44,6 +44,16 @@ int cf_vector_read(cf_ctx *ctx, const char *path, const char *layer, const char 
  * GeoJSON file always says WGS 84). NULL: the layer's own CRS. */
 int cf_vector_read_assign(cf_ctx *ctx, const char *path, const char *layer, const char *label_field,
                           const char *assign_crs, cf_vector *out);
+/* A layer whose CRS `srs` (an OGRSpatialReferenceH) is geographic but
+ * whose extent `ext` (xmin, ymin, xmax, ymax) is not longitude/latitude
+ * (outside -180..360 by -90..90): projected coordinates (metres) in a file
+ * that declares the wrong CRS, as a GeoJSON, which always says WGS 84,
+ * written from UTM. Read as degrees they would make every polygon a
+ * nonsense shape ("stratum 'S1' has no area"); this says what is wrong,
+ * naming the file and the layer, and `fix` says what to do. CF_EDATA, or
+ * CF_OK when the coordinates fit. */
+int cf_vector_check_lonlat(cf_ctx *ctx, const char *path, const char *layer, void *srs, const double ext[4],
+                           const char *fix);
 /* Reproject every vertex into the CRS `wkt`. */
 int cf_vector_transform(cf_ctx *ctx, cf_vector *v, const char *wkt);
 void cf_vector_free(cf_vector *v);

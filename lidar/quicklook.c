@@ -174,6 +174,10 @@ static void subtitle(char *buf, size_t n, const double *t, size_t nt, const l2_s
   if (k < n && site->input) snprintf(buf + k, n - k, " | input %s", site->input);
 }
 
+void cf_quicklook_title(char *out, size_t n, const char *quantity, const char *units, const char *detail) {
+  snprintf(out, n, "%s (%s)%s%s", quantity, units, detail && detail[0] ? ", " : "", detail ? detail : "");
+}
+
 static int plot_one(cf_ctx *ctx, const char *out, const l2_axes *ax, int ppi, const double *val, const char *title,
                     const char *sub, const char *units, double zmin, double zmax, int diverging) {
   cf_atomic_file af;
@@ -232,9 +236,7 @@ static int plot_one(cf_ctx *ctx, const char *out, const l2_axes *ax, int ppi, co
   plimagefr((PLFLT_MATRIX)z, (PLINT)nx, (PLINT)ny, x0, x1, y0, y1, zmin, zmax, zmin, zmax, NULL, NULL);
   plcol0(1);
   plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-  char ttl[400];
-  snprintf(ttl, sizeof ttl, "%s (%s)", title, units);
-  pllab(xlabel, "range (km)", ttl);
+  pllab(xlabel, "range (km)", title);
   /* the second title line: date and UTC span, site, input file */
   plschr(0, 0.6);
   plmtex("t", 0.9, 0.5, 0.5, sub);
@@ -361,11 +363,13 @@ int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, cha
       ray_s = quantile(spacing, ax.nt - 1, 0.5);
       free(spacing);
     }
-    char t_cnr_on[96], t_cnr[96], t_vr[96], t_co2[128];
-    snprintf(t_cnr_on, sizeof t_cnr_on, "wideband CNR, on-line, %.3g s rays", ray_s);
-    snprintf(t_cnr, sizeof t_cnr, "wideband CNR, off-line, %.3g s rays", ray_s);
-    snprintf(t_vr, sizeof t_vr, "radial velocity (positive away), %.3g s rays", ray_s);
-    snprintf(t_co2, sizeof t_co2, "CO2 dry-air mole fraction, %.3g s rays, gates with sigma <= %.0f ppm", ray_s, CO2_SIGMA_MAX);
+    char t_cnr_on[128], t_cnr[128], t_vr[128], t_co2[160], detail[96];
+    snprintf(detail, sizeof detail, "%.3g s rays", ray_s);
+    cf_quicklook_title(t_cnr_on, sizeof t_cnr_on, "wideband CNR, on-line", "dB", detail);
+    cf_quicklook_title(t_cnr, sizeof t_cnr, "wideband CNR, off-line", "dB", detail);
+    cf_quicklook_title(t_vr, sizeof t_vr, "radial velocity, positive away", "m/s", detail);
+    snprintf(detail, sizeof detail, "%.3g s rays, gates with sigma <= %.0f ppm", ray_s, CO2_SIGMA_MAX);
+    cf_quicklook_title(t_co2, sizeof t_co2, "CO2 dry-air mole fraction", "ppm", detail);
     /* <prefix>_cnr.png stays the off-line CNR (its name before the on-line
      * one was drawn too) */
     struct {

@@ -17,6 +17,8 @@
 #ifndef CF_LIDAR_QUICKLOOK_H
 #define CF_LIDAR_QUICKLOOK_H
 
+#include <stddef.h>
+
 #include "carbonflux/ctx.h"
 
 /* Writes <prefix>_cnr.png (off-line CNR), <prefix>_cnr_on.png,
@@ -26,5 +28,10 @@
  * appended to *paths (malloc'ed strings, *n updated); if one cannot be
  * written, none of this call's are left. */
 int cf_quicklook_write(cf_ctx *ctx, const char *l2_path, const char *prefix, char ***paths, int *n);
+
+/* A plot's title: "QUANTITY (UNITS), DETAIL" (DETAIL may be empty). The
+ * units go with the quantity they are of: after the details they read as
+ * the details' ("gates with sigma <= 25 ppm (ppm)"). */
+void cf_quicklook_title(char *out, size_t n, const char *quantity, const char *units, const char *detail);
 
 #endif

@@ -1,6 +1,7 @@
 /* The command's shared checks (cli.h). */
 #include "pipelines/cli.h"
 
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "core/fsutil.h"
@@ -19,6 +20,16 @@ int cf_cli_check_output(cf_ctx *ctx, const char *cmd, const char *what, const ch
   struct stat sb;
   if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
     cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' is a directory; give a file name (nothing was written)", cmd, what, out);
+    return EXIT_USAGE;
+  }
+  /* a folder that cannot be made or written in is the command line's
+   * error, found before any work (exit 1, as `run` says at validation) */
+  char why[1200];
+  char *dir = cf_path_dirname(out);
+  int unwritable = dir && cf_dir_unwritable(dir, why, sizeof why);
+  free(dir);
+  if (unwritable) {
+    cf_log(ctx, CF_LOG_ERROR, "%s: the %s '%s' cannot be written: %s (nothing was run)", cmd, what, out, why);
     return EXIT_USAGE;
   }
   return EXIT_OK;

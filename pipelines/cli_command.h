@@ -38,8 +38,8 @@ const cf_cli_command *cf_cli_command_find(const char *name);
 /* The help of `cmd` (NULL or unknown: the command's own usage) on `out`. */
 void cf_cli_print_usage(const char *cmd, FILE *out);
 
-/* A usage error: "carbonflux: " + fmt (with `arg` for its one %s) and the
- * help of `cmd` on stderr, or, once cf_cli_usage_json has been given a
+/* A usage error: "carbonflux: " + fmt (with `arg` for its one %s) and one
+ * line "run 'carbonflux CMD --help' for usage" on stderr, or, once cf_cli_usage_json has been given a
  * context, one JSON log line that points at the help instead (stderr stays
  * parseable). Returns EXIT_USAGE. */
 int cf_cli_usage_error(const char *cmd, const char *fmt, const char *arg);

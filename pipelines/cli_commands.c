@@ -92,9 +92,10 @@ int cf_cli_usage_error(const char *cmd, const char *fmt, const char *arg) {
     cf_log(g_json_ctx, CF_LOG_ERROR, "%s (see carbonflux %s%s--help)", msg, known ? known : "", known ? " " : "");
     return EXIT_USAGE;
   }
+  /* the message and where the usage is: 40 lines of help after it would
+   * push the one line that says what is wrong off the screen */
   fprintf(stderr, "carbonflux: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n\n");
-  cf_cli_print_usage(known, stderr);
+  fprintf(stderr, "\nrun 'carbonflux %s%s--help' for usage\n", known ? known : "", known ? " " : "");
   return EXIT_USAGE;
 }

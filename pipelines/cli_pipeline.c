@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carbonflux/demo.h"
 #include "carbonflux/pipeline.h"
@@ -157,10 +158,20 @@ static int run_demo(cf_ctx *ctx, int argc, char **argv, const char *command_line
   }
   int code = exit_for_summary(&s);
   if (code == EXIT_OK) {
+    /* the command as it can be pasted: this binary's own path (after
+     * scripts/setup.sh it is ./build/carbonflux, not on PATH) */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0)
+      self[len] = '\0';
+    else
+      snprintf(self, sizeof self, "carbonflux");
+    char *gone = strstr(self, " (deleted)"); /* rebuilt while it ran: the path is still the one to use */
+    if (gone) *gone = '\0';
     printf("carbonflux demo: synthetic inputs and pipeline in %s/ (scene.tif, chm.tif, boundary.geojson,\n"
            "stands.geojson, lidar_l0.h5 with its truth lidar_truth.nc, demo.yaml);\n"
-           "rerun with: carbonflux run %s/demo.yaml\nwrote:\n",
-           dir, dir);
+           "rerun with: %s run %s/demo.yaml\nwrote:\n",
+           dir, self, dir);
     for (int i = 0; i < s.noutputs; i++) printf("  %s\n", s.outputs[i]);
   }
   cf_run_summary_free(&s);

@@ -656,6 +656,7 @@ static int build(cf_ctx *ctx, cf_pipeline *p, const char *const *sets, int nsets
   if (cf_check_cancel(ctx, src, "validating")) return CF_ECANCEL;
   int orc = check_outputs(ctx, p);
   int band_errors = cf_preflight_bands(ctx, p); /* reported with the outputs' problems */
+  band_errors += cf_preflight_overlap(ctx, p);
   if (orc) return orc;
   if (band_errors) return CF_EINVAL;
   p->settings_json = settings_json(ctx, p, 0);

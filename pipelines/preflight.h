@@ -26,6 +26,16 @@
  * Returns the number of errors (CF_ENOMEM pushes one too). */
 int cf_preflight_bands(cf_ctx *ctx, const cf_pipeline *p);
 
+/* Every `zones` option naming an ingest.vector stage: the layer's extent
+ * (in each raster's CRS) must overlap at least one of the rasters the
+ * pipeline reads, else "the polygons and the raster do not overlap" at
+ * the option's position (a pool map of one place with the blocks of
+ * another ran, wrote its map and only then found no polygon covered a
+ * pixel). Said only when every raster is one file known now and each
+ * header and the layer's extent can be read and compared. Returns the
+ * number of errors. */
+int cf_preflight_overlap(cf_ctx *ctx, const cf_pipeline *p);
+
 /* An input option read by HDF5 (cf_option_spec.read_by_hdf5): 0 if `full`
  * can be read by it, else 1 and why in why[n] (a GDAL /vsi name: "unzip it
  * first"; with `open_it`, a plain file that is not HDF5). */

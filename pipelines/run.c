@@ -26,6 +26,7 @@
 
 #include "core/fsutil.h"
 #include "core/isolate.h"
+#include "core/output_journal.h"
 #include "core/provenance.h"
 #include "core/sha256.h"
 #include "core/strbuf.h"
@@ -226,6 +227,9 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
   run.products = calloc((size_t)p->nstages, sizeof *run.products);
   /* without its stem an item's outputs would be named "out" */
   int rc = run.products && (!run.item || run.item_stem) ? CF_OK : cf_error(ctx, CF_ENOMEM, "", "", "out of memory");
+  /* all of the item's outputs or none: a stage that fails takes back what
+   * the stages before it committed (core/output_journal.h) */
+  if (!rc) rc = cf_output_journal_begin(ctx);
   const char *crash_on = child_report_fd >= 0 ? getenv("CF_TEST_CRASH_ON") : NULL;
   for (int s = 0; s < p->nstages && !rc; s++) {
     cf_stage *st = &p->stages[s];
@@ -238,6 +242,7 @@ static void run_stages(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int
     if (rc) cf_error(ctx, rc, "", "", "stage '%s' (%s, %s:%d)", st->name, st->def->type, st->source, st->node->line);
   }
   run_clear(&run);
+  cf_output_journal_end(ctx, rc == CF_OK);
   res->rc = rc;
   if (!rc) {
     res->stage = -1;
@@ -293,11 +298,43 @@ static void remove_part_files(cf_ctx *ctx, cf_pipeline *p, int it, pid_t pid) {
   free(run.item_stem);
 }
 
+/* Take back the outputs a crashed child committed (its 'O' records, from
+ * `first` on): the child's journal (core/output_journal.h) died with it,
+ * but the file each output replaced is still kept next to it under the
+ * child's part name ("." NAME ".part-PID-N.keep"): put it back, or remove
+ * the new output where there was none. */
+static void take_back_crashed_outputs(cf_ctx *ctx, const cf_run_summary *summary, int first, pid_t pid) {
+  for (int i = summary->noutputs - 1; i >= first; i--) {
+    const char *out = summary->outputs[i];
+    char *dir = cf_path_dirname(out);
+    const char *base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, ".%s.part-%ld-", base, (long)pid);
+    DIR *d = dir ? opendir(dir) : NULL;
+    char *kept = NULL;
+    struct dirent *e;
+    while (d && !kept && (e = readdir(d)) != NULL) {
+      size_t n = strlen(e->d_name);
+      if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > 5 && !strcmp(e->d_name + n - 5, ".keep"))
+        kept = cf_path_join(dir, e->d_name);
+    }
+    if (d) closedir(d);
+    if (kept && rename(kept, out) == 0)
+      cf_log(ctx, CF_LOG_INFO, "restored %s as it was before the crashed item", out);
+    else if (unlink(out) == 0)
+      cf_log(ctx, CF_LOG_INFO, "removed %s, written by the crashed item", out);
+    free(kept);
+    free(dir);
+  }
+}
+
 /* Run item `it` in a child; on return `res` says what happened and the
  * outputs the child committed are in the summary. Returns -1 if no child
  * could be made. */
 static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, int it, item_result *res) {
   memset(res, 0, sizeof *res);
+  int outputs_before = summary->noutputs;
   child_job job = {ctx, p, summary, it};
   cf_child child;
   if (cf_child_start(&child, child_main, &job) != 0) return -1;
@@ -339,6 +376,7 @@ static int run_isolated(cf_ctx *ctx, cf_pipeline *p, cf_run_summary *summary, in
   res->stage = res->rc ? stage : -1;
   if (!have_result || !clean_exit) {
     res->stage = stage;
+    take_back_crashed_outputs(ctx, summary, outputs_before, child.pid);
     remove_part_files(ctx, p, it, child.pid);
     const cf_stage *st = stage >= 0 && stage < p->nstages ? &p->stages[stage] : NULL;
     char where[300] = "";
@@ -427,6 +465,10 @@ int cf_pipeline_run_items(cf_ctx *ctx, cf_pipeline *p, const cf_run_options *opt
       run_stages(ctx, p, summary, it, &res);
     }
     int rejected = res.rc && !res.cancelled && is_input_problem(res.code);
+    if (res.rc) { /* its outputs were taken back (run_stages): none to list */
+      for (int i = outputs_before; i < summary->noutputs; i++) free(summary->outputs[i]);
+      summary->noutputs = outputs_before;
+    }
     if (opts && opts->on_item) {
       cf_item_report r = {it,
                           item,

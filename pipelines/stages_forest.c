@@ -41,6 +41,7 @@
 /* The stage's inventory options as a cf_inv_options. */
 static int inv_options(cf_ctx *ctx, const cf_stage *st, cf_inv_options *o) {
   cf_inv_options_init(o);
+  o->pipeline_form = 1; /* a missing column's hint: the stage's `columns: [FIELD=HEADER]` */
   int rc = CF_OK;
   char kv[1024];
   for (int i = 0; !rc && cf_stage_has(st, "columns") && i < cf_stage_list_len(st, "columns"); i++) {
@@ -74,16 +75,57 @@ static int inv_options(cf_ctx *ctx, const cf_stage *st, cf_inv_options *o) {
   return rc;
 }
 
-/* Validation: the keys parse (the message is the inventory's, placed at the stage). */
+/* The table's header read with the stage's options, as a run reads it up to
+ * its first row (cf_inv_options.header_only): a column the mapping names
+ * that the file lacks is the pipeline's error at validation, so that `run
+ * --check` fails where the run would. Only mapping errors (those naming a
+ * field) are reported here: a file that is missing, not text or empty is
+ * the run's to reject as an input (exit 4), as a batch would. */
+static int check_inventory_header(cf_ctx *ctx, cf_stage *st, cf_inv_options *o) {
+  const cf_yaml_node *v = cf_stage_value(st, "path");
+  if (!v || v->kind != CF_YAML_SCALAR || strpbrk(v->value, "{*?[")) return CF_OK;
+  char *path = cf_path_join(cf_stage_base_dir(st, v), v->value);
+  if (!path || !cf_file_exists(path)) {
+    free(path);
+    return CF_OK; /* a missing input is reported as missing */
+  }
+  cf_ctx *tmp = cf_ctx_create();
+  int rc = tmp ? CF_OK : cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
+  o->header_only = 1;
+  const char *type = st->def->type;
+  if (!rc) {
+    if (!strcmp(type, "ingest.plots")) {
+      cf_plots t;
+      if (cf_plots_read(tmp, path, o, &t) == CF_OK) cf_plots_free(&t);
+    } else if (!strcmp(type, "ingest.trees")) {
+      cf_trees t;
+      if (cf_trees_read(tmp, path, o, &t) == CF_OK) cf_trees_free(&t);
+    } else {
+      cf_strata t;
+      if (cf_strata_read(tmp, path, o, &t) == CF_OK) cf_strata_free(&t);
+    }
+    const cf_error_frame *e = cf_error_count(tmp) ? cf_error_get(tmp, 0) : NULL;
+    if (e && e->field[0] && e->code != CF_ENOMEM)
+      rc = cf_yaml_error(ctx, CF_EINVAL, st->source, v, "stage '%s': %s", st->name, cf_error_message(tmp));
+  }
+  cf_ctx_destroy(tmp);
+  free(path);
+  return rc;
+}
+
+/* Validation: the keys parse (the message is the inventory's, placed at the
+ * stage), and the file's header has the columns they map. */
 static int check_inventory(cf_ctx *ctx, cf_stage *st) {
   cf_inv_options o;
   cf_ctx *tmp = cf_ctx_create();
   if (!tmp) return cf_error(ctx, CF_ENOMEM, st->source, "", "out of memory");
   int rc = inv_options(tmp, st, &o);
-  if (rc)
+  if (rc) {
     rc = cf_yaml_error(ctx, CF_EINVAL, st->source, st->node, "stage '%s': %s", st->name, cf_error_message(tmp));
-  else
+  } else {
+    rc = check_inventory_header(ctx, st, &o);
     cf_inv_options_free(&o);
+  }
   cf_ctx_destroy(tmp);
   return rc;
 }

@@ -70,7 +70,7 @@ int cf_source_read_window(cf_raster *r, int thread, const cf_window *w, cf_block
                                  GDT_Float64, r->nbands, NULL, 0, 0, 0);
   cf_gdal_quiet_pop();
   if (e != CE_None)
-    return cf_worker_fail(st, CF_EIO, s->info.path, "", "read of window x %d, y %d, %d x %d failed (%s)",
+    return cf_worker_fail(st, cf_gdal_read_status(), s->info.path, "", "read of window x %d, y %d, %d x %d failed (%s)",
                           w->x0, w->y0, w->nx, w->ny, cf_gdal_last_error("I/O error"));
   for (int b = 0; b < r->nbands; b++) {
     double *v = out->data + (size_t)b * n;
@@ -89,7 +89,7 @@ int cf_source_read_window(cf_raster *r, int thread, const cf_window *w, cf_block
       e = GDALRasterIO(mb, GF_Read, w->x0, w->y0, w->nx, w->ny, m, w->nx, w->ny, GDT_Byte, 0, 0);
       cf_gdal_quiet_pop();
       if (e != CE_None)
-        return cf_worker_fail(st, CF_EIO, s->info.path, "mask", "mask read failed (%s)",
+        return cf_worker_fail(st, cf_gdal_read_status(), s->info.path, "mask", "mask read failed (%s)",
                               cf_gdal_last_error("I/O error"));
       for (size_t i = 0; i < n; i++) {
         ok[i] = ok[i] && m[i] != 0;

@@ -231,7 +231,7 @@ static int warp_read(cf_raster *r, int thread, const cf_window *w, cf_block *out
                                  w->nx, w->ny, GDT_Float64, r->nbands, NULL, 0, 0, 0);
   cf_gdal_quiet_pop();
   if (e != CE_None)
-    return cf_worker_fail(st, CF_EIO, wi->path, "", "warping window x %d, y %d failed (%s)", w->x0,
+    return cf_worker_fail(st, cf_gdal_read_status(), wi->path, "", "warping window x %d, y %d failed (%s)", w->x0,
                           w->y0, cf_gdal_last_error("I/O error"));
   size_t n = (size_t)r->nbands * w->nx * w->ny;
   for (size_t i = 0; i < n; i++) out->valid[i] = !isnan(out->data[i]);

@@ -284,7 +284,7 @@ int cf_inv_column(const cf_csv *c, const cf_inv_options *o, cf_inv_field f, int 
   return col;
 }
 
-int cf_inv_missing_column(cf_ctx *ctx, const cf_csv *c, cf_inv_field f, const char *looked) {
+int cf_inv_missing_column(cf_ctx *ctx, const cf_csv *c, const cf_inv_options *o, cf_inv_field f, const char *looked) {
   char list[400];
   size_t k = 0;
   list[0] = '\0';
@@ -296,13 +296,19 @@ int cf_inv_missing_column(cf_ctx *ctx, const cf_csv *c, cf_inv_field f, const ch
     }
     k += (size_t)w;
   }
+  /* the mapping in the form the user writes it where they are */
+  char map[160];
+  if (o && o->pipeline_form)
+    snprintf(map, sizeof map, "the stage's 'columns: [%s=HEADER]'", FIELD_NAMES[f]);
+  else
+    snprintf(map, sizeof map, "col.%s=HEADER", FIELD_NAMES[f]);
   if (strcasecmp(looked, FIELD_NAMES[f]) != 0)
     return cf_error(ctx, CF_EDATA, cf_csv_name(c), FIELD_NAMES[f],
-                    "line 1: no column '%s' (mapped by col.%s) nor '%s'; the header has: %s", looked,
-                    FIELD_NAMES[f], FIELD_NAMES[f], list);
+                    "line 1: no column '%s' (mapped by %s) nor '%s'; the header has: %s", looked, map, FIELD_NAMES[f],
+                    list);
   return cf_error(ctx, CF_EDATA, cf_csv_name(c), FIELD_NAMES[f],
-                  "line 1: column '%s' is missing (name another with col.%s=HEADER); the header has: %s",
-                  FIELD_NAMES[f], FIELD_NAMES[f], list);
+                  "line 1: column '%s' is missing (name another with %s); the header has: %s", FIELD_NAMES[f], map,
+                  list);
 }
 
 int cf_inv_number(cf_ctx *ctx, const cf_csv *c, const cf_csv_row *r, int col, cf_inv_field f, double lo,
@@ -410,6 +416,16 @@ int cf_inventory_link(cf_ctx *ctx, cf_trees *trees, const cf_plots *plots, const
     t->plot_row = -1;
     size_t lo = lower_bound(k, plots->n, t->plot), hi = lo;
     while (hi < plots->n && strcmp(k[hi].id, t->plot) == 0) hi++;
+    if (lo == hi && t->subplot_blank) { /* the reason is the empty subplot, not the plot */
+      rc = cf_error(ctx, CF_EDATA, trees->path, "subplot",
+                    "line %ld: the %s (col.subplot) is empty, so the stem's plot id is '%s' alone, which is not in the "
+                    "plots table %s (ids there are PLOT/%s); fill in the row's %s, or read whole plots without "
+                    "col.subplot",
+                    t->line, trees->subplot_header ? trees->subplot_header : "subplot", t->plot, plots->path,
+                    trees->subplot_header ? trees->subplot_header : "SUBPLOT",
+                    trees->subplot_header ? trees->subplot_header : "subplot");
+      break;
+    }
     if (lo == hi) {
       rc = cf_error(ctx, CF_EDATA, trees->path, "plot", "line %ld: plot '%s' is not in the plots table %s", t->line,
                     t->plot, plots->path);

@@ -118,6 +118,13 @@ typedef struct {
   char *dead_codes[CF_INV_MAX_CODES];
   int ndead;
   char *stratum_field; /* NULL: "stratum" */
+  /* Validation: the readers open the file, resolve the columns and stop
+   * (no rows, no hash); a table without a column fails as in a run. So
+   * `run --check` says "column 'dbh_cm' is missing" before a run does. */
+  int header_only;
+  /* How a message tells to map a column: 0 as a command line's key
+   * (col.FIELD=HEADER), 1 as a pipeline stage's option (columns: [FIELD=HEADER]). */
+  int pipeline_form;
 } cf_inv_options;
 
 /* Defaults (no mapping, dead_codes=DS,DC,DN). */
@@ -152,6 +159,7 @@ typedef struct {
   int live;             /* 1 live, 0 dead */
   long line;            /* line of the source row */
   long plot_row;        /* index into cf_plots.p once linked, else -1 */
+  int subplot_blank;    /* the subplot is mapped but empty on this row: `plot` is the plot alone */
 } cf_tree;
 
 typedef struct {
@@ -160,6 +168,7 @@ typedef struct {
   char *path;
   char sha256[CF_SHA256_HEX_LEN];
   char *options; /* cf_inv_options_record of the options it was read with */
+  char *subplot_header;         /* the column col.subplot maps, NULL if none (for messages) */
   size_t n_rows;                /* data rows read */
   size_t n_skipped_blank_dbh;   /* stem-years with no diameter */
   size_t n_skipped_out_of_plot; /* rows with in_plot false */

@@ -15,7 +15,7 @@ int cf_inv_is_wide(const cf_inv_options *o, cf_inv_field f);
 int cf_inv_column(const cf_csv *c, const cf_inv_options *o, cf_inv_field f, int year, char *looked,
                   size_t n);
 /* Error for a missing column, listing the table's headers. */
-int cf_inv_missing_column(cf_ctx *ctx, const cf_csv *c, cf_inv_field f, const char *looked);
+int cf_inv_missing_column(cf_ctx *ctx, const cf_csv *c, const cf_inv_options *o, cf_inv_field f, const char *looked);
 /* A number in [lo, hi] (lo_open: lo excluded) from column col (-1: absent).
  * Returns 1 with *v, 0 for blank/absent (*v = NaN), or CF_EDATA naming file,
  * field, line and value, with `what` ("a plausible diameter") and unit. */

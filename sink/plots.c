@@ -58,7 +58,7 @@ int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plo
     rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
     goto done;
   }
-  if ((rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
+  if (!(o && o->header_only) && (rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
   if ((rc = cf_inv_options_record(ctx, o, &out->options))) goto done;
 
   enum { P, S, A, R, SL, AGB, Y, LON, LAT, NC };
@@ -69,7 +69,7 @@ int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plo
   for (int i = 0; i < NC; i++) {
     col[i] = cf_inv_column(c, o, fld[i], 0, looked, sizeof looked);
     if (col[i] < 0 && (i == P || i == S)) {
-      rc = cf_inv_missing_column(ctx, c, fld[i], looked);
+      rc = cf_inv_missing_column(ctx, c, o, fld[i], looked);
       goto done;
     }
   }
@@ -77,6 +77,7 @@ int cf_plots_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_plo
     rc = cf_error(ctx, CF_EDATA, path, col[LON] < 0 ? "lon" : "lat", "line 1: lon and lat come together");
     goto done;
   }
+  if (o && o->header_only) goto done; /* validation: the columns are there */
   /* nests */
   int ncols = cf_csv_ncols(c);
   nest_area_col = malloc((size_t)ncols * sizeof *nest_area_col);

@@ -109,8 +109,15 @@ static int check_allometry(cf_ctx *ctx, const cf_params *P, const cf_stocks_opts
   cf_allometry eq;
   int rc = CF_OK;
   if (strcmp(o->allometry, "jenkins2003") != 0) rc = cf_allometry_select(ctx, P, o->allometry, NULL, &eq);
-  if (!rc && o->unknown_species[0]) rc = cf_allometry_select(ctx, P, o->unknown_species, NULL, &eq);
-  return rc ? cf_error(ctx, CF_EINVAL, "forest stocks", "allometry", "not an equation this run can use") : CF_OK;
+  if (rc) return cf_error(ctx, CF_EINVAL, "forest stocks", "allometry", "not an equation this run can use");
+  if (!o->unknown_species[0]) return CF_OK;
+  cf_ctx *why = cf_ctx_create(); /* the parser names its own setting, allometry: this one is unknown_species */
+  rc = why ? cf_allometry_select(why, P, o->unknown_species, NULL, &eq) : CF_ENOMEM;
+  if (rc)
+    cf_error(ctx, CF_EINVAL, "forest stocks", "unknown_species", "%s",
+             why && cf_error_count(why) ? cf_error_get(why, 0)->reason : "out of memory");
+  cf_ctx_destroy(why);
+  return rc ? CF_EINVAL : CF_OK;
 }
 
 /* The `checked` flag of equation `name`'s row in the equations table; an

@@ -30,6 +30,7 @@
 
 #include "core/utf8.h"
 #include "ingest/gdal_util.h"
+#include "ingest/vector.h"
 #include "sink/inventory.h"
 #include "sink/inventory_internal.h"
 
@@ -96,17 +97,18 @@ static int read_csv(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_s
   char looked[256];
   int col_s = cf_inv_column(c, o, CF_INV_STRATUM, 0, looked, sizeof looked);
   if (col_s < 0) {
-    rc = cf_inv_missing_column(ctx, c, CF_INV_STRATUM, looked);
+    rc = cf_inv_missing_column(ctx, c, o, CF_INV_STRATUM, looked);
     goto done;
   }
   int col_a = cf_inv_column(c, o, CF_INV_AREA_HA, 0, looked, sizeof looked);
   if (col_a < 0) {
-    rc = cf_inv_missing_column(ctx, c, CF_INV_AREA_HA, looked);
+    rc = cf_inv_missing_column(ctx, c, o, CF_INV_AREA_HA, looked);
     goto done;
   }
   int col_o[NOVR];
   for (size_t k = 0; k < NOVR; k++) col_o[k] = cf_inv_column(c, o, OVERRIDE[k].f, 0, looked, sizeof looked);
   int col_eco = cf_inv_column(c, o, CF_INV_ECOZONE, 0, looked, sizeof looked);
+  if (o && o->header_only) goto done; /* validation: the columns are there */
   size_t cap = 0;
   const cf_csv_row *r;
   int got;
@@ -249,6 +251,13 @@ static int read_layer(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf
                   "the layer has no coordinate reference system: its area on the ellipsoid is unknown (add a .prj)");
     goto done;
   }
+  OGREnvelope layer_env;
+  if (OGR_L_GetExtent(layer, &layer_env, TRUE) == OGRERR_NONE) {
+    const double ext[4] = {layer_env.MinX, layer_env.MinY, layer_env.MaxX, layer_env.MaxY};
+    rc = cf_vector_check_lonlat(ctx, path, OGR_L_GetName(layer), srs, ext,
+                                "write the layer with its real CRS (ogr2ogr -a_srs EPSG:32617 for UTM 17N)");
+    if (rc) goto done;
+  }
   char *wkt = NULL;
   OSRExportToWkt(srs, &wkt);
   out->wkt = strdup(wkt ? wkt : "");
@@ -375,8 +384,9 @@ int cf_strata_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_st
   if (!out->path) return cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
   if (is_csv)
     rc = read_csv(ctx, path, o, out);
-  else
+  else if (!(o && o->header_only)) /* a layer's fields are checked as it is read */
     rc = read_layer(ctx, path, o, out);
+  if (!rc && o && o->header_only) return rc; /* the caller frees */
   if (!rc) rc = cf_inv_hash(ctx, path, out->sha256);
   if (!rc) rc = cf_inv_options_record(ctx, o, &out->options);
   if (rc) cf_strata_free(out);

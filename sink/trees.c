@@ -30,6 +30,7 @@ void cf_trees_free(cf_trees *t) {
   free(t->t);
   free(t->path);
   free(t->options);
+  free(t->subplot_header);
   memset(t, 0, sizeof *t);
 }
 
@@ -95,7 +96,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
     rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
     goto done;
   }
-  if ((rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
+  if (!o->header_only && (rc = cf_inv_hash(ctx, path, out->sha256))) goto done;
   if ((rc = cf_inv_options_record(ctx, o, &out->options))) goto done;
 
   /* columns: cols[f][y] for the per-year fields (y over the years, or one) */
@@ -108,14 +109,14 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
     for (int y = 0; y < ny; y++) {
       cols[f][y] = cf_inv_column(c, o, fld, fw ? o->years[y] : 0, looked, sizeof looked);
       if (cols[f][y] < 0 && (fld == CF_INV_DBH_CM || o->header[fld])) {
-        rc = cf_inv_missing_column(ctx, c, fld, looked);
+        rc = cf_inv_missing_column(ctx, c, o, fld, looked);
         goto done;
       }
     }
   }
   int col_plot = cf_inv_column(c, o, CF_INV_PLOT, 0, looked, sizeof looked);
   if (col_plot < 0) {
-    rc = cf_inv_missing_column(ctx, c, CF_INV_PLOT, looked);
+    rc = cf_inv_missing_column(ctx, c, o, CF_INV_PLOT, looked);
     goto done;
   }
   int col_other[3];
@@ -126,7 +127,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
      * of that name must not change which stems count */
     if (other[i] != CF_INV_YEAR && !o->header[other[i]]) col_other[i] = -1;
     if (col_other[i] < 0 && o->header[other[i]]) {
-      rc = cf_inv_missing_column(ctx, c, other[i], looked);
+      rc = cf_inv_missing_column(ctx, c, o, other[i], looked);
       goto done;
     }
   }
@@ -134,6 +135,11 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
   if (!wide && o->nyears > 0 && col_year < 0) {
     rc = cf_error(ctx, CF_EINVAL, path, "years",
                   "years= selects rows by their year, but the table has no year column (or map {year} in a header)");
+    goto done;
+  }
+  if (o->header_only) goto done; /* validation: the columns are there */
+  if (col_sub >= 0 && !(out->subplot_header = strdup(cf_csv_header(c, col_sub)))) {
+    rc = cf_error(ctx, CF_ENOMEM, path, "", "out of memory");
     goto done;
   }
 
@@ -212,6 +218,7 @@ int cf_trees_read(cf_ctx *ctx, const char *path, const cf_inv_options *o, cf_tre
         free(b);
       } else {
         t->plot = cf_inv_strdup_trim(r->fields[col_plot], 0, &oom);
+        t->subplot_blank = col_sub >= 0;
       }
       if (cols[1][y] >= 0) t->species = cf_inv_strdup_trim(r->fields[cols[1][y]], 1, &oom);
       if (cols[5][y] >= 0) t->nest = cf_inv_strdup_trim(r->fields[cols[5][y]], 1, &oom);

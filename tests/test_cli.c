@@ -106,6 +106,11 @@ static void json_logs_are_one_object_per_line(void **state) {
   assert_false(cf_test_file_contains(demo->log, "HDF5-DIAG"));
   assert_true(cf_test_file_contains(demo->log, "\"event\":\"wrote\""));
   assert_true(cf_test_file_contains(demo->log, "\"event\":\"progress\""));
+  /* the rerun line can be pasted: the binary's own path, which after
+   * scripts/setup.sh is not on the PATH (CF_CLI is the real path) */
+  char rerun[1400];
+  snprintf(rerun, sizeof rerun, "rerun with: %s run ", CF_CLI);
+  assert_true(cf_test_file_contains(demo->log, rerun));
 }
 
 /* The demo's NDVI must be what the scene's known reflectances give

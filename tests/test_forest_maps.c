@@ -416,9 +416,12 @@ static void polygon_outside_the_raster_is_rejected(void **state) {
                      "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[600000,5400000],[601000,5400000],"
                      "[601000,5401000],[600000,5401000],[600000,5400000]]]}}]}");
   const char *log = cf_test_path(dir, "log.txt");
-  /* CF_EDATA: the item is rejected; with one item that is exit 4 (all rejected) */
-  assert_int_equal(run_yaml(dir, synthetic_yaml(""), log), 4);
-  assert_true(cf_test_file_contains(log, "polygon 'far' covers no pixel centre of the pool map"));
+  /* its extent misses the raster's: validation says so before anything runs
+   * (exit 1); a polygon inside the raster that covers no pixel centre is
+   * the item rejected at run time (exit 4, tests/test_user_findings.c) */
+  assert_int_equal(run_yaml(dir, synthetic_yaml(""), log), 1);
+  assert_true(cf_test_file_contains(log, "the polygons of stage 'zone' and the raster"));
+  assert_true(cf_test_file_contains(log, "do not overlap"));
   cf_test_rmtree(dir);
   free(dir);
 }

@@ -64,6 +64,11 @@ static void t_matches_closed_forms_df1_df2(void **state) {
     assert_close(cf_student_t_cdf(t, 1), 0.5 + atan(t) / PI, 1e-12, 1e-15);
     assert_close(cf_student_t_cdf(t, 2), 0.5 + t / (2 * sqrt(2 + t * t)), 1e-12, 1e-15);
   }
+  /* the 95 % two-sided critical value at df 2, which a reader took to be
+   * off by 4e-11: the closed form 0.95 sqrt(2 / 0.0975) is
+   * 4.30265272974946385... (40 digits in Python's decimal), which is what
+   * we give to an ulp; 4.302652729911275, quoted as exact, is not */
+  assert_close(cf_student_t_quantile(0.975, 2), 4.302652729749463852, 1e-15, 0);
   /* far tails keep relative precision: P(T > 1e4 | df 1) = atan(1e-4)/pi */
   assert_close(cf_student_t_sf(1e4, 1), atan(1e-4) / PI, 1e-12, 0);
 }

@@ -186,6 +186,9 @@ static int check_settings(cf_ctx *ctx, const cf_ledger_inputs *in, const cf_poli
   if (!isnan(p->buffer_pct) && !isnan(s->risk_rating_pct))
     return cf_error(ctx, CF_EINVAL, WHERE, "risk_rating_pct", "policy %s does not take a risk rating (%s)", p->name,
                     p->buffer_rule);
+  if (isnan(p->buffer_pct) && s->risk_rating_pct < p->buffer_min_pct) /* raised, never silently */
+    cf_log(ctx, CF_LOG_WARN, "risk_rating_pct=%g is below the floor of policy %s: the buffer is %g %% (%s)",
+           s->risk_rating_pct, p->name, p->buffer_min_pct, p->buffer_rule);
   if (!p->temporary && given(in, "cdm_credit"))
     return cf_error(ctx, CF_EINVAL, WHERE, "cdm_credit", "policy %s issues %s, not tCER/lCER", p->name, p->credits);
   const char *need = NULL;

@@ -128,7 +128,8 @@ extern const char *const cf_ledger_credit_names[];   /* tcer, lcer */
   X(leakage_fraction, DOUBLE, leakage_fraction, 0, 1, "", NULL,                                                      \
     "leakage as a fraction of the net change (refused where the policy makes leakage zero)")                       \
   X(risk_rating_pct, DOUBLE, risk_rating_pct, 0, 100, "%", NULL,                                                     \
-    "VM0047: non-permanence risk rating from the VCS AFOLU Non-Permanence Risk Tool (buffer, at least 12 %)")      \
+    "VM0047: non-permanence risk rating from the VCS AFOLU Non-Permanence Risk Tool; the buffer is the rating, "     \
+    "never below 12 % (a lower rating is raised to 12 %, with a warning)")                                          \
   X(long_term_average_t_co2e, DOUBLE, long_term_average_t_co2e, 0, 1e12, "t CO2e", NULL,                            \
     "where the project harvests: the long-term average net removals, the cap on credited removals")                \
   X(cdm_credit, ENUM, cdm_credit, 0, 0, "", cf_ledger_credit_names, "cdm-ar-acm0003: issue tCERs or lCERs")
