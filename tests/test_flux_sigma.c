@@ -32,9 +32,9 @@
 /* --- (3') the plume's depth by the data ------------------------------------------
  * The truth made with sigma_z 1.4 times class D's (H x_true of the model
  * with sigma_z_scale=1.4), estimated with sigma_z_scale=auto: the fit
- * (estimate_inversion.c, choose_sz_scale) must find the factor and, with
- * it, the rates. 1.4 is off the search grid (1.25^k): the parabola's
- * vertex carries it. Tolerances: the factor within 0.1 (J moves by
+ * (estimate_model_choice.c, cf_flux_choose_sz_scale) must find the factor
+ * and, with it, the rates. 1.4 is off the search grid (1.25^k): the
+ * parabola's vertex carries it. Tolerances: the factor within 0.1 (J moves by
  * hundreds between grid points on ~2000 gates of 0.8-1.4 ppm noise, its
  * noise is a few units, so the vertex is far better than 1/20 of a grid
  * step; the parabola itself is only exact for a quadratic J, hence 0.1),
