@@ -6,8 +6,11 @@
  *                 background), its prior, the sources' weights and the
  *                 Jacobian rows;
  *   estimate.c    settings, observations, the mass balance and the result;
- *   estimate_inversion.c  the stability by the data, the two solves, the
- *                 jackknife and the rates and sigmas of sources and groups.
+ *   estimate_inversion.c  the two solves, the jackknife and the rates and
+ *                 sigmas of sources and groups;
+ *   estimate_model_choice.c  the plume model by the data: the stability
+ *                 class, the factor on sigma_z, the class term
+ *                 (estimate_model_choice.h, between it and the inversion).
  * Not installed; nothing outside lidar/flux includes it.
  */
 #ifndef CF_LIDAR_FLUX_ESTIMATE_INTERNAL_H
@@ -117,7 +120,7 @@ typedef struct {
   cf_flux_obs *obs;
   double blh, n_air, sdir, max_dist;
   int auto_stab;
-  int auto_sz;             /* fit the factor on sigma_z (estimate_inversion.c) */
+  int auto_sz;             /* fit the factor on sigma_z (estimate_model_choice.c) */
 } cf_flux_model_args;
 
 /* The inversion of obs[0..n_obs-1] for the sources `src` (estimate_inversion.c):

@@ -1,9 +1,11 @@
 /*
  * The inversion of the flux estimate (estimate.h, estimate_internal.h):
- * the stability by the data, two solves, the jackknife and the reported
- * rates and sigmas of every source and group. estimate.c gathers the
- * observations, builds the wind history and the state, and calls
- * cf_flux_run_inversion.
+ * two solves, the jackknife and the reported rates and sigmas of every
+ * source and group. estimate.c gathers the observations, builds the wind
+ * history and the state, and calls cf_flux_run_inversion; it first has
+ * the plume model chosen by the data (the stability class, the factor on
+ * sigma_z, the class term: estimate_model_choice.c), on subsamples
+ * accumulated through this file's workspace (cf_flux_inv_accumulate).
  *
  * Two solves. The model error cannot be known before the model has been
  * fitted: a first solve on every third observation, with R the stated
@@ -83,6 +85,7 @@
 
 #include "core/par.h"
 #include "lidar/flux/estimate_internal.h"
+#include "lidar/flux/estimate_model_choice.h"
 #include "lidar/flux/inversion.h"
 
 #define BLOCK 256
@@ -93,8 +96,8 @@ static int threads_of(cf_ctx *ctx) {
   return nt < 1 ? 1 : nt;
 }
 
-/* Inversion workspace. */
-typedef struct {
+/* Inversion workspace (cf_flux_inv_ws to estimate_model_choice.c). */
+typedef struct cf_flux_inv_ws {
   const cf_flux_state *st;
   const cf_flux_met *met;
   const cf_flux_obs *obs;
@@ -222,6 +225,15 @@ static int accumulate_piece(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, int b, l
   }
   if (!rc) cf_inv_get_sums(plan, &sums[b]);
   return rc;
+}
+
+long cf_flux_inv_n_obs(const cf_flux_inv_ws *ws) { return ws->n_obs; }
+
+int cf_flux_inv_accumulate(cf_ctx *ctx, cf_flux_inv_ws *ws, cf_inv_plan *plan, long every, cf_inv_sums *sums) {
+  int rc = CF_OK;
+  for (int b = 0; b < ws->nb && !rc; b++) /* the pieces (see Ranks above) */
+    if (mine(ws, b)) rc = accumulate_piece(ctx, ws, plan, b, every, sums, NULL, NULL);
+  return share_sums(ctx, ws, plan, sums, NULL, rc);
 }
 
 /* Prediction of row i: total H x and the emission part. */
@@ -503,184 +515,6 @@ static int second_pass(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const model_e
   return rc;
 }
 
-/* The class selection fits every SELECT_EVERY-th observation: 8,000 of
- * the benchmark's 213,000 tell six classes apart by J differences of
- * hundreds (the demo's 9,600 by tens). */
-#define SELECT_EVERY 27
-
-/* The plume models of class `stab` (at the met's sigma_z_scale) and the
- * cost J = J_obs + J_prior of the solve on every SELECT_EVERY-th
- * observation with the noise-only R; x and P get that solve. */
-static int subsample_cost(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, cf_stability stab,
-                          long every, cf_inv_sums *sums, double *x, double *P, double *J) {
-  int rc = cf_flux_met_models(ctx, ma->met, stab, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
-  if (!rc) rc = cf_flux_state_tables(ctx, ma->st, ma->met, ma->obs, ws->n_obs);
-  if (rc) return rc;
-  for (int b = 0; b < ws->nb && !rc; b++) /* the pieces (see Ranks above) */
-    if (mine(ws, b)) rc = accumulate_piece(ctx, ws, plan, b, every, sums, NULL, NULL);
-  rc = share_sums(ctx, ws, plan, sums, NULL, rc);
-  cf_inv_diag dg;
-  if (!rc) rc = cf_inv_solve(ctx, plan, x, P, NULL, NULL, &dg);
-  if (!rc) *J = dg.j_obs + dg.j_prior;
-  return rc;
-}
-
-/* Stability by the data. The Pasquill-Gifford class fixes the plume's
- * spread, above all its depth, and with it the rate a given enhancement
- * means: on the steady benchmark scene classes C and D put the 100 t/h
- * stack at 163 and 84 t/h. The class from the wind's variability (EPA's
- * sigma_A method) is calibrated for 1-h values at 10 m, which a few
- * sweeps do not give. So with stability=auto every class is fitted on
- * every SELECT_EVERY-th observation (noise-only R) and the one with the smallest
- * cost J = J_obs + J_prior is kept; the class the wind suggests is only
- * logged. The two best classes bracket the spread the dispersion's form
- * leaves open: half the difference of their estimates of each source and
- * group is a model-error term added to the reported sigma (in
- * quadrature). */
-static int choose_stability(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, const double *W, int nq,
-                            cf_inv_sums *sums, double *x, double *P, double *spread, double *j_best,
-                            cf_stability *runner_up, cf_flux_result *res) {
-  size_t n = (size_t)ws->st->n;
-  double J[CF_STAB_COUNT], *q = calloc((size_t)CF_STAB_COUNT * nq + 1, sizeof *q);
-  if (!q) return cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
-  int rc = CF_OK;
-  for (int k = 0; k < CF_STAB_COUNT && !rc; k++) {
-    rc = subsample_cost(ctx, ws, plan, ma, (cf_stability)k, SELECT_EVERY, sums, x, P, &J[k]);
-    if (rc) break;
-    for (int t = 0; t < nq; t++) {
-      double v = 0;
-      for (size_t j = 0; j < n; j++) v += W[(size_t)t * n + j] * x[j];
-      q[(size_t)k * nq + t] = v;
-    }
-    cf_log(ctx, CF_LOG_DEBUG, "flux: stability %c: J = %.1f", cf_stability_letter((cf_stability)k), J[k]);
-  }
-  int best = 0;
-  for (int k = 1; k < CF_STAB_COUNT && !rc; k++)
-    if (J[k] < J[best]) best = k;
-  int second = best == 0 ? 1 : best == CF_STAB_COUNT - 1 ? best - 1 : J[best - 1] < J[best + 1] ? best - 1 : best + 1;
-  if (!rc) {
-    for (int t = 0; t < nq; t++) spread[t] = 0.5 * fabs(q[(size_t)best * nq + t] - q[(size_t)second * nq + t]);
-    res->diag.stability = cf_stability_letter((cf_stability)best);
-    *j_best = J[best];
-    *runner_up = (cf_stability)second;
-    cf_log(ctx, CF_LOG_INFO, "flux: stability by the data: class %c (J %.1f; next best %c, J %.1f)",
-           res->diag.stability, J[best], cf_stability_letter((cf_stability)second), J[second]);
-    rc = cf_flux_met_models(ctx, ma->met, (cf_stability)best, ma->blh, ma->n_air, ma->sdir, ma->max_dist);
-    if (!rc) rc = cf_flux_state_tables(ctx, ma->st, ma->met, ma->obs, ws->n_obs);
-  }
-  free(q);
-  return rc;
-}
-
-/* The vertical spread by the data (plume.h, "Vertical spread"). The class
- * gives the form of sigma_z(x); how deep the plume is at the gates is
- * what the gates at different heights measure, and the Briggs curves
- * are uncertain by a factor of 2 there. So with sigma_z_scale=auto the
- * factor s on sigma_z is chosen, for the class in use, by the same cost
- * the class is chosen by (J on every SELECT_EVERY-th observation):
- * J at s = SZ_STEP^k for k = -1, 0, 1, the bracket walked outward while
- * its end is the lowest (within the plume model's limits), then the
- * minimum of the parabola in log s through the lowest point and its two
- * neighbours (equal steps h: u* = u0 + h (J_- - J_+) / (2 (J_- - 2 J_0 +
- * J_+)), kept within the neighbours). The benchmark's steady stack: class
- * D's sigma_z is 0.72-0.78 of the simulator's puffs' between 3 and 16 km
- * downwind (sqrt(2 K_z t) + sigma_z0, K_z = 10 m^2/s), and the fit finds
- * 1.41 on one draw of 3 sweeps (the stack from 0.87 to 1.00 of its truth;
- * the README's table for many draws). A depth is a finer thing to tell
- * than a class: on that draw's 620 rows of the class selection's
- * subsample J moved by 1.5 between 0.8 and 1.25 (noise), on all 16,700
- * rows by 290; so the rows are every SZ_MIN_OBS-th share of the
- * observations, at least SZ_MIN_OBS of them (every row below that), and
- * never fewer than the class selection's. Three to five more solves. */
-#define SZ_STEP 1.25
-#define SZ_MIN_OBS 10000
-#define SZ_KMAX 6 /* 1.25^6 = 3.8: inside [CF_PLUME_SZ_SCALE_MIN, _MAX] */
-
-static int choose_sz_scale(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma, cf_stability stab,
-                           double j_class, cf_inv_sums *sums, double *x, double *P, double *s_out) {
-  double J[2 * SZ_KMAX + 1];
-  int have[2 * SZ_KMAX + 1] = {0};
-  int lo = 0, hi = 0, rc = CF_OK; /* the bracket [lo, hi] in k */
-  long every = ws->n_obs / SZ_MIN_OBS; /* at least SZ_MIN_OBS rows, and no more rows than that needs */
-  if (every > SELECT_EVERY) every = SELECT_EVERY;
-  if (every < 1) every = 1;
-  /* rows within 10 % as many as the class selection's are its rows, so
-   * that its J of this class at factor 1 (j_class, NaN if the class was
-   * given) is J[0] here: one solve fewer (2 s at 266,000 observations) */
-  if (10 * every >= 9 * SELECT_EVERY) every = SELECT_EVERY;
-  if (every == SELECT_EVERY && isfinite(j_class)) J[SZ_KMAX] = j_class, have[SZ_KMAX] = 1;
-  for (int k = -1; k <= 1 && !rc; k++) {
-    if (have[k + SZ_KMAX]) continue;
-    ma->met->sigma_z_scale = pow(SZ_STEP, k);
-    rc = subsample_cost(ctx, ws, plan, ma, stab, every, sums, x, P, &J[k + SZ_KMAX]);
-    have[k + SZ_KMAX] = 1;
-    if (!rc) cf_log(ctx, CF_LOG_DEBUG, "flux: sigma_z x %.3f: J = %.1f", ma->met->sigma_z_scale, J[k + SZ_KMAX]);
-  }
-  lo = -1, hi = 1;
-  int best = 0;
-  while (!rc) {
-    best = lo;
-    for (int k = lo + 1; k <= hi; k++)
-      if (J[k + SZ_KMAX] < J[best + SZ_KMAX]) best = k;
-    int next = best == lo && lo > -SZ_KMAX ? lo - 1 : best == hi && hi < SZ_KMAX ? hi + 1 : 0;
-    if (next == 0 || have[next + SZ_KMAX]) break;
-    ma->met->sigma_z_scale = pow(SZ_STEP, next);
-    rc = subsample_cost(ctx, ws, plan, ma, stab, every, sums, x, P, &J[next + SZ_KMAX]);
-    have[next + SZ_KMAX] = 1;
-    if (next < lo) lo = next; else hi = next;
-  }
-  if (rc) return rc;
-  double h = log(SZ_STEP), u = best * h;
-  if (best > lo && best < hi) {
-    double jm = J[best - 1 + SZ_KMAX], j0 = J[best + SZ_KMAX], jp = J[best + 1 + SZ_KMAX];
-    double den = jm - 2.0 * j0 + jp;
-    if (den > 0) {
-      double step = h * (jm - jp) / (2.0 * den);
-      u += step > h ? h : step < -h ? -h : step;
-    }
-  }
-  double s = exp(u);
-  cf_log(ctx, CF_LOG_INFO, "flux: vertical spread by the data: sigma_z x %.3f of class %c (J %.1f at x %.3f, %.1f at x 1)",
-         s, cf_stability_letter(stab), J[best + SZ_KMAX], pow(SZ_STEP, best), J[SZ_KMAX]);
-  *s_out = s;
-  return CF_OK;
-}
-
-/* The class term at the fitted depth. choose_stability's half-difference
- * of the two best classes is taken at sigma_z x 1; once the depth is
- * fitted, most of what set those two classes apart (how deep the plume
- * is at the gates) is the factor's, and the half-difference at x 1
- * measures a depth the data have ruled out (on the meandering benchmark
- * 33 t/h of the stack's reported sigma, three times its error). What the
- * depth cannot absorb is the form of the growth with distance, the
- * classes' own: so the runner-up class gets its own depth fit, both
- * classes are solved at their fitted depths on the selection's rows,
- * and half the difference of their estimates is the class term. */
-static int class_spread_at_depth(cf_ctx *ctx, inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma,
-                                 const double *W, int nq, cf_stability best, double s_best, cf_stability second,
-                                 cf_inv_sums *sums, double *x, double *P, double *spread) {
-  size_t n = (size_t)ws->st->n;
-  double s_second = 1, J;
-  int rc = choose_sz_scale(ctx, ws, plan, ma, second, NAN, sums, x, P, &s_second);
-  double q[2];
-  for (int t = 0; t < nq && !rc; t++) spread[t] = 0;
-  for (int pass = 0; pass < 2 && !rc; pass++) {
-    ma->met->sigma_z_scale = pass ? s_second : s_best;
-    rc = subsample_cost(ctx, ws, plan, ma, pass ? second : best, SELECT_EVERY, sums, x, P, &J);
-    for (int t = 0; t < nq && !rc; t++) {
-      double v = 0;
-      for (size_t j = 0; j < n; j++) v += W[(size_t)t * n + j] * x[j];
-      if (pass == 0) spread[t] = v; /* held until the runner-up's is known */
-      else spread[t] = 0.5 * fabs(v - spread[t]);
-      if (t == 0) q[pass] = v;
-    }
-  }
-  if (!rc)
-    cf_log(ctx, CF_LOG_INFO, "flux: class term at the fitted depths: %c x %.3f against %c x %.3f (first source %.1f "
-                             "against %.1f t/h)", cf_stability_letter(best), s_best, cf_stability_letter(second),
-           s_second, q[0], q[1]);
-  return rc;
-}
 
 int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_model_args *ma, const cf_flux_obs *obs,
                          long n_obs, const cf_flux_sources *src, const cf_flux_opts *o, cf_flux_result *res) {
@@ -771,12 +605,13 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
   double j_class = NAN; /* the class selection's J of the class kept, at sigma_z_scale 1 */
   cf_stability second = CF_STAB_D;
   if (!rc && ma->auto_stab)
-    rc = choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, &second, res);
+    rc = cf_flux_choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, &second, res);
   if (!rc && ma->auto_sz) {
     cf_stability stab = (cf_stability)(res->diag.stability - 'A');
     double s = 1;
-    rc = choose_sz_scale(ctx, &ws, plan, ma, stab, j_class, sums, x1, P, &s);
-    if (!rc && ma->auto_stab) rc = class_spread_at_depth(ctx, &ws, plan, ma, W, nq, stab, s, second, sums, x1, P, spread);
+    rc = cf_flux_choose_sz_scale(ctx, &ws, plan, ma, stab, j_class, sums, x1, P, &s);
+    if (!rc && ma->auto_stab)
+      rc = cf_flux_class_spread_at_depth(ctx, &ws, plan, ma, W, nq, stab, s, second, sums, x1, P, spread);
     if (!rc) {
       res->diag.sigma_z_scale = s;
       ma->met->sigma_z_scale = s;

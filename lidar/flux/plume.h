@@ -84,7 +84,7 @@
  * sample at different heights decides what a unit emission looks like to
  * them. So the model takes a factor on sigma_z (sigma_z_scale), the class
  * keeping the curve's form: the flux estimate fits it to the data
- * (estimate_inversion.c). Why it matters, measured on the simulator's
+ * (estimate_model_choice.c). Why it matters, measured on the simulator's
  * steady stack (150 m, 8 km upwind, its puffs growing as sqrt(2 K_z t) +
  * sigma_z0 with K_z = 10 m^2/s: 1.29-1.38 times class D's sigma_z between
  * 3 and 16 km): the crosswind integral of the simulator's plume over
