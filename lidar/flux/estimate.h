@@ -110,7 +110,7 @@ typedef struct {
   double sigma_direction_t_h;
   /* the rotation of the unobserved wind history before the first sweep,
    * shared by all sweeps, and the class term (half the difference of the
-   * two best classes at their fitted depths); both added in quadrature
+   * two best classes at sigma_z x 1); both added in quadrature
    * outside the jackknife, which cannot see what all its blocks share.
    * 0 when not computed. */
   double sigma_history_t_h, sigma_class_t_h;

@@ -603,15 +603,11 @@ int cf_flux_run_inversion(cf_ctx *ctx, const cf_flux_state *st, const cf_flux_mo
     if (!spread) rc = cf_error(ctx, CF_ENOMEM, CF_FLUX_WHERE, "stability", "out of memory");
   }
   double j_class = NAN; /* the class selection's J of the class kept, at sigma_z_scale 1 */
-  cf_stability second = CF_STAB_D;
-  if (!rc && ma->auto_stab)
-    rc = cf_flux_choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, &second, res);
+  if (!rc && ma->auto_stab) rc = cf_flux_choose_stability(ctx, &ws, plan, ma, W, nq, sums, x1, P, spread, &j_class, res);
   if (!rc && ma->auto_sz) {
     cf_stability stab = (cf_stability)(res->diag.stability - 'A');
     double s = 1;
     rc = cf_flux_choose_sz_scale(ctx, &ws, plan, ma, stab, j_class, sums, x1, P, &s);
-    if (!rc && ma->auto_stab)
-      rc = cf_flux_class_spread_at_depth(ctx, &ws, plan, ma, W, nq, stab, s, second, sums, x1, P, spread);
     if (!rc) {
       res->diag.sigma_z_scale = s;
       ma->met->sigma_z_scale = s;

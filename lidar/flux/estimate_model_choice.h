@@ -30,21 +30,16 @@ int cf_flux_inv_accumulate(cf_ctx *ctx, cf_flux_inv_ws *ws, cf_inv_plan *plan, l
 
 /* stability=auto: every class fitted on a subsample, the one with the
  * smallest J kept and its models and tables made (res->diag.stability);
- * *j_best its J, *runner_up the next best neighbour, spread [nq] half the
+ * *j_best its J, spread [nq] half the
  * difference of the two classes' estimates of the nq quantities W [nq x n].
  * x and P are scratch. */
 int cf_flux_choose_stability(cf_ctx *ctx, cf_flux_inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma,
                              const double *W, int nq, cf_inv_sums *sums, double *x, double *P, double *spread,
-                             double *j_best, cf_stability *runner_up, cf_flux_result *res);
+                             double *j_best, cf_flux_result *res);
 /* sigma_z_scale=auto: the factor on class stab's sigma_z by the data into
  * *s_out (ma->met's factor is left at the last one tried); j_class the
  * class selection's J of stab at factor 1 (NaN: none). x and P are scratch. */
 int cf_flux_choose_sz_scale(cf_ctx *ctx, cf_flux_inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma,
                             cf_stability stab, double j_class, cf_inv_sums *sums, double *x, double *P, double *s_out);
-/* Both: spread [nq] := the class term with each of the two best classes at
- * its own fitted depth (best at s_best; second's fitted here). */
-int cf_flux_class_spread_at_depth(cf_ctx *ctx, cf_flux_inv_ws *ws, cf_inv_plan *plan, const cf_flux_model_args *ma,
-                                  const double *W, int nq, cf_stability best, double s_best, cf_stability second,
-                                  cf_inv_sums *sums, double *x, double *P, double *spread);
 
 #endif
