@@ -57,7 +57,21 @@ static const cf_option_spec change_opts[] = {
     LEDGER_SETTING(design, ENUM),
     {NULL}};
 
-/* Validation: dates, map and emissions parse, the policy is known, one
+/* The stage's entered lists (stratum map, emissions, leakage) into `in`:
+ * the same calls at validation and at run time, so --check refuses what
+ * the run would. */
+static int add_entered(cf_ctx *ctx, cf_stage *st, cf_ledger_inputs *in) {
+  int rc = CF_OK;
+  for (int i = 0; !rc && cf_stage_has(st, "stratum_map") && i < cf_stage_list_len(st, "stratum_map"); i++)
+    rc = cf_ledger_add_map(ctx, in, cf_stage_list_str(st, "stratum_map", i));
+  for (int i = 0; !rc && cf_stage_has(st, "emissions") && i < cf_stage_list_len(st, "emissions"); i++)
+    rc = cf_ledger_add_emission(ctx, in, cf_stage_list_str(st, "emissions", i));
+  for (int i = 0; !rc && cf_stage_has(st, "leakage") && i < cf_stage_list_len(st, "leakage"); i++)
+    rc = cf_ledger_add_leakage(ctx, in, cf_stage_list_str(st, "leakage", i));
+  return rc;
+}
+
+/* Validation: dates, map, emissions and leakage parse, the policy is known, one
  * date per report. */
 static int check_change(cf_ctx *ctx, cf_stage *st) {
   cf_ctx *tmp = cf_ctx_create();
@@ -72,12 +86,7 @@ static int check_change(cf_ctx *ctx, cf_stage *st) {
     if (cf_date_parse(cf_stage_list_str(st, "dates", i), &y, &m, &d))
       rc = cf_error(tmp, CF_EINVAL, st->name, "dates", "'%s' is not a calendar date YYYY-MM-DD", cf_stage_list_str(st, "dates", i));
   }
-  for (int i = 0; !rc && cf_stage_has(st, "stratum_map") && i < cf_stage_list_len(st, "stratum_map"); i++)
-    rc = cf_ledger_add_map(tmp, &in, cf_stage_list_str(st, "stratum_map", i));
-  for (int i = 0; !rc && cf_stage_has(st, "emissions") && i < cf_stage_list_len(st, "emissions"); i++)
-    rc = cf_ledger_add_emission(tmp, &in, cf_stage_list_str(st, "emissions", i));
-  for (int i = 0; !rc && cf_stage_has(st, "leakage") && i < cf_stage_list_len(st, "leakage"); i++)
-    rc = cf_ledger_add_leakage(tmp, &in, cf_stage_list_str(st, "leakage", i));
+  if (!rc) rc = add_entered(tmp, st, &in);
   char **paths = NULL;
   int n = 0;
   if (!rc && !cf_stage_paths(tmp, st, "events", &paths, &n) && n != cf_stage_list_len(st, "dates"))
@@ -110,12 +119,7 @@ static int run_change(cf_ctx *ctx, cf_run *run, cf_stage *st) {
   note_given(st, in);
   if (!rc) rc = add_events(ctx, run, st, "events", 0, in);
   if (!rc && cf_stage_has(st, "baseline_events")) rc = add_events(ctx, run, st, "baseline_events", 1, in);
-  for (int i = 0; !rc && cf_stage_has(st, "stratum_map") && i < cf_stage_list_len(st, "stratum_map"); i++)
-    rc = cf_ledger_add_map(ctx, in, cf_stage_list_str(st, "stratum_map", i));
-  for (int i = 0; !rc && cf_stage_has(st, "emissions") && i < cf_stage_list_len(st, "emissions"); i++)
-    rc = cf_ledger_add_emission(ctx, in, cf_stage_list_str(st, "emissions", i));
-  for (int i = 0; !rc && cf_stage_has(st, "leakage") && i < cf_stage_list_len(st, "leakage"); i++)
-    rc = cf_ledger_add_leakage(ctx, in, cf_stage_list_str(st, "leakage", i));
+  if (!rc) rc = add_entered(ctx, st, in);
   /* the periods' change now, so that reports which do not fit stop here
    * (order, lengths, strata, pools) and the log shows each change; the
    * ledger's settings come in sink.ledger, so a policy-neutral rate and
